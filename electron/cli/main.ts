@@ -1,0 +1,225 @@
+// `scratchyard`: the engine from a shell. It translates arguments and prints;
+// the engine decides. stdout carries results only (file lists, JSON, the run
+// program's own output); progress and messages go to stderr.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { recipeJsonSchema } from '../../shared/recipe';
+import { build, FORMATS, type BuildResult, type Format } from '../engine/graph/build';
+import { diffTrees } from '../engine/model/diff';
+import { fileList, fileListLine } from '../engine/model/filelist';
+import { emptyTree } from '../engine/model/tree';
+import { sha256 } from '../engine/model/digest';
+import { RecipeLoadError } from '../engine/project';
+import { runImage, RUNNERS, NoCommandError, type RunnerName } from '../engine/run';
+import { RecipeError } from '../engine/sources';
+import { defaultCacheDir } from '../engine/store/cache';
+import { doctor } from '../engine/tools/doctor';
+import { ToolMissingError } from '../engine/tools/registry';
+import { layerItems } from '../engine/export/tarwriter';
+import { Progress } from './progress';
+
+const USAGE = `usage: scratchyard <command> [options]
+
+commands:
+  build [PROJECT] [--out DIR] [--format docker,oci,rootfs] [--gzip] [--json]
+  run [PROJECT] --runner chroot [-- CMD ARGS...]
+  ls [PROJECT] [--layer NAME]
+  doctor [--json]
+  schema
+
+every command takes --cache DIR (default: ${defaultCacheDir()})
+exit codes: 0 success, 1 failure, 2 bad usage or bad recipe; run exits with the program's code`;
+
+class UsageError extends Error {}
+
+const common = { cache: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'build':
+        return await cmdBuild(rest);
+      case 'run':
+        return await cmdRun(rest);
+      case 'ls':
+        return await cmdLs(rest);
+      case 'doctor':
+        return await cmdDoctor(rest);
+      case 'schema':
+        process.stdout.write(JSON.stringify(recipeJsonSchema(), null, 2) + '\n');
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    return report(e);
+  }
+}
+
+function report(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`scratchyard: ${e.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (e instanceof RecipeLoadError) {
+    process.stderr.write(`${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof RecipeError) {
+    process.stderr.write(`scratchyard.yaml: ${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof NoCommandError) {
+    process.stderr.write(`scratchyard: ${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof ToolMissingError) {
+    process.stderr.write(`scratchyard: ${e.message}\n`);
+    return 1;
+  }
+  if ((e as Error)?.name === 'AbortError') {
+    process.stderr.write('scratchyard: cancelled\n');
+    return 130;
+  }
+  process.stderr.write(`scratchyard: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}
+
+function formatsOf(value: string | undefined): Format[] {
+  if (value === undefined) return [...FORMATS];
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const f of list) if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`unknown format "${f}" (expected ${FORMATS.join(', ')})`);
+  return list as Format[];
+}
+
+function onePositional(positionals: string[]): string {
+  if (positionals.length > 1) throw new UsageError(`expected one project, got ${positionals.join(' ')}`);
+  return positionals[0] ?? '.';
+}
+
+/** Cancel cleanly on Ctrl-C / SIGTERM: temporaries are removed by the writers. */
+function abortOnSignals(): AbortSignal {
+  const ac = new AbortController();
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => ac.abort());
+  return ac.signal;
+}
+
+async function cmdBuild(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string' },
+    format: { type: 'string' },
+    gzip: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return usageOk();
+  const progress = new Progress(process.stderr);
+  const result = await build({
+    project: onePositional(positionals),
+    cacheDir: values.cache ?? defaultCacheDir(),
+    outDir: values.out,
+    formats: formatsOf(values.format),
+    gzip: values.gzip,
+    signal: abortOnSignals(),
+    onEvent: (e) => progress.event(e),
+  });
+  progress.finish(summary(result));
+  if (values.json) process.stdout.write(JSON.stringify(buildJson(result), null, 2) + '\n');
+  return 0;
+}
+
+export function buildJson(r: BuildResult) {
+  return {
+    manifestDigest: `sha256:${r.manifestDigest}`,
+    layers: r.layers.map((l) => ({ name: l.name, digest: `sha256:${l.digest}`, diffId: `sha256:${l.diffId}`, size: l.size, files: l.files, cached: l.cached })),
+    outputs: r.outputs,
+    written: r.written,
+  };
+}
+
+function summary(r: BuildResult): string {
+  const built = r.layers.filter((l) => !l.cached).length;
+  const layerPart = built === 0 ? `no layer written (all ${r.layers.length} cached)` : `${built} of ${r.layers.length} layers written`;
+  const outPart = r.written.length ? `wrote ${r.written.join(', ')}` : Object.keys(r.outputs).length ? 'outputs already up to date' : 'no outputs asked for';
+  return `${r.recipe.name}: ${layerPart}; ${outPart}; manifest sha256:${r.manifestDigest}`;
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const dash = argv.indexOf('--');
+  const args = dash === -1 ? argv : argv.slice(0, dash);
+  const command = dash === -1 ? [] : argv.slice(dash + 1);
+  const { values, positionals } = parse(args, { runner: { type: 'string', default: 'chroot' } });
+  if (values.help) return usageOk();
+  const runner = values.runner as RunnerName;
+  if (!(RUNNERS as readonly string[]).includes(runner)) throw new UsageError(`unknown runner "${runner}" (available: ${RUNNERS.join(', ')})`);
+  const progress = new Progress(process.stderr);
+  const outcome = await runImage({
+    project: onePositional(positionals),
+    cacheDir: values.cache ?? defaultCacheDir(),
+    runner,
+    args: command,
+    signal: abortOnSignals(),
+    onEvent: (e) => progress.event(e),
+    io: { inherit: true },
+  });
+  progress.finish();
+  if (outcome.signal) process.stderr.write(`scratchyard: the program was killed by ${outcome.signal}\n`);
+  return outcome.code;
+}
+
+async function cmdLs(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { layer: { type: 'string' } });
+  if (values.help) return usageOk();
+  const progress = new Progress(process.stderr);
+  const r = await build({ project: onePositional(positionals), cacheDir: values.cache ?? defaultCacheDir(), formats: [], onEvent: (e) => progress.event(e) });
+  progress.finish();
+  let lines: string[];
+  if (values.layer === undefined) lines = fileList(r.states[r.states.length - 1]);
+  else {
+    const i = r.recipe.layers.findIndex((l) => l.name === values.layer);
+    if (i === -1) throw new UsageError(`no layer named "${values.layer}" (layers: ${r.recipe.layers.map((l) => l.name).join(', ')})`);
+    const db = r.recipe.layers[i].diffbase;
+    const baseIndex = db !== undefined ? r.recipe.layers.findIndex((l) => l.name === db) : i - 1;
+    const items = layerItems(diffTrees(baseIndex >= 0 ? r.states[baseIndex] : emptyTree(), r.states[i]));
+    const empty = sha256('');
+    lines = items.map((it) => ('whiteout' in it ? `.${it.path} 0100644-0-0-${empty}` : fileListLine(it.path, it.entry)));
+  }
+  process.stdout.write(lines.map((l) => l + '\n').join(''));
+  return 0;
+}
+
+async function cmdDoctor(args: string[]): Promise<number> {
+  const { values } = parse(args, { json: { type: 'boolean' } });
+  if (values.help) return usageOk();
+  const d = await doctor();
+  if (values.json) {
+    process.stdout.write(JSON.stringify(d, null, 2) + '\n');
+    return 0;
+  }
+  const w = Math.max(...d.tools.map((t) => t.command.length));
+  for (const t of d.tools) {
+    const state = t.path ? `found    ${t.version ?? '(version unknown)'}` : `missing  apt-get install ${t.debianPackage}`;
+    process.stdout.write(`${t.command.padEnd(w)}  ${state}  [${t.debianPackage}; ${t.purpose}]\n`);
+  }
+  process.stdout.write(`user namespaces: ${d.userNamespaces.ok ? 'yes' : 'no'} (${d.userNamespaces.detail})\n`);
+  process.stdout.write(`/dev/kvm: ${d.kvm.present ? 'present' : 'absent'}, ${d.kvm.usable ? 'can run guests' : 'not used'} (${d.kvm.detail})\n`);
+  return 0;
+}
+
+function usageOk(): number {
+  process.stdout.write(USAGE + '\n');
+  return 0;
+}

@@ -1,0 +1,46 @@
+// Build progress on stderr: a redrawn status line with a bar on a terminal,
+// one line per finished node otherwise (logs, CI).
+import type { BuildEvent } from '../engine/graph/events';
+
+export class Progress {
+  private total = 0;
+  private finished = 0;
+  private readonly tty: boolean;
+
+  constructor(private readonly out: NodeJS.WriteStream) {
+    this.tty = !!out.isTTY;
+  }
+
+  event(e: BuildEvent): void {
+    if (e.type === 'log') {
+      this.clear();
+      this.out.write(`${e.line}\n`);
+      return;
+    }
+    if (e.state === 'running') {
+      this.total++;
+      if (this.tty) this.draw(`${e.label}…`);
+      return;
+    }
+    this.finished++;
+    const line = `${e.state === 'failed' ? '✗' : e.state === 'cached' ? '=' : '✓'} ${e.label} ${e.state}${e.ms !== undefined ? ` ${e.ms} ms` : ''}${e.detail ? ` ${e.detail}` : ''}`;
+    if (this.tty) this.draw(line);
+    else if (!e.id.startsWith('source:') || e.state === 'failed') this.out.write(line + '\n');
+  }
+
+  finish(message?: string): void {
+    this.clear();
+    if (message) this.out.write(message + '\n');
+  }
+
+  private draw(text: string): void {
+    const width = 20;
+    const done = this.total ? Math.round((this.finished / this.total) * width) : 0;
+    const cols = this.out.columns || 80;
+    this.out.write(`\r\x1b[K[${'#'.repeat(done)}${' '.repeat(width - done)}] ${text}`.slice(0, cols + 6));
+  }
+
+  private clear(): void {
+    if (this.tty) this.out.write('\r\x1b[K');
+  }
+}

@@ -1,0 +1,84 @@
+// The exporters: docker-archive (a tar that `docker load` reads, laid out as an
+// OCI layout plus docker's manifest.json, as docker 25+ saves), OCI image
+// layout folder, and the flattened rootfs tar. Each is written to a temporary
+// name next to its destination and renamed when complete.
+import { createWriteStream, constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { pack, type Header } from 'tar-stream';
+
+type H = Partial<Header> & { name: string };
+import { createReadStream } from 'node:fs';
+import type { Sha256 } from '../../../shared/brand';
+import type { BlobStore } from '../store/blobs';
+import { replaceWith, tempPathFor } from '../store/atomic';
+import type { BuiltLayer, ImageMeta } from './image';
+
+const OCI_LAYOUT = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+
+export async function writeDockerArchive(file: string, store: BlobStore, meta: ImageMeta, layers: BuiltLayer[], epoch: number): Promise<void> {
+  const mtime = new Date(epoch * 1000);
+  const blobs = uniqueSorted([meta.config.digest, meta.manifest.digest, ...layers.map((l) => l.digest)]);
+  const inline = new Map<string, Buffer>([
+    [meta.config.digest, meta.config.bytes],
+    [meta.manifest.digest, meta.manifest.bytes],
+  ]);
+  const tmp = tempPathFor(file);
+  const p = pack();
+  const done = pipeline(p, createWriteStream(tmp, { mode: 0o644 }));
+  const entry = (h: H, body?: Buffer) =>
+    new Promise<void>((res, rej) => p.entry({ uid: 0, gid: 0, uname: '', gname: '', mtime, ...h } as Header, body ?? Buffer.alloc(0), (e) => (e ? rej(e) : res())));
+  try {
+    await entry({ name: 'blobs', type: 'directory', mode: 0o755 });
+    await entry({ name: 'blobs/sha256', type: 'directory', mode: 0o755 });
+    for (const d of blobs) {
+      const name = `blobs/sha256/${d}`;
+      const body = inline.get(d);
+      if (body) await entry({ name, type: 'file', mode: 0o644 }, body);
+      else {
+        const size = (await fs.stat(store.pathOf(d))).size;
+        await new Promise<void>((res, rej) => {
+          const sink = p.entry({ name, type: 'file', mode: 0o644, size, uid: 0, gid: 0, uname: '', gname: '', mtime } as Header, (e) => (e ? rej(e) : res()));
+          pipeline(createReadStream(store.pathOf(d)), sink).catch(rej);
+        });
+      }
+    }
+    await entry({ name: 'index.json', type: 'file', mode: 0o644 }, meta.index.bytes);
+    await entry({ name: 'manifest.json', type: 'file', mode: 0o644 }, meta.dockerManifest);
+    await entry({ name: 'oci-layout', type: 'file', mode: 0o644 }, OCI_LAYOUT);
+    p.finalize();
+    await done;
+    await fs.rename(tmp, file);
+  } catch (e) {
+    p.destroy();
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+export async function writeOciLayout(dir: string, store: BlobStore, meta: ImageMeta, layers: BuiltLayer[]): Promise<void> {
+  const tmp = tempPathFor(dir);
+  try {
+    const blobDir = path.join(tmp, 'blobs', 'sha256');
+    await fs.mkdir(blobDir, { recursive: true, mode: 0o755 });
+    await fs.writeFile(path.join(blobDir, meta.config.digest), meta.config.bytes, { mode: 0o644 });
+    await fs.writeFile(path.join(blobDir, meta.manifest.digest), meta.manifest.bytes, { mode: 0o644 });
+    for (const d of uniqueSorted(layers.map((l) => l.digest))) await copyBlob(store, d, path.join(blobDir, d));
+    await fs.writeFile(path.join(tmp, 'index.json'), meta.index.bytes, { mode: 0o644 });
+    await fs.writeFile(path.join(tmp, 'oci-layout'), OCI_LAYOUT, { mode: 0o644 });
+    await replaceWith(tmp, dir);
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Copy a blob out of the store; a reflink where the filesystem can, a plain copy otherwise. */
+export async function copyBlob(store: BlobStore, digest: Sha256, to: string): Promise<void> {
+  await fs.copyFile(store.pathOf(digest), to, constants.COPYFILE_FICLONE);
+  await fs.chmod(to, 0o644);
+}
+
+function uniqueSorted(xs: string[]): Sha256[] {
+  return [...new Set(xs)].sort() as Sha256[];
+}

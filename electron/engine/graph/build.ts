@@ -1,0 +1,179 @@
+// A build: recipe -> layer states -> layer tars (content-addressed, cached by
+// the digests of the two trees they diff) -> image metadata -> exported
+// archives (each cached by what it contains and skipped when already current).
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { createGzip } from 'node:zlib';
+import type { Sha256 } from '../../../shared/brand';
+import type { Recipe } from '../../../shared/recipe';
+import { digestOf } from '../model/digest';
+import { diffTrees } from '../model/diff';
+import { treeDigest } from '../model/filelist';
+import { emptyTree, type Tree } from '../model/tree';
+import { copyBlob, writeDockerArchive, writeOciLayout } from '../export/archives';
+import { imageMeta, type BuiltLayer } from '../export/image';
+import { layerItems, tarStream, treeItems } from '../export/tarwriter';
+import { loadProject } from '../project';
+import { sweepStaleTemps, tempPathFor } from '../store/atomic';
+import { BlobStore } from '../store/blobs';
+import { BuildCache } from '../store/cache';
+import { NodeReporter, type BuildEvent } from './events';
+import { evaluateStack } from './stack';
+
+export const FORMATS = ['docker', 'oci', 'rootfs'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** Bump when the bytes a cached node produces would change for the same inputs. */
+const ENGINE_VERSION = 1;
+
+export interface BuildOptions {
+  project: string;
+  cacheDir: string;
+  /** Default: PROJECT/out. */
+  outDir?: string;
+  /** Default: all formats. An empty list builds layers only. */
+  formats?: Format[];
+  gzip?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (e: BuildEvent) => void;
+}
+
+export interface LayerSummary extends BuiltLayer {
+  cached: boolean;
+}
+
+export interface BuildResult {
+  recipe: Recipe;
+  projectDir: string;
+  manifestDigest: Sha256;
+  layers: LayerSummary[];
+  outputs: Partial<Record<Format, string>>;
+  /** Outputs written by this build (the others were already current). */
+  written: Format[];
+  /** Image state after each layer, bottom first; the last is the image. */
+  states: Tree[];
+  store: BlobStore;
+}
+
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const report = new NodeReporter(opts.onEvent);
+  const project = await loadProject(opts.project);
+  const { recipe } = project;
+  const store = new BlobStore(opts.cacheDir);
+  const cache = new BuildCache(opts.cacheDir);
+  await Promise.all([store.open(), cache.open()]);
+  try {
+    const { states } = await evaluateStack(recipe, { projectDir: project.dir, store, cache, report, signal: opts.signal });
+    const digests = states.map(treeDigest);
+    const byName = new Map(recipe.layers.map((l, i) => [l.name, i]));
+    const layers: LayerSummary[] = [];
+    for (const [i, layer] of recipe.layers.entries()) {
+      opts.signal?.throwIfAborted();
+      const baseIndex = layer.diffbase !== undefined ? byName.get(layer.diffbase)! : i - 1;
+      const base = baseIndex >= 0 ? states[baseIndex] : emptyTree();
+      const baseDigest = baseIndex >= 0 ? digests[baseIndex] : treeDigest(base);
+      const node = report.start(`layer:${layer.name}`, `layer ${layer.name}`);
+      const key = digestOf({ node: 'layer', v: ENGINE_VERSION, base: baseDigest, tree: digests[i], epoch: recipe.epoch, gzip: !!opts.gzip });
+      const hit = await cache.get<BuiltLayer>(key);
+      if (hit && (await store.has(hit.digest))) {
+        layers.push({ ...hit, name: layer.name, comment: layer.comment, cached: true });
+        node.cached(`sha256:${hit.digest.slice(0, 12)}`);
+        continue;
+      }
+      const built = await writeLayer(store, diffTrees(base, states[i]), recipe.epoch, !!opts.gzip, layer.name, layer.comment);
+      await cache.put(key, built);
+      layers.push({ ...built, cached: false });
+      node.done(`sha256:${built.digest.slice(0, 12)}`);
+    }
+
+    const meta = imageMeta(recipe, layers);
+    const outDir = path.resolve(opts.outDir ?? path.join(project.dir, 'out'));
+    const formats = opts.formats ?? [...FORMATS];
+    const outputs: Partial<Record<Format, string>> = {};
+    const written: Format[] = [];
+    if (formats.length) {
+      await fs.mkdir(outDir, { recursive: true });
+      await sweepStaleTemps(outDir);
+    }
+    for (const f of formats) {
+      opts.signal?.throwIfAborted();
+      const target = path.join(outDir, `${recipe.name}.${f === 'docker' ? 'docker.tar' : f === 'oci' ? 'oci' : 'rootfs.tar'}`);
+      outputs[f] = target;
+      const node = report.start(`export:${f}`, `export ${f}`);
+      const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1] });
+      if (await outputCurrent(cache, target, exportKey)) {
+        node.cached();
+        continue;
+      }
+      if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
+      else if (f === 'oci') await writeOciLayout(target, store, meta, layers);
+      else await writeRootfs(target, store, cache, states[states.length - 1], digests[digests.length - 1], recipe.epoch, layers);
+      await recordOutput(cache, target, exportKey);
+      written.push(f);
+      node.done();
+    }
+    return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, store };
+  } finally {
+    await store.close();
+  }
+}
+
+async function writeLayer(
+  store: BlobStore,
+  changes: ReturnType<typeof diffTrees>,
+  epoch: number,
+  gzip: boolean,
+  name: string,
+  comment?: string,
+): Promise<BuiltLayer> {
+  const items = layerItems(changes);
+  const tar = await store.putStream(tarStream(store, items, epoch));
+  let blob = tar;
+  if (gzip) blob = await store.putStream((await fs.open(store.pathOf(tar.digest))).createReadStream().pipe(createGzip({ level: 6 })));
+  return { name, diffId: tar.digest, digest: blob.digest, size: blob.size, gzip, files: items.length, ...(comment ? { comment } : {}) };
+}
+
+/** The flattened filesystem. A lone bottom layer is already exactly that tar. */
+async function writeRootfs(target: string, store: BlobStore, cache: BuildCache, tree: Tree, digest: string, epoch: number, layers: BuiltLayer[]): Promise<void> {
+  const key = digestOf({ node: 'rootfs', v: ENGINE_VERSION, tree: digest, epoch });
+  let blob = (await cache.get<{ digest: Sha256 }>(key))?.digest;
+  if (!blob || !(await store.has(blob))) {
+    blob = layers.length === 1 ? layers[0].diffId : (await store.putStream(tarStream(store, treeItems(tree), epoch))).digest;
+    await cache.put(key, { digest: blob });
+  }
+  const tmp = tempPathFor(target);
+  try {
+    await copyBlob(store, blob, tmp);
+    await fs.rename(tmp, target);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+// An output is current when the file at its path is the one this cache last
+// wrote there (same inode, size and mtime) for the same export key.
+async function outputCurrent(cache: BuildCache, target: string, key: string): Promise<boolean> {
+  const rec = await cache.get<{ key: string; stat: string }>(outputRecordKey(target));
+  if (!rec || rec.key !== key) return false;
+  return rec.stat === (await statId(target));
+}
+
+async function recordOutput(cache: BuildCache, target: string, key: string): Promise<void> {
+  await cache.put(outputRecordKey(target), { key, stat: await statId(target) });
+}
+
+function outputRecordKey(target: string): string {
+  return `output-${digestOf({ target })}`;
+}
+
+async function statId(p: string): Promise<string> {
+  try {
+    const st = await fs.stat(p);
+    // For the OCI folder, its index.json changes with every rewrite.
+    const probe = st.isDirectory() ? await fs.stat(path.join(p, 'index.json')) : st;
+    return `${probe.ino}:${probe.size}:${probe.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}

@@ -1,0 +1,34 @@
+// Build progress as events: one per graph node state change, plus log lines.
+// The CLI draws them on stderr; the desktop host forwards them over IPC.
+
+export type NodeState = 'running' | 'cached' | 'done' | 'failed';
+
+export type BuildEvent =
+  | { type: 'node'; id: string; label: string; state: NodeState; ms?: number; detail?: string }
+  | { type: 'log'; line: string };
+
+export interface NodeHandle {
+  done(detail?: string): void;
+  cached(detail?: string): void;
+  failed(err: Error): void;
+}
+
+export class NodeReporter {
+  constructor(private readonly emit: (e: BuildEvent) => void = () => {}) {}
+
+  start(id: string, label: string): NodeHandle {
+    const t0 = performance.now();
+    this.emit({ type: 'node', id, label, state: 'running' });
+    const end = (state: NodeState, detail?: string) =>
+      this.emit({ type: 'node', id, label, state, ms: Math.round(performance.now() - t0), ...(detail ? { detail } : {}) });
+    return {
+      done: (detail) => end('done', detail),
+      cached: (detail) => end('cached', detail),
+      failed: (err) => end('failed', err.message),
+    };
+  }
+
+  log(line: string): void {
+    this.emit({ type: 'log', line });
+  }
+}

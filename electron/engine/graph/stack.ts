@@ -1,0 +1,91 @@
+// Evaluating the layer stack: every source applied in order over the state
+// below it, giving the image's state after each layer.
+import type { ImagePath } from '../../../shared/brand';
+import type { Recipe } from '../../../shared/recipe';
+import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
+import { RecipeError, runSource, type SourceContext } from '../sources';
+import type { BlobStore } from '../store/blobs';
+import type { BuildCache } from '../store/cache';
+import type { NodeReporter } from './events';
+
+export interface StackResult {
+  /** State after each layer, bottom first. */
+  states: Tree[];
+  /** What each layer's sources put (for the libs source of the layers below). */
+  puts: Tree[];
+}
+
+export interface StackEnv {
+  projectDir: string;
+  store: BlobStore;
+  cache: BuildCache;
+  report: NodeReporter;
+  signal?: AbortSignal;
+}
+
+/**
+ * A libs source needs the files of the layers above it, which are evaluated
+ * after it. So a recipe with one is evaluated twice: once without libraries
+ * to learn what the upper layers hold, then for real. Sources are cheap to
+ * re-run: host files come from the stat cache, tarballs from the build cache.
+ */
+export async function evaluateStack(recipe: Recipe, env: StackEnv): Promise<StackResult> {
+  const hasLibs = recipe.layers.some((l) => l.sources.some((s) => s.kind === 'libs'));
+  if (!hasLibs) return evaluate(recipe, env, undefined, true);
+  const first = await evaluate(recipe, env, undefined, false);
+  return evaluate(recipe, env, first.puts, true);
+}
+
+async function evaluate(recipe: Recipe, env: StackEnv, upperPuts: Tree[] | undefined, report: boolean): Promise<StackResult> {
+  const states: Tree[] = [];
+  const puts: Tree[] = [];
+  let state = emptyTree();
+  for (const [li, layer] of recipe.layers.entries()) {
+    state = new Map(state);
+    const layerPut: Tree = new Map();
+    for (const [si, source] of layer.sources.entries()) {
+      env.signal?.throwIfAborted();
+      const field = `layers[${li}].sources[${si}]`;
+      const ctx: SourceContext = {
+        projectDir: env.projectDir,
+        store: env.store,
+        cache: env.cache,
+        state,
+        epoch: recipe.epoch,
+        field,
+        log: (line) => env.report.log(line),
+      };
+      if (source.kind === 'libs' && upperPuts) ctx.filesAbove = filesAbove(recipe, li, upperPuts, source.from);
+      const node = report ? env.report.start(`source:${layer.name}:${si}`, `${layer.name}: ${source.kind}`) : undefined;
+      try {
+        const res = await runSource(source, ctx);
+        for (const p of res.remove) removeSubtree(state, p);
+        for (const p of sortedPaths(res.put)) {
+          try {
+            putEntry(state, p, res.put.get(p)!);
+          } catch (e) {
+            if (e instanceof TreeConflictError) throw new RecipeError(field, e.message);
+            throw e;
+          }
+          layerPut.set(p, res.put.get(p)!);
+        }
+        node?.done();
+      } catch (e) {
+        node?.failed(e as Error);
+        throw e;
+      }
+    }
+    states.push(state);
+    puts.push(layerPut);
+  }
+  return { states, puts };
+}
+
+function filesAbove(recipe: Recipe, li: number, puts: Tree[], from: string[] | undefined): Tree {
+  const out: Tree = new Map();
+  recipe.layers.forEach((l, i) => {
+    const wanted = from ? from.includes(l.name) : i > li;
+    if (wanted) for (const [p, e] of puts[i]) out.set(p as ImagePath, e);
+  });
+  return out;
+}

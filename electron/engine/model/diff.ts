@@ -1,0 +1,90 @@
+// A layer is the difference between two trees: what the upper state adds or
+// changes over its diffbase, plus OCI whiteouts for what it removes.
+import type { ImagePath } from '../../../shared/brand';
+import { ROOT, ancestors, baseName, isUnder, parentOf } from './path';
+import { sameEntry, sortedPaths, type Entry, type Tree } from './tree';
+
+export const WHITEOUT_PREFIX = '.wh.';
+export const OPAQUE_MARKER = '.wh..wh..opq';
+
+export interface LayerChanges {
+  /** Entries to write: added or modified ones, plus unchanged parents so the layer extracts on its own. */
+  entries: Tree;
+  /** Paths of the diffbase that this layer removes (the topmost of each removed subtree). */
+  removed: ImagePath[];
+  /** Directories whose every lower child is gone: one opaque marker instead of many whiteouts. */
+  opaque: ImagePath[];
+  added: ImagePath[];
+  modified: ImagePath[];
+}
+
+export function diffTrees(base: Tree, next: Tree): LayerChanges {
+  const added: ImagePath[] = [];
+  const modified: ImagePath[] = [];
+  for (const p of sortedPaths(next)) {
+    if (p === ROOT) continue;
+    const b = base.get(p);
+    const n = next.get(p)!;
+    if (!b) added.push(p);
+    else if (!sameEntry(b, n) || hardLinkChanged(base, next, p, b, n)) modified.push(p);
+  }
+
+  // Paths that vanished, and directories that lost every child they had.
+  const gone = sortedPaths(base).filter((p) => p !== ROOT && !next.has(p));
+  const lowerChildren = new Map<ImagePath, number>();
+  const goneChildren = new Map<ImagePath, number>();
+  for (const p of base.keys()) {
+    if (p === ROOT) continue;
+    const d = parentOf(p);
+    lowerChildren.set(d, (lowerChildren.get(d) ?? 0) + 1);
+    if (!next.has(p)) goneChildren.set(d, (goneChildren.get(d) ?? 0) + 1);
+  }
+  const opaque: ImagePath[] = [];
+  for (const [d, n] of goneChildren) {
+    const nd = next.get(d);
+    const bd = base.get(d);
+    // Only worth it when it replaces more than one whiteout; ROOT cannot be opaque in a tar.
+    if (d !== ROOT && n > 1 && n === lowerChildren.get(d) && nd?.type === 'dir' && bd?.type === 'dir') opaque.push(d);
+  }
+  const opaqueSet = new Set(opaque);
+
+  // A removal is implied when an ancestor is itself removed, replaced by a non-directory, or opaque.
+  const removed: ImagePath[] = [];
+  const goneSet = new Set(gone);
+  for (const p of gone) {
+    const covered = ancestors(p).some((a) => goneSet.has(a) || opaqueSet.has(a) || (next.get(a) !== undefined && next.get(a)!.type !== 'dir'));
+    if (!covered && !opaqueSet.has(parentOf(p))) removed.push(p);
+  }
+
+  const entries: Tree = new Map();
+  const keep = (p: ImagePath) => {
+    for (const a of ancestors(p)) if (!entries.has(a)) entries.set(a, next.get(a)!);
+    entries.set(p, next.get(p)!);
+  };
+  for (const p of [...added, ...modified]) keep(p);
+  // Whiteouts and opaque markers live in their parent directory, which must be in the layer.
+  for (const p of removed) if (parentOf(p) !== ROOT) keep(parentOf(p));
+  for (const d of opaque) {
+    keep(d);
+    // An opaque directory hides every lower child, so all current children must be re-sent.
+    for (const p of next.keys()) if (isUnder(p, d)) keep(p);
+  }
+  return { entries, removed, opaque, added, modified };
+}
+
+/** A file whose hard-link partners changed must be rewritten even if its own attributes did not. */
+function hardLinkChanged(base: Tree, next: Tree, p: ImagePath, b: Entry, n: Entry): boolean {
+  if (!b.link && !n.link) return false;
+  const partners = (t: Tree, key: string | undefined) =>
+    key === undefined ? '' : sortedPaths(t).filter((q) => q !== p && t.get(q)!.link === key).join('\0');
+  return partners(base, b.link) !== partners(next, n.link);
+}
+
+export function whiteoutName(p: ImagePath): ImagePath {
+  const d = parentOf(p);
+  return ((d === ROOT ? '' : d) + '/' + WHITEOUT_PREFIX + baseName(p)) as ImagePath;
+}
+
+export function opaqueName(d: ImagePath): ImagePath {
+  return (d + '/' + OPAQUE_MARKER) as ImagePath;
+}

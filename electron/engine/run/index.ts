@@ -1,0 +1,49 @@
+// Running an image: build what is missing, materialize the final tree into a
+// fresh temporary root, run the entrypoint (or CMD) there, clean up.
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Recipe } from '../../../shared/recipe';
+import { build, type BuildOptions } from '../graph/build';
+import { materialize, removeRoot } from './materialize';
+import { runChroot, type RunOutcome, type RunSpec } from './chroot';
+import type { ExecOptions } from '../tools/exec';
+
+export const RUNNERS = ['chroot'] as const;
+export type RunnerName = (typeof RUNNERS)[number];
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export class NoCommandError extends Error {
+  constructor() {
+    super('the image has no entrypoint or cmd: set config.entrypoint in the recipe or pass a command after --');
+  }
+}
+
+/** docker's rule: ENTRYPOINT + (arguments given, else CMD). */
+export function runSpec(recipe: Recipe, args: string[]): RunSpec {
+  const c = recipe.config;
+  const argv = [...(c.entrypoint ?? []), ...(args.length ? args : (c.cmd ?? []))];
+  if (argv.length === 0) throw new NoCommandError();
+  const env: Record<string, string> = { PATH: DEFAULT_PATH, HOME: '/root', ...c.env };
+  return { argv, env, workdir: c.workdir ?? '/' };
+}
+
+export interface RunOptions extends Omit<BuildOptions, 'formats'> {
+  runner: RunnerName;
+  args: string[];
+  io?: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'>;
+}
+
+export async function runImage(opts: RunOptions): Promise<RunOutcome & { runner: RunnerName }> {
+  const result = await build({ ...opts, formats: [] });
+  const spec = runSpec(result.recipe, opts.args);
+  const root = await mkdtemp(path.join(os.tmpdir(), 'scratchyard-run-'));
+  try {
+    await materialize(result.states[result.states.length - 1], result.store, root);
+    const outcome = await runChroot(root, spec, opts.io);
+    return { ...outcome, runner: opts.runner };
+  } finally {
+    await removeRoot(root);
+  }
+}

@@ -1,0 +1,66 @@
+// Turning a tree into a real folder to run. Files are copied (reflinked where
+// the filesystem can) out of the blob store, never hard-linked: a program that
+// writes to its files must not be able to change the store.
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ImagePath } from '../../../shared/brand';
+import { ROOT } from '../model/path';
+import { sortedPaths, type Tree } from '../model/tree';
+import type { BlobStore } from '../store/blobs';
+
+export interface MaterializeReport {
+  /** Device nodes and fifos that could not be created without root. */
+  skipped: ImagePath[];
+}
+
+export async function materialize(tree: Tree, store: BlobStore, dir: string): Promise<MaterializeReport> {
+  const asRoot = process.getuid?.() === 0;
+  const skipped: ImagePath[] = [];
+  const firstOfLink = new Map<string, string>();
+  const paths = sortedPaths(tree);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const p of paths) {
+    const e = tree.get(p)!;
+    const host = p === ROOT ? dir : path.join(dir, p);
+    switch (e.type) {
+      case 'dir':
+        if (p !== ROOT) await fs.mkdir(host, { mode: 0o700 });
+        break;
+      case 'file': {
+        const first = e.link ? firstOfLink.get(e.link) : undefined;
+        if (first) await fs.link(first, host);
+        else {
+          await fs.copyFile(store.pathOf(e.digest!), host, constants.COPYFILE_FICLONE);
+          await fs.chmod(host, e.mode);
+          if (e.link) firstOfLink.set(e.link, host);
+        }
+        break;
+      }
+      case 'symlink':
+        await fs.symlink(e.target!, host);
+        break;
+      default:
+        // Device nodes and fifos need mknod: only the chroot runner's bind-mounted /dev provides them.
+        skipped.push(p);
+        continue;
+    }
+    if (asRoot) await fs.lchown(host, e.uid, e.gid);
+  }
+  // Directory modes last, deepest first, so read-only folders do not stop their own filling.
+  for (const p of paths.filter((q) => tree.get(q)!.type === 'dir').reverse()) {
+    await fs.chmod(p === ROOT ? dir : path.join(dir, p), tree.get(p)!.mode);
+  }
+  return { skipped };
+}
+
+/** Remove a materialized root, including folders a program left without write permission. */
+export async function removeRoot(dir: string): Promise<void> {
+  const fix = async (d: string): Promise<void> => {
+    await fs.chmod(d, 0o700).catch(() => {});
+    for (const ent of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (ent.isDirectory()) await fix(path.join(d, ent.name));
+    }
+  };
+  await fix(dir);
+  await fs.rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,50 @@
+// Files and folders from the project folder. Modes are normalized the way git
+// does (0644, or 0755 when executable) so the umask of a checkout never shows.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseMode, parseOwner, type SourceOf } from '../../../shared/recipe';
+import { imagePath, joinImage } from '../model/path';
+import type { Tree } from '../model/tree';
+import { hostEntry, scanHostDir, type ScanOptions } from './hostfs';
+import { RecipeError, type SourceContext, type SourceResult } from './types';
+
+export async function copySource(s: SourceOf<'copy'>, ctx: SourceContext): Promise<SourceResult> {
+  const hostPath = await projectFile(ctx, s.src, `${ctx.field}.src`);
+  const opts: ScanOptions = {
+    normalizeModes: true,
+    owner: parseOwner(s.owner ?? '0:0'),
+    fileMode: s.mode === undefined ? undefined : parseMode(s.mode),
+  };
+  const put: Tree = new Map();
+  const st = await fs.lstat(hostPath);
+  if (st.isDirectory()) {
+    // Like docker's COPY: a folder's contents go into dest.
+    const dest = imagePath(s.dest);
+    const inner: Tree = new Map();
+    await scanHostDir(ctx.store, hostPath, dest, inner, opts);
+    // The destination folder itself keeps its recipe-declared default, not the host folder's mode.
+    inner.set(dest, { type: 'dir', mode: 0o755, ...opts.owner!, size: 0 });
+    for (const [p, e] of inner) put.set(p, e);
+  } else {
+    const dest = s.dest.endsWith('/') ? joinImage(s.dest, path.basename(hostPath)) : imagePath(s.dest);
+    put.set(dest, await hostEntry(ctx.store, hostPath, st, opts));
+  }
+  return { put, remove: [] };
+}
+
+/** Resolve a project-relative path, refusing anything outside the project folder. */
+export async function projectFile(ctx: SourceContext, rel: string, field: string): Promise<string> {
+  if (path.isAbsolute(rel)) throw new RecipeError(field, `expected a path relative to the project folder, got "${rel}"`);
+  const joined = path.resolve(ctx.projectDir, rel);
+  let real: string;
+  try {
+    real = await fs.realpath(joined);
+  } catch {
+    throw new RecipeError(field, `${rel}: no such file or folder in the project (${joined})`);
+  }
+  const root = await fs.realpath(ctx.projectDir);
+  if (real !== root && !real.startsWith(root + path.sep)) {
+    throw new RecipeError(field, `${rel} resolves outside the project folder (${real})`);
+  }
+  return real;
+}

@@ -1,0 +1,143 @@
+// Import a rootfs tarball (.tar, .tar.gz, .tar.xz, .tar.zst). Every entry becomes
+// tree data: nothing is extracted to disk, so a hostile archive cannot write
+// outside anything. Names with "..", hard links to nowhere, and entries below a
+// symlink are refused with the entry named; absolute symlinks are kept as data
+// (they only ever resolve inside the image).
+import { spawn } from 'node:child_process';
+import { createReadStream, promises as fs } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { extract, type Header } from 'tar-stream';
+import type { SourceOf } from '../../../shared/recipe';
+import type { ImagePath } from '../../../shared/brand';
+import { digestOf } from '../model/digest';
+import { ImagePathError, imagePath, joinImage, strictImagePath } from '../model/path';
+import { putEntry, treeFromJson, treeToJson, TreeConflictError, type Entry, type Tree } from '../model/tree';
+import type { BlobStore } from '../store/blobs';
+import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
+import { projectFile } from './copy';
+import { RecipeError, type SourceContext, type SourceResult } from './types';
+
+export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext): Promise<SourceResult> {
+  const field = `${ctx.field}.src`;
+  const hostPath = await projectFile(ctx, s.src, field);
+  const st = await fs.stat(hostPath);
+  const key = digestOf({ kind: 'tarball-import', v: 1, dest: s.dest, file: hostPath, stat: [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs] });
+  const cached = await ctx.cache.get<[string, Entry][]>(key);
+  if (cached) return { put: treeFromJson(cached), remove: [] };
+  let put: Tree;
+  try {
+    put = await importTar(ctx.store, await decompressed(hostPath), imagePath(s.dest));
+  } catch (e) {
+    if (e instanceof TarImportError || e instanceof ToolMissingError) throw new RecipeError(field, `${s.src}: ${e.message}`);
+    throw new RecipeError(field, `${s.src}: not a readable tar archive (${(e as Error).message})`);
+  }
+  await ctx.cache.put(key, treeToJson(put));
+  return { put, remove: [] };
+}
+
+export class TarImportError extends Error {}
+
+/** Open a possibly compressed tarball as a stream of tar bytes. */
+async function decompressed(file: string): Promise<Readable> {
+  const fh = await fs.open(file, 'r');
+  const magic = Buffer.alloc(6);
+  await fh.read(magic, 0, 6, 0);
+  await fh.close();
+  const raw = createReadStream(file);
+  if (magic[0] === 0x1f && magic[1] === 0x8b) return raw.pipe(createGunzip());
+  if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return viaTool('xz', file);
+  if (magic.readUInt32LE(0) === 0xfd2fb528) return viaTool('zstd', file);
+  return raw;
+}
+
+function viaTool(tool: 'xz' | 'zstd', file: string): Readable {
+  const cmd = tool === 'xz' ? findTool('xz') : 'zstd';
+  if (!cmd) throw new ToolMissingError(TOOLS.xz);
+  const child = spawn(cmd, ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = new PassThrough();
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c));
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (e) => out.destroy((e as NodeJS.ErrnoException).code === 'ENOENT' ? new TarImportError(`${tool} not found: apt-get install ${tool === 'xz' ? 'xz-utils' : 'zstd'}`) : e));
+  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new TarImportError(`${tool} -d failed: ${err.trim()}`))));
+  return out;
+}
+
+/** Read a tar stream into a tree under `dest`, storing file contents in the blob store. */
+export async function importTar(store: BlobStore, tar: Readable, dest: ImagePath): Promise<Tree> {
+  const tree: Tree = new Map();
+  const ex = extract();
+  tar.on('error', (e) => ex.destroy(e));
+  tar.pipe(ex);
+  for await (const entry of ex) {
+    const h = entry.header;
+    const where = (): ImagePath => {
+      try {
+        return joinImage(dest, strictImagePath('/' + h.name).slice(1));
+      } catch (e) {
+        if (e instanceof ImagePathError) throw new TarImportError(`entry "${h.name}" climbs out of the archive root with ".."`);
+        throw e;
+      }
+    };
+    const p = where();
+    const base = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, size: 0, ...xattrsOf(h) };
+    let e: Entry | undefined;
+    switch (h.type) {
+      case 'file':
+      case 'contiguous-file': {
+        const { digest, size } = await store.putStream(entry as unknown as Readable);
+        e = { ...base, type: 'file', size, digest };
+        break;
+      }
+      case 'directory':
+        e = { ...base, type: 'dir' };
+        break;
+      case 'symlink':
+        e = { ...base, type: 'symlink', mode: 0o777, target: h.linkname ?? '' };
+        break;
+      case 'link': {
+        let target: ImagePath;
+        try {
+          target = joinImage(dest, strictImagePath('/' + (h.linkname ?? '')).slice(1));
+        } catch {
+          throw new TarImportError(`hard link "${h.name}" points out of the archive with ".." (${h.linkname})`);
+        }
+        const t = tree.get(target);
+        if (!t || t.type !== 'file') throw new TarImportError(`hard link "${h.name}" points to "${h.linkname}", which is not a file earlier in the archive`);
+        t.link ??= target;
+        e = { ...t, ...base, type: 'file', size: t.size, digest: t.digest, link: t.link };
+        break;
+      }
+      case 'character-device':
+      case 'block-device':
+        e = { ...base, type: h.type === 'character-device' ? 'char' : 'block', rdev: [h.devmajor ?? 0, h.devminor ?? 0] };
+        break;
+      case 'fifo':
+        e = { ...base, type: 'fifo' };
+        break;
+      default:
+        break; // pax/gnu metadata is folded into headers by tar-stream; anything else has no place in a rootfs
+    }
+    entry.resume();
+    if (!e || (p === dest && e.type !== 'dir')) continue;
+    try {
+      putEntry(tree, p, e);
+    } catch (err) {
+      if (err instanceof TreeConflictError) throw new TarImportError(`entry "${h.name}": ${err.message}`);
+      throw err;
+    }
+  }
+  return tree;
+}
+
+function xattrsOf(h: Header): { xattrs?: Record<string, string> } {
+  const pax = h.pax as Record<string, string> | undefined;
+  if (!pax) return {};
+  const x: Record<string, string> = {};
+  for (const [k, v] of Object.entries(pax)) {
+    // tar-stream decodes PAX values as UTF-8, so binary values (security.capability) arrive lossy; see docs.
+    if (k.startsWith('SCHILY.xattr.')) x[k.slice('SCHILY.xattr.'.length)] = Buffer.from(v, 'utf8').toString('base64');
+  }
+  return Object.keys(x).length ? { xattrs: x } : {};
+}

@@ -1,0 +1,38 @@
+// What every source kind gets and gives back.
+import type { ImagePath } from '../../../shared/brand';
+import type { Tree } from '../model/tree';
+import type { BlobStore } from '../store/blobs';
+import type { BuildCache } from '../store/cache';
+
+export interface SourceContext {
+  /** Absolute path of the project folder (copy and tarball sources read from it). */
+  projectDir: string;
+  store: BlobStore;
+  cache: BuildCache;
+  /** The image as it stands when this source applies: layers below plus earlier sources of this layer. */
+  state: Tree;
+  /** Recipe epoch, for anything that writes dates into file contents. */
+  epoch: number;
+  /** Field path for error messages, e.g. "layers[1].sources[2]". */
+  field: string;
+  /** Files (ELF candidates) that the layers above this one add; only the libs source reads it. */
+  filesAbove?: Tree;
+  log: (line: string) => void;
+}
+
+export interface SourceResult {
+  /** Entries to put, applied in sorted order over the state. */
+  put: Tree;
+  /** Paths to remove (with everything under them) before `put` applies. */
+  remove: ImagePath[];
+}
+
+/** A recipe mistake, named by file and field: "scratchyard.yaml: layers[1].sources[2].src: ...". */
+export class RecipeError extends Error {
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+  }
+}

@@ -1,0 +1,64 @@
+// Writes that are all-or-nothing: write a temporary name in the same folder,
+// then rename. A killed build leaves at most a dot-file named after its PID,
+// which the next build in that folder removes.
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+const TEMP_RE = /^\.(.+)\.scratchyard-(\d+)-[0-9a-f]{8}\.tmp$/;
+
+export function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.scratchyard-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempPathFor(target);
+  try {
+    await fs.writeFile(tmp, data, { mode: 0o644 });
+    await fs.rename(tmp, target);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Put a finished temporary file or folder in place of `target`, replacing what was there. */
+export async function replaceWith(tmp: string, target: string): Promise<void> {
+  try {
+    await fs.rename(tmp, target);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EISDIR' && code !== 'ENOTDIR') throw e;
+    // A folder (or a file where a folder was): move the old one aside, then swap.
+    const old = tempPathFor(target);
+    await fs.rename(target, old);
+    await fs.rename(tmp, target);
+    await fs.rm(old, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove temporaries left in `dir` by builds that no longer run. */
+export async function sweepStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names.map(async (n) => {
+      const m = TEMP_RE.exec(n);
+      if (m && !alive(Number(m[2]))) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+    }),
+  );
+}

@@ -1,0 +1,68 @@
+// What this machine can do: each native tool (found, version, package), user
+// namespaces, and /dev/kvm.
+import { constants, promises as fs } from 'node:fs';
+import { exec } from './exec';
+import { TOOLS, findTool, type ToolName } from './registry';
+
+export interface ToolReport {
+  name: ToolName;
+  command: string;
+  path?: string;
+  version?: string;
+  debianPackage: string;
+  purpose: string;
+}
+
+export interface DoctorReport {
+  tools: ToolReport[];
+  userNamespaces: { ok: boolean; detail: string };
+  kvm: { present: boolean; usable: boolean; detail: string };
+}
+
+/** First line that looks like a version, from a tool's own output. */
+export function parseVersion(output: string): string | undefined {
+  const line = output.split('\n').find((l) => /\d+\.\d+/.test(l));
+  return line?.trim().slice(0, 120);
+}
+
+export async function doctor(): Promise<DoctorReport> {
+  const tools = await Promise.all(
+    (Object.keys(TOOLS) as ToolName[]).map(async (name): Promise<ToolReport> => {
+      const t = TOOLS[name];
+      const p = findTool(name);
+      const base = { name, command: t.command, debianPackage: t.debianPackage, purpose: t.purpose };
+      if (!p) return base;
+      const r = await exec(p, t.versionArgs).catch(() => undefined);
+      return { ...base, path: p, version: r ? parseVersion(r.stdout + '\n' + r.stderr) : undefined };
+    }),
+  );
+  return { tools, userNamespaces: await probeUserNamespaces(), kvm: await probeKvm() };
+}
+
+async function probeUserNamespaces(): Promise<DoctorReport['userNamespaces']> {
+  const unshare = findTool('unshare');
+  if (!unshare) return { ok: false, detail: 'unshare not found (apt-get install util-linux)' };
+  const r = await exec(unshare, ['--user', '--map-root-user', '--mount', '--pid', '--fork', 'true']).catch((e: Error) => ({ code: 1, stderr: e.message }));
+  if (r.code === 0) return { ok: true, detail: 'unprivileged user namespaces work' };
+  const hint = await readSysctl('/proc/sys/kernel/unprivileged_userns_clone');
+  const aa = await readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
+  let detail = `unshare -r failed: ${r.stderr.trim()}`;
+  if (hint === '0') detail += '; enable with: sysctl -w kernel.unprivileged_userns_clone=1';
+  if (aa === '1') detail += '; AppArmor restricts them: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0';
+  return { ok: false, detail };
+}
+
+async function readSysctl(p: string): Promise<string | undefined> {
+  return (await fs.readFile(p, 'utf8').catch(() => undefined))?.trim();
+}
+
+async function probeKvm(): Promise<DoctorReport['kvm']> {
+  try {
+    await fs.access('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch (e) {
+    const present = (e as NodeJS.ErrnoException).code !== 'ENOENT';
+    return { present, usable: false, detail: present ? 'no read/write permission on /dev/kvm (join the kvm group)' : 'no /dev/kvm: VMs would run under TCG emulation' };
+  }
+  // Whether a guest actually runs needs a boot probe; the VM runner brings it.
+  return { present: true, usable: false, detail: '/dev/kvm is accessible; guest boot not probed yet (the VM runner is not built), so VMs would use TCG' };
+}

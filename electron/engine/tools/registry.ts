@@ -1,0 +1,65 @@
+// The native tools Scratchyard drives, and the Debian package that provides each.
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+
+export interface ToolInfo {
+  /** Command name looked up on PATH. */
+  command: string;
+  /** Debian package that provides it. */
+  debianPackage: string;
+  /** What Scratchyard uses it for. */
+  purpose: string;
+  /** Arguments that print a version. */
+  versionArgs: string[];
+  /** Preferred absolute paths, tried before PATH (docker: Debian's own client). */
+  prefer?: string[];
+}
+
+export const TOOLS = {
+  unshare: { command: 'unshare', debianPackage: 'util-linux', purpose: 'user-namespace chroot runs', versionArgs: ['--version'] },
+  chroot: { command: 'chroot', debianPackage: 'coreutils', purpose: 'chroot runs', versionArgs: ['--version'] },
+  mount: { command: 'mount', debianPackage: 'mount', purpose: '/proc and /dev in chroot runs', versionArgs: ['--version'] },
+  busybox: { command: 'busybox', debianPackage: 'busybox-static', purpose: 'the busybox source', versionArgs: ['--help'], prefer: ['/bin/busybox'] },
+  xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'importing .tar.xz tarballs', versionArgs: ['--version'] },
+  docker: { command: 'docker', debianPackage: 'docker.io', purpose: 'the docker runner', versionArgs: ['--version'], prefer: ['/usr/bin/docker'] },
+  skopeo: { command: 'skopeo', debianPackage: 'skopeo', purpose: 'checking OCI layouts', versionArgs: ['--version'] },
+  umoci: { command: 'umoci', debianPackage: 'umoci', purpose: 'checking OCI layouts', versionArgs: ['--version'] },
+  cpio: { command: 'cpio', debianPackage: 'cpio', purpose: 'checking initrds', versionArgs: ['--version'] },
+  fakeroot: { command: 'fakeroot', debianPackage: 'fakeroot', purpose: 'debootstrap without root', versionArgs: ['--version'] },
+  mmdebstrap: { command: 'mmdebstrap', debianPackage: 'mmdebstrap', purpose: 'Debian bases', versionArgs: ['--version'] },
+  debootstrap: { command: 'debootstrap', debianPackage: 'debootstrap', purpose: 'Debian bases (fallback)', versionArgs: ['--version'] },
+  newuidmap: { command: 'newuidmap', debianPackage: 'uidmap', purpose: 'rootless mmdebstrap', versionArgs: ['--version'] },
+  qemu: { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'the VM runner', versionArgs: ['--version'] },
+  bwrap: { command: 'bwrap', debianPackage: 'bubblewrap', purpose: 'sandboxed build steps', versionArgs: ['--version'] },
+} satisfies Record<string, ToolInfo>;
+
+export type ToolName = keyof typeof TOOLS;
+
+export class ToolMissingError extends Error {
+  constructor(readonly tool: ToolInfo) {
+    super(`${tool.command} not found: it is needed for ${tool.purpose}. Install it with: apt-get install ${tool.debianPackage}`);
+  }
+}
+
+const SEARCH_EXTRA = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+/** Absolute path of a tool, or undefined. */
+export function findTool(name: ToolName, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const t: ToolInfo = TOOLS[name];
+  const dirs = [...(env.PATH ?? '').split(':').filter(Boolean), ...SEARCH_EXTRA];
+  for (const candidate of [...(t.prefer ?? []), ...dirs.map((d) => path.join(d, t.command))]) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export function requireTool(name: ToolName): string {
+  const p = findTool(name);
+  if (!p) throw new ToolMissingError(TOOLS[name]);
+  return p;
+}

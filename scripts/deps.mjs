@@ -1,0 +1,15 @@
+// The Debian packages Scratchyard's tests and example need, by the command that
+// shows each is present. One list for ensure-deps.mjs and .ci/run.
+export const DEBIAN_PACKAGES = [
+  { pkg: 'busybox-static', probe: '/bin/busybox' },
+  { pkg: 'docker.io', probe: '/usr/bin/docker' },
+  { pkg: 'skopeo', probe: 'skopeo' },
+  { pkg: 'umoci', probe: 'umoci' },
+  { pkg: 'xz-utils', probe: 'xz' },
+  { pkg: 'util-linux', probe: 'unshare' },
+  { pkg: 'uidmap', probe: 'newuidmap' },
+  { pkg: 'gcc', probe: 'gcc' },
+  { pkg: 'libc6-dev', probe: '/usr/include/stdio.h' },
+  { pkg: 'openssl', probe: 'openssl' },
+  { pkg: 'mmdebstrap', probe: 'mmdebstrap' },
+];

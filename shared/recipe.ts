@@ -1,0 +1,185 @@
+// The recipe: what a project's scratchyard.yaml may say. One schema gives the
+// TypeScript types, the runtime validation and (via `scratchyard schema`) the
+// JSON Schema that editors use.
+import { z } from 'zod';
+
+const octalMode = z
+  .string()
+  .regex(/^0?[0-7]{3,4}$/, { message: 'expected an octal string such as "0755"' })
+  .describe('permission bits as an octal string, e.g. "0755"');
+
+/** An absolute path inside the image; `..` may not climb above `/`. */
+const imagePath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith('/'), { message: 'expected an absolute path inside the image, starting with "/"' })
+  .refine((p) => !p.split('/').includes('..'), { message: 'a path inside the image may not contain ".."' })
+  .describe('absolute path inside the image');
+
+const owner = z
+  .string()
+  .regex(/^\d+:\d+$/, { message: 'expected numeric "uid:gid", e.g. "0:0"' })
+  .describe('numeric owner "uid:gid"');
+
+const busyboxSource = z.strictObject({
+  kind: z.literal('busybox'),
+  path: z.string().optional().describe('host busybox binary (default: /bin/busybox, a static build from busybox-static)'),
+  links: z.boolean().default(true).describe('add a symlink for every applet'),
+});
+
+const hostSource = z.strictObject({
+  kind: z.literal('host'),
+  paths: z.array(z.string().min(1)).min(1).describe('host files, copied to the same path in the image'),
+  libs: z.boolean().default(false).describe('also add their shared-library closure to this layer'),
+});
+
+const libsSource = z.strictObject({
+  kind: z.literal('libs'),
+  from: z.array(z.string()).optional().describe('layers whose ELF files need libraries (default: every layer above this one)'),
+});
+
+const fileSource = z.strictObject({
+  kind: z.literal('file'),
+  path: imagePath,
+  content: z.string(),
+  mode: octalMode.default('0644'),
+  owner: owner.default('0:0'),
+});
+
+const symlinkSource = z.strictObject({
+  kind: z.literal('symlink'),
+  path: imagePath,
+  target: z.string().min(1),
+  owner: owner.default('0:0'),
+});
+
+const dirSource = z.strictObject({
+  kind: z.literal('dir'),
+  path: imagePath,
+  mode: octalMode.default('0755'),
+  owner: owner.default('0:0'),
+});
+
+const copySource = z.strictObject({
+  kind: z.literal('copy'),
+  src: z.string().min(1).describe('path relative to the project folder; a trailing "/" copies the folder\'s contents'),
+  dest: imagePath,
+  owner: owner.optional().describe('override the owner of everything copied (default "0:0")'),
+  mode: octalMode.optional().describe('override the mode of every file copied'),
+});
+
+const user = z.strictObject({
+  name: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, { message: 'expected a user name like "ava"' }),
+  uid: z.number().int().min(0),
+  gid: z.number().int().min(0).optional().describe('primary group id (default: same as uid)'),
+  home: z.string().optional(),
+  shell: z.string().default('/bin/sh'),
+  gecos: z.string().default(''),
+  groups: z.array(z.string()).default([]).describe('supplementary groups, by name'),
+});
+
+const group = z.strictObject({
+  name: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { message: 'expected a group name like "staff"' }),
+  gid: z.number().int().min(0),
+});
+
+const usersSource = z.strictObject({
+  kind: z.literal('users'),
+  users: z.array(user).default([]),
+  groups: z.array(group).default([]),
+});
+
+const removeSource = z.strictObject({
+  kind: z.literal('remove'),
+  paths: z.array(imagePath).min(1),
+});
+
+const tarballSource = z.strictObject({
+  kind: z.literal('tarball'),
+  src: z.string().min(1).describe('a .tar, .tar.gz/.tgz or .tar.xz relative to the project folder'),
+  dest: imagePath.default('/'),
+});
+
+export const sourceSchema = z.discriminatedUnion('kind', [
+  busyboxSource,
+  hostSource,
+  libsSource,
+  fileSource,
+  symlinkSource,
+  dirSource,
+  copySource,
+  usersSource,
+  removeSource,
+  tarballSource,
+]);
+
+export const layerSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'expected a layer name of letters, digits, "_", "." or "-"' }),
+  diffbase: z.string().optional().describe('name of the layer this one is diffed against (default: the layer under it)'),
+  comment: z.string().optional(),
+  sources: z.array(sourceSchema).default([]),
+});
+
+export const imageConfigSchema = z.strictObject({
+  entrypoint: z.array(z.string()).optional(),
+  cmd: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).default({}),
+  workdir: z.string().optional(),
+  user: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  exposedPorts: z.array(z.string()).optional(),
+});
+
+export const recipeSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { message: 'expected a lower-case image name' }),
+    tag: z.string().optional().describe('reference written into the archives (default NAME:latest)'),
+    epoch: z.number().int().min(0).default(0).describe('SOURCE_DATE_EPOCH: every mtime in every output'),
+    architecture: z.string().default('amd64'),
+    config: imageConfigSchema.default({ env: {} }),
+    layers: z.array(layerSchema).min(1, { message: 'a recipe needs at least one layer' }),
+  })
+  .superRefine((r, ctx) => {
+    const names = new Set<string>();
+    r.layers.forEach((layer, i) => {
+      if (names.has(layer.name)) {
+        ctx.addIssue({ code: 'custom', path: ['layers', i, 'name'], message: `duplicate layer name "${layer.name}"` });
+      }
+      if (layer.diffbase !== undefined && !names.has(layer.diffbase)) {
+        ctx.addIssue({ code: 'custom', path: ['layers', i, 'diffbase'], message: `"${layer.diffbase}" is not a layer below this one` });
+      }
+      names.add(layer.name);
+    });
+  });
+
+export type Recipe = z.infer<typeof recipeSchema>;
+export type RecipeInput = z.input<typeof recipeSchema>;
+export type Layer = z.infer<typeof layerSchema>;
+export type Source = z.infer<typeof sourceSchema>;
+export type SourceKind = Source['kind'];
+export type SourceOf<K extends SourceKind> = Extract<Source, { kind: K }>;
+export type ImageConfig = z.infer<typeof imageConfigSchema>;
+
+/** The reference the archives carry: `tag` or `NAME:latest`. */
+export function imageReference(r: Recipe): { repository: string; tag: string; full: string } {
+  const full = r.tag ?? `${r.name}:latest`;
+  const slash = full.lastIndexOf('/');
+  const colon = full.lastIndexOf(':');
+  if (colon > slash) return { repository: full.slice(0, colon), tag: full.slice(colon + 1), full };
+  return { repository: full, tag: 'latest', full: `${full}:latest` };
+}
+
+/** Octal mode string -> number. */
+export function parseMode(mode: string): number {
+  return parseInt(mode, 8);
+}
+
+export function parseOwner(o: string): { uid: number; gid: number } {
+  const [uid, gid] = o.split(':').map(Number);
+  return { uid, gid };
+}
+
+/** JSON Schema for editors (yaml-language-server and the like). */
+export function recipeJsonSchema(): unknown {
+  return z.toJSONSchema(recipeSchema, { io: 'input', unrepresentable: 'any' });
+}
