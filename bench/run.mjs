@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// Benchmarks: each figure beside a reference measured in the same run on the
+// same machine, and their ratio. Not asserted anywhere; recorded in
+// docs/benchmarks.md.
+//
+//   node bench/run.mjs            all
+//   node bench/run.mjs example    cold build and no-op rebuild of the bundled example
+//   node bench/run.mjs debian     a Debian-sized rootfs tarball imported as one layer
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const CLI = path.join(ROOT, 'dist/cli.mjs');
+const MAXRSS = path.join(ROOT, 'bench/maxrss.mjs');
+const DOCKER = '/usr/bin/docker';
+const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+function time(fn) {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return r;
+}
+
+function row(name, ms, refName, refMs, target) {
+  const ratio = ms / refMs;
+  console.log(`${name.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms   ref ${refName}: ${refMs.toFixed(0)} ms   ratio ${ratio.toFixed(2)}${target ? `   target ${target}` : ''}`);
+}
+
+function benchExample(work) {
+  const example = path.join(ROOT, 'assets/examples/hello');
+  const out = path.join(work, 'out');
+  const N = 7;
+  const bare = median(Array.from({ length: N }, () => time(() => run(process.execPath, ['-e', '']))));
+  const cold = median(
+    Array.from({ length: N }, (_, i) => {
+      const cache = path.join(work, `cold-${i}`);
+      const ms = time(() => run(process.execPath, [CLI, 'build', example, '--cache', cache, '--out', path.join(out, String(i))]));
+      rmSync(cache, { recursive: true, force: true });
+      return ms;
+    }),
+  );
+  const cache = path.join(work, 'warm');
+  run(process.execPath, [CLI, 'build', example, '--cache', cache, '--out', out]);
+  const noop = median(Array.from({ length: N }, () => time(() => run(process.execPath, [CLI, 'build', example, '--cache', cache, '--out', out]))));
+  console.log(`\n## example (hello), whole CLI processes, median of ${N}`);
+  row('cold build (empty cache, 3 formats)', cold, 'node -e ""', bare, '≤ 300 ms');
+  row('no-op rebuild', noop, 'node -e ""', bare, '≤ 100 ms');
+}
+
+/** A Debian minbase rootfs tarball made once by mmdebstrap, from the host's apt mirror. */
+function minbaseTarball() {
+  const dir = path.join(os.tmpdir(), 'scratchyard-bench');
+  const tar = path.join(dir, 'minbase.tar');
+  if (existsSync(tar)) return tar;
+  mkdirSync(dir, { recursive: true });
+  console.error('making a Debian minbase tarball with mmdebstrap (once)…');
+  const mirror = hostMirror();
+  run('mmdebstrap', ['--variant=minbase', '--mode=root', '--format=tar', 'bookworm', tar, mirror], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return tar;
+}
+
+function hostMirror() {
+  const text = run('sh', ['-c', 'cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true']).stdout;
+  const m = /^URIs:\s*(\S+)/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/m.exec(text);
+  if (!m) throw new Error('no apt mirror found in /etc/apt');
+  return m[1];
+}
+
+function benchDebian(work) {
+  if (!which('mmdebstrap')) return console.log('\n## debian: skipped (apt-get install mmdebstrap)');
+  const tar = minbaseTarball();
+  const project = path.join(work, 'debian');
+  mkdirSync(project, { recursive: true });
+  run('ln', ['-sf', tar, path.join(project, 'rootfs.tar')]);
+  writeFileSync(path.join(project, 'scratchyard.yaml'), 'name: minbase\nlayers:\n  - name: rootfs\n    sources:\n      - kind: tarball\n        src: rootfs.tar\n');
+  const tree = path.join(work, 'tree');
+  mkdirSync(tree);
+  run('tar', ['-xf', tar, '-C', tree]);
+  const entries = Number(run('sh', ['-c', `find ${tree} | wc -l`]).stdout.trim());
+  const bytes = Number(run('du', ['-sb', tar]).stdout.split('\t')[0]);
+  // Warm the page cache for both sides.
+  run('cat', [tar], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const single = median([1, 2, 3].map(() => time(() => run('sh', ['-c', `tar --sort=name -C ${tree} -c . | openssl dgst -sha256`]))));
+  const builds = [1, 2, 3].map((i) => {
+    const cache = path.join(work, `deb-cache-${i}`);
+    const out = path.join(work, `deb-out-${i}`);
+    let rss = 0;
+    const ms = time(() => {
+      const r = run(process.execPath, [MAXRSS, 'build', project, '--cache', cache, '--out', out]);
+      rss = Number(/maxrss-kb=(\d+)/.exec(r.stderr)?.[1] ?? 0);
+    });
+    rmSync(cache, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+    return { ms, rss };
+  });
+  const ours = median(builds.map((b) => b.ms));
+  const rssMb = Math.max(...builds.map((b) => b.rss)) / 1024;
+  console.log(`\n## Debian-sized image: mmdebstrap minbase tarball, ${(bytes / 1e6).toFixed(0)} MB, ${entries} entries, one layer, 3 formats, median of 3`);
+  row('scratchyard build (cold cache)', ours, 'tar --sort=name -c | openssl dgst -sha256', single, '≤ 4×');
+  if (which(DOCKER) && spawnSync(DOCKER, ['info'], { stdio: 'ignore' }).status === 0) {
+    const ctx = path.join(work, 'docker-ctx');
+    mkdirSync(ctx);
+    run('cp', [tar, path.join(ctx, 'rootfs.tar')]);
+    writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM scratch\nADD rootfs.tar /\n');
+    const docker = median(
+      [1, 2, 3].map(() => {
+        const ms = time(() => run(DOCKER, ['build', '--no-cache', '-q', '-t', 'scratchyard-bench/minbase', ctx], { env: { ...process.env, DOCKER_BUILDKIT: '1' } }));
+        spawnSync(DOCKER, ['rmi', '-f', 'scratchyard-bench/minbase'], { stdio: 'ignore' });
+        return ms;
+      }),
+    );
+    console.log(`${'docker build (FROM scratch + ADD), vs ours'.padEnd(44)} ${docker.toFixed(0).padStart(7)} ms   speed-up ${(docker / ours).toFixed(2)}×   target ≥ 3×`);
+  } else console.log('docker build: skipped (no docker engine)');
+  console.log(`${'peak memory (max RSS of the CLI)'.padEnd(44)} ${rssMb.toFixed(0).padStart(7)} MB   target ≤ 250 MB`);
+}
+
+const which_ = process.argv[2] ?? 'all';
+execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-cli.mjs')], { stdio: 'inherit' });
+const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
+try {
+  console.log(`scratchyard benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
+  if (which_ === 'all' || which_ === 'example') benchExample(work);
+  if (which_ === 'all' || which_ === 'debian') benchDebian(work);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

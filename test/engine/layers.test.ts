@@ -1,0 +1,95 @@
+// Layers as diffs: whiteouts and opaque folders as docker applies them, long
+// and non-ASCII names through PAX, gzip layers, diffbase.
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DOCKER, cli, dockerWorks, sh, tempDir } from '../helpers/env';
+import { writeProject } from '../helpers/projects';
+
+const work = tempDir();
+const cache = path.join(work, 'cache');
+const tag = `scratchyard-test/whiteouts:${process.pid}`;
+const longName = `/srv/${'deep/'.repeat(25)}naïve-ファイル.txt`;
+
+const recipe = `name: whiteouts
+tag: ${tag}
+config:
+  entrypoint: ["/bin/sh", "-c"]
+  cmd: ["ls -A /data /cache; test -e /bin/bash && echo bash-present || echo bash-gone"]
+layers:
+  - name: base
+    sources:
+      - kind: busybox
+      - kind: host
+        paths: [/bin/bash]
+      - kind: file
+        path: /data/keep
+        content: keep
+      - kind: file
+        path: /data/old/a
+        content: a
+      - kind: file
+        path: /data/old/b
+        content: b
+      - kind: file
+        path: /cache/x
+        content: x
+      - kind: file
+        path: /cache/y
+        content: y
+      - kind: file
+        path: "${longName}"
+        content: long
+  - name: trim
+    sources:
+      - kind: remove
+        paths: [/data/old, /bin/bash, /cache/x, /cache/y]
+      - kind: file
+        path: /cache/z
+        content: z
+`;
+
+let project: string;
+beforeAll(() => {
+  project = writeProject(path.join(work, 'p'), recipe);
+});
+
+describe('layer contents', () => {
+  it('the upper layer holds whiteouts for removed paths and an opaque marker for an emptied folder', () => {
+    const r = cli(['ls', project, '--cache', cache, '--layer', 'trim']);
+    expect(r.code).toBe(0);
+    const names = r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0]);
+    expect(names).toEqual(['./bin', './bin/.wh.bash', './cache', './cache/.wh..wh..opq', './cache/z', './data', './data/.wh.old']);
+  });
+
+  it('long and non-ASCII names survive the tar round trip (GNU tar reads our PAX records)', () => {
+    const b = cli(['build', project, '--cache', cache, '--format', 'rootfs']);
+    expect(b.code).toBe(0);
+    const t = sh('tar', ['-tf', path.join(project, 'out', 'whiteouts.rootfs.tar')]);
+    expect(t.stderr).toBe('');
+    expect(t.stdout.split('\n')).toContain(longName.slice(1));
+    expect(t.stdout).not.toMatch(/PaxHeaders/);
+  });
+
+  it('gzip layers are smaller, still valid, and do not change the diff ids', () => {
+    const plain = JSON.parse(cli(['build', project, '--cache', cache, '--json', '--format', 'oci']).stdout);
+    const gz = JSON.parse(cli(['build', project, '--cache', cache, '--json', '--format', 'oci', '--gzip', '--out', path.join(work, 'gz')]).stdout);
+    expect(gz.layers.map((l: { diffId: string }) => l.diffId)).toEqual(plain.layers.map((l: { diffId: string }) => l.diffId));
+    expect(gz.layers[0].size).toBeLessThan(plain.layers[0].size);
+    const blob = path.join(work, 'gz', 'whiteouts.oci', 'blobs', 'sha256', gz.layers[0].digest.slice(7));
+    expect(sh('tar', ['-tzf', blob]).code).toBe(0);
+  });
+});
+
+describe('docker applies our whiteouts', () => {
+  it.skipIf(!dockerWorks())('removed paths are gone and the opaque folder shows only the new file', () => {
+    const b = cli(['build', project, '--cache', cache, '--format', 'docker']);
+    expect(b.code).toBe(0);
+    expect(sh(DOCKER, ['load', '-i', path.join(project, 'out', 'whiteouts.docker.tar')]).code).toBe(0);
+    const r = sh(DOCKER, ['run', '--rm', '--network', 'none', tag]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('/data:\nkeep\n\n');
+    expect(r.stdout).toContain('/cache:\nz\n');
+    expect(r.stdout).toMatch(/bash-gone\n$/);
+    sh(DOCKER, ['rmi', '-f', tag]);
+  });
+});
