@@ -15,6 +15,8 @@ import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/tools/doctor';
 import { ToolMissingError } from '../engine/tools/registry';
 import { layerItems } from '../engine/export/tarwriter';
+import { isImagePath, readImage } from '../engine/sources/image';
+import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
 
 const USAGE = `usage: scratchyard <command> [options]
@@ -22,7 +24,7 @@ const USAGE = `usage: scratchyard <command> [options]
 commands:
   build [PROJECT] [--out DIR] [--format docker,oci,rootfs] [--gzip] [--json]
   run [PROJECT] --runner chroot [-- CMD ARGS...]
-  ls [PROJECT] [--layer NAME]
+  ls [PROJECT|IMAGE] [--layer NAME]   IMAGE: an OCI layout folder or a docker-archive tar
   doctor [--json]
   schema
 
@@ -183,22 +185,37 @@ async function cmdRun(argv: string[]): Promise<number> {
 async function cmdLs(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { layer: { type: 'string' } });
   if (values.help) return usageOk();
-  const progress = new Progress(process.stderr);
-  const r = await build({ project: onePositional(positionals), cacheDir: values.cache ?? defaultCacheDir(), formats: [], onEvent: (e) => progress.event(e) });
-  progress.finish();
-  let lines: string[];
-  if (values.layer === undefined) lines = fileList(r.states[r.states.length - 1]);
-  else {
-    const i = r.recipe.layers.findIndex((l) => l.name === values.layer);
-    if (i === -1) throw new UsageError(`no layer named "${values.layer}" (layers: ${r.recipe.layers.map((l) => l.name).join(', ')})`);
-    const db = r.recipe.layers[i].diffbase;
-    const baseIndex = db !== undefined ? r.recipe.layers.findIndex((l) => l.name === db) : i - 1;
-    const items = layerItems(diffTrees(baseIndex >= 0 ? r.states[baseIndex] : emptyTree(), r.states[i]));
-    const empty = sha256('');
-    lines = items.map((it) => ('whiteout' in it ? `.${it.path} 0100644-0-0-${empty}` : fileListLine(it.path, it.entry)));
-  }
+  const target = onePositional(positionals);
+  const cacheDir = values.cache ?? defaultCacheDir();
+  const lines = (await isImagePath(target)) ? await lsImage(target, cacheDir, values.layer) : await lsProject(target, cacheDir, values.layer);
   process.stdout.write(lines.map((l) => l + '\n').join(''));
   return 0;
+}
+
+async function lsProject(target: string, cacheDir: string, layer: string | undefined): Promise<string[]> {
+  const progress = new Progress(process.stderr);
+  const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e) });
+  progress.finish();
+  if (layer === undefined) return fileList(r.states[r.states.length - 1]);
+  const i = r.recipe.layers.findIndex((l) => l.name === layer);
+  if (i === -1) throw new UsageError(`no layer named "${layer}" (layers: ${r.recipe.layers.map((l) => l.name).join(', ')})`);
+  const db = r.recipe.layers[i].diffbase;
+  const baseIndex = db !== undefined ? r.recipe.layers.findIndex((l) => l.name === db) : i - 1;
+  const items = layerItems(diffTrees(baseIndex >= 0 ? r.states[baseIndex] : emptyTree(), r.states[i]));
+  const empty = sha256('');
+  return items.map((it) => ('whiteout' in it ? `.${it.path} 0100644-0-0-${empty}` : fileListLine(it.path, it.entry)));
+}
+
+/** An image made by anyone: its merged tree, or one layer (by index from 0, or digest prefix) as stored. */
+async function lsImage(target: string, cacheDir: string, layer: string | undefined): Promise<string[]> {
+  const store = new BlobStore(cacheDir);
+  await store.open();
+  const img = await readImage(store, target);
+  await store.close();
+  if (layer === undefined) return fileList(img.states[img.states.length - 1]);
+  const i = /^\d+$/.test(layer) ? Number(layer) : img.layers.findIndex((l) => l.digest.startsWith(layer.replace(/^sha256:/, '')));
+  if (!img.layers[i]) throw new UsageError(`no layer "${layer}" (give an index from 0 to ${img.layers.length - 1} or a digest prefix)`);
+  return fileList(img.layers[i].tree).filter((l) => !l.startsWith('. '));
 }
 
 async function cmdDoctor(args: string[]): Promise<number> {

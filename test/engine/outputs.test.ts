@@ -80,9 +80,27 @@ describe('docker', () => {
   });
 });
 
+describe('ls IMAGE', () => {
+  it('reading our docker archive and OCI layout back gives the project\'s file list', () => {
+    const ours = cli(['ls', project, '--cache', cache]).stdout;
+    expect(cli(['ls', built.outputs.docker, '--cache', cache]).stdout).toBe(ours);
+    expect(cli(['ls', built.outputs.oci, '--cache', cache]).stdout).toBe(ours);
+    const layer = cli(['ls', built.outputs.oci, '--cache', cache, '--layer', '1']).stdout;
+    expect(layer).toContain('./init 0100755-0-0-');
+  });
+
+  it.skipIf(!dockerWorks())('reading `docker save` of the loaded image gives the same file list', () => {
+    expect(sh(DOCKER, ['load', '-i', built.outputs.docker]).code).toBe(0);
+    const saved = path.join(work, 'saved.tar');
+    expect(sh(DOCKER, ['save', '-o', saved, tag]).code).toBe(0);
+    expect(cli(['ls', saved, '--cache', cache]).stdout).toBe(cli(['ls', project, '--cache', cache]).stdout);
+    sh(DOCKER, ['rmi', '-f', tag]);
+  });
+});
+
 describe('OCI layout', () => {
   it.skipIf(lacks('skopeo'))('skopeo inspects the layout and the docker archive by tag', () => {
-    const oci = sh('skopeo', ['inspect', `oci:${built.outputs.oci}:latest`]);
+    const oci = sh('skopeo', ['inspect', `oci:${built.outputs.oci}:${process.pid}`]);
     expect(oci.stderr).toBe('');
     const info = JSON.parse(oci.stdout);
     expect(info.Layers).toEqual(built.layers.map((l) => l.digest));
@@ -95,7 +113,7 @@ describe('OCI layout', () => {
   it.skipIf(lacks('umoci'))('umoci unpacks a rootfs whose file list equals ours', () => {
     const bundle = path.join(work, 'bundle');
     const asRoot = process.getuid?.() === 0;
-    const r = sh('umoci', ['unpack', ...(asRoot ? [] : ['--rootless']), '--image', `${built.outputs.oci}:latest`, bundle]);
+    const r = sh('umoci', ['unpack', ...(asRoot ? [] : ['--rootless']), '--image', `${built.outputs.oci}:${process.pid}`, bundle]);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const theirs = fileListOfFolder(path.join(bundle, 'rootfs'), { ids: asRoot });

@@ -64,7 +64,7 @@ layers:
   });
 
   it('the program runs as root of its own user namespace, with PID 1 its own', () => {
-    const p = writeProject(path.join(work, 'ns'), exitsWith(0));
+    const p = writeProject(path.join(work, 'ns'), 'name: ns\nconfig:\n  cmd: [/bin/sh]\nlayers:\n  - name: app\n    sources:\n      - kind: busybox\n');
     const r = cli(['run', p, '--cache', cache, '--', '/bin/sh', '-c', 'id -u; echo $$; ls /']);
     expect(r.code).toBe(0);
     const [uid, pid] = r.stdout.split('\n');

@@ -35,7 +35,7 @@ export function treeItems(tree: Tree): TarItem[] {
 
 /** The tar stream of `items`; contents are read from the blob store as the stream is consumed. */
 export function tarStream(store: BlobStore, items: TarItem[], epoch: number): Readable {
-  const p = pack();
+  const p = withRawPax(pack());
   void writeAll(p, store, items, new Date(epoch * 1000)).catch((e: Error) => p.destroy(e));
   // tar-stream's streamx streams are async-iterable and pipe like Node's own.
   return p as unknown as Readable;
@@ -85,7 +85,7 @@ async function writeAll(p: Pack, store: BlobStore, items: TarItem[], mtime: Date
       }
     }
     fitUstar(h, pax);
-    if (Object.keys(pax).length) await add(p, paxHeader(name, pax, mtime), paxBody(pax));
+    if (Object.keys(pax).length) (h as RawPaxHeader).rawPax = { header: paxHeader(name, pax, mtime), body: paxBody(pax) };
     if (h.type === 'file' && h.size! > 0) await addBlob(p, h, store, e);
     else await add(p, h, Buffer.alloc(0));
   }
@@ -127,7 +127,31 @@ function standIn(s: string, max: number): string {
 
 function paxHeader(name: string, pax: Record<string, Buffer>, mtime: Date): H {
   const base = standIn(name.slice(name.lastIndexOf('/') + 1), 80);
-  return { name: `PaxHeaders/${base}`, type: 'pax-header' as Header['type'], mode: 0o644, uid: 0, gid: 0, mtime, size: paxBody(pax).length };
+  return { name: `PaxHeaders/${base}`, type: 'pax-header' as Header['type'], mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime, size: paxBody(pax).length };
+}
+
+type RawPaxHeader = H & { pax?: object; rawPax?: { header: H; body: Buffer } };
+type PackInternals = Pack & { _encode(h: RawPaxHeader): void; _encodePax(h: RawPaxHeader): void; push(b: Buffer): boolean };
+
+/**
+ * tar-stream writes PAX values as UTF-8 text, which would corrupt binary xattr
+ * values, and has no way to emit a raw entry. So its PAX step is replaced, on
+ * this one Pack, by one that writes our byte-exact records with tar-stream's
+ * own header encoder. Covered by the xattr and long-name tests (GNU tar reads them).
+ */
+function withRawPax(p: Pack): Pack {
+  const q = p as PackInternals;
+  const encode = q._encode.bind(q);
+  q._encodePax = (h: RawPaxHeader) => {
+    const { rawPax, pax: _pax, ...plain } = h;
+    if (!rawPax) throw new Error(`tar entry ${h.name} cannot be written without PAX records`);
+    encode(rawPax.header);
+    q.push(rawPax.body);
+    const pad = rawPax.body.length % 512;
+    if (pad) q.push(Buffer.alloc(512 - pad));
+    encode(plain);
+  };
+  return p;
 }
 
 /** "%d %s=%s\n" records where %d counts the whole record, itself included. Values are raw bytes. */
@@ -144,14 +168,19 @@ function paxBody(pax: Record<string, Buffer>): Buffer {
 
 function add(p: Pack, h: H, body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    p.entry({ ...h, uname: '', gname: '' } as Header, body, (err) => (err ? reject(err) : resolve()));
+    p.entry(withPaxFlag({ ...h, uname: '', gname: '' }), body, (err) => (err ? reject(err) : resolve()));
   });
+}
+
+/** A header carrying raw PAX records is routed (by tar-stream's `pax` flag) to the step withRawPax replaced. */
+function withPaxFlag(h: RawPaxHeader): Header {
+  return (h.rawPax ? { ...h, pax: {} } : h) as Header;
 }
 
 async function addBlob(p: Pack, h: H, store: BlobStore, e: Entry): Promise<void> {
   if (e.size <= SMALL) return add(p, h, await fs.readFile(store.pathOf(e.digest!)));
   await new Promise<void>((resolve, reject) => {
-    const sink = p.entry({ ...h, uname: '', gname: '' } as Header, (err) => (err ? reject(err) : resolve()));
+    const sink = p.entry(withPaxFlag({ ...h, uname: '', gname: '' }), (err) => (err ? reject(err) : resolve()));
     pipeline(createReadStream(store.pathOf(e.digest!)), sink).catch(reject);
   });
 }

@@ -36,15 +36,16 @@ export async function copySource(s: SourceOf<'copy'>, ctx: SourceContext): Promi
 export async function projectFile(ctx: SourceContext, rel: string, field: string): Promise<string> {
   if (path.isAbsolute(rel)) throw new RecipeError(field, `expected a path relative to the project folder, got "${rel}"`);
   const joined = path.resolve(ctx.projectDir, rel);
+  const root = await fs.realpath(ctx.projectDir);
+  const inside = (p: string, top: string) => p === top || p.startsWith(top + path.sep);
+  if (!inside(joined, path.resolve(ctx.projectDir))) throw new RecipeError(field, `${rel} resolves outside the project folder (${joined})`);
   let real: string;
   try {
     real = await fs.realpath(joined);
   } catch {
     throw new RecipeError(field, `${rel}: no such file or folder in the project (${joined})`);
   }
-  const root = await fs.realpath(ctx.projectDir);
-  if (real !== root && !real.startsWith(root + path.sep)) {
-    throw new RecipeError(field, `${rel} resolves outside the project folder (${real})`);
-  }
+  // A symlink inside the project may still point out of it.
+  if (!inside(real, root)) throw new RecipeError(field, `${rel} resolves outside the project folder (${real})`);
   return real;
 }
