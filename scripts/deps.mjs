@@ -12,4 +12,5 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'libc6-dev', probe: '/usr/include/stdio.h' },
   { pkg: 'openssl', probe: 'openssl' },
   { pkg: 'mmdebstrap', probe: 'mmdebstrap' },
+  { pkg: 'python3', probe: 'python3' },
 ];

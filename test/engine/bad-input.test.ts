@@ -12,12 +12,10 @@ const cache = path.join(work, 'cache');
 
 async function makeTar(file: string, entries: (Partial<Header> & { name: string; body?: string })[]): Promise<void> {
   const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on('end', r));
   for (const { body, ...h } of entries) p.entry({ mode: 0o644, mtime: new Date(0), ...h } as Header, body ?? '');
   p.finalize();
-  await done;
+  const chunks: Buffer[] = [];
+  for await (const c of p as unknown as AsyncIterable<Buffer>) chunks.push(c);
   writeFileSync(file, Buffer.concat(chunks));
 }
 

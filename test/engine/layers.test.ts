@@ -2,7 +2,7 @@
 // and non-ASCII names through PAX, gzip layers, diffbase.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DOCKER, cli, dockerWorks, sh, tempDir } from '../helpers/env';
+import { DOCKER, cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 
 const work = tempDir();
@@ -77,6 +77,19 @@ describe('layer contents', () => {
     expect(gz.layers[0].size).toBeLessThan(plain.layers[0].size);
     const blob = path.join(work, 'gz', 'whiteouts.oci', 'blobs', 'sha256', gz.layers[0].digest.slice(7));
     expect(sh('tar', ['-tzf', blob]).code).toBe(0);
+  });
+});
+
+describe('xattrs', () => {
+  it.skipIf(lacks('python3'))('binary xattr values survive import and export byte for byte (GNU tar and the kernel agree)', () => {
+    const d = path.join(work, 'xattr');
+    const prep = sh('sh', ['-c', `mkdir -p ${d}/src ${d}/back && echo hi > ${d}/src/f && python3 -c "import os; os.setxattr('${d}/src/f', 'user.bin', bytes([1, 0, 255, 254, 128]))" && tar --xattrs --xattrs-include='*' -C ${d}/src -cf ${d}/in.tar .`]);
+    expect(prep.stderr).toBe('');
+    writeProject(d, 'name: xattr\nlayers:\n  - name: r\n    sources:\n      - kind: tarball\n        src: in.tar\n');
+    expect(cli(['build', d, '--cache', cache, '--format', 'rootfs']).code).toBe(0);
+    expect(sh('tar', ['--xattrs', '--xattrs-include=*', '-C', `${d}/back`, '-xf', `${d}/out/xattr.rootfs.tar`]).code).toBe(0);
+    const got = sh('python3', ['-c', `import os; print(list(os.getxattr('${d}/back/f', 'user.bin')))`]);
+    expect(got.stdout.trim()).toBe('[1, 0, 255, 254, 128]');
   });
 });
 

@@ -130,7 +130,7 @@ function paxHeader(name: string, pax: Record<string, Buffer>, mtime: Date): H {
   return { name: `PaxHeaders/${base}`, type: 'pax-header' as Header['type'], mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime, size: paxBody(pax).length };
 }
 
-type RawPaxHeader = H & { pax?: object; rawPax?: { header: H; body: Buffer } };
+type RawPaxHeader = H & { rawPax?: { header: H; body: Buffer } };
 type PackInternals = Pack & { _encode(h: RawPaxHeader): void; _encodePax(h: RawPaxHeader): void; push(b: Buffer): boolean };
 
 /**

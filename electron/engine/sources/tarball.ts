@@ -67,7 +67,7 @@ function viaTool(tool: 'xz' | 'zstd', file: string): Readable {
 /** Read a tar stream into a tree under `dest`, storing file contents in the blob store. */
 export async function importTar(store: BlobStore, tar: Readable, dest: ImagePath): Promise<Tree> {
   const tree: Tree = new Map();
-  const ex = extract();
+  const ex = withRawXattrs(extract());
   tar.on('error', (e) => ex.destroy(e));
   tar.pipe(ex);
   for await (const entry of ex) {
@@ -131,13 +131,42 @@ export async function importTar(store: BlobStore, tar: Readable, dest: ImagePath
   return tree;
 }
 
+const RAW_XATTRS = '\0scratchyard-raw-xattrs';
+
 function xattrsOf(h: Header): { xattrs?: Record<string, string> } {
-  const pax = h.pax as Record<string, string> | undefined;
-  if (!pax) return {};
-  const x: Record<string, string> = {};
-  for (const [k, v] of Object.entries(pax)) {
-    // tar-stream decodes PAX values as UTF-8, so binary values (security.capability) arrive lossy; see docs.
-    if (k.startsWith('SCHILY.xattr.')) x[k.slice('SCHILY.xattr.'.length)] = Buffer.from(v, 'utf8').toString('base64');
-  }
-  return Object.keys(x).length ? { xattrs: x } : {};
+  const raw = (h.pax as Record<string, string> | undefined)?.[RAW_XATTRS];
+  return raw ? { xattrs: JSON.parse(raw) as Record<string, string> } : {};
+}
+
+type ExtractInternals = ReturnType<typeof extract> & {
+  _decodeLongHeader(buf: Buffer): void;
+  _header: { type: string } | null;
+  _pax: Record<string, string> | null;
+};
+
+/**
+ * tar-stream decodes PAX values as UTF-8 text, which mangles binary xattrs
+ * such as security.capability. On this one Extract, its PAX step also keeps
+ * the SCHILY.xattr.* values as raw bytes (base64), read from the record itself.
+ */
+function withRawXattrs(ex: ReturnType<typeof extract>): ReturnType<typeof extract> {
+  const x = ex as ExtractInternals;
+  const decode = x._decodeLongHeader.bind(x);
+  x._decodeLongHeader = (buf: Buffer) => {
+    decode(buf);
+    if (x._header?.type !== 'pax-header' || !x._pax) return;
+    const xattrs: Record<string, string> = {};
+    for (let at = 0; at < buf.length; ) {
+      const space = buf.indexOf(0x20, at);
+      const len = parseInt(buf.subarray(at, space).toString('ascii'), 10);
+      if (space === -1 || !(len > 0)) break;
+      const rec = buf.subarray(space + 1, at + len - 1); // "key=value" without the newline
+      const eq = rec.indexOf(0x3d);
+      const key = rec.subarray(0, eq).toString('utf8');
+      if (key.startsWith('SCHILY.xattr.')) xattrs[key.slice('SCHILY.xattr.'.length)] = rec.subarray(eq + 1).toString('base64');
+      at += len;
+    }
+    if (Object.keys(xattrs).length) x._pax[RAW_XATTRS] = JSON.stringify(xattrs);
+  };
+  return ex;
 }
