@@ -3,7 +3,6 @@
 // PAX records (written here, byte-exact) for long or non-ASCII names and for
 // xattrs, a fixed PAX header name with no PID in it, and hard links written
 // after the file they point to.
-import { createReadStream, promises as fs } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Header, type Pack } from 'tar-stream';
 
@@ -178,9 +177,9 @@ function withPaxFlag(h: RawPaxHeader): Header {
 }
 
 async function addBlob(p: Pack, h: H, store: BlobStore, e: Entry): Promise<void> {
-  if (e.size <= SMALL) return add(p, h, await fs.readFile(store.pathOf(e.digest!)));
+  if (e.size <= SMALL) return add(p, h, store.readSync(e.digest!));
   await new Promise<void>((resolve, reject) => {
     const sink = p.entry(withPaxFlag({ ...h, uname: '', gname: '' }), (err) => (err ? reject(err) : resolve()));
-    pipeline(createReadStream(store.pathOf(e.digest!)), sink).catch(reject);
+    pipeline(store.readStream(e.digest!), sink).catch(reject);
   });
 }

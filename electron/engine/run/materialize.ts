@@ -1,7 +1,7 @@
 // Turning a tree into a real folder to run. Files are copied (reflinked where
 // the filesystem can) out of the blob store, never hard-linked: a program that
 // writes to its files must not be able to change the store.
-import { constants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
 import { ROOT } from '../model/path';
@@ -30,8 +30,7 @@ export async function materialize(tree: Tree, store: BlobStore, dir: string): Pr
         const first = e.link ? firstOfLink.get(e.link) : undefined;
         if (first) await fs.link(first, host);
         else {
-          await fs.copyFile(store.pathOf(e.digest!), host, constants.COPYFILE_FICLONE);
-          await fs.chmod(host, e.mode);
+          await store.copyTo(e.digest!, host, e.mode);
           if (e.link) firstOfLink.set(e.link, host);
         }
         break;

@@ -57,7 +57,7 @@ export async function readImage(store: BlobStore, target: string): Promise<ReadI
   const states: Tree[] = [];
   let state = emptyTree();
   for (const lf of layerFiles) {
-    const tree = await importTar(store, await maybeGunzip(lf.open()), ROOT);
+    const tree = await importTar({ add: (chunks) => store.putStream(chunks) }, await maybeGunzip(lf.open()), ROOT);
     layers.push({ digest: lf.digest, tree });
     state = applyLayer(state, tree);
     states.push(state);

@@ -9,11 +9,10 @@ import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
 import type { SourceOf } from '../../../shared/recipe';
-import type { ImagePath } from '../../../shared/brand';
+import type { ImagePath, Sha256 } from '../../../shared/brand';
 import { digestOf } from '../model/digest';
 import { ImagePathError, imagePath, joinImage, strictImagePath } from '../model/path';
 import { putEntry, treeFromJson, treeToJson, TreeConflictError, type Entry, type Tree } from '../model/tree';
-import type { BlobStore } from '../store/blobs';
 import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
 import { projectFile } from './copy';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -24,11 +23,14 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
   const st = await fs.stat(hostPath);
   const key = digestOf({ kind: 'tarball-import', v: 1, dest: s.dest, file: hostPath, stat: [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs] });
   const cached = await ctx.cache.get<[string, Entry][]>(key);
-  if (cached) return { put: treeFromJson(cached), remove: [] };
+  if (cached && (await ctx.store.loadPack(key))) return { put: treeFromJson(cached), remove: [] };
+  const pack = await ctx.store.beginPack(key);
   let put: Tree;
   try {
-    put = await importTar(ctx.store, await decompressed(hostPath), imagePath(s.dest));
+    put = await importTar(pack, await decompressed(hostPath), imagePath(s.dest));
+    await pack.finish();
   } catch (e) {
+    await pack.abort();
     if (e instanceof TarImportError || e instanceof ToolMissingError) throw new RecipeError(field, `${s.src}: ${e.message}`);
     throw new RecipeError(field, `${s.src}: not a readable tar archive (${(e as Error).message})`);
   }
@@ -64,8 +66,13 @@ function viaTool(tool: 'xz' | 'zstd', file: string): Readable {
   return out;
 }
 
-/** Read a tar stream into a tree under `dest`, storing file contents in the blob store. */
-export async function importTar(store: BlobStore, tar: Readable, dest: ImagePath): Promise<Tree> {
+/** Where imported contents go: a pack (one file for all) or the blob store (one file each). */
+export interface ContentSink {
+  add(chunks: AsyncIterable<Buffer>): Promise<{ digest: Sha256; size: number }>;
+}
+
+/** Read a tar stream into a tree under `dest`, storing file contents in `sink`. */
+export async function importTar(sink: ContentSink, tar: Readable, dest: ImagePath): Promise<Tree> {
   const tree: Tree = new Map();
   const ex = withRawXattrs(extract());
   tar.on('error', (e) => ex.destroy(e));
@@ -86,7 +93,7 @@ export async function importTar(store: BlobStore, tar: Readable, dest: ImagePath
     switch (h.type) {
       case 'file':
       case 'contiguous-file': {
-        const { digest, size } = await store.putStream(entry as unknown as Readable);
+        const { digest, size } = await sink.add(entry as unknown as AsyncIterable<Buffer>);
         e = { ...base, type: 'file', size, digest };
         break;
       }

@@ -2,7 +2,7 @@
 // once, at blobs/sha256/<hex>. Blobs are written to a temporary name and
 // renamed after their digest is known, so a blob that exists is complete.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs, type Stats } from 'node:fs';
+import { closeSync, constants, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readFileSync, readSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -15,8 +15,18 @@ export interface StatCacheEntry {
   size: number;
 }
 
+/** Where a content lives when it is part of a pack rather than a blob file of its own. */
+interface PackLocation {
+  pack: string;
+  offset: number;
+  size: number;
+}
+
 export class BlobStore {
   readonly dir: string;
+  readonly packDir: string;
+  private locations = new Map<string, PackLocation>();
+  private packFds = new Map<string, number>();
   /** host path -> digest, valid while the file's identity and times are unchanged. */
   private statCache = new Map<string, StatCacheEntry>();
   private statCacheDirty = false;
@@ -24,6 +34,7 @@ export class BlobStore {
 
   constructor(readonly cacheDir: string) {
     this.dir = path.join(cacheDir, 'blobs', 'sha256');
+    this.packDir = path.join(cacheDir, 'packs');
   }
 
   async open(): Promise<void> {
@@ -38,6 +49,8 @@ export class BlobStore {
   }
 
   async close(): Promise<void> {
+    for (const fd of this.packFds.values()) closeSync(fd);
+    this.packFds.clear();
     if (!this.statCacheDirty) return;
     await writeFileAtomic(this.statCachePath(), JSON.stringify([...this.statCache]));
     this.statCacheDirty = false;
@@ -52,7 +65,7 @@ export class BlobStore {
   }
 
   async has(digest: Sha256): Promise<boolean> {
-    if (this.known.has(digest)) return true;
+    if (this.known.has(digest) || this.locations.has(digest)) return true;
     try {
       await fs.access(this.pathOf(digest));
       this.known.add(digest);
@@ -122,12 +135,133 @@ export class BlobStore {
     return (await this.putHostFile(hostPath)).digest;
   }
 
-  read(digest: Sha256): Promise<Buffer> {
-    return fs.readFile(this.pathOf(digest));
+  /** A content's bytes, from its blob file or its pack. */
+  async read(digest: Sha256): Promise<Buffer> {
+    return this.readSync(digest);
+  }
+
+  /**
+   * Synchronous read, for the tar writer's many small files: one pread (or
+   * one readFile) without a round trip through libuv's thread pool each time.
+   */
+  readSync(digest: Sha256): Buffer {
+    const loc = this.locations.get(digest);
+    if (!loc) return readFileSync(this.pathOf(digest));
+    const buf = Buffer.allocUnsafe(loc.size);
+    let done = 0;
+    const fd = this.packFd(loc.pack);
+    while (done < loc.size) {
+      const n = readSync(fd, buf, done, loc.size - done, loc.offset + done);
+      if (n === 0) throw new Error(`pack ${loc.pack} is truncated`);
+      done += n;
+    }
+    return buf;
   }
 
   readStream(digest: Sha256): Readable {
-    return createReadStream(this.pathOf(digest));
+    const loc = this.locations.get(digest);
+    if (!loc) return createReadStream(this.pathOf(digest));
+    return createReadStream(this.packPath(loc.pack), { start: loc.offset, end: loc.offset + loc.size - 1 });
+  }
+
+  /** Copy a content to a new file (a reflink where possible for blob files). */
+  async copyTo(digest: Sha256, dest: string, mode: number): Promise<void> {
+    if (this.locations.has(digest)) await fs.writeFile(dest, this.readSync(digest), { mode });
+    else await fs.copyFile(this.pathOf(digest), dest, constants.COPYFILE_FICLONE);
+    await fs.chmod(dest, mode);
+  }
+
+  private packPath(id: string): string {
+    return path.join(this.packDir, id);
+  }
+
+  private packFd(id: string): number {
+    let fd = this.packFds.get(id);
+    if (fd === undefined) {
+      fd = openSync(this.packPath(id), 'r');
+      this.packFds.set(id, fd);
+    }
+    return fd;
+  }
+
+  /**
+   * A pack holds many contents back to back in one file: importing a tarball
+   * of thousands of files costs one sequential write instead of thousands of
+   * file creations. `id` names it (the import's cache key); it appears under
+   * packs/ only when finished, with its index beside it.
+   */
+  async beginPack(id: string): Promise<PackWriter> {
+    await fs.mkdir(this.packDir, { recursive: true });
+    await sweepStaleTemps(this.packDir);
+    return new PackWriter(this, id, tempPathFor(this.packPath(id)));
+  }
+
+  /** Called by PackWriter.finish: make a finished pack's contents readable. */
+  async commitPack(id: string, tmp: string, index: [string, number, number][]): Promise<void> {
+    await fs.rename(tmp, this.packPath(id));
+    await writeFileAtomic(this.packPath(id) + '.idx.json', JSON.stringify(index));
+    this.register(id, index);
+  }
+
+  /** Make the contents of an earlier pack readable; false when it is gone. */
+  async loadPack(id: string): Promise<boolean> {
+    try {
+      const index = JSON.parse(await fs.readFile(this.packPath(id) + '.idx.json', 'utf8')) as [string, number, number][];
+      await fs.access(this.packPath(id));
+      this.register(id, index);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private register(id: string, index: [string, number, number][]): void {
+    for (const [digest, offset, size] of index) if (!this.locations.has(digest)) this.locations.set(digest, { pack: id, offset, size });
+  }
+}
+
+export class PackWriter {
+  private fd: number;
+  private offset = 0;
+  private index: [string, number, number][] = [];
+  private seen = new Set<string>();
+
+  constructor(
+    private readonly store: BlobStore,
+    readonly id: string,
+    private readonly tmp: string,
+  ) {
+    this.fd = openSync(tmp, 'w', 0o444);
+  }
+
+  /** Append one content, streamed; identical contents are stored once. */
+  async add(chunks: AsyncIterable<Buffer>): Promise<{ digest: Sha256; size: number }> {
+    const hash = createHash('sha256');
+    const start = this.offset;
+    for await (const chunk of chunks) {
+      hash.update(chunk);
+      for (let w = 0; w < chunk.length; ) w += writeSync(this.fd, chunk, w, chunk.length - w, this.offset + w);
+      this.offset += chunk.length;
+    }
+    const digest = hash.digest('hex') as Sha256;
+    const size = this.offset - start;
+    if (this.seen.has(digest)) this.offset = start; // the next content overwrites the duplicate
+    else {
+      this.seen.add(digest);
+      this.index.push([digest, start, size]);
+    }
+    return { digest, size };
+  }
+
+  async finish(): Promise<void> {
+    ftruncateSync(this.fd, this.offset);
+    closeSync(this.fd);
+    await this.store.commitPack(this.id, this.tmp, this.index);
+  }
+
+  async abort(): Promise<void> {
+    closeSync(this.fd);
+    await fs.rm(this.tmp, { force: true });
   }
 }
 
