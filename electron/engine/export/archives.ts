@@ -73,10 +73,19 @@ export async function writeOciLayout(dir: string, store: BlobStore, meta: ImageM
   }
 }
 
-/** Copy a blob out of the store; a reflink where the filesystem can, a plain copy otherwise. */
+/**
+ * Put a blob at `to`: a hard link to the store's read-only (0444) file when
+ * both are on one filesystem, as BuildKit's local exporter does, so a
+ * Debian-sized image is not written twice; a copy (a reflink where possible)
+ * otherwise. Blobs are immutable, so sharing the inode is safe for readers.
+ */
 export async function copyBlob(store: BlobStore, digest: Sha256, to: string): Promise<void> {
-  await fs.copyFile(store.pathOf(digest), to, constants.COPYFILE_FICLONE);
-  await fs.chmod(to, 0o644);
+  try {
+    await fs.link(store.pathOf(digest), to);
+  } catch {
+    await fs.copyFile(store.pathOf(digest), to, constants.COPYFILE_FICLONE);
+    await fs.chmod(to, 0o444);
+  }
 }
 
 function uniqueSorted(xs: string[]): Sha256[] {

@@ -9,6 +9,10 @@ import type { Readable } from 'node:stream';
 import type { Sha256 } from '../../../shared/brand';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic } from './atomic';
 
+const COALESCE = 1 << 20;
+/** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
+const PACK_WINDOW = 4 << 20;
+
 export interface StatCacheEntry {
   stat: string;
   digest: Sha256;
@@ -96,11 +100,21 @@ export class BlobStore {
       await pipeline(
         stream,
         async function* (src: AsyncIterable<Buffer>) {
+          // Tar streams come in many small pieces; one write per MiB, not per piece.
+          let pending: Buffer[] = [];
+          let pendingBytes = 0;
           for await (const chunk of src) {
             hash.update(chunk);
             size += chunk.length;
-            yield chunk;
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes >= COALESCE) {
+              yield Buffer.concat(pending, pendingBytes);
+              pending = [];
+              pendingBytes = 0;
+            }
           }
+          if (pendingBytes) yield Buffer.concat(pending, pendingBytes);
         },
         createWriteStream(tmp, { mode: 0o444 }),
       );
@@ -147,12 +161,27 @@ export class BlobStore {
   readSync(digest: Sha256): Buffer {
     const loc = this.locations.get(digest);
     if (!loc) return readFileSync(this.pathOf(digest));
-    const buf = Buffer.allocUnsafe(loc.size);
+    if (loc.size > PACK_WINDOW) return this.preadPack(loc.pack, loc.offset, loc.size);
+    const w = this.window;
+    if (!w || w.pack !== loc.pack || loc.offset < w.offset || loc.offset + loc.size > w.offset + w.data.length) {
+      this.window = { pack: loc.pack, offset: loc.offset, data: this.preadPack(loc.pack, loc.offset, PACK_WINDOW, true) };
+    }
+    const start = loc.offset - this.window!.offset;
+    return Buffer.from(this.window!.data.subarray(start, start + loc.size));
+  }
+
+  private window?: { pack: string; offset: number; data: Buffer };
+
+  private preadPack(pack: string, offset: number, size: number, short = false): Buffer {
+    const buf = Buffer.allocUnsafe(size);
+    const fd = this.packFd(pack);
     let done = 0;
-    const fd = this.packFd(loc.pack);
-    while (done < loc.size) {
-      const n = readSync(fd, buf, done, loc.size - done, loc.offset + done);
-      if (n === 0) throw new Error(`pack ${loc.pack} is truncated`);
+    while (done < size) {
+      const n = readSync(fd, buf, done, size - done, offset + done);
+      if (n === 0) {
+        if (short) return buf.subarray(0, done);
+        throw new Error(`pack ${pack} is truncated`);
+      }
       done += n;
     }
     return buf;
@@ -222,7 +251,10 @@ export class BlobStore {
 
 export class PackWriter {
   private fd: number;
+  /** Bytes of the pack: written up to `flushed`, buffered after it. */
   private offset = 0;
+  private flushed = 0;
+  private buffered: Buffer[] = [];
   private index: [string, number, number][] = [];
   private seen = new Set<string>();
 
@@ -238,22 +270,35 @@ export class PackWriter {
   async add(chunks: AsyncIterable<Buffer>): Promise<{ digest: Sha256; size: number }> {
     const hash = createHash('sha256');
     const start = this.offset;
+    const mark = this.buffered.length;
     for await (const chunk of chunks) {
       hash.update(chunk);
-      for (let w = 0; w < chunk.length; ) w += writeSync(this.fd, chunk, w, chunk.length - w, this.offset + w);
+      this.buffered.push(chunk);
       this.offset += chunk.length;
     }
     const digest = hash.digest('hex') as Sha256;
     const size = this.offset - start;
-    if (this.seen.has(digest)) this.offset = start; // the next content overwrites the duplicate
-    else {
+    if (this.seen.has(digest) && start >= this.flushed) {
+      // Stored already: drop this copy (it is still in the buffer).
+      this.buffered.length = mark;
+      this.offset = start;
+    } else {
+      if (!this.seen.has(digest)) this.index.push([digest, start, size]);
       this.seen.add(digest);
-      this.index.push([digest, start, size]);
     }
+    if (this.offset - this.flushed >= COALESCE) this.flush();
     return { digest, size };
   }
 
+  private flush(): void {
+    const data = Buffer.concat(this.buffered);
+    for (let w = 0; w < data.length; ) w += writeSync(this.fd, data, w, data.length - w, this.flushed + w);
+    this.flushed += data.length;
+    this.buffered = [];
+  }
+
   async finish(): Promise<void> {
+    this.flush();
     ftruncateSync(this.fd, this.offset);
     closeSync(this.fd);
     await this.store.commitPack(this.id, this.tmp, this.index);
