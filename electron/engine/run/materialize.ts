@@ -1,6 +1,8 @@
 // Turning a tree into a real folder to run. Files are copied (reflinked where
 // the filesystem can) out of the blob store, never hard-linked: a program that
-// writes to its files must not be able to change the store.
+// writes to its files must not be able to change the store. Everything is
+// owned by whoever runs the build: the chroot runner maps only that user (to
+// root), so the recipe's other ids could not be shown inside anyway.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
@@ -14,7 +16,6 @@ export interface MaterializeReport {
 }
 
 export async function materialize(tree: Tree, store: BlobStore, dir: string): Promise<MaterializeReport> {
-  const asRoot = process.getuid?.() === 0;
   const skipped: ImagePath[] = [];
   const firstOfLink = new Map<string, string>();
   const paths = sortedPaths(tree);
@@ -43,7 +44,6 @@ export async function materialize(tree: Tree, store: BlobStore, dir: string): Pr
         skipped.push(p);
         continue;
     }
-    if (asRoot) await fs.lchown(host, e.uid, e.gid);
   }
   // Directory modes last, deepest first, so read-only folders do not stop their own filling.
   for (const p of paths.filter((q) => tree.get(q)!.type === 'dir').reverse()) {

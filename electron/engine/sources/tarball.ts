@@ -31,7 +31,8 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
     await pack.finish();
   } catch (e) {
     await pack.abort();
-    if (e instanceof TarImportError || e instanceof ToolMissingError) throw new RecipeError(field, `${s.src}: ${e.message}`);
+    if (e instanceof ToolMissingError) throw e;
+    if (e instanceof TarImportError) throw new RecipeError(field, `${s.src}: ${e.message}`);
     throw new RecipeError(field, `${s.src}: not a readable tar archive (${(e as Error).message})`);
   }
   await ctx.cache.put(key, treeToJson(put));
