@@ -150,6 +150,14 @@ export const recipeSchema = z
       }
       names.add(layer.name);
     });
+    r.layers.forEach((layer, i) =>
+      layer.sources.forEach((s, j) => {
+        if (s.kind !== 'libs' || !s.from) return;
+        s.from.forEach((name, k) => {
+          if (!names.has(name)) ctx.addIssue({ code: 'custom', path: ['layers', i, 'sources', j, 'from', k], message: `no layer named "${name}"` });
+        });
+      }),
+    );
   });
 
 export type Recipe = z.infer<typeof recipeSchema>;

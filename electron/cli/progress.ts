@@ -12,13 +12,16 @@ export class Progress {
   }
 
   event(e: BuildEvent): void {
+    if (e.type === 'plan') {
+      this.total = e.nodes;
+      return;
+    }
     if (e.type === 'log') {
       this.clear();
       this.out.write(`${e.line}\n`);
       return;
     }
     if (e.state === 'running') {
-      this.total++;
       if (this.tty) this.draw(`${e.label}…`);
       return;
     }
@@ -35,7 +38,7 @@ export class Progress {
 
   private draw(text: string): void {
     const width = 20;
-    const done = this.total ? Math.round((this.finished / this.total) * width) : 0;
+    const done = this.total ? Math.min(width, Math.round((this.finished / this.total) * width)) : 0;
     const cols = this.out.columns || 80;
     this.out.write(`\r\x1b[K[${'#'.repeat(done)}${' '.repeat(width - done)}] ${text}`.slice(0, cols + 6));
   }

@@ -59,6 +59,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const report = new NodeReporter(opts.onEvent);
   const project = await loadProject(opts.project);
   const { recipe } = project;
+  const formats = opts.formats ?? [...FORMATS];
+  report.plan(recipe.layers.reduce((n, l) => n + l.sources.length + 1, 0) + formats.length);
   const store = new BlobStore(opts.cacheDir);
   const cache = new BuildCache(opts.cacheDir);
   await Promise.all([store.open(), cache.open()]);
@@ -88,7 +90,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
     const meta = imageMeta(recipe, layers);
     const outDir = path.resolve(opts.outDir ?? path.join(project.dir, 'out'));
-    const formats = opts.formats ?? [...FORMATS];
     const outputs: Partial<Record<Format, string>> = {};
     const written: Format[] = [];
     if (formats.length) {

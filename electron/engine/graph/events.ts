@@ -4,6 +4,7 @@
 export type NodeState = 'running' | 'cached' | 'done' | 'failed';
 
 export type BuildEvent =
+  | { type: 'plan'; nodes: number }
   | { type: 'node'; id: string; label: string; state: NodeState; ms?: number; detail?: string }
   | { type: 'log'; line: string };
 
@@ -26,6 +27,11 @@ export class NodeReporter {
       cached: (detail) => end('cached', detail),
       failed: (err) => end('failed', err.message),
     };
+  }
+
+  /** How many nodes this build will report, so progress can be a fraction. */
+  plan(nodes: number): void {
+    this.emit({ type: 'plan', nodes });
   }
 
   log(line: string): void {
