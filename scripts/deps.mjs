@@ -13,4 +13,5 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'openssl', probe: 'openssl' },
   { pkg: 'mmdebstrap', probe: 'mmdebstrap' },
   { pkg: 'python3', probe: 'python3' },
+  { pkg: 'chromium', probe: '/usr/bin/chromium' },
 ];

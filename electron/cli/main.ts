@@ -1,12 +1,16 @@
 // `scratchyard`: the engine from a shell. It translates arguments and prints;
 // the engine decides. stdout carries results only (file lists, JSON, the run
 // program's own output); progress and messages go to stderr.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { startBrowserMode } from '../host/browser';
 import { recipeJsonSchema } from '../../shared/recipe';
 import { build, FORMATS, type BuildResult, type Format } from '../engine/graph/build';
-import { diffTrees } from '../engine/model/diff';
+import { layerChanges, layerIndex } from '../engine/graph/layers';
 import { fileList, fileListLine } from '../engine/model/filelist';
-import { emptyTree } from '../engine/model/tree';
 import { sha256 } from '../engine/model/digest';
 import { RecipeLoadError } from '../engine/project';
 import { runImage, RUNNERS, NoCommandError, type RunnerName } from '../engine/run';
@@ -26,6 +30,7 @@ commands:
   run [PROJECT] --runner chroot [-- CMD ARGS...]
   ls [PROJECT|IMAGE] [--layer NAME]   IMAGE: an OCI layout folder or a docker-archive tar
   doctor [--json]
+  gui [PROJECT] [--port N] [--no-open]   the app in a browser (browser mode), on 127.0.0.1
   schema
 
 every command takes --cache DIR (default: ${defaultCacheDir()})
@@ -55,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdLs(rest);
       case 'doctor':
         return await cmdDoctor(rest);
+      case 'gui':
+        return await cmdGui(rest);
       case 'schema':
         process.stdout.write(JSON.stringify(recipeJsonSchema(), null, 2) + '\n');
         return 0;
@@ -197,11 +204,9 @@ async function lsProject(target: string, cacheDir: string, layer: string | undef
   const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e) });
   progress.finish();
   if (layer === undefined) return fileList(r.states[r.states.length - 1]);
-  const i = r.recipe.layers.findIndex((l) => l.name === layer);
+  const i = layerIndex(r.recipe, layer);
   if (i === -1) throw new UsageError(`no layer named "${layer}" (layers: ${r.recipe.layers.map((l) => l.name).join(', ')})`);
-  const db = r.recipe.layers[i].diffbase;
-  const baseIndex = db !== undefined ? r.recipe.layers.findIndex((l) => l.name === db) : i - 1;
-  const items = layerItems(diffTrees(baseIndex >= 0 ? r.states[baseIndex] : emptyTree(), r.states[i]));
+  const items = layerItems(layerChanges(r.recipe, r.states, i));
   const empty = sha256('');
   return items.map((it) => ('whiteout' in it ? `.${it.path} 0100644-0-0-${empty}` : fileListLine(it.path, it.entry)));
 }
@@ -234,6 +239,32 @@ async function cmdDoctor(args: string[]): Promise<number> {
   process.stdout.write(`user namespaces: ${d.userNamespaces.ok ? 'yes' : 'no'} (${d.userNamespaces.detail})\n`);
   process.stdout.write(`/dev/kvm: ${d.kvm.present ? 'present' : 'absent'}, ${d.kvm.usable ? 'can run guests' : 'not used'} (${d.kvm.detail})\n`);
   return 0;
+}
+
+async function cmdGui(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { port: { type: 'string' }, 'no-open': { type: 'boolean' } });
+  if (values.help) return usageOk();
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number, got "${values.port}"`);
+  const rendererDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'renderer');
+  if (!existsSync(path.join(rendererDir, 'index.html'))) throw new Error(`the renderer is not built (${rendererDir}): run npm run build`);
+  const server = await startBrowserMode({ project: path.resolve(onePositional(positionals)), cacheDir: values.cache ?? defaultCacheDir(), rendererDir, port });
+  process.stdout.write(`${server.url}\n`);
+  process.stderr.write('Scratchyard is running in browser mode; open the URL above (it carries this launch\'s token). Ctrl-C stops it.\n');
+  if (!values['no-open']) openBrowser(server.url);
+  await new Promise<void>((resolve) => {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve());
+  });
+  await server.close();
+  return 0;
+}
+
+/** Open a URL in the user's browser when there is one; silence otherwise. */
+function openBrowser(url: string): void {
+  const opener = process.env.BROWSER || 'xdg-open';
+  const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
+  child.on('error', () => process.stderr.write(`(no browser to open here: ${opener} is not available)\n`));
+  child.unref();
 }
 
 function usageOk(): number {

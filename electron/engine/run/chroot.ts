@@ -46,15 +46,22 @@ export async function prepareRoot(root: string): Promise<void> {
   for (const [name, target] of DEV_LINKS) await fs.symlink(target, path.join(root, 'dev', name)).catch(() => {});
 }
 
-export async function runChroot(root: string, spec: RunSpec, io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}): Promise<RunOutcome> {
+/** The command that runs `spec` in a prepared root; for exec here, or for a PTY in the desktop host. */
+export function chrootCommand(root: string, spec: RunSpec): { file: string; args: string[]; env: Record<string, string> } {
   const unshare = requireTool('unshare');
   const mount = requireTool('mount');
+  return {
+    file: unshare,
+    args: ['--user', '--map-root-user', '--mount', '--pid', '--fork', '--kill-child', '--', '/bin/sh', '-c', ENTER, 'scratchyard-enter', root, mount, unshare, spec.workdir || '/', ...spec.argv],
+    env: spec.env,
+  };
+}
+
+export async function runChroot(root: string, spec: RunSpec, io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}): Promise<RunOutcome> {
+  const cmd = chrootCommand(root, spec);
   await prepareRoot(root);
   const t0 = performance.now();
-  const r = await exec(unshare, ['--user', '--map-root-user', '--mount', '--pid', '--fork', '--kill-child', '--', '/bin/sh', '-c', ENTER, 'scratchyard-enter', root, mount, unshare, spec.workdir || '/', ...spec.argv], {
-    env: spec.env,
-    ...io,
-  });
+  const r = await exec(cmd.file, cmd.args, { env: cmd.env, ...io });
   return { code: r.signal ? 128 + signalNumber(r.signal) : r.code, signal: r.signal, ms: performance.now() - t0, stdout: r.stdout, stderr: r.stderr };
 }
 

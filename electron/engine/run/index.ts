@@ -6,7 +6,9 @@ import path from 'node:path';
 import type { Recipe } from '../../../shared/recipe';
 import { build, type BuildOptions } from '../graph/build';
 import { materialize, removeRoot } from './materialize';
-import { runChroot, type RunOutcome, type RunSpec } from './chroot';
+import { prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
+import type { Tree } from '../model/tree';
+import type { BlobStore } from '../store/blobs';
 import type { ExecOptions } from '../tools/exec';
 
 export const RUNNERS = ['chroot'] as const;
@@ -38,12 +40,24 @@ export interface RunOptions extends Omit<BuildOptions, 'formats'> {
 export async function runImage(opts: RunOptions): Promise<RunOutcome & { runner: RunnerName }> {
   const result = await build({ ...opts, formats: [] });
   const spec = runSpec(result.recipe, opts.args);
-  const root = await mkdtemp(path.join(os.tmpdir(), 'scratchyard-run-'));
+  const root = await materializeImage(result.states[result.states.length - 1], result.store);
   try {
-    await materialize(result.states[result.states.length - 1], result.store, root);
     const outcome = await runChroot(root, spec, opts.io);
     return { ...outcome, runner: opts.runner };
   } finally {
     await removeRoot(root);
+  }
+}
+
+/** A fresh temporary root holding `tree`, ready for the chroot runner; remove it with removeRoot. */
+export async function materializeImage(tree: Tree, store: BlobStore): Promise<string> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'scratchyard-run-'));
+  try {
+    await materialize(tree, store, root);
+    await prepareRoot(root);
+    return root;
+  } catch (e) {
+    await removeRoot(root);
+    throw e;
   }
 }

@@ -1,0 +1,31 @@
+// Per-layer views of a built image: a layer's changes against its diffbase,
+// and which layer last wrote each path.
+import type { ImagePath } from '../../../shared/brand';
+import type { Recipe } from '../../../shared/recipe';
+import { diffTrees, type LayerChanges } from '../model/diff';
+import { emptyTree, type Tree } from '../model/tree';
+
+export function layerIndex(recipe: Recipe, name: string): number {
+  return recipe.layers.findIndex((l) => l.name === name);
+}
+
+/** The state a layer is diffed against: its diffbase's, or the layer under it. */
+export function baseState(recipe: Recipe, states: Tree[], i: number): Tree {
+  const db = recipe.layers[i].diffbase;
+  const b = db !== undefined ? layerIndex(recipe, db) : i - 1;
+  return b >= 0 ? states[b] : emptyTree();
+}
+
+export function layerChanges(recipe: Recipe, states: Tree[], i: number): LayerChanges {
+  return diffTrees(baseState(recipe, states, i), states[i]);
+}
+
+/** path -> name of the highest layer that added or modified it. */
+export function lastWriters(recipe: Recipe, states: Tree[]): Map<ImagePath, string> {
+  const out = new Map<ImagePath, string>();
+  states.forEach((_, i) => {
+    const ch = layerChanges(recipe, states, i);
+    for (const p of [...ch.added, ...ch.modified]) out.set(p, recipe.layers[i].name);
+  });
+  return out;
+}

@@ -1,0 +1,73 @@
+// The window: actions on top, the layer stack on the left, the views in the
+// middle, build progress and terminals below.
+import { useEffect } from 'react';
+import { useStore, type Tab } from './store';
+import { Explorer } from './views/Explorer';
+import { BuildPanel, Doctor, FileList, LayerDiff, Layers, Runs, Yaml } from './views/Panels';
+
+const TABS: [Tab, string][] = [
+  ['explorer', 'Explorer'],
+  ['diff', 'Layer diff'],
+  ['filelist', 'File list'],
+  ['yaml', 'YAML'],
+  ['doctor', 'Doctor'],
+];
+
+export function App() {
+  const s = useStore();
+  const open = useStore((st) => st.open);
+  useEffect(() => void open(), [open]);
+  return (
+    <div className="app">
+      <header>
+        <h1>Scratchyard</h1>
+        <span className="project" title={s.project?.dir}>
+          {s.project?.name ?? 'no project'}
+        </span>
+        <div className="actions">
+          <button onClick={() => void s.runBuild()} disabled={s.building || !!s.problems.length} accessKey="b">
+            Build
+          </button>
+          <button onClick={() => void s.cancel()} disabled={!s.building}>
+            Cancel
+          </button>
+          <button onClick={() => void s.startRun('run')} disabled={s.building || !!s.problems.length}>
+            Run in chroot
+          </button>
+          <button onClick={() => void s.startRun('shell')} disabled={s.building || !!s.problems.length}>
+            Open shell
+          </button>
+        </div>
+      </header>
+      {s.error && (
+        <div role="alert" className="banner">
+          {s.error} <button onClick={() => s.setError(undefined)}>Dismiss</button>
+        </div>
+      )}
+      <aside className="side">
+        <Layers />
+      </aside>
+      <main>
+        <div role="tablist" aria-label="Views" className="tabs">
+          {TABS.map(([t, label]) => (
+            <button key={t} role="tab" aria-selected={s.tab === t} className={s.tab === t ? 'on' : ''} onClick={() => s.setTab(t)}>
+              {label}
+              {t === 'yaml' && s.problems.length ? ' ⚠' : ''}
+            </button>
+          ))}
+        </div>
+        <div role="tabpanel" className="view">
+          {s.tab === 'explorer' && <Explorer />}
+          {s.tab === 'diff' && <LayerDiff />}
+          {s.tab === 'filelist' && <FileList />}
+          {s.tab === 'yaml' && <Yaml />}
+          {s.tab === 'doctor' && <Doctor />}
+        </div>
+      </main>
+      <footer>
+        <BuildPanel />
+        <Runs />
+      </footer>
+    </div>
+  );
+}

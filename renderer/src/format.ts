@@ -1,0 +1,43 @@
+// Small pure formatters for the views.
+const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', char: 'c', block: 'b', fifo: 'p' };
+
+/** Mode as `ls -l` shows it: drwxr-xr-x, with s/t for setuid, setgid, sticky. */
+export function lsMode(type: string, mode: number): string {
+  const rwx = (bits: number, special: boolean, ch: string) =>
+    (bits & 4 ? 'r' : '-') + (bits & 2 ? 'w' : '-') + (special ? (bits & 1 ? ch : ch.toUpperCase()) : bits & 1 ? 'x' : '-');
+  return (
+    (TYPE_CHAR[type] ?? '?') +
+    rwx((mode >> 6) & 7, !!(mode & 0o4000), 's') +
+    rwx((mode >> 3) & 7, !!(mode & 0o2000), 's') +
+    rwx(mode & 7, !!(mode & 0o1000), 't')
+  );
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+export function hexDump(data: Uint8Array, max = 4096): string {
+  const lines: string[] = [];
+  for (let off = 0; off < Math.min(data.length, max); off += 16) {
+    const chunk = data.subarray(off, off + 16);
+    const hex = [...chunk].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    const ascii = [...chunk].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`${off.toString(16).padStart(8, '0')}  ${hex.padEnd(47)}  ${ascii}`);
+  }
+  return lines.join('\n');
+}
+
+export function looksText(data: Uint8Array): boolean {
+  const n = Math.min(data.length, 4096);
+  for (let i = 0; i < n; i++) if (data[i] === 0) return false;
+  return true;
+}

@@ -1,0 +1,154 @@
+// The window's state. Actions talk to the engine through the contract; views
+// only read from here and call actions.
+import { create } from 'zustand';
+import type { Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
+import { api } from './api';
+
+export type Tab = 'explorer' | 'diff' | 'filelist' | 'yaml' | 'doctor';
+export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string };
+export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };
+
+interface State {
+  project?: ProjectInfo;
+  yaml: string;
+  problems: Problem[];
+  error?: string;
+  tab: Tab;
+  building: boolean;
+  plan: number;
+  nodes: NodeView[];
+  build?: Response<'build.start'>;
+  /** null: the merged image. */
+  layer: string | null;
+  rows: Record<string, TreeRow[]>;
+  expanded: Record<string, boolean>;
+  selected?: string;
+  runs: RunView[];
+  activeRun?: string;
+
+  open(path?: string): Promise<void>;
+  editYaml(text: string): Promise<void>;
+  save(): Promise<void>;
+  runBuild(): Promise<void>;
+  cancel(): Promise<void>;
+  setTab(t: Tab): void;
+  setLayer(l: string | null): void;
+  loadDir(dir: string): Promise<void>;
+  toggle(dir: string): Promise<void>;
+  select(path: string): void;
+  startRun(kind: 'run' | 'shell'): Promise<void>;
+  setError(e?: string): void;
+}
+
+const key = (layer: string | null, dir: string) => `${layer ?? ''}\0${dir}`;
+
+export const useStore = create<State>((set, get) => ({
+  yaml: '',
+  problems: [],
+  tab: 'explorer',
+  building: false,
+  plan: 0,
+  nodes: [],
+  layer: null,
+  rows: {},
+  expanded: { '/': true },
+  runs: [],
+
+  async open(path) {
+    try {
+      const project = await api.request({ cmd: 'project.open', path });
+      set({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined });
+    } catch (e) {
+      set({ error: (e as Error).message });
+    }
+  },
+
+  async editYaml(text) {
+    set({ yaml: text });
+    const { problems } = await api.request({ cmd: 'project.validate', text });
+    if (get().yaml === text) set({ problems });
+  },
+
+  async save() {
+    const project = await api.request({ cmd: 'project.save', text: get().yaml });
+    set({ problems: project.problems, ...(project.problems.length ? {} : { project }) });
+  },
+
+  async runBuild() {
+    if (get().building) return;
+    set({ building: true, nodes: [], plan: 0, error: undefined });
+    try {
+      const build = await api.request({ cmd: 'build.start' });
+      set({ build, rows: {}, error: build.ok ? undefined : build.error });
+      if (build.ok) await get().loadDir('/');
+    } catch (e) {
+      set({ error: (e as Error).message });
+    } finally {
+      set({ building: false });
+    }
+  },
+
+  async cancel() {
+    await api.request({ cmd: 'build.cancel' });
+  },
+
+  setTab(tab) {
+    set({ tab });
+  },
+
+  setLayer(layer) {
+    set({ layer, selected: undefined, expanded: { '/': true } });
+    if (get().build?.ok) void get().loadDir('/');
+  },
+
+  async loadDir(dir) {
+    const { layer } = get();
+    const rows: TreeRow[] = [];
+    for (let offset = 0; ; ) {
+      const page = await api.request({ cmd: 'tree.page', layer, dir, offset, limit: 1000 });
+      rows.push(...page.rows);
+      offset += page.rows.length;
+      if (offset >= page.total || page.rows.length === 0) break;
+    }
+    set((s) => ({ rows: { ...s.rows, [key(layer, dir)]: rows } }));
+  },
+
+  async toggle(dir) {
+    const open = !get().expanded[dir];
+    set((s) => ({ expanded: { ...s.expanded, [dir]: open } }));
+    if (open && !get().rows[key(get().layer, dir)]) await get().loadDir(dir);
+  },
+
+  select(path) {
+    set({ selected: path });
+  },
+
+  async startRun(kind) {
+    try {
+      const { id } = kind === 'run' ? await api.request({ cmd: 'run.start', runner: 'chroot', args: [], cols: 100, rows: 20 }) : await api.request({ cmd: 'shell.start', cols: 100, rows: 20 });
+      set((s) => ({ runs: [...s.runs, { id, kind, title: kind === 'run' ? 'Run: chroot' : 'Shell' }], activeRun: id }));
+    } catch (e) {
+      set({ error: (e as Error).message });
+    }
+  },
+
+  setError(error) {
+    set({ error });
+  },
+}));
+
+export function rowsOf(s: State, dir: string): TreeRow[] | undefined {
+  return s.rows[key(s.layer, dir)];
+}
+
+api.onEvent((e) => {
+  if (e.event === 'build.plan') useStore.setState({ plan: e.nodes });
+  if (e.event === 'build.node') {
+    useStore.setState((s) => {
+      const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail };
+      const i = s.nodes.findIndex((n) => n.id === e.id);
+      return { nodes: i === -1 ? [...s.nodes, node] : s.nodes.map((n, j) => (j === i ? node : n)) };
+    });
+  }
+  if (e.event === 'term.exit') useStore.setState((s) => ({ runs: s.runs.map((r) => (r.id === e.id ? { ...r, code: e.code, ms: e.ms } : r)) }));
+});

@@ -1,0 +1,145 @@
+// The image's filesystem as a tree (the merged image or one layer), with
+// ls -l columns, the layer that last wrote each entry, and a preview.
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import type { Response, TreeRow } from '../../../shared/contract';
+import { api } from '../api';
+import { bytes, hexDump, looksText, lsMode } from '../format';
+import { rowsOf, useStore } from '../store';
+
+interface Visible {
+  row: TreeRow;
+  depth: number;
+}
+
+export function Explorer() {
+  const s = useStore();
+  const [filter, setFilter] = useState('');
+  const [changesOnly, setChangesOnly] = useState(false);
+  const visible = useMemo(() => {
+    const out: Visible[] = [];
+    const walk = (dir: string, depth: number) => {
+      for (const row of rowsOf(s, dir) ?? []) {
+        if (changesOnly && row.change === 'unchanged' && row.type !== 'dir') continue;
+        const match = !filter || row.name.includes(filter) || row.type === 'dir';
+        if (match) out.push({ row, depth });
+        if (row.type === 'dir' && s.expanded[row.path]) walk(row.path, depth + 1);
+      }
+    };
+    walk('/', 1);
+    return out;
+  }, [s, filter, changesOnly]);
+
+  if (!s.build?.ok) return <p className="empty">Nothing built yet. Press <b>Build</b> to see what is inside the image.</p>;
+
+  const focusAt = (i: number) => {
+    const v = visible[Math.max(0, Math.min(visible.length - 1, i))];
+    if (v) s.select(v.row.path);
+  };
+  const onKey = (e: KeyboardEvent) => {
+    const i = visible.findIndex((v) => v.row.path === s.selected);
+    const cur = visible[i]?.row;
+    if (e.key === 'ArrowDown') focusAt(i + 1);
+    else if (e.key === 'ArrowUp') focusAt(i - 1);
+    else if (e.key === 'ArrowRight' && cur?.type === 'dir' && !s.expanded[cur.path]) void s.toggle(cur.path);
+    else if (e.key === 'ArrowLeft' && cur?.type === 'dir' && s.expanded[cur.path]) void s.toggle(cur.path);
+    else if (e.key === 'Enter' && cur?.type === 'dir') void s.toggle(cur.path);
+    else return;
+    e.preventDefault();
+  };
+
+  return (
+    <div className="explorer">
+      <div className="toolbar">
+        <label>
+          Filter <input value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="name contains…" />
+        </label>
+        {s.layer !== null && (
+          <label>
+            <input type="checkbox" checked={changesOnly} onChange={(e) => setChangesOnly(e.target.checked)} /> Changes only
+          </label>
+        )}
+        <span className="muted">{s.layer === null ? 'Merged image' : `Layer ${s.layer}: added, modified and removed entries are coloured`}</span>
+      </div>
+      <div className="split">
+        <div role="tree" aria-label="Image filesystem" tabIndex={0} className="tree" onKeyDown={onKey}>
+          <div className="tree-head" aria-hidden>
+            <span>Name</span>
+            <span>Size</span>
+            <span>Mode</span>
+            <span>Owner</span>
+            <span>Layer</span>
+          </div>
+          {visible.map(({ row, depth }) => (
+            <div
+              key={row.path}
+              role="treeitem"
+              aria-level={depth}
+              aria-selected={s.selected === row.path}
+              aria-expanded={row.type === 'dir' ? !!s.expanded[row.path] : undefined}
+              className={`row ${row.change ?? ''} ${s.selected === row.path ? 'selected' : ''}`}
+              onClick={() => {
+                s.select(row.path);
+                if (row.type === 'dir') void s.toggle(row.path);
+              }}
+            >
+              <span className="name" style={{ paddingLeft: `${(depth - 1) * 14}px` }}>
+                {row.name}
+                {row.type === 'dir' ? '/' : ''}
+                {row.target !== undefined ? <span className="muted"> → {row.target}</span> : null}
+              </span>
+              <span className="num">{bytes(row.size)}</span>
+              <span className="mono">{lsMode(row.type, row.mode)}</span>
+              <span className="mono">
+                {row.uid}:{row.gid}
+              </span>
+              <span>{row.layer}</span>
+            </div>
+          ))}
+        </div>
+        <Preview />
+      </div>
+    </div>
+  );
+}
+
+function Preview() {
+  const { selected, layer } = useStore();
+  const [data, setData] = useState<{ path: string; file: Response<'file.read'> } | { path: string; error: string }>();
+  const seq = useRef(0);
+  useEffect(() => {
+    if (!selected) return;
+    const n = ++seq.current;
+    api
+      .request({ cmd: 'file.read', layer, path: selected, max: 64 * 1024 })
+      .then((file) => n === seq.current && setData({ path: selected, file }))
+      .catch((e: Error) => n === seq.current && setData({ path: selected, error: e.message }));
+  }, [selected, layer]);
+  if (!selected || !data || data.path !== selected) return <aside className="preview empty">Select a file to preview it.</aside>;
+  if ('error' in data) return <aside className="preview error">{data.error}</aside>;
+  const bytesArr = Uint8Array.from(atob(data.file.base64), (c) => c.charCodeAt(0));
+  return (
+    <aside className="preview" aria-label="Preview">
+      <h3>{selected}</h3>
+      {data.file.elf && (
+        <dl className="elf">
+          <dt>ELF</dt>
+          <dd>{data.file.elf.elfClass}-bit</dd>
+          <dt>Interpreter</dt>
+          <dd>{data.file.elf.interp ?? 'none (static)'}</dd>
+          <dt>Needs</dt>
+          <dd>
+            <ul>
+              {data.file.elf.needed.map((n) => (
+                <li key={n.name}>
+                  {n.name} {n.path ? <span className="muted">{n.path} (layer {n.layer ?? '?'})</span> : <span className="error">not in the image</span>}
+                </li>
+              ))}
+            </ul>
+          </dd>
+        </dl>
+      )}
+      {data.file.size === 0 ? <p className="muted">Empty, or not a regular file.</p> : <pre>{looksText(bytesArr) ? new TextDecoder().decode(bytesArr) : hexDump(bytesArr)}</pre>}
+      {data.file.truncated && <p className="muted">Showing the first {bytes(bytesArr.length)} of {bytes(data.file.size)}.</p>}
+    </aside>
+  );
+}

@@ -1,0 +1,209 @@
+// The smaller views: layer stack, layer diff, file list, YAML, doctor, build and runs.
+import { useEffect, useState } from 'react';
+import type { Response } from '../../../shared/contract';
+import { api } from '../api';
+import { bytes } from '../format';
+import { useStore } from '../store';
+import { Terminal } from './Terminal';
+
+export function Layers() {
+  const { project, layer, setLayer } = useStore();
+  if (!project) return null;
+  if (!project.layers.length) return <p className="empty">No layers: the recipe has errors (see the YAML tab).</p>;
+  return (
+    <nav>
+      <h2>Layers</h2>
+      <button className={`layer-pick ${layer === null ? 'on' : ''}`} onClick={() => setLayer(null)}>
+        Whole image
+      </button>
+      <ol role="list" aria-label="Layers" reversed className="layers">
+        {[...project.layers].reverse().map((l) => (
+          <li key={l.name} className={layer === l.name ? 'on' : ''}>
+            <button className="layer-pick" onClick={() => setLayer(l.name)} aria-pressed={layer === l.name}>
+              {l.name}
+            </button>
+            <ul>
+              {l.sources.map((s, i) => (
+                <li key={i}>
+                  <b>{s.kind}</b> <span className="muted">{s.summary}</span>
+                </li>
+              ))}
+            </ul>
+          </li>
+        ))}
+      </ol>
+    </nav>
+  );
+}
+
+export function LayerDiff() {
+  const { project, build } = useStore();
+  const [layer, setLayer] = useState<string>();
+  const [diff, setDiff] = useState<Response<'diff.layer'>>();
+  const [error, setError] = useState<string>();
+  const names = project?.layers.map((l) => l.name) ?? [];
+  const pick = layer ?? names[names.length - 1];
+  useEffect(() => {
+    if (!build?.ok || !pick) return;
+    api.request({ cmd: 'diff.layer', layer: pick }).then(setDiff, (e: Error) => setError(e.message));
+  }, [build, pick]);
+  if (!build?.ok) return <p className="empty">Build first: a layer diff compares what a layer holds with the layers under it.</p>;
+  return (
+    <div className="diff">
+      <label>
+        Layer{' '}
+        <select value={pick} onChange={(e) => setLayer(e.target.value)}>
+          {names.map((n) => (
+            <option key={n}>{n}</option>
+          ))}
+        </select>
+      </label>
+      {error && <p className="error">{error}</p>}
+      {diff && (
+        <>
+          <p className="counts">
+            <span className="added">{diff.added.count} added ({bytes(diff.added.bytes)})</span> · <span className="modified">{diff.modified.count} modified ({bytes(diff.modified.bytes)})</span> ·{' '}
+            <span className="removed">{diff.removed.count} removed ({bytes(diff.removed.bytes)})</span>
+          </p>
+          <ul className="diff-list" aria-label={`Changes in layer ${pick}`}>
+            {diff.paths.slice(0, 2000).map((p) => (
+              <li key={p.path} className={p.change}>
+                <span className="tag">{p.change}</span> {p.path} <span className="muted">{bytes(p.size)}</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+export function FileList() {
+  const { build, layer } = useStore();
+  const [lines, setLines] = useState<string[]>([]);
+  const [q, setQ] = useState('');
+  useEffect(() => {
+    if (build?.ok) void api.request({ cmd: 'filelist.get', layer }).then((r) => setLines(r.lines));
+  }, [build, layer]);
+  if (!build?.ok) return <p className="empty">Build first to list the image's files with their checksums.</p>;
+  const shown = q ? lines.filter((l) => l.includes(q)) : lines;
+  const text = shown.join('\n') + '\n';
+  return (
+    <div className="filelist">
+      <div className="toolbar">
+        <input aria-label="Search the file list" value={q} onChange={(e) => setQ(e.target.value)} placeholder="search…" />
+        <button onClick={() => void navigator.clipboard.writeText(text)}>Copy</button>
+        <a download={`${layer ?? 'image'}.filelist`} href={`data:text/plain;charset=utf-8,${encodeURIComponent(text)}`}>
+          Export
+        </a>
+        <span className="muted">
+          {shown.length} of {lines.length} entries ({layer ?? 'whole image'})
+        </span>
+      </div>
+      <pre aria-label="File list">{text}</pre>
+    </div>
+  );
+}
+
+export function Yaml() {
+  const { yaml, problems, editYaml, save } = useStore();
+  return (
+    <div className="yaml">
+      <div className="toolbar">
+        <button onClick={() => void save()} disabled={problems.length > 0}>
+          Save
+        </button>
+        <span className={problems.length ? 'error' : 'muted'}>{problems.length ? `${problems.length} problem${problems.length > 1 ? 's' : ''}` : 'Valid recipe'}</span>
+      </div>
+      <textarea aria-label="scratchyard.yaml" spellCheck={false} value={yaml} onChange={(e) => void editYaml(e.target.value)} />
+      {problems.length > 0 && (
+        <ul role="alert" className="problems">
+          {problems.map((p, i) => (
+            <li key={i}>
+              line {p.line}, column {p.column}: <b>{p.field || 'recipe'}</b>: {p.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function Doctor() {
+  const [d, setD] = useState<Response<'doctor'>>();
+  useEffect(() => void api.request({ cmd: 'doctor' }).then(setD), []);
+  if (!d) return <p className="empty">Checking the native tools…</p>;
+  return (
+    <table className="doctor" aria-label="Native tools">
+      <thead>
+        <tr>
+          <th>Tool</th>
+          <th>State</th>
+          <th>Used for</th>
+        </tr>
+      </thead>
+      <tbody>
+        {d.tools.map((t) => (
+          <tr key={t.command}>
+            <td className="mono">{t.command}</td>
+            <td>{t.path ? <span className="ok">{t.version ?? 'found'}</span> : <span className="error">missing: apt-get install {t.debianPackage}</span>}</td>
+            <td className="muted">{t.purpose}</td>
+          </tr>
+        ))}
+        <tr>
+          <td>user namespaces</td>
+          <td className={d.userNamespaces.ok ? 'ok' : 'error'}>{d.userNamespaces.detail}</td>
+          <td className="muted">rootless chroot runs</td>
+        </tr>
+        <tr>
+          <td>/dev/kvm</td>
+          <td>{d.kvm.detail}</td>
+          <td className="muted">VM runs</td>
+        </tr>
+      </tbody>
+    </table>
+  );
+}
+
+export function BuildPanel() {
+  const { nodes, plan, building } = useStore();
+  const finished = nodes.filter((n) => n.state !== 'running').length;
+  return (
+    <section className="build" aria-label="Build">
+      <div className="nodes">
+        {building || nodes.length ? <progress aria-label="Build progress" max={plan || 1} value={finished} /> : <span className="muted">Press Build to compile the recipe into layers and archives.</span>}
+        <ul aria-label="Build graph">
+          {nodes
+            .filter((n) => !n.id.startsWith('source:'))
+            .map((n) => (
+              <li key={n.id} className={n.state}>
+                {n.label} <span className="state">{n.state}</span> {n.ms !== undefined && <span className="muted">{n.ms} ms</span>}
+              </li>
+            ))}
+        </ul>
+      </div>
+      <Terminal id="build" label="Build log" />
+    </section>
+  );
+}
+
+export function Runs() {
+  const { runs, activeRun } = useStore();
+  const run = runs.find((r) => r.id === activeRun);
+  if (!run) return null;
+  return (
+    <section className="runs" aria-label="Runs">
+      <div className="tabs">
+        {runs.map((r) => (
+          <button key={r.id} className={r.id === activeRun ? 'on' : ''} onClick={() => useStore.setState({ activeRun: r.id })}>
+            {r.title} {r.code !== undefined ? `(exit ${r.code})` : '…'}
+          </button>
+        ))}
+      </div>
+      <p className="result" aria-live="polite">
+        {run.code === undefined ? 'running…' : `exit code ${run.code} in ${run.ms} ms`}
+      </p>
+      <Terminal key={run.id} id={run.id} label={run.title} interactive={run.kind === 'shell'} />
+    </section>
+  );
+}

@@ -1,0 +1,120 @@
+// The one API between the window and the engine. Every message that crosses a
+// process boundary (Electron IPC or the browser-mode WebSocket) is checked
+// against these schemas; the TypeScript types come from them too.
+import { z } from 'zod';
+
+export const CHANNEL = 'scratchyard';
+
+const layerRef = z.string().nullable().describe('a layer name, or null for the merged image');
+
+export const requestSchema = z.discriminatedUnion('cmd', [
+  z.strictObject({ cmd: z.literal('project.open'), path: z.string().optional() }),
+  z.strictObject({ cmd: z.literal('project.validate'), text: z.string() }),
+  z.strictObject({ cmd: z.literal('project.save'), text: z.string() }),
+  z.strictObject({ cmd: z.literal('build.start') }),
+  z.strictObject({ cmd: z.literal('build.cancel') }),
+  z.strictObject({ cmd: z.literal('tree.page'), layer: layerRef, dir: z.string(), offset: z.number().int().min(0), limit: z.number().int().min(1).max(5000) }),
+  z.strictObject({ cmd: z.literal('file.read'), layer: layerRef, path: z.string(), max: z.number().int().min(1).max(1 << 20) }),
+  z.strictObject({ cmd: z.literal('filelist.get'), layer: layerRef }),
+  z.strictObject({ cmd: z.literal('diff.layer'), layer: z.string() }),
+  z.strictObject({ cmd: z.literal('run.start'), runner: z.literal('chroot'), args: z.array(z.string()).default([]), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
+  z.strictObject({ cmd: z.literal('shell.start'), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
+  z.strictObject({ cmd: z.literal('term.write'), id: z.string(), data: z.string().max(1 << 16) }),
+  z.strictObject({ cmd: z.literal('term.resize'), id: z.string(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
+  z.strictObject({ cmd: z.literal('term.close'), id: z.string() }),
+  z.strictObject({ cmd: z.literal('doctor') }),
+]);
+export type Request = z.input<typeof requestSchema>;
+export type Cmd = Request['cmd'];
+
+/** A request on the wire: an id to match the reply. */
+export const requestEnvelope = z.strictObject({ id: z.number().int(), request: z.unknown() });
+
+export const problemSchema = z.object({ file: z.string(), line: z.number(), column: z.number(), field: z.string(), message: z.string() });
+export type Problem = z.infer<typeof problemSchema>;
+
+export const sourceSummary = z.object({ kind: z.string(), summary: z.string() });
+export const projectInfo = z.object({
+  dir: z.string(),
+  file: z.string(),
+  text: z.string(),
+  name: z.string().nullable(),
+  layers: z.array(z.object({ name: z.string(), sources: z.array(sourceSummary) })),
+  problems: z.array(problemSchema),
+});
+export type ProjectInfo = z.infer<typeof projectInfo>;
+
+export const treeRow = z.object({
+  path: z.string(),
+  name: z.string(),
+  type: z.enum(['file', 'dir', 'symlink', 'char', 'block', 'fifo']),
+  mode: z.number(),
+  uid: z.number(),
+  gid: z.number(),
+  /** Files: their size; folders: everything under them. */
+  size: z.number(),
+  target: z.string().optional(),
+  /** The layer that last wrote this entry. */
+  layer: z.string(),
+  children: z.number(),
+  /** In a layer view: what the layer does to the entry. */
+  change: z.enum(['added', 'modified', 'removed', 'unchanged']).optional(),
+});
+export type TreeRow = z.infer<typeof treeRow>;
+
+export const elfSummary = z.object({
+  elfClass: z.number(),
+  interp: z.string().optional(),
+  needed: z.array(z.object({ name: z.string(), path: z.string().optional(), layer: z.string().optional() })),
+});
+
+export const responses = {
+  'project.open': projectInfo,
+  'project.validate': z.object({ problems: z.array(problemSchema) }),
+  'project.save': projectInfo,
+  'build.start': z.object({
+    ok: z.boolean(),
+    error: z.string().optional(),
+    manifestDigest: z.string().optional(),
+    layers: z.array(z.object({ name: z.string(), digest: z.string(), size: z.number(), files: z.number(), cached: z.boolean() })),
+  }),
+  'build.cancel': z.object({ cancelled: z.boolean() }),
+  'tree.page': z.object({ rows: z.array(treeRow), total: z.number() }),
+  'file.read': z.object({ size: z.number(), base64: z.string(), truncated: z.boolean(), elf: elfSummary.optional() }),
+  'filelist.get': z.object({ lines: z.array(z.string()) }),
+  'diff.layer': z.object({
+    added: z.object({ count: z.number(), bytes: z.number() }),
+    modified: z.object({ count: z.number(), bytes: z.number() }),
+    removed: z.object({ count: z.number(), bytes: z.number() }),
+    paths: z.array(z.object({ path: z.string(), change: z.enum(['added', 'modified', 'removed']), size: z.number() })),
+  }),
+  'run.start': z.object({ id: z.string() }),
+  'shell.start': z.object({ id: z.string() }),
+  'term.write': z.object({}),
+  'term.resize': z.object({}),
+  'term.close': z.object({}),
+  doctor: z.object({
+    tools: z.array(z.object({ command: z.string(), path: z.string().optional(), version: z.string().optional(), debianPackage: z.string(), purpose: z.string() })),
+    userNamespaces: z.object({ ok: z.boolean(), detail: z.string() }),
+    kvm: z.object({ present: z.boolean(), usable: z.boolean(), detail: z.string() }),
+  }),
+} satisfies Record<Cmd, z.ZodType>;
+export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
+
+/** Podman Desktop's envelope: every reply is {result} or {error}. */
+export type Reply = { id: number; result: unknown } | { id: number; error: { message: string } };
+
+export const eventSchema = z.discriminatedUnion('event', [
+  z.object({ event: z.literal('build.plan'), nodes: z.number() }),
+  z.object({ event: z.literal('build.node'), id: z.string(), label: z.string(), state: z.enum(['running', 'cached', 'done', 'failed']), ms: z.number().optional(), detail: z.string().optional() }),
+  z.object({ event: z.literal('log'), line: z.string() }),
+  z.object({ event: z.literal('term.data'), id: z.string(), data: z.string() }),
+  z.object({ event: z.literal('term.exit'), id: z.string(), code: z.number(), ms: z.number() }),
+]);
+export type EngineEvent = z.infer<typeof eventSchema>;
+
+/** What the preload exposes and the browser client implements: the same interface. */
+export interface EngineApi {
+  request<C extends Cmd>(req: Extract<Request, { cmd: C }>): Promise<Response<C>>;
+  onEvent(listener: (e: EngineEvent) => void): () => void;
+}

@@ -1,0 +1,143 @@
+// The renderer in a real Chromium, driven by Playwright, against browser mode
+// serving the real engine: open the example, build, explore, diff, run, shell.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { CLI, REPO, lacks, tempDir } from '../helpers/env';
+import { helloCopy } from '../helpers/projects';
+
+const SHOTS = path.join(REPO, 'test-results');
+const CHROMIUM = '/usr/bin/chromium';
+const work = tempDir('sy-e2e-');
+const project = helloCopy(path.join(work, 'hello'), 'hello:latest');
+let gui: ChildProcess;
+let url: string;
+let browser: Browser;
+let page: Page;
+
+async function startGui(): Promise<string> {
+  gui = spawn(process.execPath, [CLI, 'gui', project, '--port', '0', '--no-open', '--cache', path.join(work, 'cache')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    gui.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      const line = out.split('\n').find((l) => l.startsWith('http://127.0.0.1:'));
+      if (line) resolve(line.trim());
+    });
+    gui.on('exit', (code) => reject(new Error(`gui exited ${code}`)));
+  });
+}
+
+describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    url = await startGui();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    gui?.kill('SIGTERM');
+  });
+
+  it('opens the example with its layer stack, and says what to do before a build', async () => {
+    await expect.poll(() => page.getByRole('list', { name: 'Layers' }).textContent()).toContain('busybox');
+    expect(await page.getByText('Nothing built yet').isVisible()).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, '01-opened.png') });
+  });
+
+  it('Build shows the graph nodes and the explorer shows /bin/busybox', async () => {
+    await page.getByRole('button', { name: 'Build' }).click();
+    const tree = page.getByRole('tree', { name: 'Image filesystem' });
+    await tree.getByRole('treeitem', { name: /^bin\// }).click();
+    await expect.poll(() => tree.getByRole('treeitem', { name: /^busybox/ }).count()).toBe(1);
+    expect(await page.getByRole('list', { name: 'Build graph' }).textContent()).toMatch(/layer app.*(done|cached)/);
+    expect(await page.getByRole('region', { name: 'Build log' }).textContent()).toContain('export docker');
+    await tree.getByRole('treeitem', { name: /^busybox/ }).click();
+    await expect.poll(() => page.getByRole('complementary', { name: 'Preview' }).textContent()).toContain('64-bit');
+    await page.screenshot({ path: path.join(SHOTS, '02-built.png') });
+  });
+
+  it('the layer diff of app lists /init as added', async () => {
+    await page.getByRole('tab', { name: 'Layer diff' }).click();
+    await page.getByRole('combobox').selectOption('app');
+    const list = page.getByRole('list', { name: 'Changes in layer app' });
+    await expect.poll(() => list.locator('li.added', { hasText: /^added \/init / }).count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, '03-diff.png') });
+  });
+
+  it('Run in chroot shows Hello, world! and exit code 0', async () => {
+    await page.getByRole('button', { name: 'Run in chroot' }).click();
+    const term = page.getByRole('region', { name: 'Run: chroot' });
+    await expect.poll(() => term.textContent(), { timeout: 20_000 }).toContain('Hello, world!');
+    await expect.poll(() => page.locator('.runs .result').textContent()).toMatch(/exit code 0/);
+  });
+
+  it('Open shell runs a command typed into the terminal', async () => {
+    await page.getByRole('button', { name: 'Open shell' }).click();
+    const term = page.getByRole('region', { name: 'Shell' });
+    await expect.poll(() => term.textContent(), { timeout: 20_000 }).toMatch(/#/);
+    await term.click();
+    await page.keyboard.type('echo $((6*7))\n');
+    await expect.poll(() => term.textContent()).toContain('42');
+    await page.screenshot({ path: path.join(SHOTS, '04-shell.png') });
+  });
+
+  it('a bad recipe edit shows the error at its field', async () => {
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const box = page.getByRole('textbox', { name: 'scratchyard.yaml' });
+    const text = readFileSync(path.join(project, 'scratchyard.yaml'), 'utf8');
+    await box.fill(text.replace('mode: "1777"', 'mode: "sticky"'));
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/layers\[1\]\.sources\[3\]\.mode: expected an octal string/);
+    expect(await page.getByRole('button', { name: 'Build' }).isDisabled()).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, '05-bad-recipe.png') });
+    await box.fill(text);
+    await expect.poll(() => page.getByRole('button', { name: 'Build' }).isDisabled()).toBe(false);
+  });
+});
+
+describe('the contract over the WebSocket', () => {
+  let local: ChildProcess | undefined;
+  afterAll(() => local?.kill('SIGTERM'));
+
+  it('refuses a wrong token and answers malformed messages with an error, not a crash', async () => {
+    const w = tempDir('sy-ws-');
+    writeFileSync(path.join(w, 'scratchyard.yaml'), 'name: x\nlayers:\n  - name: a\n');
+    local = spawn(process.execPath, [CLI, 'gui', w, '--port', '0', '--no-open', '--cache', path.join(w, 'cache')], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const base: string = await new Promise((resolve) => local!.stdout!.on('data', (c: Buffer) => resolve(String(c).trim())));
+    const u = new URL(base);
+    const token = new URLSearchParams(u.hash.slice(1)).get('token')!;
+    const open = (t: string, origin?: string) =>
+      new Promise<WebSocket | Error>((resolve) => {
+        const ws = new WebSocket(`ws://${u.host}/ws?token=${t}`, origin ? { headers: { origin } } : {});
+        ws.on('open', () => resolve(ws));
+        ws.on('error', () => resolve(new Error('refused')));
+      });
+    expect(await open('wrong')).toBeInstanceOf(Error);
+    // A web page elsewhere that somehow learnt the token still cannot connect: its Origin is not ours.
+    expect(await open(token, 'http://evil.example')).toBeInstanceOf(Error);
+    const ws = await open(token);
+    expect(ws).not.toBeInstanceOf(Error);
+    const sock = ws as WebSocket;
+    const ask = (msg: string) =>
+      new Promise<{ id: number; error?: { message: string }; result?: unknown }>((resolve) => {
+        sock.once('message', (m) => resolve(JSON.parse(String(m))));
+        sock.send(msg);
+      });
+    expect((await ask('not json')).error?.message).toMatch(/JSON/);
+    expect((await ask(JSON.stringify({ id: 1, request: { cmd: 'rm -rf' } }))).error?.message).toMatch(/invalid request/);
+    expect((await ask(JSON.stringify({ id: 2, request: { cmd: 'tree.page', layer: null, dir: '/', offset: -1, limit: 10 } }))).error?.message).toMatch(/offset/);
+    const ok = await ask(JSON.stringify({ id: 3, request: { cmd: 'project.validate', text: 'name: x\nlayers: []\n' } }));
+    expect(ok.result).toEqual({ problems: [expect.objectContaining({ field: 'layers', message: 'a recipe needs at least one layer' })] });
+    sock.close();
+  });
+});
