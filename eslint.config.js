@@ -42,6 +42,14 @@ export default tseslint.config(
     },
   },
   {
+    // GitHub Desktop's rule: one module per side speaks raw IPC.
+    files: ['electron/main/**/*.ts', 'electron/preload/**/*.ts'],
+    ignores: ['electron/main/ipc.ts', 'electron/preload/preload.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'electron', importNames: ['ipcMain', 'ipcRenderer'], message: 'only electron/main/ipc.ts and the preload speak IPC' }] }],
+    },
+  },
+  {
     files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
     rules: {
       'no-restricted-imports': rule([group(['**/electron/**', 'node:*', 'electron', ...nodeIo], 'the renderer talks to the engine only through shared/ contracts')]),

@@ -129,7 +129,7 @@ function benchDebian(work) {
 }
 
 const which_ = process.argv[2] ?? 'all';
-if (!process.env.SCRATCHYARD_BENCH_PREBUILT) execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-cli.mjs')], { stdio: 'inherit' });
+if (!process.env.SCRATCHYARD_BENCH_PREBUILT) execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs')], { stdio: 'inherit' });
 const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
 try {
   console.log(`scratchyard benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);

@@ -1,19 +1,50 @@
-// `npm start`: until the desktop app lands (issue 3), build the bundled example
-// with the CLI and run it in a user-namespace chroot.
-import { execFileSync, spawnSync } from 'node:child_process';
+// `npm start`: the desktop app on the bundled example. Electron when its binary
+// is here (the download is tried once when it is not); otherwise, or when
+// Electron cannot start (no display), the same renderer and engine in browser
+// mode on 127.0.0.1, with the URL printed and opened when a browser exists.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const node = process.execPath;
-execFileSync(node, [path.join(root, 'scripts/ensure-deps.mjs')], { stdio: 'inherit' });
-execFileSync(node, [path.join(root, 'scripts/build-cli.mjs')], { stdio: 'inherit', cwd: root });
-const cli = path.join(root, 'bin/scratchyard');
 const example = path.join(root, 'assets/examples/hello');
-const step = (args) => {
-  console.error(`$ scratchyard ${args.join(' ')}`);
-  const r = spawnSync(node, [cli, ...args], { stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-};
-step(['build', example]);
-step(['run', example, '--runner', 'chroot']);
-console.error(`\nThe image is in ${path.join(example, 'out')}: hello.docker.tar (docker load -i), hello.oci/ (skopeo, umoci), hello.rootfs.tar (docker import).`);
+const project = process.argv[2] ? path.resolve(process.argv[2]) : example;
+execFileSync(node, [path.join(root, 'scripts/ensure-deps.mjs')], { stdio: 'inherit' });
+execFileSync(node, [path.join(root, 'scripts/bundle.mjs')], { stdio: 'inherit', cwd: root });
+execFileSync(node, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { stdio: 'inherit', cwd: root });
+
+function electronBinary() {
+  const dir = path.dirname(createRequire(import.meta.url).resolve('electron'));
+  const txt = path.join(dir, 'path.txt');
+  if (!existsSync(txt)) return undefined;
+  const bin = path.join(dir, 'dist', readFileSync(txt, 'utf8').trim());
+  return existsSync(bin) ? bin : undefined;
+}
+
+let bin = electronBinary();
+if (!bin) {
+  console.error('scratchyard: fetching the Electron binary (once)…');
+  const dir = path.dirname(createRequire(import.meta.url).resolve('electron'));
+  spawnSync(node, [path.join(dir, 'install.js')], { stdio: 'inherit', timeout: 90_000 });
+  bin = electronBinary();
+}
+
+function browserMode(why) {
+  console.error(`scratchyard: ${why}; starting browser mode instead.`);
+  const gui = spawn(node, [path.join(root, 'dist/cli.mjs'), 'gui', project], { stdio: 'inherit' });
+  gui.on('exit', (code) => process.exit(code ?? 0));
+}
+
+if (!bin) browserMode('Electron is not available (its download failed)');
+else {
+  const args = [path.join(root, 'dist/electron/main.cjs'), project, ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])];
+  const started = Date.now();
+  const app = spawn(bin, args, { stdio: 'inherit' });
+  app.on('exit', (code) => {
+    if (code !== 0 && Date.now() - started < 5000) browserMode(`Electron could not start (exit ${code})`);
+    else process.exit(code ?? 0);
+  });
+  app.on('error', (e) => browserMode(`Electron could not start (${e.message})`));
+}

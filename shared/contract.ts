@@ -102,7 +102,8 @@ export const responses = {
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 
 /** Podman Desktop's envelope: every reply is {result} or {error}. */
-export type Reply = { id: number; result: unknown } | { id: number; error: { message: string } };
+export type Answer = { result: unknown } | { error: { message: string } };
+export type Reply = Answer & { id: number };
 
 export const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('build.plan'), nodes: z.number() }),
