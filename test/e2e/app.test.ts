@@ -99,6 +99,7 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
     await box.fill(text.replace('mode: "1777"', 'mode: "sticky"'));
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/layers\[1\]\.sources\[3\]\.mode: expected an octal string/);
     expect(await page.getByRole('button', { name: 'Build' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, '05-bad-recipe.png') });
     await box.fill(text);
     await expect.poll(() => page.getByRole('button', { name: 'Build' }).isDisabled()).toBe(false);

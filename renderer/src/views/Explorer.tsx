@@ -128,6 +128,7 @@ function Preview() {
           <dd>{data.file.elf.interp ?? 'none (static)'}</dd>
           <dt>Needs</dt>
           <dd>
+            {data.file.elf.needed.length === 0 && <span className="muted">nothing</span>}
             <ul>
               {data.file.elf.needed.map((n) => (
                 <li key={n.name}>
@@ -138,7 +139,7 @@ function Preview() {
           </dd>
         </dl>
       )}
-      {data.file.size === 0 ? <p className="muted">Empty, or not a regular file.</p> : <pre>{looksText(bytesArr) ? new TextDecoder().decode(bytesArr) : hexDump(bytesArr)}</pre>}
+      {data.file.size === 0 ? <p className="muted">Empty, or not a regular file.</p> : looksText(bytesArr) ? <pre>{new TextDecoder().decode(bytesArr)}</pre> : <pre className="hex">{hexDump(bytesArr)}</pre>}
       {data.file.truncated && <p className="muted">Showing the first {bytes(bytesArr.length)} of {bytes(data.file.size)}.</p>}
     </aside>
   );

@@ -190,7 +190,7 @@ export function BuildPanel() {
 export function Runs() {
   const { runs, activeRun } = useStore();
   const run = runs.find((r) => r.id === activeRun);
-  if (!run) return null;
+  if (!run) return <p className="empty">Run in chroot or Open shell to try the image; its output appears here.</p>;
   return (
     <section className="runs" aria-label="Runs">
       <div className="tabs">

@@ -38,5 +38,12 @@ export function Terminal({ id, label, interactive = false }: { id: string; label
       term.dispose();
     };
   }, [id, interactive]);
-  return <section role="region" aria-label={label} className="terminal" ref={el} />;
+  return (
+    <div className="term-wrap">
+      <div className="term-title" aria-hidden>
+        {label}
+      </div>
+      <section role="region" aria-label={label} className="terminal" ref={el} />
+    </div>
+  );
 }
