@@ -3,12 +3,14 @@
 import { useEffect } from 'react';
 import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
+import { SourceForm } from './views/SourceForm';
 import { BuildPanel, Doctor, FileList, LayerDiff, Layers, Runs, Yaml } from './views/Panels';
 
 const TABS: [Tab, string][] = [
   ['explorer', 'Explorer'],
   ['diff', 'Layer diff'],
   ['filelist', 'File list'],
+  ['source', 'Source'],
   ['yaml', 'YAML'],
   ['doctor', 'Doctor'],
 ];
@@ -60,6 +62,7 @@ export function App() {
           {s.tab === 'explorer' && <Explorer />}
           {s.tab === 'diff' && <LayerDiff />}
           {s.tab === 'filelist' && <FileList />}
+          {s.tab === 'source' && <SourceForm />}
           {s.tab === 'yaml' && <Yaml />}
           {s.tab === 'doctor' && <Doctor />}
         </div>

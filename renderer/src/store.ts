@@ -4,7 +4,7 @@ import { create } from 'zustand';
 import type { Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
 import { api } from './api';
 
-export type Tab = 'explorer' | 'diff' | 'filelist' | 'yaml' | 'doctor';
+export type Tab = 'explorer' | 'diff' | 'filelist' | 'source' | 'yaml' | 'doctor';
 export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string };
 export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };
 
@@ -25,6 +25,8 @@ interface State {
   selected?: string;
   runs: RunView[];
   activeRun?: string;
+  /** [layer index, source index] edited in the Source tab. */
+  selectedSource?: [number, number];
 
   open(path?: string): Promise<void>;
   editYaml(text: string): Promise<void>;
@@ -38,6 +40,7 @@ interface State {
   select(path: string): void;
   startRun(kind: 'run' | 'shell'): Promise<void>;
   setError(e?: string): void;
+  selectSource(layer: number, source: number): void;
 }
 
 const key = (layer: string | null, dir: string) => `${layer ?? ''}\0${dir}`;
@@ -134,6 +137,10 @@ export const useStore = create<State>((set, get) => ({
 
   setError(error) {
     set({ error });
+  },
+
+  selectSource(layer, source) {
+    set({ selectedSource: [layer, source], tab: 'source' });
   },
 }));
 

@@ -92,15 +92,33 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
     await page.screenshot({ path: path.join(SHOTS, '04-shell.png') });
   });
 
+  it('a source form edits the YAML and shows errors at the field', async () => {
+    await page.getByRole('button', { name: 'Edit dir source of app' }).click();
+    const form = page.getByRole('form', { name: 'dir source of layer app' });
+    const mode = form.getByLabel('Mode (octal)');
+    expect(await mode.inputValue()).toBe('1777');
+    await mode.fill('17x7');
+    await expect.poll(() => form.getByRole('alert').textContent()).toContain('expected an octal string');
+    expect(await mode.getAttribute('aria-invalid')).toBe('true');
+    await page.screenshot({ path: path.join(SHOTS, '05-source-form.png') });
+    await page.getByRole('tab', { name: /YAML/ }).click();
+    expect(await page.getByRole('textbox', { name: 'scratchyard.yaml' }).inputValue()).toMatch(/mode: "17x7"/);
+    // Comments elsewhere in the file survive a form edit.
+    expect(await page.getByRole('textbox', { name: 'scratchyard.yaml' }).inputValue()).toContain('# busybox');
+    await page.getByRole('tab', { name: 'Source' }).click();
+    await mode.fill('1777');
+    await expect.poll(() => form.getByRole('alert').count()).toBe(0);
+  });
+
   it('a bad recipe edit shows the error at its field', async () => {
-    await page.getByRole('tab', { name: 'YAML' }).click();
+    await page.getByRole('tab', { name: /YAML/ }).click();
     const box = page.getByRole('textbox', { name: 'scratchyard.yaml' });
     const text = readFileSync(path.join(project, 'scratchyard.yaml'), 'utf8');
     await box.fill(text.replace('mode: "1777"', 'mode: "sticky"'));
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/layers\[1\]\.sources\[3\]\.mode: expected an octal string/);
     expect(await page.getByRole('button', { name: 'Build' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
-    await page.screenshot({ path: path.join(SHOTS, '05-bad-recipe.png') });
+    await page.screenshot({ path: path.join(SHOTS, '06-bad-recipe.png') });
     await box.fill(text);
     await expect.poll(() => page.getByRole('button', { name: 'Build' }).isDisabled()).toBe(false);
   });

@@ -5,11 +5,33 @@ import { api } from '../api';
 import { bytes } from '../format';
 import { useStore } from '../store';
 import { Terminal } from './Terminal';
+import { layersOf, type SourceValues } from '../recipeText';
+
+function summary(s: SourceValues): string {
+  const v = (k: string) => (s[k] === undefined ? '' : Array.isArray(s[k]) ? (s[k] as unknown[]).join(' ') : String(s[k]));
+  switch (s.kind) {
+    case 'symlink':
+      return `${v('path')} → ${v('target')}`;
+    case 'copy':
+    case 'tarball':
+      return `${v('src')} → ${v('dest') || '/'}`;
+    case 'users':
+      return Array.isArray(s.users) ? (s.users as { name?: string }[]).map((u) => u.name).join(', ') : '';
+    case 'busybox':
+      return '/bin/busybox + applets';
+    case 'libs':
+      return 'libraries of the layers above';
+    default:
+      return v('path') || v('paths');
+  }
+}
 
 export function Layers() {
-  const { project, layer, setLayer } = useStore();
+  const { project, layer, setLayer, yaml, selectedSource, selectSource } = useStore();
   if (!project) return null;
-  if (!project.layers.length) return <p className="empty">No layers: the recipe has errors (see the YAML tab).</p>;
+  // The stack as the text says now, so edits in forms and YAML show at once.
+  const layers = layersOf(yaml) ?? [];
+  if (!layers.length) return <p className="empty">No layers: the recipe has errors (see the YAML tab).</p>;
   return (
     <nav>
       <h2>Layers</h2>
@@ -17,20 +39,29 @@ export function Layers() {
         Whole image
       </button>
       <ol role="list" aria-label="Layers" reversed className="layers">
-        {[...project.layers].reverse().map((l) => (
-          <li key={l.name} className={layer === l.name ? 'on' : ''}>
-            <button className="layer-pick" onClick={() => setLayer(l.name)} aria-pressed={layer === l.name}>
-              {l.name}
-            </button>
-            <ul>
-              {l.sources.map((s, i) => (
-                <li key={i}>
-                  <b>{s.kind}</b> <span className="muted">{s.summary}</span>
-                </li>
-              ))}
-            </ul>
-          </li>
-        ))}
+        {layers
+          .map((l, li) => ({ l, li }))
+          .reverse()
+          .map(({ l, li }) => (
+            <li key={`${li}-${l.name}`} className={layer === l.name ? 'on' : ''}>
+              <button className="layer-pick" onClick={() => setLayer(l.name)} aria-pressed={layer === l.name}>
+                {l.name}
+              </button>
+              <ul>
+                {l.sources.map((src, si) => (
+                  <li key={si}>
+                    <button
+                      className={`source-pick ${selectedSource?.[0] === li && selectedSource?.[1] === si ? 'on' : ''}`}
+                      onClick={() => selectSource(li, si)}
+                      aria-label={`Edit ${src.kind} source of ${l.name}`}
+                    >
+                      <b>{src.kind}</b> <span className="muted">{summary(src)}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </li>
+          ))}
       </ol>
     </nav>
   );

@@ -1,0 +1,50 @@
+// Editing scratchyard.yaml as a document, not as a string: a form's change is
+// a setIn on the parsed document, so comments and layout elsewhere survive and
+// the YAML tab shows exactly what the forms did.
+import { isMap, isSeq, parseDocument } from 'yaml';
+
+export type Key = string | number;
+
+export interface SourceValues {
+  kind: string;
+  [field: string]: unknown;
+}
+
+export interface LayerValues {
+  name: string;
+  sources: SourceValues[];
+}
+
+/** The layers as the text says right now, or undefined when it does not parse as YAML. */
+export function layersOf(text: string): LayerValues[] | undefined {
+  const doc = parseDocument(text);
+  if (doc.errors.length) return undefined;
+  const js = doc.toJS() as { layers?: unknown } | null;
+  if (!js || !Array.isArray(js.layers)) return [];
+  return js.layers
+    .filter((l): l is Record<string, unknown> => !!l && typeof l === 'object')
+    .map((l) => ({ name: String(l.name ?? ''), sources: Array.isArray(l.sources) ? (l.sources as SourceValues[]) : [] }));
+}
+
+/** Set (or, with undefined or '', remove) one field; the rest of the text is left as it was. */
+export function setField(text: string, path: Key[], value: unknown): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length) return text;
+  if (value === undefined || value === '') doc.deleteIn(path);
+  else doc.setIn(path, value);
+  return String(doc);
+}
+
+/** Append a source of `kind` to a layer. */
+export function addSource(text: string, layer: number, source: SourceValues): string {
+  const doc = parseDocument(text);
+  const sources = doc.getIn(['layers', layer, 'sources']);
+  if (isSeq(sources)) sources.add(doc.createNode(source));
+  else if (isMap(doc.getIn(['layers', layer]))) doc.setIn(['layers', layer, 'sources'], [source]);
+  return String(doc);
+}
+
+/** The problem, if any, reported for exactly this field path. */
+export function fieldName(path: Key[]): string {
+  return path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${k}` : k), '');
+}
