@@ -6,6 +6,7 @@
 //   node bench/run.mjs            all
 //   node bench/run.mjs example    cold build and no-op rebuild of the bundled example
 //   node bench/run.mjs debian     a Debian-sized rootfs tarball imported as one layer
+//   node bench/run.mjs scale      the explorer's engine side on 100,000 entries
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -128,6 +129,13 @@ function benchDebian(work) {
   console.log(`${'peak memory (max RSS of the CLI)'.padEnd(44)} ${rssMb.toFixed(0).padStart(7)} MB   target ≤ 250 MB`);
 }
 
+/** bench/scale.ts, bundled on the fly (it imports the engine's TypeScript). */
+function benchScale(work) {
+  const out = path.join(work, 'scale.mjs');
+  run(process.execPath, ['-e', `require('esbuild').buildSync({ entryPoints: ['${path.join(ROOT, 'bench/scale.ts')}'], bundle: true, platform: 'node', format: 'esm', outfile: '${out}' })`], { cwd: ROOT });
+  console.log('\n' + run(process.execPath, [out]).stdout.trim());
+}
+
 const which_ = process.argv[2] ?? 'all';
 if (!process.env.SCRATCHYARD_BENCH_PREBUILT) execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs')], { stdio: 'inherit' });
 const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
@@ -135,6 +143,7 @@ try {
   console.log(`scratchyard benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
   if (which_ === 'all' || which_ === 'example') benchExample(work);
   if (which_ === 'all' || which_ === 'debian') benchDebian(work);
+  if (which_ === 'all' || which_ === 'scale') benchScale(work);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

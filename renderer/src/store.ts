@@ -105,15 +105,17 @@ export const useStore = create<State>((set, get) => ({
   },
 
   async loadDir(dir) {
+    // Page by page: the first rows show at once, no message carries a whole large folder.
     const { layer } = get();
-    const rows: TreeRow[] = [];
+    let rows: TreeRow[] = [];
     for (let offset = 0; ; ) {
-      const page = await api.request({ cmd: 'tree.page', layer, dir, offset, limit: 1000 });
-      rows.push(...page.rows);
+      const page = await api.request({ cmd: 'tree.page', layer, dir, offset, limit: offset === 0 ? 200 : 2000 });
+      if (get().layer !== layer) return;
+      rows = [...rows, ...page.rows];
+      set((s) => ({ rows: { ...s.rows, [key(layer, dir)]: rows } }));
       offset += page.rows.length;
       if (offset >= page.total || page.rows.length === 0) break;
     }
-    set((s) => ({ rows: { ...s.rows, [key(layer, dir)]: rows } }));
   },
 
   async toggle(dir) {
@@ -144,7 +146,7 @@ export const useStore = create<State>((set, get) => ({
   },
 }));
 
-export function rowsOf(s: State, dir: string): TreeRow[] | undefined {
+export function rowsOf(s: Pick<State, 'rows' | 'layer'>, dir: string): TreeRow[] | undefined {
   return s.rows[key(s.layer, dir)];
 }
 

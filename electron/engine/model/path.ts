@@ -69,10 +69,11 @@ export function dotPath(p: ImagePath): string {
  * JavaScript compares UTF-16 code units, which matches UTF-8 byte order except
  * for astral characters against U+E000..U+FFFF; fall back to bytes only then.
  */
+const BELOW_SURROGATES = /^[\x00-\ud7ff]*$/;
+
 export function comparePaths(a: string, b: string): number {
   if (a === b) return 0;
-  const ascii = /^[\x00-\ud7ff]*$/;
-  if (ascii.test(a) && ascii.test(b)) return a < b ? -1 : 1;
+  if (BELOW_SURROGATES.test(a) && BELOW_SURROGATES.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 

@@ -45,7 +45,10 @@ export function emptyTree(): Tree {
 }
 
 export function sortedPaths(tree: Tree): ImagePath[] {
-  return [...tree.keys()].sort(comparePaths);
+  const paths = [...tree.keys()];
+  // The default sort compares UTF-16 code units, which is byte order unless a
+  // path holds surrogates or U+E000..U+FFFF; only then pay for comparePaths.
+  return paths.some((p) => /[\ud800-\uffff]/.test(p)) ? paths.sort(comparePaths) : paths.sort();
 }
 
 export class TreeConflictError extends Error {}

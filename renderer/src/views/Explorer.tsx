@@ -11,29 +11,46 @@ interface Visible {
   depth: number;
 }
 
+const ROW_H = 22;
+const OVERSCAN = 20;
+
 export function Explorer() {
   const s = useStore();
   const [filter, setFilter] = useState('');
   const [changesOnly, setChangesOnly] = useState(false);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [scroll, setScroll] = useState({ top: 0, height: 600 });
+  const { rows, expanded, layer } = s;
   const visible = useMemo(() => {
     const out: Visible[] = [];
     const walk = (dir: string, depth: number) => {
-      for (const row of rowsOf(s, dir) ?? []) {
+      for (const row of rowsOf({ rows, layer }, dir) ?? []) {
         if (changesOnly && row.change === 'unchanged' && row.type !== 'dir') continue;
         const match = !filter || row.name.includes(filter) || row.type === 'dir';
         if (match) out.push({ row, depth });
-        if (row.type === 'dir' && s.expanded[row.path]) walk(row.path, depth + 1);
+        if (row.type === 'dir' && expanded[row.path]) walk(row.path, depth + 1);
       }
     };
     walk('/', 1);
     return out;
-  }, [s, filter, changesOnly]);
+  }, [rows, expanded, layer, filter, changesOnly]);
 
   if (!s.build?.ok) return <p className="empty">Nothing built yet. Press <b>Build</b> to see what is inside the image.</p>;
 
+  // Only the rows in view (plus a margin) are in the DOM: 100,000 entries scroll like 100.
+  const first = Math.max(0, Math.floor(scroll.top / ROW_H) - OVERSCAN);
+  const last = Math.min(visible.length, Math.ceil((scroll.top + scroll.height) / ROW_H) + OVERSCAN);
   const focusAt = (i: number) => {
-    const v = visible[Math.max(0, Math.min(visible.length - 1, i))];
-    if (v) s.select(v.row.path);
+    const at = Math.max(0, Math.min(visible.length - 1, i));
+    const v = visible[at];
+    if (!v) return;
+    s.select(v.row.path);
+    const el = scroller.current;
+    if (el) {
+      const y = at * ROW_H;
+      if (y < el.scrollTop) el.scrollTop = y;
+      else if (y + 2 * ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = y + 2 * ROW_H - el.clientHeight;
+    }
   };
   const onKey = (e: KeyboardEvent) => {
     const i = visible.findIndex((v) => v.row.path === s.selected);
@@ -61,7 +78,15 @@ export function Explorer() {
         <span className="muted">{s.layer === null ? 'Merged image' : `Layer ${s.layer}: added, modified and removed entries are coloured`}</span>
       </div>
       <div className="split">
-        <div role="tree" aria-label="Image filesystem" tabIndex={0} className="tree" onKeyDown={onKey}>
+        <div
+          role="tree"
+          aria-label="Image filesystem"
+          tabIndex={0}
+          className="tree"
+          onKeyDown={onKey}
+          ref={scroller}
+          onScroll={(e) => setScroll({ top: e.currentTarget.scrollTop, height: e.currentTarget.clientHeight })}
+        >
           <div className="tree-head" aria-hidden>
             <span>Name</span>
             <span>Size</span>
@@ -69,11 +94,14 @@ export function Explorer() {
             <span>Owner</span>
             <span>Layer</span>
           </div>
-          {visible.map(({ row, depth }) => (
+          <div style={{ height: first * ROW_H }} aria-hidden />
+          {visible.slice(first, last).map(({ row, depth }, k) => (
             <div
               key={row.path}
               role="treeitem"
               aria-level={depth}
+              aria-posinset={first + k + 1}
+              aria-setsize={visible.length}
               aria-selected={s.selected === row.path}
               aria-expanded={row.type === 'dir' ? !!s.expanded[row.path] : undefined}
               className={`row ${row.change ?? ''} ${s.selected === row.path ? 'selected' : ''}`}
@@ -95,6 +123,7 @@ export function Explorer() {
               <span>{row.layer}</span>
             </div>
           ))}
+          <div style={{ height: (visible.length - last) * ROW_H }} aria-hidden />
         </div>
         <Preview />
       </div>
