@@ -9,6 +9,7 @@ const layerRef = z.string().nullable().describe('a layer name, or null for the m
 
 export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('project.open'), path: z.string().optional() }),
+  z.strictObject({ cmd: z.literal('project.new'), path: z.string().min(1) }),
   z.strictObject({ cmd: z.literal('project.validate'), text: z.string() }),
   z.strictObject({ cmd: z.literal('project.save'), text: z.string() }),
   z.strictObject({ cmd: z.literal('build.start') }),
@@ -70,6 +71,7 @@ export const elfSummary = z.object({
 
 export const responses = {
   'project.open': projectInfo,
+  'project.new': projectInfo,
   'project.validate': z.object({ problems: z.array(problemSchema) }),
   'project.save': projectInfo,
   'build.start': z.object({

@@ -62,6 +62,8 @@ export class EngineSession {
       case 'project.open':
         if (req.path) this.projectPath = req.path;
         return this.openProject();
+      case 'project.new':
+        return this.newProject(req.path);
       case 'project.validate':
         return { problems: this.validate(req.text) };
       case 'project.save':
@@ -105,6 +107,18 @@ export class EngineSession {
     this.result = undefined;
     this.views.clear();
     return this.info(file, text);
+  }
+
+  /** A starter project: busybox and an /init, in a new (or empty) folder. */
+  private async newProject(dir: string): Promise<ProjectInfo> {
+    const abs = path.resolve(dir);
+    const file = path.join(abs, RECIPE_FILE);
+    if (await fs.stat(file).catch(() => undefined)) throw new Error(`${file} already exists: open it instead`);
+    await fs.mkdir(abs, { recursive: true });
+    const name = path.basename(abs).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'image';
+    await writeFileAtomic(file, starterRecipe(name));
+    this.projectPath = abs;
+    return this.openProject();
   }
 
   private info(file: string, text: string): ProjectInfo {
@@ -328,6 +342,26 @@ export class EngineSession {
     this.building?.abort();
     for (const t of this.terms.values()) t.kill();
   }
+}
+
+function starterRecipe(name: string): string {
+  return `# A new Scratchyard project: busybox and an /init that greets.
+name: ${name}
+config:
+  entrypoint: ["/init"]
+  env:
+    PATH: /bin:/usr/bin:/sbin:/usr/sbin
+layers:
+  - name: app
+    sources:
+      - kind: busybox
+      - kind: file
+        path: /init
+        mode: "0755"
+        content: |
+          #!/bin/sh
+          echo "Hello from ${name}"
+`;
 }
 
 function summarize(s: Record<string, unknown>): string {

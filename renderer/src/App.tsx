@@ -1,6 +1,6 @@
 // The window: actions on top, the layer stack on the left, the views in the
 // middle, build progress and terminals below.
-import { useEffect } from 'react';
+import { useEffect, useState, type KeyboardEvent } from 'react';
 import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
@@ -26,6 +26,7 @@ export function App() {
         <span className="project" title={s.project?.dir}>
           {s.project?.name ?? 'no project'}
         </span>
+        <ProjectMenu />
         <div className="actions">
           <button onClick={() => void s.runBuild()} disabled={s.building || !!s.problems.length} accessKey="b">
             Build
@@ -71,6 +72,42 @@ export function App() {
         <BuildPanel />
         <Runs />
       </footer>
+    </div>
+  );
+}
+
+/** New / Open: a folder path typed in (browser mode has no native file dialog). */
+function ProjectMenu() {
+  const { open, create, project } = useStore();
+  const [mode, setMode] = useState<'open' | 'new'>();
+  const [path, setPath] = useState('');
+  const go = () => {
+    if (!path.trim()) return;
+    void (mode === 'new' ? create(path.trim()) : open(path.trim()));
+    setMode(undefined);
+  };
+  const show = (m: 'open' | 'new') => {
+    setMode(m);
+    setPath(m === 'open' ? (project?.dir ?? '') : '');
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === 'Enter') go();
+    if (e.key === 'Escape') setMode(undefined);
+  };
+  return (
+    <div className="project-menu">
+      <button onClick={() => show('new')}>New…</button>
+      <button onClick={() => show('open')}>Open…</button>
+      {mode && (
+        <div role="dialog" aria-label={mode === 'new' ? 'New project' : 'Open project'} className="dialog">
+          <label>
+            {mode === 'new' ? 'Folder for the new project' : 'Project folder (or its scratchyard.yaml)'}
+            <input autoFocus value={path} onChange={(e) => setPath(e.target.value)} onKeyDown={onKey} />
+          </label>
+          <button onClick={go}>{mode === 'new' ? 'Create' : 'Open'}</button>
+          <button onClick={() => setMode(undefined)}>Cancel</button>
+        </div>
+      )}
     </div>
   );
 }

@@ -29,6 +29,7 @@ interface State {
   selectedSource?: [number, number];
 
   open(path?: string): Promise<void>;
+  create(path: string): Promise<void>;
   editYaml(text: string): Promise<void>;
   save(): Promise<void>;
   runBuild(): Promise<void>;
@@ -60,7 +61,16 @@ export const useStore = create<State>((set, get) => ({
   async open(path) {
     try {
       const project = await api.request({ cmd: 'project.open', path });
-      set({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined });
+      set({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, layer: null });
+    } catch (e) {
+      set({ error: (e as Error).message });
+    }
+  },
+
+  async create(path) {
+    try {
+      const project = await api.request({ cmd: 'project.new', path });
+      set({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, layer: null });
     } catch (e) {
       set({ error: (e as Error).message });
     }

@@ -124,6 +124,27 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
   });
 });
 
+describe.skipIf(lacks(CHROMIUM))('new projects', () => {
+  it('New… creates a starter project that builds and runs', async () => {
+    const url2 = await startGui();
+    const b = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const p = await b.newPage({ viewport: { width: 1360, height: 900 } });
+      await p.goto(url2);
+      await p.getByRole('button', { name: 'New…' }).click();
+      const dialog = p.getByRole('dialog', { name: 'New project' });
+      await dialog.getByRole('textbox').fill(path.join(work, 'Fresh Project'));
+      await dialog.getByRole('button', { name: 'Create' }).click();
+      await expect.poll(() => p.locator('header .project').textContent()).toBe('fresh-project');
+      await p.getByRole('button', { name: 'Run in chroot' }).click();
+      await expect.poll(() => p.getByRole('region', { name: 'Run: chroot' }).textContent(), { timeout: 20_000 }).toContain('Hello from fresh-project');
+      expect(readFileSync(path.join(work, 'Fresh Project', 'scratchyard.yaml'), 'utf8')).toContain('name: fresh-project');
+    } finally {
+      await b.close();
+    }
+  });
+});
+
 describe('the contract over the WebSocket', () => {
   let local: ChildProcess | undefined;
   afterAll(() => local?.kill('SIGTERM'));
