@@ -34,7 +34,7 @@ export const requestEnvelope = z.strictObject({ id: z.number().int(), request: z
 export const problemSchema = z.object({ file: z.string(), line: z.number(), column: z.number(), field: z.string(), message: z.string() });
 export type Problem = z.infer<typeof problemSchema>;
 
-export const sourceSummary = z.object({ kind: z.string(), summary: z.string() });
+export const sourceSummary = z.object({ kind: z.string() });
 export const projectInfo = z.object({
   dir: z.string(),
   file: z.string(),

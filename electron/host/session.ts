@@ -128,7 +128,7 @@ export class EngineSession {
     if (problems.length === 0) {
       const r = parseRecipe(text, file);
       name = r.name;
-      layers = r.layers.map((l) => ({ name: l.name, sources: l.sources.map((s) => ({ kind: s.kind, summary: summarize(s as unknown as Record<string, unknown>) })) }));
+      layers = r.layers.map((l) => ({ name: l.name, sources: l.sources.map((s) => ({ kind: s.kind })) }));
     }
     return { dir: path.dirname(file), file, text, name, layers, problems };
   }
@@ -312,7 +312,8 @@ export class EngineSession {
   private async startTerminal(args: string[], cols: number, rows: number, shell: boolean): Promise<{ id: string }> {
     if (!this.result) await this.build();
     const r = this.built();
-    const spec = shell ? { ...runSpec({ ...r.recipe, config: { ...r.recipe.config, entrypoint: [], cmd: ['/bin/sh'] } }, []), argv: ['/bin/sh'] } : runSpec(r.recipe, args);
+    // A shell replaces the entrypoint too, as `docker run --entrypoint /bin/sh` would.
+    const spec = runSpec(shell ? { ...r.recipe, config: { ...r.recipe.config, entrypoint: [] } } : r.recipe, args);
     const root = await materializeImage(r.states[r.states.length - 1], r.store);
     const cmd = chrootCommand(root, spec);
     const id = `t${this.nextTerm++}`;
@@ -363,29 +364,3 @@ layers:
           echo "Hello from ${name}"
 `;
 }
-
-function summarize(s: Record<string, unknown>): string {
-  switch (s.kind) {
-    case 'host':
-    case 'remove':
-      return (s.paths as string[]).join(' ');
-    case 'file':
-    case 'dir':
-      return String(s.path);
-    case 'symlink':
-      return `${s.path} → ${s.target}`;
-    case 'copy':
-    case 'tarball':
-      return `${s.src} → ${s.dest}`;
-    case 'users':
-      return (s.users as { name: string }[]).map((u) => u.name).join(', ');
-    case 'busybox':
-      return '/bin/busybox + applets';
-    case 'libs':
-      return 'libraries of the layers above';
-    default:
-      return '';
-  }
-}
-
-

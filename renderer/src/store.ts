@@ -59,21 +59,11 @@ export const useStore = create<State>((set, get) => ({
   runs: [],
 
   async open(path) {
-    try {
-      const project = await api.request({ cmd: 'project.open', path });
-      set({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, layer: null });
-    } catch (e) {
-      set({ error: (e as Error).message });
-    }
+    await showProject(() => api.request({ cmd: 'project.open', path }));
   },
 
   async create(path) {
-    try {
-      const project = await api.request({ cmd: 'project.new', path });
-      set({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, layer: null });
-    } catch (e) {
-      set({ error: (e as Error).message });
-    }
+    await showProject(() => api.request({ cmd: 'project.new', path }));
   },
 
   async editYaml(text) {
@@ -155,6 +145,16 @@ export const useStore = create<State>((set, get) => ({
     set({ selectedSource: [layer, source], tab: 'source' });
   },
 }));
+
+/** A newly opened or created project replaces everything shown of the last one. */
+async function showProject(load: () => Promise<ProjectInfo>): Promise<void> {
+  try {
+    const project = await load();
+    useStore.setState({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, layer: null });
+  } catch (e) {
+    useStore.setState({ error: (e as Error).message });
+  }
+}
 
 export function rowsOf(s: Pick<State, 'rows' | 'layer'>, dir: string): TreeRow[] | undefined {
   return s.rows[key(s.layer, dir)];
