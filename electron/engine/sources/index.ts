@@ -2,6 +2,7 @@
 import type { Source } from '../../../shared/recipe';
 import { busyboxSource } from './busybox';
 import { copySource } from './copy';
+import { debianSource } from './debian';
 import { hostSource } from './host';
 import { dirSource, fileSource, removeSource, symlinkSource } from './inline';
 import { libsSource } from './libs';
@@ -31,6 +32,8 @@ export function runSource(s: Source, ctx: SourceContext): Promise<SourceResult> 
       return removeSource(s, ctx);
     case 'tarball':
       return tarballSource(s, ctx);
+    case 'debian':
+      return debianSource(s, ctx);
   }
 }
 

@@ -1,0 +1,142 @@
+// A Debian base from mmdebstrap, as a tree. Two cached graph nodes, as the
+// seed cookbook splits them: the download (the .deb files, kept in the blob
+// store, pooled per suite and mirror) and the install (the root filesystem,
+// imported from mmdebstrap's tarball into a pack). Changing `include` re-runs
+// the install with the pool handed to apt, so only new packages are fetched;
+// a layer above re-runs neither.
+import { spawn } from 'node:child_process';
+import { createReadStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ImagePath, Sha256 } from '../../../shared/brand';
+import type { SourceOf } from '../../../shared/recipe';
+import { digestOf } from '../model/digest';
+import { ROOT, isUnder } from '../model/path';
+import { treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
+import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
+import { importTar } from './tarball';
+import { RecipeError, type SourceContext, type SourceResult } from './types';
+
+const ENGINE = 1;
+
+/** What varies by host and time in a fresh Debian root, and is dropped from the tree. */
+const DROP = ['/var/log', '/var/cache/apt', '/var/lib/apt/lists', '/var/cache/ldconfig/aux-cache', '/etc/resolv.conf', '/etc/hostname', '/var/cache/debconf/config.dat-old', '/var/cache/debconf/templates.dat-old', '/var/lib/dpkg/status-old', '/var/lib/dpkg/diversions-old'];
+/** Kept as empty files: present in every Debian root, their content is per machine. */
+const EMPTY = ['/etc/machine-id'];
+
+interface DownloadRecord {
+  debs: [string, Sha256][];
+}
+
+/** The first Debian mirror of the host's apt configuration (deb822 or one-line). */
+export async function hostMirror(): Promise<string> {
+  const files = ['/etc/apt/sources.list', ...(await fs.readdir('/etc/apt/sources.list.d').catch(() => [] as string[])).filter((f) => /\.(sources|list)$/.test(f)).map((f) => path.join('/etc/apt/sources.list.d', f))];
+  for (const f of files) {
+    const text = await fs.readFile(f, 'utf8').catch(() => '');
+    const m = /^URIs:\s*(\S+)/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/m.exec(text);
+    if (m && !m[1].includes('security')) return m[1];
+  }
+  throw new Error('no Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d: set mirror: in the recipe');
+}
+
+export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): Promise<SourceResult> {
+  if (s.tool === 'debootstrap') throw new RecipeError(`${ctx.field}.tool`, 'debootstrap is not supported yet: use mmdebstrap (apt-get install mmdebstrap)');
+  if (s.exclude.length) throw new RecipeError(`${ctx.field}.exclude`, 'exclude needs debootstrap, which is not supported yet');
+  const mmdebstrap = findTool('mmdebstrap');
+  if (!mmdebstrap) throw new ToolMissingError(TOOLS.mmdebstrap);
+  const mirror = s.mirror === 'auto' ? await hostMirror() : s.mirror;
+  const arch = 'amd64';
+  const poolKey = digestOf({ node: 'debian-pool', v: ENGINE, suite: s.suite, components: s.components, mirror, arch });
+  const dlKey = digestOf({ node: 'debian-download', v: ENGINE, suite: s.suite, variant: s.variant, include: [...s.include].sort(), components: s.components, mirror, arch });
+  const download = await ctx.cache.get<DownloadRecord>(dlKey);
+  const installKey = download && digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs: download.debs, epoch: ctx.epoch });
+  if (installKey) {
+    const rows = await ctx.cache.get<[string, Entry][]>(installKey);
+    if (rows && (await ctx.store.loadPack(installKey))) return { put: treeFromJson(rows), remove: [] };
+  }
+
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-debian-'));
+  try {
+    const debDir = path.join(work, 'debs');
+    await fs.mkdir(debDir);
+    const pool = (await ctx.cache.get<DownloadRecord>(poolKey))?.debs ?? [];
+    for (const [name, digest] of download?.debs ?? pool) await ctx.store.copyTo(digest, path.join(debDir, name), 0o644);
+    const out = path.join(work, 'root.tar');
+    const cached = (download?.debs ?? pool).length;
+    ctx.log(`debian ${s.suite}/${s.variant}: ${cached ? `installing from the cached download (${cached} packages; apt fetches only what is missing)` : 'downloading and installing'} (mmdebstrap, ${mirror})`);
+    await runMmdebstrap(mmdebstrap, s, mirror, debDir, out, ctx);
+
+    // The download node: the .deb files apt had, by content (the pool grows with each new set).
+    const debs: [string, Sha256][] = [];
+    for (const name of (await fs.readdir(debDir)).filter((n) => n.endsWith('.deb')).sort()) debs.push([name, (await ctx.store.putHostFile(path.join(debDir, name))).digest]);
+    const record = download ?? { debs };
+    if (!download) await ctx.cache.put(dlKey, record);
+    await ctx.cache.put(poolKey, { debs: mergeDebs(pool, debs) } satisfies DownloadRecord);
+
+    // The install node: the root, normalized.
+    const key = digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs: record.debs, epoch: ctx.epoch });
+    const pack = await ctx.store.beginPack(key);
+    let tree: Tree;
+    try {
+      tree = normalize(await importTar(pack, createReadStream(out), ROOT), await ctx.store.putBytes(''));
+      await pack.finish();
+    } catch (e) {
+      await pack.abort();
+      throw e;
+    }
+    await ctx.cache.put(key, treeToJson(tree));
+    return { put: tree, remove: [] };
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+function mergeDebs(a: [string, Sha256][], b: [string, Sha256][]): [string, Sha256][] {
+  return [...new Map([...a, ...b])].sort(([x], [y]) => (x < y ? -1 : 1));
+}
+
+function normalize(tree: Tree, empty: { digest: Sha256; size: number }): Tree {
+  for (const p of [...tree.keys()]) {
+    if (DROP.some((d) => p === d || isUnder(p, d))) tree.delete(p);
+  }
+  // Keep the folders apt and dpkg expect, empty.
+  for (const d of ['/var/log', '/var/cache/apt', '/var/lib/apt/lists']) tree.set(d as ImagePath, { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 });
+  for (const f of EMPTY) if (tree.has(f as ImagePath)) tree.set(f as ImagePath, { ...tree.get(f as ImagePath)!, size: 0, digest: empty.digest });
+  return tree;
+}
+
+function runMmdebstrap(cmd: string, s: SourceOf<'debian'>, mirror: string, debDir: string, out: string, ctx: SourceContext): Promise<void> {
+  const args = [
+    `--variant=${s.variant}`,
+    `--components=${s.components.join(',')}`,
+    ...(s.include.length ? [`--include=${s.include.join(',')}`] : []),
+    '--format=tar',
+    `--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
+    `--setup-hook=sync-in ${debDir} /var/cache/apt/archives/`,
+    `--customize-hook=sync-out /var/cache/apt/archives ${debDir}`,
+    s.suite,
+    out,
+    mirror,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SOURCE_DATE_EPOCH: String(ctx.epoch), LC_ALL: 'C.UTF-8' } });
+    let tail = '';
+    const onData = (c: Buffer) => {
+      const text = String(c);
+      tail = (tail + text).slice(-4000);
+      for (const line of text.split('\n')) if (line.trim()) ctx.log(line);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      const offline = /Could not resolve|Temporary failure|Failed to fetch|Unable to connect|Network is unreachable/.test(tail);
+      reject(new RecipeError(ctx.field, offline ? `cannot reach the Debian mirror ${mirror}: ${lastLines(tail)}` : `mmdebstrap failed (exit ${code}): ${lastLines(tail)}`));
+    });
+  });
+}
+
+function lastLines(text: string): string {
+  return text.trim().split('\n').slice(-3).join(' | ');
+}
