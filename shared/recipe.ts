@@ -62,7 +62,8 @@ const dirSource = z.strictObject({
 
 const copySource = z.strictObject({
   kind: z.literal('copy'),
-  src: z.string().min(1).describe('path relative to the project folder; a trailing "/" copies the folder\'s contents'),
+  from: z.string().optional().describe('a stage to copy from (src is then a path inside it); default: the project folder'),
+  src: z.string().min(1).describe('path relative to the project folder (or inside the stage); a folder\'s contents go into dest'),
   dest: imagePath,
   owner: owner.optional().describe('override the owner of everything copied (default "0:0")'),
   mode: octalMode.optional().describe('override the mode of every file copied'),
@@ -111,8 +112,24 @@ const debianSource = z.strictObject({
   tool: z.enum(['auto', 'mmdebstrap', 'debootstrap']).default('auto'),
 });
 
+const mountSchema = z.union([
+  z.strictObject({ stage: z.string(), at: imagePath }),
+  z.strictObject({ host: z.string().refine((p) => p.startsWith('/'), { message: 'expected an absolute host path' }), at: imagePath }),
+]);
+
+const runSource = z.strictObject({
+  kind: z.literal('run'),
+  command: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('a shell command (run by /bin/sh -c) or an argv list'),
+  env: z.record(z.string(), z.string()).default({}),
+  workdir: imagePath.default('/'),
+  network: z.boolean().default(false),
+  mounts: z.array(mountSchema).default([]).describe('read-only, only while the step runs'),
+  keepMountPoint: z.boolean().default(true).describe('leave an empty folder where a mount was (false: nothing)'),
+});
+
 export const sourceSchema = z.discriminatedUnion('kind', [
   debianSource,
+  runSource,
   busyboxSource,
   hostSource,
   libsSource,
@@ -132,6 +149,11 @@ export const layerSchema = z.strictObject({
   sources: z.array(sourceSchema).default([]),
 });
 
+export const stageSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'expected a stage name of letters, digits, "_", "." or "-"' }),
+  layers: z.array(layerSchema).min(1),
+});
+
 export const imageConfigSchema = z.strictObject({
   entrypoint: z.array(z.string()).optional(),
   cmd: z.array(z.string()).optional(),
@@ -149,6 +171,7 @@ export const recipeSchema = z
     epoch: z.number().int().min(0).default(0).describe('SOURCE_DATE_EPOCH: every mtime in every output'),
     architecture: z.string().default('amd64'),
     config: imageConfigSchema.default({ env: {} }),
+    stages: z.array(stageSchema).default([]).describe('build-only trees: never exported, used by copy from: and run mounts'),
     layers: z.array(layerSchema).min(1, { message: 'a recipe needs at least one layer' }),
   })
   .superRefine((r, ctx) => {
@@ -170,6 +193,25 @@ export const recipeSchema = z
         });
       }),
     );
+    // Stages may use the stages declared before them; layers may use any stage.
+    const stages: string[] = [];
+    const checkStageRefs = (layers: typeof r.layers, base: (string | number)[], known: string[]) =>
+      layers.forEach((layer, i) =>
+        layer.sources.forEach((s, j) => {
+          const at = [...base, i, 'sources', j];
+          if (s.kind === 'copy' && s.from !== undefined && !known.includes(s.from)) ctx.addIssue({ code: 'custom', path: [...at, 'from'], message: `no stage named "${s.from}" before this point` });
+          if (s.kind === 'run')
+            s.mounts.forEach((m, k) => {
+              if ('stage' in m && !known.includes(m.stage)) ctx.addIssue({ code: 'custom', path: [...at, 'mounts', k, 'stage'], message: `no stage named "${m.stage}" before this point` });
+            });
+        }),
+      );
+    r.stages.forEach((st, i) => {
+      if (stages.includes(st.name)) ctx.addIssue({ code: 'custom', path: ['stages', i, 'name'], message: `duplicate stage name "${st.name}"` });
+      checkStageRefs(st.layers, ['stages', i, 'layers'], [...stages]);
+      stages.push(st.name);
+    });
+    checkStageRefs(r.layers, ['layers'], stages);
   });
 
 export type Recipe = z.infer<typeof recipeSchema>;

@@ -83,7 +83,7 @@ function locate(doc: Document, lc: LineCounter, file: string, issue: z.core.$Zod
 }
 
 function kindList(): string {
-  return 'busybox, host, libs, file, symlink, dir, copy, users, remove, tarball, debian';
+  return 'busybox, host, libs, file, symlink, dir, copy, users, remove, tarball, debian, run';
 }
 
 /** ["layers", 1, "sources", 2, "mode"] -> "layers[1].sources[2].mode" */

@@ -60,7 +60,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const project = await loadProject(opts.project);
   const { recipe } = project;
   const formats = opts.formats ?? [...FORMATS];
-  report.plan(recipe.layers.reduce((n, l) => n + l.sources.length + 1, 0) + formats.length);
+  const sourceCount = (layers: Recipe['layers']) => layers.reduce((n, l) => n + l.sources.length, 0);
+  report.plan(sourceCount(recipe.layers) + recipe.stages.reduce((n, st) => n + sourceCount(st.layers), 0) + recipe.layers.length + formats.length);
   const store = new BlobStore(opts.cacheDir);
   const cache = new BuildCache(opts.cacheDir);
   await Promise.all([store.open(), cache.open()]);

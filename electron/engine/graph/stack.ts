@@ -1,7 +1,7 @@
 // Evaluating the layer stack: every source applied in order over the state
 // below it, giving the image's state after each layer.
 import type { ImagePath } from '../../../shared/brand';
-import type { Recipe } from '../../../shared/recipe';
+import type { Layer, Recipe } from '../../../shared/recipe';
 import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
 import { RecipeError, runSource, type SourceContext } from '../sources';
 import type { BlobStore } from '../store/blobs';
@@ -13,6 +13,8 @@ export interface StackResult {
   states: Tree[];
   /** What each layer's sources put (for the libs source of the layers below). */
   puts: Tree[];
+  /** Final tree of each build-only stage, by name. */
+  stages: Map<string, Tree>;
 }
 
 export interface StackEnv {
@@ -30,33 +32,54 @@ export interface StackEnv {
  * re-run: host files come from the stat cache, tarballs from the build cache.
  */
 export async function evaluateStack(recipe: Recipe, env: StackEnv): Promise<StackResult> {
-  const hasLibs = recipe.layers.some((l) => l.sources.some((s) => s.kind === 'libs'));
-  if (!hasLibs) return evaluate(recipe, env, undefined, true);
-  const first = await evaluate(recipe, env, undefined, false);
-  return evaluate(recipe, env, first.puts, true);
+  // Stages first, in order: a stage may use the ones before it, the image any of them.
+  const stages = new Map<string, Tree>();
+  for (const [i, stage] of recipe.stages.entries()) {
+    const r = await evaluateLayers(stage.layers, `stages[${i}].layers`, `${stage.name}/`, recipe.epoch, env, stages);
+    stages.set(stage.name, r.states[r.states.length - 1]);
+  }
+  const r = await evaluateLayers(recipe.layers, 'layers', '', recipe.epoch, env, stages);
+  return { ...r, stages };
 }
 
-async function evaluate(recipe: Recipe, env: StackEnv, upperPuts: Tree[] | undefined, report: boolean): Promise<StackResult> {
+async function evaluateLayers(layers: Layer[], fieldBase: string, idPrefix: string, epoch: number, env: StackEnv, stages: Map<string, Tree>) {
+  const hasLibs = layers.some((l) => l.sources.some((s) => s.kind === 'libs'));
+  if (!hasLibs) return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, undefined, true);
+  const first = await evaluate(layers, fieldBase, idPrefix, epoch, env, stages, undefined, false);
+  return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, first.puts, true);
+}
+
+async function evaluate(
+  layers: Layer[],
+  fieldBase: string,
+  idPrefix: string,
+  epoch: number,
+  env: StackEnv,
+  stages: Map<string, Tree>,
+  upperPuts: Tree[] | undefined,
+  report: boolean,
+): Promise<Omit<StackResult, 'stages'>> {
   const states: Tree[] = [];
   const puts: Tree[] = [];
   let state = emptyTree();
-  for (const [li, layer] of recipe.layers.entries()) {
+  for (const [li, layer] of layers.entries()) {
     state = new Map(state);
     const layerPut: Tree = new Map();
     for (const [si, source] of layer.sources.entries()) {
       env.signal?.throwIfAborted();
-      const field = `layers[${li}].sources[${si}]`;
+      const field = `${fieldBase}[${li}].sources[${si}]`;
       const ctx: SourceContext = {
         projectDir: env.projectDir,
         store: env.store,
         cache: env.cache,
         state,
-        epoch: recipe.epoch,
+        epoch,
         field,
+        stages,
         log: (line) => env.report.log(line),
       };
-      if (source.kind === 'libs' && upperPuts) ctx.filesAbove = filesAbove(recipe, li, upperPuts, source.from);
-      const node = report ? env.report.start(`source:${layer.name}:${si}`, `${layer.name}: ${source.kind}`) : undefined;
+      if (source.kind === 'libs' && upperPuts) ctx.filesAbove = filesAbove(layers, li, upperPuts, source.from);
+      const node = report ? env.report.start(`source:${idPrefix}${layer.name}:${si}`, `${idPrefix}${layer.name}: ${source.kind}`) : undefined;
       try {
         const res = await runSource(source, ctx);
         for (const p of res.remove) removeSubtree(state, p);
@@ -81,9 +104,9 @@ async function evaluate(recipe: Recipe, env: StackEnv, upperPuts: Tree[] | undef
   return { states, puts };
 }
 
-function filesAbove(recipe: Recipe, li: number, puts: Tree[], from: string[] | undefined): Tree {
+function filesAbove(layers: Layer[], li: number, puts: Tree[], from: string[] | undefined): Tree {
   const out: Tree = new Map();
-  recipe.layers.forEach((l, i) => {
+  layers.forEach((l, i) => {
     const wanted = from ? from.includes(l.name) : i > li;
     if (wanted) for (const [p, e] of puts[i]) out.set(p as ImagePath, e);
   });

@@ -31,34 +31,80 @@ const DEV_LINKS: [string, string][] = [
 
 // Runs on the host side of the namespaces, before entering the root; every
 // command by absolute path because PATH is already the image's.
-const ENTER = `R=$1 MOUNT=$2 UNSHARE=$3 WD=$4; shift 4
+// Extra read-only binds (build-step mounts) come as N pairs of source and target.
+const ENTER = `R=$1 MOUNT=$2 UNSHARE=$3 WD=$4 N=$5; shift 5
 for d in ${DEVICES.join(' ')}; do "$MOUNT" --bind "/dev/$d" "$R/dev/$d" 2>/dev/null || true; done
+while [ "$N" -gt 0 ]; do
+  "$MOUNT" --rbind "$1" "$R$2" && "$MOUNT" -o remount,bind,ro "$R$2" || exit 125
+  shift 2; N=$((N - 1))
+done
 exec "$UNSHARE" --root="$R" --wd="$WD" --mount-proc "$@"`;
 
-/** Mount points and /dev placeholders inside a materialized root (not part of the image). */
-export async function prepareRoot(root: string): Promise<void> {
-  for (const d of ['proc', 'dev', 'dev/pts', 'dev/shm', 'tmp']) {
-    const p = path.join(root, d);
-    const st = await fs.lstat(p).catch(() => undefined);
-    if (!st) await fs.mkdir(p, { mode: d === 'tmp' ? 0o1777 : 0o755 });
-  }
-  for (const d of DEVICES) await fs.writeFile(path.join(root, 'dev', d), '', { flag: 'a' });
-  for (const [name, target] of DEV_LINKS) await fs.symlink(target, path.join(root, 'dev', name)).catch(() => {});
+export interface ChrootOptions {
+  /** Host folders bound read-only at paths inside the root (which must exist). */
+  binds?: { src: string; at: string }[];
+  /** false: a network namespace of its own, with only loopback. */
+  network?: boolean;
+  /**
+   * Real root only: no user namespace, so the step sees and sets every id.
+   * Otherwise only the builder is mapped (to root).
+   */
+  realRoot?: boolean;
+}
+
+/**
+ * Mount points and /dev placeholders inside a materialized root (not part of
+ * the image). Returns what it created, as image paths, so a build step can
+ * leave them out of what it captures.
+ */
+export async function prepareRoot(root: string): Promise<string[]> {
+  const created: string[] = [];
+  const make = async (rel: string, fn: (p: string) => Promise<unknown>) => {
+    const p = path.join(root, rel);
+    if (await fs.lstat(p).catch(() => undefined)) return;
+    await fn(p);
+    created.push('/' + rel);
+  };
+  for (const d of ['proc', 'dev', 'dev/pts', 'dev/shm', 'tmp']) await make(d, (p) => fs.mkdir(p, { mode: d === 'tmp' ? 0o1777 : 0o755 }));
+  for (const d of DEVICES) await make(`dev/${d}`, (p) => fs.writeFile(p, ''));
+  for (const [name, target] of DEV_LINKS) await make(`dev/${name}`, (p) => fs.symlink(target, p));
+  if (created.includes('/tmp')) await fs.chmod(path.join(root, 'tmp'), 0o1777);
+  return created;
 }
 
 /** The command that runs `spec` in a prepared root; for exec here, or for a PTY in the desktop host. */
-export function chrootCommand(root: string, spec: RunSpec): { file: string; args: string[]; env: Record<string, string> } {
+export function chrootCommand(root: string, spec: RunSpec, opts: ChrootOptions = {}): { file: string; args: string[]; env: Record<string, string> } {
   const unshare = requireTool('unshare');
   const mount = requireTool('mount');
+  const binds = opts.binds ?? [];
   return {
     file: unshare,
-    args: ['--user', '--map-root-user', '--mount', '--pid', '--fork', '--kill-child', '--', '/bin/sh', '-c', ENTER, 'scratchyard-enter', root, mount, unshare, spec.workdir || '/', ...spec.argv],
+    args: [
+      ...(opts.realRoot ? [] : ['--user', '--map-root-user']),
+      ...(opts.network === false ? ['--net'] : []),
+      '--mount',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--',
+      '/bin/sh',
+      '-c',
+      ENTER,
+      'scratchyard-enter',
+      root,
+      mount,
+      unshare,
+      spec.workdir || '/',
+      String(binds.length),
+      ...binds.flatMap((b) => [b.src, b.at]),
+      ...spec.argv,
+    ],
     env: spec.env,
   };
 }
 
-export async function runChroot(root: string, spec: RunSpec, io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}): Promise<RunOutcome> {
-  const cmd = chrootCommand(root, spec);
+export async function runChroot(root: string, spec: RunSpec, io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}, opts: ChrootOptions = {}): Promise<RunOutcome> {
+  const cmd = chrootCommand(root, spec, opts);
   await prepareRoot(root);
   const t0 = performance.now();
   const r = await exec(cmd.file, cmd.args, { env: cmd.env, ...io });

@@ -15,7 +15,7 @@ export interface MaterializeReport {
   skipped: ImagePath[];
 }
 
-export async function materialize(tree: Tree, store: BlobStore, dir: string): Promise<MaterializeReport> {
+export async function materialize(tree: Tree, store: BlobStore, dir: string, opts: { owners?: boolean } = {}): Promise<MaterializeReport> {
   const skipped: ImagePath[] = [];
   const firstOfLink = new Map<string, string>();
   const paths = sortedPaths(tree);
@@ -44,7 +44,10 @@ export async function materialize(tree: Tree, store: BlobStore, dir: string): Pr
         skipped.push(p);
         continue;
     }
+    // Build steps run as real root keep the recipe's owners (set-id bits are restored below).
+    if (opts.owners) await fs.lchown(host, e.uid, e.gid);
   }
+  if (opts.owners) for (const p of paths) if (tree.get(p)!.type === 'file' && tree.get(p)!.mode & 0o6000) await fs.chmod(path.join(dir, p), tree.get(p)!.mode);
   // Directory modes last, deepest first, so read-only folders do not stop their own filling.
   for (const p of paths.filter((q) => tree.get(q)!.type === 'dir').reverse()) {
     await fs.chmod(p === ROOT ? dir : path.join(dir, p), tree.get(p)!.mode);

@@ -3,12 +3,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseMode, parseOwner, type SourceOf } from '../../../shared/recipe';
-import { imagePath, joinImage } from '../model/path';
-import type { Tree } from '../model/tree';
+import { baseName, imagePath, isUnder, joinImage } from '../model/path';
+import type { Entry, Tree } from '../model/tree';
 import { hostEntry, scanHostDir, type ScanOptions } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
 export async function copySource(s: SourceOf<'copy'>, ctx: SourceContext): Promise<SourceResult> {
+  if (s.from !== undefined) return copyFromStage(s, ctx);
   const hostPath = await projectFile(ctx, s.src, `${ctx.field}.src`);
   const opts: ScanOptions = {
     normalizeModes: true,
@@ -48,4 +49,25 @@ export async function projectFile(ctx: SourceContext, rel: string, field: string
   // A symlink inside the project may still point out of it.
   if (!inside(real, root)) throw new RecipeError(field, `${rel} resolves outside the project folder (${real})`);
   return real;
+}
+
+/** Like docker's COPY --from: paths out of a build-only stage's tree, with their recorded owners and modes. */
+function copyFromStage(s: SourceOf<'copy'>, ctx: SourceContext): SourceResult {
+  const stage = ctx.stages.get(s.from!);
+  if (!stage) throw new RecipeError(`${ctx.field}.from`, `no stage named "${s.from}"`);
+  const src = imagePath(s.src);
+  const top = stage.get(src);
+  if (!top) throw new RecipeError(`${ctx.field}.src`, `${src} is not in stage "${s.from}"`);
+  const owner = s.owner === undefined ? undefined : parseOwner(s.owner);
+  const mode = s.mode === undefined ? undefined : parseMode(s.mode);
+  const adjust = (e: Entry): Entry => ({ ...e, ...(owner ?? {}), ...(mode !== undefined && e.type === 'file' ? { mode } : {}) });
+  const put: Tree = new Map();
+  if (top.type === 'dir') {
+    const dest = imagePath(s.dest);
+    put.set(dest, adjust(top));
+    for (const [p, e] of stage) if (isUnder(p, src)) put.set(joinImage(dest, p.slice(src.length + 1)), adjust(e));
+  } else {
+    put.set(s.dest.endsWith('/') ? joinImage(s.dest, baseName(src)) : imagePath(s.dest), adjust(top));
+  }
+  return { put, remove: [] };
 }

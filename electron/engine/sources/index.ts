@@ -3,6 +3,7 @@ import type { Source } from '../../../shared/recipe';
 import { busyboxSource } from './busybox';
 import { copySource } from './copy';
 import { debianSource } from './debian';
+import { runStepSource } from './run';
 import { hostSource } from './host';
 import { dirSource, fileSource, removeSource, symlinkSource } from './inline';
 import { libsSource } from './libs';
@@ -34,6 +35,8 @@ export function runSource(s: Source, ctx: SourceContext): Promise<SourceResult> 
       return tarballSource(s, ctx);
     case 'debian':
       return debianSource(s, ctx);
+    case 'run':
+      return runStepSource(s, ctx);
   }
 }
 

@@ -15,6 +15,8 @@ export interface SourceContext {
   epoch: number;
   /** Field path for error messages, e.g. "layers[1].sources[2]". */
   field: string;
+  /** Final trees of the build-only stages evaluated so far. */
+  stages: Map<string, Tree>;
   /** Files (ELF candidates) that the layers above this one add; only the libs source reads it. */
   filesAbove?: Tree;
   log: (line: string) => void;

@@ -1,0 +1,148 @@
+// A build step: a command run inside the image as it stands, in a chroot of
+// its own namespaces, whose effect on the filesystem (added, changed and
+// removed paths, modes and owners as the step left them) becomes this
+// source's result. Mounts are there only while it runs. The result is cached
+// by the state it ran on, the step, and what was mounted.
+import { promises as fs, type Stats } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ImagePath } from '../../../shared/brand';
+import type { SourceOf } from '../../../shared/recipe';
+import { digestOf } from '../model/digest';
+import { treeDigest } from '../model/filelist';
+import { ROOT, ancestors, isUnder } from '../model/path';
+import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
+import { prepareRoot, runChroot } from '../run/chroot';
+import { materialize, removeRoot } from '../run/materialize';
+import { hostEntry } from './hostfs';
+import { RecipeError, type SourceContext, type SourceResult } from './types';
+
+const ENGINE = 1;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+interface Cached {
+  put: [string, Entry][];
+  remove: string[];
+}
+
+export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Promise<SourceResult> {
+  const realRoot = process.getuid?.() === 0;
+  const mountKeys = await Promise.all(
+    s.mounts.map(async (m) => ('stage' in m ? { stage: treeDigest(ctx.stages.get(m.stage)!), at: m.at } : { host: m.host, at: m.at, stat: statKey(await fs.stat(m.host).catch(() => undefined)) })),
+  );
+  const key = digestOf({ node: 'run', v: ENGINE, state: treeDigest(ctx.state), step: { ...s, mounts: mountKeys }, realRoot, epoch: ctx.epoch });
+  const hit = await ctx.cache.get<Cached>(key);
+  if (hit && (await Promise.all(hit.put.filter(([, e]) => e.digest).map(([, e]) => ctx.store.has(e.digest!)))).every(Boolean)) {
+    return { put: treeFromJson(hit.put), remove: hit.remove as ImagePath[] };
+  }
+
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-step-'));
+  const root = path.join(work, 'root');
+  try {
+    const { skipped } = await materialize(ctx.state, ctx.store, root, { owners: realRoot });
+    const before = await snapshot(root);
+    const scaffolding = new Set(await prepareRoot(root));
+    const binds: { src: string; at: string }[] = [];
+    for (const [i, m] of s.mounts.entries()) {
+      const at = path.join(root, m.at);
+      if (!(await fs.lstat(at).catch(() => undefined))) {
+        await fs.mkdir(at, { recursive: true });
+        for (const a of [...ancestors(m.at as ImagePath), m.at]) if (!ctx.state.has(a as ImagePath)) scaffolding.add(a);
+      }
+      let src: string;
+      if ('stage' in m) {
+        src = path.join(work, `stage-${i}`);
+        await materialize(ctx.stages.get(m.stage)!, ctx.store, src, { owners: realRoot });
+      } else src = m.host;
+      binds.push({ src, at: m.at });
+    }
+    const argv = Array.isArray(s.command) ? s.command : ['/bin/sh', '-c', s.command];
+    ctx.log(`run: ${Array.isArray(s.command) ? s.command.join(' ') : s.command}`);
+    const outcome = await runChroot(
+      root,
+      { argv, env: { PATH: DEFAULT_PATH, HOME: '/root', ...s.env }, workdir: s.workdir },
+      { onStdout: (c) => logLines(ctx, c), onStderr: (c) => logLines(ctx, c) },
+      { binds, network: s.network, realRoot },
+    );
+    if (outcome.code !== 0) throw new RecipeError(ctx.field, `the step failed with exit code ${outcome.code}: ${Array.isArray(s.command) ? s.command.join(' ') : s.command}`);
+
+    // What the step left, compared with what was materialized. The namespaces
+    // are gone, so mount points are empty folders again and /proc is empty.
+    const after = new Map<ImagePath, Entry>();
+    const myUid = process.getuid?.() ?? 0;
+    const myGid = process.getgid?.() ?? 0;
+    const walk = async (rel: string): Promise<void> => {
+      const p = (rel || '/') as ImagePath;
+      const host = path.join(root, rel);
+      const st = await fs.lstat(host);
+      const old = ctx.state.get(p);
+      const was = before.get(p);
+      let e: Entry;
+      if (old && was && unchanged(was, st)) e = old;
+      else {
+        e = await hostEntry(ctx.store, host, st, { normalizeModes: false, owner: { uid: st.uid, gid: st.gid } });
+        if (!realRoot) {
+          // Only the builder is mapped (to root): its files are root's, unless they kept the owner they had.
+          const kept = was && was.uid === st.uid && was.gid === st.gid && old;
+          if (st.uid === myUid) e.uid = kept ? old.uid : 0;
+          if (st.gid === myGid) e.gid = kept ? old.gid : 0;
+        }
+      }
+      after.set(p, e);
+      if (st.isDirectory()) for (const n of (await fs.readdir(host)).sort()) await walk(path.posix.join(rel || '/', n));
+    };
+    await walk('');
+    // Scaffolding (mount points, /proc, /dev placeholders, a /tmp the image lacked) is not the step's doing.
+    const kept = new Set(s.keepMountPoint ? s.mounts.flatMap((m) => [m.at, ...ancestors(m.at as ImagePath)]) : []);
+    for (const p of [...after.keys()]) {
+      if ([...scaffolding].some((sc) => (p === sc || isUnder(p, sc)) && !(p === sc && kept.has(sc)))) after.delete(p);
+    }
+    // Device nodes and fifos could not be materialized; the step could not have touched them.
+    for (const p of skipped) if (after.get(p.slice(0, p.lastIndexOf('/')) as ImagePath)?.type === 'dir' || p.lastIndexOf('/') === 0) after.set(p, ctx.state.get(p)!);
+
+    const put: Tree = new Map();
+    for (const p of sortedPaths(after)) {
+      const old = ctx.state.get(p);
+      if (!old || !sameEntry(old, after.get(p)!)) put.set(p, after.get(p)!);
+    }
+    const remove: ImagePath[] = [];
+    for (const p of sortedPaths(ctx.state)) if (p !== ROOT && !after.has(p) && !remove.some((r) => isUnder(p, r))) remove.push(p);
+    await ctx.cache.put(key, { put: treeToJson(put), remove } satisfies Cached);
+    return { put, remove };
+  } finally {
+    await removeRoot(work);
+  }
+}
+
+interface Snap {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** Stat of every path right after materializing, to tell what the step touched. */
+async function snapshot(root: string): Promise<Map<string, Snap>> {
+  const out = new Map<string, Snap>();
+  const walk = async (rel: string) => {
+    const st = await fs.lstat(path.join(root, rel));
+    out.set(rel || '/', { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, uid: st.uid, gid: st.gid });
+    if (st.isDirectory()) for (const n of await fs.readdir(path.join(root, rel))) await walk(path.posix.join(rel || '/', n));
+  };
+  await walk('');
+  return out;
+}
+
+function unchanged(was: Snap, st: Stats): boolean {
+  return was.ino === st.ino && was.size === st.size && was.mtimeMs === st.mtimeMs && was.mode === st.mode && was.uid === st.uid && was.gid === st.gid;
+}
+
+function statKey(st: Stats | undefined): string {
+  return st ? `${st.dev}:${st.ino}:${st.mtimeMs}:${st.size}` : 'missing';
+}
+
+function logLines(ctx: SourceContext, chunk: Buffer): void {
+  for (const line of String(chunk).split('\n')) if (line.trim()) ctx.log(line);
+}
