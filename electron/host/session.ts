@@ -14,7 +14,7 @@ import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
 import { sha256 } from '../engine/model/digest';
 import type { Entry, Tree } from '../engine/model/tree';
 import { RecipeLoadError, parseRecipe, RECIPE_FILE, type RecipeProblem } from '../engine/project';
-import { materializeImage, runSpec } from '../engine/run';
+import { asRealRoot, materializeImage, runSpec } from '../engine/run';
 import { chrootCommand } from '../engine/run/chroot';
 import { removeRoot } from '../engine/run/materialize';
 import { isElf, parseElf, type ElfInfo } from '../engine/sources/elf/parse';
@@ -315,7 +315,7 @@ export class EngineSession {
     // A shell replaces the entrypoint too, as `docker run --entrypoint /bin/sh` would.
     const spec = runSpec(shell ? { ...r.recipe, config: { ...r.recipe.config, entrypoint: [] } } : r.recipe, args);
     const root = await materializeImage(r.states[r.states.length - 1], r.store);
-    const cmd = chrootCommand(root, spec);
+    const cmd = chrootCommand(root, spec, { realRoot: asRealRoot() });
     const id = `t${this.nextTerm++}`;
     const t0 = performance.now();
     const session = await spawnPty({

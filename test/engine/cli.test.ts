@@ -92,8 +92,8 @@ layers:
         'root:x:0:',
         'staff:x:50:ava',
         'ava:x:1000:',
-        // In the user-namespace chroot every file belongs to its root; the recipe's ids are in the image (below).
-        '0:0 755',
+        // As real root the recipe's owners are real in the chroot; in a user namespace only root is mapped.
+        process.getuid?.() === 0 ? '1000:1000 755' : '0:0 755',
         '',
       ].join('\n'),
     );

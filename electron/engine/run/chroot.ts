@@ -40,6 +40,15 @@ while [ "$N" -gt 0 ]; do
 done
 exec "$UNSHARE" --root="$R" --wd="$WD" --mount-proc "$@"`;
 
+/**
+ * Run as real root, a chroot needs no user namespace and the recipe's owners
+ * are real: a program can drop to its users (su, setpriv), a build step can
+ * chown. Otherwise only the builder is mapped, to root.
+ */
+export function asRealRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
 export interface ChrootOptions {
   /** Host folders bound read-only at paths inside the root (which must exist). */
   binds?: { src: string; at: string }[];

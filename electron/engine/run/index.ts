@@ -6,7 +6,9 @@ import path from 'node:path';
 import type { Recipe } from '../../../shared/recipe';
 import { build, type BuildOptions } from '../graph/build';
 import { materialize, removeRoot } from './materialize';
-import { prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
+import { asRealRoot, prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
+
+export { asRealRoot };
 import type { Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 import type { ExecOptions } from '../tools/exec';
@@ -42,7 +44,7 @@ export async function runImage(opts: RunOptions): Promise<RunOutcome & { runner:
   const spec = runSpec(result.recipe, opts.args);
   const root = await materializeImage(result.states[result.states.length - 1], result.store);
   try {
-    const outcome = await runChroot(root, spec, opts.io);
+    const outcome = await runChroot(root, spec, opts.io, { realRoot: asRealRoot() });
     return { ...outcome, runner: opts.runner };
   } finally {
     await removeRoot(root);
@@ -53,7 +55,7 @@ export async function runImage(opts: RunOptions): Promise<RunOutcome & { runner:
 export async function materializeImage(tree: Tree, store: BlobStore): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'scratchyard-run-'));
   try {
-    await materialize(tree, store, root);
+    await materialize(tree, store, root, { owners: asRealRoot() });
     await prepareRoot(root);
     return root;
   } catch (e) {

@@ -12,7 +12,7 @@ import { digestOf } from '../model/digest';
 import { treeDigest } from '../model/filelist';
 import { ROOT, ancestors, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
-import { prepareRoot, runChroot } from '../run/chroot';
+import { asRealRoot, prepareRoot, runChroot } from '../run/chroot';
 import { materialize, removeRoot } from '../run/materialize';
 import { hostEntry } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -26,7 +26,7 @@ interface Cached {
 }
 
 export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Promise<SourceResult> {
-  const realRoot = process.getuid?.() === 0;
+  const realRoot = asRealRoot();
   const mountKeys = await Promise.all(
     s.mounts.map(async (m) => ('stage' in m ? { stage: treeDigest(ctx.stages.get(m.stage)!), at: m.at } : { host: m.host, at: m.at, stat: statKey(await fs.stat(m.host).catch(() => undefined)) })),
   );
