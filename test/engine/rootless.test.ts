@@ -3,8 +3,8 @@
 // the CLI as a throwaway user (created when missing, as CI does).
 import { chownSync, cpSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { CLI, HELLO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, HELLO, REPO, cli, lacks, sh, tempDir } from '../helpers/env';
 
 const USER = 'scratchyard-ci';
 const isRoot = process.getuid?.() === 0;
@@ -15,9 +15,13 @@ function asUser(args: string[], home: string) {
 }
 
 describe.skipIf(lacks('unshare'))('as a normal user', () => {
+  // useradd also gives the user subordinate ids (/etc/subuid), which mmdebstrap's unshare mode needs.
+  beforeAll(() => {
+    if (isRoot && sh('id', ['-u', USER]).code !== 0) expect(sh('useradd', ['--create-home', USER]).code).toBe(0);
+  });
+
   it('builds the example to the same digest as root and runs it in a chroot', () => {
     const work = tempDir('sy-rootless-');
-    if (isRoot && sh('id', ['-u', USER]).code !== 0) expect(sh('useradd', ['--create-home', USER]).code).toBe(0);
     const home = path.join(work, 'home');
     const project = path.join(work, 'hello');
     mkdirSync(home);
@@ -36,4 +40,21 @@ describe.skipIf(lacks('unshare'))('as a normal user', () => {
     expect(run.stdout).toBe('Hello, world!\n');
     expect(run.code).toBe(0);
   });
+
+  it.skipIf(lacks('mmdebstrap', 'newuidmap'))('builds the toolbox example: a Debian stage (mmdebstrap unshare mode) mounted into a build step', () => {
+    const work = tempDir('sy-rootless-tb-');
+    const home = path.join(work, 'home');
+    const project = path.join(work, 'toolbox');
+    mkdirSync(home);
+    cpSync(path.join(REPO, 'assets/examples/toolbox'), project, { recursive: true, filter: (src) => !src.endsWith('/out') });
+    if (isRoot) {
+      const uid = Number(sh('id', ['-u', USER]).stdout);
+      const gid = Number(sh('id', ['-g', USER]).stdout);
+      for (const p of [work, home, project, path.join(project, 'scratchyard.yaml')]) chownSync(p, uid, gid);
+    }
+    const run = asUser(['run', project], home);
+    expect(run.stderr).toMatch(/mode: unshare|success/);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ name: 'toolbox', replicas: '3' });
+  }, 600_000);
 });
