@@ -28,7 +28,8 @@ export class Progress {
     this.finished++;
     const line = `${e.state === 'failed' ? '✗' : e.state === 'cached' ? '=' : '✓'} ${e.label} ${e.state}${e.ms !== undefined ? ` ${e.ms} ms` : ''}${e.detail ? ` ${e.detail}` : ''}`;
     if (this.tty) this.draw(line);
-    else if (!e.id.startsWith('source:') || e.state === 'failed') this.out.write(line + '\n');
+    // Sources are many and quick; their own sub-nodes (debian's download and install) are worth a line.
+    else if (!e.id.startsWith('source:') || e.id.split(':').length > 3 || e.state === 'failed') this.out.write(line + '\n');
   }
 
   finish(message?: string): void {

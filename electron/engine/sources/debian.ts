@@ -50,10 +50,18 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   const dlKey = digestOf({ node: 'debian-download', v: ENGINE, suite: s.suite, variant: s.variant, include: [...s.include].sort(), components: s.components, mirror, arch });
   const download = await ctx.cache.get<DownloadRecord>(dlKey);
   const installKey = download && digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs: download.debs, epoch: ctx.epoch });
+  const label = `debian ${s.suite}/${s.variant}`;
   if (installKey) {
     const rows = await ctx.cache.get<[string, Entry][]>(installKey);
-    if (rows && (await ctx.store.loadPack(installKey))) return { put: treeFromJson(rows), remove: [] };
+    if (rows && (await ctx.store.loadPack(installKey))) {
+      ctx.node('download', `${label} download`).cached(`${download.debs.length} packages`);
+      ctx.node('install', `${label} install`).cached();
+      return { put: treeFromJson(rows), remove: [] };
+    }
   }
+  // mmdebstrap downloads and installs in one run; the two nodes report together.
+  const dlNode = ctx.node('download', `${label} download`);
+  const installNode = ctx.node('install', `${label} install`);
 
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-debian-'));
   try {
@@ -64,7 +72,13 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     const out = path.join(work, 'root.tar');
     const cached = (download?.debs ?? pool).length;
     ctx.log(`debian ${s.suite}/${s.variant}: ${cached ? `installing from the cached download (${cached} packages; apt fetches only what is missing)` : 'downloading and installing'} (mmdebstrap, ${mirror})`);
-    await runMmdebstrap(mmdebstrap, s, mirror, debDir, out, ctx);
+    try {
+      await runMmdebstrap(mmdebstrap, s, mirror, debDir, out, ctx);
+    } catch (e) {
+      dlNode.failed(e as Error);
+      installNode.failed(e as Error);
+      throw e;
+    }
 
     // The download node: the .deb files apt had, by content (the pool grows with each new set).
     const debs: [string, Sha256][] = [];
@@ -72,6 +86,8 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     const record = download ?? { debs };
     if (!download) await ctx.cache.put(dlKey, record);
     await ctx.cache.put(poolKey, { debs: mergeDebs(pool, debs) } satisfies DownloadRecord);
+    if (download) dlNode.cached(`${download.debs.length} packages`);
+    else dlNode.done(`${debs.length} packages`);
 
     // The install node: the root, normalized.
     const key = digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs: record.debs, epoch: ctx.epoch });
@@ -85,6 +101,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
       throw e;
     }
     await ctx.cache.put(key, treeToJson(tree));
+    installNode.done(`${tree.size} entries`);
     return { put: tree, remove: [] };
   } finally {
     await fs.rm(work, { recursive: true, force: true });

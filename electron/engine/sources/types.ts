@@ -20,6 +20,8 @@ export interface SourceContext {
   /** Files (ELF candidates) that the layers above this one add; only the libs source reads it. */
   filesAbove?: Tree;
   log: (line: string) => void;
+  /** A graph node of its own inside this source (debian's download and install). */
+  node: (id: string, label: string) => { done(detail?: string): void; cached(detail?: string): void; failed(err: Error): void };
 }
 
 export interface SourceResult {

@@ -205,7 +205,7 @@ export function BuildPanel() {
         {building || nodes.length ? <progress aria-label="Build progress" max={plan || 1} value={finished} /> : <span className="muted">Press Build to compile the recipe into layers and archives.</span>}
         <ul aria-label="Build graph">
           {nodes
-            .filter((n) => !n.id.startsWith('source:'))
+            .filter((n) => !n.id.startsWith('source:') || n.id.split(':').length > 3)
             .map((n) => (
               <li key={n.id} className={n.state}>
                 {n.label} <span className="state">{n.state}</span> {n.ms !== undefined && <span className="muted">{n.ms} ms</span>}

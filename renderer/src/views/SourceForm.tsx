@@ -43,6 +43,19 @@ const FIELDS: Record<string, [string, FieldKind, string][]> = {
     ['dest', 'text', 'Unpack at'],
   ],
   users: [],
+  debian: [
+    ['suite', 'text', 'Suite (bookworm, trixie, …)'],
+    ['variant', 'text', 'Variant (minbase, buildd, required, important, standard)'],
+    ['include', 'list', 'Extra packages (one per line)'],
+    ['components', 'list', 'Components (one per line; default main)'],
+    ['mirror', 'text', 'Mirror (auto: the host\'s apt sources)'],
+  ],
+  run: [
+    ['command', 'content', 'Command (run by /bin/sh -c)'],
+    ['workdir', 'text', 'Working folder'],
+    ['network', 'bool', 'Network (off by default)'],
+    ['keepMountPoint', 'bool', 'Leave empty mount points'],
+  ],
 };
 
 export function SourceForm() {
@@ -70,7 +83,7 @@ export function SourceForm() {
           <div key={key} className="field">
             <label htmlFor={id}>{label}</label>
             {kind === 'bool' ? (
-              <input id={id} type="checkbox" checked={value === undefined ? key === 'links' : !!value} onChange={(e) => update(key, e.target.checked)} />
+              <input id={id} type="checkbox" checked={value === undefined ? key === 'links' || key === 'keepMountPoint' : !!value} onChange={(e) => update(key, e.target.checked)} />
             ) : kind === 'content' ? (
               <textarea id={id} value={String(value ?? '')} aria-invalid={!!problem} onChange={(e) => update(key, e.target.value)} rows={6} />
             ) : kind === 'list' ? (
