@@ -17,7 +17,7 @@ import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
 import { importTar } from './tarball';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
-const ENGINE = 1;
+const ENGINE = 2;
 
 /** What varies by host and time in a fresh Debian root, and is dropped from the tree. */
 const DROP = ['/var/log', '/var/cache/apt', '/var/lib/apt/lists', '/var/cache/ldconfig/aux-cache', '/etc/resolv.conf', '/etc/hostname', '/var/cache/debconf/config.dat-old', '/var/cache/debconf/templates.dat-old', '/var/lib/dpkg/status-old', '/var/lib/dpkg/diversions-old'];
@@ -128,6 +128,8 @@ function runMmdebstrap(cmd: string, s: SourceOf<'debian'>, mirror: string, debDi
     `--components=${s.components.join(',')}`,
     ...(s.include.length ? [`--include=${s.include.join(',')}`] : []),
     '--format=tar',
+    // Keep the Essential packages' .debs too, or the cached download would lack most of minbase.
+    '--skip=essential/unlink',
     `--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
     `--setup-hook=sync-in ${debDir} /var/cache/apt/archives/`,
     `--customize-hook=sync-out /var/cache/apt/archives ${debDir}`,
