@@ -7,8 +7,9 @@
 //   node bench/run.mjs example    cold build and no-op rebuild of the bundled example
 //   node bench/run.mjs debian     a Debian-sized rootfs tarball imported as one layer
 //   node bench/run.mjs scale      the explorer's engine side on 100,000 entries
+//   node bench/run.mjs debian-node  the debian source against mmdebstrap alone, edits above it, basebox's size
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -129,6 +130,34 @@ function benchDebian(work) {
   console.log(`${'peak memory (max RSS of the CLI)'.padEnd(44)} ${rssMb.toFixed(0).padStart(7)} MB   target ≤ 250 MB`);
 }
 
+/** Issue 4: the debian node against mmdebstrap alone, an edit above a Debian base, basebox's size. */
+function benchDebianNode(work) {
+  if (!which('mmdebstrap')) return console.log('\n## debian node: skipped (apt-get install mmdebstrap)');
+  const mirror = hostMirror();
+  const example = path.join(ROOT, 'assets/examples/debian');
+  const alone = time(() => run('mmdebstrap', ['--variant=minbase', '--format=tar', 'bookworm', path.join(work, 'alone.tar'), mirror]));
+  const project = path.join(work, 'debian-node');
+  run('cp', ['-r', example, project]);
+  run('rm', ['-rf', path.join(project, 'out')]);
+  const cache = path.join(work, 'debian-node-cache');
+  const ours = time(() => run(process.execPath, [CLI, 'build', project, '--cache', cache, '--format', '']));
+  console.log(`\n## debian node (bookworm minbase, cold: both download and install)`);
+  row('scratchyard build, layers only', ours, 'mmdebstrap alone (--format=tar)', alone, '≤ 1.2×');
+  const file = path.join(project, 'scratchyard.yaml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('wc -l', 'wc -l; echo edited'));
+  let rerun = '';
+  const edit = time(() => (rerun = run(process.execPath, [CLI, 'build', project, '--cache', cache]).stderr));
+  console.log(`${'edit the app layer, rebuild (3 formats)'.padEnd(44)} ${edit.toFixed(0).padStart(7)} ms   mmdebstrap re-run: ${/mmdebstrap/.test(rerun) ? 'yes' : 'no'}   target ≤ 2000 ms, no re-run`);
+  const basebox = path.join(work, 'basebox');
+  run('cp', ['-r', path.join(ROOT, 'assets/examples/basebox'), basebox]);
+  run('rm', ['-rf', path.join(basebox, 'out')]);
+  run(process.execPath, [CLI, 'build', basebox, '--cache', cache, '--format', 'rootfs']);
+  const size = (f) => Number(run('du', ['-b', f]).stdout.split('\t')[0]);
+  const bb = size(path.join(basebox, 'out/basebox.rootfs.tar'));
+  const mb = size(path.join(work, 'alone.tar'));
+  console.log(`${'basebox rootfs tar vs Debian minbase tar'.padEnd(44)} ${(bb / 1e6).toFixed(1).padStart(7)} MB   ref minbase: ${(mb / 1e6).toFixed(1)} MB   ratio ${(bb / mb).toFixed(3)}`);
+}
+
 /** bench/scale.ts, bundled on the fly (it imports the engine's TypeScript). */
 function benchScale(work) {
   const out = path.join(work, 'scale.mjs');
@@ -144,6 +173,7 @@ try {
   if (which_ === 'all' || which_ === 'example') benchExample(work);
   if (which_ === 'all' || which_ === 'debian') benchDebian(work);
   if (which_ === 'all' || which_ === 'scale') benchScale(work);
+  if (which_ === 'all' || which_ === 'debian-node') benchDebianNode(work);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
