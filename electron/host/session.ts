@@ -29,6 +29,9 @@ export interface SessionOptions {
   emit: (e: EngineEvent) => void;
 }
 
+/** Views of a build-only stage are asked for as layer "stage:NAME". */
+const STAGE = 'stage:';
+
 interface View {
   tree: Tree;
   index: TreeIndex;
@@ -198,6 +201,10 @@ export class EngineSession {
     if (layer === null) {
       const tree = r.states[r.states.length - 1];
       v = { tree, index: indexTree(tree) };
+    } else if (layer.startsWith(STAGE)) {
+      const tree = r.stages.get(layer.slice(STAGE.length));
+      if (!tree) throw new Error(`no stage named "${layer.slice(STAGE.length)}"`);
+      v = { tree, index: indexTree(tree) };
     } else {
       const i = this.layerNumber(layer);
       const ch = layerChanges(r.recipe, r.states, i);
@@ -239,7 +246,7 @@ export class EngineSession {
         gid: e.gid,
         size: v.index.sizes.get(p) ?? 0,
         ...(e.target !== undefined ? { target: e.target } : {}),
-        layer: this.writers.get(p) ?? this.built().recipe.layers[0].name,
+        layer: layer?.startsWith(STAGE) ? layer : (this.writers.get(p) ?? this.built().recipe.layers[0].name),
         children: v.index.children.get(p)?.length ?? 0,
         ...(v.change ? { change: v.change.get(p) ?? 'unchanged' } : {}),
       };
@@ -283,6 +290,7 @@ export class EngineSession {
   private fileList(layer: string | null): string[] {
     const r = this.built();
     if (layer === null) return fileList(r.states[r.states.length - 1]);
+    if (layer.startsWith(STAGE)) return fileList(this.view(layer).tree);
     const empty = sha256('');
     return layerItems(layerChanges(r.recipe, r.states, this.layerNumber(layer))).map((it) =>
       'whiteout' in it ? `.${it.path} 0100644-0-0-${empty}` : fileListLine(it.path, it.entry),

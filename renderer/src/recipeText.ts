@@ -26,6 +26,14 @@ export function layersOf(text: string): LayerValues[] | undefined {
     .map((l) => ({ name: String(l.name ?? ''), sources: Array.isArray(l.sources) ? (l.sources as SourceValues[]) : [] }));
 }
 
+/** Names of the build-only stages, as the text says now. */
+export function stagesOf(text: string): string[] {
+  const doc = parseDocument(text);
+  if (doc.errors.length) return [];
+  const js = doc.toJS() as { stages?: { name?: unknown }[] } | null;
+  return Array.isArray(js?.stages) ? js!.stages.map((s) => String(s?.name ?? '')).filter(Boolean) : [];
+}
+
 /** Set (or, with undefined or '', remove) one field; the rest of the text is left as it was. */
 export function setField(text: string, path: Key[], value: unknown): string {
   const doc = parseDocument(text);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, lacks, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
+import { EngineSession } from '../../electron/host/session';
 
 const work = tempDir('sy-steps-');
 const cache = path.join(work, 'cache');
@@ -120,6 +121,20 @@ describe.skipIf(lacks('unshare'))('stages and mounts', () => {
     const ls = cli(['ls', p, '--cache', cache]);
     expect(ls.code).toBe(0);
     expect(files(ls.stdout).filter((f) => f.startsWith('./mnt'))).toEqual([]);
+  });
+
+  it('the engine host shows a stage\'s tree (never exported) as a view', async () => {
+    const p = writeProject(path.join(work, 'stageview'), recipe('      - kind: dir\n        path: /srv\n', stages));
+    const session = new EngineSession({ project: p, cacheDir: cache, emit: () => {} });
+    try {
+      expect(await session.handle({ cmd: 'build.start' })).toMatchObject({ ok: true });
+      const page = (await session.handle({ cmd: 'tree.page', layer: 'stage:tools', dir: '/opt/tools', offset: 0, limit: 10 })) as { rows: { name: string; layer: string }[] };
+      expect(page.rows.map((r) => [r.name, r.layer])).toEqual([['render', 'stage:tools']]);
+      const image = (await session.handle({ cmd: 'filelist.get', layer: null })) as { lines: string[] };
+      expect(image.lines.some((l) => l.startsWith('./opt'))).toBe(false);
+    } finally {
+      session.dispose();
+    }
   });
 
   it('copy from: takes files out of a stage', () => {

@@ -52,6 +52,8 @@ export interface BuildResult {
   written: Format[];
   /** Image state after each layer, bottom first; the last is the image. */
   states: Tree[];
+  /** Final trees of the build-only stages, by name (never exported). */
+  stages: Map<string, Tree>;
   store: BlobStore;
 }
 
@@ -66,7 +68,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const cache = new BuildCache(opts.cacheDir);
   await Promise.all([store.open(), cache.open()]);
   try {
-    const { states } = await evaluateStack(recipe, { projectDir: project.dir, store, cache, report, signal: opts.signal });
+    const { states, stages } = await evaluateStack(recipe, { projectDir: project.dir, store, cache, report, signal: opts.signal });
     const digests = states.map(treeDigest);
     const byName = new Map(recipe.layers.map((l, i) => [l.name, i]));
     const layers: LayerSummary[] = [];
@@ -114,7 +116,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       written.push(f);
       node.done();
     }
-    return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, store };
+    return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, stages, store };
   } finally {
     await store.close();
   }

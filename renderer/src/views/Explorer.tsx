@@ -70,12 +70,14 @@ export function Explorer() {
         <label>
           Filter <input value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="name contains…" />
         </label>
-        {s.layer !== null && (
+        {s.layer !== null && !s.layer.startsWith('stage:') && (
           <label>
             <input type="checkbox" checked={changesOnly} onChange={(e) => setChangesOnly(e.target.checked)} /> Changes only
           </label>
         )}
-        <span className="muted">{s.layer === null ? 'Merged image' : `Layer ${s.layer}: added, modified and removed entries are coloured`}</span>
+        <span className="muted">
+          {s.layer === null ? 'Merged image' : s.layer.startsWith('stage:') ? `Stage ${s.layer.slice(6)}: build only, never exported` : `Layer ${s.layer}: added, modified and removed entries are coloured`}
+        </span>
       </div>
       <div className="split">
         <div

@@ -5,7 +5,7 @@ import { api } from '../api';
 import { bytes } from '../format';
 import { useStore } from '../store';
 import { Terminal } from './Terminal';
-import { layersOf, type SourceValues } from '../recipeText';
+import { layersOf, stagesOf, type SourceValues } from '../recipeText';
 
 function summary(s: SourceValues): string {
   const v = (k: string) => (s[k] === undefined ? '' : Array.isArray(s[k]) ? (s[k] as unknown[]).join(' ') : String(s[k]));
@@ -31,6 +31,7 @@ export function Layers() {
   if (!project) return null;
   // The stack as the text says now, so edits in forms and YAML show at once.
   const layers = layersOf(yaml) ?? [];
+  const stages = stagesOf(yaml);
   if (!layers.length) return <p className="empty">No layers: the recipe has errors (see the YAML tab).</p>;
   return (
     <nav>
@@ -63,6 +64,20 @@ export function Layers() {
             </li>
           ))}
       </ol>
+      {stages.length > 0 && (
+        <>
+          <h2>Stages (build only)</h2>
+          <ul role="list" aria-label="Stages" className="layers">
+            {stages.map((name) => (
+              <li key={name} className={layer === `stage:${name}` ? 'on' : ''}>
+                <button className="layer-pick" onClick={() => setLayer(`stage:${name}`)} aria-pressed={layer === `stage:${name}`}>
+                  {name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
     </nav>
   );
 }
