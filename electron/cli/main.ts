@@ -9,16 +9,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startBrowserMode } from '../host/browser';
 import { recipeJsonSchema } from '../../shared/recipe';
 import { build, FORMATS, type BuildResult, type Format } from '../engine/graph/build';
-import { layerChanges, layerIndex } from '../engine/graph/layers';
-import { fileList, fileListLine } from '../engine/model/filelist';
-import { sha256 } from '../engine/model/digest';
+import { layerFileList, layerIndex } from '../engine/graph/layers';
+import { fileList } from '../engine/model/filelist';
 import { RecipeLoadError } from '../engine/project';
 import { runImage, RUNNERS, NoCommandError, type RunnerName } from '../engine/run';
 import { RecipeError } from '../engine/sources';
 import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/tools/doctor';
 import { ToolMissingError } from '../engine/tools/registry';
-import { layerItems } from '../engine/export/tarwriter';
 import { isImagePath, readImage } from '../engine/sources/image';
 import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
@@ -206,9 +204,7 @@ async function lsProject(target: string, cacheDir: string, layer: string | undef
   if (layer === undefined) return fileList(r.states[r.states.length - 1]);
   const i = layerIndex(r.recipe, layer);
   if (i === -1) throw new UsageError(`no layer named "${layer}" (layers: ${r.recipe.layers.map((l) => l.name).join(', ')})`);
-  const items = layerItems(layerChanges(r.recipe, r.states, i));
-  const empty = sha256('');
-  return items.map((it) => ('whiteout' in it ? `.${it.path} 0100644-0-0-${empty}` : fileListLine(it.path, it.entry)));
+  return layerFileList(r.recipe, r.states, i);
 }
 
 /** An image made by anyone: its merged tree, or one layer (by index from 0, or digest prefix) as stored. */

@@ -6,19 +6,17 @@ import path from 'node:path';
 import type { ImagePath } from '../../shared/brand';
 import { requestSchema, responses, type Cmd, type EngineEvent, type ProjectInfo, type Request, type Response, type TreeRow } from '../../shared/contract';
 import { build, type BuildResult } from '../engine/graph/build';
-import { baseState, lastWriters, layerChanges, layerIndex } from '../engine/graph/layers';
-import { layerItems } from '../engine/export/tarwriter';
-import { fileList, fileListLine } from '../engine/model/filelist';
+import { baseState, lastWriters, layerChanges, layerFileList, layerIndex } from '../engine/graph/layers';
+import { fileList } from '../engine/model/filelist';
 import { indexTree, type TreeIndex } from '../engine/model/index';
 import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
-import { sha256 } from '../engine/model/digest';
 import type { Entry, Tree } from '../engine/model/tree';
 import { RecipeLoadError, parseRecipe, RECIPE_FILE, type RecipeProblem } from '../engine/project';
 import { asRealRoot, materializeImage, runSpec } from '../engine/run';
 import { chrootCommand } from '../engine/run/chroot';
 import { removeRoot } from '../engine/run/materialize';
 import { isElf, parseElf, type ElfInfo } from '../engine/sources/elf/parse';
-import { multiarchTriplet } from '../engine/sources/elf/closure';
+import { systemDirs } from '../engine/sources/elf/closure';
 import { writeFileAtomic } from '../engine/store/atomic';
 import { doctor } from '../engine/tools/doctor';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
@@ -274,8 +272,7 @@ export class EngineSession {
 
   /** Where a NEEDED library is inside the image, searched as the loader would without a cache. */
   private findLib(tree: Tree, name: string, target: ElfInfo): { name: string; path?: string; layer?: string } {
-    const t = multiarchTriplet(target);
-    for (const dir of [...(t ? [`/lib/${t}`, `/usr/lib/${t}`] : []), '/lib', '/usr/lib', '/lib64', '/usr/lib64']) {
+    for (const dir of [...systemDirs(target), '/lib64', '/usr/lib64']) {
       let p = imagePath(`${dir}/${name}`);
       let e: Entry | undefined = tree.get(p);
       for (let hops = 0; e?.type === 'symlink' && hops < 10; hops++) {
@@ -291,10 +288,7 @@ export class EngineSession {
     const r = this.built();
     if (layer === null) return fileList(r.states[r.states.length - 1]);
     if (layer.startsWith(STAGE)) return fileList(this.view(layer).tree);
-    const empty = sha256('');
-    return layerItems(layerChanges(r.recipe, r.states, this.layerNumber(layer))).map((it) =>
-      'whiteout' in it ? `.${it.path} 0100644-0-0-${empty}` : fileListLine(it.path, it.entry),
-    );
+    return layerFileList(r.recipe, r.states, this.layerNumber(layer));
   }
 
   private diffLayer(layer: string): Response<'diff.layer'> {

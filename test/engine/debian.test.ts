@@ -2,10 +2,11 @@
 // bundled example builds, its /init in a chroot counts the same packages as
 // dpkg-query on the tree, download and install are cached apart, and two
 // builds from empty caches give one digest.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { copyExample } from '../helpers/projects';
 
 const EXAMPLE = path.join(REPO, 'assets/examples/debian');
 const work = tempDir('sy-debian-');
@@ -15,7 +16,7 @@ let first: { manifestDigest: string; layers: { name: string; cached: boolean }[]
 
 describe.skipIf(lacks('mmdebstrap', 'dpkg-query'))('debian source (mmdebstrap)', () => {
   beforeAll(() => {
-    cpSync(EXAMPLE, project, { recursive: true, filter: (src) => !src.endsWith('/out') });
+    copyExample('debian', project);
     const r = cli(['build', project, '--cache', cache, '--json', '--format', 'rootfs']);
     expect(r.stderr).toMatch(/downloading and installing \(mmdebstrap/);
     expect(r.code).toBe(0);

@@ -1,16 +1,12 @@
 // The bundled basebox and toolbox examples, built and run (the hello and
 // debian examples have their own tests).
-import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DOCKER, REPO, cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
+import { DOCKER, cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
+import { copyExample } from '../helpers/projects';
 
 const work = tempDir('sy-examples-');
-const copy = (name: string) => {
-  const dir = path.join(work, name);
-  cpSync(path.join(REPO, 'assets/examples', name), dir, { recursive: true, filter: (src) => !src.endsWith('/out') });
-  return dir;
-};
+const copy = (name: string) => copyExample(name, path.join(work, name));
 const files = (out: string) => out.split('\n').filter(Boolean).map((l) => l.split(' ')[0]);
 
 describe.skipIf(lacks('unshare'))('basebox', () => {

@@ -1,10 +1,11 @@
 // Scratchyard works as a normal user: build and chroot-run the example
 // without root, and get the image digest root gets. As root, the test runs
 // the CLI as a throwaway user (created when missing, as CI does).
-import { chownSync, cpSync, mkdirSync } from 'node:fs';
+import { chownSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, HELLO, REPO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { CLI, HELLO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { copyExample } from '../helpers/projects';
 
 const USER = 'scratchyard-ci';
 const isRoot = process.getuid?.() === 0;
@@ -25,7 +26,7 @@ describe.skipIf(lacks('unshare'))('as a normal user', () => {
     const home = path.join(work, 'home');
     const project = path.join(work, 'hello');
     mkdirSync(home);
-    cpSync(HELLO, project, { recursive: true, filter: (src) => !src.endsWith('/out') });
+    copyExample('hello', project);
     if (isRoot) {
       const uid = Number(sh('id', ['-u', USER]).stdout);
       const gid = Number(sh('id', ['-g', USER]).stdout);
@@ -46,7 +47,7 @@ describe.skipIf(lacks('unshare'))('as a normal user', () => {
     const home = path.join(work, 'home');
     const project = path.join(work, 'toolbox');
     mkdirSync(home);
-    cpSync(path.join(REPO, 'assets/examples/toolbox'), project, { recursive: true, filter: (src) => !src.endsWith('/out') });
+    copyExample('toolbox', project);
     if (isRoot) {
       const uid = Number(sh('id', ['-u', USER]).stdout);
       const gid = Number(sh('id', ['-g', USER]).stdout);

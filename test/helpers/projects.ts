@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { HELLO, sh } from './env';
+import { REPO, sh } from './env';
 
 /** A project folder with the given recipe text (and extra files). */
 export function writeProject(dir: string, yaml: string, files: Record<string, string> = {}): string {
@@ -15,9 +15,15 @@ export function writeProject(dir: string, yaml: string, files: Record<string, st
   return dir;
 }
 
+/** A copy of a bundled example (assets/examples/NAME), without its out/ folder. */
+export function copyExample(name: string, dir: string): string {
+  cpSync(path.join(REPO, 'assets/examples', name), dir, { recursive: true, filter: (src) => !src.endsWith(`${path.sep}out`) });
+  return dir;
+}
+
 /** A copy of the bundled hello example under another image tag. */
 export function helloCopy(dir: string, tag: string): string {
-  cpSync(HELLO, dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}out`) });
+  copyExample('hello', dir);
   const file = path.join(dir, 'scratchyard.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace(/^tag: .*$/m, `tag: ${tag}`));
   return dir;

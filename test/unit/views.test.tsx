@@ -2,17 +2,17 @@
 // The store and views in a DOM, wired to a real EngineSession in this process
 // through the same EngineApi the preload exposes: no mock engine, real builds.
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineApi, EngineEvent } from '../../shared/contract';
 import { EngineSession } from '../../electron/host/session';
-import { HELLO } from '../helpers/env';
+import { copyExample } from '../helpers/projects';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sy-views-'));
 const project = path.join(work, 'hello');
-cpSync(HELLO, project, { recursive: true, filter: (src) => !src.endsWith('/out') });
+copyExample('hello', project);
 
 const listeners = new Set<(e: EngineEvent) => void>();
 const session = new EngineSession({ project, cacheDir: path.join(work, 'cache'), emit: (e) => listeners.forEach((l) => l(e)) });

@@ -3,6 +3,9 @@
 import type { ImagePath } from '../../../shared/brand';
 import type { Recipe } from '../../../shared/recipe';
 import { diffTrees, type LayerChanges } from '../model/diff';
+import { sha256 } from '../model/digest';
+import { fileListLine } from '../model/filelist';
+import { layerItems } from '../export/tarwriter';
 import { emptyTree, type Tree } from '../model/tree';
 
 export function layerIndex(recipe: Recipe, name: string): number {
@@ -28,4 +31,10 @@ export function lastWriters(recipe: Recipe, states: Tree[]): Map<ImagePath, stri
     for (const p of [...ch.added, ...ch.modified]) out.set(p, recipe.layers[i].name);
   });
   return out;
+}
+
+/** One layer's own entries as the file list shows them: what its tar holds, whiteouts included. */
+export function layerFileList(recipe: Recipe, states: Tree[], i: number): string[] {
+  const empty = sha256('');
+  return layerItems(layerChanges(recipe, states, i)).map((it) => ('whiteout' in it ? `.${it.path} 0100644-0-0-${empty}` : fileListLine(it.path, it.entry)));
 }

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
 
+/** docker's default PATH, for images and steps that set none. */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 export interface RunSpec {
   argv: string[];
   env: Record<string, string>;
@@ -112,9 +115,9 @@ export function chrootCommand(root: string, spec: RunSpec, opts: ChrootOptions =
   };
 }
 
+/** Run `spec` in a root that prepareRoot has already readied. */
 export async function runChroot(root: string, spec: RunSpec, io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}, opts: ChrootOptions = {}): Promise<RunOutcome> {
   const cmd = chrootCommand(root, spec, opts);
-  await prepareRoot(root);
   const t0 = performance.now();
   const r = await exec(cmd.file, cmd.args, { env: cmd.env, ...io });
   return { code: r.signal ? 128 + signalNumber(r.signal) : r.code, signal: r.signal, ms: performance.now() - t0, stdout: r.stdout, stderr: r.stderr };

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Recipe } from '../../../shared/recipe';
 import { build, type BuildOptions } from '../graph/build';
 import { materialize, removeRoot } from './materialize';
-import { asRealRoot, prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
+import { DEFAULT_PATH, asRealRoot, prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
 
 export { asRealRoot };
 import type { Tree } from '../model/tree';
@@ -16,7 +16,6 @@ import type { ExecOptions } from '../tools/exec';
 export const RUNNERS = ['chroot'] as const;
 export type RunnerName = (typeof RUNNERS)[number];
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export class NoCommandError extends Error {
   constructor() {

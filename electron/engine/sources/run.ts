@@ -12,13 +12,12 @@ import { digestOf } from '../model/digest';
 import { treeDigest } from '../model/filelist';
 import { ROOT, ancestors, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
-import { asRealRoot, prepareRoot, runChroot } from '../run/chroot';
+import { DEFAULT_PATH, asRealRoot, prepareRoot, runChroot } from '../run/chroot';
 import { materialize, removeRoot } from '../run/materialize';
 import { hostEntry } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
 const ENGINE = 1;
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 interface Cached {
   put: [string, Entry][];
