@@ -12,6 +12,9 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'libc6-dev', probe: '/usr/include/stdio.h' },
   { pkg: 'openssl', probe: 'openssl' },
   { pkg: 'mmdebstrap', probe: 'mmdebstrap' },
+  { pkg: 'debootstrap', probe: 'debootstrap' },
+  { pkg: 'fakeroot', probe: 'fakeroot' },
+  { pkg: 'bubblewrap', probe: 'bwrap' },
   { pkg: 'python3', probe: 'python3' },
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
 ];

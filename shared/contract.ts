@@ -109,7 +109,7 @@ export type Reply = Answer & { id: number };
 
 export const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('build.plan'), nodes: z.number() }),
-  z.object({ event: z.literal('build.node'), id: z.string(), label: z.string(), state: z.enum(['running', 'cached', 'done', 'failed']), ms: z.number().optional(), detail: z.string().optional() }),
+  z.object({ event: z.literal('build.node'), id: z.string(), label: z.string(), state: z.enum(['running', 'cached', 'done', 'failed']), ms: z.number().optional(), detail: z.string().optional(), progress: z.number().min(0).max(1).optional() }),
   z.object({ event: z.literal('log'), line: z.string() }),
   z.object({ event: z.literal('term.data'), id: z.string(), data: z.string() }),
   z.object({ event: z.literal('term.exit'), id: z.string(), code: z.number(), ms: z.number() }),

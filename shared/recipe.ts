@@ -106,7 +106,7 @@ const debianSource = z.strictObject({
   suite: z.string().regex(/^[a-z][a-z0-9-]*$/, { message: 'expected a suite name such as "bookworm"' }).default('bookworm'),
   variant: z.enum(['minbase', 'buildd', 'required', 'important', 'standard']).default('minbase'),
   include: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, { message: 'expected a Debian package name' })).default([]),
-  exclude: z.array(z.string()).default([]).describe('packages to leave out (debootstrap only; mmdebstrap installs what apt resolves)'),
+  exclude: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, { message: 'expected a Debian package name' })).default([]).describe('packages to leave out: purged after the install even when a dependency pulled them in (debootstrap also gets --exclude)'),
   components: z.array(z.string()).default(['main']),
   mirror: z.string().default('auto').describe('auto: the host\'s apt sources; or a URL'),
   tool: z.enum(['auto', 'mmdebstrap', 'debootstrap']).default('auto'),

@@ -22,7 +22,7 @@ export class Progress {
       return;
     }
     if (e.state === 'running') {
-      if (this.tty) this.draw(`${e.label}…`);
+      if (this.tty) this.draw(`${e.label}…${e.progress !== undefined ? ` ${Math.round(e.progress * 100)}%` : ''}`);
       return;
     }
     this.finished++;

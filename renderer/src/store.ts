@@ -5,7 +5,7 @@ import type { Problem, ProjectInfo, Response, TreeRow } from '../../shared/contr
 import { api } from './api';
 
 export type Tab = 'explorer' | 'diff' | 'filelist' | 'source' | 'yaml' | 'doctor';
-export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string };
+export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number };
 export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };
 
 interface State {
@@ -164,7 +164,7 @@ api.onEvent((e) => {
   if (e.event === 'build.plan') useStore.setState({ plan: e.nodes });
   if (e.event === 'build.node') {
     useStore.setState((s) => {
-      const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail };
+      const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail, progress: e.progress };
       const i = s.nodes.findIndex((n) => n.id === e.id);
       return { nodes: i === -1 ? [...s.nodes, node] : s.nodes.map((n, j) => (j === i ? node : n)) };
     });

@@ -3,7 +3,7 @@
 import { linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, lacks, sh, tempDir } from '../helpers/env';
+import { CLI, cli, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 
 const work = tempDir();
@@ -22,6 +22,15 @@ describe('doctor', () => {
     const text = cli(['doctor']).stdout;
     expect(text).toMatch(/^unshare\s+found\s+unshare from util-linux/m);
     expect(text).toMatch(/^user namespaces: yes/m);
+  });
+
+  // bubblewrap's --disable-userns blocks nested user namespaces the way a zero limit does.
+  it.skipIf(lacks('bwrap'))('says which kernel setting blocks user namespaces', () => {
+    const r = sh('bwrap', ['--dev-bind', '/', '/', '--unshare-user', '--disable-userns', '--', process.execPath, CLI, 'doctor', '--json']);
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.userNamespaces.ok).toBe(false);
+    expect(d.userNamespaces.detail).toMatch(/unshare -r failed: .*sysctl -w user\.max_user_namespaces=/);
   });
 });
 

@@ -1,11 +1,11 @@
 // Scratchyard works as a normal user: build and chroot-run the example
 // without root, and get the image digest root gets. As root, the test runs
 // the CLI as a throwaway user (created when missing, as CI does).
-import { chownSync, mkdirSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, HELLO, cli, lacks, sh, tempDir } from '../helpers/env';
-import { copyExample } from '../helpers/projects';
+import { copyExample, writeProject } from '../helpers/projects';
 
 const USER = 'scratchyard-ci';
 const isRoot = process.getuid?.() === 0;
@@ -58,4 +58,77 @@ describe.skipIf(lacks('unshare'))('as a normal user', () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ name: 'toolbox', replicas: '3' });
   }, 600_000);
+
+  // The seed cookbook's way: debootstrap's first stage under fakeroot, the second in a
+  // user-namespace chroot under the same fakeroot state; the owners come from that state.
+  it.skipIf(lacks('debootstrap', 'fakeroot', 'dpkg-query'))('builds a Debian base with debootstrap under fakeroot, with exclude', () => {
+    const work = tempDir('sy-rootless-dbs-');
+    const home = path.join(work, 'home');
+    const project = path.join(work, 'debian');
+    mkdirSync(home);
+    copyExample('debian', project);
+    const file = path.join(project, 'scratchyard.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('variant: minbase', 'variant: minbase\n        tool: debootstrap\n        exclude: [debian-archive-keyring]'));
+    if (isRoot) {
+      const uid = Number(sh('id', ['-u', USER]).stdout);
+      const gid = Number(sh('id', ['-g', USER]).stdout);
+      for (const p of [work, home, project, file]) chownSync(p, uid, gid);
+    }
+    const built = asUser(['build', project, '--format', 'rootfs', '--out', path.join(work, 'out')], home);
+    expect(built.stderr).toMatch(/downloading and installing \(debootstrap/);
+    expect(built.stderr).toMatch(/I: Configuring dpkg/);
+    expect(built.code).toBe(0);
+    const root = path.join(work, 'rootfs');
+    mkdirSync(root);
+    expect(sh('tar', ['-xf', path.join(work, 'out/debian.rootfs.tar'), '-C', root]).code).toBe(0);
+    const packages = sh('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-f', '${Package}\\n', '-W']).stdout.trim().split('\n');
+    expect(packages).toContain('dpkg');
+    expect(packages).not.toContain('debian-archive-keyring');
+    // Owners other than root survive without real root: /var/mail is root:mail, setgid.
+    const ls = asUser(['ls', project], home).stdout;
+    expect(ls).toMatch(/^\.\/var\/mail 0042775-0-8-0$/m);
+    expect(ls).toMatch(/^\.\/etc\/shadow 0100640-0-42-/m);
+    // fakeroot's library, placed in the target for the second stage, is not in the image.
+    expect(ls).not.toMatch(/libfakeroot/);
+    expect(ls).not.toMatch(/^\.\/debootstrap/m);
+    const run = asUser(['run', project], home);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${packages.length}\n`);
+  }, 600_000);
+
+  // With /etc/subuid ranges (useradd wrote them), a step sees the recipe's owners and may chown.
+  it.skipIf(lacks('newuidmap'))('runs a build step with subordinate ids: recipe owners inside, chown to any id', () => {
+    const work = tempDir('sy-rootless-ids-');
+    const home = path.join(work, 'home');
+    mkdirSync(home);
+    const project = writeProject(
+      path.join(work, 'ids'),
+      `name: ids
+config: { cmd: ["/bin/cat", "/seen"] }
+layers:
+  - name: base
+    sources:
+      - kind: busybox
+      - kind: dir
+        path: /home/ava
+        owner: "1000:1000"
+  - name: step
+    sources:
+      - kind: run
+        command: "stat -c %u:%g /home/ava > /seen && mkdir /srv && chown 42:43 /srv && touch /srv/f && chown 7:8 /srv/f && chmod 4755 /srv/f"
+`,
+    );
+    if (isRoot) {
+      const uid = Number(sh('id', ['-u', USER]).stdout);
+      const gid = Number(sh('id', ['-g', USER]).stdout);
+      for (const p of [work, home, project, path.join(project, 'scratchyard.yaml')]) chownSync(p, uid, gid);
+    }
+    const ls = asUser(['ls', project, '--layer', 'step'], home);
+    expect(ls.stderr).not.toMatch(/Operation not permitted|Invalid argument/);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(/^\.\/srv 0040755-42-43-0$/m);
+    expect(ls.stdout).toMatch(/^\.\/srv\/f 0104755-7-8-/m);
+    expect(ls.stdout).toMatch(/^\.\/seen 0100644-0-0-/m);
+    expect(asUser(['run', project], home).stdout).toBe('1000:1000\n');
+  });
 });

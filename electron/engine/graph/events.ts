@@ -5,13 +5,15 @@ export type NodeState = 'running' | 'cached' | 'done' | 'failed';
 
 export type BuildEvent =
   | { type: 'plan'; nodes: number }
-  | { type: 'node'; id: string; label: string; state: NodeState; ms?: number; detail?: string }
+  | { type: 'node'; id: string; label: string; state: NodeState; ms?: number; detail?: string; progress?: number }
   | { type: 'log'; line: string };
 
 export interface NodeHandle {
   done(detail?: string): void;
   cached(detail?: string): void;
   failed(err: Error): void;
+  /** How far a long node is, 0..1, while it runs. */
+  progress(fraction: number): void;
 }
 
 export class NodeReporter {
@@ -26,6 +28,7 @@ export class NodeReporter {
       done: (detail) => end('done', detail),
       cached: (detail) => end('cached', detail),
       failed: (err) => end('failed', err.message),
+      progress: (fraction) => this.emit({ type: 'node', id, label, state: 'running', progress: fraction }),
     };
   }
 

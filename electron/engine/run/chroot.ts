@@ -6,6 +6,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
+import { namespaceArgs } from './idmap';
 
 /** docker's default PATH, for images and steps that set none. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -62,6 +63,8 @@ export interface ChrootOptions {
    * Otherwise only the builder is mapped (to root).
    */
   realRoot?: boolean;
+  /** Not real root: map the builder's subordinate ids too (see idmap.ts). */
+  subordinate?: boolean;
 }
 
 /**
@@ -92,7 +95,7 @@ export function chrootCommand(root: string, spec: RunSpec, opts: ChrootOptions =
   return {
     file: unshare,
     args: [
-      ...(opts.realRoot ? [] : ['--user', '--map-root-user']),
+      ...(opts.realRoot ? [] : namespaceArgs(!!opts.subordinate)),
       ...(opts.network === false ? ['--net'] : []),
       '--mount',
       '--pid',

@@ -13,6 +13,7 @@ import { treeDigest } from '../model/filelist';
 import { ROOT, ancestors, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { DEFAULT_PATH, asRealRoot, prepareRoot, runChroot } from '../run/chroot';
+import { insideId, ownInside, removeInside, subordinateIds } from '../run/idmap';
 import { materialize, removeRoot } from '../run/materialize';
 import { hostEntry } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -26,10 +27,12 @@ interface Cached {
 
 export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Promise<SourceResult> {
   const realRoot = asRealRoot();
+  // A normal user with subordinate ids gets the recipe's owners inside the step, and may chown.
+  const ids = realRoot ? undefined : await subordinateIds();
   const mountKeys = await Promise.all(
     s.mounts.map(async (m) => ('stage' in m ? { stage: treeDigest(ctx.stages.get(m.stage)!), at: m.at } : { host: m.host, at: m.at, stat: statKey(await fs.stat(m.host).catch(() => undefined)) })),
   );
-  const key = digestOf({ node: 'run', v: ENGINE, state: treeDigest(ctx.state), step: { ...s, mounts: mountKeys }, realRoot, epoch: ctx.epoch });
+  const key = digestOf({ node: 'run', v: ENGINE, state: treeDigest(ctx.state), step: { ...s, mounts: mountKeys }, realRoot, subordinate: !!ids, epoch: ctx.epoch });
   const hit = await ctx.cache.get<Cached>(key);
   if (hit && (await Promise.all(hit.put.filter(([, e]) => e.digest).map(([, e]) => ctx.store.has(e.digest!)))).every(Boolean)) {
     return { put: treeFromJson(hit.put), remove: hit.remove as ImagePath[] };
@@ -39,6 +42,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
   const root = path.join(work, 'root');
   try {
     const { skipped } = await materialize(ctx.state, ctx.store, root, { owners: realRoot });
+    if (ids) await ownInside(root, ctx.state);
     const before = await snapshot(root);
     const scaffolding = new Set(await prepareRoot(root));
     const binds: { src: string; at: string }[] = [];
@@ -61,7 +65,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
       root,
       { argv, env: { PATH: DEFAULT_PATH, HOME: '/root', ...s.env }, workdir: s.workdir },
       { onStdout: (c) => logLines(ctx, c), onStderr: (c) => logLines(ctx, c) },
-      { binds, network: s.network, realRoot },
+      { binds, network: s.network, realRoot, subordinate: !!ids },
     );
     if (outcome.code !== 0) throw new RecipeError(ctx.field, `the step failed with exit code ${outcome.code}: ${Array.isArray(s.command) ? s.command.join(' ') : s.command}`);
 
@@ -80,7 +84,10 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
       if (old && was && unchanged(was, st)) e = old;
       else {
         e = await hostEntry(ctx.store, host, st, { normalizeModes: false, owner: { uid: st.uid, gid: st.gid } });
-        if (!realRoot) {
+        if (ids) {
+          e.uid = insideId(ids.uid, st.uid);
+          e.gid = insideId(ids.gid, st.gid);
+        } else if (!realRoot) {
           // Only the builder is mapped (to root): its files are root's, unless they kept the owner they had.
           const kept = was && was.uid === st.uid && was.gid === st.gid && old;
           if (st.uid === myUid) e.uid = kept ? old.uid : 0;
@@ -109,6 +116,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     await ctx.cache.put(key, { put: treeToJson(put), remove } satisfies Cached);
     return { put, remove };
   } finally {
+    if (ids) await removeInside(work);
     await removeRoot(work);
   }
 }

@@ -1,5 +1,6 @@
 // What every source kind gets and gives back.
 import type { ImagePath } from '../../../shared/brand';
+import type { NodeHandle } from '../graph/events';
 import type { Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
@@ -21,7 +22,7 @@ export interface SourceContext {
   filesAbove?: Tree;
   log: (line: string) => void;
   /** A graph node of its own inside this source (debian's download and install). */
-  node: (id: string, label: string) => { done(detail?: string): void; cached(detail?: string): void; failed(err: Error): void };
+  node: (id: string, label: string) => NodeHandle;
 }
 
 export interface SourceResult {

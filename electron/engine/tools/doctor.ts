@@ -44,12 +44,31 @@ async function probeUserNamespaces(): Promise<DoctorReport['userNamespaces']> {
   if (!unshare) return { ok: false, detail: 'unshare not found (apt-get install util-linux)' };
   const r = await exec(unshare, ['--user', '--map-root-user', '--mount', '--pid', '--fork', 'true']).catch((e: Error) => ({ code: 1, stderr: e.message }));
   if (r.code === 0) return { ok: true, detail: 'unprivileged user namespaces work' };
-  const hint = await readSysctl('/proc/sys/kernel/unprivileged_userns_clone');
-  const aa = await readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
-  let detail = `unshare -r failed: ${r.stderr.trim()}`;
-  if (hint === '0') detail += '; enable with: sysctl -w kernel.unprivileged_userns_clone=1';
-  if (aa === '1') detail += '; AppArmor restricts them: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0';
-  return { ok: false, detail };
+  return {
+    ok: false,
+    detail: userNamespaceAdvice(r.stderr, {
+      unprivilegedClone: await readSysctl('/proc/sys/kernel/unprivileged_userns_clone'),
+      apparmorRestrict: await readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+      maxUserNamespaces: await readSysctl('/proc/sys/user/max_user_namespaces'),
+    }),
+  };
+}
+
+/** The kernel settings that can block unprivileged user namespaces, as read from /proc/sys. */
+export interface UserNamespaceSettings {
+  unprivilegedClone?: string;
+  apparmorRestrict?: string;
+  maxUserNamespaces?: string;
+}
+
+/** Why `unshare -r` failed and which setting to change, from its error and the settings. */
+export function userNamespaceAdvice(stderr: string, s: UserNamespaceSettings): string {
+  const hints: string[] = [];
+  if (s.unprivilegedClone === '0') hints.push('Debian\'s switch is off: sysctl -w kernel.unprivileged_userns_clone=1');
+  if (s.apparmorRestrict === '1') hints.push('AppArmor restricts them: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or give the app an AppArmor profile with "userns,")');
+  // ENOSPC from unshare(2) means the namespace count limit: zero, or used up (also inside a sandbox that disabled nesting).
+  if (s.maxUserNamespaces === '0' || /No space left on device/.test(stderr)) hints.push('the user namespace limit is zero or reached (also inside a sandbox that disables nested namespaces): sysctl -w user.max_user_namespaces=15000');
+  return [`unshare -r failed: ${stderr.trim()}`, ...hints].join('; ');
 }
 
 async function readSysctl(p: string): Promise<string | undefined> {

@@ -224,6 +224,7 @@ export function BuildPanel() {
             .map((n) => (
               <li key={n.id} className={n.state}>
                 {n.label} <span className="state">{n.state}</span> {n.ms !== undefined && <span className="muted">{n.ms} ms</span>}
+                {n.state === 'running' && n.progress !== undefined && <progress aria-label={`${n.label} progress`} max={1} value={n.progress} />}
               </li>
             ))}
         </ul>

@@ -1,23 +1,27 @@
-// A Debian base from mmdebstrap, as a tree. Two cached graph nodes, as the
+// A Debian base from mmdebstrap (or debootstrap under fakeroot), as a tree. Two cached graph nodes, as the
 // seed cookbook splits them: the download (the .deb files, kept in the blob
 // store, pooled per suite and mirror) and the install (the root filesystem,
 // imported from mmdebstrap's tarball into a pack). Changing `include` re-runs
 // the install with the pool handed to apt, so only new packages are fetched;
 // a layer above re-runs neither.
-import { spawn } from 'node:child_process';
 import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ImagePath, Sha256 } from '../../../shared/brand';
-import type { SourceOf } from '../../../shared/recipe';
-import { digestOf } from '../model/digest';
-import { ROOT, isUnder } from '../model/path';
-import { treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
-import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
-import { importTar } from './tarball';
-import { RecipeError, type SourceContext, type SourceResult } from './types';
+import type { ImagePath, Sha256 } from '../../../../shared/brand';
+import type { SourceOf } from '../../../../shared/recipe';
+import { digestOf } from '../../model/digest';
+import { ROOT, isUnder } from '../../model/path';
+import { treeFromJson, treeToJson, type Entry, type Tree } from '../../model/tree';
+import { removeRoot } from '../../run/materialize';
+import { TOOLS, ToolMissingError, findTool } from '../../tools/registry';
+import { importTar } from '../tarball';
+import { RecipeError, type SourceContext, type SourceResult } from '../types';
+import { runDebootstrap } from './debootstrap';
+import { mmdebstrapArgs } from './mmdebstrap';
+import { DebianProgress, type DebianTool } from './progress';
+import { OFFLINE, lastLines, streamTool, type StreamResult } from './stream';
 
-const ENGINE = 2;
+const ENGINE = 3;
 
 /** What varies by host and time in a fresh Debian root, and is dropped from the tree. */
 const DROP = ['/var/log', '/var/cache/apt', '/var/lib/apt/lists', '/var/cache/ldconfig/aux-cache', '/etc/resolv.conf', '/etc/hostname', '/var/cache/debconf/config.dat-old', '/var/cache/debconf/templates.dat-old', '/var/lib/dpkg/status-old', '/var/lib/dpkg/diversions-old'];
@@ -39,15 +43,22 @@ export async function hostMirror(): Promise<string> {
   throw new Error('no Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d: set mirror: in the recipe');
 }
 
+/** `auto`: mmdebstrap when installed, else debootstrap (with fakeroot). */
+function chooseTool(s: SourceOf<'debian'>): DebianTool {
+  if (s.tool !== 'auto') return s.tool;
+  if (findTool('mmdebstrap')) return 'mmdebstrap';
+  if (findTool('debootstrap')) return 'debootstrap';
+  throw new ToolMissingError(TOOLS.mmdebstrap);
+}
+
 export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): Promise<SourceResult> {
-  if (s.tool === 'debootstrap') throw new RecipeError(`${ctx.field}.tool`, 'debootstrap is not supported yet: use mmdebstrap (apt-get install mmdebstrap)');
-  if (s.exclude.length) throw new RecipeError(`${ctx.field}.exclude`, 'exclude needs debootstrap, which is not supported yet');
-  const mmdebstrap = findTool('mmdebstrap');
-  if (!mmdebstrap) throw new ToolMissingError(TOOLS.mmdebstrap);
+  const tool = chooseTool(s);
+  if (!findTool(tool)) throw new ToolMissingError(TOOLS[tool]);
   const mirror = s.mirror === 'auto' ? await hostMirror() : s.mirror;
   const arch = 'amd64';
+  // The pool of .debs is shared by both tools: a .deb is a .deb.
   const poolKey = digestOf({ node: 'debian-pool', v: ENGINE, suite: s.suite, components: s.components, mirror, arch });
-  const dlKey = digestOf({ node: 'debian-download', v: ENGINE, suite: s.suite, variant: s.variant, include: [...s.include].sort(), components: s.components, mirror, arch });
+  const dlKey = digestOf({ node: 'debian-download', v: ENGINE, tool, suite: s.suite, variant: s.variant, include: [...s.include].sort(), exclude: [...s.exclude].sort(), components: s.components, mirror, arch });
   const download = await ctx.cache.get<DownloadRecord>(dlKey);
   const installKey = download && digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs: download.debs, epoch: ctx.epoch });
   const label = `debian ${s.suite}/${s.variant}`;
@@ -59,7 +70,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
       return { put: treeFromJson(rows), remove: [] };
     }
   }
-  // mmdebstrap downloads and installs in one run; the two nodes report together.
+  // The tool downloads and installs in one run; the two nodes report together.
   const dlNode = ctx.node('download', `${label} download`);
   const installNode = ctx.node('install', `${label} install`);
 
@@ -71,9 +82,9 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     for (const [name, digest] of download?.debs ?? pool) await ctx.store.copyTo(digest, path.join(debDir, name), 0o644);
     const out = path.join(work, 'root.tar');
     const cached = (download?.debs ?? pool).length;
-    ctx.log(`debian ${s.suite}/${s.variant}: ${cached ? `installing from the cached download (${cached} packages; apt fetches only what is missing)` : 'downloading and installing'} (mmdebstrap, ${mirror})`);
+    ctx.log(`debian ${s.suite}/${s.variant}: ${cached ? `installing from the cached download (${cached} packages; only what is missing is fetched)` : 'downloading and installing'} (${tool}, ${mirror})`);
     try {
-      await runMmdebstrap(mmdebstrap, s, mirror, debDir, out, ctx);
+      await bootstrap(tool, s, mirror, debDir, work, out, ctx, download?.debs.length ?? 0, (f) => installNode.progress(f));
     } catch (e) {
       dlNode.failed(e as Error);
       installNode.failed(e as Error);
@@ -104,7 +115,8 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     installNode.done(`${tree.size} entries`);
     return { put: tree, remove: [] };
   } finally {
-    await fs.rm(work, { recursive: true, force: true });
+    // debootstrap's root holds folders without write permission: removeRoot copes.
+    await removeRoot(work);
   }
 }
 
@@ -122,40 +134,16 @@ function normalize(tree: Tree, empty: { digest: Sha256; size: number }): Tree {
   return tree;
 }
 
-function runMmdebstrap(cmd: string, s: SourceOf<'debian'>, mirror: string, debDir: string, out: string, ctx: SourceContext): Promise<void> {
-  const args = [
-    `--variant=${s.variant}`,
-    `--components=${s.components.join(',')}`,
-    ...(s.include.length ? [`--include=${s.include.join(',')}`] : []),
-    '--format=tar',
-    // Keep the Essential packages' .debs too, or the cached download would lack most of minbase.
-    '--skip=essential/unlink',
-    `--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
-    `--setup-hook=sync-in ${debDir} /var/cache/apt/archives/`,
-    `--customize-hook=sync-out /var/cache/apt/archives ${debDir}`,
-    s.suite,
-    out,
-    mirror,
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SOURCE_DATE_EPOCH: String(ctx.epoch), LC_ALL: 'C.UTF-8' } });
-    let tail = '';
-    const onData = (c: Buffer) => {
-      const text = String(c);
-      tail = (tail + text).slice(-4000);
-      for (const line of text.split('\n')) if (line.trim()) ctx.log(line);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) return resolve();
-      const offline = /Could not resolve|Temporary failure|Failed to fetch|Unable to connect|Network is unreachable/.test(tail);
-      reject(new RecipeError(ctx.field, offline ? `cannot reach the Debian mirror ${mirror}: ${lastLines(tail)}` : `mmdebstrap failed (exit ${code}): ${lastLines(tail)}`));
-    });
-  });
-}
-
-function lastLines(text: string): string {
-  return text.trim().split('\n').slice(-3).join(' | ');
+async function bootstrap(tool: DebianTool, s: SourceOf<'debian'>, mirror: string, debDir: string, work: string, out: string, ctx: SourceContext, expected: number, onProgress: (f: number) => void): Promise<void> {
+  const progress = new DebianProgress(tool, expected);
+  let r: StreamResult;
+  if (tool === 'mmdebstrap') {
+    const env = { ...process.env, SOURCE_DATE_EPOCH: String(ctx.epoch), LC_ALL: 'C.UTF-8' };
+    r = await streamTool(findTool('mmdebstrap')!, mmdebstrapArgs(s, mirror, debDir, out), env, ctx, progress, onProgress);
+  } else {
+    r = await runDebootstrap({ s, mirror, debDir, work, out, ctx, progress, onProgress });
+  }
+  if (r.code === 0) return;
+  const offline = OFFLINE.test(r.tail);
+  throw new RecipeError(ctx.field, offline ? `cannot reach the Debian mirror ${mirror}: ${lastLines(r.tail)}` : `${tool} failed (exit ${r.code}): ${lastLines(r.tail)}`);
 }

@@ -1,0 +1,90 @@
+// debootstrap without root, the seed cookbook's way: the first stage unpacks
+// under fakeroot, which saves the owners and modes dpkg asked for in a state
+// file; the second stage runs in a chroot (a user namespace gives a normal
+// user the right to chroot) under the same fakeroot, whose library we place
+// at its own path inside the target so the chrooted dpkg and maintainer
+// scripts load it; tar under fakeroot then writes the owners from the state.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { SourceOf } from '../../../../shared/recipe';
+import { DEFAULT_PATH } from '../../run/chroot';
+import { requireTool } from '../../tools/registry';
+import { RecipeError, type SourceContext } from '../types';
+import type { DebianProgress } from './progress';
+import { streamTool, type StreamResult } from './stream';
+
+/** Recipe variants as debootstrap names them; debootstrap's default is required + important. */
+const VARIANTS: Partial<Record<SourceOf<'debian'>['variant'], string[]>> = {
+  minbase: ['--variant=minbase'],
+  buildd: ['--variant=buildd'],
+  important: [],
+};
+
+/** Where fakeroot's SysV library lives on the host, found once. */
+async function fakerootLibrary(): Promise<string> {
+  for (const dir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']) {
+    const lib = path.join(dir, 'libfakeroot', 'libfakeroot-sysv.so');
+    if (await fs.access(lib).then(() => true, () => false)) return lib;
+  }
+  throw new Error('libfakeroot-sysv.so not found: reinstall the fakeroot package (apt-get install --reinstall fakeroot)');
+}
+
+export interface DebootstrapRun {
+  s: SourceOf<'debian'>;
+  mirror: string;
+  /** The .deb pool, given to debootstrap as its --cache-dir (it adds what it downloads). */
+  debDir: string;
+  /** A scratch folder for the root and fakeroot's state. */
+  work: string;
+  /** The tarball to write. */
+  out: string;
+  ctx: SourceContext;
+  progress: DebianProgress;
+  onProgress: (f: number) => void;
+}
+
+/** Bootstrap into `out`; returns the failing step's output on failure. */
+export async function runDebootstrap(r: DebootstrapRun): Promise<StreamResult> {
+  const variant = VARIANTS[r.s.variant];
+  if (!variant) throw new RecipeError(`${r.ctx.field}.variant`, `debootstrap has no "${r.s.variant}" variant (it knows minbase, buildd, important): use tool: mmdebstrap`);
+  const [debootstrap, fakeroot, unshare, chroot] = (['debootstrap', 'fakeroot', 'unshare', 'chroot'] as const).map(requireTool);
+  const tar = 'tar';
+  const root = path.join(r.work, 'root');
+  const state = path.join(r.work, 'fakeroot.state');
+  const env = { ...process.env, PATH: DEFAULT_PATH, SOURCE_DATE_EPOCH: String(r.ctx.epoch), LC_ALL: 'C.UTF-8', FAKEROOTDONTTRYCHOWN: '1' };
+  const stream = (cmd: string, args: string[]) => streamTool(cmd, args, env, r.ctx, r.progress, r.onProgress);
+
+  const first = await stream(fakeroot, [
+    '-s', state, '--', debootstrap, ...variant, '--foreign', '--verbose',
+    `--components=${r.s.components.join(',')}`,
+    ...(r.s.include.length ? [`--include=${r.s.include.join(',')}`] : []),
+    ...(r.s.exclude.length ? [`--exclude=${r.s.exclude.join(',')}`] : []),
+    `--cache-dir=${r.debDir}`,
+    r.s.suite, root, r.mirror,
+  ]);
+  if (first.code !== 0) return first;
+
+  const lib = await fakerootLibrary();
+  const libDir = path.join(root, path.dirname(lib));
+  const placed = !(await fs.access(libDir).then(() => true, () => false));
+  if (placed) {
+    await fs.mkdir(libDir, { recursive: true });
+    await fs.copyFile(lib, path.join(root, lib));
+  }
+  // A normal user may chroot only inside a user namespace of its own; root may anyway.
+  const inRoot = (argv: string[]) => {
+    const args = ['-i', state, '-s', state, '--', chroot, root, ...argv];
+    return process.getuid?.() === 0 ? stream(fakeroot, args) : stream(unshare, ['-r', fakeroot, ...args]);
+  };
+  const second = await inRoot(['/debootstrap/debootstrap', '--second-stage']);
+  if (second.code !== 0) return second;
+  // debootstrap's --exclude loses to dependency resolution (apt pulls the keyring back in):
+  // purge what is still there, as the mmdebstrap path does.
+  if (r.s.exclude.length) {
+    const purged = await inRoot(['dpkg', '--purge', '--force-depends', '--force-remove-essential', ...r.s.exclude]);
+    if (purged.code !== 0) return purged;
+  }
+
+  const exclude = placed ? [`--exclude=.${path.dirname(lib)}`] : [];
+  return stream(fakeroot, ['-i', state, '--', tar, '-C', root, '--numeric-owner', '--sort=name', ...exclude, '-cf', r.out, '.']);
+}

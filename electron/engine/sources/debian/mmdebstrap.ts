@@ -1,0 +1,25 @@
+// mmdebstrap in its own user namespace (unshare mode as a normal user, root
+// mode as root), writing a tarball. The .debs apt has are synced in from the
+// cached download before the install and synced out after it.
+import type { SourceOf } from '../../../../shared/recipe';
+
+export function mmdebstrapArgs(s: SourceOf<'debian'>, mirror: string, debDir: string, out: string): string[] {
+  return [
+    '--verbose',
+    `--variant=${s.variant}`,
+    `--components=${s.components.join(',')}`,
+    ...(s.include.length ? [`--include=${s.include.join(',')}`] : []),
+    '--format=tar',
+    // Keep the Essential packages' .debs too, or the cached download would lack most of minbase.
+    '--skip=essential/unlink',
+    `--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
+    `--setup-hook=sync-in ${debDir} /var/cache/apt/archives/`,
+    `--customize-hook=sync-out /var/cache/apt/archives ${debDir}`,
+    // mmdebstrap has no --exclude: purge what the recipe excludes once everything is in
+    // (dependencies be damned, as with debootstrap's --exclude).
+    ...(s.exclude.length ? [`--customize-hook=chroot "$1" dpkg --purge --force-depends --force-remove-essential ${s.exclude.join(' ')}`] : []),
+    s.suite,
+    out,
+    mirror,
+  ];
+}
