@@ -25,7 +25,7 @@ export async function writeDockerArchive(file: string, store: BlobStore, meta: I
   ]);
   const tmp = tempPathFor(file);
   const p = pack();
-  const done = pipeline(p, createWriteStream(tmp, { mode: 0o644 }));
+  const done = pipeline(p, createWriteStream(tmp, { mode: 0o644, highWaterMark: 1 << 20 }));
   const entry = (h: H, body?: Buffer) =>
     new Promise<void>((res, rej) => p.entry({ uid: 0, gid: 0, uname: '', gname: '', mtime, ...h } as Header, body ?? Buffer.alloc(0), (e) => (e ? rej(e) : res())));
   try {
@@ -39,7 +39,7 @@ export async function writeDockerArchive(file: string, store: BlobStore, meta: I
         const size = (await fs.stat(store.pathOf(d))).size;
         await new Promise<void>((res, rej) => {
           const sink = p.entry({ name, type: 'file', mode: 0o644, size, uid: 0, gid: 0, uname: '', gname: '', mtime } as Header, (e) => (e ? rej(e) : res()));
-          pipeline(createReadStream(store.pathOf(d)), sink).catch(rej);
+          pipeline(createReadStream(store.pathOf(d), { highWaterMark: 1 << 20 }), sink).catch(rej);
         });
       }
     }

@@ -1,8 +1,9 @@
 // A build: recipe -> layer states -> layer tars (content-addressed, cached by
 // the digests of the two trees they diff) -> image metadata -> exported
 // archives (each cached by what it contains and skipped when already current).
-import { promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Sha256 } from '../../../shared/brand';
 import type { Recipe } from '../../../shared/recipe';
@@ -99,23 +100,27 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       await fs.mkdir(outDir, { recursive: true });
       await sweepStaleTemps(outDir);
     }
-    for (const f of formats) {
-      opts.signal?.throwIfAborted();
-      const target = path.join(outDir, `${recipe.name}.${f === 'docker' ? 'docker.tar' : f === 'oci' ? 'oci' : 'rootfs.tar'}`);
-      outputs[f] = target;
-      const node = report.start(`export:${f}`, `export ${f}`);
-      const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1] });
-      if (await outputCurrent(cache, target, exportKey)) {
-        node.cached();
-        continue;
-      }
-      if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
-      else if (f === 'oci') await writeOciLayout(target, store, meta, layers);
-      else await writeRootfs(target, store, cache, states[states.length - 1], digests[digests.length - 1], recipe.epoch, layers);
-      await recordOutput(cache, target, exportKey);
-      written.push(f);
-      node.done();
-    }
+    // The exports are independent files: written side by side (one mostly reads, one mostly writes).
+    opts.signal?.throwIfAborted();
+    await Promise.all(
+      formats.map(async (f) => {
+        const target = path.join(outDir, `${recipe.name}.${f === 'docker' ? 'docker.tar' : f === 'oci' ? 'oci' : 'rootfs.tar'}`);
+        outputs[f] = target;
+        const node = report.start(`export:${f}`, `export ${f}`);
+        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1] });
+        if (await outputCurrent(cache, target, exportKey)) {
+          node.cached();
+          return;
+        }
+        if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
+        else if (f === 'oci') await writeOciLayout(target, store, meta, layers);
+        else await writeRootfs(target, store, states[states.length - 1], recipe.epoch, layers);
+        await recordOutput(cache, target, exportKey);
+        written.push(f);
+        node.done();
+      }),
+    );
+    written.sort((a, b) => formats.indexOf(a) - formats.indexOf(b));
     return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, stages, store };
   } finally {
     await store.close();
@@ -137,17 +142,16 @@ async function writeLayer(
   return { name, diffId: tar.digest, digest: blob.digest, size: blob.size, gzip, files: items.length, ...(comment ? { comment } : {}) };
 }
 
-/** The flattened filesystem. A lone bottom layer is already exactly that tar. */
-async function writeRootfs(target: string, store: BlobStore, cache: BuildCache, tree: Tree, digest: string, epoch: number, layers: BuiltLayer[]): Promise<void> {
-  const key = digestOf({ node: 'rootfs', v: ENGINE_VERSION, tree: digest, epoch });
-  let blob = (await cache.get<{ digest: Sha256 }>(key))?.digest;
-  if (!blob || !(await store.has(blob))) {
-    blob = layers.length === 1 ? layers[0].diffId : (await store.putStream(tarStream(store, treeItems(tree), epoch))).digest;
-    await cache.put(key, { digest: blob });
-  }
+/**
+ * The flattened filesystem. A lone bottom layer is already exactly that tar
+ * (linked from the store); otherwise the tar is streamed straight to the
+ * output, not through the store: nothing else reads it, so it is not hashed.
+ */
+async function writeRootfs(target: string, store: BlobStore, tree: Tree, epoch: number, layers: BuiltLayer[]): Promise<void> {
   const tmp = tempPathFor(target);
   try {
-    await copyBlob(store, blob, tmp);
+    if (layers.length === 1) await copyBlob(store, layers[0].diffId, tmp);
+    else await pipeline(tarStream(store, treeItems(tree), epoch), createWriteStream(tmp, { mode: 0o644, highWaterMark: 1 << 20 }));
     await fs.rename(tmp, target);
   } catch (e) {
     await fs.rm(tmp, { force: true });
