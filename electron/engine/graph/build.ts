@@ -1,9 +1,8 @@
 // A build: recipe -> layer states -> layer tars (content-addressed, cached by
 // the digests of the two trees they diff) -> image metadata -> exported
 // archives (each cached by what it contains and skipped when already current).
-import { createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Sha256 } from '../../../shared/brand';
 import type { Recipe } from '../../../shared/recipe';
@@ -13,7 +12,8 @@ import { treeDigest } from '../model/filelist';
 import { emptyTree, type Tree } from '../model/tree';
 import { copyBlob, writeDockerArchive, writeOciLayout } from '../export/archives';
 import { imageMeta, type BuiltLayer } from '../export/image';
-import { layerItems, tarStream, treeItems } from '../export/tarwriter';
+import { writeRootfsTar } from '../export/rootfs';
+import { layerItems, tarStream } from '../export/tarwriter';
 import { loadProject } from '../project';
 import { sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
@@ -114,7 +114,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         }
         if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
         else if (f === 'oci') await writeOciLayout(target, store, meta, layers);
-        else await writeRootfs(target, store, states[states.length - 1], recipe.epoch, layers);
+        else await writeRootfs(target, store, cache, states, recipe.epoch, layers);
         await recordOutput(cache, target, exportKey);
         written.push(f);
         node.done();
@@ -144,14 +144,14 @@ async function writeLayer(
 
 /**
  * The flattened filesystem. A lone bottom layer is already exactly that tar
- * (linked from the store); otherwise the tar is streamed straight to the
- * output, not through the store: nothing else reads it, so it is not hashed.
+ * (linked from the store); otherwise it is written straight to the output,
+ * spliced from the bottom layer's tar where the layers above left paths alone.
  */
-async function writeRootfs(target: string, store: BlobStore, tree: Tree, epoch: number, layers: BuiltLayer[]): Promise<void> {
+async function writeRootfs(target: string, store: BlobStore, cache: BuildCache, states: Tree[], epoch: number, layers: BuiltLayer[]): Promise<void> {
   const tmp = tempPathFor(target);
   try {
     if (layers.length === 1) await copyBlob(store, layers[0].diffId, tmp);
-    else await pipeline(tarStream(store, treeItems(tree), epoch), createWriteStream(tmp, { mode: 0o644, highWaterMark: 1 << 20 }));
+    else await writeRootfsTar(tmp, store, cache, states[states.length - 1], epoch, { diffId: layers[0].diffId, tree: states[0] });
     await fs.rename(tmp, target);
   } catch (e) {
     await fs.rm(tmp, { force: true });
