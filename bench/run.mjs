@@ -146,8 +146,24 @@ function benchDebianNode(work) {
   const file = path.join(project, 'scratchyard.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace('wc -l', 'wc -l; echo edited'));
   let rerun = '';
-  const edit = time(() => (rerun = run(process.execPath, [CLI, 'build', project, '--cache', cache]).stderr));
-  console.log(`${'edit the app layer, rebuild (3 formats)'.padEnd(44)} ${edit.toFixed(0).padStart(7)} ms   mmdebstrap re-run: ${/mmdebstrap/.test(rerun) ? 'yes' : 'no'}   target ≤ 2000 ms, no re-run`);
+  const edit = median(
+    [1, 2, 3].map((i) => {
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/echo edited\d*/, `echo edited${i}`));
+      return time(() => (rerun += run(process.execPath, [CLI, 'build', project, '--cache', cache]).stderr));
+    }),
+  );
+  console.log(`${'edit the app layer, rebuild (3 formats, median of 3)'.padEnd(44)} ${edit.toFixed(0).padStart(7)} ms   mmdebstrap re-run: ${/mmdebstrap/.test(rerun) ? 'yes' : 'no'}   target ≤ 2000 ms, no re-run`);
+  if (which('debootstrap') && which('fakeroot')) {
+    // debootstrap alone as root (no fakeroot needed), against our node with tool: debootstrap (fakeroot, as a normal user would).
+    const dAlone = time(() => run('debootstrap', ['--variant=minbase', 'bookworm', path.join(work, 'debootstrap-alone'), mirror]));
+    const dProject = path.join(work, 'debian-node-debootstrap');
+    run('cp', ['-r', example, dProject]);
+    run('rm', ['-rf', path.join(dProject, 'out')]);
+    const dFile = path.join(dProject, 'scratchyard.yaml');
+    writeFileSync(dFile, readFileSync(dFile, 'utf8').replace('variant: minbase', 'variant: minbase\n        tool: debootstrap'));
+    const dOurs = time(() => run(process.execPath, [CLI, 'build', dProject, '--cache', path.join(work, 'debootstrap-cache'), '--format', '']));
+    row('scratchyard build, tool: debootstrap', dOurs, 'debootstrap alone (root)', dAlone, '≤ 1.2×');
+  }
   const basebox = path.join(work, 'basebox');
   run('cp', ['-r', path.join(ROOT, 'assets/examples/basebox'), basebox]);
   run('rm', ['-rf', path.join(basebox, 'out')]);
