@@ -1,4 +1,4 @@
-// debootstrap without root, the seed cookbook's way: the first stage unpacks
+// debootstrap. As real root it simply runs. Without root, the seed cookbook's way: the first stage unpacks
 // under fakeroot, which saves the owners and modes dpkg asked for in a state
 // file; the second stage runs in a chroot (a user namespace gives a normal
 // user the right to chroot) under the same fakeroot, whose library we place
@@ -47,21 +47,36 @@ export interface DebootstrapRun {
 export async function runDebootstrap(r: DebootstrapRun): Promise<StreamResult> {
   const variant = VARIANTS[r.s.variant];
   if (!variant) throw new RecipeError(`${r.ctx.field}.variant`, `debootstrap has no "${r.s.variant}" variant (it knows minbase, buildd, important): use tool: mmdebstrap`);
-  const [debootstrap, fakeroot, unshare, chroot] = (['debootstrap', 'fakeroot', 'unshare', 'chroot'] as const).map(requireTool);
-  const tar = 'tar';
   const root = path.join(r.work, 'root');
-  const state = path.join(r.work, 'fakeroot.state');
   const env = { ...process.env, PATH: DEFAULT_PATH, SOURCE_DATE_EPOCH: String(r.ctx.epoch), LC_ALL: 'C.UTF-8', FAKEROOTDONTTRYCHOWN: '1' };
   const stream = (cmd: string, args: string[]) => streamTool(cmd, args, env, r.ctx, r.progress, r.onProgress);
-
-  const first = await stream(fakeroot, [
-    '-s', state, '--', debootstrap, ...variant, '--foreign', '--verbose',
+  const options = [
+    ...variant,
+    '--verbose',
     `--components=${r.s.components.join(',')}`,
     ...(r.s.include.length ? [`--include=${r.s.include.join(',')}`] : []),
     ...(r.s.exclude.length ? [`--exclude=${r.s.exclude.join(',')}`] : []),
     `--cache-dir=${r.debDir}`,
-    r.s.suite, root, r.mirror,
-  ]);
+  ];
+  const purge = ['dpkg', '--purge', '--force-depends', '--force-remove-essential', ...r.s.exclude];
+  const tar = ['tar', '-C', root, '--numeric-owner', '--sort=name'];
+  // debootstrap's --exclude loses to dependency resolution (apt pulls the keyring back in):
+  // what is still there is purged, as the mmdebstrap path does.
+  if (process.getuid?.() === 0) {
+    // Real root owns files for real: no fakeroot, one run.
+    const [debootstrap, chroot] = (['debootstrap', 'chroot'] as const).map(requireTool);
+    const whole = await stream(debootstrap, [...options, r.s.suite, root, r.mirror]);
+    if (whole.code !== 0) return whole;
+    if (r.s.exclude.length) {
+      const purged = await stream(chroot, [root, ...purge]);
+      if (purged.code !== 0) return purged;
+    }
+    return stream(tar[0], [...tar.slice(1), '-cf', r.out, '.']);
+  }
+
+  const [debootstrap, fakeroot, unshare, chroot] = (['debootstrap', 'fakeroot', 'unshare', 'chroot'] as const).map(requireTool);
+  const state = path.join(r.work, 'fakeroot.state');
+  const first = await stream(fakeroot, ['-s', state, '--', debootstrap, ...options, '--foreign', r.s.suite, root, r.mirror]);
   if (first.code !== 0) return first;
 
   const lib = await fakerootLibrary();
@@ -71,20 +86,14 @@ export async function runDebootstrap(r: DebootstrapRun): Promise<StreamResult> {
     await fs.mkdir(libDir, { recursive: true });
     await fs.copyFile(lib, path.join(root, lib));
   }
-  // A normal user may chroot only inside a user namespace of its own; root may anyway.
-  const inRoot = (argv: string[]) => {
-    const args = ['-i', state, '-s', state, '--', chroot, root, ...argv];
-    return process.getuid?.() === 0 ? stream(fakeroot, args) : stream(unshare, ['-r', fakeroot, ...args]);
-  };
+  // A normal user may chroot only inside a user namespace of its own.
+  const inRoot = (argv: string[]) => stream(unshare, ['-r', fakeroot, '-i', state, '-s', state, '--', chroot, root, ...argv]);
   const second = await inRoot(['/debootstrap/debootstrap', '--second-stage']);
   if (second.code !== 0) return second;
-  // debootstrap's --exclude loses to dependency resolution (apt pulls the keyring back in):
-  // purge what is still there, as the mmdebstrap path does.
   if (r.s.exclude.length) {
-    const purged = await inRoot(['dpkg', '--purge', '--force-depends', '--force-remove-essential', ...r.s.exclude]);
+    const purged = await inRoot(purge);
     if (purged.code !== 0) return purged;
   }
-
   const exclude = placed ? [`--exclude=.${path.dirname(lib)}`] : [];
-  return stream(fakeroot, ['-i', state, '--', tar, '-C', root, '--numeric-owner', '--sort=name', ...exclude, '-cf', r.out, '.']);
+  return stream(fakeroot, ['-i', state, '--', ...tar, ...exclude, '-cf', r.out, '.']);
 }
