@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startBrowserMode } from '../host/browser';
 import { recipeJsonSchema } from '../../shared/recipe';
-import { build, FORMATS, type BuildResult, type Format } from '../engine/graph/build';
+import { build, DEFAULT_FORMATS, FORMATS, type BuildResult, type Format } from '../engine/graph/build';
 import { layerFileList, layerIndex } from '../engine/graph/layers';
 import { fileList } from '../engine/model/filelist';
 import { RecipeLoadError } from '../engine/project';
@@ -24,7 +24,8 @@ import { Progress } from './progress';
 const USAGE = `usage: scratchyard <command> [options]
 
 commands:
-  build [PROJECT] [--out DIR] [--format docker,oci,rootfs] [--gzip] [--json]
+  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json]
+                 --gzip: gzip layers; --no-gzip: a plain .cpio initrd
   run [PROJECT] --runner chroot [-- CMD ARGS...]
   ls [PROJECT|IMAGE] [--layer NAME]   IMAGE: an OCI layout folder or a docker-archive tar
   doctor [--json]
@@ -107,7 +108,7 @@ function report(e: unknown): number {
 }
 
 function formatsOf(value: string | undefined): Format[] {
-  if (value === undefined) return [...FORMATS];
+  if (value === undefined) return [...DEFAULT_FORMATS];
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const f of list) if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`unknown format "${f}" (expected ${FORMATS.join(', ')})`);
   return list as Format[];
@@ -130,6 +131,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     out: { type: 'string' },
     format: { type: 'string' },
     gzip: { type: 'boolean' },
+    'no-gzip': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (values.help) return usageOk();
@@ -140,6 +142,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     outDir: values.out,
     formats: formatsOf(values.format),
     gzip: values.gzip,
+    initrdGzip: !values['no-gzip'],
     signal: abortOnSignals(),
     onEvent: (e) => progress.event(e),
   });
