@@ -3,17 +3,24 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Recipe } from '../../../shared/recipe';
-import { build, type BuildOptions } from '../graph/build';
+import { imageReference, type Recipe } from '../../../shared/recipe';
+import { build, type BuildOptions, type BuildResult } from '../graph/build';
+import { imageMeta } from '../export/image';
+import { initrdBlob } from '../export/initrd';
+import type { WrapperSpec } from '../export/vmwrapper';
+import { treeDigest } from '../model/filelist';
+import { BuildCache } from '../store/cache';
+import { BlobStore } from '../store/blobs';
+import { runDocker } from './docker';
+import { runVm, type Accel, type VmSettings } from './vm';
 import { materialize, removeRoot } from './materialize';
 import { DEFAULT_PATH, asRealRoot, prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
 
 export { asRealRoot };
 import type { Tree } from '../model/tree';
-import type { BlobStore } from '../store/blobs';
 import type { ExecOptions } from '../tools/exec';
 
-export const RUNNERS = ['chroot'] as const;
+export const RUNNERS = ['chroot', 'vm', 'docker'] as const;
 export type RunnerName = (typeof RUNNERS)[number];
 
 
@@ -36,9 +43,15 @@ export interface RunOptions extends Omit<BuildOptions, 'formats'> {
   runner: RunnerName;
   args: string[];
   io?: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'>;
+  /** The VM runner's kernel, timeout and acceleration. */
+  vm?: VmSettings;
 }
 
-export async function runImage(opts: RunOptions): Promise<RunOutcome & { runner: RunnerName }> {
+export type RunResult = RunOutcome & { runner: RunnerName; accel?: Accel };
+
+export async function runImage(opts: RunOptions): Promise<RunResult> {
+  if (opts.runner === 'vm') return runImageInVm(opts);
+  if (opts.runner === 'docker') return runImageInDocker(opts);
   const result = await build({ ...opts, formats: [] });
   const spec = runSpec(result.recipe, opts.args);
   const root = await materializeImage(result.states[result.states.length - 1], result.store);
@@ -48,6 +61,35 @@ export async function runImage(opts: RunOptions): Promise<RunOutcome & { runner:
   } finally {
     await removeRoot(root);
   }
+}
+
+/** The initrd (from the cache when it was made before) for `spec` in the built image. */
+export async function initrdFor(opts: Omit<BuildOptions, 'formats'>, spec: (r: BuildResult) => WrapperSpec): Promise<{ path: string; unpacked: number; result: BuildResult }> {
+  const result = await build({ ...opts, formats: [] });
+  const tree = result.states[result.states.length - 1];
+  const store = new BlobStore(opts.cacheDir);
+  const cache = new BuildCache(opts.cacheDir);
+  await Promise.all([store.open(), cache.open()]);
+  try {
+    const blob = await initrdBlob(store, cache, tree, treeDigest(tree), spec(result), result.recipe.epoch, true);
+    return { path: store.pathOf(blob.digest), unpacked: blob.unpacked, result };
+  } finally {
+    await store.close();
+  }
+}
+
+async function runImageInVm(opts: RunOptions): Promise<RunResult> {
+  const rd = await initrdFor(opts, (r) => ({ mode: 'run', ...runSpec(r.recipe, opts.args) }));
+  const outcome = await runVm(rd.path, rd.unpacked, { cacheDir: opts.cacheDir, ...opts.vm }, opts.io);
+  return { ...outcome, runner: 'vm' };
+}
+
+async function runImageInDocker(opts: RunOptions): Promise<RunResult> {
+  const result = await build({ ...opts, formats: ['docker'] });
+  runSpec(result.recipe, opts.args); // the same "no command" error as the other runners
+  const meta = imageMeta(result.recipe, result.layers);
+  const outcome = await runDocker(result.outputs.docker!, imageReference(result.recipe).full, meta.config.digest, opts.args, opts.io);
+  return { ...outcome, runner: 'docker' };
 }
 
 /** A fresh temporary root holding `tree`, ready for the chroot runner; remove it with removeRoot. */
