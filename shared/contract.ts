@@ -99,6 +99,7 @@ export const responses = {
     tools: z.array(z.object({ command: z.string(), path: z.string().optional(), version: z.string().optional(), debianPackage: z.string(), purpose: z.string() })),
     userNamespaces: z.object({ ok: z.boolean(), detail: z.string() }),
     kvm: z.object({ present: z.boolean(), usable: z.boolean(), detail: z.string() }),
+    kernel: z.object({ path: z.string().optional(), detail: z.string() }).optional(),
   }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;

@@ -217,6 +217,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
   }
   process.stdout.write(`user namespaces: ${d.userNamespaces.ok ? 'yes' : 'no'} (${d.userNamespaces.detail})\n`);
   process.stdout.write(`/dev/kvm: ${d.kvm.present ? 'present' : 'absent'}, ${d.kvm.usable ? 'can run guests' : 'not used'} (${d.kvm.detail})\n`);
+  process.stdout.write(`kernel: ${d.kernel.path ? 'found' : 'missing'} (${d.kernel.detail})\n`);
   return 0;
 }
 

@@ -14,6 +14,7 @@ import { digestOf } from '../model/digest';
 import { isUnder } from '../model/path';
 import { contentBytes, dirEntry, type Tree } from '../model/tree';
 import { DEFAULT_PATH } from '../run/chroot';
+import { RecipeError } from '../sources/types';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import { tempPathFor } from '../store/atomic';
@@ -31,7 +32,8 @@ export interface InitrdBlob {
   unpacked: number;
 }
 
-export class InitrdConflictError extends Error {}
+/** A recipe problem (exit 2, shown as scratchyard.yaml: ...). */
+export class InitrdConflictError extends RecipeError {}
 
 /** What the initrd's wrapper runs when the build writes one: the image's entrypoint + cmd, or a shell when it has neither. */
 export function defaultWrapperSpec(recipe: Recipe): WrapperSpec {
@@ -45,7 +47,7 @@ export function defaultWrapperSpec(recipe: Recipe): WrapperSpec {
 /** The initrd of `tree` running `spec`, from the cache or written now. */
 export async function initrdBlob(store: BlobStore, cache: BuildCache, tree: Tree, treeDigest: string, spec: WrapperSpec, epoch: number, gzip: boolean): Promise<InitrdBlob> {
   for (const p of tree.keys()) {
-    if (p === HIDDEN_DIR || isUnder(p, HIDDEN_DIR)) throw new InitrdConflictError(`the image has ${p}, but ${HIDDEN_DIR} is where the initrd keeps its VM wrapper`);
+    if (p === HIDDEN_DIR || isUnder(p, HIDDEN_DIR)) throw new InitrdConflictError('layers', `the image has ${p}, but ${HIDDEN_DIR} is where the initrd keeps its VM wrapper`);
   }
   const busybox = findTool('busybox');
   if (!busybox) throw new ToolMissingError(TOOLS.busybox);
