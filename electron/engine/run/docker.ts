@@ -24,6 +24,19 @@ function lastLine(s: string): string {
   return s.split('\n').filter(Boolean).pop() ?? '';
 }
 
+/** Load `archive` unless the engine already holds `tag` as this very image; returns the docker client's path. */
+export async function ensureLoaded(archive: string, tag: string, configDigest: string, signal?: AbortSignal): Promise<string> {
+  const docker = requireTool('docker');
+  const problem = await dockerProblem(docker);
+  if (problem) throw new DockerUnavailableError(problem);
+  const have = await exec(docker, ['image', 'inspect', '--format', '{{.Id}}', tag]);
+  if (have.code !== 0 || have.stdout.trim() !== `sha256:${configDigest}`) {
+    const load = await exec(docker, ['load', '-q', '-i', archive], { signal });
+    if (load.code !== 0) throw new DockerUnavailableError(`docker load -i ${archive} failed: ${load.stderr.trim()}`);
+  }
+  return docker;
+}
+
 /**
  * Load `archive` unless the engine already holds `tag` as the image with this
  * config digest, then run it.
@@ -35,14 +48,7 @@ export async function runDocker(
   args: string[],
   io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {},
 ): Promise<RunOutcome> {
-  const docker = requireTool('docker');
-  const problem = await dockerProblem(docker);
-  if (problem) throw new DockerUnavailableError(problem);
-  const have = await exec(docker, ['image', 'inspect', '--format', '{{.Id}}', tag]);
-  if (have.code !== 0 || have.stdout.trim() !== `sha256:${configDigest}`) {
-    const load = await exec(docker, ['load', '-q', '-i', archive], { signal: io.signal });
-    if (load.code !== 0) throw new DockerUnavailableError(`docker load -i ${archive} failed: ${load.stderr.trim()}`);
-  }
+  const docker = await ensureLoaded(archive, tag, configDigest, io.signal);
   const t0 = performance.now();
   const r = await exec(docker, ['run', '--rm', '--network', 'none', tag, ...args], io);
   const ms = performance.now() - t0;

@@ -11,8 +11,9 @@ import type { WrapperSpec } from '../export/vmwrapper';
 import { treeDigest } from '../model/filelist';
 import { BuildCache } from '../store/cache';
 import { BlobStore } from '../store/blobs';
-import { runDocker } from './docker';
-import { runVm, type Accel, type VmSettings } from './vm';
+import { BUSYBOX_PATH } from '../export/vmwrapper';
+import { ensureLoaded, runDocker } from './docker';
+import { chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from './vm';
 import { materialize, removeRoot } from './materialize';
 import { DEFAULT_PATH, asRealRoot, prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
 
@@ -82,6 +83,28 @@ async function runImageInVm(opts: RunOptions): Promise<RunResult> {
   const rd = await initrdFor(opts, (r) => ({ mode: 'run', ...runSpec(r.recipe, opts.args) }));
   const outcome = await runVm(rd.path, rd.unpacked, { cacheDir: opts.cacheDir, ...opts.vm }, opts.io);
   return { ...outcome, runner: 'vm' };
+}
+
+/**
+ * qemu booting the image with the program (or, for `shell`, the initrd's
+ * busybox sh) on its serial console: for a terminal in the app.
+ */
+export async function vmTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[]; shell: boolean; vm?: VmSettings }): Promise<QemuCommand> {
+  const rd = await initrdFor(opts, (r) => {
+    const recipe = opts.shell ? { ...r.recipe, config: { ...r.recipe.config, entrypoint: [BUSYBOX_PATH, 'sh'], cmd: [] } } : r.recipe;
+    return { mode: 'console', ...runSpec(recipe, opts.shell ? [] : opts.args) };
+  });
+  const settings = { cacheDir: opts.cacheDir, ...opts.vm };
+  return qemuCommand({ kernel: requireKernel(settings.kernel), initrd: rd.path, memMiB: guestMemoryMiB(rd.unpacked), accel: await chooseAccel(settings) });
+}
+
+/** `docker run -it` of the image (loaded first when the engine lacks it), for a terminal in the app. */
+export async function dockerTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[] }): Promise<QemuCommand> {
+  const result = await build({ ...opts, formats: ['docker'] });
+  runSpec(result.recipe, opts.args);
+  const tag = imageReference(result.recipe).full;
+  const docker = await ensureLoaded(result.outputs.docker!, tag, imageMeta(result.recipe, result.layers).config.digest, opts.signal);
+  return { file: docker, args: ['run', '--rm', '-it', '--network', 'none', tag, ...opts.args] };
 }
 
 async function runImageInDocker(opts: RunOptions): Promise<RunResult> {
