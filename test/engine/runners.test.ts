@@ -110,6 +110,17 @@ describe.skipIf(lacks('unshare', 'qemu-system-x86_64', '/bin/busybox') || !docke
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('without a kernel the VM runner says how to get one; doctor names the kernel and the KVM probe', async () => {
+    const project = writeProject(path.join(work, 'nokernel'), EXIT3.replace('exit3', 'nokernel'));
+    const r = await cliAsync(['run', project, '--runner', 'vm', '--kernel', '/nonexistent/vmlinuz', '--cache', cache]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('scratchyard: no kernel for the VM runner (/nonexistent/vmlinuz is missing or not readable). Install one with: apt-get install linux-image-amd64');
+    const d = JSON.parse((await cliAsync(['doctor', '--json'])).stdout);
+    expect(d.kernel.path).toMatch(/^\/boot\/vmlinuz-/);
+    expect(d.kvm.detail).toMatch(/probe guest|\/dev\/kvm/);
+    expect((await cliAsync(['doctor'])).stdout).toMatch(/^kernel: found \(the VM runner boots \/boot\/vmlinuz-/m);
+  });
+
   it('an unknown runner is a usage error naming the ones there are', async () => {
     const r = await cliAsync(['run', writeProject(path.join(work, 'usage'), EXIT3), '--runner', 'lxc', '--cache', cache]);
     expect(r.code).toBe(2);

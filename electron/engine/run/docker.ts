@@ -27,9 +27,9 @@ function lastLine(s: string): string {
 /** Load `archive` unless the engine already holds `tag` as this very image; returns the docker client's path. */
 export async function ensureLoaded(archive: string, tag: string, configDigest: string, signal?: AbortSignal): Promise<string> {
   const docker = requireTool('docker');
-  const problem = await dockerProblem(docker);
-  if (problem) throw new DockerUnavailableError(problem);
   const have = await exec(docker, ['image', 'inspect', '--format', '{{.Id}}', tag]);
+  // Only a failure that is not "no such image" pays for asking what is wrong with the engine.
+  if (have.code !== 0 && !/no such image/i.test(have.stderr)) throw new DockerUnavailableError((await dockerProblem(docker)) ?? `docker image inspect ${tag} failed: ${have.stderr.trim()}`);
   if (have.code !== 0 || have.stdout.trim() !== `sha256:${configDigest}`) {
     const load = await exec(docker, ['load', '-q', '-i', archive], { signal });
     if (load.code !== 0) throw new DockerUnavailableError(`docker load -i ${archive} failed: ${load.stderr.trim()}`);

@@ -10,7 +10,7 @@ import { initrdBlob } from '../export/initrd';
 import type { WrapperSpec } from '../export/vmwrapper';
 import { treeDigest } from '../model/filelist';
 import { BuildCache } from '../store/cache';
-import { BlobStore } from '../store/blobs';
+import type { BlobStore } from '../store/blobs';
 import { BUSYBOX_PATH } from '../export/vmwrapper';
 import { ensureLoaded, runDocker } from './docker';
 import { chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from './vm';
@@ -68,9 +68,10 @@ export async function runImage(opts: RunOptions): Promise<RunResult> {
 export async function initrdFor(opts: Omit<BuildOptions, 'formats'>, spec: (r: BuildResult) => WrapperSpec): Promise<{ path: string; unpacked: number; result: BuildResult }> {
   const result = await build({ ...opts, formats: [] });
   const tree = result.states[result.states.length - 1];
-  const store = new BlobStore(opts.cacheDir);
+  // The build's own store: it knows which packs hold imported contents (a Debian base's).
+  const store = result.store;
   const cache = new BuildCache(opts.cacheDir);
-  await Promise.all([store.open(), cache.open()]);
+  await cache.open();
   try {
     const blob = await initrdBlob(store, cache, tree, treeDigest(tree), spec(result), result.recipe.epoch, true);
     return { path: store.pathOf(blob.digest), unpacked: blob.unpacked, result };
