@@ -57,6 +57,9 @@ describe.skipIf(lacks('cpio', '/bin/busybox'))('initrd format', () => {
     expect(init).toContain('2023'); // epoch 1700000000 = Nov 14 2023
     const home = r.stdout.split('\n').find((l) => / home\/ava$/.test(l))!;
     expect(home).toMatch(/^d\S+\s+\d+\s+1000\s+1000\s/);
+    // The wrapper's busybox is a hard link of the image's own (stored once; data on the last link).
+    expect(r.stdout).toMatch(/^-rwxr-xr-x\s+2\s+0\s+0\s+0 .* \.scratchyard\/busybox$/m);
+    expect(r.stdout).toMatch(/^-rwxr-xr-x\s+2\s+0\s+0\s+[1-9]\d+ .* bin\/busybox$/m);
   });
 
   it('cpio -i extracts it: the files are the image files', () => {

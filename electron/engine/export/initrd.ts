@@ -22,7 +22,7 @@ import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
 import { cpioItemsOfTree, cpioStream, type CpioItem } from './cpio';
 import { BUSYBOX_PATH, HIDDEN_DIR, SPEC_PATH, VM_WRAPPER, WRAPPER_PATH, wrapperSpecText, type WrapperSpec } from './vmwrapper';
 
-const INITRD_VERSION = 1;
+const INITRD_VERSION = 2;
 const SMALL = 1 << 20;
 
 export interface InitrdBlob {
@@ -63,7 +63,7 @@ export async function initrdBlob(store: BlobStore, cache: BuildCache, tree: Tree
     fileItem(WRAPPER_PATH, VM_WRAPPER, 0o755),
     fileItem(SPEC_PATH, specText, 0o644),
   ];
-  const items = [...cpioItemsOfTree(tree), ...extra].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const items = shareBusybox([...cpioItemsOfTree(tree), ...extra].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
   const read = (digest: Sha256, size: number) => (size <= SMALL ? [store.readSync(digest)] : store.readStream(digest));
   const archive = Readable.from(cpioStream(items, epoch, read));
   let blob: { digest: Sha256; size: number };
@@ -89,6 +89,19 @@ export async function writeInitrdFile(store: BlobStore, digest: Sha256, target: 
     await fs.rm(tmp, { force: true });
     throw e;
   }
+}
+
+/**
+ * Most images carry the very busybox the wrapper needs: make the hidden one a
+ * hard link of the image's (same content, mode and owner), so the initrd holds
+ * it once and a TCG guest unpacks a megabyte less.
+ */
+function shareBusybox(items: CpioItem[]): CpioItem[] {
+  const hidden = items.find((i) => i.path === BUSYBOX_PATH)!;
+  const same = items.find((i) => i !== hidden && i.entry.type === 'file' && i.entry.digest === hidden.entry.digest && i.entry.mode === 0o755 && i.entry.uid === 0 && i.entry.gid === 0 && !i.entry.xattrs);
+  if (!same) return items;
+  const group = same.entry.link ?? `scratchyard-busybox:${hidden.entry.digest}`;
+  return items.map((i) => (i === hidden || (i === same && !same.entry.link) ? { ...i, entry: { ...i.entry, link: group } } : i));
 }
 
 function fileItem(p: ImagePath, text: string, mode: number): CpioItem {

@@ -16,37 +16,40 @@ export const BUSYBOX_PATH = '/.scratchyard/busybox' as ImagePath;
 export const SPEC_PATH = '/.scratchyard/spec' as ImagePath;
 
 export const VM_WRAPPER = `#!/.scratchyard/busybox sh
-# Scratchyard VM wrapper (PID 1). Every tool by absolute path: the image may have none.
+# Scratchyard VM wrapper (PID 1). The image may have no tools at all: every
+# command is an applet of the busybox running this script. Once /proc is
+# mounted, applets are called by name: busybox's sh then runs the "nofork" ones
+# (mkdir, ln, echo, sync) in-process, which under TCG saves an exec each.
 B=/.scratchyard/busybox
 $B mkdir -p /proc /sys /dev /tmp
 $B mount -t proc proc /proc
-$B mount -t sysfs sysfs /sys
-$B mount -t devtmpfs devtmpfs /dev
-$B mkdir -p /dev/pts /dev/shm
-$B mount -t devpts devpts /dev/pts 2>/dev/null
-$B mount -t tmpfs tmpfs /dev/shm 2>/dev/null
-$B ln -sf /proc/self/fd /dev/fd
-$B ln -sf /proc/self/fd/0 /dev/stdin
-$B ln -sf /proc/self/fd/1 /dev/stdout
-$B ln -sf /proc/self/fd/2 /dev/stderr
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts 2>/dev/null
+mount -t tmpfs tmpfs /dev/shm 2>/dev/null
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 # Raw ports: no \\n -> \\r\\n, no echo. Closing a port waits until it is sent.
-$B stty -F /dev/ttyS1 raw -echo 2>/dev/null
-$B stty -F /dev/ttyS2 raw -echo 2>/dev/null
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+stty -F /dev/ttyS2 raw -echo 2>/dev/null
 # The spec sets SY_MODE (run or console), SY_WORKDIR, and "$@" = NAME=VALUE... argv...
 . /.scratchyard/spec
 if ! cd "$SY_WORKDIR" 2>/dev/null; then
   echo "scratchyard: workdir $SY_WORKDIR does not exist in the image" >/dev/console
   rc=125
 elif [ "$SY_MODE" = console ]; then
-  $B setsid $B cttyhack $B env -i "$@"
+  setsid cttyhack env -i "$@"
   rc=$?
 else
-  $B env -i "$@" </dev/null >/dev/ttyS1 2>/dev/console
+  env -i "$@" </dev/null >/dev/ttyS1 2>/dev/console
   rc=$?
 fi
 echo "$rc" >/dev/ttyS2
-$B sync
-$B poweroff -f
+sync
+poweroff -f
 `;
 
 export interface WrapperSpec {
