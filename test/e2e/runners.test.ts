@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { CLI, DOCKER, REPO, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
 
@@ -15,6 +16,7 @@ const work = tempDir('sy-e2e-runners-');
 const tag = `scratchyard-test/e2e-runners:${process.pid}`;
 const project = helloCopy(path.join(work, 'hello'), tag);
 let gui: ChildProcess;
+let url: string;
 let browser: Browser;
 let page: Page;
 
@@ -34,7 +36,7 @@ function startGui(): Promise<string> {
 describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runners in the app', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    const url = await startGui();
+    url = await startGui();
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await page.goto(url);
@@ -71,5 +73,24 @@ describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runner
     await page.screenshot({ path: path.join(SHOTS, 'runners-02-vm-console.png') });
     await page.keyboard.type('exit\n');
     await expect.poll(() => page.locator('.runs .result').textContent(), { timeout: 30_000 }).toMatch(/exit code 0/);
+  });
+
+  it('over the contract: run.start with runner docker streams the program into a terminal; a bad runner is refused', async () => {
+    const u = new URL(url);
+    const token = new URLSearchParams(u.hash.slice(1)).get('token')!;
+    const ws = new WebSocket(`ws://${u.host}/ws?token=${token}`);
+    await new Promise((resolve, reject) => (ws.on('open', resolve), ws.on('error', reject)));
+    const messages: { id?: number; event?: string; data?: string; code?: number; result?: { id: string }; error?: { message: string } }[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(String(m))));
+    ws.send(JSON.stringify({ id: 1, request: { cmd: 'runs.compare', runners: ['lxc'], args: [] } }));
+    await expect.poll(() => messages.find((m) => m.id === 1)?.error?.message).toMatch(/invalid request: runners\.0/);
+    ws.send(JSON.stringify({ id: 2, request: { cmd: 'run.start', runner: 'docker', args: [], cols: 80, rows: 20 } }));
+    await expect.poll(() => messages.find((m) => m.id === 2)?.result?.id, { timeout: 60_000 }).toBeTruthy();
+    const id = messages.find((m) => m.id === 2)!.result!.id;
+    await expect.poll(() => messages.find((m) => m.event === 'term.exit' && (m as { id?: unknown }).id === id), { timeout: 60_000 }).toBeTruthy();
+    const out = messages.filter((m) => m.event === 'term.data' && (m as { id?: unknown }).id === id).map((m) => m.data).join('');
+    expect(out).toContain('Hello, world!');
+    expect(messages.find((m) => m.event === 'term.exit' && (m as { id?: unknown }).id === id)!.code).toBe(0);
+    ws.close();
   });
 });
