@@ -12,9 +12,10 @@ const cache = path.join(work, 'cache');
 const tagBase = `scratchyard-test/runners-${process.pid}`;
 
 /** The CLI without blocking the event loop, so VM boots overlap. */
-function cliAsync(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+function cliAsync(args: string[], env: NodeJS.ProcessEnv = process.env, prefix: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, ...pre] = [...prefix, process.execPath];
+    const child = spawn(file, [...pre, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b) => (stdout += b));
@@ -108,6 +109,22 @@ describe.skipIf(lacks('unshare', 'qemu-system-x86_64', '/bin/busybox') || !docke
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('scratchyard: the VM did not power off within 8 s and was stopped');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.concurrent('works as a normal user: the initrd is written and the VM boots without root', async () => {
+    const user = 'scratchyard-ci';
+    const dir = tempDir('sy-runners-user-');
+    const project = helloCopy(path.join(dir, 'hello'), `${tagBase}-hello:latest`);
+    let prefix: string[] = [];
+    if (process.getuid?.() === 0) {
+      if (sh('id', ['-u', user]).code !== 0) expect(sh('useradd', ['--create-home', user]).code).toBe(0);
+      expect(sh('chown', ['-R', user, dir]).code).toBe(0);
+      prefix = ['runuser', '-u', user, '--', 'env', `HOME=${dir}`, `PATH=${process.env.PATH}`];
+    }
+    const r = await cliAsync(['run', project, '--runner', 'vm', '--cache', path.join(dir, 'cache')], process.env, prefix);
+    expect(r.stderr).not.toMatch(/EACCES|EPERM|Error/);
+    expect(r.stdout).toBe('Hello, world!\n');
+    expect(r.code).toBe(0);
   });
 
   it('without a kernel the VM runner says how to get one; doctor names the kernel and the KVM probe', async () => {
