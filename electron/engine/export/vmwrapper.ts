@@ -32,9 +32,14 @@ ln -sf /proc/self/fd /dev/fd
 ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
+# stdout and exit code on their own ports when the VM has them (Scratchyard's
+# runner gives three); booted by hand with one serial port, all goes to the console.
+OUT=/dev/console RC=
+if grep -q '^1: uart:16550' /proc/tty/driver/serial 2>/dev/null; then OUT=/dev/ttyS1; fi
+if grep -q '^2: uart:16550' /proc/tty/driver/serial 2>/dev/null; then RC=/dev/ttyS2; fi
 # Raw ports: no \\n -> \\r\\n, no echo. Closing a port waits until it is sent.
-stty -F /dev/ttyS1 raw -echo 2>/dev/null
-stty -F /dev/ttyS2 raw -echo 2>/dev/null
+[ "$OUT" = /dev/ttyS1 ] && stty -F /dev/ttyS1 raw -echo 2>/dev/null
+[ -n "$RC" ] && stty -F /dev/ttyS2 raw -echo 2>/dev/null
 # The spec sets SY_MODE (run or console), SY_WORKDIR, and "$@" = NAME=VALUE... argv...
 . /.scratchyard/spec
 if ! cd "$SY_WORKDIR" 2>/dev/null; then
@@ -44,10 +49,10 @@ elif [ "$SY_MODE" = console ]; then
   setsid cttyhack env -i "$@"
   rc=$?
 else
-  env -i "$@" </dev/null >/dev/ttyS1 2>/dev/console
+  env -i "$@" </dev/null >"$OUT" 2>/dev/console
   rc=$?
 fi
-echo "$rc" >/dev/ttyS2
+if [ -n "$RC" ]; then echo "$rc" >"$RC"; else echo "scratchyard: exit code $rc" >/dev/console; fi
 sync
 poweroff -f
 `;
