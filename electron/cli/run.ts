@@ -29,12 +29,17 @@ export async function cmdRun(argv: string[], signal: AbortSignal): Promise<numbe
         timeout: { type: 'string' },
         accel: { type: 'string' },
         json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
     throw new RunUsageError((e as Error).message);
   }
   const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`usage: scratchyard ${RUN_USAGE}\n`);
+    return 0;
+  }
   if (positionals.length > 1) throw new RunUsageError(`expected one project, got ${positionals.join(' ')}`);
   const runner = values.runner!;
   if (runner !== 'all' && !(RUNNERS as readonly string[]).includes(runner)) throw new RunUsageError(`unknown runner "${runner}" (available: ${RUNNERS.join(', ')}, all)`);
