@@ -8,8 +8,9 @@
 //   node bench/run.mjs debian     a Debian-sized rootfs tarball imported as one layer
 //   node bench/run.mjs scale      the explorer's engine side on 100,000 entries
 //   node bench/run.mjs debian-node  the debian source against mmdebstrap alone, edits above it, basebox's size
+//   node bench/run.mjs runners    hello run by each runner against the bare command (unshare, qemu, docker run)
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -181,6 +182,65 @@ function benchScale(work) {
   console.log('\n' + run(process.execPath, [out]).stdout.trim());
 }
 
+/**
+ * Each runner on the hello example (a whole `scratchyard run` process) against
+ * the bare command doing the same in the same run: `unshare -r chroot DIR
+ * /init` on the unpacked rootfs, qemu with the same kernel and machine on an
+ * initrd made by find | cpio | gzip with a four-line /rdinit, and `docker run`
+ * of the same loaded image.
+ */
+function benchRunners(work) {
+  const tag = 'scratchyard-bench/hello:latest';
+  const project = path.join(work, 'hello');
+  run('cp', ['-r', path.join(ROOT, 'assets/examples/hello'), project]);
+  rmSync(path.join(project, 'out'), { recursive: true, force: true });
+  writeFileSync(path.join(project, 'scratchyard.yaml'), readFileSync(path.join(project, 'scratchyard.yaml'), 'utf8').replace(/^tag: .*$/m, `tag: ${tag}`));
+  const cache = path.join(work, 'runners-cache');
+  const rootfs = run(process.execPath, [CLI, 'build', project, '--cache', cache, '--format', 'rootfs,docker', '--json']);
+  const outputs = JSON.parse(rootfs.stdout).outputs;
+  const dir = path.join(work, 'root');
+  mkdirSync(dir);
+  run('tar', ['-xf', outputs.rootfs, '-C', dir]);
+  const cli = (runner) => () => {
+    const r = run(process.execPath, [CLI, 'run', project, '--runner', runner, '--cache', cache]);
+    if (r.stdout !== 'Hello, world!\n') throw new Error(`${runner}: ${r.stdout}`);
+  };
+  const median_ = (n, fn) => (fn(), median(Array.from({ length: n }, () => time(fn))));
+  console.log('\n## runners (hello), whole processes, median (after one warm-up run)');
+
+  const bareChroot = median_(7, () => run('unshare', ['-r', 'chroot', dir, '/init']));
+  row('run --runner chroot', median_(7, cli('chroot')), 'unshare -r chroot DIR /init', bareChroot, '≤ +50 ms');
+
+  if (spawnSync(DOCKER, ['info'], { stdio: 'ignore' }).status === 0) {
+    run(DOCKER, ['load', '-q', '-i', outputs.docker]);
+    const bareDocker = median_(5, () => run(DOCKER, ['run', '--rm', '--network', 'none', tag]));
+    row('run --runner docker', median_(5, cli('docker')), 'docker run --rm --network none', bareDocker, '≤ +20 %');
+    run(DOCKER, ['rmi', '-f', tag]);
+  }
+
+  const kernel = readdirSync('/boot').filter((n) => n.startsWith('vmlinuz-')).sort().pop();
+  if (which('qemu-system-x86_64') && kernel) {
+    const vmroot = path.join(work, 'vmroot');
+    run('cp', ['-a', dir, vmroot]);
+    writeFileSync(
+      path.join(vmroot, 'rdinit'),
+      '#!/bin/sh\nmount -t devtmpfs devtmpfs /dev\n/init >/dev/ttyS1; echo $? >/dev/ttyS2\npoweroff -f\n',
+      { mode: 0o755 },
+    );
+    const initrd = path.join(work, 'hand.cpio.gz');
+    run('sh', ['-c', `cd ${vmroot} && find . | cpio -o -H newc --quiet | gzip -6 > ${initrd}`]);
+    const qemu = () =>
+      run('qemu-system-x86_64', [
+        '-accel', 'tcg', '-M', 'pc', '-bios', 'qboot.rom', '-m', '128', '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+        '-kernel', path.join('/boot', kernel), '-initrd', initrd, '-append', 'console=ttyS0 quiet loglevel=0 panic=-1 rdinit=/rdinit',
+        '-serial', 'null', '-serial', `file:${path.join(work, 'vm-out')}`, '-serial', `file:${path.join(work, 'vm-rc')}`,
+      ]);
+    const bareVm = median_(3, qemu);
+    if (readFileSync(path.join(work, 'vm-out'), 'utf8').replace(/\r/g, '') !== 'Hello, world!\n') throw new Error('the hand-made initrd did not greet');
+    row('run --runner vm (TCG)', median_(3, cli('vm')), 'qemu + hand-made initrd', bareVm, '≤ +10 %');
+  }
+}
+
 const which_ = process.argv[2] ?? 'all';
 if (!process.env.SCRATCHYARD_BENCH_PREBUILT) execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs')], { stdio: 'inherit' });
 const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
@@ -190,6 +250,7 @@ try {
   if (which_ === 'all' || which_ === 'debian') benchDebian(work);
   if (which_ === 'all' || which_ === 'scale') benchScale(work);
   if (which_ === 'all' || which_ === 'debian-node') benchDebianNode(work);
+  if (which_ === 'all' || which_ === 'runners') benchRunners(work);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -17,4 +17,8 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'bubblewrap', probe: 'bwrap' },
   { pkg: 'python3', probe: 'python3' },
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
+  { pkg: 'cpio', probe: 'cpio' },
+  { pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64' },
+  // The VM runner's kernel; the package links /vmlinuz to the newest /boot/vmlinuz-*.
+  { pkg: 'linux-image-amd64', probe: '/vmlinuz' },
 ];

@@ -7,6 +7,10 @@ export const CHANNEL = 'scratchyard';
 
 const layerRef = z.string().nullable().describe('a layer name, or null for the merged image');
 
+/** The ways to run an image (issue 5): a rootless chroot, a qemu VM, docker. */
+export const runnerName = z.enum(['chroot', 'vm', 'docker']);
+export type RunnerId = z.infer<typeof runnerName>;
+
 export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('project.open'), path: z.string().optional() }),
   z.strictObject({ cmd: z.literal('project.new'), path: z.string().min(1) }),
@@ -18,8 +22,9 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('file.read'), layer: layerRef, path: z.string(), max: z.number().int().min(1).max(1 << 20) }),
   z.strictObject({ cmd: z.literal('filelist.get'), layer: layerRef }),
   z.strictObject({ cmd: z.literal('diff.layer'), layer: z.string() }),
-  z.strictObject({ cmd: z.literal('run.start'), runner: z.literal('chroot'), args: z.array(z.string()).default([]), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
-  z.strictObject({ cmd: z.literal('shell.start'), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
+  z.strictObject({ cmd: z.literal('run.start'), runner: runnerName, args: z.array(z.string()).default([]), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
+  z.strictObject({ cmd: z.literal('shell.start'), cols: z.number().int().min(1), rows: z.number().int().min(1), runner: z.enum(['chroot', 'vm']).optional() }),
+  z.strictObject({ cmd: z.literal('runs.compare'), runners: z.array(runnerName).min(1).max(3), args: z.array(z.string()).default([]) }),
   z.strictObject({ cmd: z.literal('term.write'), id: z.string(), data: z.string().max(1 << 16) }),
   z.strictObject({ cmd: z.literal('term.resize'), id: z.string(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('term.close'), id: z.string() }),
@@ -92,6 +97,22 @@ export const responses = {
   }),
   'run.start': z.object({ id: z.string() }),
   'shell.start': z.object({ id: z.string() }),
+  'runs.compare': z.object({
+    agree: z.boolean(),
+    rows: z.array(
+      z.object({
+        runner: runnerName,
+        code: z.number().optional(),
+        ms: z.number().optional(),
+        stdout: z.string().optional(),
+        stderr: z.string().optional(),
+        accel: z.string().optional(),
+        error: z.string().optional(),
+        skipped: z.boolean().optional(),
+        matches: z.boolean(),
+      }),
+    ),
+  }),
   'term.write': z.object({}),
   'term.resize': z.object({}),
   'term.close': z.object({}),
@@ -99,6 +120,7 @@ export const responses = {
     tools: z.array(z.object({ command: z.string(), path: z.string().optional(), version: z.string().optional(), debianPackage: z.string(), purpose: z.string() })),
     userNamespaces: z.object({ ok: z.boolean(), detail: z.string() }),
     kvm: z.object({ present: z.boolean(), usable: z.boolean(), detail: z.string() }),
+    kernel: z.object({ path: z.string().optional(), detail: z.string() }).optional(),
   }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;

@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startBrowserMode } from '../host/browser';
 import { recipeJsonSchema } from '../../shared/recipe';
-import { build, FORMATS, type BuildResult, type Format } from '../engine/graph/build';
+import { build, DEFAULT_FORMATS, FORMATS, type BuildResult, type Format } from '../engine/graph/build';
 import { layerFileList, layerIndex } from '../engine/graph/layers';
 import { fileList } from '../engine/model/filelist';
 import { RecipeLoadError } from '../engine/project';
-import { runImage, RUNNERS, NoCommandError, type RunnerName } from '../engine/run';
+import { NoCommandError } from '../engine/run';
+import { RUN_USAGE, RunUsageError, cmdRun } from './run';
 import { RecipeError } from '../engine/sources';
 import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/tools/doctor';
@@ -24,8 +25,9 @@ import { Progress } from './progress';
 const USAGE = `usage: scratchyard <command> [options]
 
 commands:
-  build [PROJECT] [--out DIR] [--format docker,oci,rootfs] [--gzip] [--json]
-  run [PROJECT] --runner chroot [-- CMD ARGS...]
+  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json]
+                 --gzip: gzip layers; --no-gzip: a plain .cpio initrd
+  ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME]   IMAGE: an OCI layout folder or a docker-archive tar
   doctor [--json]
   gui [PROJECT] [--port N] [--no-open]   the app in a browser (browser mode), on 127.0.0.1
@@ -53,7 +55,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'build':
         return await cmdBuild(rest);
       case 'run':
-        return await cmdRun(rest);
+        return await cmdRun(rest, abortOnSignals()).catch((e: unknown) => {
+          throw e instanceof RunUsageError ? new UsageError(e.message) : e;
+        });
       case 'ls':
         return await cmdLs(rest);
       case 'doctor':
@@ -107,7 +111,7 @@ function report(e: unknown): number {
 }
 
 function formatsOf(value: string | undefined): Format[] {
-  if (value === undefined) return [...FORMATS];
+  if (value === undefined) return [...DEFAULT_FORMATS];
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const f of list) if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`unknown format "${f}" (expected ${FORMATS.join(', ')})`);
   return list as Format[];
@@ -130,6 +134,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     out: { type: 'string' },
     format: { type: 'string' },
     gzip: { type: 'boolean' },
+    'no-gzip': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (values.help) return usageOk();
@@ -140,6 +145,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     outDir: values.out,
     formats: formatsOf(values.format),
     gzip: values.gzip,
+    initrdGzip: !values['no-gzip'],
     signal: abortOnSignals(),
     onEvent: (e) => progress.event(e),
   });
@@ -162,29 +168,6 @@ function summary(r: BuildResult): string {
   const layerPart = built === 0 ? `no layer written (all ${r.layers.length} cached)` : `${built} of ${r.layers.length} layers written`;
   const outPart = r.written.length ? `wrote ${r.written.join(', ')}` : Object.keys(r.outputs).length ? 'outputs already up to date' : 'no outputs asked for';
   return `${r.recipe.name}: ${layerPart}; ${outPart}; manifest sha256:${r.manifestDigest}`;
-}
-
-async function cmdRun(argv: string[]): Promise<number> {
-  const dash = argv.indexOf('--');
-  const args = dash === -1 ? argv : argv.slice(0, dash);
-  const command = dash === -1 ? [] : argv.slice(dash + 1);
-  const { values, positionals } = parse(args, { runner: { type: 'string', default: 'chroot' } });
-  if (values.help) return usageOk();
-  const runner = values.runner as RunnerName;
-  if (!(RUNNERS as readonly string[]).includes(runner)) throw new UsageError(`unknown runner "${runner}" (available: ${RUNNERS.join(', ')})`);
-  const progress = new Progress(process.stderr);
-  const outcome = await runImage({
-    project: onePositional(positionals),
-    cacheDir: values.cache ?? defaultCacheDir(),
-    runner,
-    args: command,
-    signal: abortOnSignals(),
-    onEvent: (e) => progress.event(e),
-    io: { inherit: true },
-  });
-  progress.finish();
-  if (outcome.signal) process.stderr.write(`scratchyard: the program was killed by ${outcome.signal}\n`);
-  return outcome.code;
 }
 
 async function cmdLs(args: string[]): Promise<number> {
@@ -234,6 +217,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
   }
   process.stdout.write(`user namespaces: ${d.userNamespaces.ok ? 'yes' : 'no'} (${d.userNamespaces.detail})\n`);
   process.stdout.write(`/dev/kvm: ${d.kvm.present ? 'present' : 'absent'}, ${d.kvm.usable ? 'can run guests' : 'not used'} (${d.kvm.detail})\n`);
+  process.stdout.write(`kernel: ${d.kernel.path ? 'found' : 'missing'} (${d.kernel.detail})\n`);
   return 0;
 }
 

@@ -20,6 +20,7 @@ import { systemDirs } from '../engine/sources/elf/closure';
 import { writeFileAtomic } from '../engine/store/atomic';
 import { doctor } from '../engine/tools/doctor';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
+import { compareRunners, terminalCommand } from './runners';
 
 export interface SessionOptions {
   project: string;
@@ -83,9 +84,13 @@ export class EngineSession {
       case 'diff.layer':
         return this.diffLayer(req.layer);
       case 'run.start':
+        if (req.runner !== 'chroot') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, req.runner, req.args ?? [], false), req.cols, req.rows);
         return this.startTerminal(req.args ?? [], req.cols, req.rows, false);
       case 'shell.start':
+        if (req.runner === 'vm') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, 'vm', [], true), req.cols, req.rows);
         return this.startTerminal(['/bin/sh'], req.cols, req.rows, true);
+      case 'runs.compare':
+        return compareRunners(this.projectPath, this.opts.cacheDir, req.runners, req.args ?? []);
       case 'term.write':
         this.term(req.id).write(req.data);
         return {};
@@ -328,6 +333,25 @@ export class EngineSession {
       onExit: (code) => {
         this.terms.delete(id);
         void removeRoot(root);
+        this.opts.emit({ event: 'term.exit', id, code, ms: Math.round(performance.now() - t0) });
+      },
+    });
+    this.terms.set(id, session);
+    return { id };
+  }
+
+  /** A terminal running a ready command (a VM console, docker run -it). */
+  private async startCommandTerminal(cmd: { file: string; args: string[] }, cols: number, rows: number): Promise<{ id: string }> {
+    const id = `t${this.nextTerm++}`;
+    const t0 = performance.now();
+    const session = await spawnPty({
+      ...cmd,
+      env: { ...process.env } as Record<string, string>,
+      cols,
+      rows,
+      onData: (data) => this.opts.emit({ event: 'term.data', id, data }),
+      onExit: (code) => {
+        this.terms.delete(id);
         this.opts.emit({ event: 'term.exit', id, code, ms: Math.round(performance.now() - t0) });
       },
     });

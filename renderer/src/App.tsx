@@ -4,6 +4,7 @@ import { useEffect, useState, type KeyboardEvent } from 'react';
 import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
+import { RunResults, RunnerButtons } from './views/RunResults';
 import { BuildPanel, Doctor, FileList, LayerDiff, Layers, Runs, Yaml } from './views/Panels';
 
 const TABS: [Tab, string][] = [
@@ -40,6 +41,7 @@ export function App() {
           <button onClick={() => void s.startRun('shell')} disabled={s.building || !!s.problems.length}>
             Open shell
           </button>
+          <RunnerButtons />
         </div>
       </header>
       {s.error && (
@@ -71,6 +73,7 @@ export function App() {
       <footer>
         <BuildPanel />
         <Runs />
+        <RunResults />
       </footer>
     </div>
   );

@@ -72,4 +72,14 @@ describe.skipIf(lacks('mmdebstrap', 'dpkg-query'))('debian source (mmdebstrap)',
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).manifestDigest).toBe(first.manifestDigest);
   }, 600_000);
+
+  it.skipIf(lacks('qemu-system-x86_64'))('the chroot, a VM booting its initrd and docker count the same packages', () => {
+    const r = cli(['run', project, '--runner', 'all', '--json', '--cache', cache]);
+    const rows = JSON.parse(r.stdout) as { runner: string; code?: number; stdout?: string; skipped?: boolean; matches: boolean }[];
+    const vm = rows.find((x) => x.runner === 'vm')!;
+    expect(vm).toMatchObject({ code: 0, matches: true });
+    expect(vm.stdout).toMatch(/^\d+\n/);
+    for (const row of rows.filter((x) => !x.skipped)) expect(row, row.runner).toMatchObject({ code: 0, stdout: vm.stdout, matches: true });
+    expect(r.code).toBe(0);
+  }, 600_000);
 });

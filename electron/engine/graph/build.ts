@@ -12,6 +12,7 @@ import { treeDigest } from '../model/filelist';
 import { emptyTree, type Tree } from '../model/tree';
 import { copyBlob, writeDockerArchive, writeOciLayout } from '../export/archives';
 import { imageMeta, type BuiltLayer } from '../export/image';
+import { defaultWrapperSpec, initrdBlob, writeInitrdFile } from '../export/initrd';
 import { writeRootfsTar } from '../export/rootfs';
 import { layerItems, tarStream } from '../export/tarwriter';
 import { loadProject } from '../project';
@@ -21,8 +22,12 @@ import { BuildCache } from '../store/cache';
 import { NodeReporter, type BuildEvent } from './events';
 import { evaluateStack } from './stack';
 
-export const FORMATS = ['docker', 'oci', 'rootfs'] as const;
+export const FORMATS = ['docker', 'oci', 'rootfs', 'initrd'] as const;
 export type Format = (typeof FORMATS)[number];
+/** What a build writes when no format is asked for (the initrd is on request). */
+export const DEFAULT_FORMATS: Format[] = ['docker', 'oci', 'rootfs'];
+
+const OUTPUT_SUFFIX: Record<Format, string> = { docker: 'docker.tar', oci: 'oci', rootfs: 'rootfs.tar', initrd: 'initrd.cpio' };
 
 /** Bump when the bytes a cached node produces would change for the same inputs. */
 const ENGINE_VERSION = 1;
@@ -35,6 +40,8 @@ export interface BuildOptions {
   /** Default: all formats. An empty list builds layers only. */
   formats?: Format[];
   gzip?: boolean;
+  /** The initrd format: gzip (default) or a plain .cpio. */
+  initrdGzip?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: BuildEvent) => void;
 }
@@ -62,7 +69,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const report = new NodeReporter(opts.onEvent);
   const project = await loadProject(opts.project);
   const { recipe } = project;
-  const formats = opts.formats ?? [...FORMATS];
+  const formats = opts.formats ?? [...DEFAULT_FORMATS];
   const sourceCount = (layers: Recipe['layers']) => layers.reduce((n, l) => n + l.sources.length, 0);
   report.plan(sourceCount(recipe.layers) + recipe.stages.reduce((n, st) => n + sourceCount(st.layers), 0) + recipe.layers.length + formats.length);
   const store = new BlobStore(opts.cacheDir);
@@ -102,19 +109,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     }
     // The exports are independent files: written side by side (one mostly reads, one mostly writes).
     opts.signal?.throwIfAborted();
+    const initrdGzip = opts.initrdGzip ?? true;
     await Promise.all(
       formats.map(async (f) => {
-        const target = path.join(outDir, `${recipe.name}.${f === 'docker' ? 'docker.tar' : f === 'oci' ? 'oci' : 'rootfs.tar'}`);
+        const target = path.join(outDir, `${recipe.name}.${OUTPUT_SUFFIX[f]}${f === 'initrd' && initrdGzip ? '.gz' : ''}`);
         outputs[f] = target;
         const node = report.start(`export:${f}`, `export ${f}`);
-        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1] });
+        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}) });
         if (await outputCurrent(cache, target, exportKey)) {
           node.cached();
           return;
         }
         if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
         else if (f === 'oci') await writeOciLayout(target, store, meta, layers);
-        else await writeRootfs(target, store, cache, states, recipe.epoch, layers);
+        else if (f === 'initrd') {
+          const spec = defaultWrapperSpec(recipe);
+          const blob = await initrdBlob(store, cache, states[states.length - 1], digests[digests.length - 1], spec, recipe.epoch, initrdGzip);
+          await writeInitrdFile(store, blob.digest, target);
+        } else await writeRootfs(target, store, cache, states, recipe.epoch, layers);
         await recordOutput(cache, target, exportKey);
         written.push(f);
         node.done();

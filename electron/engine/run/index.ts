@@ -3,17 +3,25 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Recipe } from '../../../shared/recipe';
-import { build, type BuildOptions } from '../graph/build';
+import { imageReference, type Recipe } from '../../../shared/recipe';
+import { build, type BuildOptions, type BuildResult } from '../graph/build';
+import { imageMeta } from '../export/image';
+import { initrdBlob } from '../export/initrd';
+import type { WrapperSpec } from '../export/vmwrapper';
+import { treeDigest } from '../model/filelist';
+import { BuildCache } from '../store/cache';
+import type { BlobStore } from '../store/blobs';
+import { BUSYBOX_PATH } from '../export/vmwrapper';
+import { ensureLoaded, runDocker } from './docker';
+import { chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from './vm';
 import { materialize, removeRoot } from './materialize';
 import { DEFAULT_PATH, asRealRoot, prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
 
 export { asRealRoot };
 import type { Tree } from '../model/tree';
-import type { BlobStore } from '../store/blobs';
 import type { ExecOptions } from '../tools/exec';
 
-export const RUNNERS = ['chroot'] as const;
+export const RUNNERS = ['chroot', 'vm', 'docker'] as const;
 export type RunnerName = (typeof RUNNERS)[number];
 
 
@@ -36,9 +44,15 @@ export interface RunOptions extends Omit<BuildOptions, 'formats'> {
   runner: RunnerName;
   args: string[];
   io?: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'>;
+  /** The VM runner's kernel, timeout and acceleration. */
+  vm?: VmSettings;
 }
 
-export async function runImage(opts: RunOptions): Promise<RunOutcome & { runner: RunnerName }> {
+export type RunResult = RunOutcome & { runner: RunnerName; accel?: Accel };
+
+export async function runImage(opts: RunOptions): Promise<RunResult> {
+  if (opts.runner === 'vm') return runImageInVm(opts);
+  if (opts.runner === 'docker') return runImageInDocker(opts);
   const result = await build({ ...opts, formats: [] });
   const spec = runSpec(result.recipe, opts.args);
   const root = await materializeImage(result.states[result.states.length - 1], result.store);
@@ -48,6 +62,58 @@ export async function runImage(opts: RunOptions): Promise<RunOutcome & { runner:
   } finally {
     await removeRoot(root);
   }
+}
+
+/** The initrd (from the cache when it was made before) for `spec` in the built image. */
+export async function initrdFor(opts: Omit<BuildOptions, 'formats'>, spec: (r: BuildResult) => WrapperSpec): Promise<{ path: string; unpacked: number; result: BuildResult }> {
+  const result = await build({ ...opts, formats: [] });
+  const tree = result.states[result.states.length - 1];
+  // The build's own store: it knows which packs hold imported contents (a Debian base's).
+  const store = result.store;
+  const cache = new BuildCache(opts.cacheDir);
+  await cache.open();
+  try {
+    const blob = await initrdBlob(store, cache, tree, treeDigest(tree), spec(result), result.recipe.epoch, true);
+    return { path: store.pathOf(blob.digest), unpacked: blob.unpacked, result };
+  } finally {
+    await store.close();
+  }
+}
+
+async function runImageInVm(opts: RunOptions): Promise<RunResult> {
+  const rd = await initrdFor(opts, (r) => ({ mode: 'run', ...runSpec(r.recipe, opts.args) }));
+  const outcome = await runVm(rd.path, rd.unpacked, { cacheDir: opts.cacheDir, ...opts.vm }, opts.io);
+  return { ...outcome, runner: 'vm' };
+}
+
+/**
+ * qemu booting the image with the program (or, for `shell`, the initrd's
+ * busybox sh) on its serial console: for a terminal in the app.
+ */
+export async function vmTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[]; shell: boolean; vm?: VmSettings }): Promise<QemuCommand> {
+  const rd = await initrdFor(opts, (r) => {
+    const recipe = opts.shell ? { ...r.recipe, config: { ...r.recipe.config, entrypoint: [BUSYBOX_PATH, 'sh'], cmd: [] } } : r.recipe;
+    return { mode: 'console', ...runSpec(recipe, opts.shell ? [] : opts.args) };
+  });
+  const settings = { cacheDir: opts.cacheDir, ...opts.vm };
+  return qemuCommand({ kernel: requireKernel(settings.kernel), initrd: rd.path, memMiB: guestMemoryMiB(rd.unpacked), accel: await chooseAccel(settings) });
+}
+
+/** `docker run -it` of the image (loaded first when the engine lacks it), for a terminal in the app. */
+export async function dockerTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[] }): Promise<QemuCommand> {
+  const result = await build({ ...opts, formats: ['docker'] });
+  runSpec(result.recipe, opts.args);
+  const tag = imageReference(result.recipe).full;
+  const docker = await ensureLoaded(result.outputs.docker!, tag, imageMeta(result.recipe, result.layers).config.digest, opts.signal);
+  return { file: docker, args: ['run', '--rm', '-it', '--network', 'none', tag, ...opts.args] };
+}
+
+async function runImageInDocker(opts: RunOptions): Promise<RunResult> {
+  const result = await build({ ...opts, formats: ['docker'] });
+  runSpec(result.recipe, opts.args); // the same "no command" error as the other runners
+  const meta = imageMeta(result.recipe, result.layers);
+  const outcome = await runDocker(result.outputs.docker!, imageReference(result.recipe).full, meta.config.digest, opts.args, opts.io);
+  return { ...outcome, runner: 'docker' };
 }
 
 /** A fresh temporary root holding `tree`, ready for the chroot runner; remove it with removeRoot. */

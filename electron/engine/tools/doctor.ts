@@ -1,8 +1,9 @@
 // What this machine can do: each native tool (found, version, package), user
-// namespaces, and /dev/kvm.
+// namespaces, /dev/kvm (probed with a guest) and the VM runner's kernel.
 import { constants, promises as fs } from 'node:fs';
 import { exec } from './exec';
 import { TOOLS, findTool, type ToolName } from './registry';
+import { probeKvm, requireKernel } from '../run/vm';
 
 export interface ToolReport {
   name: ToolName;
@@ -17,6 +18,8 @@ export interface DoctorReport {
   tools: ToolReport[];
   userNamespaces: { ok: boolean; detail: string };
   kvm: { present: boolean; usable: boolean; detail: string };
+  /** The VM runner's kernel: found, or how to get one. */
+  kernel: { path?: string; detail: string };
 }
 
 /** First line that looks like a version, from a tool's own output. */
@@ -36,7 +39,8 @@ export async function doctor(): Promise<DoctorReport> {
       return { ...base, path: p, version: r ? parseVersion(r.stdout + '\n' + r.stderr) : undefined };
     }),
   );
-  return { tools, userNamespaces: await probeUserNamespaces(), kvm: await probeKvm() };
+  const [userNamespaces, kvm] = await Promise.all([probeUserNamespaces(), probeKvmDevice()]);
+  return { tools, userNamespaces, kvm, kernel: kernelReport() };
 }
 
 async function probeUserNamespaces(): Promise<DoctorReport['userNamespaces']> {
@@ -75,13 +79,21 @@ async function readSysctl(p: string): Promise<string | undefined> {
   return (await fs.readFile(p, 'utf8').catch(() => undefined))?.trim();
 }
 
-async function probeKvm(): Promise<DoctorReport['kvm']> {
+/** /dev/kvm, and whether a guest really runs on it (the VM runner's probe, remembered per host boot). */
+async function probeKvmDevice(): Promise<DoctorReport['kvm']> {
+  const present = await fs
+    .access('/dev/kvm', constants.F_OK)
+    .then(() => true)
+    .catch(() => false);
+  const probe = await probeKvm();
+  return { present, usable: probe.usable, detail: probe.detail };
+}
+
+function kernelReport(): DoctorReport['kernel'] {
   try {
-    await fs.access('/dev/kvm', constants.R_OK | constants.W_OK);
+    const k = requireKernel();
+    return { path: k, detail: `the VM runner boots ${k}` };
   } catch (e) {
-    const present = (e as NodeJS.ErrnoException).code !== 'ENOENT';
-    return { present, usable: false, detail: present ? 'no read/write permission on /dev/kvm (join the kvm group)' : 'no /dev/kvm: VMs would run under TCG emulation' };
+    return { detail: (e as Error).message };
   }
-  // Whether a guest actually runs needs a boot probe; the VM runner brings it.
-  return { present: true, usable: false, detail: '/dev/kvm is accessible; guest boot not probed yet (the VM runner is not built), so VMs would use TCG' };
 }

@@ -206,6 +206,13 @@ export function Doctor() {
           <td>{d.kvm.detail}</td>
           <td className="muted">VM runs</td>
         </tr>
+        {d.kernel && (
+          <tr>
+            <td>kernel</td>
+            <td className={d.kernel.path ? 'ok' : 'error'}>{d.kernel.detail}</td>
+            <td className="muted">VM runs</td>
+          </tr>
+        )}
       </tbody>
     </table>
   );

@@ -1,0 +1,59 @@
+// The docker runner: `docker load` of the built docker-archive (skipped when
+// the engine already has this very image), then `docker run --rm --network
+// none TAG [CMD]`. stdout, stderr and exit code as the chroot runner gives them.
+import { exec, type ExecOptions } from '../tools/exec';
+import { requireTool } from '../tools/registry';
+import type { RunOutcome } from './chroot';
+
+export class DockerUnavailableError extends Error {}
+
+/** docker's own exit codes for "could not run the container at all". */
+const DOCKER_RUN_FAILED = 125;
+
+/** A clear sentence for why the engine cannot be used, or undefined when it can. */
+export async function dockerProblem(docker = requireTool('docker')): Promise<string | undefined> {
+  const r = await exec(docker, ['version', '--format', '{{.Server.Version}}']).catch((e: Error) => ({ code: 1, stdout: '', stderr: e.message }));
+  if (r.code === 0 && r.stdout.trim()) return undefined;
+  const err = r.stderr.trim();
+  if (/permission denied/i.test(err)) return `no permission on the docker socket (${lastLine(err)}): add yourself to the docker group (sudo usermod -aG docker $USER, then log in again)`;
+  if (/cannot connect|is the docker daemon running|no such file/i.test(err)) return `no docker engine answers (${lastLine(err)}): start it (sudo systemctl start docker)`;
+  return `docker does not work here: ${lastLine(err) || `exit code ${r.code}`}`;
+}
+
+function lastLine(s: string): string {
+  return s.split('\n').filter(Boolean).pop() ?? '';
+}
+
+/** Load `archive` unless the engine already holds `tag` as this very image; returns the docker client's path. */
+export async function ensureLoaded(archive: string, tag: string, configDigest: string, signal?: AbortSignal): Promise<string> {
+  const docker = requireTool('docker');
+  const have = await exec(docker, ['image', 'inspect', '--format', '{{.Id}}', tag]);
+  // Only a failure that is not "no such image" pays for asking what is wrong with the engine.
+  if (have.code !== 0 && !/no such image/i.test(have.stderr)) throw new DockerUnavailableError((await dockerProblem(docker)) ?? `docker image inspect ${tag} failed: ${have.stderr.trim()}`);
+  if (have.code !== 0 || have.stdout.trim() !== `sha256:${configDigest}`) {
+    const load = await exec(docker, ['load', '-q', '-i', archive], { signal });
+    if (load.code !== 0) throw new DockerUnavailableError(`docker load -i ${archive} failed: ${load.stderr.trim()}`);
+  }
+  return docker;
+}
+
+/**
+ * Load `archive` unless the engine already holds `tag` as the image with this
+ * config digest, then run it.
+ */
+export async function runDocker(
+  archive: string,
+  tag: string,
+  configDigest: string,
+  args: string[],
+  io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {},
+): Promise<RunOutcome> {
+  const docker = await ensureLoaded(archive, tag, configDigest, io.signal);
+  const t0 = performance.now();
+  const r = await exec(docker, ['run', '--rm', '--network', 'none', tag, ...args], io);
+  const ms = performance.now() - t0;
+  if (r.code === DOCKER_RUN_FAILED && /docker: Error response from daemon|Unable to find image/.test(r.stderr)) {
+    throw new DockerUnavailableError(`docker run ${tag} failed: ${r.stderr.trim()}`);
+  }
+  return { code: r.code, signal: r.signal, ms, stdout: r.stdout, stderr: r.stderr };
+}

@@ -1,0 +1,20 @@
+// The app's other runners: every runner on one image for the "Run results"
+// table, and the commands a terminal runs for a VM console or a docker run.
+import type { Response, RunnerId } from '../../shared/contract';
+import { dockerTerminalCommand, vmTerminalCommand } from '../engine/run';
+import { allAgree, runEverywhere } from '../engine/run/compare';
+
+/** Output beyond this is cut in the table's reply (the CLI has it whole). */
+const MAX_OUTPUT = 256 * 1024;
+
+export async function compareRunners(project: string, cacheDir: string, runners: RunnerId[], args: string[]): Promise<Response<'runs.compare'>> {
+  const rows = await runEverywhere({ project, cacheDir, args, runners });
+  const cut = (s?: string) => (s !== undefined && s.length > MAX_OUTPUT ? s.slice(0, MAX_OUTPUT) + '\n[output cut]\n' : s);
+  return { agree: allAgree(rows), rows: rows.map((r) => ({ ...r, stdout: cut(r.stdout), stderr: cut(r.stderr) })) };
+}
+
+/** What a terminal runs for `runner`: qemu with the program (or a shell) on the serial console, or docker run -it. */
+export async function terminalCommand(project: string, cacheDir: string, runner: 'vm' | 'docker', args: string[], shell: boolean): Promise<{ file: string; args: string[] }> {
+  if (runner === 'vm') return vmTerminalCommand({ project, cacheDir, args, shell });
+  return dockerTerminalCommand({ project, cacheDir, args });
+}

@@ -1,0 +1,154 @@
+// The three runners on the same images: the same stdout and exit code from a
+// chroot, a VM (qemu booting the image's initrd) and docker. VM boots are slow
+// under TCG, so the few tests that boot one run concurrently.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
+import { helloCopy, writeProject } from '../helpers/projects';
+
+const work = tempDir();
+const cache = path.join(work, 'cache');
+const tagBase = `scratchyard-test/runners-${process.pid}`;
+
+/** The CLI without blocking the event loop, so VM boots overlap. */
+function cliAsync(args: string[], env: NodeJS.ProcessEnv = process.env, prefix: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const [file, ...pre] = [...prefix, process.execPath];
+    const child = spawn(file, [...pre, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
+  });
+}
+
+interface Row {
+  runner: string;
+  code?: number;
+  stdout?: string;
+  stderr?: string;
+  error?: string;
+  skipped?: boolean;
+  accel?: string;
+  matches: boolean;
+}
+
+const EXIT3 = `name: exit3
+tag: ${tagBase}-exit3:latest
+config:
+  entrypoint: ["/init"]
+  env: { GREETING: hi }
+  workdir: /srv
+layers:
+  - name: app
+    sources:
+      - kind: busybox
+      - kind: dir
+        path: /srv
+      - kind: file
+        path: /init
+        mode: "0755"
+        content: |
+          #!/bin/sh
+          echo "$GREETING from $(pwd)"
+          echo "to stderr" >&2
+          exit 3
+`;
+
+const HANG = `name: hang
+config:
+  entrypoint: ["/init"]
+layers:
+  - name: app
+    sources:
+      - kind: busybox
+      - kind: file
+        path: /init
+        mode: "0755"
+        content: |
+          #!/bin/sh
+          echo started
+          sleep 100000
+`;
+
+afterAll(() => {
+  if (dockerWorks()) for (const t of ['hello', 'exit3']) sh(DOCKER, ['rmi', '-f', `${tagBase}-${t}:latest`]);
+});
+
+describe.skipIf(lacks('unshare', 'qemu-system-x86_64', '/bin/busybox') || !dockerWorks())('runners', () => {
+  it.concurrent('hello: chroot, vm and docker print the same greeting with exit code 0', async () => {
+    const project = helloCopy(path.join(work, 'hello'), `${tagBase}-hello:latest`);
+    const r = await cliAsync(['run', project, '--runner', 'all', '--json', '--cache', cache]);
+    expect(r.stderr).not.toMatch(/disagree/);
+    const rows = JSON.parse(r.stdout) as Row[];
+    expect(rows.map((x) => x.runner)).toEqual(['chroot', 'vm', 'docker']);
+    for (const row of rows) {
+      expect(row, row.runner).toMatchObject({ code: 0, stdout: 'Hello, world!\n', matches: true });
+    }
+    expect(rows[1].accel).toMatch(/^(kvm|tcg)$/);
+    expect(r.code).toBe(0);
+  });
+
+  it.concurrent('an init that exits 3 gives 3 everywhere, with env and workdir applied and stderr kept apart', async () => {
+    const project = writeProject(path.join(work, 'exit3'), EXIT3);
+    const r = await cliAsync(['run', project, '--runner', 'all', '--json', '--cache', cache]);
+    const rows = JSON.parse(r.stdout) as Row[];
+    for (const row of rows) {
+      expect(row, row.runner).toMatchObject({ code: 3, stdout: 'hi from /srv\n', matches: true });
+      expect(row.stderr, row.runner).toContain('to stderr');
+    }
+    expect(r.code).toBe(0);
+  });
+
+  it.concurrent('a guest that never powers off is killed at the timeout with a clear message', async () => {
+    const project = writeProject(path.join(work, 'hang'), HANG);
+    const r = await cliAsync(['run', project, '--runner', 'vm', '--timeout', '8', '--cache', cache]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('scratchyard: the VM did not power off within 8 s and was stopped');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.concurrent('works as a normal user: the initrd is written and the VM boots without root', async () => {
+    const user = 'scratchyard-ci';
+    const dir = tempDir('sy-runners-user-');
+    const project = helloCopy(path.join(dir, 'hello'), `${tagBase}-hello:latest`);
+    let prefix: string[] = [];
+    if (process.getuid?.() === 0) {
+      if (sh('id', ['-u', user]).code !== 0) expect(sh('useradd', ['--create-home', user]).code).toBe(0);
+      expect(sh('chown', ['-R', user, dir]).code).toBe(0);
+      prefix = ['runuser', '-u', user, '--', 'env', `HOME=${dir}`, `PATH=${process.env.PATH}`];
+    }
+    const r = await cliAsync(['run', project, '--runner', 'vm', '--cache', path.join(dir, 'cache')], process.env, prefix);
+    expect(r.stderr).not.toMatch(/EACCES|EPERM|Error/);
+    expect(r.stdout).toBe('Hello, world!\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('without a kernel the VM runner says how to get one; doctor names the kernel and the KVM probe', async () => {
+    const project = writeProject(path.join(work, 'nokernel'), EXIT3.replace('exit3', 'nokernel'));
+    const r = await cliAsync(['run', project, '--runner', 'vm', '--kernel', '/nonexistent/vmlinuz', '--cache', cache]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('scratchyard: no kernel for the VM runner (/nonexistent/vmlinuz is missing or not readable). Install one with: apt-get install linux-image-amd64');
+    const d = JSON.parse((await cliAsync(['doctor', '--json'])).stdout);
+    expect(d.kernel.path).toMatch(/^\/boot\/vmlinuz-/);
+    expect(d.kvm.detail).toMatch(/probe guest|\/dev\/kvm/);
+    expect((await cliAsync(['doctor'])).stdout).toMatch(/^kernel: found \(the VM runner boots \/boot\/vmlinuz-/m);
+  });
+
+  it('an unknown runner is a usage error naming the ones there are', async () => {
+    const r = await cliAsync(['run', writeProject(path.join(work, 'usage'), EXIT3), '--runner', 'lxc', '--cache', cache]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown runner "lxc" (available: chroot, vm, docker, all)');
+  });
+
+  it('docker with no engine to talk to: a clear message, not a stack trace', async () => {
+    const project = writeProject(path.join(work, 'nodocker'), EXIT3.replace('exit3', 'nodocker'));
+    const r = await cliAsync(['run', project, '--runner', 'docker', '--cache', cache], { ...process.env, DOCKER_HOST: `unix://${work}/no-such.sock` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/scratchyard: no docker engine answers/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
