@@ -5,6 +5,9 @@ import { z } from 'zod';
 
 export const CHANNEL = 'scratchyard';
 
+/** Bytes one project.addFiles may carry (decoded): desktop drops in browser mode. */
+export const ADD_FILES_MAX = 32 << 20;
+
 const layerRef = z.string().nullable().describe('a layer name, or null for the merged image');
 
 export const requestSchema = z.discriminatedUnion('cmd', [
@@ -24,6 +27,13 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('term.resize'), id: z.string(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('term.close'), id: z.string() }),
   z.strictObject({ cmd: z.literal('doctor') }),
+  z.strictObject({
+    cmd: z.literal('project.addFiles'),
+    files: z
+      .array(z.strictObject({ path: z.string().min(1).max(4096).describe('relative, "/"-separated; its first part names the dropped file or folder'), base64: z.string().max(ADD_FILES_MAX * 2) }))
+      .min(1)
+      .max(10_000),
+  }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -100,6 +110,7 @@ export const responses = {
     userNamespaces: z.object({ ok: z.boolean(), detail: z.string() }),
     kvm: z.object({ present: z.boolean(), usable: z.boolean(), detail: z.string() }),
   }),
+  'project.addFiles': z.object({ added: z.array(z.object({ from: z.string(), to: z.string() })) }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 

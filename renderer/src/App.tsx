@@ -4,7 +4,10 @@ import { useEffect, useState, type KeyboardEvent } from 'react';
 import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
-import { BuildPanel, Doctor, FileList, LayerDiff, Layers, Runs, Yaml } from './views/Panels';
+import { BuildPanel, Doctor, FileList, LayerDiff, Runs, Yaml } from './views/Panels';
+import { ComposeBar } from './views/ComposeBar';
+import { LayerStack } from './views/LayerStack';
+import { Palette } from './views/Palette';
 
 const TABS: [Tab, string][] = [
   ['explorer', 'Explorer'],
@@ -27,6 +30,7 @@ export function App() {
           {s.project?.name ?? 'no project'}
         </span>
         <ProjectMenu />
+        <ComposeBar />
         <div className="actions">
           <button onClick={() => void s.runBuild()} disabled={s.building || !!s.problems.length} accessKey="b">
             Build
@@ -48,7 +52,8 @@ export function App() {
         </div>
       )}
       <aside className="side">
-        <Layers />
+        <LayerStack />
+        <Palette />
       </aside>
       <main>
         <div role="tablist" aria-label="Views" className="tabs">

@@ -1,0 +1,48 @@
+// The source palette: drag an item onto a layer or an explorer folder, or
+// press its Add button (the keyboard path) to add it to the layer in view
+// (the top layer when the whole image is shown).
+import { targetLayer, useCompose, type DropMode } from '../compose';
+import { NEW_STAGE, PALETTE } from '../recipeEdits';
+import { useStore } from '../store';
+import { MIME } from './dnd';
+
+export function Palette() {
+  const project = useStore((s) => s.project);
+  const { dropPalette, dropMode, setDropMode } = useCompose();
+  if (!project) return null;
+  const items = [...PALETTE, { id: NEW_STAGE, label: 'New stage', hint: 'a build-only tree (Debian base) for tools and copies' }];
+  return (
+    <section className="palette" aria-label="Palette">
+      <h2>Sources</h2>
+      <p className="muted hint">Drag onto a layer or an explorer folder, or press +.</p>
+      <ul role="list" aria-label="Sources" className="palette-list">
+        {items.map((k) => (
+          <li
+            key={k.id}
+            draggable
+            title={k.hint}
+            onDragStart={(e) => {
+              e.dataTransfer.setData(MIME.palette, k.id);
+              e.dataTransfer.effectAllowed = 'copy';
+            }}
+          >
+            <span className="grip" aria-hidden>
+              ⋮⋮
+            </span>
+            <span className="label">{k.label}</span>
+            <button className="icon" aria-label={k.id === NEW_STAGE ? 'New stage' : `Add ${k.label}`} onClick={() => dropPalette(k.id, targetLayer())}>
+              +
+            </button>
+          </li>
+        ))}
+      </ul>
+      <label className="drop-mode">
+        Dropped files{' '}
+        <select aria-label="Dropped files" value={dropMode} onChange={(e) => setDropMode(e.target.value as DropMode)}>
+          <option value="copy">copy into the project</option>
+          <option value="reference">reference in place</option>
+        </select>
+      </label>
+    </section>
+  );
+}
