@@ -5,7 +5,7 @@
 import { create } from 'zustand';
 import { api } from './api';
 import { canRedo, canUndo, record, redo, startHistory, undo, type History } from './history';
-import { addStage, defaultSource, insertSource, NEW_STAGE, tidy } from './recipeEdits';
+import { addStage, defaultSource, insertSource, insideProject, NEW_STAGE, tidy } from './recipeEdits';
 import { layersOf, stagesOf, type SourceValues } from './recipeText';
 import { useStore } from './store';
 
@@ -51,13 +51,6 @@ async function base64(file: File): Promise<string> {
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
-}
-
-/** A host path relative to the project folder, when it lies inside it. */
-export function insideProject(projectDir: string, hostPath: string): string | undefined {
-  const dir = projectDir.replace(/\/+$/, '');
-  if (hostPath === dir) return '.';
-  return hostPath.startsWith(`${dir}/`) ? hostPath.slice(dir.length + 1) : undefined;
 }
 
 export const useCompose = create<Compose>((set, get) => ({

@@ -2,7 +2,7 @@
 // layers and sources, new / rename / delete layers and stages. Each takes the
 // text and returns the new text; the YAML document is edited node by node, so
 // comments travel with the layer or source they sit on and survive elsewhere.
-import { isMap, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
+import { isMap, isNode, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
 import type { SourceValues } from './recipeText';
 
 /** What the palette offers: an id, its label, and the source it adds. */
@@ -87,6 +87,20 @@ function seqAt(doc: Document, path: (string | number)[], what: string): YAMLSeq 
   return node;
 }
 
+/**
+ * Take item `i` out of a list. The parser hangs a comment above the first item
+ * on the list itself; it belongs to the item, so it leaves with it.
+ */
+function takeItem(seq: YAMLSeq, i: number): YAMLSeq['items'][number] {
+  const [item] = seq.items.splice(i, 1);
+  if (i === 0 && seq.commentBefore && isNode(item)) {
+    const node = item;
+    node.commentBefore = node.commentBefore ? `${seq.commentBefore}\n${node.commentBefore}` : seq.commentBefore;
+    seq.commentBefore = undefined;
+  }
+  return item;
+}
+
 function layerNames(doc: Document): string[] {
   const js = doc.toJS() as { layers?: { name?: unknown }[]; stages?: { name?: unknown }[] } | null;
   return (js?.layers ?? []).map((l) => String(l?.name ?? ''));
@@ -119,8 +133,7 @@ export function moveLayer(text: string, from: number, to: number): string {
   return edit(text, (doc) => {
     const layers = seqAt(doc, ['layers'], 'layers');
     if (from < 0 || from >= layers.items.length || to < 0 || to >= layers.items.length) throw new Error('no layer there');
-    const [item] = layers.items.splice(from, 1);
-    layers.items.splice(to, 0, item);
+    layers.items.splice(to, 0, takeItem(layers, from));
   });
 }
 
@@ -130,7 +143,7 @@ export function moveSource(text: string, from: [number, number], toLayer: number
     const src = seqAt(doc, ['layers', from[0], 'sources'], `layers[${from[0]}].sources`);
     if (from[1] < 0 || from[1] >= src.items.length) throw new Error('no source there');
     if (!isMap(doc.getIn(['layers', toLayer], true))) throw new Error(`there is no layer ${toLayer + 1}`);
-    const [item] = src.items.splice(from[1], 1);
+    const item = takeItem(src, from[1]);
     let dst = doc.getIn(['layers', toLayer, 'sources'], true);
     if (!isSeq(dst)) {
       doc.setIn(['layers', toLayer, 'sources'], doc.createNode([]));
@@ -224,4 +237,11 @@ export function addStage(text: string, base = 'tools'): { text: string; name: st
 export function tidy(text: string): string {
   const doc = parseDocument(text);
   return doc.errors.length ? text : String(doc);
+}
+
+/** A host path relative to the project folder, when it lies inside it (a drop "referenced in place"). */
+export function insideProject(projectDir: string, hostPath: string): string | undefined {
+  const dir = projectDir.replace(/\/+$/, '');
+  if (hostPath === dir) return '.';
+  return hostPath.startsWith(`${dir}/`) ? hostPath.slice(dir.length + 1) : undefined;
 }
