@@ -101,6 +101,11 @@ function takeItem(seq: YAMLSeq, i: number): YAMLSeq['items'][number] {
   return item;
 }
 
+/** An empty list reads back as `[]`, a flow list; written into, it should look like the rest of the file. */
+function blockIfEmpty(seq: YAMLSeq): void {
+  if (seq.flow && seq.items.length === 0) seq.flow = false;
+}
+
 function layerNames(doc: Document): string[] {
   const js = doc.toJS() as { layers?: { name?: unknown }[]; stages?: { name?: unknown }[] } | null;
   return (js?.layers ?? []).map((l) => String(l?.name ?? ''));
@@ -122,6 +127,7 @@ export function insertSource(text: string, layer: number, source: SourceValues, 
       return;
     }
     const node = doc.createNode(source);
+    blockIfEmpty(sources);
     if (at === undefined || at >= sources.items.length) sources.items.push(node);
     else sources.items.splice(Math.max(0, at), 0, node);
   });
@@ -149,6 +155,7 @@ export function moveSource(text: string, from: [number, number], toLayer: number
       doc.setIn(['layers', toLayer, 'sources'], doc.createNode([]));
       dst = doc.getIn(['layers', toLayer, 'sources'], true);
     }
+    blockIfEmpty(dst as YAMLSeq);
     const items = (dst as YAMLSeq).items;
     if (at === undefined || at >= items.length) items.push(item);
     else items.splice(Math.max(0, at), 0, item);
@@ -160,9 +167,9 @@ export function addLayer(text: string, base = 'layer', at?: number): { text: str
   let name = base;
   const out = edit(text, (doc) => {
     name = freeName(layerNames(doc), base);
-    const node = doc.createNode({ name, sources: [] });
+    const node = doc.createNode({ name });
     const layers = doc.getIn(['layers'], true);
-    if (!isSeq(layers)) doc.set('layers', doc.createNode([{ name, sources: [] }]));
+    if (!isSeq(layers)) doc.set('layers', doc.createNode([{ name }]));
     else if (at === undefined || at >= layers.items.length) layers.items.push(node);
     else layers.items.splice(Math.max(0, at), 0, node);
   });

@@ -94,6 +94,12 @@ describe('layer and source edits', () => {
     expect(a.name).toBe('layer');
     expect(addLayer(a.text).name).toBe('layer-2');
     expect(names(a.text)).toEqual(['base', 'app', 'extra', 'layer']);
+    // Sources added to a new (or emptied) layer are written as a block list, like the rest.
+    expect(insertSource(a.text, 3, { kind: 'busybox' })).toMatch(/- name: layer\n {4}sources:\n {6}- kind: busybox\n$/);
+    const emptied = moveSource(text, [0, 0], 1);
+    expect(emptied).toContain('sources: []');
+    expect(moveSource(emptied, [1, 2], 0)).toMatch(/- name: base # the folders|sources:\n {6}- kind: busybox # the shell/);
+    expect(insertSource(emptied, 0, { kind: 'dir', path: '/x' })).toMatch(/- name: base\n {4}sources:\n {6}- kind: dir\n {8}path: \/x\n/);
     valid(a.text);
     const r = renameLayer(text, 1, 'web');
     expect(names(r)).toEqual(['base', 'web', 'extra']);
