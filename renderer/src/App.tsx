@@ -6,6 +6,7 @@ import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
 import { BuildPanel, Doctor, FileList, LayerDiff, Runs, Yaml } from './views/Panels';
 import { ComposeBar } from './views/ComposeBar';
+import { isDirty, useCompose } from './compose';
 import { LayerStack } from './views/LayerStack';
 import { Palette } from './views/Palette';
 
@@ -32,7 +33,7 @@ export function App() {
         <ProjectMenu />
         <ComposeBar />
         <div className="actions">
-          <button onClick={() => void s.runBuild()} disabled={s.building || !!s.problems.length} accessKey="b">
+          <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={s.building || !!s.problems.length} accessKey="b">
             Build
           </button>
           <button onClick={() => void s.cancel()} disabled={!s.building}>

@@ -135,6 +135,21 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
     await hello.click();
     await expect.poll(() => page.getByRole('complementary', { name: 'Preview' }).textContent()).toContain('dropped from the desktop');
     await page.screenshot({ path: path.join(SHOTS, 'compose-03-desktop-drop.png') });
+    // The layer diff follows the rebuild too; only the edited layer was rebuilt.
+    expect(await page.getByRole('list', { name: 'Build graph' }).textContent()).toMatch(/layer base cached.*layer data cached/);
+    await page.getByRole('tab', { name: 'Layer diff' }).click();
+    await page.getByRole('combobox', { name: 'Layer', exact: true }).selectOption('tools');
+    await expect.poll(() => page.getByRole('list', { name: 'Changes in layer tools' }).locator('li.added', { hasText: /^added \/srv\/hello\.txt / }).count()).toBe(1);
+    await page.getByRole('tab', { name: 'Explorer' }).click();
+  });
+
+  it('a palette item dragged onto a tree folder gets that folder as its destination', async () => {
+    await page.getByRole('list', { name: 'Sources' }).getByRole('listitem').filter({ hasText: /^⋮⋮File\+$/ }).dragTo(tree().getByRole('treeitem', { name: /^srv\// }));
+    const form = page.getByRole('form', { name: 'file source of layer tools' });
+    await expect.poll(() => form.count()).toBe(1);
+    expect(await form.getByLabel('Path in the image').inputValue()).toBe('/srv/new-file');
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Unsaved changes' }).count()).toBe(0);
   });
 
   it('dragging a layer reorders the saved YAML, and Undo restores the order', async () => {
@@ -156,6 +171,15 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
     await expect.poll(() => shownOrder()).toEqual(['data', 'tools', 'base']);
     await page.keyboard.press('Control+Z');
     await expect.poll(() => shownOrder()).toEqual(['tools', 'data', 'base']);
+  });
+
+  it('a source dragged onto another layer moves there', async () => {
+    const motd = layerItem('data').getByRole('listitem').filter({ hasText: '/motd' });
+    await motd.dragTo(layerItem('base'), { sourcePosition: { x: 30, y: 8 } });
+    await expect.poll(() => layerItem('base').textContent()).toContain('/motd');
+    expect(await layerItem('data').textContent()).toContain('Empty: drag a source here.');
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => layerItem('data').textContent()).toContain('/motd');
   });
 
   it('every drag has a keyboard path: Move up / down, Move to layer…, Add', async () => {

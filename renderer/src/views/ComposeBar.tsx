@@ -25,8 +25,21 @@ export function ComposeBar() {
       else return;
       e.preventDefault();
     };
+    // Files dropped beside a target must not make the browser open them in place of the app.
+    const keepPage = (e: DragEvent) => {
+      if (e.dataTransfer?.types.includes('Files') && !e.defaultPrevented) {
+        e.preventDefault();
+        if (e.dataTransfer) e.dataTransfer.dropEffect = 'none';
+      }
+    };
     window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    window.addEventListener('dragover', keepPage);
+    window.addEventListener('drop', keepPage);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      window.removeEventListener('dragover', keepPage);
+      window.removeEventListener('drop', keepPage);
+    };
   }, []);
   if (!project) return null;
   return (

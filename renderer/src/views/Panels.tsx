@@ -6,6 +6,7 @@ import { bytes } from '../format';
 import { useStore } from '../store';
 import { Terminal } from './Terminal';
 import { layersOf, stagesOf, type SourceValues } from '../recipeText';
+import { useCompose } from '../compose';
 
 function summary(s: SourceValues): string {
   const v = (k: string) => (s[k] === undefined ? '' : Array.isArray(s[k]) ? (s[k] as unknown[]).join(' ') : String(s[k]));
@@ -152,7 +153,9 @@ export function FileList() {
 }
 
 export function Yaml() {
-  const { yaml, problems, editYaml, save } = useStore();
+  const { yaml, problems, editYaml } = useStore();
+  // The same Save as the compose bar: tidy, write, rebuild.
+  const save = useCompose((c) => c.save);
   return (
     <div className="yaml">
       <div className="toolbar">
