@@ -208,4 +208,21 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
     expect(await page.getByRole('list', { name: 'Stages' }).count()).toBe(0);
     expect(await layerItem('data').textContent()).toContain('/motd');
   });
+
+  it('"reference in place" is remembered for the project; without a host path (browser mode) the drop is copied and the app says why', async () => {
+    await page.getByRole('combobox', { name: 'Dropped files' }).selectOption('reference');
+    await page.reload();
+    await page.getByRole('listitem', { name: 'Layer data', exact: true }).waitFor();
+    expect(await page.getByRole('combobox', { name: 'Dropped files' }).inputValue()).toBe('reference');
+    await layerItem('data').evaluate((el) => {
+      const { DataTransfer, DragEvent } = globalThis as unknown as { DataTransfer: new () => { items: { add(f: File): void } }; DragEvent: new (type: string, init: object) => Event };
+      const dt = new DataTransfer();
+      dt.items.add(new File(['second'], 'notes.md'));
+      for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Copied into the project instead of referencing' }).textContent()).toContain('notes.md: no host path in browser mode');
+    expect(readFileSync(path.join(project, 'notes.md'), 'utf8')).toBe('second');
+    await expect.poll(() => layerItem('data').textContent()).toContain('notes.md → /notes.md');
+    await page.screenshot({ path: path.join(SHOTS, 'compose-06-reference-notice.png') });
+  });
 });
