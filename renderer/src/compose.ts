@@ -176,6 +176,14 @@ export function targetLayer(): number {
   return i === -1 ? layers.length - 1 : i;
 }
 
+/** The explorer folder selected now, if any: where a palette item added by keyboard lands. */
+export function selectedFolder(): string | undefined {
+  const { selected, rows } = useStore.getState();
+  if (!selected) return undefined;
+  for (const list of Object.values(rows)) for (const r of list) if (r.path === selected) return r.type === 'dir' ? r.path : undefined;
+  return undefined;
+}
+
 export const isDirty = () => {
   const { yaml, project } = useStore.getState();
   return !!project && yaml !== project.text;

@@ -225,4 +225,18 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
     await expect.poll(() => layerItem('data').textContent()).toContain('notes.md → /notes.md');
     await page.screenshot({ path: path.join(SHOTS, 'compose-06-reference-notice.png') });
   });
+
+  it('keyboard paths for folder drops: + and Add files… land in the folder selected in the explorer', async () => {
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Unsaved changes' }).count(), { timeout: 30_000 }).toBe(0);
+    await page.getByRole('tab', { name: 'Explorer' }).click();
+    await tree().getByRole('treeitem', { name: /^srv\// }).click();
+    await page.getByRole('button', { name: 'Add Symlink' }).click();
+    const form = page.getByRole('form', { name: 'symlink source of layer tools' });
+    await expect.poll(() => form.count()).toBe(1);
+    expect(await form.getByLabel('Path in the image').inputValue()).toBe('/srv/link');
+    await page.getByLabel('Files to add').setInputFiles({ name: 'picked.conf', mimeType: 'text/plain', buffer: Buffer.from('picked\n') });
+    await expect.poll(() => layerItem('tools').textContent()).toContain('picked.conf → /srv/picked.conf');
+    expect(readFileSync(path.join(project, 'picked.conf'), 'utf8')).toBe('picked\n');
+  });
 });
