@@ -133,11 +133,16 @@ export const useCompose = create<Compose>((set, get) => ({
     const notes: string[] = [];
     for (const it of items) {
       const rel = mode === 'reference' && it.hostPath ? insideProject(project.dir, it.hostPath) : undefined;
-      if (rel) sources.push({ kind: 'copy', src: rel, dest: join(folder, it.name) });
-      else {
-        if (mode === 'reference') notes.push(it.hostPath ? `${it.name} is outside the project folder` : `${it.name}: no host path in browser mode`);
-        toSend.push(it);
+      if (rel) {
+        sources.push({ kind: 'copy', src: rel, dest: join(folder, it.name) });
+        continue;
       }
+      if (!it.files.length) {
+        notes.push(`${it.name} left out: an empty folder`);
+        continue;
+      }
+      if (mode === 'reference') notes.push(`${it.name} copied into the project: ${it.hostPath ? 'it is outside the project folder' : 'no host path in browser mode'}`);
+      toSend.push(it);
     }
     try {
       if (toSend.length) {
@@ -152,9 +157,11 @@ export const useCompose = create<Compose>((set, get) => ({
       set({ notice: `could not add the dropped files: ${(e as Error).message}` });
       return;
     }
-    get().apply((t) => sources.reduce((acc, s) => insertSource(acc, layer, s), t));
-    openLast(layer);
-    set({ notice: notes.length ? `Copied into the project instead of referencing: ${notes.join('; ')}.` : undefined });
+    if (sources.length) {
+      get().apply((t) => sources.reduce((acc, s) => insertSource(acc, layer, s), t));
+      openLast(layer);
+    }
+    set({ notice: notes.length ? `${notes.join('; ')}.` : undefined });
   },
 
   setNotice(notice) {

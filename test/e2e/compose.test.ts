@@ -220,7 +220,7 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
       dt.items.add(new File(['second'], 'notes.md'));
       for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
     });
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Copied into the project instead of referencing' }).textContent()).toContain('notes.md: no host path in browser mode');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'notes.md copied into the project' }).textContent()).toContain('notes.md copied into the project: no host path in browser mode');
     expect(readFileSync(path.join(project, 'notes.md'), 'utf8')).toBe('second');
     await expect.poll(() => layerItem('data').textContent()).toContain('notes.md → /notes.md');
     await page.screenshot({ path: path.join(SHOTS, 'compose-06-reference-notice.png') });
