@@ -5,6 +5,9 @@ import { z } from 'zod';
 
 export const CHANNEL = 'scratchyard';
 
+/** Bytes one project.addFiles may carry (decoded): desktop drops in browser mode. */
+export const ADD_FILES_MAX = 32 << 20;
+
 const layerRef = z.string().nullable().describe('a layer name, or null for the merged image');
 
 /** The ways to run an image (issue 5): a rootless chroot, a qemu VM, docker. */
@@ -29,6 +32,13 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('term.resize'), id: z.string(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('term.close'), id: z.string() }),
   z.strictObject({ cmd: z.literal('doctor') }),
+  z.strictObject({
+    cmd: z.literal('project.addFiles'),
+    files: z
+      .array(z.strictObject({ path: z.string().min(1).max(4096).describe('relative, "/"-separated; its first part names the dropped file or folder'), base64: z.string().max(ADD_FILES_MAX * 2) }))
+      .min(1)
+      .max(10_000),
+  }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -122,6 +132,7 @@ export const responses = {
     kvm: z.object({ present: z.boolean(), usable: z.boolean(), detail: z.string() }),
     kernel: z.object({ path: z.string().optional(), detail: z.string() }).optional(),
   }),
+  'project.addFiles': z.object({ added: z.array(z.object({ from: z.string(), to: z.string() })) }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 

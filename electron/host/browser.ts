@@ -35,7 +35,7 @@ export async function startBrowserMode(opts: { project: string; cacheDir: string
   });
 
   const server = http.createServer((req, res) => void serveStatic(opts.rendererDir, req, res));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 48 << 20 });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const origin = req.headers.origin;

@@ -18,6 +18,7 @@ import { removeRoot } from '../engine/run/materialize';
 import { isElf, parseElf, type ElfInfo } from '../engine/sources/elf/parse';
 import { systemDirs } from '../engine/sources/elf/closure';
 import { writeFileAtomic } from '../engine/store/atomic';
+import { addFiles } from './addFiles';
 import { doctor } from '../engine/tools/doctor';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
 import { compareRunners, terminalCommand } from './runners';
@@ -102,6 +103,8 @@ export class EngineSession {
         return {};
       case 'doctor':
         return doctor();
+      case 'project.addFiles':
+        return { added: await addFiles(path.dirname(this.recipeFile()), req.files) };
     }
   }
 

@@ -1,6 +1,6 @@
 // Exposes exactly the contract to the page, and nothing else: no ipcRenderer,
 // no Node. Runs sandboxed, so it is bundled into one file.
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { CHANNEL, type EngineApi, type EngineEvent, type Answer } from '../../shared/contract';
 
 const api: EngineApi = {
@@ -17,3 +17,7 @@ const api: EngineApi = {
 };
 
 contextBridge.exposeInMainWorld('scratchyard', api);
+
+// Desktop drops: the host path of a dropped File, so the app can reference a
+// project file in place instead of copying its bytes. Nothing else of the file system.
+contextBridge.exposeInMainWorld('scratchyardFiles', { pathFor: (file: File) => webUtils.getPathForFile(file) });

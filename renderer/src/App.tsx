@@ -5,7 +5,11 @@ import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
 import { RunResults, RunnerButtons } from './views/RunResults';
-import { BuildPanel, Doctor, FileList, LayerDiff, Layers, Runs, Yaml } from './views/Panels';
+import { BuildPanel, Doctor, FileList, LayerDiff, Runs, Yaml } from './views/Panels';
+import { ComposeBar } from './views/ComposeBar';
+import { isDirty, useCompose } from './compose';
+import { LayerStack } from './views/LayerStack';
+import { Palette } from './views/Palette';
 
 const TABS: [Tab, string][] = [
   ['explorer', 'Explorer'],
@@ -28,8 +32,9 @@ export function App() {
           {s.project?.name ?? 'no project'}
         </span>
         <ProjectMenu />
+        <ComposeBar />
         <div className="actions">
-          <button onClick={() => void s.runBuild()} disabled={s.building || !!s.problems.length} accessKey="b">
+          <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={s.building || !!s.problems.length} accessKey="b">
             Build
           </button>
           <button onClick={() => void s.cancel()} disabled={!s.building}>
@@ -50,7 +55,8 @@ export function App() {
         </div>
       )}
       <aside className="side">
-        <Layers />
+        <LayerStack />
+        <Palette />
       </aside>
       <main>
         <div role="tablist" aria-label="Views" className="tabs">

@@ -69,7 +69,7 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
 
   it('the layer diff of app lists /init as added', async () => {
     await page.getByRole('tab', { name: 'Layer diff' }).click();
-    await page.getByRole('combobox').selectOption('app');
+    await page.getByRole('combobox', { name: 'Layer', exact: true }).selectOption('app');
     const list = page.getByRole('list', { name: 'Changes in layer app' });
     await expect.poll(() => list.locator('li.added', { hasText: /^added \/init / }).count()).toBe(1);
     await page.screenshot({ path: path.join(SHOTS, '03-diff.png') });

@@ -5,6 +5,7 @@ import type { Response, TreeRow } from '../../../shared/contract';
 import { api } from '../api';
 import { bytes, hexDump, looksText, lsMode } from '../format';
 import { rowsOf, useStore } from '../store';
+import { folderDrop } from './dnd';
 
 interface Visible {
   row: TreeRow;
@@ -20,6 +21,7 @@ export function Explorer() {
   const [changesOnly, setChangesOnly] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
   const [scroll, setScroll] = useState({ top: 0, height: 600 });
+  const [dropAt, setDropAt] = useState<string>();
   const { rows, expanded, layer } = s;
   const visible = useMemo(() => {
     const out: Visible[] = [];
@@ -88,6 +90,7 @@ export function Explorer() {
           onKeyDown={onKey}
           ref={scroller}
           onScroll={(e) => setScroll({ top: e.currentTarget.scrollTop, height: e.currentTarget.clientHeight })}
+          {...folderDrop('/', (o) => setDropAt(o ? '/' : undefined))}
         >
           <div className="tree-head" aria-hidden>
             <span>Name</span>
@@ -106,7 +109,8 @@ export function Explorer() {
               aria-setsize={visible.length}
               aria-selected={s.selected === row.path}
               aria-expanded={row.type === 'dir' ? !!s.expanded[row.path] : undefined}
-              className={`row ${row.change ?? ''} ${s.selected === row.path ? 'selected' : ''}`}
+              className={`row ${row.change ?? ''} ${s.selected === row.path ? 'selected' : ''} ${dropAt === row.path ? 'drop-over' : ''}`}
+              {...(row.type === 'dir' ? folderDrop(row.path, (o) => setDropAt(o ? row.path : undefined)) : {})}
               onClick={() => {
                 s.select(row.path);
                 if (row.type === 'dir') void s.toggle(row.path);

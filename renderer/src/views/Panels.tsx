@@ -5,82 +5,10 @@ import { api } from '../api';
 import { bytes } from '../format';
 import { useStore } from '../store';
 import { Terminal } from './Terminal';
-import { layersOf, stagesOf, type SourceValues } from '../recipeText';
+import { useCompose } from '../compose';
 
-function summary(s: SourceValues): string {
-  const v = (k: string) => (s[k] === undefined ? '' : Array.isArray(s[k]) ? (s[k] as unknown[]).join(' ') : String(s[k]));
-  switch (s.kind) {
-    case 'symlink':
-      return `${v('path')} → ${v('target')}`;
-    case 'copy':
-    case 'tarball':
-      return `${v('src')} → ${v('dest') || '/'}`;
-    case 'users':
-      return Array.isArray(s.users) ? (s.users as { name?: string }[]).map((u) => u.name).join(', ') : '';
-    case 'busybox':
-      return '/bin/busybox + applets';
-    case 'libs':
-      return 'libraries of the layers above';
-    default:
-      return v('path') || v('paths');
-  }
-}
-
-export function Layers() {
-  const { project, layer, setLayer, yaml, selectedSource, selectSource } = useStore();
-  if (!project) return null;
-  // The stack as the text says now, so edits in forms and YAML show at once.
-  const layers = layersOf(yaml) ?? [];
-  const stages = stagesOf(yaml);
-  if (!layers.length) return <p className="empty">No layers: the recipe has errors (see the YAML tab).</p>;
-  return (
-    <nav>
-      <h2>Layers</h2>
-      <button className={`layer-pick ${layer === null ? 'on' : ''}`} onClick={() => setLayer(null)}>
-        Whole image
-      </button>
-      <ol role="list" aria-label="Layers" reversed className="layers">
-        {layers
-          .map((l, li) => ({ l, li }))
-          .reverse()
-          .map(({ l, li }) => (
-            <li key={`${li}-${l.name}`} className={layer === l.name ? 'on' : ''}>
-              <button className="layer-pick" onClick={() => setLayer(l.name)} aria-pressed={layer === l.name}>
-                {l.name}
-              </button>
-              <ul>
-                {l.sources.map((src, si) => (
-                  <li key={si}>
-                    <button
-                      className={`source-pick ${selectedSource?.[0] === li && selectedSource?.[1] === si ? 'on' : ''}`}
-                      onClick={() => selectSource(li, si)}
-                      aria-label={`Edit ${src.kind} source of ${l.name}`}
-                    >
-                      <b>{src.kind}</b> <span className="muted">{summary(src)}</span>
-                    </button>
-                  </li>
-                ))}
-              </ul>
-            </li>
-          ))}
-      </ol>
-      {stages.length > 0 && (
-        <>
-          <h2>Stages (build only)</h2>
-          <ul role="list" aria-label="Stages" className="layers">
-            {stages.map((name) => (
-              <li key={name} className={layer === `stage:${name}` ? 'on' : ''}>
-                <button className="layer-pick" onClick={() => setLayer(`stage:${name}`)} aria-pressed={layer === `stage:${name}`}>
-                  {name}
-                </button>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
-    </nav>
-  );
-}
+/** The layer stack moved to LayerStack.tsx when it became editable (issue 6). */
+export { LayerStack as Layers } from './LayerStack';
 
 export function LayerDiff() {
   const { project, build } = useStore();
@@ -152,7 +80,9 @@ export function FileList() {
 }
 
 export function Yaml() {
-  const { yaml, problems, editYaml, save } = useStore();
+  const { yaml, problems, editYaml } = useStore();
+  // The same Save as the compose bar: tidy, write, rebuild.
+  const save = useCompose((c) => c.save);
   return (
     <div className="yaml">
       <div className="toolbar">
