@@ -4,7 +4,7 @@ import { useEffect, useState, type KeyboardEvent } from 'react';
 import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
-import { RunResults, RunnerButtons } from './views/RunResults';
+import { RunResults, RunnerButtons, VmConsoleButton } from './views/RunResults';
 import { BuildPanel, Doctor, FileList, LayerDiff, Runs, Yaml } from './views/Panels';
 import { ComposeBar } from './views/ComposeBar';
 import { isDirty, useCompose } from './compose';
@@ -34,19 +34,28 @@ export function App() {
         <ProjectMenu />
         <ComposeBar />
         <div className="actions">
-          <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={s.building || !!s.problems.length} accessKey="b">
-            Build
-          </button>
-          <button onClick={() => void s.cancel()} disabled={!s.building}>
-            Cancel
-          </button>
-          <button onClick={() => void s.startRun('run')} disabled={s.building || !!s.problems.length}>
-            Run in chroot
-          </button>
-          <button onClick={() => void s.startRun('shell')} disabled={s.building || !!s.problems.length}>
-            Open shell
-          </button>
-          <RunnerButtons />
+          <div className="group" role="group" aria-label="Build">
+            <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={s.building || !!s.problems.length} accessKey="b">
+              Build
+            </button>
+            <button onClick={() => void s.cancel()} disabled={!s.building}>
+              Cancel
+            </button>
+          </div>
+          <div className="group" role="group" aria-label="Run the image">
+            <span className="group-label" aria-hidden="true">Run in</span>
+            <button aria-label="Run in chroot" onClick={() => void s.startRun('run')} disabled={s.building || !!s.problems.length}>
+              chroot
+            </button>
+            <RunnerButtons />
+          </div>
+          <div className="group" role="group" aria-label="Open a terminal">
+            <span className="group-label" aria-hidden="true">Open</span>
+            <button aria-label="Open shell" title="A shell in a chroot of the image" onClick={() => void s.startRun('shell')} disabled={s.building || !!s.problems.length}>
+              shell
+            </button>
+            <VmConsoleButton />
+          </div>
         </div>
       </header>
       {s.error && (

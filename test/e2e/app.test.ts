@@ -131,6 +131,8 @@ describe.skipIf(lacks(CHROMIUM))('new projects', () => {
     try {
       const p = await b.newPage({ viewport: { width: 1360, height: 900 } });
       await p.goto(url2);
+      // The header re-flows once the first project has loaded: click after that, not into the shift.
+      await expect.poll(() => p.locator('header .project').textContent()).not.toBe('no project');
       await p.getByRole('button', { name: 'New…' }).click();
       const dialog = p.getByRole('dialog', { name: 'New project' });
       await dialog.getByRole('textbox').fill(path.join(work, 'Fresh Project'));

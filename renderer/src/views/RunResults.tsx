@@ -6,26 +6,35 @@ import { ALL_RUNNERS, useRunResults } from '../runResults';
 
 const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'docker' };
 
-/** The header buttons beside "Run in chroot" and "Open shell". */
+/** The header's "Run in" buttons after chroot: VM, docker, everywhere. Visible text is
+ *  the short word after the group's "Run in" label; the accessible name is whole. */
 export function RunnerButtons() {
   const { building, problems } = useStore();
-  const { running, compare, openVmConsole } = useRunResults();
+  const { running, compare } = useRunResults();
   const off = building || !!problems.length || !!running;
   return (
     <>
-      <button onClick={() => void compare(['vm'])} disabled={off}>
-        Run in VM
+      <button aria-label="Run in VM" onClick={() => void compare(['vm'])} disabled={off}>
+        VM
       </button>
-      <button onClick={() => void compare(['docker'])} disabled={off}>
-        Run in docker
+      <button aria-label="Run in docker" onClick={() => void compare(['docker'])} disabled={off}>
+        docker
       </button>
-      <button onClick={() => void compare(ALL_RUNNERS)} disabled={off}>
-        Run everywhere
-      </button>
-      <button onClick={() => void openVmConsole()} disabled={building || !!problems.length}>
-        Open VM console
+      <button aria-label="Run everywhere" title="Every runner, one table of results" onClick={() => void compare(ALL_RUNNERS)} disabled={off}>
+        everywhere
       </button>
     </>
+  );
+}
+
+/** The header's "Open" button after shell: the VM's serial console in a terminal. */
+export function VmConsoleButton() {
+  const { building, problems } = useStore();
+  const { openVmConsole } = useRunResults();
+  return (
+    <button aria-label="Open VM console" onClick={() => void openVmConsole()} disabled={building || !!problems.length}>
+      VM console
+    </button>
   );
 }
 
