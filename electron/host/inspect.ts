@@ -7,7 +7,7 @@
 import { constants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
 import type { ImagePath } from '../../shared/brand';
 import type { CompareSide, ImageAnalysis, Response, SizeNode } from '../../shared/contract';
 import type { BuildResult } from '../engine/graph/build';
@@ -298,15 +298,18 @@ export async function exportLayer(s: Shown, layer: string, to: string | undefine
   const stem = (s.kind === 'build' ? `${s.subject}-${layer}` : `${path.basename(s.subject).replace(/\.(tar|tgz|tar\.gz)$/, '')}-layer-${i + 1}`).replace(/[^A-Za-z0-9_.-]+/g, '-');
   const dest = await destination(`${stem}.tar`, to);
   let size = 0;
-  const hash = (await import('node:crypto')).createHash('sha256');
+  const hash = createHash('sha256');
   const written = await freeName(dest, async (tmp) => {
-    const tar = tarStream(s.store, items, s.epoch);
-    tar.on('data', (c: Buffer) => {
-      size += c.length;
-      hash.update(c);
-    });
     const fh = await fs.open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
-    await pipeline(tar, fh.createWriteStream());
+    try {
+      for await (const chunk of tarStream(s.store, items, s.epoch) as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        hash.update(chunk);
+        await fh.write(chunk);
+      }
+    } finally {
+      await fh.close();
+    }
   });
   return { path: written, bytes: size, digest: `sha256:${hash.digest('hex')}` };
 }
@@ -332,7 +335,7 @@ export async function projectFromImage(img: OpenedImage, store: BlobStore, file:
     const ch = diffTrees(before, img.states[i]);
     const rel = `layers/${String(i + 1).padStart(2, '0')}.tar`;
     const items = layerItems({ ...ch, removed: [], opaque: [] });
-    await writeFileAtomicStream(path.join(abs, rel), tarStream(store, items, 0));
+    await writeFileAtomicStream(path.join(abs, rel), tarStream(store, items, 0) as AsyncIterable<Buffer>);
     // Opaque directories hide every lower child: each becomes a removal.
     const removals = [...ch.removed];
     for (const d of ch.opaque) for (const p of before.keys()) if (p !== d && path.posix.dirname(p) === d) removals.push(p);
@@ -347,10 +350,14 @@ export async function projectFromImage(img: OpenedImage, store: BlobStore, file:
   return abs;
 }
 
-async function writeFileAtomicStream(file: string, data: NodeJS.ReadableStream): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+async function writeFileAtomicStream(file: string, data: AsyncIterable<Buffer>): Promise<void> {
+  const tmp = `${file}.scratchyard-${process.pid}.tmp`;
   const fh = await fs.open(tmp, 'w', 0o644);
-  await pipeline(data, fh.createWriteStream());
+  try {
+    for await (const chunk of data) await fh.write(chunk);
+  } finally {
+    await fh.close();
+  }
   await fs.rename(tmp, file);
 }
 
