@@ -131,7 +131,10 @@ export async function openNamed(store: BlobStore, file: string): Promise<OpenedI
 const MAX_WASTED = 500;
 
 export function analysis(s: Shown): ImageAnalysis {
-  const a = analyzeImage(s.names.map((_, i) => ({ tree: s.own(i), digest: s.digests[i], command: s.commands[i] })));
+  const a = analyzeImage(
+    s.names.map((_, i) => ({ tree: s.own(i), digest: s.digests[i], command: s.commands[i] })),
+    s.states,
+  );
   const name = (i: number) => s.names[i] ?? String(i);
   const paths = [...a.wasted.paths].sort((x, y) => y.bytes - x.bytes || (x.path < y.path ? -1 : 1));
   return {

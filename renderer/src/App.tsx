@@ -95,11 +95,14 @@ export function App() {
           {tab === 'doctor' && <Doctor />}
         </div>
       </main>
-      <footer>
-        <BuildPanel />
-        <Runs />
-        <RunResults />
-      </footer>
+      {/* An opened image is never built or run here: its room goes to the views. */}
+      {!ro && (
+        <footer>
+          <BuildPanel />
+          <Runs />
+          <RunResults />
+        </footer>
+      )}
     </div>
   );
 }

@@ -15,7 +15,8 @@ describe('layoutTreemap', () => {
   const area = (p: string) => by(p).w * by(p).h;
 
   it('draws every entry with bytes, not the root, parents before their children', () => {
-    expect(boxes.map((b) => b.path)).toEqual(['/usr', '/usr/big', '/init', '/usr/small']);
+    // Breadth first: every folder comes before what it holds.
+    expect(boxes.map((b) => b.path)).toEqual(['/usr', '/init', '/usr/big', '/usr/small']);
     expect(boxes.findIndex((b) => b.path === '/usr')).toBeLessThan(boxes.findIndex((b) => b.path === '/usr/big'));
     expect(by('/usr')).toMatchObject({ parent: true, dir: true, depth: 1 });
     expect(by('/usr/big')).toMatchObject({ parent: false, dir: false, depth: 2, layer: 0, bytes: 600 });

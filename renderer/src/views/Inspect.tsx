@@ -37,7 +37,7 @@ export function Inspect() {
   return (
     <section className="inspect" aria-label="Inspect">
       <p className="muted">
-        {d.layers.length} layer{d.layers.length === 1 ? '' : 's'} of {noteFor} store {bytes(d.stored)} of file content; the final filesystem shows {bytes(d.final)} in {d.files} files.
+        {d.layers.length} layer{d.layers.length === 1 ? '' : 's'} of {noteFor} store {bytes(d.stored)} of file content; the final filesystem shows {bytes(d.final)} in {d.files} entries.
       </p>
       <div className="figures">
         <figure aria-label="Wasted space">
@@ -45,7 +45,7 @@ export function Inspect() {
           <div className="big">{bytes(d.wasted.bytes)}</div>
           <div className="muted">{d.wasted.bytes} bytes stored in layers that the final filesystem never shows</div>
           <div className="dive" aria-label="dive counts wasted space">
-            dive counts <b>{bytes(d.dive.wastedBytes)}</b> <span className="muted">({d.dive.wastedBytes} bytes; it counts every copy of a path stored twice, the surviving one too; {percent(d.dive.userWastedPercent)} of the layers above the first)</span>
+            dive counts <b>{bytes(d.dive.wastedBytes)}</b> <span className="muted">({d.dive.wastedBytes} bytes: every copy of a path stored more than once, the surviving one too; user wasted {percent(d.dive.userWastedPercent)} of the bytes above the first layer)</span>
           </div>
         </figure>
         <figure aria-label="Efficiency">
