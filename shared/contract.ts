@@ -213,7 +213,9 @@ export const responses = {
     added: countBytes,
     removed: countBytes,
     changed: countBytes,
-    paths: z.array(z.object({ path: z.string(), change: z.enum(['added', 'removed', 'changed']), before: z.number().optional(), after: z.number().optional() })),
+    paths: z.array(
+      z.object({ path: z.string(), change: z.enum(['added', 'removed', 'changed']), type: z.enum(['file', 'dir', 'symlink', 'char', 'block', 'fifo']), before: z.number().optional(), after: z.number().optional() }),
+    ),
     /** More changed paths than sent. */
     more: z.number(),
   }),

@@ -215,7 +215,10 @@ export function largestOf(s: Shown, layer: string | null, n: number): Response<'
   const { tree, writer } = treeOf(s, layer);
   return {
     files: largestFiles(tree, n, writer).map((f) => ({ path: f.path, bytes: f.bytes, ...(f.layer !== undefined && s.names[f.layer] !== undefined ? { layer: s.names[f.layer] } : {}) })),
-    dirs: largestDirs(tree, n).map((d) => ({ path: d.path, bytes: d.bytes })),
+    // Folders of links and empty files hold no bytes: not worth a row among the largest.
+    dirs: largestDirs(tree, n)
+      .filter((d) => d.bytes > 0)
+      .map((d) => ({ path: d.path, bytes: d.bytes })),
   };
 }
 
@@ -224,6 +227,7 @@ const MAX_CHANGES = 5000;
 export function compareOf(a: { label: string; tree: Tree }, b: { label: string; tree: Tree }): Response<'image.compare'> {
   const changes = compareTrees(a.tree, b.tree);
   const sizeIn = (t: Tree, p: string) => t.get(p as ImagePath)?.size;
+  const typeOf = (p: string) => (b.tree.get(p as ImagePath) ?? a.tree.get(p as ImagePath))?.type ?? 'file';
   const counts = { added: { count: 0, bytes: 0 }, removed: { count: 0, bytes: 0 }, changed: { count: 0, bytes: 0 } };
   const paths = changes.map((c) => {
     const before = c.change === 'added' ? undefined : sizeIn(a.tree, c.path);
@@ -231,7 +235,7 @@ export function compareOf(a: { label: string; tree: Tree }, b: { label: string; 
     const k = counts[c.change];
     k.count++;
     k.bytes += c.change === 'removed' ? (before ?? 0) : (after ?? 0);
-    return { path: c.path, change: c.change, ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) };
+    return { path: c.path, change: c.change, type: typeOf(c.path), ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) };
   });
   return { a: a.label, b: b.label, ...counts, paths: paths.slice(0, MAX_CHANGES), more: Math.max(0, paths.length - MAX_CHANGES) };
 }

@@ -34,7 +34,7 @@ export function App() {
   const tab = ro && s.tab === 'source' ? 'explorer' : s.tab;
   const locked = s.building || !!s.problems.length || ro;
   return (
-    <div className="app">
+    <div className={`app ${ro ? 'readonly-app' : ''}`}>
       <header>
         <h1>Scratchyard</h1>
         <span className="project" title={s.project?.dir}>

@@ -251,6 +251,15 @@ describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
     await shot('inspect-03-compare-layers.png');
   });
 
+  it('opens the OCI layout folder of the same build with the same figures', async () => {
+    const oci = path.join(project, 'out/waste.oci');
+    await openImage(oci);
+    await expect.poll(() => page.getByRole('region', { name: 'Opened image' }).textContent()).toContain(oci);
+    await page.getByRole('tab', { name: 'Inspect' }).click();
+    await expect.poll(() => page.getByRole('figure', { name: 'Wasted space' }).textContent()).toContain(`${WASTED} bytes`);
+    expect(await page.getByRole('figure', { name: 'Efficiency' }).textContent()).toContain(EFFICIENCY);
+  });
+
   it('"Use as base" makes a project of the image that builds the same filesystem', async () => {
     const dir = path.join(work, 'based');
     await page.getByRole('region', { name: 'Opened image' }).getByRole('button', { name: 'Use as base' }).click();

@@ -447,10 +447,12 @@ export function Compare() {
               <ul className="diff-list" aria-label="Changed paths">
                 {shown.slice(0, 3000).map((p) => (
                   <li key={p.path} className={CLS[p.change]}>
-                    <span className="tag">{p.change}</span> {p.path}{' '}
-                    <span className="muted">
-                      {p.change === 'changed' ? `${bytes(p.before ?? 0)} → ${bytes(p.after ?? 0)}` : bytes((p.change === 'removed' ? p.before : p.after) ?? 0)}
-                    </span>
+                    <span className="tag">{p.change}</span> {p.path}
+                    {p.type === 'dir' ? '/' : ''}{' '}
+                    {p.type === 'file' && (
+                      <span className="muted">{p.change === 'changed' ? `${bytes(p.before ?? 0)} → ${bytes(p.after ?? 0)}` : bytes((p.change === 'removed' ? p.before : p.after) ?? 0)}</span>
+                    )}
+                    {p.type !== 'file' && p.type !== 'dir' && <span className="muted">{p.type}</span>}
                   </li>
                 ))}
               </ul>
