@@ -332,7 +332,8 @@ export async function projectFromImage(img: OpenedImage, store: BlobStore, file:
   const recipeFile = path.join(abs, 'scratchyard.yaml');
   if (await fs.stat(recipeFile).catch(() => undefined)) throw new Error(`${recipeFile} already exists: pick another folder`);
   await fs.mkdir(path.join(abs, 'layers'), { recursive: true });
-  const name = (img.name || path.basename(abs)).toLowerCase().replace(/[:@/].*$/, '').replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'image';
+  // Named after its folder, as New… names a project (the image's file name says "docker.tar").
+  const name = path.basename(abs).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'image';
   const lines: string[] = [`# Made from ${file} with "Use as base": one layer per image layer.`, `name: ${name}`];
   const cfg = imageConfig(img.config);
   if (cfg.length) lines.push('config:', ...cfg);

@@ -202,6 +202,14 @@ describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
     expect(await map.getByRole('button', { name: /^\/data\/big\.bin, / }).count()).toBe(1);
     await zoom.getByRole('button', { name: '/' }).click();
     await expect.poll(() => map.getByRole('button', { name: /^\/data\/, / }).count()).toBe(1);
+    // The map of one layer: what layer 1 stores, in its colour, the 40,000-byte copy among it.
+    const names = imageLayerNames();
+    await map.getByRole('combobox', { name: 'Map of' }).selectOption(names[0]);
+    await expect.poll(() => map.getByRole('button', { name: /^\/old\/, / }).count()).toBe(1);
+    expect(await map.getByRole('button', { name: /^\/data\/big\.bin, / }).getAttribute('aria-label')).toBe(`/data/big.bin, 39 KiB, layer ${names[0]}`);
+    await map.getByRole('combobox', { name: 'Map of' }).selectOption('');
+    await expect.poll(() => map.getByRole('button', { name: /^\/old\/, / }).count()).toBe(0);
+    expect(await map.getByRole('button', { name: /^\/data\/big\.bin, / }).getAttribute('aria-label')).toBe(`/data/big.bin, 24 KiB, layer ${names[1]}`);
     await map.getByRole('button', { name: /^\/data\/big\.bin, / }).click();
     await expect.poll(() => page.getByRole('tab', { name: 'Explorer' }).getAttribute('aria-selected')).toBe('true');
     const item = tree().getByRole('treeitem', { name: /^big\.bin/ });
@@ -268,6 +276,7 @@ describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
     await dialog.getByRole('button', { name: 'Create project' }).click();
     await expect.poll(() => page.getByRole('region', { name: 'Opened image' }).count()).toBe(0);
     await expect.poll(() => page.getByRole('list', { name: 'Layers' }).locator(':scope > li').count()).toBe(2);
+    expect(await page.locator('header .project').textContent()).toBe('based');
     await page.getByRole('button', { name: 'Build' }).click();
     await page.getByRole('tab', { name: 'Explorer' }).click();
     await expect.poll(() => tree().getByRole('treeitem', { name: /^data\// }).count(), { timeout: 60_000 }).toBe(1);
