@@ -448,7 +448,8 @@ export function Compare() {
                 {shown.slice(0, 3000).map((p) => (
                   <li key={p.path} className={CLS[p.change]}>
                     <span className="tag">{p.change}</span> {p.path}
-                    {p.type === 'dir' ? '/' : ''}{' '}
+                    {p.type === 'dir' ? '/' : ''}
+                    {p.type !== 'dir' && ' '}
                     {p.type === 'file' && (
                       <span className="muted">{p.change === 'changed' ? `${bytes(p.before ?? 0)} → ${bytes(p.after ?? 0)}` : bytes((p.change === 'removed' ? p.before : p.after) ?? 0)}</span>
                     )}
