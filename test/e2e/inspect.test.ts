@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, REPO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { CLI, REPO, cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 
 const SHOTS = path.join(REPO, 'test-results');
@@ -26,7 +26,9 @@ const A = 3_000; // /old/a.txt, removed (with /old) by top
 const B = 2_000; // /old/b.txt, removed too
 const MOTD = 'hello\n';
 const fill = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed + 7) % 251));
+const TAG = `sy-inspect-e2e:${process.pid}`;
 const RECIPE = `name: waste
+tag: ${TAG}
 config:
   entrypoint: ["/bin/true"]
 layers:
@@ -266,6 +268,22 @@ describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
     await page.getByRole('tab', { name: 'Inspect' }).click();
     await expect.poll(() => page.getByRole('figure', { name: 'Wasted space' }).textContent()).toContain(`${WASTED} bytes`);
     expect(await page.getByRole('figure', { name: 'Efficiency' }).textContent()).toContain(EFFICIENCY);
+  });
+
+  it.skipIf(!dockerWorks())('opens what docker save writes of the loaded archive, with the same figures', async () => {
+    const saved = path.join(work, 'saved.tar');
+    expect(sh('docker', ['load', '-i', archive]).code).toBe(0);
+    try {
+      expect(sh('docker', ['save', '-o', saved, TAG]).code).toBe(0);
+    } finally {
+      sh('docker', ['rmi', TAG]);
+    }
+    await openImage(saved);
+    await expect.poll(() => page.getByRole('region', { name: 'Opened image' }).textContent()).toContain(saved);
+    await page.getByRole('tab', { name: 'Inspect' }).click();
+    await expect.poll(() => page.getByRole('figure', { name: 'Wasted space' }).textContent()).toContain(`${WASTED} bytes`);
+    expect(await page.getByRole('figure', { name: 'Efficiency' }).textContent()).toContain(EFFICIENCY);
+    expect(await page.getByRole('table', { name: 'Wasteful paths' }).getByRole('row', { name: /\/data\/big\.bin/ }).getByRole('cell').nth(1).textContent()).toBe(imageLayerNames()[0]);
   });
 
   it('"Use as base" makes a project of the image that builds the same filesystem', async () => {
