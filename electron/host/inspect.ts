@@ -16,7 +16,7 @@ import { analyzeImage, compareTrees, largestDirs, largestFiles, openImage, sizeM
 import { diffTrees, WHITEOUT_PREFIX } from '../engine/model/diff';
 import { sha256 } from '../engine/model/digest';
 import { fileListLine } from '../engine/model/filelist';
-import { ROOT, baseName, imagePath } from '../engine/model/path';
+import { ROOT, baseName, imagePath, parentOf } from '../engine/model/path';
 import { emptyTree, sortedPaths, type Entry, type Tree } from '../engine/model/tree';
 import { layerItems, tarStream, treeItems, type TarItem } from '../engine/export/tarwriter';
 import type { BlobStore } from '../engine/store/blobs';
@@ -169,8 +169,8 @@ function treeOf(s: Shown, layer: string | null): { tree: Tree; writer?: (p: stri
 }
 
 /** Blocks a message may carry: more are folded into one "… N more" block per folder. */
-const MAP_BUDGET = 2500;
-const MAP_CHILDREN = 60;
+const MAP_BUDGET = 4000;
+const MAP_CHILDREN = 120;
 
 export function sizeMapOf(s: Shown, layer: string | null, dir: string, depth: number): Response<'image.sizeMap'> {
   const { tree, writer } = treeOf(s, layer);
@@ -179,7 +179,45 @@ export function sizeMapOf(s: Shown, layer: string | null, dir: string, depth: nu
   if (!e) throw new Error(`${dir}: not in ${layer === null ? 'the image' : `layer ${layer}`}`);
   if (e.type !== 'dir') throw new Error(`${dir}: not a folder`);
   const raw = sizeMap(tree, root, depth, writer) as SizeNode;
-  return { root: fold(raw, tree), layers: s.names };
+  const out = fold(raw, tree);
+  if (writer) colourFolders(out, tree, writer);
+  return { root: out, layers: s.names };
+}
+
+/**
+ * A folder drawn as one block (below the depth asked, or its children not
+ * sent) takes the colour of the layer that wrote most of its bytes: one pass
+ * over the files, each counted for the nearest such folder above it.
+ */
+function colourFolders(root: SizeNode, tree: Tree, writer: (p: string) => number | undefined): void {
+  const leaves = new Map<string, SizeNode>();
+  const walk = (n: SizeNode) => {
+    if (n.children?.length) n.children.forEach(walk);
+    else if (n.dir && !n.folded) leaves.set(n.path, n);
+  };
+  walk(root);
+  if (!leaves.size) return;
+  const tally = new Map<string, Map<number, number>>();
+  for (const [p, e] of tree) {
+    if (e.type !== 'file' || e.size === 0) continue;
+    for (let d = parentOf(p); ; d = parentOf(d)) {
+      if (leaves.has(d)) {
+        const w = writer(p);
+        if (w !== undefined) {
+          let t = tally.get(d);
+          if (!t) tally.set(d, (t = new Map()));
+          t.set(w, (t.get(w) ?? 0) + e.size);
+        }
+        break;
+      }
+      if (d === ROOT) break;
+    }
+  }
+  for (const [d, t] of tally) {
+    let best: [number, number] | undefined;
+    for (const [layer, bytes] of t) if (!best || bytes > best[1]) best = [layer, bytes];
+    if (best) leaves.get(d)!.layer = best[0];
+  }
 }
 
 /** Breadth first within a budget: the biggest children of each folder stay, the rest become one block. */
@@ -201,7 +239,13 @@ export function fold(root: SizeNode, tree: Tree): SizeNode {
       queue.push([k, c]);
       return c;
     });
-    if (rest.length) dst.children.push({ name: `… ${rest.length} more`, path: src.path, bytes: rest.reduce((n, k) => n + k.bytes, 0), folded: rest.length });
+    if (rest.length) {
+      // The folded block takes the colour of the layer behind most of its bytes.
+      const byLayer = new Map<number, number>();
+      for (const k of rest) if (k.layer !== undefined) byLayer.set(k.layer, (byLayer.get(k.layer) ?? 0) + k.bytes);
+      const top = [...byLayer].sort((x, y) => y[1] - x[1])[0];
+      dst.children.push({ name: `… ${rest.length} more`, path: src.path, bytes: rest.reduce((n, k) => n + k.bytes, 0), folded: rest.length, ...(top ? { layer: top[0] } : {}) });
+    }
     budget -= dst.children.length;
   }
   return out;

@@ -41,6 +41,11 @@ export function App() {
           {s.project?.name ?? 'no project'}
         </span>
         <ProjectMenu />
+        {s.opening && (
+          <span role="status" className="muted opening">
+            Opening {s.opening}…
+          </span>
+        )}
         {!ro && <ComposeBar />}
         <div className="actions">
           <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={locked} accessKey="b">

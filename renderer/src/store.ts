@@ -23,6 +23,8 @@ interface State {
   rows: Record<string, TreeRow[]>;
   expanded: Record<string, boolean>;
   selected?: string;
+  /** An image being opened (reading a large archive takes seconds). */
+  opening?: string;
   /** A path the explorer should scroll to once its row is loaded (a size-map click). */
   reveal?: string;
   runs: RunView[];
@@ -71,12 +73,15 @@ export const useStore = create<State>((set, get) => ({
   },
 
   async openImage(path) {
+    set({ opening: path });
     try {
       const { build, ...project } = await api.request({ cmd: 'image.open', path });
       useStore.setState({ project, yaml: project.text, problems: [], build, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true }, tab: 'inspect' });
       await get().loadDir('/');
     } catch (e) {
       set({ error: (e as Error).message });
+    } finally {
+      set({ opening: undefined });
     }
   },
 

@@ -153,7 +153,10 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
 
 function Largest({ names }: { names: string[] }) {
   const key = useShownKey();
-  const [layer, setLayer] = useState<string | null>(null);
+  // A layer picked for another image or build means nothing now: back to the whole image.
+  const [pick, setPick] = useState<{ key?: string; layer: string | null }>({ layer: null });
+  const layer = pick.key === key ? pick.layer : null;
+  const setLayer = (l: string | null) => setPick({ key, layer: l });
   const [data, setData] = useState<Response<'image.largest'>>();
   const { showInExplorer } = useStore();
   useEffect(() => {
@@ -230,16 +233,17 @@ function Largest({ names }: { names: string[] }) {
 export function SizeMap() {
   const key = useShownKey();
   const { project, showInExplorer } = useStore();
-  const [layer, setLayer] = useState<string | null>(null);
-  const [dir, setDir] = useState('/');
+  // The layer and zoom belong to what is shown: another build or image starts at the whole image's root.
+  const [view, setView] = useState<{ key?: string; layer: string | null; dir: string }>({ layer: null, dir: '/' });
+  const layer = view.key === key ? view.layer : null;
+  const dir = view.key === key ? view.dir : '/';
+  const setLayer = (l: string | null) => setView({ key, layer: l, dir: '/' });
+  const setDir = (d: string) => setView({ key, layer, dir: d });
   const [map, setMap] = useState<{ key: string; data: Response<'image.sizeMap'> } | { key: string; error: string }>();
   const box = useRef<HTMLDivElement>(null);
   const [size, setSize] = useState({ w: 0, h: 0 });
   const [hover, setHover] = useState<string>();
   const want = `${key}\0${layer}\0${dir}`;
-  useEffect(() => {
-    setDir('/');
-  }, [key, layer]);
   useEffect(() => {
     if (!key) return;
     let live = true;
@@ -312,7 +316,7 @@ export function SizeMap() {
             <div
               key={b.key}
               className={`block ${b.parent ? 'parent' : 'leaf'} ${b.dir ? 'dir' : 'file'} ${b.folded ? 'folded' : ''}`}
-              style={{ left: b.x, top: b.y, width: b.w, height: b.h, ...(b.parent ? {} : { background: b.folded ? undefined : layerColour(b.layer) }) }}
+              style={{ left: b.x, top: b.y, width: b.w, height: b.h, ...(b.parent ? {} : { background: layerColour(b.layer) }) }}
               role={clickable ? 'button' : 'img'}
               tabIndex={clickable ? 0 : undefined}
               aria-label={label}
