@@ -121,6 +121,9 @@ describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
     expect(await page.getByText('Nothing built yet').textContent()).toContain('Open image…');
     await page.getByRole('tab', { name: 'Size map' }).click();
     expect(await page.getByRole('region', { name: 'Size map' }).count()).toBe(0);
+    expect(await page.getByText(/to see where the bytes are/).count()).toBe(1);
+    await page.getByRole('tab', { name: 'Compare' }).click();
+    expect(await page.getByRole('region', { name: 'Comparison' }).getByRole('button', { name: 'Compare' }).isDisabled()).toBe(true);
   });
 
   it('a path that is no image is named in the error', async () => {
