@@ -375,6 +375,9 @@ export async function projectFromImage(img: OpenedImage, store: BlobStore, file:
   const abs = path.resolve(dir);
   const recipeFile = path.join(abs, 'scratchyard.yaml');
   if (await fs.stat(recipeFile).catch(() => undefined)) throw new Error(`${recipeFile} already exists: pick another folder`);
+  // The layer tars go to layers/: never over files already there.
+  const existing = await fs.readdir(path.join(abs, 'layers')).catch(() => [] as string[]);
+  if (existing.length) throw new Error(`${path.join(abs, 'layers')} already holds files: pick an empty or new folder`);
   await fs.mkdir(path.join(abs, 'layers'), { recursive: true });
   // Named after its folder, as New… names a project (the image's file name says "docker.tar").
   const name = path.basename(abs).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'image';
