@@ -57,7 +57,7 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('image.inspect') }),
   z.strictObject({ cmd: z.literal('image.sizeMap'), layer: layerRef, dir: z.string().min(1), depth: z.number().int().min(1).max(8) }),
   z.strictObject({ cmd: z.literal('image.largest'), layer: layerRef, n: z.number().int().min(1).max(1000) }),
-  z.strictObject({ cmd: z.literal('image.compare'), a: compareSide, b: compareSide }),
+  z.strictObject({ cmd: z.literal('image.compare'), a: compareSide, b: compareSide, fileList: z.boolean().optional().describe('also the diff of the two checksummed file lists, as `scratchyard diff A B` prints it') }),
   z.strictObject({ cmd: z.literal('image.saveFile'), layer: layerRef, path: z.string().min(1), to: savePath }),
   z.strictObject({ cmd: z.literal('image.exportLayer'), layer: z.string().min(1), to: savePath }),
   z.strictObject({ cmd: z.literal('project.fromImage'), image: z.string().min(1), dir: z.string().min(1) }),
@@ -218,6 +218,8 @@ export const responses = {
     ),
     /** More changed paths than sent. */
     more: z.number(),
+    /** With `fileList`: "--- A", "+++ B", then -/+ file-list lines (cut at 4 MiB). */
+    fileListDiff: z.string().optional(),
   }),
   'image.saveFile': z.object({ path: z.string(), bytes: z.number() }),
   'image.exportLayer': z.object({ path: z.string(), bytes: z.number(), digest: z.string() }),

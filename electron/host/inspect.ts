@@ -12,7 +12,7 @@ import type { ImagePath } from '../../shared/brand';
 import type { CompareSide, ImageAnalysis, Response, SizeNode } from '../../shared/contract';
 import type { BuildResult } from '../engine/graph/build';
 import { baseState, layerChanges } from '../engine/graph/layers';
-import { analyzeImage, compareTrees, largestDirs, largestFiles, openImage, sizeMap, type OpenedImage } from '../engine/inspect';
+import { analyzeImage, compareTrees, fileListDiff, largestDirs, largestFiles, openImage, sizeMap, type OpenedImage } from '../engine/inspect';
 import { diffTrees, WHITEOUT_PREFIX } from '../engine/model/diff';
 import { sha256 } from '../engine/model/digest';
 import { fileListLine } from '../engine/model/filelist';
@@ -268,7 +268,9 @@ export function largestOf(s: Shown, layer: string | null, n: number): Response<'
 
 const MAX_CHANGES = 5000;
 
-export function compareOf(a: { label: string; tree: Tree }, b: { label: string; tree: Tree }): Response<'image.compare'> {
+const MAX_DIFF_TEXT = 4 << 20;
+
+export function compareOf(a: { label: string; tree: Tree }, b: { label: string; tree: Tree }, withFileList = false): Response<'image.compare'> {
   const changes = compareTrees(a.tree, b.tree);
   const sizeIn = (t: Tree, p: string) => t.get(p as ImagePath)?.size;
   const typeOf = (p: string) => (b.tree.get(p as ImagePath) ?? a.tree.get(p as ImagePath))?.type ?? 'file';
@@ -281,7 +283,12 @@ export function compareOf(a: { label: string; tree: Tree }, b: { label: string; 
     k.bytes += c.change === 'removed' ? (before ?? 0) : (after ?? 0);
     return { path: c.path, change: c.change, type: typeOf(c.path), ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) };
   });
-  return { a: a.label, b: b.label, ...counts, paths: paths.slice(0, MAX_CHANGES), more: Math.max(0, paths.length - MAX_CHANGES) };
+  const out: Response<'image.compare'> = { a: a.label, b: b.label, ...counts, paths: paths.slice(0, MAX_CHANGES), more: Math.max(0, paths.length - MAX_CHANGES) };
+  if (withFileList) {
+    const text = fileListDiff(a.tree, b.tree, [a.label, b.label]);
+    out.fileListDiff = text.length > MAX_DIFF_TEXT ? `${text.slice(0, text.lastIndexOf('\n', MAX_DIFF_TEXT) + 1)}… cut at 4 MiB: scratchyard diff prints it all\n` : text;
+  }
+  return out;
 }
 
 export function sideLabel(side: CompareSide): string {

@@ -85,7 +85,7 @@ export class EngineSession {
       case 'image.largest':
         return largestOf(this.shown(), req.layer, req.n);
       case 'image.compare':
-        return compareOf({ label: sideLabel(req.a), tree: await this.side(req.a) }, { label: sideLabel(req.b), tree: await this.side(req.b) });
+        return compareOf({ label: sideLabel(req.a), tree: await this.side(req.a) }, { label: sideLabel(req.b), tree: await this.side(req.b) }, req.fileList);
       case 'image.saveFile':
         return saveFile(this.shown(), this.view(req.layer).tree, req.path, req.to);
       case 'image.exportLayer':

@@ -331,6 +331,15 @@ describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
     await expect.poll(() => list.getByRole('listitem').allTextContents()).toEqual([expect.stringMatching(/^changed \/etc\/motd 6 B → 13 B$/)]);
     expect(await cmp.getByLabel('Comparison counts').textContent()).toMatch(/0 added.*1 changed.*0 removed/);
     await shot('inspect-04-compare-builds.png');
+    // The same comparison as `scratchyard diff` prints it: the file-list lines of /etc/motd, before and after.
+    await cmp.getByRole('checkbox', { name: 'As a file-list diff' }).check();
+    const text = cmp.getByLabel('File-list diff', { exact: true });
+    const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+    await expect.poll(() => text.textContent()).toBe(
+      `--- the previous build\n+++ the current build\n-./etc/motd 0100644-0-0-${sha(MOTD)}\n+./etc/motd 0100644-0-0-${sha('hello, again\n')}\n\n`,
+    );
+    expect(await cmp.getByRole('list', { name: 'Changed paths' }).isVisible()).toBe(false);
+    await cmp.getByRole('checkbox', { name: 'As a file-list diff' }).uncheck();
     // An image path on one side: the archive (built before the edit) against the current build.
     await cmp.getByRole('combobox', { name: 'A: what' }).selectOption('image');
     // The second build rewrote the archive: it holds what the current build holds.

@@ -391,6 +391,7 @@ export function Compare() {
   const [busy, setBusy] = useState(false);
   const [res, setRes] = useState<Response<'image.compare'> | { error: string }>();
   const [only, setOnly] = useState<'all' | 'added' | 'removed' | 'changed'>('all');
+  const [asList, setAsList] = useState(false);
   // Sensible picks when the sides change: the first and last layer.
   const pickA = ka === 'layer' && !names.includes(va) ? (names[0] ?? '') : va;
   const pickB = kb === 'layer' && !names.includes(vb) ? (names[names.length - 1] ?? '') : vb;
@@ -399,10 +400,10 @@ export function Compare() {
     setKb(ro ? 'layer' : 'current');
     setRes(undefined);
   }, [ro, project?.file]);
-  const go = async () => {
+  const go = async (fileList = asList) => {
     setBusy(true);
     try {
-      setRes(await api.request({ cmd: 'image.compare', a: sideOf(ka, pickA), b: sideOf(kb, pickB) }));
+      setRes(await api.request({ cmd: 'image.compare', a: sideOf(ka, pickA), b: sideOf(kb, pickB), fileList }));
     } catch (e) {
       setRes({ error: (e as Error).message });
     } finally {
@@ -447,8 +448,30 @@ export function Compare() {
                     <option value="removed">removed</option>
                   </select>
                 </label>
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={asList}
+                    onChange={(e) => {
+                      setAsList(e.target.checked);
+                      // The text is fetched only when asked for: it can be megabytes.
+                      if (e.target.checked && res.fileListDiff === undefined) void go(true);
+                    }}
+                  />{' '}
+                  As a file-list diff
+                </label>
               </div>
-              <ul className="diff-list" aria-label="Changed paths">
+              {asList && (
+                <pre className="filelist-diff" aria-label="File-list diff">
+                  {(res.fileListDiff ?? '').split('\n').map((l, i) => (
+                    <span key={i} className={l.startsWith('+++') || l.startsWith('---') ? 'head' : l.startsWith('+') ? 'added' : l.startsWith('-') ? 'removed' : ''}>
+                      {l}
+                      {'\n'}
+                    </span>
+                  ))}
+                </pre>
+              )}
+              <ul className="diff-list" aria-label="Changed paths" hidden={asList}>
                 {shown.slice(0, 3000).map((p) => (
                   <li key={p.path} className={CLS[p.change]}>
                     <span className="tag">{p.change}</span> {p.path}
