@@ -226,6 +226,8 @@ export class EngineSession {
     if (!t) {
       const img = await openNamed(await this.store(), abs);
       t = img.states[img.states.length - 1] ?? new Map();
+      // A few recent ones are kept: a Debian-sized tree is tens of megabytes.
+      if (this.compared.size >= 4) this.compared.delete(this.compared.keys().next().value!);
       this.compared.set(key, t);
     }
     return t;
