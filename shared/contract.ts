@@ -14,6 +14,20 @@ const layerRef = z.string().nullable().describe('a layer name, or null for the m
 export const runnerName = z.enum(['chroot', 'vm', 'docker']);
 export type RunnerId = z.infer<typeof runnerName>;
 
+/**
+ * One side of a comparison: the project's current or previous build, an image
+ * file or folder (docker-archive, docker/podman save, OCI layout or its tar),
+ * or the filesystem as it stands after one layer of what is shown now.
+ */
+export const compareSide = z.union([
+  z.strictObject({ build: z.enum(['current', 'previous']) }),
+  z.strictObject({ image: z.string().min(1) }),
+  z.strictObject({ layer: z.string().min(1) }),
+]);
+export type CompareSide = z.infer<typeof compareSide>;
+
+const savePath = z.string().min(1).optional().describe('a folder (the file keeps its name) or a file path; default ~/Desktop, else ~/Downloads, else home');
+
 export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('project.open'), path: z.string().optional() }),
   z.strictObject({ cmd: z.literal('project.new'), path: z.string().min(1) }),
@@ -39,6 +53,14 @@ export const requestSchema = z.discriminatedUnion('cmd', [
       .min(1)
       .max(10_000),
   }),
+  z.strictObject({ cmd: z.literal('image.open'), path: z.string().min(1) }),
+  z.strictObject({ cmd: z.literal('image.inspect') }),
+  z.strictObject({ cmd: z.literal('image.sizeMap'), layer: layerRef, dir: z.string().min(1), depth: z.number().int().min(1).max(8) }),
+  z.strictObject({ cmd: z.literal('image.largest'), layer: layerRef, n: z.number().int().min(1).max(1000) }),
+  z.strictObject({ cmd: z.literal('image.compare'), a: compareSide, b: compareSide, fileList: z.boolean().optional().describe('also the diff of the two checksummed file lists, as `scratchyard diff A B` prints it') }),
+  z.strictObject({ cmd: z.literal('image.saveFile'), layer: layerRef, path: z.string().min(1), to: savePath }),
+  z.strictObject({ cmd: z.literal('image.exportLayer'), layer: z.string().min(1), to: savePath }),
+  z.strictObject({ cmd: z.literal('project.fromImage'), image: z.string().min(1), dir: z.string().min(1) }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -57,6 +79,9 @@ export const projectInfo = z.object({
   name: z.string().nullable(),
   layers: z.array(z.object({ name: z.string(), sources: z.array(sourceSummary) })),
   problems: z.array(problemSchema),
+  /** An opened image (issue 6): nothing to build or edit; `image` is its path. */
+  readOnly: z.boolean().optional(),
+  image: z.string().optional(),
 });
 export type ProjectInfo = z.infer<typeof projectInfo>;
 
@@ -84,17 +109,58 @@ export const elfSummary = z.object({
   needed: z.array(z.object({ name: z.string(), path: z.string().optional(), layer: z.string().optional() })),
 });
 
+const buildReply = z.object({
+  ok: z.boolean(),
+  error: z.string().optional(),
+  manifestDigest: z.string().optional(),
+  layers: z.array(z.object({ name: z.string(), digest: z.string(), size: z.number(), files: z.number(), cached: z.boolean() })),
+});
+
+/** A block of the size map: a folder (with children, down to the depth asked) or a file. */
+export interface SizeNode {
+  name: string;
+  path: string;
+  bytes: number;
+  /** Index (bottom 0) of the layer that last wrote it, for colouring. */
+  layer?: number;
+  /** Folders only; absent below the depth asked. Folded small entries come as one node named "… N more". */
+  children?: SizeNode[];
+  /** How many entries a folded node stands for. */
+  folded?: number;
+  /** A folder (zoomable even when its children were not sent). */
+  dir?: boolean;
+}
+export const sizeNode: z.ZodType<SizeNode> = z.lazy(() =>
+  z.object({ name: z.string(), path: z.string(), bytes: z.number(), layer: z.number().int().optional(), children: z.array(sizeNode).optional(), folded: z.number().int().optional(), dir: z.boolean().optional() }),
+);
+
+const countBytes = z.object({ count: z.number(), bytes: z.number() });
+
+export const imageAnalysis = z.object({
+  /** What was analysed: the opened image's path or the project's name. */
+  subject: z.string(),
+  layers: z.array(z.object({ index: z.number(), name: z.string(), digest: z.string(), bytes: z.number(), files: z.number(), command: z.string().optional() })),
+  /** Bytes of file content stored in all layers, and what the final filesystem shows. */
+  stored: z.number(),
+  final: z.number(),
+  files: z.number(),
+  wasted: z.object({
+    bytes: z.number(),
+    paths: z.array(z.object({ path: z.string(), bytes: z.number(), storedIn: z.string(), hiddenBy: z.string(), how: z.enum(['overwritten', 'removed']) })),
+    /** More wasteful paths than sent (the largest are sent). */
+    more: z.number(),
+  }),
+  efficiency: z.number(),
+  dive: z.object({ wastedBytes: z.number(), efficiency: z.number(), userWastedPercent: z.number() }),
+});
+export type ImageAnalysis = z.infer<typeof imageAnalysis>;
+
 export const responses = {
   'project.open': projectInfo,
   'project.new': projectInfo,
   'project.validate': z.object({ problems: z.array(problemSchema) }),
   'project.save': projectInfo,
-  'build.start': z.object({
-    ok: z.boolean(),
-    error: z.string().optional(),
-    manifestDigest: z.string().optional(),
-    layers: z.array(z.object({ name: z.string(), digest: z.string(), size: z.number(), files: z.number(), cached: z.boolean() })),
-  }),
+  'build.start': buildReply,
   'build.cancel': z.object({ cancelled: z.boolean() }),
   'tree.page': z.object({ rows: z.array(treeRow), total: z.number() }),
   'file.read': z.object({ size: z.number(), base64: z.string(), truncated: z.boolean(), elf: elfSummary.optional() }),
@@ -133,6 +199,31 @@ export const responses = {
     kernel: z.object({ path: z.string().optional(), detail: z.string() }).optional(),
   }),
   'project.addFiles': z.object({ added: z.array(z.object({ from: z.string(), to: z.string() })) }),
+  /** The image as a read-only project, and its layers as a build would list them. */
+  'image.open': projectInfo.extend({ readOnly: z.literal(true), image: z.string(), build: buildReply }),
+  'image.inspect': imageAnalysis,
+  'image.sizeMap': z.object({ root: sizeNode, layers: z.array(z.string()) }),
+  'image.largest': z.object({
+    files: z.array(z.object({ path: z.string(), bytes: z.number(), layer: z.string().optional() })),
+    dirs: z.array(z.object({ path: z.string(), bytes: z.number() })),
+  }),
+  'image.compare': z.object({
+    a: z.string(),
+    b: z.string(),
+    added: countBytes,
+    removed: countBytes,
+    changed: countBytes,
+    paths: z.array(
+      z.object({ path: z.string(), change: z.enum(['added', 'removed', 'changed']), type: z.enum(['file', 'dir', 'symlink', 'char', 'block', 'fifo']), before: z.number().optional(), after: z.number().optional() }),
+    ),
+    /** More changed paths than sent. */
+    more: z.number(),
+    /** With `fileList`: "--- A", "+++ B", then -/+ file-list lines (cut at 4 MiB). */
+    fileListDiff: z.string().optional(),
+  }),
+  'image.saveFile': z.object({ path: z.string(), bytes: z.number() }),
+  'image.exportLayer': z.object({ path: z.string(), bytes: z.number(), digest: z.string() }),
+  'project.fromImage': projectInfo,
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 

@@ -4,9 +4,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../shared/brand';
-import { requestSchema, responses, type Cmd, type EngineEvent, type ProjectInfo, type Request, type Response, type TreeRow } from '../../shared/contract';
+import { requestSchema, responses, type Cmd, type CompareSide, type EngineEvent, type ProjectInfo, type Request, type Response, type TreeRow } from '../../shared/contract';
 import { build, type BuildResult } from '../engine/graph/build';
-import { baseState, lastWriters, layerChanges, layerFileList, layerIndex } from '../engine/graph/layers';
+import { layerFileList, layerIndex } from '../engine/graph/layers';
+import { diffTrees } from '../engine/model/diff';
+import { BlobStore } from '../engine/store/blobs';
+import type { OpenedImage } from '../engine/inspect';
 import { fileList } from '../engine/model/filelist';
 import { indexTree, type TreeIndex } from '../engine/model/index';
 import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
@@ -22,6 +25,7 @@ import { addFiles } from './addFiles';
 import { doctor } from '../engine/tools/doctor';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
 import { compareRunners, terminalCommand } from './runners';
+import { analysis, compareOf, exportLayer, largestOf, openNamed, ownFileList, projectFromImage, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
 
 export interface SessionOptions {
   project: string;
@@ -41,7 +45,14 @@ interface View {
 export class EngineSession {
   private projectPath: string;
   private result?: BuildResult;
-  private writers = new Map<ImagePath, string>();
+  /** The final tree of the build before `result`, for "compare two builds". */
+  private previous?: Tree;
+  /** An opened image: while set, the views show it, read-only. */
+  private image?: { file: string; img: OpenedImage; shown: Shown };
+  private shownBuild?: Shown;
+  private imageStore?: BlobStore;
+  /** Images opened only to compare, by path and mtime. */
+  private compared = new Map<string, Tree>();
   private views = new Map<string, View>();
   private building?: AbortController;
   private terms = new Map<string, PtySession>();
@@ -65,13 +76,34 @@ export class EngineSession {
       case 'project.open':
         if (req.path) this.projectPath = req.path;
         return this.openProject();
+      case 'image.open':
+        return this.openImage(req.path);
+      case 'image.inspect':
+        return analysis(this.shown());
+      case 'image.sizeMap':
+        return sizeMapOf(this.shown(), req.layer, req.dir, req.depth);
+      case 'image.largest':
+        return largestOf(this.shown(), req.layer, req.n);
+      case 'image.compare':
+        return compareOf({ label: sideLabel(req.a), tree: await this.side(req.a) }, { label: sideLabel(req.b), tree: await this.side(req.b) }, req.fileList);
+      case 'image.saveFile':
+        return saveFile(this.shown(), this.view(req.layer).tree, req.path, req.to);
+      case 'image.exportLayer':
+        return exportLayer(this.shown(), req.layer, req.to);
+      case 'project.fromImage': {
+        const img = this.image && path.resolve(req.image) === this.image.file ? this.image.img : await openNamed(await this.store(), req.image);
+        this.projectPath = await projectFromImage(img, await this.store(), path.resolve(req.image), req.dir);
+        return this.openProject();
+      }
       case 'project.new':
         return this.newProject(req.path);
       case 'project.validate':
         return { problems: this.validate(req.text) };
       case 'project.save':
+        this.writable();
         return this.save(req.text);
       case 'build.start':
+        this.writable();
         return this.build();
       case 'build.cancel':
         this.building?.abort();
@@ -85,12 +117,15 @@ export class EngineSession {
       case 'diff.layer':
         return this.diffLayer(req.layer);
       case 'run.start':
+        this.writable();
         if (req.runner !== 'chroot') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, req.runner, req.args ?? [], false), req.cols, req.rows);
         return this.startTerminal(req.args ?? [], req.cols, req.rows, false);
       case 'shell.start':
+        this.writable();
         if (req.runner === 'vm') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, 'vm', [], true), req.cols, req.rows);
         return this.startTerminal(['/bin/sh'], req.cols, req.rows, true);
       case 'runs.compare':
+        this.writable();
         return compareRunners(this.projectPath, this.opts.cacheDir, req.runners, req.args ?? []);
       case 'term.write':
         this.term(req.id).write(req.data);
@@ -104,6 +139,7 @@ export class EngineSession {
       case 'doctor':
         return doctor();
       case 'project.addFiles':
+        this.writable();
         return { added: await addFiles(path.dirname(this.recipeFile()), req.files) };
     }
   }
@@ -113,9 +149,88 @@ export class EngineSession {
     const st = await fs.stat(abs).catch(() => undefined);
     const file = st?.isDirectory() ? path.join(abs, RECIPE_FILE) : abs;
     const text = await fs.readFile(file, 'utf8').catch(() => '');
+    this.image = undefined;
     this.result = undefined;
+    this.shownBuild = undefined;
+    this.previous = undefined;
     this.views.clear();
     return this.info(file, text);
+  }
+
+  /** Refuse what an opened image cannot do: it has no recipe to edit, build or run. */
+  private writable(): void {
+    if (this.image) throw new Error(`${this.image.file} is opened read-only: "Use as base" makes a project of it, or go back to the project`);
+  }
+
+  private async store(): Promise<BlobStore> {
+    if (!this.imageStore) {
+      const s = new BlobStore(this.opts.cacheDir);
+      await s.open();
+      this.imageStore = s;
+    }
+    return this.imageStore;
+  }
+
+  /** Open an image read-only: the views answer for it until a project is opened again. */
+  private async openImage(file: string): Promise<Response<'image.open'>> {
+    const abs = path.resolve(file);
+    const img = await openNamed(await this.store(), abs);
+    const shown = shownOfImage(abs, img, await this.store());
+    this.image = { file: abs, img, shown };
+    this.views.clear();
+    const text = JSON.stringify(img.config ?? {}, null, 2) + '\n';
+    return {
+      dir: path.dirname(abs),
+      file: abs,
+      text,
+      name: img.name || path.basename(abs),
+      layers: shown.names.map((name) => ({ name, sources: [] })),
+      problems: [],
+      readOnly: true,
+      image: abs,
+      build: {
+        ok: true,
+        layers: shown.names.map((name, i) => ({ name, digest: shown.digests[i], size: [...shown.own(i).values()].reduce((n, e) => n + e.size, 0), files: [...shown.own(i).values()].filter((e) => e.type !== 'dir').length, cached: true })),
+      },
+    };
+  }
+
+  /** What the views show: the opened image, else the project's last build. */
+  private shown(): Shown {
+    if (this.image) return this.image.shown;
+    const r = this.built();
+    this.shownBuild ??= shownOfBuild(r);
+    return this.shownBuild;
+  }
+
+  private async side(side: CompareSide): Promise<Tree> {
+    if ('build' in side) {
+      if (side.build === 'current') {
+        const r = this.built();
+        return r.states[r.states.length - 1];
+      }
+      if (!this.previous) throw new Error('no previous build: build twice to compare two builds of the project');
+      return this.previous;
+    }
+    if ('layer' in side) {
+      const s = this.shown();
+      const i = s.names.indexOf(side.layer);
+      if (i === -1) throw new Error(`no layer named "${side.layer}"`);
+      return s.states[i];
+    }
+    const abs = path.resolve(side.image);
+    if (this.image?.file === abs) return this.image.shown.states[this.image.shown.states.length - 1];
+    const st = await fs.stat(abs).catch(() => undefined);
+    const key = `${abs}\0${st?.mtimeMs}\0${st?.size}`;
+    let t = this.compared.get(key);
+    if (!t) {
+      const img = await openNamed(await this.store(), abs);
+      t = img.states[img.states.length - 1] ?? new Map();
+      // A few recent ones are kept: a Debian-sized tree is tens of megabytes.
+      if (this.compared.size >= 4) this.compared.delete(this.compared.keys().next().value!);
+      this.compared.set(key, t);
+    }
+    return t;
   }
 
   /** A starter project: busybox and an /init, in a new (or empty) folder. */
@@ -175,9 +290,10 @@ export class EngineSession {
         signal: ac.signal,
         onEvent: (e) => this.opts.emit(e.type === 'plan' ? { event: 'build.plan', nodes: e.nodes } : e.type === 'log' ? { event: 'log', line: e.line } : { ...e, event: 'build.node' }),
       });
+      if (this.result) this.previous = this.result.states[this.result.states.length - 1];
       this.result = r;
+      this.shownBuild = undefined;
       this.views.clear();
-      this.writers = lastWriters(r.recipe, r.states);
       return {
         ok: true,
         manifestDigest: `sha256:${r.manifestDigest}`,
@@ -202,7 +318,7 @@ export class EngineSession {
     const key = layer ?? '';
     const cached = this.views.get(key);
     if (cached) return cached;
-    const r = this.built();
+    const r = this.shown();
     let v: View;
     if (layer === null) {
       const tree = r.states[r.states.length - 1];
@@ -213,8 +329,8 @@ export class EngineSession {
       v = { tree, index: indexTree(tree) };
     } else {
       const i = this.layerNumber(layer);
-      const ch = layerChanges(r.recipe, r.states, i);
-      const base = baseState(r.recipe, r.states, i);
+      const base = r.base(i);
+      const ch = diffTrees(base, r.states[i]);
       const tree: Tree = new Map(r.states[i]);
       const change = new Map<string, 'added' | 'modified' | 'removed'>();
       for (const p of ch.added) change.set(p, 'added');
@@ -233,7 +349,7 @@ export class EngineSession {
   }
 
   private layerNumber(layer: string): number {
-    const i = layerIndex(this.built().recipe, layer);
+    const i = this.shown().names.indexOf(layer);
     if (i === -1) throw new Error(`no layer named "${layer}"`);
     return i;
   }
@@ -252,7 +368,7 @@ export class EngineSession {
         gid: e.gid,
         size: v.index.sizes.get(p) ?? 0,
         ...(e.target !== undefined ? { target: e.target } : {}),
-        layer: layer?.startsWith(STAGE) ? layer : (this.writers.get(p) ?? this.built().recipe.layers[0].name),
+        layer: layer?.startsWith(STAGE) ? layer : (this.shown().writers.get(p) ?? this.shown().names[0]),
         children: v.index.children.get(p)?.length ?? 0,
         ...(v.change ? { change: v.change.get(p) ?? 'unchanged' } : {}),
       };
@@ -265,7 +381,7 @@ export class EngineSession {
     const e = v.tree.get(imagePath(p));
     if (!e) throw new Error(`${p}: not in the image`);
     if (e.type !== 'file') return { size: 0, base64: '', truncated: false };
-    const bytes = await this.built().store.read(e.digest!);
+    const bytes = await this.shown().store.read(e.digest!);
     const out: Response<'file.read'> = { size: e.size, base64: bytes.subarray(0, max).toString('base64'), truncated: bytes.length > max };
     if (isElf(bytes)) {
       try {
@@ -287,23 +403,25 @@ export class EngineSession {
         p = resolveLinkTarget(p, e.target!);
         e = tree.get(p);
       }
-      if (e?.type === 'file') return { name, path: p, layer: this.writers.get(p) };
+      if (e?.type === 'file') return { name, path: p, layer: this.shown().writers.get(p) };
     }
     return { name };
   }
 
   private fileList(layer: string | null): string[] {
-    const r = this.built();
+    const r = this.shown();
     if (layer === null) return fileList(r.states[r.states.length - 1]);
     if (layer.startsWith(STAGE)) return fileList(this.view(layer).tree);
-    return layerFileList(r.recipe, r.states, this.layerNumber(layer));
+    if (this.image) return ownFileList(r, this.layerNumber(layer));
+    const b = this.built();
+    return layerFileList(b.recipe, b.states, layerIndex(b.recipe, layer));
   }
 
   private diffLayer(layer: string): Response<'diff.layer'> {
-    const r = this.built();
+    const r = this.shown();
     const i = this.layerNumber(layer);
-    const ch = layerChanges(r.recipe, r.states, i);
-    const base = baseState(r.recipe, r.states, i);
+    const base = r.base(i);
+    const ch = diffTrees(base, r.states[i]);
     const size = (t: Tree, p: string) => t.get(p as ImagePath)?.size ?? 0;
     const sum = (ps: string[], t: Tree) => ps.reduce((n, p) => n + size(t, p), 0);
     const removedAll = [...base.keys()].filter((p) => !r.states[i].has(p));
@@ -370,6 +488,7 @@ export class EngineSession {
 
   dispose(): void {
     this.building?.abort();
+    void this.imageStore?.close();
     for (const t of this.terms.values()) t.kill();
   }
 }

@@ -1,6 +1,7 @@
 // The window: actions on top, the layer stack on the left, the views in the
 // middle, build progress and terminals below.
 import { useEffect, useState, type KeyboardEvent } from 'react';
+import { layerColour } from './treemap';
 import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
@@ -10,11 +11,15 @@ import { ComposeBar } from './views/ComposeBar';
 import { isDirty, useCompose } from './compose';
 import { LayerStack } from './views/LayerStack';
 import { Palette } from './views/Palette';
+import { Compare, Inspect, SizeMap } from './views/Inspect';
 
 const TABS: [Tab, string][] = [
   ['explorer', 'Explorer'],
   ['diff', 'Layer diff'],
   ['filelist', 'File list'],
+  ['inspect', 'Inspect'],
+  ['sizemap', 'Size map'],
+  ['compare', 'Compare'],
   ['source', 'Source'],
   ['yaml', 'YAML'],
   ['doctor', 'Doctor'],
@@ -24,38 +29,51 @@ export function App() {
   const s = useStore();
   const open = useStore((st) => st.open);
   useEffect(() => void open(), [open]);
+  const ro = !!s.project?.readOnly;
+  const tabs = TABS.filter(([t]) => !(ro && t === 'source')).map(([t, label]): [Tab, string] => [t, ro && t === 'yaml' ? 'Config' : label]);
+  const tab = ro && s.tab === 'source' ? 'explorer' : s.tab;
+  const locked = s.building || !!s.problems.length || ro;
   return (
-    <div className="app">
+    <div className={`app ${ro ? 'readonly-app' : ''}`}>
       <header>
         <h1>Scratchyard</h1>
         <span className="project" title={s.project?.dir}>
           {s.project?.name ?? 'no project'}
         </span>
         <ProjectMenu />
-        <ComposeBar />
+        {s.opening && (
+          <span role="status" className="muted opening">
+            Opening {s.opening}…
+          </span>
+        )}
+        {!ro && <ComposeBar />}
         <div className="actions">
           <div className="group" role="group" aria-label="Build">
-            <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={s.building || !!s.problems.length} accessKey="b">
+            <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={locked} accessKey="b">
               Build
             </button>
             <button onClick={() => void s.cancel()} disabled={!s.building}>
               Cancel
             </button>
           </div>
-          <div className="group" role="group" aria-label="Run the image">
-            <span className="group-label" aria-hidden="true">Run in</span>
-            <button aria-label="Run in chroot" onClick={() => void s.startRun('run')} disabled={s.building || !!s.problems.length}>
-              chroot
-            </button>
-            <RunnerButtons />
-          </div>
-          <div className="group" role="group" aria-label="Open a terminal">
-            <span className="group-label" aria-hidden="true">Open</span>
-            <button aria-label="Open shell" title="A shell in a chroot of the image" onClick={() => void s.startRun('shell')} disabled={s.building || !!s.problems.length}>
-              shell
-            </button>
-            <VmConsoleButton />
-          </div>
+          {!ro && (
+            <>
+              <div className="group" role="group" aria-label="Run the image">
+                <span className="group-label" aria-hidden="true">Run in</span>
+                <button aria-label="Run in chroot" onClick={() => void s.startRun('run')} disabled={locked}>
+                  chroot
+                </button>
+                <RunnerButtons />
+              </div>
+              <div className="group" role="group" aria-label="Open a terminal">
+                <span className="group-label" aria-hidden="true">Open</span>
+                <button aria-label="Open shell" title="A shell in a chroot of the image" onClick={() => void s.startRun('shell')} disabled={locked}>
+                  shell
+                </button>
+                <VmConsoleButton />
+              </div>
+            </>
+          )}
         </div>
       </header>
       {s.error && (
@@ -63,50 +81,69 @@ export function App() {
           {s.error} <button onClick={() => s.setError(undefined)}>Dismiss</button>
         </div>
       )}
+      {ro && <ReadOnlyBanner />}
       <aside className="side">
-        <LayerStack />
-        <Palette />
+        {ro ? (
+          <ImageLayers />
+        ) : (
+          <>
+            <LayerStack />
+            <Palette />
+          </>
+        )}
       </aside>
       <main>
         <div role="tablist" aria-label="Views" className="tabs">
-          {TABS.map(([t, label]) => (
-            <button key={t} role="tab" aria-selected={s.tab === t} className={s.tab === t ? 'on' : ''} onClick={() => s.setTab(t)}>
+          {tabs.map(([t, label]) => (
+            <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'on' : ''} onClick={() => s.setTab(t)}>
               {label}
               {t === 'yaml' && s.problems.length ? ' ⚠' : ''}
             </button>
           ))}
         </div>
         <div role="tabpanel" className="view">
-          {s.tab === 'explorer' && <Explorer />}
-          {s.tab === 'diff' && <LayerDiff />}
-          {s.tab === 'filelist' && <FileList />}
-          {s.tab === 'source' && <SourceForm />}
-          {s.tab === 'yaml' && <Yaml />}
-          {s.tab === 'doctor' && <Doctor />}
+          {tab === 'explorer' && <Explorer />}
+          {tab === 'diff' && <LayerDiff />}
+          {tab === 'filelist' && <FileList />}
+          {tab === 'inspect' && <Inspect />}
+          {tab === 'sizemap' && <SizeMap />}
+          {tab === 'compare' && <Compare />}
+          {tab === 'source' && <SourceForm />}
+          {tab === 'yaml' && (ro ? <ImageConfig /> : <Yaml />)}
+          {tab === 'doctor' && <Doctor />}
         </div>
       </main>
-      <footer>
-        <BuildPanel />
-        <Runs />
-        <RunResults />
-      </footer>
+      {/* An opened image is never built or run here: its room goes to the views. */}
+      {!ro && (
+        <footer>
+          <BuildPanel />
+          <Runs />
+          <RunResults />
+        </footer>
+      )}
     </div>
   );
 }
 
-/** New / Open: a folder path typed in (browser mode has no native file dialog). */
+const MENU = {
+  new: { title: 'New project', label: 'Folder for the new project', go: 'Create' },
+  open: { title: 'Open project', label: 'Project folder (or its scratchyard.yaml)', go: 'Open' },
+  image: { title: 'Open image', label: 'Image: docker-archive or docker/podman save tar, OCI layout folder or tar', go: 'Open' },
+} as const;
+
+/** New / Open / Open image: a path typed in (browser mode has no native file dialog). */
 function ProjectMenu() {
-  const { open, create, project } = useStore();
-  const [mode, setMode] = useState<'open' | 'new'>();
+  const { open, create, openImage, project } = useStore();
+  const [mode, setMode] = useState<'open' | 'new' | 'image'>();
   const [path, setPath] = useState('');
   const go = () => {
     if (!path.trim()) return;
-    void (mode === 'new' ? create(path.trim()) : open(path.trim()));
+    void (mode === 'new' ? create(path.trim()) : mode === 'image' ? openImage(path.trim()) : open(path.trim()));
     setMode(undefined);
   };
-  const show = (m: 'open' | 'new') => {
+  const show = (m: 'open' | 'new' | 'image') => {
     setMode(m);
-    setPath(m === 'open' ? (project?.dir ?? '') : '');
+    setPath(m === 'open' && !project?.readOnly ? (project?.dir ?? '') : m === 'image' && project?.readOnly ? (project.image ?? '') : '');
   };
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Enter') go();
@@ -116,16 +153,96 @@ function ProjectMenu() {
     <div className="project-menu">
       <button onClick={() => show('new')}>New…</button>
       <button onClick={() => show('open')}>Open…</button>
+      <button onClick={() => show('image')}>Open image…</button>
       {mode && (
-        <div role="dialog" aria-label={mode === 'new' ? 'New project' : 'Open project'} className="dialog">
+        <div role="dialog" aria-label={MENU[mode].title} className="dialog">
           <label>
-            {mode === 'new' ? 'Folder for the new project' : 'Project folder (or its scratchyard.yaml)'}
+            {MENU[mode].label}
             <input autoFocus value={path} onChange={(e) => setPath(e.target.value)} onKeyDown={onKey} />
           </label>
-          <button onClick={go}>{mode === 'new' ? 'Create' : 'Open'}</button>
+          <button onClick={go}>{MENU[mode].go}</button>
           <button onClick={() => setMode(undefined)}>Cancel</button>
         </div>
       )}
+    </div>
+  );
+}
+
+/** An opened image: read-only, with the way to make a project of it and the way back. */
+function ReadOnlyBanner() {
+  const { project, useAsBase, open } = useStore();
+  const [asking, setAsking] = useState(false);
+  const [dir, setDir] = useState('');
+  if (!project?.image) return null;
+  const go = () => {
+    if (!dir.trim()) return;
+    void useAsBase(project.image!, dir.trim());
+    setAsking(false);
+  };
+  return (
+    <div className="readonly" role="region" aria-label="Opened image">
+      <span>
+        <b>Read-only</b> · {project.image} · {project.layers.length} layer{project.layers.length === 1 ? '' : 's'}
+      </span>
+      <button onClick={() => setAsking(true)}>Use as base</button>
+      <button onClick={() => void open()}>Back to the project</button>
+      {asking && (
+        <div role="dialog" aria-label="Use as base" className="dialog">
+          <label>
+            Folder for a new project made of this image's layers
+            <input
+              autoFocus
+              value={dir}
+              onChange={(e) => setDir(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') go();
+                if (e.key === 'Escape') setAsking(false);
+              }}
+            />
+          </label>
+          <button onClick={go}>Create project</button>
+          <button onClick={() => setAsking(false)}>Cancel</button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The layers of an opened image, bottom last, as the stack shows a project's. */
+function ImageLayers() {
+  const { project, layer, setLayer } = useStore();
+  if (!project) return null;
+  return (
+    <nav className="layer-stack">
+      <div className="stack-head">
+        <h2>Layers</h2>
+      </div>
+      <button className={`layer-pick ${layer === null ? 'on' : ''}`} onClick={() => setLayer(null)}>
+        Whole image
+      </button>
+      <ol role="list" aria-label="Layers" reversed className="layers">
+        {project.layers
+          .map((l, i) => ({ l, i }))
+          .reverse()
+          .map(({ l, i }) => (
+            <li key={l.name} aria-label={`Layer ${l.name}`} className={layer === l.name ? 'on' : ''}>
+              <span className="swatch" style={{ background: layerColour(i) }} aria-hidden />
+              <button className="layer-pick" onClick={() => setLayer(l.name)} aria-pressed={layer === l.name}>
+                {l.name}
+              </button>
+            </li>
+          ))}
+      </ol>
+    </nav>
+  );
+}
+
+function ImageConfig() {
+  const { yaml } = useStore();
+  return (
+    <div className="yaml">
+      <p className="muted">The image's config, as its archive holds it (read-only).</p>
+      <textarea aria-label="Image config" readOnly spellCheck={false} value={yaml} />
     </div>
   );
 }

@@ -4,7 +4,7 @@ import { create } from 'zustand';
 import type { Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
 import { api } from './api';
 
-export type Tab = 'explorer' | 'diff' | 'filelist' | 'source' | 'yaml' | 'doctor';
+export type Tab = 'explorer' | 'diff' | 'filelist' | 'inspect' | 'sizemap' | 'compare' | 'source' | 'yaml' | 'doctor';
 export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number };
 export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };
 
@@ -23,12 +23,22 @@ interface State {
   rows: Record<string, TreeRow[]>;
   expanded: Record<string, boolean>;
   selected?: string;
+  /** An image being opened (reading a large archive takes seconds). */
+  opening?: string;
+  /** A path the explorer should scroll to once its row is loaded (a size-map click). */
+  reveal?: string;
   runs: RunView[];
   activeRun?: string;
   /** [layer index, source index] edited in the Source tab. */
   selectedSource?: [number, number];
 
   open(path?: string): Promise<void>;
+  /** Open an image read-only (issue 6); open() returns to the project. */
+  openImage(path: string): Promise<void>;
+  /** "Use as base": a new project in `dir` made of the opened image's layers. */
+  useAsBase(image: string, dir: string): Promise<void>;
+  /** Show a path in the explorer: its layer view, its folders expanded, it selected. */
+  showInExplorer(path: string, layer: string | null): Promise<void>;
   create(path: string): Promise<void>;
   editYaml(text: string): Promise<void>;
   save(): Promise<void>;
@@ -60,6 +70,31 @@ export const useStore = create<State>((set, get) => ({
 
   async open(path) {
     await showProject(() => api.request({ cmd: 'project.open', path }));
+  },
+
+  async openImage(path) {
+    set({ opening: path });
+    try {
+      const { build, ...project } = await api.request({ cmd: 'image.open', path });
+      useStore.setState({ project, yaml: project.text, problems: [], build, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true }, tab: 'inspect' });
+      await get().loadDir('/');
+    } catch (e) {
+      set({ error: (e as Error).message });
+    } finally {
+      set({ opening: undefined });
+    }
+  },
+
+  async useAsBase(image, dir) {
+    await showProject(() => api.request({ cmd: 'project.fromImage', image, dir }));
+  },
+
+  async showInExplorer(path, layer) {
+    if (get().layer !== layer) set({ layer, rows: {}, expanded: { '/': true } });
+    const parts = path.split('/').filter(Boolean);
+    const dirs = ['/', ...parts.slice(0, -1).map((_, i) => '/' + parts.slice(0, i + 1).join('/'))];
+    set((s) => ({ expanded: { ...s.expanded, ...Object.fromEntries(dirs.map((d) => [d, true])) }, selected: path, reveal: path, tab: 'explorer' }));
+    for (const d of dirs) if (!rowsOf(get(), d)) await get().loadDir(d);
   },
 
   async create(path) {
@@ -150,7 +185,7 @@ export const useStore = create<State>((set, get) => ({
 async function showProject(load: () => Promise<ProjectInfo>): Promise<void> {
   try {
     const project = await load();
-    useStore.setState({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, layer: null });
+    useStore.setState({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
   } catch (e) {
     useStore.setState({ error: (e as Error).message });
   }

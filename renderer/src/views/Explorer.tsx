@@ -37,6 +37,17 @@ export function Explorer() {
     return out;
   }, [rows, expanded, layer, filter, changesOnly]);
 
+  // A path shown from elsewhere (the size map, the largest files): scroll to it once its row is here.
+  const revealAt = s.reveal ? visible.findIndex((v) => v.row.path === s.reveal) : -1;
+  useEffect(() => {
+    const el = scroller.current;
+    if (revealAt === -1 || !el) return;
+    const y = revealAt * ROW_H;
+    if (y < el.scrollTop || y + 2 * ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = Math.max(0, y - el.clientHeight / 2);
+    setScroll({ top: el.scrollTop, height: el.clientHeight });
+    useStore.setState({ reveal: undefined });
+  }, [revealAt]);
+
   if (!s.build?.ok) return <p className="empty">Nothing built yet. Press <b>Build</b> to see what is inside the image.</p>;
 
   // Only the rows in view (plus a margin) are in the DOM: 100,000 entries scroll like 100.
@@ -138,9 +149,15 @@ export function Explorer() {
 }
 
 function Preview() {
-  const { selected, layer } = useStore();
+  const { selected, layer, rows } = useStore();
   const [data, setData] = useState<{ path: string; file: Response<'file.read'> } | { path: string; error: string }>();
+  const [saved, setSaved] = useState<{ path: string; text: string }>();
   const seq = useRef(0);
+  const isFile = useMemo(() => {
+    if (!selected) return false;
+    const dir = selected.slice(0, selected.lastIndexOf('/')) || '/';
+    return rowsOf({ rows, layer }, dir)?.find((r) => r.path === selected)?.type === 'file';
+  }, [rows, layer, selected]);
   useEffect(() => {
     if (!selected) return;
     const n = ++seq.current;
@@ -154,7 +171,28 @@ function Preview() {
   const bytesArr = Uint8Array.from(atob(data.file.base64), (c) => c.charCodeAt(0));
   return (
     <aside className="preview" aria-label="Preview">
-      <h3>{selected}</h3>
+      <div className="preview-head">
+        <h3>{selected}</h3>
+        {isFile && (
+          <button
+            className="small"
+            title="Write this file's bytes to your Desktop (or Downloads, or home), never over an existing file"
+            onClick={() =>
+              void api.request({ cmd: 'image.saveFile', layer, path: selected }).then(
+                (r) => setSaved({ path: selected, text: `Saved to ${r.path} (${bytes(r.bytes)})` }),
+                (e: Error) => setSaved({ path: selected, text: `Could not save: ${e.message}` }),
+              )
+            }
+          >
+            Save file
+          </button>
+        )}
+      </div>
+      {saved?.path === selected && (
+        <p role="status" className="muted">
+          {saved.text}
+        </p>
+      )}
       {data.file.elf && (
         <dl className="elf">
           <dt>ELF</dt>

@@ -1,0 +1,49 @@
+// Open any image file or folder for inspection: its layers (own entries,
+// whiteouts as .wh.* files), the state after each, its config, and the command
+// that made each layer when the config's history says.
+import path from 'node:path';
+import type { Tree } from '../model/tree';
+import { readImage, type ReadImageOptions } from '../sources/image';
+import type { BlobStore } from '../store/blobs';
+
+export { ImageOpenError } from '../sources/image';
+
+export interface OpenedLayer {
+  digest: string;
+  tree: Tree;
+  command?: string;
+}
+
+export interface OpenedImage {
+  /** File or folder basename, e.g. "app.docker.tar". */
+  name: string;
+  layers: OpenedLayer[];
+  /** State after each layer, bottom first. */
+  states: Tree[];
+  config: unknown;
+}
+
+/**
+ * docker-archive (ours, `docker save`, `podman save`), OCI layout folder, OCI
+ * layout as a tar, gzip'd layers. Bad input throws ImageOpenError naming the
+ * path and what is wrong. `contents: false` reads headers only (no digests,
+ * nothing stored): enough for sizes and waste.
+ */
+export async function openImage(store: BlobStore, file: string, opts: ReadImageOptions = {}): Promise<OpenedImage> {
+  const img = await readImage(store, file, opts);
+  const commands = layerCommands(img.config, img.layers.length);
+  return {
+    name: path.basename(path.resolve(file)),
+    layers: img.layers.map((l, i) => ({ digest: l.digest, tree: l.tree, ...(commands[i] !== undefined ? { command: commands[i] } : {}) })),
+    states: img.states,
+    config: img.config,
+  };
+}
+
+/** created_by of the config's history entries that made a layer (not empty_layer), in order. */
+export function layerCommands(config: unknown, layers: number): (string | undefined)[] {
+  const history = (config as { history?: { created_by?: string; empty_layer?: boolean }[] } | null)?.history;
+  if (!Array.isArray(history)) return [];
+  const made = history.filter((h) => !h.empty_layer).map((h) => h.created_by);
+  return made.slice(0, layers);
+}
