@@ -21,6 +21,7 @@ import { ToolMissingError } from '../engine/tools/registry';
 import { isImagePath, readImage } from '../engine/sources/image';
 import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
+import { INSPECT_USAGE, InspectUsageError, cmdDiff, cmdInspect } from './inspect';
 
 const USAGE = `usage: scratchyard <command> [options]
 
@@ -29,6 +30,7 @@ commands:
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME]   IMAGE: an OCI layout folder or a docker-archive tar
+  ${INSPECT_USAGE}
   doctor [--json]
   gui [PROJECT] [--port N] [--no-open]   the app in a browser (browser mode), on 127.0.0.1
   schema
@@ -60,6 +62,10 @@ export async function main(argv: string[]): Promise<number> {
         });
       case 'ls':
         return await cmdLs(rest);
+      case 'inspect':
+        return await cmdInspect(rest);
+      case 'diff':
+        return await cmdDiff(rest);
       case 'doctor':
         return await cmdDoctor(rest);
       case 'gui':
@@ -82,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(e: unknown): number {
-  if (e instanceof UsageError) {
+  if (e instanceof UsageError || e instanceof InspectUsageError) {
     process.stderr.write(`scratchyard: ${e.message}\n\n${USAGE}\n`);
     return 2;
   }
@@ -106,7 +112,9 @@ function report(e: unknown): number {
     process.stderr.write('scratchyard: cancelled\n');
     return 130;
   }
-  process.stderr.write(`scratchyard: ${(e as Error)?.stack ?? String(e)}\n`);
+  // Our errors name the file or field at fault; a stack helps only whoever debugs the engine.
+  const err = e as Error;
+  process.stderr.write(`scratchyard: ${process.env.SCRATCHYARD_DEBUG ? (err?.stack ?? String(e)) : (err?.message ?? String(e))}\n`);
   return 1;
 }
 

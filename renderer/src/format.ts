@@ -13,17 +13,7 @@ export function lsMode(type: string, mode: number): string {
   );
 }
 
-export function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { bytes } from '../../shared/units';
 
 export function hexDump(data: Uint8Array, max = 4096): string {
   const lines: string[] = [];
