@@ -9,6 +9,7 @@
 //   node bench/run.mjs scale      the explorer's engine side on 100,000 entries
 //   node bench/run.mjs debian-node  the debian source against mmdebstrap alone, edits above it, basebox's size
 //   node bench/run.mjs runners    hello run by each runner against the bare command (unshare, qemu, docker run)
+//   node bench/run.mjs inspect    scratchyard inspect of a docker-made Debian-sized image against tar -t
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -175,10 +176,50 @@ function benchDebianNode(work) {
   console.log(`${'basebox rootfs tar vs Debian minbase tar'.padEnd(44)} ${(bb / 1e6).toFixed(1).padStart(7)} MB   ref minbase: ${(mb / 1e6).toFixed(1)} MB   ratio ${(bb / mb).toFixed(3)}`);
 }
 
+/**
+ * Issue 6: `scratchyard inspect` of a Debian-sized image docker made (docker
+ * import of the minbase tarball, then a RUN layer that removes the docs:
+ * whiteouts and waste), saved by `docker save`. References, same archive:
+ * `tar -tvf` of the archive (lists its members, seeking past their bytes) and
+ * `tar -tv` of every layer in it (the listing inspect itself needs).
+ */
+function benchInspect(work) {
+  if (!which('mmdebstrap')) return console.log('\n## inspect: skipped (apt-get install mmdebstrap)');
+  if (!(which(DOCKER) && spawnSync(DOCKER, ['info'], { stdio: 'ignore' }).status === 0)) return console.log('\n## inspect: skipped (no docker engine)');
+  const tar = minbaseTarball();
+  const tag = 'scratchyard-bench/inspect';
+  const archive = path.join(work, 'inspect.docker.tar');
+  try {
+    run(DOCKER, ['import', tar, `${tag}-base`]);
+    const ctx = path.join(work, 'inspect-ctx');
+    mkdirSync(ctx);
+    writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${tag}-base\nRUN rm -rf /usr/share/doc /usr/share/man /var/cache/debconf/templates.dat-old\n`);
+    run(DOCKER, ['build', '-q', '-t', tag, ctx]);
+    run(DOCKER, ['save', '-o', archive, tag]);
+  } finally {
+    spawnSync(DOCKER, ['rmi', '-f', tag, `${tag}-base`], { stdio: 'ignore' });
+  }
+  const layers = JSON.parse(run('tar', ['-xOf', archive, 'manifest.json']).stdout)[0].Layers;
+  run('cat', [archive], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const N = 5;
+  const cache = path.join(work, 'inspect-cache');
+  let report;
+  const ours = median(Array.from({ length: N }, () => time(() => (report = run(process.execPath, [CLI, 'inspect', archive, '--json', '--cache', cache]).stdout))));
+  const outer = median(Array.from({ length: N }, () => time(() => run('tar', ['-tvf', archive]))));
+  const inner = median(Array.from({ length: N }, () => time(() => run('sh', ['-c', layers.map((l) => `tar -xOf ${archive} ${l} | tar -tv >/dev/null`).join(' && ')]))));
+  const a = JSON.parse(report);
+  const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
+  console.log(`\n## inspect a docker-made Debian-sized image: ${layers.length} layers, ${mb(a.stored)} stored, ${a.files} entries, wasted ${mb(a.wasted.bytes)}, median of ${N}`);
+  row('scratchyard inspect --json (whole CLI)', ours, 'tar -tvf of the archive', outer, '≤ 1× (as fast as tar -t)');
+  row('scratchyard inspect --json (whole CLI)', ours, 'tar -tv of every layer in it', inner, '≤ 1×');
+}
+
 /** bench/scale.ts, bundled on the fly (it imports the engine's TypeScript). */
 function benchScale(work) {
   const out = path.join(work, 'scale.mjs');
-  run(process.execPath, ['-e', `require('esbuild').buildSync({ entryPoints: ['${path.join(ROOT, 'bench/scale.ts')}'], bundle: true, platform: 'node', format: 'esm', outfile: '${out}' })`], { cwd: ROOT });
+  // The banner gives the ESM bundle a require() for the CommonJS packages it pulls in (tar-stream).
+  const banner = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+  run(process.execPath, ['-e', `require('esbuild').buildSync({ entryPoints: [${JSON.stringify(path.join(ROOT, 'bench/scale.ts'))}], bundle: true, platform: 'node', format: 'esm', outfile: ${JSON.stringify(out)}, banner: { js: ${JSON.stringify(banner)} } })`], { cwd: ROOT });
   console.log('\n' + run(process.execPath, [out]).stdout.trim());
 }
 
@@ -251,6 +292,7 @@ try {
   if (which_ === 'all' || which_ === 'scale') benchScale(work);
   if (which_ === 'all' || which_ === 'debian-node') benchDebianNode(work);
   if (which_ === 'all' || which_ === 'runners') benchRunners(work);
+  if (which_ === 'all' || which_ === 'inspect') benchInspect(work);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

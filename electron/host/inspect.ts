@@ -12,7 +12,7 @@ import type { ImagePath } from '../../shared/brand';
 import type { CompareSide, ImageAnalysis, Response, SizeNode } from '../../shared/contract';
 import type { BuildResult } from '../engine/graph/build';
 import { baseState, layerChanges } from '../engine/graph/layers';
-import { analyzeImage, compareTrees, fileListDiff, largestDirs, largestFiles, openImage, sizeMap, type OpenedImage } from '../engine/inspect';
+import { analyzeImage, compareTrees, fileListDiff, largestDirs, largestFiles, lastWriterIndex, openImage, sizeMap, type OpenedImage } from '../engine/inspect';
 import { diffTrees, WHITEOUT_PREFIX } from '../engine/model/diff';
 import { sha256 } from '../engine/model/digest';
 import { fileListLine } from '../engine/model/filelist';
@@ -38,8 +38,10 @@ export interface Shown {
   base(i: number): Tree;
   /** A layer's own entries as its tar holds them, whiteouts as `.wh.*` files. */
   own(i: number): Tree;
-  /** path -> name of the highest layer that added or modified it. */
-  writers: Map<ImagePath, string>;
+  /** path -> name of the highest layer that added or modified it (worked out on first use). */
+  readonly writers: { get(p: ImagePath): string | undefined };
+  /** The same as a layer index. */
+  writerIndex(p: ImagePath): number | undefined;
 }
 
 const EMPTY = sha256('') as Entry['digest'];
@@ -47,10 +49,13 @@ const EMPTY = sha256('') as Entry['digest'];
 export function shownOfBuild(r: BuildResult): Shown {
   const owns = new Map<number, Tree>();
   const base = (i: number) => baseState(r.recipe, r.states, i);
+  const names = r.recipe.layers.map((l) => l.name);
+  const writers = once(() => writersOf(names, r.states, base));
+  const number = new Map(names.map((n, i) => [n, i]));
   return {
     kind: 'build',
     subject: r.recipe.name,
-    names: r.recipe.layers.map((l) => l.name),
+    names,
     digests: r.layers.map((l) => `sha256:${l.digest}`),
     commands: r.recipe.layers.map((l) => `${l.name}: ${l.sources.map((s) => s.kind).join(', ') || 'no sources'}`),
     states: r.states,
@@ -63,7 +68,8 @@ export function shownOfBuild(r: BuildResult): Shown {
       if (!t) owns.set(i, (t = itemsTree(layerItems(layerChanges(r.recipe, r.states, i)))));
       return t;
     },
-    writers: writersOf(r.recipe.layers.map((l) => l.name), r.states, base),
+    writers: { get: (p) => writers().get(p) },
+    writerIndex: (p) => number.get(writers().get(p) ?? ''),
   };
 }
 
@@ -76,6 +82,10 @@ export function imageLayerName(i: number, digest: string): string {
 export function shownOfImage(file: string, img: OpenedImage, store: BlobStore): Shown {
   const names = img.layers.map((l, i) => imageLayerName(i, l.digest));
   const base = (i: number) => (i > 0 ? img.states[i - 1] : emptyTree());
+  // A layer tar holds exactly what the layer wrote: the highest one holding a
+  // path wrote it last (one pass per layer, where diffing the states costs a
+  // sort of each).
+  const writers = once(() => lastWriterIndex(img.layers));
   return {
     kind: 'image',
     subject: file,
@@ -88,8 +98,19 @@ export function shownOfImage(file: string, img: OpenedImage, store: BlobStore): 
     epoch: 0,
     base,
     own: (i) => img.layers[i].tree,
-    writers: writersOf(names, img.states, base),
+    writers: {
+      get(p) {
+        const i = writers().get(p);
+        return i === undefined ? undefined : names[i];
+      },
+    },
+    writerIndex: (p) => writers().get(p),
   };
+}
+
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }
 
 function itemsTree(items: TarItem[]): Tree {
@@ -156,8 +177,7 @@ export function analysis(s: Shown): ImageAnalysis {
 /** The tree a size map or largest list is about: the image, or what one layer stores. */
 function treeOf(s: Shown, layer: string | null): { tree: Tree; writer?: (p: string) => number | undefined } {
   if (layer === null) {
-    const idx = new Map(s.names.map((n, i) => [n, i]));
-    return { tree: s.states[s.states.length - 1], writer: (p) => idx.get(s.writers.get(p as ImagePath) ?? s.names[0]) };
+    return { tree: s.states[s.states.length - 1], writer: (p) => s.writerIndex(p as ImagePath) ?? 0 };
   }
   const i = s.names.indexOf(layer);
   if (i === -1) throw new Error(`no layer named "${layer}"`);

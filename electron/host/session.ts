@@ -11,7 +11,7 @@ import { diffTrees } from '../engine/model/diff';
 import { BlobStore } from '../engine/store/blobs';
 import type { OpenedImage } from '../engine/inspect';
 import { fileList } from '../engine/model/filelist';
-import { indexTree, type TreeIndex } from '../engine/model/index';
+import { indexOf, indexTree, type TreeIndex } from '../engine/model/index';
 import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
 import type { Entry, Tree } from '../engine/model/tree';
 import { RecipeLoadError, parseRecipe, RECIPE_FILE, type RecipeProblem } from '../engine/project';
@@ -322,7 +322,7 @@ export class EngineSession {
     let v: View;
     if (layer === null) {
       const tree = r.states[r.states.length - 1];
-      v = { tree, index: indexTree(tree) };
+      v = { tree, index: indexOf(tree) };
     } else if (layer.startsWith(STAGE)) {
       const tree = r.stages.get(layer.slice(STAGE.length));
       if (!tree) throw new Error(`no stage named "${layer.slice(STAGE.length)}"`);

@@ -9,6 +9,8 @@ import { ancestors, comparePaths, imagePath, resolveLinkTarget, strictImagePath 
 import { emptyTree, putEntry, removeSubtree, type Entry, type Tree } from '../../electron/engine/model/tree';
 import { layerItems } from '../../electron/engine/export/tarwriter';
 import { imageMeta } from '../../electron/engine/export/image';
+import { indexTree } from '../../electron/engine/model/index';
+import { largestDirs, largestFiles } from '../../electron/engine/inspect/sizes';
 
 const P = (s: string) => s as ImagePath;
 const file = (content: string, mode = 0o644, uid = 0, gid = 0): Entry => ({ type: 'file', mode, uid, gid, size: content.length, digest: sha256(content) });
@@ -162,5 +164,34 @@ describe('image metadata', () => {
     expect(cfg.created).toBe('1970-01-02T00:00:00Z');
     expect(cfg.config).toEqual({ Env: ['PATH=/bin'], Entrypoint: ['/init'] });
     expect(cfg.rootfs.diff_ids).toEqual([`sha256:${'a'.repeat(64)}`]);
+  });
+});
+
+describe('tree index and largest lists', () => {
+  const t = tree({
+    '/b': file('bb'),
+    '/a': dir(),
+    '/a/x': file('xxxxx'),
+    '/a/y-z': file('yyy'),
+    '/a/y': dir(),
+    '/a/y/q': file('q'.repeat(7)),
+    '/c': dir(),
+    '/c/big': file('c'.repeat(9)),
+    '/c/tie': file('q'.repeat(7)),
+  });
+
+  it('lists folders first, then names in byte order, and sums every folder', () => {
+    const { children, sizes } = indexTree(t);
+    expect(children.get(P('/'))).toEqual(['/a', '/c', '/b']);
+    expect(children.get(P('/a'))).toEqual(['/a/y', '/a/x', '/a/y-z']);
+    expect(sizes.get(P('/a'))).toBe(5 + 3 + 7);
+    expect(sizes.get(P('/'))).toBe(2 + 15 + 16);
+  });
+
+  it('keeps the n largest files, largest first, ties by path, as a full sort would', () => {
+    expect(largestFiles(t, 3).map((f) => [f.path, f.bytes])).toEqual([['/c/big', 9], ['/a/y/q', 7], ['/c/tie', 7]]);
+    expect(largestFiles(t, 100).map((f) => f.path)).toEqual(['/c/big', '/a/y/q', '/c/tie', '/a/x', '/a/y-z', '/b']);
+    expect(largestFiles(t, 0)).toEqual([]);
+    expect(largestDirs(t, 2)).toEqual([{ path: '/c', bytes: 16 }, { path: '/a', bytes: 15 }]);
   });
 });

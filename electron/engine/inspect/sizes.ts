@@ -2,7 +2,7 @@
 // data of a treemap or sunburst) built with d3-hierarchy. Pure.
 import { hierarchy, type HierarchyNode } from 'd3-hierarchy';
 import type { ImagePath } from '../../../shared/brand';
-import { indexTree } from '../model/index';
+import { indexOf } from '../model/index';
 import { ROOT, baseName } from '../model/path';
 import type { Tree } from '../model/tree';
 
@@ -26,23 +26,33 @@ export type LastWriter = (path: string) => number | undefined;
 
 /** The n largest regular files, largest first (ties by path). */
 export function largestFiles(tree: Tree, n: number, lastWriter?: LastWriter): SizeEntry[] {
-  const files: SizeEntry[] = [];
-  for (const [p, e] of tree) if (e.type === 'file') files.push({ path: p, bytes: e.size });
-  const top = topN(files, n);
+  // A running top n, not a sort of every file: 100k files cost one pass.
+  const top: SizeEntry[] = [];
+  for (const [p, e] of tree) {
+    if (e.type !== 'file' || n <= 0) continue;
+    const f = { path: p, bytes: e.size };
+    if (top.length === n && !before(f, top[n - 1])) continue;
+    let i = top.length < n ? top.length : n - 1;
+    for (; i > 0 && before(f, top[i - 1]); i--) top[i] = top[i - 1];
+    top[i] = f;
+  }
   if (lastWriter) for (const f of top) withLayer(f, lastWriter(f.path));
   return top;
 }
 
 /** The n largest folders by cumulative bytes (everything under them), "/" left out. */
 export function largestDirs(tree: Tree, n: number): SizeEntry[] {
-  const { sizes } = indexTree(tree);
+  const { sizes } = indexOf(tree);
   const dirs: SizeEntry[] = [];
   for (const [p, e] of tree) if (e.type === 'dir' && p !== ROOT) dirs.push({ path: p, bytes: sizes.get(p) ?? 0 });
   return topN(dirs, n);
 }
 
+/** Largest first, ties by path. */
+const before = (a: SizeEntry, b: SizeEntry) => a.bytes > b.bytes || (a.bytes === b.bytes && a.path < b.path);
+
 function topN(list: SizeEntry[], n: number): SizeEntry[] {
-  return list.sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).slice(0, Math.max(0, n));
+  return list.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)).slice(0, Math.max(0, n));
 }
 
 function withLayer<T extends { layer?: number }>(x: T, layer: number | undefined): T {
@@ -69,7 +79,7 @@ export function sizeMap(tree: Tree, root: string, depth: number, lastWriter?: La
   const top = (root === '' ? ROOT : root) as ImagePath;
   const rootEntry = tree.get(top);
   if (!rootEntry) throw new Error(`sizeMap: no ${top} in the tree`);
-  const { children, sizes } = indexTree(tree);
+  const { children, sizes } = indexOf(tree);
   const build = (p: ImagePath, level: number): Datum => {
     const e = tree.get(p)!;
     const d: Datum = { name: p === ROOT ? '/' : baseName(p), path: p, own: 0 };

@@ -11,24 +11,51 @@ export interface TreeIndex {
 }
 
 export function indexTree(tree: Tree): TreeIndex {
-  const children = new Map<ImagePath, ImagePath[]>();
-  const sizes = new Map<ImagePath, number>();
+  // One sort, then array passes: a parent sorts before its children, and
+  // siblings come out in name (byte) order, so no per-folder sort is needed.
   const paths = sortedPaths(tree);
-  for (const p of paths) {
-    sizes.set(p, tree.get(p)!.type === 'file' ? tree.get(p)!.size : 0);
+  const n = paths.length;
+  const at = new Map<ImagePath, number>();
+  const parent = new Int32Array(n).fill(-1);
+  const size = new Float64Array(n);
+  const dirs = new Map<ImagePath, ImagePath[]>();
+  const files = new Map<ImagePath, ImagePath[]>();
+  for (let i = 0; i < n; i++) {
+    const p = paths[i];
+    const e = tree.get(p)!;
+    at.set(p, i);
+    if (e.type === 'file') size[i] = e.size;
     if (p === ROOT) continue;
     const d = parentOf(p);
-    let list = children.get(d);
-    if (!list) children.set(d, (list = []));
+    parent[i] = at.get(d) ?? -1;
+    const lists = e.type === 'dir' ? dirs : files;
+    let list = lists.get(d);
+    if (!list) lists.set(d, (list = []));
     list.push(p);
   }
   // Deepest first, so each folder's total is final before its parent adds it.
-  for (let i = paths.length - 1; i > 0; i--) {
-    const p = paths[i];
-    const d = parentOf(p);
-    sizes.set(d, (sizes.get(d) ?? 0) + sizes.get(p)!);
-  }
+  for (let i = n - 1; i > 0; i--) if (parent[i] >= 0) size[parent[i]] += size[i];
+  const sizes = new Map<ImagePath, number>();
+  for (let i = 0; i < n; i++) sizes.set(paths[i], size[i]);
   // Folders first, then by name, as file managers show them.
-  for (const list of children.values()) list.sort((a, b) => Number(tree.get(b)!.type === 'dir') - Number(tree.get(a)!.type === 'dir') || (a < b ? -1 : a > b ? 1 : 0));
+  const children = new Map<ImagePath, ImagePath[]>();
+  for (const [d, list] of dirs) children.set(d, list);
+  for (const [d, list] of files) {
+    const before = children.get(d);
+    children.set(d, before ? before.concat(list) : list);
+  }
   return { children, sizes };
+}
+
+const memo = new WeakMap<Tree, TreeIndex>();
+
+/**
+ * indexTree, once per tree object: the explorer, the size map and the largest
+ * folders of one image share it. Trees are not changed once built (layers
+ * and states are new Maps), which is what makes this safe.
+ */
+export function indexOf(tree: Tree): TreeIndex {
+  let idx = memo.get(tree);
+  if (!idx) memo.set(tree, (idx = indexTree(tree)));
+  return idx;
 }
