@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeImage, compareTrees, fileListDiff, largestDirs, largestFiles, lastWriterIndex, openImage, sizeMap, type ImageAnalysis, type OpenedImage } from '../../electron/engine/inspect';
 import { BlobStore } from '../../electron/engine/store/blobs';
+import type { ImagePath } from '../../shared/brand';
 import { DOCKER, cli, dockerWorks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 
@@ -53,8 +54,7 @@ describe.skipIf(!dockerWorks())('a `docker save` of an image docker build made',
     }
     // The legacy builder (docker 20.10's default; BuildKit's could differ in layer layout).
     const b = docker('build', '-q', '-t', tag, ctx);
-    expect(b.stderr).toBe('');
-    expect(b.code).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
     expect(docker('save', '-o', saved, tag).code).toBe(0);
     img = await openImage(store, saved);
     an = analyzeImage(img.layers, img.states);
@@ -130,7 +130,7 @@ describe.skipIf(!dockerWorks())('a `docker save` of an image docker build made',
   it('largest files and folders of the final filesystem, with the layer that wrote each file', () => {
     const final = img.states[img.states.length - 1];
     const writer = lastWriterIndex(img.layers);
-    expect(largestFiles(final, 3, (p) => writer.get(p as never))).toEqual([
+    expect(largestFiles(final, 3, (p) => writer.get(p as ImagePath))).toEqual([
       { path: '/dir/sub/big.bin', bytes: BIG, layer: 1 },
       { path: '/data/a.bin', bytes: A2, layer: 2 },
       { path: '/b.bin', bytes: B, layer: 3 },
