@@ -19,6 +19,9 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
   { pkg: 'cpio', probe: 'cpio' },
   { pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64' },
+  // The podman runner; where podman cannot start containers (rlimits in some sandboxes)
+  // the tests expect a skipped row that says why, so it is exercised either way.
+  { pkg: 'podman', probe: 'podman' },
   // The VM runner's kernel; the package links /vmlinuz to the newest /boot/vmlinuz-*.
   { pkg: 'linux-image-amd64', probe: '/vmlinuz' },
 ];

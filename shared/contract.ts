@@ -11,7 +11,7 @@ export const ADD_FILES_MAX = 32 << 20;
 const layerRef = z.string().nullable().describe('a layer name, or null for the merged image');
 
 /** The ways to run an image (issue 5): a rootless chroot, a qemu VM, docker. */
-export const runnerName = z.enum(['chroot', 'vm', 'docker']);
+export const runnerName = z.enum(['chroot', 'vm', 'docker', 'podman']);
 export type RunnerId = z.infer<typeof runnerName>;
 
 /**
@@ -41,7 +41,7 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('diff.layer'), layer: z.string() }),
   z.strictObject({ cmd: z.literal('run.start'), runner: runnerName, args: z.array(z.string()).default([]), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('shell.start'), cols: z.number().int().min(1), rows: z.number().int().min(1), runner: z.enum(['chroot', 'vm']).optional() }),
-  z.strictObject({ cmd: z.literal('runs.compare'), runners: z.array(runnerName).min(1).max(3), args: z.array(z.string()).default([]) }),
+  z.strictObject({ cmd: z.literal('runs.compare'), runners: z.array(runnerName).min(1).max(4), args: z.array(z.string()).default([]) }),
   z.strictObject({ cmd: z.literal('term.write'), id: z.string(), data: z.string().max(1 << 16) }),
   z.strictObject({ cmd: z.literal('term.resize'), id: z.string(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('term.close'), id: z.string() }),

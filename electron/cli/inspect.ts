@@ -4,7 +4,6 @@
 // analysis). stdout carries the report; --ci makes thresholds an exit code,
 // as dive's CI mode does.
 import { existsSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ImageAnalysis } from '../../shared/contract';
 import { bytes, parseBytes } from '../../shared/units';
 import { build } from '../engine/graph/build';
@@ -15,6 +14,7 @@ import { BlobStore } from '../engine/store/blobs';
 import { defaultCacheDir } from '../engine/store/cache';
 import { analysis, shownOfBuild, shownOfImage, type Shown } from '../host/inspect';
 import { Progress } from './progress';
+import { UsageError, parse } from './args';
 
 export const INSPECT_USAGE = `inspect [PROJECT|IMAGE] [--json] [--ci [--lowest-efficiency R] [--highest-wasted-bytes N] [--highest-user-wasted-percent R] [--dive]]
                  layers, totals, wasted space and efficiency (ours, and dive's count beside it);
@@ -26,17 +26,6 @@ export const INSPECT_USAGE = `inspect [PROJECT|IMAGE] [--json] [--ci [--lowest-e
                  number from 1 as inspect prints it, or a digest prefix); --filelist: a diff of the checksummed file lists;
                  --exit-code: exit 1 when they differ`;
 
-export class InspectUsageError extends Error {}
-
-const common = { cache: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
-
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new InspectUsageError((e as Error).message);
-  }
-}
 
 /** What a target shows: an image read from disk, or the project built (cached) into states. */
 async function show(target: string, cacheDir: string, contents: boolean, progress: Progress): Promise<Shown> {
@@ -70,7 +59,7 @@ function ratio(name: string, text: string | undefined, dflt: number | null): num
   if (text === undefined) return dflt;
   if (text === 'disabled') return null;
   const n = Number(text);
-  if (!(text.trim() !== '' && n >= 0 && n <= 1)) throw new InspectUsageError(`--${name}: expected a ratio from 0 to 1 (as dive takes it: 0.9 is 90 %) or "disabled", got "${text}"`);
+  if (!(text.trim() !== '' && n >= 0 && n <= 1)) throw new UsageError(`--${name}: expected a ratio from 0 to 1 (as dive takes it: 0.9 is 90 %) or "disabled", got "${text}"`);
   return n;
 }
 
@@ -78,7 +67,7 @@ function ratio(name: string, text: string | undefined, dflt: number | null): num
 function size(name: string, text: string | undefined): number | null {
   if (text === undefined || text === 'disabled') return null;
   const n = parseBytes(text);
-  if (n === undefined) throw new InspectUsageError(`--${name}: expected a size such as 20MB, 512KiB or 300, or "disabled", got "${text}"`);
+  if (n === undefined) throw new UsageError(`--${name}: expected a size such as 20MB, 512KiB or 300, or "disabled", got "${text}"`);
   return n;
 }
 
@@ -105,7 +94,7 @@ export async function cmdInspect(args: string[]): Promise<number> {
     process.stdout.write(`usage: scratchyard ${INSPECT_USAGE}\n`);
     return 0;
   }
-  if (positionals.length > 1) throw new InspectUsageError(`expected one project or image, got ${positionals.join(' ')}`);
+  if (positionals.length > 1) throw new UsageError(`expected one project or image, got ${positionals.join(' ')}`);
   // Parse thresholds before the (possibly long) read, so a typo fails at once.
   const limits = {
     efficiency: ratio('lowest-efficiency', values['lowest-efficiency'], 0.9),
@@ -182,7 +171,7 @@ async function side(spec: string, cacheDir: string, progress: Progress): Promise
   const s = await show(target, cacheDir, true, progress);
   if (layer === undefined) return { label: spec, tree: s.states[s.states.length - 1] };
   const i = pickLayer(s, layer);
-  if (i === -1) throw new InspectUsageError(`${spec}: no layer "${layer}" (layers: ${s.names.join(', ')}; or a number from 1 or a digest prefix)`);
+  if (i === -1) throw new UsageError(`${spec}: no layer "${layer}" (layers: ${s.names.join(', ')}; or a number from 1 or a digest prefix)`);
   return { label: spec, tree: s.states[i] };
 }
 
@@ -201,7 +190,7 @@ export async function cmdDiff(args: string[]): Promise<number> {
     process.stdout.write(`usage: scratchyard ${INSPECT_USAGE.slice(INSPECT_USAGE.indexOf('diff A B'))}\n`);
     return 0;
   }
-  if (positionals.length !== 2) throw new InspectUsageError(`diff: expected two images or projects, got ${positionals.length}`);
+  if (positionals.length !== 2) throw new UsageError(`diff: expected two images or projects, got ${positionals.length}`);
   const cacheDir = values.cache ?? defaultCacheDir();
   const progress = new Progress(process.stderr);
   const a = await side(positionals[0], cacheDir, progress);

@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { startBrowserMode } from '../host/browser';
 import { recipeJsonSchema } from '../../shared/recipe';
 import { build, DEFAULT_FORMATS, FORMATS, type BuildResult, type Format } from '../engine/graph/build';
@@ -13,7 +12,8 @@ import { layerFileList, layerIndex } from '../engine/graph/layers';
 import { fileList } from '../engine/model/filelist';
 import { RecipeLoadError } from '../engine/project';
 import { NoCommandError } from '../engine/run';
-import { RUN_USAGE, RunUsageError, cmdRun } from './run';
+import { RUN_USAGE, cmdRun } from './run';
+import { UsageError, parse } from './args';
 import { RecipeError } from '../engine/sources';
 import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/tools/doctor';
@@ -21,7 +21,7 @@ import { ToolMissingError } from '../engine/tools/registry';
 import { isImagePath, readImage } from '../engine/sources/image';
 import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
-import { INSPECT_USAGE, InspectUsageError, cmdDiff, cmdInspect } from './inspect';
+import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
 
 const USAGE = `usage: scratchyard <command> [options]
 
@@ -38,17 +38,6 @@ commands:
 every command takes --cache DIR (default: ${defaultCacheDir()})
 exit codes: 0 success, 1 failure, 2 bad usage or bad recipe; run exits with the program's code`;
 
-class UsageError extends Error {}
-
-const common = { cache: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
-
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -57,9 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'build':
         return await cmdBuild(rest);
       case 'run':
-        return await cmdRun(rest, abortOnSignals()).catch((e: unknown) => {
-          throw e instanceof RunUsageError ? new UsageError(e.message) : e;
-        });
+        return await cmdRun(rest, abortOnSignals());
       case 'ls':
         return await cmdLs(rest);
       case 'inspect':
@@ -88,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(e: unknown): number {
-  if (e instanceof UsageError || e instanceof InspectUsageError) {
+  if (e instanceof UsageError) {
     process.stderr.write(`scratchyard: ${e.message}\n\n${USAGE}\n`);
     return 2;
   }

@@ -1,51 +1,36 @@
 // `scratchyard run`: one runner (its program's stdout on stdout, its exit code
 // as ours), or `--runner all`: every runner this machine has, and a table.
-import { parseArgs } from 'node:util';
 import { RUNNERS, runImage, type RunnerName } from '../engine/run';
 import { allAgree, formatRunTable, isRunnerError, runEverywhere } from '../engine/run/compare';
 import type { Accel } from '../engine/run/vm';
 import { defaultCacheDir } from '../engine/store/cache';
 import { Progress } from './progress';
+import { UsageError, parse } from './args';
 
-export const RUN_USAGE = `run [PROJECT] [--runner chroot|vm|docker|all] [--kernel PATH] [--timeout SECONDS] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]`;
+export const RUN_USAGE = `run [PROJECT] [--runner chroot|vm|docker|podman|all] [--kernel PATH] [--timeout SECONDS] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]`;
 
-/** Bad arguments: main reports these as usage errors (exit 2). */
-export class RunUsageError extends Error {}
 
 export async function cmdRun(argv: string[], signal: AbortSignal): Promise<number> {
   const dash = argv.indexOf('--');
   const args = dash === -1 ? argv : argv.slice(0, dash);
   const command = dash === -1 ? [] : argv.slice(dash + 1);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        cache: { type: 'string' },
-        runner: { type: 'string', default: 'chroot' },
-        kernel: { type: 'string' },
-        timeout: { type: 'string' },
-        accel: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new RunUsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parse(args, {
+    runner: { type: 'string', default: 'chroot' },
+    kernel: { type: 'string' },
+    timeout: { type: 'string' },
+    accel: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   if (values.help) {
     process.stdout.write(`usage: scratchyard ${RUN_USAGE}\n`);
     return 0;
   }
-  if (positionals.length > 1) throw new RunUsageError(`expected one project, got ${positionals.join(' ')}`);
+  if (positionals.length > 1) throw new UsageError(`expected one project, got ${positionals.join(' ')}`);
   const runner = values.runner!;
-  if (runner !== 'all' && !(RUNNERS as readonly string[]).includes(runner)) throw new RunUsageError(`unknown runner "${runner}" (available: ${RUNNERS.join(', ')}, all)`);
+  if (runner !== 'all' && !(RUNNERS as readonly string[]).includes(runner)) throw new UsageError(`unknown runner "${runner}" (available: ${RUNNERS.join(', ')}, all)`);
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0)) throw new RunUsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
-  if (values.accel !== undefined && !['auto', 'kvm', 'tcg'].includes(values.accel)) throw new RunUsageError(`--accel: expected auto, kvm or tcg, got "${values.accel}"`);
+  if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
+  if (values.accel !== undefined && !['auto', 'kvm', 'tcg'].includes(values.accel)) throw new UsageError(`--accel: expected auto, kvm or tcg, got "${values.accel}"`);
   const common = {
     project: positionals[0] ?? '.',
     cacheDir: values.cache ?? defaultCacheDir(),

@@ -1,7 +1,7 @@
 // The app's other runners: every runner on one image for the "Run results"
 // table, and the commands a terminal runs for a VM console or a docker run.
 import type { Response, RunnerId } from '../../shared/contract';
-import { dockerTerminalCommand, vmTerminalCommand } from '../engine/run';
+import { dockerTerminalCommand, podmanTerminalCommand, vmTerminalCommand } from '../engine/run';
 import { allAgree, runEverywhere } from '../engine/run/compare';
 
 /** Output beyond this is cut in the table's reply (the CLI has it whole). */
@@ -14,7 +14,8 @@ export async function compareRunners(project: string, cacheDir: string, runners:
 }
 
 /** What a terminal runs for `runner`: qemu with the program (or a shell) on the serial console, or docker run -it. */
-export async function terminalCommand(project: string, cacheDir: string, runner: 'vm' | 'docker', args: string[], shell: boolean): Promise<{ file: string; args: string[] }> {
+export async function terminalCommand(project: string, cacheDir: string, runner: 'vm' | 'docker' | 'podman', args: string[], shell: boolean): Promise<{ file: string; args: string[] }> {
   if (runner === 'vm') return vmTerminalCommand({ project, cacheDir, args, shell });
+  if (runner === 'podman') return podmanTerminalCommand({ project, cacheDir, args });
   return dockerTerminalCommand({ project, cacheDir, args });
 }

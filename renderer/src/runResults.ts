@@ -18,7 +18,7 @@ interface RunResultsState {
   openVmConsole(): Promise<void>;
 }
 
-export const ALL_RUNNERS: RunnerId[] = ['chroot', 'vm', 'docker'];
+export const ALL_RUNNERS: RunnerId[] = ['chroot', 'vm', 'docker', 'podman'];
 
 export const useRunResults = create<RunResultsState>((set) => ({
   rows: [],

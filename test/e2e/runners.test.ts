@@ -51,11 +51,13 @@ describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runner
   it('Run everywhere: the table shows chroot, VM and docker agreeing, each output one click away', async () => {
     await page.getByRole('button', { name: 'Run everywhere' }).click();
     const table = page.getByRole('table', { name: 'Run results' });
-    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 110_000, interval: 1000 }).toBe(3);
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 110_000, interval: 1000 }).toBe(4);
     const rows = await table.locator('tbody tr').allTextContents();
     expect(rows[0]).toMatch(/^chroot0.*matches/);
     expect(rows[1]).toMatch(/^VM0.*matchesaccel (kvm|tcg)/);
     expect(rows[2]).toMatch(/^docker0.*matches/);
+    // podman where it runs; otherwise a skipped row that says why (missing, or no containers in this sandbox).
+    expect(rows[3]).toMatch(/^podman(0.*matches|.*skipped.*podman (not found|cannot run containers here|does not work here))/);
     expect(await page.getByText('All runners agree.').isVisible()).toBe(true);
     await page.getByRole('button', { name: 'Output of VM' }).click();
     expect(await page.getByLabel('stdout of VM').textContent()).toBe('Hello, world!\n');

@@ -78,16 +78,27 @@ afterAll(() => {
   if (dockerWorks()) for (const t of ['hello', 'exit3']) sh(DOCKER, ['rmi', '-f', `${tagBase}-${t}:latest`]);
 });
 
+/** The rows of runners that ran (podman is skipped where it is missing or cannot start containers). */
+const ran = (rows: Row[]) => rows.filter((x) => !x.skipped);
+
+/** podman's row: a match where it runs; otherwise skipped with the reason, never a silent pass. */
+function expectPodmanRowHonest(row: Row): void {
+  if (!row.skipped) return expect(row).toMatchObject({ runner: 'podman', matches: true });
+  expect(row.error).toMatch(lacks('podman') ? /^podman not found \(apt-get install podman\)$/ : /^podman (cannot run containers here|does not work here): ./);
+}
+
 describe.skipIf(lacks('unshare', 'qemu-system-x86_64', '/bin/busybox') || !dockerWorks())('runners', () => {
   it.concurrent('hello: chroot, vm and docker print the same greeting with exit code 0', async () => {
     const project = helloCopy(path.join(work, 'hello'), `${tagBase}-hello:latest`);
     const r = await cliAsync(['run', project, '--runner', 'all', '--json', '--cache', cache]);
     expect(r.stderr).not.toMatch(/disagree/);
     const rows = JSON.parse(r.stdout) as Row[];
-    expect(rows.map((x) => x.runner)).toEqual(['chroot', 'vm', 'docker']);
-    for (const row of rows) {
+    expect(rows.map((x) => x.runner)).toEqual(['chroot', 'vm', 'docker', 'podman']);
+    for (const row of ran(rows)) {
       expect(row, row.runner).toMatchObject({ code: 0, stdout: 'Hello, world!\n', matches: true });
     }
+    expect(ran(rows).map((x) => x.runner)).toEqual(expect.arrayContaining(['chroot', 'vm', 'docker']));
+    expectPodmanRowHonest(rows[3]);
     expect(rows[1].accel).toMatch(/^(kvm|tcg)$/);
     expect(r.code).toBe(0);
   });
@@ -96,7 +107,8 @@ describe.skipIf(lacks('unshare', 'qemu-system-x86_64', '/bin/busybox') || !docke
     const project = writeProject(path.join(work, 'exit3'), EXIT3);
     const r = await cliAsync(['run', project, '--runner', 'all', '--json', '--cache', cache]);
     const rows = JSON.parse(r.stdout) as Row[];
-    for (const row of rows) {
+    expect(ran(rows).length).toBeGreaterThanOrEqual(3);
+    for (const row of ran(rows)) {
       expect(row, row.runner).toMatchObject({ code: 3, stdout: 'hi from /srv\n', matches: true });
       expect(row.stderr, row.runner).toContain('to stderr');
     }
@@ -141,7 +153,23 @@ describe.skipIf(lacks('unshare', 'qemu-system-x86_64', '/bin/busybox') || !docke
   it('an unknown runner is a usage error naming the ones there are', async () => {
     const r = await cliAsync(['run', writeProject(path.join(work, 'usage'), EXIT3), '--runner', 'lxc', '--cache', cache]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown runner "lxc" (available: chroot, vm, docker, all)');
+    expect(r.stderr).toContain('unknown runner "lxc" (available: chroot, vm, docker, podman, all)');
+  });
+
+  it('podman: runs the image by its ID where podman can, says why not where it cannot', async () => {
+    const project = writeProject(path.join(work, 'podman'), EXIT3.replace('exit3', 'podman'));
+    const r = await cliAsync(['run', project, '--runner', 'podman', '--cache', cache]);
+    if (lacks('podman')) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('scratchyard: podman not found: it is needed for the podman runner. Install it with: apt-get install podman');
+    } else if (r.code === 3) {
+      expect(r.stdout).toBe('hi from /srv\n');
+    } else {
+      // podman's own error (here: runc may not set rlimits in this sandbox), on the terminal as podman printed it.
+      expect(r.stderr).toMatch(/runc|crun|OCI|podman/i);
+      expect(r.stdout).toBe('');
+    }
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('docker with no engine to talk to: a clear message, not a stack trace', async () => {

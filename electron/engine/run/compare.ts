@@ -3,6 +3,7 @@
 import { build, type BuildOptions } from '../graph/build';
 import { findTool } from '../tools/registry';
 import { DockerUnavailableError, dockerProblem } from './docker';
+import { podmanProblem } from './podman';
 import { RUNNERS, runImage, type RunOptions, type RunnerName, type RunResult } from './index';
 import { NoKernelError, VmFailedError, VmTimeoutError, findKernel } from './vm';
 
@@ -32,6 +33,9 @@ export async function runnerProblem(runner: RunnerName): Promise<string | undefi
     case 'docker':
       if (!findTool('docker')) return 'docker not found (apt-get install docker.io)';
       return dockerProblem();
+    case 'podman':
+      if (!findTool('podman')) return 'podman not found (apt-get install podman)';
+      return podmanProblem();
   }
 }
 
@@ -63,7 +67,7 @@ export function allAgree(rows: RunnerRow[]): boolean {
  */
 export async function runEverywhere(opts: Omit<RunOptions, 'runner' | 'io'> & { runners?: RunnerName[]; signal?: AbortSignal }): Promise<RunnerRow[]> {
   const runners = opts.runners ?? [...RUNNERS];
-  const buildOpts: BuildOptions = { ...opts, formats: runners.includes('docker') ? ['docker'] : [] };
+  const buildOpts: BuildOptions = { ...opts, formats: runners.includes('docker') || runners.includes('podman') ? ['docker'] : [] };
   await build(buildOpts);
   const rows = await Promise.all(
     runners.map(async (runner): Promise<Omit<RunnerRow, 'matches'>> => {
@@ -73,6 +77,8 @@ export async function runEverywhere(opts: Omit<RunOptions, 'runner' | 'io'> & { 
         const r: RunResult = await runImage({ ...opts, onEvent: undefined, runner, io: { signal: opts.signal } });
         return { runner, code: r.code, ms: Math.round(r.ms), stdout: r.stdout, stderr: r.stderr, ...(r.accel ? { accel: r.accel } : {}) };
       } catch (e) {
+        // An engine that answers but cannot start containers on this machine is not there, for a comparison.
+        if (e instanceof DockerUnavailableError && e.cannotRun) return { runner, skipped: true, error: e.message };
         if (isRunnerError(e)) return { runner, error: e.message };
         throw e;
       }

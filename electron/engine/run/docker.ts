@@ -5,7 +5,14 @@ import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
 import type { RunOutcome } from './chroot';
 
-export class DockerUnavailableError extends Error {}
+/** The container engine (docker or podman) cannot be used; `cannotRun`: it answers but cannot start containers here. */
+export class DockerUnavailableError extends Error {
+  readonly cannotRun: boolean;
+  constructor(message: string, opts: { cannotRun?: boolean } = {}) {
+    super(message);
+    this.cannotRun = opts.cannotRun ?? false;
+  }
+}
 
 /** docker's own exit codes for "could not run the container at all". */
 const DOCKER_RUN_FAILED = 125;

@@ -13,6 +13,8 @@ import { BuildCache } from '../store/cache';
 import type { BlobStore } from '../store/blobs';
 import { BUSYBOX_PATH } from '../export/vmwrapper';
 import { ensureLoaded, runDocker } from './docker';
+import { ensurePodmanImage, runPodman } from './podman';
+import { requireTool } from '../tools/registry';
 import { chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from './vm';
 import { materialize, removeRoot } from './materialize';
 import { DEFAULT_PATH, asRealRoot, prepareRoot, runChroot, type RunOutcome, type RunSpec } from './chroot';
@@ -21,7 +23,7 @@ export { asRealRoot };
 import type { Tree } from '../model/tree';
 import type { ExecOptions } from '../tools/exec';
 
-export const RUNNERS = ['chroot', 'vm', 'docker'] as const;
+export const RUNNERS = ['chroot', 'vm', 'docker', 'podman'] as const;
 export type RunnerName = (typeof RUNNERS)[number];
 
 
@@ -52,7 +54,7 @@ export type RunResult = RunOutcome & { runner: RunnerName; accel?: Accel };
 
 export async function runImage(opts: RunOptions): Promise<RunResult> {
   if (opts.runner === 'vm') return runImageInVm(opts);
-  if (opts.runner === 'docker') return runImageInDocker(opts);
+  if (opts.runner === 'docker' || opts.runner === 'podman') return runImageInEngine(opts);
   const result = await build({ ...opts, formats: [] });
   const spec = runSpec(result.recipe, opts.args);
   const root = await materializeImage(result.states[result.states.length - 1], result.store);
@@ -108,12 +110,26 @@ export async function dockerTerminalCommand(opts: Omit<BuildOptions, 'formats'> 
   return { file: docker, args: ['run', '--rm', '-it', '--network', 'none', tag, ...opts.args] };
 }
 
-async function runImageInDocker(opts: RunOptions): Promise<RunResult> {
+/** `podman run -it` of the image by its ID (loaded first when podman lacks it), for a terminal in the app. */
+export async function podmanTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[] }): Promise<QemuCommand> {
+  const result = await build({ ...opts, formats: ['docker'] });
+  runSpec(result.recipe, opts.args);
+  const id = imageMeta(result.recipe, result.layers).config.digest;
+  const podman = requireTool('podman');
+  await ensurePodmanImage(podman, result.outputs.docker!, id, opts.signal);
+  return { file: podman, args: ['run', '--rm', '-it', '--network', 'none', id, ...opts.args] };
+}
+
+async function runImageInEngine(opts: RunOptions): Promise<RunResult> {
   const result = await build({ ...opts, formats: ['docker'] });
   runSpec(result.recipe, opts.args); // the same "no command" error as the other runners
   const meta = imageMeta(result.recipe, result.layers);
-  const outcome = await runDocker(result.outputs.docker!, imageReference(result.recipe).full, meta.config.digest, opts.args, opts.io);
-  return { ...outcome, runner: 'docker' };
+  const archive = result.outputs.docker!;
+  const outcome =
+    opts.runner === 'podman'
+      ? await runPodman(archive, meta.config.digest, opts.args, opts.io)
+      : await runDocker(archive, imageReference(result.recipe).full, meta.config.digest, opts.args, opts.io);
+  return { ...outcome, runner: opts.runner };
 }
 
 /** A fresh temporary root holding `tree`, ready for the chroot runner; remove it with removeRoot. */

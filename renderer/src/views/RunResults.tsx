@@ -4,7 +4,7 @@
 import { useStore } from '../store';
 import { ALL_RUNNERS, useRunResults } from '../runResults';
 
-const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'docker' };
+const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'docker', podman: 'podman' };
 
 /** The header's "Run in" buttons after chroot: VM, docker, everywhere. Visible text is
  *  the short word after the group's "Run in" label; the accessible name is whole. */
