@@ -1,16 +1,15 @@
 // The renderer in a real Chromium, driven by Playwright, against browser mode
 // serving the real engine: open the example, build, explore, diff, run, shell.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { CLI, REPO, lacks, tempDir } from '../helpers/env';
+import { CLI, lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
+import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
 
-const SHOTS = path.join(REPO, 'test-results');
-const CHROMIUM = '/usr/bin/chromium';
 const work = tempDir('sy-e2e-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:latest');
 let gui: ChildProcess;
@@ -18,30 +17,11 @@ let url: string;
 let browser: Browser;
 let page: Page;
 
-async function startGui(): Promise<string> {
-  gui = spawn(process.execPath, [CLI, 'gui', project, '--port', '0', '--no-open', '--cache', path.join(work, 'cache')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    gui.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      const line = out.split('\n').find((l) => l.startsWith('http://127.0.0.1:'));
-      if (line) resolve(line.trim());
-    });
-    gui.on('exit', (code) => reject(new Error(`gui exited ${code}`)));
-  });
-}
 
 describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    url = await startGui();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    await page.goto(url);
+    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
+    ({ browser, page } = await openPage(url));
   });
 
   afterAll(async () => {
@@ -126,11 +106,10 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
 
 describe.skipIf(lacks(CHROMIUM))('new projects', () => {
   it('New… creates a starter project that builds and runs', async () => {
-    const url2 = await startGui();
-    const b = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    // A second app of its own: the one above keeps its project.
+    const second = await startGui(project, path.join(work, 'cache'));
+    const { browser: b, page: p } = await openPage(second.url);
     try {
-      const p = await b.newPage({ viewport: { width: 1360, height: 900 } });
-      await p.goto(url2);
       // The header re-flows once the first project has loaded: click after that, not into the shift.
       await expect.poll(() => p.locator('header .project').textContent()).not.toBe('no project');
       await p.getByRole('button', { name: 'New…' }).click();
@@ -143,6 +122,7 @@ describe.skipIf(lacks(CHROMIUM))('new projects', () => {
       expect(readFileSync(path.join(work, 'Fresh Project', 'scratchyard.yaml'), 'utf8')).toContain('name: fresh-project');
     } finally {
       await b.close();
+      second.gui.kill('SIGTERM');
     }
   });
 });

@@ -1,16 +1,15 @@
 // Composing in a real Chromium against browser mode and the real engine: drag
 // from the palette onto a new layer and build, drop a desktop file onto a tree
 // folder, reorder layers by dragging, undo, and check the saved YAML.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, REPO, lacks, tempDir } from '../helpers/env';
+import { lacks, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
+import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
 
-const SHOTS = path.join(REPO, 'test-results');
-const CHROMIUM = '/usr/bin/chromium';
 const work = tempDir('sy-compose-');
 const project = writeProject(
   path.join(work, 'compose'),
@@ -35,18 +34,6 @@ let gui: ChildProcess;
 let browser: Browser;
 let page: Page;
 
-async function startGui(): Promise<string> {
-  gui = spawn(process.execPath, [CLI, 'gui', project, '--port', '0', '--no-open', '--cache', path.join(work, 'cache')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    gui.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      const line = out.split('\n').find((l) => l.startsWith('http://127.0.0.1:'));
-      if (line) resolve(line.trim());
-    });
-    gui.on('exit', (code) => reject(new Error(`gui exited ${code}`)));
-  });
-}
 
 const layerItem = (name: string) => page.getByRole('list', { name: 'Layers' }).getByRole('listitem', { name: `Layer ${name}`, exact: true });
 const tree = () => page.getByRole('tree', { name: 'Image filesystem' });
@@ -55,15 +42,9 @@ const shownOrder = async () => (await page.getByRole('list', { name: 'Layers' })
 
 describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const url = await startGui();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    await page.goto(url);
+    let url: string;
+    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
+    ({ browser, page } = await openPage(url));
     await page.getByRole('listitem', { name: 'Layer data', exact: true }).waitFor();
   });
 

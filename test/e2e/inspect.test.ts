@@ -3,17 +3,16 @@
 // and efficiency (worked out by hand below), the size map and a click through
 // to the explorer, save a file and export a layer, compare two builds, and
 // "Use as base" a project that builds the same filesystem.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, REPO, cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
+import { cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
+import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
 
-const SHOTS = path.join(REPO, 'test-results');
-const CHROMIUM = '/usr/bin/chromium';
 const work = tempDir('sy-inspect-');
 const home = path.join(work, 'home');
 mkdirSync(path.join(home, 'Desktop'), { recursive: true });
@@ -68,18 +67,6 @@ let gui: ChildProcess;
 let browser: Browser;
 let page: Page;
 
-async function startGui(): Promise<string> {
-  gui = spawn(process.execPath, [CLI, 'gui', project, '--port', '0', '--no-open', '--cache', cache], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home } });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    gui.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      const line = out.split('\n').find((l) => l.startsWith('http://127.0.0.1:'));
-      if (line) resolve(line.trim());
-    });
-    gui.on('exit', (code) => reject(new Error(`gui exited ${code}`)));
-  });
-}
 
 const tree = () => page.getByRole('tree', { name: 'Image filesystem' });
 const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, name) });
@@ -99,15 +86,9 @@ async function openImage(p: string): Promise<void> {
 
 describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const url = await startGui();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    await page.goto(url);
+    let url: string;
+    ({ gui, url } = await startGui(project, cache, { ...process.env, HOME: home }));
+    ({ browser, page } = await openPage(url));
     await page.getByRole('listitem', { name: 'Layer top', exact: true }).waitFor();
   });
 

@@ -1,17 +1,15 @@
 // The runners in the app: "Run everywhere" fills the "Run results" table
 // (chroot, VM, docker agree on the greeting), each output one click away, and
 // "Open VM console" boots the image with a shell on the serial console.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { CLI, DOCKER, REPO, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
+import { DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
+import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
 
-const SHOTS = path.join(REPO, 'test-results');
-const CHROMIUM = '/usr/bin/chromium';
 const work = tempDir('sy-e2e-runners-');
 const tag = `scratchyard-test/e2e-runners:${process.pid}`;
 const project = helloCopy(path.join(work, 'hello'), tag);
@@ -20,26 +18,11 @@ let url: string;
 let browser: Browser;
 let page: Page;
 
-function startGui(): Promise<string> {
-  gui = spawn(process.execPath, [CLI, 'gui', project, '--port', '0', '--no-open', '--cache', path.join(work, 'cache')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    gui.stdout!.on('data', (c: Buffer) => {
-      out += c;
-      const line = out.split('\n').find((l) => l.startsWith('http://127.0.0.1:'));
-      if (line) resolve(line.trim());
-    });
-    gui.on('exit', (code) => reject(new Error(`gui exited ${code}`)));
-  });
-}
 
 describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runners in the app', () => {
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    url = await startGui();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    await page.goto(url);
+    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
+    ({ browser, page } = await openPage(url));
   });
 
   afterAll(async () => {

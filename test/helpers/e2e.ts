@@ -1,0 +1,38 @@
+// The e2e tests' shared setup: the app in browser mode (`scratchyard gui`) and
+// Debian's Chromium, headless, at the window size the screenshots are read at.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CLI, REPO } from './env';
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** Screenshots, to be looked at: test-results/ at the repository root. */
+export const SHOTS = path.join(REPO, 'test-results');
+
+/** `scratchyard gui PROJECT` on a free port; resolves with the URL it prints (the token included). */
+export function startGui(project: string, cacheDir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ gui: ChildProcess; url: string }> {
+  const gui = spawn(process.execPath, [CLI, 'gui', project, '--port', '0', '--no-open', '--cache', cacheDir], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    gui.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      const line = out.split('\n').find((l) => l.startsWith('http://127.0.0.1:'));
+      if (line) resolve({ gui, url: line.trim() });
+    });
+    gui.on('exit', (code) => reject(new Error(`gui exited ${code}`)));
+  });
+}
+
+/** Chromium with a 1360×900 page at `url`. */
+export async function openPage(url: string): Promise<{ browser: Browser; page: Page }> {
+  mkdirSync(SHOTS, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  await page.goto(url);
+  return { browser, page };
+}
