@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineApi, EngineEvent } from '../../shared/contract';
-import { EngineSession } from '../../electron/host/session';
+import type { EngineApi } from '../../shared/contract';
+import { sessionBridge } from '../helpers/session';
 import { writeProject } from '../helpers/projects';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sy-inspect-views-'));
@@ -29,15 +29,7 @@ layers:
 `,
 );
 
-const listeners = new Set<(e: EngineEvent) => void>();
-const session = new EngineSession({ project, cacheDir: path.join(work, 'cache'), emit: (e) => listeners.forEach((l) => l(e)) });
-const bridge: EngineApi = {
-  request: (req) => session.handle(req) as never,
-  onEvent: (l) => {
-    listeners.add(l);
-    return () => listeners.delete(l);
-  },
-};
+const { session, bridge } = sessionBridge(project, path.join(work, 'cache'));
 
 let store: typeof import('../../renderer/src/store');
 let inspect: typeof import('../../renderer/src/views/Inspect');

@@ -6,23 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineApi, EngineEvent } from '../../shared/contract';
-import { EngineSession } from '../../electron/host/session';
+import type { EngineApi } from '../../shared/contract';
+import { sessionBridge } from '../helpers/session';
 import { copyExample } from '../helpers/projects';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'sy-views-'));
 const project = path.join(work, 'hello');
 copyExample('hello', project);
 
-const listeners = new Set<(e: EngineEvent) => void>();
-const session = new EngineSession({ project, cacheDir: path.join(work, 'cache'), emit: (e) => listeners.forEach((l) => l(e)) });
-const bridge: EngineApi = {
-  request: (req) => session.handle(req) as never,
-  onEvent: (l) => {
-    listeners.add(l);
-    return () => listeners.delete(l);
-  },
-};
+const { session, bridge } = sessionBridge(project, path.join(work, 'cache'));
 
 // Loaded after the bridge is in place, as the preload would have it.
 let store: typeof import('../../renderer/src/store');

@@ -171,14 +171,7 @@ function Largest({ names }: { names: string[] }) {
         <h3>Largest</h3>
         <label>
           In{' '}
-          <select aria-label="Largest in" value={layer ?? ''} onChange={(e) => setLayer(e.target.value || null)}>
-            <option value="">the whole image</option>
-            {names.map((n) => (
-              <option key={n} value={n}>
-                layer {n}
-              </option>
-            ))}
-          </select>
+          <LayerSelect label="Largest in" names={names} layer={layer} onChange={setLayer} />
         </label>
       </div>
       <div className="largest">
@@ -271,14 +264,7 @@ export function SizeMap() {
       <div className="toolbar">
         <label>
           Map of{' '}
-          <select aria-label="Map of" value={layer ?? ''} onChange={(e) => setLayer(e.target.value || null)}>
-            <option value="">the whole image</option>
-            {names.map((n) => (
-              <option key={n} value={n}>
-                layer {n}
-              </option>
-            ))}
-          </select>
+          <LayerSelect label="Map of" names={names} layer={layer} onChange={setLayer} />
         </label>
         <nav aria-label="Zoom" className="crumbs">
           {crumbs(dir).map((c, i, all) =>
@@ -490,5 +476,19 @@ export function Compare() {
         </>
       )}
     </section>
+  );
+}
+
+/** The whole image or one of its layers: what the largest lists and the size map are about. */
+function LayerSelect({ label, names, layer, onChange }: { label: string; names: string[]; layer: string | null; onChange: (layer: string | null) => void }) {
+  return (
+    <select aria-label={label} value={layer ?? ''} onChange={(e) => onChange(e.target.value || null)}>
+      <option value="">the whole image</option>
+      {names.map((n) => (
+        <option key={n} value={n}>
+          layer {n}
+        </option>
+      ))}
+    </select>
   );
 }
