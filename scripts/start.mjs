@@ -24,11 +24,14 @@ function electronBinary() {
 }
 
 let bin = electronBinary();
+let downloadError = '';
 if (!bin) {
   console.error('scratchyard: fetching the Electron binary (once)…');
   const dir = path.dirname(createRequire(import.meta.url).resolve('electron'));
-  spawnSync(node, [path.join(dir, 'install.js')], { stdio: 'inherit', timeout: 90_000 });
+  // Its installer prints a whole stack when the host cannot be reached: keep only the reason.
+  const r = spawnSync(node, [path.join(dir, 'install.js')], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8', timeout: 90_000 });
   bin = electronBinary();
+  if (!bin) downloadError = (r.stderr ?? '').split('\n').find((l) => l.trim() && !/^\s+at /.test(l))?.trim() ?? (r.error?.message || 'no reason given');
 }
 
 function browserMode(why) {
@@ -37,7 +40,7 @@ function browserMode(why) {
   gui.on('exit', (code) => process.exit(code ?? 0));
 }
 
-if (!bin) browserMode('Electron is not available (its download failed)');
+if (!bin) browserMode(`Electron is not available (its download failed: ${downloadError})`);
 else {
   const args = [path.join(root, 'dist/electron/main.cjs'), project, ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])];
   const started = Date.now();
