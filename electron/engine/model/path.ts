@@ -10,7 +10,12 @@ export class ImagePathError extends Error {}
  * trailing slash. A ".." that would climb above "/" is an error, never clamped:
  * an entry that tries to escape is rejected, not silently moved.
  */
+/** An empty, "." or ".." segment, or a trailing "/": anything imagePath would change. */
+const NOT_CANONICAL = /\/\.{0,2}(?:\/|$)/;
+
 export function imagePath(p: string): ImagePath {
+  // Most paths (from trees and tar headers) are already canonical: one regex test, no split.
+  if (p.charCodeAt(0) === 47 && !NOT_CANONICAL.test(p)) return p as ImagePath;
   const out: string[] = [];
   for (const seg of p.split('/')) {
     if (seg === '' || seg === '.') continue;
@@ -26,7 +31,7 @@ export function imagePath(p: string): ImagePath {
 
 /** Like imagePath, but any ".." segment at all is refused (for names read from archives). */
 export function strictImagePath(p: string): ImagePath {
-  if (p.split('/').includes('..')) throw new ImagePathError(`path contains "..": ${JSON.stringify(p)}`);
+  if (/(?:^|\/)\.\.(?:\/|$)/.test(p)) throw new ImagePathError(`path contains "..": ${JSON.stringify(p)}`);
   return imagePath(p);
 }
 

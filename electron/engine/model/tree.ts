@@ -61,6 +61,15 @@ export class TreeConflictError extends Error {}
  * a conflict: we never write through a symlink.
  */
 export function putEntry(tree: Tree, path: ImagePath, entry: Entry): void {
+  // Every entry's ancestors are folders, so a folder parent means the whole chain is there
+  // (the usual case: archives list a folder before what it holds).
+  if (tree.get(parentOf(path))?.type !== 'dir') ensureFolders(tree, path);
+  const old = tree.get(path);
+  if (old && old.type === 'dir' && entry.type !== 'dir') removeSubtree(tree, path);
+  tree.set(path, entry);
+}
+
+function ensureFolders(tree: Tree, path: ImagePath): void {
   for (const a of ancestors(path)) {
     const e = tree.get(a);
     if (e === undefined) tree.set(a, dirEntry());
@@ -68,9 +77,6 @@ export function putEntry(tree: Tree, path: ImagePath, entry: Entry): void {
       throw new TreeConflictError(`cannot create ${path}: ${a} is a ${e.type}${e.type === 'symlink' ? ` (-> ${e.target})` : ''}, not a directory`);
     }
   }
-  const old = tree.get(path);
-  if (old && old.type === 'dir' && entry.type !== 'dir') removeSubtree(tree, path);
-  tree.set(path, entry);
 }
 
 /** Remove a path and everything under it. Returns whether anything was there. */
