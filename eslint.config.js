@@ -10,6 +10,28 @@ const rule = (patterns, paths = []) => ['error', { patterns, paths: paths.map((n
 const group = (group, message) => ({ group, message });
 const regex = (regex, message) => ({ regex, message });
 
+// The engine's folder order (docs/architecture.md): imports only go down it.
+// Folders of one rank (run, inspect) do not import each other; entry/ holds the
+// orchestration that builds and then exports, runs or inspects.
+const ENGINE_ORDER = [['model'], ['tools'], ['store'], ['oci'], ['sources'], ['graph'], ['export'], ['run', 'inspect'], ['entry']];
+const notEngine = group(['**/main/**', '**/host/**', '**/preload/**', '**/cli/**', '**/renderer/**', 'electron', 'react'], 'the engine knows nothing of Electron, its hosts or the window');
+
+function engineOrder() {
+  return ENGINE_ORDER.flatMap((rank, r) =>
+    rank
+      .filter((folder) => folder !== 'model')
+      .flatMap((folder) => {
+        const above = ENGINE_ORDER.flatMap((other, o) => (o > r ? other : o === r ? other.filter((x) => x !== folder) : []));
+        const message = `engine/${folder} may import only folders below it (${ENGINE_ORDER.slice(0, r).flat().join(', ')})`;
+        // A file at depth d inside engine/FOLDER reaches a sibling folder with d "../".
+        return [1, 2].map((depth) => ({
+          files: [depth === 1 ? `electron/engine/${folder}/*.ts` : `electron/engine/${folder}/*/**/*.ts`],
+          rules: { 'no-restricted-imports': rule([notEngine, regex(`^(\\.\\./){${depth}}(${above.join('|')})(/|$)`, message)]) },
+        }));
+      }),
+  );
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'out/**', '**/out/**', 'release/**'] },
   ...tseslint.configs.recommended,
@@ -32,15 +54,7 @@ export default tseslint.config(
       ),
     },
   },
-  {
-    files: ['electron/engine/**/*.ts'],
-    ignores: ['electron/engine/model/**'],
-    rules: {
-      'no-restricted-imports': rule([
-        group(['**/main/**', '**/host/**', '**/preload/**', '**/cli/**', '**/renderer/**', 'electron', 'react'], 'the engine knows nothing of Electron, its hosts or the window'),
-      ]),
-    },
-  },
+  ...engineOrder(),
   {
     // GitHub Desktop's rule: one module per side speaks raw IPC.
     files: ['electron/main/**/*.ts', 'electron/preload/**/*.ts'],

@@ -6,10 +6,10 @@
 import { existsSync } from 'node:fs';
 import type { ImageAnalysis } from '../../shared/contract';
 import { bytes, parseBytes } from '../../shared/units';
-import { build } from '../engine/graph/build';
+import { build } from '../engine/entry/build';
 import { compareTrees, fileListDiff, openImage } from '../engine/inspect';
 import type { Tree } from '../engine/model/tree';
-import { isImagePath } from '../engine/sources/image';
+import { isImagePath } from '../engine/oci/read';
 import { BlobStore } from '../engine/store/blobs';
 import { defaultCacheDir } from '../engine/store/cache';
 import { analysis, shownOfBuild, shownOfImage, type Shown } from '../host/inspect';

@@ -1,6 +1,6 @@
 // Build progress on stderr: a redrawn status line with a bar on a terminal,
 // one line per finished node otherwise (logs, CI).
-import type { BuildEvent } from '../engine/graph/events';
+import type { BuildEvent } from '../engine/model/events';
 
 export class Progress {
   private total = 0;

@@ -1,7 +1,7 @@
 // `scratchyard run`: one runner (its program's stdout on stdout, its exit code
 // as ours), or `--runner all`: every runner this machine has, and a table.
-import { RUNNERS, runImage, type RunnerName } from '../engine/run';
-import { allAgree, formatRunTable, isRunnerError, runEverywhere } from '../engine/run/compare';
+import { RUNNERS, runImage, type RunnerName } from '../engine/entry/run';
+import { allAgree, formatRunTable, isRunnerError, runEverywhere } from '../engine/entry/compare';
 import type { Accel } from '../engine/run/vm';
 import { defaultCacheDir } from '../engine/store/cache';
 import { Progress } from './progress';

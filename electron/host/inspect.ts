@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ImagePath } from '../../shared/brand';
 import type { CompareSide, ImageAnalysis, Response, SizeNode } from '../../shared/contract';
-import type { BuildResult } from '../engine/graph/build';
+import type { BuildResult } from '../engine/entry/build';
 import { baseState, layerChanges } from '../engine/graph/layers';
 import { analyzeImage, compareTrees, fileListDiff, largestDirs, largestFiles, lastWriterIndex, openImage, sizeMap, type OpenedImage } from '../engine/inspect';
 import { diffTrees, WHITEOUT_PREFIX } from '../engine/model/diff';
@@ -18,7 +18,7 @@ import { sha256 } from '../engine/model/digest';
 import { fileListLine } from '../engine/model/filelist';
 import { ROOT, baseName, imagePath, parentOf } from '../engine/model/path';
 import { emptyTree, sortedPaths, type Entry, type Tree } from '../engine/model/tree';
-import { layerItems, tarStream, treeItems, type TarItem } from '../engine/export/tarwriter';
+import { layerItems, tarStream, treeItems, type TarItem } from '../engine/oci/tarwriter';
 import type { BlobStore } from '../engine/store/blobs';
 import { writeFileAtomic } from '../engine/store/atomic';
 

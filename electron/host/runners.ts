@@ -1,8 +1,8 @@
 // The app's other runners: every runner on one image for the "Run results"
 // table, and the commands a terminal runs for a VM console or a docker run.
 import type { Response, RunnerId } from '../../shared/contract';
-import { dockerTerminalCommand, podmanTerminalCommand, vmTerminalCommand } from '../engine/run';
-import { allAgree, runEverywhere } from '../engine/run/compare';
+import { dockerTerminalCommand, podmanTerminalCommand, vmTerminalCommand } from '../engine/entry/run';
+import { allAgree, runEverywhere } from '../engine/entry/compare';
 
 /** Output beyond this is cut in the table's reply (the CLI has it whole). */
 const MAX_OUTPUT = 256 * 1024;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { build } from '../../electron/engine/graph/build';
+import { build } from '../../electron/engine/entry/build';
 import { writeRootfsTar } from '../../electron/engine/export/rootfs';
 import { BlobStore } from '../../electron/engine/store/blobs';
 import { BuildCache } from '../../electron/engine/store/cache';

@@ -2,7 +2,7 @@
 // recipe the engine's own schema accepts, keeps the user's comments, and
 // undo/redo walk back and forth through exactly the texts seen.
 import { describe, expect, it } from 'vitest';
-import { parseRecipe } from '../../electron/engine/project';
+import { parseRecipe } from '../../electron/engine/graph/project';
 import { canRedo, canUndo, record, redo, startHistory, undo } from '../../renderer/src/history';
 import { addLayer, addStage, defaultSource, deleteLayer, deleteSource, freeName, insertSource, insideProject, moveLayer, moveSource, NEW_STAGE, PALETTE, renameLayer, tidy } from '../../renderer/src/recipeEdits';
 import { layersOf, stagesOf } from '../../renderer/src/recipeText';

@@ -1,7 +1,7 @@
 // doctor's advice when user namespaces fail: each kernel setting that can
 // block them is named with the command that lifts it.
 import { describe, expect, it } from 'vitest';
-import { userNamespaceAdvice } from '../../electron/engine/tools/doctor';
+import { userNamespaceAdvice } from '../../electron/engine/entry/doctor';
 
 describe('user namespace advice', () => {
   it('names Debian\'s switch, AppArmor\'s restriction and the namespace limit', () => {

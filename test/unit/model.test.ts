@@ -7,8 +7,8 @@ import { sha256 } from '../../electron/engine/model/digest';
 import { fileList, treeDigest } from '../../electron/engine/model/filelist';
 import { ancestors, comparePaths, imagePath, resolveLinkTarget, strictImagePath } from '../../electron/engine/model/path';
 import { emptyTree, putEntry, removeSubtree, type Entry, type Tree } from '../../electron/engine/model/tree';
-import { layerItems } from '../../electron/engine/export/tarwriter';
-import { imageMeta } from '../../electron/engine/export/image';
+import { layerItems } from '../../electron/engine/oci/tarwriter';
+import { imageMeta } from '../../electron/engine/oci/image';
 import { indexTree } from '../../electron/engine/model/index';
 import { largestDirs, largestFiles } from '../../electron/engine/inspect/sizes';
 

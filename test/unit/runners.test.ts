@@ -1,7 +1,7 @@
 // The pure parts of running everywhere: which answer is the majority, when the
 // runners agree, the table, the wrapper's spec file and the newc headers.
 import { describe, expect, it } from 'vitest';
-import { allAgree, compareRows, formatRunTable } from '../../electron/engine/run/compare';
+import { allAgree, compareRows, formatRunTable } from '../../electron/engine/entry/compare';
 import { newcHeader } from '../../electron/engine/export/cpio';
 import { wrapperSpecText } from '../../electron/engine/export/vmwrapper';
 import { guestMemoryMiB } from '../../electron/engine/run/vm';

@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import type { Sha256 } from '../../../shared/brand';
 import type { BlobStore } from '../store/blobs';
 import { replaceWith, tempPathFor } from '../store/atomic';
-import type { BuiltLayer, ImageMeta } from './image';
+import type { BuiltLayer, ImageMeta } from '../oci/image';
 
 const OCI_LAYOUT = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
 

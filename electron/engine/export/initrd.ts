@@ -13,7 +13,7 @@ import type { Recipe } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { isUnder } from '../model/path';
 import { contentBytes, dirEntry, type Tree } from '../model/tree';
-import { DEFAULT_PATH } from '../run/chroot';
+import { DEFAULT_PATH } from '../model/runspec';
 import { RecipeError } from '../sources/types';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';

@@ -14,7 +14,7 @@ import { ROOT } from '../model/path';
 import { sameEntry, sortedPaths, type Entry, type Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
-import { tarStream, treeItems, type TarItem } from './tarwriter';
+import { tarStream, treeItems, type TarItem } from '../oci/tarwriter';
 
 const BLOCK = 512;
 const END_OF_ARCHIVE = 2 * BLOCK;

@@ -5,7 +5,7 @@ import type { Recipe } from '../../../shared/recipe';
 import { diffTrees, type LayerChanges } from '../model/diff';
 import { sha256 } from '../model/digest';
 import { fileListLine } from '../model/filelist';
-import { layerItems } from '../export/tarwriter';
+import { layerItems } from '../oci/tarwriter';
 import { emptyTree, type Tree } from '../model/tree';
 
 export function layerIndex(recipe: Recipe, name: string): number {

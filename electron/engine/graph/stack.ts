@@ -6,7 +6,7 @@ import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, typ
 import { RecipeError, runSource, type SourceContext } from '../sources';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
-import type { NodeReporter } from './events';
+import type { NodeReporter } from '../model/events';
 
 export interface StackResult {
   /** State after each layer, bottom first. */

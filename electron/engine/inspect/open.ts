@@ -3,10 +3,10 @@
 // that made each layer when the config's history says.
 import path from 'node:path';
 import type { Tree } from '../model/tree';
-import { readImage, type ReadImageOptions } from '../sources/image';
+import { readImage, type ReadImageOptions } from '../oci/read';
 import type { BlobStore } from '../store/blobs';
 
-export { ImageOpenError } from '../sources/image';
+export { ImageOpenError } from '../oci/read';
 
 export interface OpenedLayer {
   digest: string;

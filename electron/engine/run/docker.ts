@@ -3,7 +3,7 @@
 // none TAG [CMD]`. stdout, stderr and exit code as the chroot runner gives them.
 import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
-import type { RunOutcome } from './chroot';
+import type { RunOutcome } from '../model/runspec';
 
 /** The container engine (docker or podman) cannot be used; `cannotRun`: it answers but cannot start containers here. */
 export class DockerUnavailableError extends Error {

@@ -6,7 +6,7 @@
 // sandboxes), the error says so and `run --runner all` skips it.
 import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
-import type { RunOutcome } from './chroot';
+import type { RunOutcome } from '../model/runspec';
 import { DockerUnavailableError } from './docker';
 
 /** podman's exit codes when the container could not be created or its command not started. */

@@ -11,7 +11,7 @@ import { defaultCacheDir } from '../store/cache';
 import { writeFileAtomic } from '../store/atomic';
 import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
-import type { RunOutcome } from './chroot';
+import type { RunOutcome } from '../model/runspec';
 import { WRAPPER_PATH } from '../export/vmwrapper';
 
 export type Accel = 'kvm' | 'tcg';

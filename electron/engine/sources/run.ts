@@ -12,9 +12,10 @@ import { digestOf } from '../model/digest';
 import { treeDigest } from '../model/filelist';
 import { ROOT, ancestors, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
-import { DEFAULT_PATH, asRealRoot, prepareRoot, runChroot } from '../run/chroot';
-import { insideId, ownInside, removeInside, subordinateIds } from '../run/idmap';
-import { materialize, removeRoot } from '../run/materialize';
+import { DEFAULT_PATH } from '../model/runspec';
+import { asRealRoot, prepareRoot, runChroot } from '../tools/sandbox';
+import { insideId, ownInside, removeInside, subordinateIds } from '../tools/idmap';
+import { materialize, removeRoot } from '../store/materialize';
 import { hostEntry } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 

@@ -1,6 +1,6 @@
 // What every source kind gets and gives back.
 import type { ImagePath } from '../../../shared/brand';
-import type { NodeHandle } from '../graph/events';
+import type { NodeHandle } from '../model/events';
 import type { Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SourceOf } from '../../../../shared/recipe';
-import { DEFAULT_PATH } from '../../run/chroot';
+import { DEFAULT_PATH } from '../../model/runspec';
 import { requireTool } from '../../tools/registry';
 import { RecipeError, type SourceContext } from '../types';
 import type { DebianProgress } from './progress';

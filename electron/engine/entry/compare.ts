@@ -1,11 +1,11 @@
 // One image, every runner: which runners can run here, the runs themselves,
 // and whether their answers (stdout and exit code) agree.
-import { build, type BuildOptions } from '../graph/build';
+import { build, type BuildOptions } from './build';
 import { findTool } from '../tools/registry';
-import { DockerUnavailableError, dockerProblem } from './docker';
-import { podmanProblem } from './podman';
-import { RUNNERS, runImage, type RunOptions, type RunnerName, type RunResult } from './index';
-import { NoKernelError, VmFailedError, VmTimeoutError, findKernel } from './vm';
+import { DockerUnavailableError, dockerProblem } from '../run/docker';
+import { podmanProblem } from '../run/podman';
+import { RUNNERS, runImage, type RunOptions, type RunnerName, type RunResult } from './run';
+import { NoKernelError, VmFailedError, VmTimeoutError, findKernel } from '../run/vm';
 
 export interface RunnerRow {
   runner: RunnerName;

@@ -1,29 +1,14 @@
-// The chroot runner: a materialized root, entered with `unshare` in a new user,
+// The sandbox executor: a materialized root, entered with `unshare` in a new user,
 // mount and PID namespace (no real root needed), with /proc mounted and a
 // minimal /dev of bind-mounted host devices.
 import { promises as fs } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { exec, type ExecOptions } from '../tools/exec';
-import { requireTool } from '../tools/registry';
+import type { RunOutcome, RunSpec } from '../model/runspec';
+import { exec, type ExecOptions } from './exec';
+import { requireTool } from './registry';
 import { namespaceArgs } from './idmap';
 
-/** docker's default PATH, for images and steps that set none. */
-export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-export interface RunSpec {
-  argv: string[];
-  env: Record<string, string>;
-  workdir: string;
-}
-
-export interface RunOutcome {
-  code: number;
-  signal: NodeJS.Signals | null;
-  ms: number;
-  stdout: string;
-  stderr: string;
-}
 
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 const DEV_LINKS: [string, string][] = [

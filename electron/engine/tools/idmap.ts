@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../model/path';
 import { sortedPaths, type Tree } from '../model/tree';
-import { exec } from '../tools/exec';
-import { findTool, requireTool } from '../tools/registry';
+import { exec } from './exec';
+import { findTool, requireTool } from './registry';
 
 /** Rows of /proc/PID/uid_map: [inside, outside, count]. */
 export type IdRanges = [number, number, number][];

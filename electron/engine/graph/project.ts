@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
-import { recipeSchema, type Recipe } from '../../shared/recipe';
+import { recipeSchema, type Recipe } from '../../../shared/recipe';
 
 export const RECIPE_FILE = 'scratchyard.yaml';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
 import { ROOT } from '../model/path';
 import { sortedPaths, type Tree } from '../model/tree';
-import type { BlobStore } from '../store/blobs';
+import type { BlobStore } from './blobs';
 
 export interface MaterializeReport {
   /** Device nodes and fifos that could not be created without root. */

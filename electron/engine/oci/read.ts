@@ -14,7 +14,7 @@ import { applyLayer } from '../model/apply';
 import { ImagePathError, ROOT, strictImagePath } from '../model/path';
 import { emptyTree, putEntry, TreeConflictError, type Entry, type Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
-import { TarImportError, importTar, type ContentSink } from './tarball';
+import { TarImportError, importTar, type ContentSink } from './tar-import';
 
 export interface ReadLayer {
   /** Digest of the blob as stored in the image (compressed or not). */

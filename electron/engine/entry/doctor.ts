@@ -1,8 +1,8 @@
 // What this machine can do: each native tool (found, version, package), user
 // namespaces, /dev/kvm (probed with a guest) and the VM runner's kernel.
 import { constants, promises as fs } from 'node:fs';
-import { exec } from './exec';
-import { TOOLS, findTool, type ToolName } from './registry';
+import { exec } from '../tools/exec';
+import { TOOLS, findTool, type ToolName } from '../tools/registry';
 import { probeKvm, requireKernel } from '../run/vm';
 
 export interface ToolReport {
