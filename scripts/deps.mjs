@@ -16,6 +16,8 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'fakeroot', probe: 'fakeroot' },
   { pkg: 'bubblewrap', probe: 'bwrap' },
   { pkg: 'python3', probe: 'python3' },
+  // Peak memory of hostile-input runs (test/helpers/hostile.ts).
+  { pkg: 'time', probe: '/usr/bin/time' },
   { pkg: 'chromium', probe: '/usr/bin/chromium' },
   { pkg: 'cpio', probe: 'cpio' },
   { pkg: 'qemu-system-x86', probe: 'qemu-system-x86_64' },
