@@ -101,7 +101,7 @@ export function mirrorProblem(m: string): string | undefined {
   const c = controlProblem(m);
   if (c) return c;
   const expected = 'expected "auto" or an http://, https:// or file:// URL';
-  if (!/^(?:https?|file):\/\//.test(m)) return `${expected}, got ${JSON.stringify(m.length > 80 ? m.slice(0, 80) + '…' : m)}`;
+  if (!/^(?:https?:\/\/|file:\/)/.test(m)) return `${expected}, got ${JSON.stringify(m.length > 80 ? m.slice(0, 80) + '…' : m)}`;
   if (!URI_CHARS.test(m)) return `${expected}: a URL may not contain spaces, quotes, backslashes or "<>{}|^\`"`;
   let url: { protocol: string; hostname: string };
   try {
@@ -109,7 +109,8 @@ export function mirrorProblem(m: string): string | undefined {
   } catch {
     return `${expected}: this one does not parse as a URL`;
   }
-  if (url.protocol !== 'file:' && url.hostname === '') return `${expected}: this one names no host`;
+  // WHATWG URL reads "http:///debian" as host "debian": the text must name the host itself.
+  if (url.protocol !== 'file:' && (url.hostname === '' || /^https?:\/\/[/?#@]/.test(m))) return `${expected}: this one names no host`;
   return undefined;
 }
 
@@ -152,9 +153,9 @@ export function referenceProblem(s: string): string | undefined {
   if (/\s/.test(s)) return `contains a space: ${expected}`;
   const name = s.replace(/@.*$/, '').replace(/:[^/]*$/, '');
   if (name.length > MAX_NAME) return `the name is ${name.length} characters; at most ${MAX_NAME}`;
+  if (name.split('/').some((c) => c === '' || c === '.' || c === '..')) return `a repository name has no empty, "." or ".." components: ${expected}`;
   const pathPart = name.includes('/') && /[.:]|^localhost\//.test(name.split('/')[0]) ? name.slice(name.indexOf('/') + 1) : name;
   if (/[A-Z]/.test(pathPart)) return `repository names are lower-case: ${expected}`;
-  if (pathPart.split('/').some((c) => c === '' || c === '.' || c === '..')) return `a repository name has no empty, "." or ".." components: ${expected}`;
   return `${expected} (lower-case path components of letters and digits joined by ".", "_", "__" or "-"; optional registry host[:port]/; optional :tag of at most 128 letters, digits, "_", "." or "-", not starting with "." or "-"; optional @sha256:<64 hex>)`;
 }
 
