@@ -79,7 +79,8 @@ async function readRecipeText(file: string): Promise<string> {
 }
 
 function tooBig(bytes: number): string {
-  return `the recipe is ${bytes > 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${bytes} bytes`}; a recipe may be at most ${MAX_RECIPE_BYTES / (1 << 20)} MiB`;
+  const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `the recipe is ${bytes} bytes (${mib(bytes)}); a recipe may be at most ${MAX_RECIPE_BYTES} bytes (${mib(MAX_RECIPE_BYTES)})`;
 }
 
 export function parseRecipe(text: string, file = RECIPE_FILE): Recipe {
