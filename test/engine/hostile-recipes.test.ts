@@ -8,7 +8,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ImagePath } from '../../shared/brand';
 import type { SourceOf } from '../../shared/recipe';
 import { usersSource } from '../../electron/engine/sources/users';
 import type { SourceContext } from '../../electron/engine/sources/types';
