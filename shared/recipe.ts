@@ -204,7 +204,10 @@ export const imageConfigSchema = z.strictObject({
 
 export const recipeSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { message: 'expected a lower-case image name' }),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]*$/, { message: 'expected a lower-case image name' })
+      .max(128, { message: 'an image name may be at most 128 characters (it names the output files)' }),
     tag: checked(tagProblem).optional().describe('reference written into the archives (default NAME:latest)'),
     epoch: z.number().int().min(0).default(0).describe('SOURCE_DATE_EPOCH: every mtime in every output'),
     architecture: z.string().regex(/^[a-z0-9][a-z0-9_]{0,31}$/, { message: 'expected an architecture name such as "amd64" or "arm64"' }).default('amd64'),
