@@ -2,34 +2,72 @@
 // TypeScript types, the runtime validation and (via `scratchyard schema`) the
 // JSON Schema that editors use.
 import { z } from 'zod';
+import {
+  MAX_ID,
+  accountNameProblem,
+  accountPathProblem,
+  configUserProblem,
+  dbFieldProblem,
+  debianPackageProblem,
+  debianWordProblem,
+  envNameProblem,
+  hostPathProblem,
+  imagePathProblem,
+  mirrorProblem,
+  nulProblem,
+  parseReference,
+  pathProblem,
+  portProblem,
+  referenceProblem,
+} from './grammar';
+
+/** A string checked by one of grammar.ts's checks: one issue, saying what is wrong. */
+function checked(check: (s: string) => string | undefined) {
+  return z.string().superRefine((s, ctx) => {
+    const problem = check(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+/** A uid or gid. */
+const id = z
+  .number({ message: 'expected a numeric id' })
+  .int({ message: 'expected a whole number' })
+  .min(0, { message: 'ids are not negative (0 to 4294967294)' })
+  .max(MAX_ID, { message: `ids run from 0 to ${MAX_ID} (2³²−1 means "no id")` });
 
 const octalMode = z
   .string()
   .regex(/^0?[0-7]{3,4}$/, { message: 'expected an octal string such as "0755"' })
   .describe('permission bits as an octal string, e.g. "0755"');
 
-/** An absolute path inside the image; `..` may not climb above `/`. */
-const imagePath = z
-  .string()
-  .min(1)
-  .refine((p) => p.startsWith('/'), { message: 'expected an absolute path inside the image, starting with "/"' })
-  .refine((p) => !p.split('/').includes('..'), { message: 'a path inside the image may not contain ".."' })
-  .describe('absolute path inside the image');
+/** An absolute path inside the image: no `..`, no control characters. */
+const imagePath = checked(imagePathProblem).describe('absolute path inside the image');
+const hostPath = checked(hostPathProblem).describe('absolute path on the build machine');
+/** Relative to the project folder, or a path inside a stage: where it may lead is checked when it is used. */
+const anyPath = checked(pathProblem);
+/** An argument of a program run in the image: anything but NUL, which no argv can hold. */
+const argument = checked(nulProblem);
 
-const owner = z
-  .string()
-  .regex(/^\d+:\d+$/, { message: 'expected numeric "uid:gid", e.g. "0:0"' })
-  .describe('numeric owner "uid:gid"');
+const owner = checked((o) => {
+  const m = /^(\d+):(\d+)$/.exec(o);
+  if (!m) return pathProblem(o) ?? 'expected numeric "uid:gid", e.g. "0:0"';
+  const big = [m[1], m[2]].find((n) => Number(n) > MAX_ID);
+  return big === undefined ? undefined : `id ${big} is out of range: ids run from 0 to ${MAX_ID}`;
+}).describe('numeric owner "uid:gid"');
+
+const envName = checked(envNameProblem);
+const env = z.record(envName, argument);
 
 const busyboxSource = z.strictObject({
   kind: z.literal('busybox'),
-  path: z.string().optional().describe('host busybox binary (default: /bin/busybox, a static build from busybox-static)'),
+  path: anyPath.optional().describe('host busybox binary (default: /bin/busybox, a static build from busybox-static)'),
   links: z.boolean().default(true).describe('add a symlink for every applet'),
 });
 
 const hostSource = z.strictObject({
   kind: z.literal('host'),
-  paths: z.array(z.string().min(1)).min(1).describe('host files, copied to the same path in the image'),
+  paths: z.array(hostPath).min(1).describe('host files, copied to the same path in the image'),
   libs: z.boolean().default(false).describe('also add their shared-library closure to this layer'),
 });
 
@@ -49,7 +87,7 @@ const fileSource = z.strictObject({
 const symlinkSource = z.strictObject({
   kind: z.literal('symlink'),
   path: imagePath,
-  target: z.string().min(1),
+  target: anyPath,
   owner: owner.default('0:0'),
 });
 
@@ -63,25 +101,25 @@ const dirSource = z.strictObject({
 const copySource = z.strictObject({
   kind: z.literal('copy'),
   from: z.string().optional().describe('a stage to copy from (src is then a path inside it); default: the project folder'),
-  src: z.string().min(1).describe('path relative to the project folder (or inside the stage); a folder\'s contents go into dest'),
+  src: anyPath.describe('path relative to the project folder (or inside the stage); a folder\'s contents go into dest'),
   dest: imagePath,
   owner: owner.optional().describe('override the owner of everything copied (default "0:0")'),
   mode: octalMode.optional().describe('override the mode of every file copied'),
 });
 
 const user = z.strictObject({
-  name: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, { message: 'expected a user name like "ava"' }),
-  uid: z.number().int().min(0),
-  gid: z.number().int().min(0).optional().describe('primary group id (default: same as uid)'),
-  home: z.string().optional(),
-  shell: z.string().default('/bin/sh'),
-  gecos: z.string().default(''),
-  groups: z.array(z.string()).default([]).describe('supplementary groups, by name'),
+  name: checked((n) => accountNameProblem(n, 'user')),
+  uid: id,
+  gid: id.optional().describe('primary group id (default: same as uid)'),
+  home: checked(accountPathProblem).optional().describe('absolute path (default /home/NAME)'),
+  shell: checked(accountPathProblem).default('/bin/sh'),
+  gecos: checked(dbFieldProblem).default(''),
+  groups: z.array(checked((n) => accountNameProblem(n, 'group'))).default([]).describe('supplementary groups, by name'),
 });
 
 const group = z.strictObject({
-  name: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { message: 'expected a group name like "staff"' }),
-  gid: z.number().int().min(0),
+  name: checked((n) => accountNameProblem(n, 'group')),
+  gid: id,
 });
 
 const usersSource = z.strictObject({
@@ -97,30 +135,30 @@ const removeSource = z.strictObject({
 
 const tarballSource = z.strictObject({
   kind: z.literal('tarball'),
-  src: z.string().min(1).describe('a .tar, .tar.gz/.tgz or .tar.xz relative to the project folder'),
+  src: anyPath.describe('a .tar, .tar.gz/.tgz or .tar.xz relative to the project folder'),
   dest: imagePath.default('/'),
 });
 
 const debianSource = z.strictObject({
   kind: z.literal('debian'),
-  suite: z.string().regex(/^[a-z][a-z0-9-]*$/, { message: 'expected a suite name such as "bookworm"' }).default('bookworm'),
+  suite: checked((w) => debianWordProblem(w, 'suite')).default('bookworm'),
   variant: z.enum(['minbase', 'buildd', 'required', 'important', 'standard']).default('minbase'),
-  include: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, { message: 'expected a Debian package name' })).default([]),
-  exclude: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, { message: 'expected a Debian package name' })).default([]).describe('packages to leave out: purged after the install even when a dependency pulled them in (debootstrap also gets --exclude)'),
-  components: z.array(z.string()).default(['main']),
-  mirror: z.string().default('auto').describe('auto: the host\'s apt sources; or a URL'),
+  include: z.array(checked(debianPackageProblem)).default([]),
+  exclude: z.array(checked(debianPackageProblem)).default([]).describe('packages to leave out: purged after the install even when a dependency pulled them in (debootstrap also gets --exclude)'),
+  components: z.array(checked((w) => debianWordProblem(w, 'component'))).min(1).default(['main']),
+  mirror: checked(mirrorProblem).default('auto').describe('auto: the host\'s apt sources; or an http, https or file URL'),
   tool: z.enum(['auto', 'mmdebstrap', 'debootstrap']).default('auto'),
 });
 
 const mountSchema = z.union([
   z.strictObject({ stage: z.string(), at: imagePath }),
-  z.strictObject({ host: z.string().refine((p) => p.startsWith('/'), { message: 'expected an absolute host path' }), at: imagePath }),
+  z.strictObject({ host: hostPath, at: imagePath }),
 ]);
 
 const runSource = z.strictObject({
   kind: z.literal('run'),
-  command: z.union([z.string().min(1), z.array(z.string()).min(1)]).describe('a shell command (run by /bin/sh -c) or an argv list'),
-  env: z.record(z.string(), z.string()).default({}),
+  command: z.union([argument.min(1), z.array(argument).min(1)]).describe('a shell command (run by /bin/sh -c) or an argv list'),
+  env: env.default({}),
   workdir: imagePath.default('/'),
   network: z.boolean().default(false),
   mounts: z.array(mountSchema).default([]).describe('read-only, only while the step runs'),
@@ -155,26 +193,33 @@ export const stageSchema = z.strictObject({
 });
 
 export const imageConfigSchema = z.strictObject({
-  entrypoint: z.array(z.string()).optional(),
-  cmd: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).default({}),
-  workdir: z.string().optional(),
-  user: z.string().optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  exposedPorts: z.array(z.string()).optional(),
+  entrypoint: z.array(argument).optional(),
+  cmd: z.array(argument).optional(),
+  env: env.default({}),
+  workdir: imagePath.optional(),
+  user: checked(configUserProblem).optional(),
+  labels: z.record(checked((k) => (k === '' ? 'is empty' : pathProblem(k))), argument).optional(),
+  exposedPorts: z.array(checked(portProblem)).optional(),
 });
 
 export const recipeSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, { message: 'expected a lower-case image name' }),
-    tag: z.string().optional().describe('reference written into the archives (default NAME:latest)'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]*$/, { message: 'expected a lower-case image name' })
+      .max(128, { message: 'an image name may be at most 128 characters (it names the output files)' }),
+    tag: checked(tagProblem).optional().describe('reference written into the archives (default NAME:latest)'),
     epoch: z.number().int().min(0).default(0).describe('SOURCE_DATE_EPOCH: every mtime in every output'),
-    architecture: z.string().default('amd64'),
+    architecture: z.string().regex(/^[a-z0-9][a-z0-9_]{0,31}$/, { message: 'expected an architecture name such as "amd64" or "arm64"' }).default('amd64'),
     config: imageConfigSchema.default({ env: {} }),
     stages: z.array(stageSchema).default([]).describe('build-only trees: never exported, used by copy from: and run mounts'),
     layers: z.array(layerSchema).min(1, { message: 'a recipe needs at least one layer' }),
   })
   .superRefine((r, ctx) => {
+    // Without a tag, the name is the repository of the default reference NAME:latest.
+    if (r.tag === undefined && !parseReference(`${r.name}:latest`)) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: `"${r.name}:latest" is not a valid image reference (letters and digits joined by single ".", "_" or "-"): rename, or set tag:` });
+    }
     const names = new Set<string>();
     r.layers.forEach((layer, i) => {
       if (names.has(layer.name)) {
@@ -221,6 +266,14 @@ export type Source = z.infer<typeof sourceSchema>;
 export type SourceKind = Source['kind'];
 export type SourceOf<K extends SourceKind> = Extract<Source, { kind: K }>;
 export type ImageConfig = z.infer<typeof imageConfigSchema>;
+
+/** The recipe's `tag`: a reference by the grammar, and no digest (the image's digest is not known before it is built). */
+function tagProblem(t: string): string | undefined {
+  const bad = referenceProblem(t);
+  if (bad) return bad;
+  if (parseReference(t)?.digest) return 'a built image cannot be tagged with a digest (@sha256:…): its digest is only known once it is built';
+  return undefined;
+}
 
 /** The reference the archives carry: `tag` or `NAME:latest`. */
 export function imageReference(r: Recipe): { repository: string; tag: string; full: string } {

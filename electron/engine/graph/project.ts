@@ -1,12 +1,16 @@
 // Reading a project folder's scratchyard.yaml into a validated recipe. Every
 // error names the file, line and column, and the field.
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { recipeSchema, type Recipe } from '../../../shared/recipe';
 
 export const RECIPE_FILE = 'scratchyard.yaml';
+/** A recipe is a page or two of YAML: past this it is refused before it is read. */
+export const MAX_RECIPE_BYTES = 1 << 20;
+/** Alias expansions allowed in one recipe: a "billion laughs" document stops here. */
+export const MAX_ALIAS_COUNT = 100;
 
 export interface RecipeProblem {
   file: string;
@@ -40,16 +44,48 @@ export async function loadProject(target: string): Promise<Project> {
   const st = await fs.stat(abs).catch(() => undefined);
   if (!st) throw new RecipeLoadError([{ file: abs, line: 0, column: 0, field: '', message: 'no such project folder or file' }]);
   const file = st.isDirectory() ? path.join(abs, RECIPE_FILE) : abs;
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new RecipeLoadError([{ file, line: 0, column: 0, field: '', message: `no ${RECIPE_FILE} here` }]);
-  }
+  const text = await readRecipeText(file);
   return { dir: path.dirname(file), file, recipe: parseRecipe(text, file), text };
 }
 
+/** The file's text, refused before reading when it is too big, not a regular file or not UTF-8. */
+async function readRecipeText(file: string): Promise<string> {
+  const refuse = (message: string) => new RecipeLoadError([{ file, line: 0, column: 0, field: '', message }]);
+  let handle: fs.FileHandle;
+  try {
+    // Non-blocking: a FIFO in the recipe's place must not hang the open (fstat refuses it next).
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    throw refuse(`no ${RECIPE_FILE} here`);
+  }
+  try {
+    // fstat of the open file: what is measured is what is read.
+    const st = await handle.stat();
+    if (!st.isFile()) throw refuse('not a regular file');
+    if (st.size > MAX_RECIPE_BYTES) throw refuse(tooBig(st.size));
+    // Read one byte past the cap: a file that grew since fstat is caught too.
+    const buf = Buffer.alloc(MAX_RECIPE_BYTES + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = await handle.read(buf, n, buf.length - n, n)).bytesRead > 0; ) n += r.bytesRead;
+    if (n > MAX_RECIPE_BYTES) throw refuse(tooBig(n));
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n));
+    } catch {
+      throw refuse('not UTF-8 text');
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooBig(bytes: number): string {
+  const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `the recipe is ${bytes} bytes (${mib(bytes)}); a recipe may be at most ${MAX_RECIPE_BYTES} bytes (${mib(MAX_RECIPE_BYTES)})`;
+}
+
 export function parseRecipe(text: string, file = RECIPE_FILE): Recipe {
+  // Text that did not come through loadProject (the app's editor) has the same cap.
+  if (text.length > MAX_RECIPE_BYTES || Buffer.byteLength(text) > MAX_RECIPE_BYTES) throw new RecipeLoadError([{ file, line: 0, column: 0, field: '', message: tooBig(Buffer.byteLength(text)) }]);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
@@ -60,9 +96,28 @@ export function parseRecipe(text: string, file = RECIPE_FILE): Recipe {
       }),
     );
   }
-  const parsed = recipeSchema.safeParse(doc.toJS() ?? {});
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // yaml throws a ReferenceError when aliases expand past the count.
+    const pos = firstAlias(doc, lc);
+    throw new RecipeLoadError([{ file, line: pos.line, column: pos.col, field: '', message: /alias/i.test((e as Error).message) ? `YAML: aliases expand past ${MAX_ALIAS_COUNT} nodes (a "billion laughs" document?): write the values out` : `YAML: ${(e as Error).message}` }]);
+  }
+  const parsed = recipeSchema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
   throw new RecipeLoadError(parsed.error.issues.map((i) => locate(doc, lc, file, i)));
+}
+
+function firstAlias(doc: Document, lc: LineCounter): { line: number; col: number } {
+  let at: { line: number; col: number } = { line: 1, col: 1 };
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.range) at = lc.linePos(node.range[0]);
+      return visit.BREAK;
+    },
+  });
+  return at;
 }
 
 function locate(doc: Document, lc: LineCounter, file: string, issue: z.core.$ZodIssue): RecipeProblem {
@@ -77,6 +132,13 @@ function locate(doc: Document, lc: LineCounter, file: string, issue: z.core.$Zod
     }
   }
   let message = issue.message;
+  if (issue.code === 'invalid_key') {
+    // A bad key of a record: say what the key's own check said, where the key is written.
+    message = `key ${JSON.stringify(keys[keys.length - 1])}: ${issue.issues[0]?.message ?? message}`;
+    const map = doc.getIn(keys.slice(0, -1), true);
+    const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && p.key.value === keys[keys.length - 1]) : undefined;
+    if (isNode(pair?.key) && pair.key.range) pos = lc.linePos(pair.key.range[0]);
+  }
   if (issue.code === 'invalid_union' && 'discriminator' in issue) message = `unknown kind; expected one of ${kindList()}`;
   if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return { file, line: pos.line, column: pos.col, field: fieldName(keys), message };

@@ -10,7 +10,11 @@ const PASSWD = '/etc/passwd' as ImagePath;
 const GROUP = '/etc/group' as ImagePath;
 const SHADOW = '/etc/shadow' as ImagePath;
 
-/** Colon-separated database lines keyed by their first field, order kept. */
+/**
+ * Colon-separated database lines keyed by their first field, order kept.
+ * What the recipe adds is checked again here (the schema checked it first):
+ * a ":" or a newline in a field would forge fields or whole entries.
+ */
 class Db {
   private rows = new Map<string, string[]>();
   constructor(text: string) {
@@ -24,6 +28,9 @@ class Db {
     return this.rows.get(name);
   }
   set(fields: string[]): void {
+    // Only what forges: fields kept from the image's own lines may hold other oddities.
+    const bad = fields.find((f) => /[:\n\0]/.test(f));
+    if (bad !== undefined) throw new Error(`refusing to write ${JSON.stringify(bad)} into the entry of ${JSON.stringify(fields[0])}: ":", a newline or NUL would forge fields or entries`);
     this.rows.set(fields[0], fields);
   }
   values(): string[][] {

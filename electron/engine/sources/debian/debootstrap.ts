@@ -4,6 +4,12 @@
 // user the right to chroot) under the same fakeroot, whose library we place
 // at its own path inside the target so the chrooted dpkg and maintainer
 // scripts load it; tar under fakeroot then writes the owners from the state.
+//
+// debootstrap does not take "--": its option loop stops at the first word
+// that does not start with "-". The suite comes first of the positionals and
+// its grammar (shared/grammar.ts) starts it with a letter or digit, so it,
+// the target and the mirror after it are never options; components and
+// package names are checked by Debian's grammars (no ",") inside option values.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SourceOf } from '../../../../shared/recipe';
@@ -43,6 +49,12 @@ export interface DebootstrapRun {
   onProgress: (f: number) => void;
 }
 
+/** The first positional ends debootstrap's options: it must not look like one (the schema already says so). */
+function positional(suite: string): string {
+  if (suite.startsWith('-')) throw new Error(`debootstrap suite ${JSON.stringify(suite)} would be read as an option`);
+  return suite;
+}
+
 /** Bootstrap into `out`; returns the failing step's output on failure. */
 export async function runDebootstrap(r: DebootstrapRun): Promise<StreamResult> {
   const variant = VARIANTS[r.s.variant];
@@ -58,14 +70,14 @@ export async function runDebootstrap(r: DebootstrapRun): Promise<StreamResult> {
     ...(r.s.exclude.length ? [`--exclude=${r.s.exclude.join(',')}`] : []),
     `--cache-dir=${r.debDir}`,
   ];
-  const purge = ['dpkg', '--purge', '--force-depends', '--force-remove-essential', ...r.s.exclude];
+  const purge = ['dpkg', '--purge', '--force-depends', '--force-remove-essential', '--', ...r.s.exclude];
   const tar = ['tar', '-C', root, '--numeric-owner', '--sort=name'];
   // debootstrap's --exclude loses to dependency resolution (apt pulls the keyring back in):
   // what is still there is purged, as the mmdebstrap path does.
   if (process.getuid?.() === 0) {
     // Real root owns files for real: no fakeroot, one run.
     const [debootstrap, chroot] = (['debootstrap', 'chroot'] as const).map(requireTool);
-    const whole = await stream(debootstrap, [...options, r.s.suite, root, r.mirror]);
+    const whole = await stream(debootstrap, [...options, positional(r.s.suite), root, r.mirror]);
     if (whole.code !== 0) return whole;
     if (r.s.exclude.length) {
       const purged = await stream(chroot, [root, ...purge]);
@@ -76,7 +88,7 @@ export async function runDebootstrap(r: DebootstrapRun): Promise<StreamResult> {
 
   const [debootstrap, fakeroot, unshare, chroot] = (['debootstrap', 'fakeroot', 'unshare', 'chroot'] as const).map(requireTool);
   const state = path.join(r.work, 'fakeroot.state');
-  const first = await stream(fakeroot, ['-s', state, '--', debootstrap, ...options, '--foreign', r.s.suite, root, r.mirror]);
+  const first = await stream(fakeroot, ['-s', state, '--', debootstrap, ...options, '--foreign', positional(r.s.suite), root, r.mirror]);
   if (first.code !== 0) return first;
 
   const lib = await fakerootLibrary();

@@ -8,6 +8,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ImagePath, Sha256 } from '../../../../shared/brand';
+import { mirrorProblem } from '../../../../shared/grammar';
 import type { SourceOf } from '../../../../shared/recipe';
 import { digestOf } from '../../model/digest';
 import { ROOT, isUnder } from '../../model/path';
@@ -32,15 +33,22 @@ interface DownloadRecord {
   debs: [string, Sha256][];
 }
 
-/** The first Debian mirror of the host's apt configuration (deb822 or one-line). */
-export async function hostMirror(): Promise<string> {
-  const files = ['/etc/apt/sources.list', ...(await fs.readdir('/etc/apt/sources.list.d').catch(() => [] as string[])).filter((f) => /\.(sources|list)$/.test(f)).map((f) => path.join('/etc/apt/sources.list.d', f))];
+/**
+ * The first Debian mirror of the host's apt configuration (deb822 or one-line),
+ * checked by the same grammar as a recipe's mirror: it goes to the same tools.
+ */
+export async function hostMirror(aptDir = '/etc/apt'): Promise<string> {
+  const listDir = path.join(aptDir, 'sources.list.d');
+  const files = [path.join(aptDir, 'sources.list'), ...(await fs.readdir(listDir).catch(() => [] as string[])).filter((f) => /\.(sources|list)$/.test(f)).sort().map((f) => path.join(listDir, f))];
   for (const f of files) {
     const text = await fs.readFile(f, 'utf8').catch(() => '');
-    const m = /^URIs:\s*(\S+)/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/m.exec(text);
-    if (m && !m[1].includes('security')) return m[1];
+    const m = /^URIs:[ \t]*(\S+)/m.exec(text) ?? /^deb[ \t]+(?:\[[^\]\n]*\][ \t]+)?(\S+)/m.exec(text);
+    if (!m || m[1].includes('security')) continue;
+    const problem = m[1] === 'auto' ? 'is not a URL' : mirrorProblem(m[1]);
+    if (problem) throw new Error(`the host's apt sources (${f}) name the mirror ${JSON.stringify(m[1])}, which ${problem.startsWith('expected') ? `is refused: ${problem}` : problem}: set mirror: in the recipe`);
+    return m[1];
   }
-  throw new Error('no Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d: set mirror: in the recipe');
+  throw new Error(`no Debian mirror in ${path.join(aptDir, 'sources.list')} or ${listDir}: set mirror: in the recipe`);
 }
 
 /** `auto`: mmdebstrap when installed, else debootstrap (with fakeroot). */
@@ -54,7 +62,7 @@ function chooseTool(s: SourceOf<'debian'>): DebianTool {
 export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): Promise<SourceResult> {
   const tool = chooseTool(s);
   if (!findTool(tool)) throw new ToolMissingError(TOOLS[tool]);
-  const mirror = s.mirror === 'auto' ? await hostMirror() : s.mirror;
+  const mirror = s.mirror === 'auto' ? await hostMirror().catch((e: Error) => Promise.reject(new RecipeError(`${ctx.field}.mirror`, e.message))) : s.mirror;
   const arch = 'amd64';
   // The pool of .debs is shared by both tools: a .deb is a .deb.
   const poolKey = digestOf({ node: 'debian-pool', v: ENGINE, suite: s.suite, components: s.components, mirror, arch });

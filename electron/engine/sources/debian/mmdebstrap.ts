@@ -1,6 +1,13 @@
 // mmdebstrap in its own user namespace (unshare mode as a normal user, root
 // mode as root), writing a tarball. The .debs apt has are synced in from the
 // cached download before the install and synced out after it.
+//
+// Recipe values reach mmdebstrap only in checked shapes (shared/grammar.ts):
+// variant from an enum, components and package names by Debian's grammars
+// (no ",", no spaces, no shell characters: they also go into a hook's shell
+// command), suite and mirror as positionals after "--" (mmdebstrap's
+// Getopt::Long permutes, so without it an option-shaped positional would be
+// read as an option, e.g. a mirror "--setup-hook=…").
 import type { SourceOf } from '../../../../shared/recipe';
 
 export function mmdebstrapArgs(s: SourceOf<'debian'>, mirror: string, debDir: string, out: string): string[] {
@@ -17,7 +24,8 @@ export function mmdebstrapArgs(s: SourceOf<'debian'>, mirror: string, debDir: st
     `--customize-hook=sync-out /var/cache/apt/archives ${debDir}`,
     // mmdebstrap has no --exclude: purge what the recipe excludes once everything is in
     // (dependencies be damned, as with debootstrap's --exclude).
-    ...(s.exclude.length ? [`--customize-hook=chroot "$1" dpkg --purge --force-depends --force-remove-essential ${s.exclude.join(' ')}`] : []),
+    ...(s.exclude.length ? [`--customize-hook=chroot "$1" dpkg --purge --force-depends --force-remove-essential -- ${s.exclude.join(' ')}`] : []),
+    '--',
     s.suite,
     out,
     mirror,

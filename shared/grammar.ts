@@ -1,0 +1,180 @@
+// Grammars of the strings a recipe hands to the engine and, through it, to
+// native tools (mmdebstrap, debootstrap, dpkg, docker, unshare) and to the
+// image's own databases (/etc/passwd). Each check says in words what is wrong,
+// or returns undefined; the recipe schema turns that into an issue at the field.
+// Nothing here may start with "-" where a tool could read it as an option.
+
+/** Largest uid or gid: 2³²−1 is (uid_t)-1, "no id" to the kernel and to chown. */
+export const MAX_ID = 4294967294;
+
+/** C0 controls, DEL and C1 controls: never in a path, a name or a database field. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function controlProblem(s: string): string | undefined {
+  const m = CONTROL.exec(s);
+  if (!m) return undefined;
+  const c = m[0].charCodeAt(0);
+  const what = c === 0 ? 'a NUL byte' : c === 10 ? 'a newline' : c === 13 ? 'a carriage return' : c === 9 ? 'a tab' : `the control character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `contains ${what} (character ${m.index + 1})`;
+}
+
+export function nulProblem(s: string): string | undefined {
+  const i = s.indexOf('\0');
+  return i < 0 ? undefined : `contains a NUL byte (character ${i + 1})`;
+}
+
+/** An absolute path inside the image; `..` may not appear at all. */
+export function imagePathProblem(p: string): string | undefined {
+  if (p === '') return 'is empty: expected an absolute path inside the image';
+  const c = controlProblem(p);
+  if (c) return c;
+  if (!p.startsWith('/')) return 'expected an absolute path inside the image, starting with "/"';
+  if (p.split('/').includes('..')) return 'a path inside the image may not contain ".."';
+  return undefined;
+}
+
+/** An absolute path on the build machine. */
+export function hostPathProblem(p: string): string | undefined {
+  if (p === '') return 'is empty: expected an absolute host path';
+  const c = controlProblem(p);
+  if (c) return c;
+  if (!p.startsWith('/')) return 'expected an absolute host path, starting with "/"';
+  return undefined;
+}
+
+/** Any path: project-relative, inside a stage, a symlink's target. */
+export function pathProblem(p: string): string | undefined {
+  if (p === '') return 'is empty: expected a path';
+  return controlProblem(p);
+}
+
+// ---- users and groups: fields of colon-separated, line-based databases -----
+
+const ACCOUNT = /^[a-z_][a-z0-9_-]*\$?$/;
+
+/** useradd's default NAME_REGEX, at most 32 characters (utmp's limit). */
+export function accountNameProblem(name: string, what: 'user' | 'group'): string | undefined {
+  const c = dbFieldProblem(name);
+  if (c) return c;
+  if (name.length > 32) return `a ${what} name may be at most 32 characters (this one has ${name.length})`;
+  if (!ACCOUNT.test(name)) return `expected a ${what} name like "${what === 'user' ? 'ava' : 'staff'}": a lower-case letter or "_", then lower-case letters, digits, "_" or "-"`;
+  return undefined;
+}
+
+/** A field of /etc/passwd or /etc/group: ":" separates fields, a newline separates entries. */
+export function dbFieldProblem(s: string): string | undefined {
+  const c = controlProblem(s);
+  if (c) return c;
+  if (s.includes(':')) return `contains ":" (character ${s.indexOf(':') + 1}), which separates the fields of /etc/passwd and /etc/group`;
+  return undefined;
+}
+
+/** A home folder or login shell: an absolute image path that is also a database field. */
+export function accountPathProblem(p: string): string | undefined {
+  return imagePathProblem(p) ?? dbFieldProblem(p);
+}
+
+// ---- Debian ------------------------------------------------------------------
+
+/** Debian policy 5.6.7: lower case letters, digits, "+", "-" and "."; at least two; alphanumeric first. */
+export function debianPackageProblem(name: string): string | undefined {
+  if (/^[a-z0-9][a-z0-9+.-]+$/.test(name)) return undefined;
+  return controlProblem(name) ?? `expected a Debian package name such as "ca-certificates" (lower-case letters, digits, "+", "-", "."; two characters or more, a letter or digit first)`;
+}
+
+/** A suite, codename or archive component: "bookworm", "stable-updates", "non-free-firmware". */
+export function debianWordProblem(word: string, what: 'suite' | 'component'): string | undefined {
+  if (/^[a-z0-9][a-z0-9.-]{0,63}$/.test(word)) return undefined;
+  const example = what === 'suite' ? 'bookworm' : 'main';
+  return controlProblem(word) ?? `expected a Debian ${what} name such as "${example}" (lower-case letters, digits, "." and "-", a letter or digit first)`;
+}
+
+/** WHATWG URL, in Node and browsers alike (shared/ compiles without the types of either). */
+declare const URL: new (input: string) => { protocol: string; hostname: string };
+
+/** Characters RFC 3986 allows in a URI: no spaces, quotes, backslashes or brackets of other kinds. */
+const URI_CHARS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
+
+/** `auto` or an http, https or file URL. Checked for mirrors from the recipe and from the host's apt sources alike. */
+export function mirrorProblem(m: string): string | undefined {
+  if (m === 'auto') return undefined;
+  const c = controlProblem(m);
+  if (c) return c;
+  const expected = 'expected "auto" or an http://, https:// or file:// URL';
+  if (!/^(?:https?:\/\/|file:\/)/.test(m)) return `${expected}, got ${JSON.stringify(m.length > 80 ? m.slice(0, 80) + '…' : m)}`;
+  if (!URI_CHARS.test(m)) return `${expected}: a URL may not contain spaces, quotes, backslashes or "<>{}|^\`"`;
+  let url: { protocol: string; hostname: string };
+  try {
+    url = new URL(m);
+  } catch {
+    return `${expected}: this one does not parse as a URL`;
+  }
+  // WHATWG URL reads "http:///debian" as host "debian": the text must name the host itself.
+  if (url.protocol !== 'file:' && (url.hostname === '' || /^https?:\/\/[/?#@]/.test(m))) return `${expected}: this one names no host`;
+  return undefined;
+}
+
+// ---- image references (distribution/reference's grammar) --------------------
+
+const ALNUM = '[a-z0-9]+';
+const SEPARATOR = '(?:[._]|__|-+)';
+const PATH_COMPONENT = `${ALNUM}(?:${SEPARATOR}${ALNUM})*`;
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const HOST = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])`;
+const DOMAIN = `${HOST}(?::[0-9]+)?`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = 'sha256:[0-9a-f]{64}';
+const REFERENCE = new RegExp(`^((?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*))(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+/** distribution/reference's NameTotalLengthMax. */
+const MAX_NAME = 255;
+
+export interface Reference {
+  /** Everything before the tag: "localhost:5000/a/b". */
+  name: string;
+  domain?: string;
+  path: string;
+  tag?: string;
+  digest?: string;
+}
+
+/** Parse an image reference ("docker.io/library/debian:bookworm-slim", "x@sha256:…"), or undefined. */
+export function parseReference(s: string): Reference | undefined {
+  const m = REFERENCE.exec(s);
+  if (!m || m[1].length > MAX_NAME) return undefined;
+  return { name: m[1], domain: m[2], path: m[3], tag: m[4], digest: m[5] };
+}
+
+export function referenceProblem(s: string): string | undefined {
+  if (parseReference(s)) return undefined;
+  const c = controlProblem(s);
+  if (c) return c;
+  const expected = 'expected an image reference such as "hello:latest" or "registry.example:5000/team/hello:1.0"';
+  if (s === '') return `is empty: ${expected}`;
+  if (/\s/.test(s)) return `contains a space: ${expected}`;
+  const name = s.replace(/@.*$/, '').replace(/:[^/]*$/, '');
+  if (name.length > MAX_NAME) return `the name is ${name.length} characters; at most ${MAX_NAME}`;
+  if (name.split('/').some((c) => c === '' || c === '.' || c === '..')) return `a repository name has no empty, "." or ".." components: ${expected}`;
+  const pathPart = name.includes('/') && /[.:]|^localhost\//.test(name.split('/')[0]) ? name.slice(name.indexOf('/') + 1) : name;
+  if (/[A-Z]/.test(pathPart)) return `repository names are lower-case: ${expected}`;
+  return `${expected} (lower-case path components of letters and digits joined by ".", "_", "__" or "-"; optional registry host[:port]/; optional :tag of at most 128 letters, digits, "_", "." or "-", not starting with "." or "-"; optional @sha256:<64 hex>)`;
+}
+
+// ---- process environment, image config -------------------------------------
+
+export function envNameProblem(name: string): string | undefined {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return undefined;
+  return controlProblem(name) ?? 'expected an environment variable name: letters, digits and "_", not starting with a digit';
+}
+
+/** config.user: "ava", "1000", "ava:staff" or "1000:1000". */
+export function configUserProblem(u: string): string | undefined {
+  const part = '[A-Za-z0-9_][A-Za-z0-9_.-]*\\$?';
+  if (new RegExp(`^${part}(?::${part})?$`).test(u)) return undefined;
+  return controlProblem(u) ?? 'expected a user, optionally with a group: "ava", "1000", "ava:staff" or "1000:1000"';
+}
+
+export function portProblem(p: string): string | undefined {
+  const m = /^([0-9]{1,5})(?:\/(?:tcp|udp|sctp))?$/.exec(p);
+  if (m && Number(m[1]) >= 1 && Number(m[1]) <= 65535) return undefined;
+  return 'expected a port such as "8080" or "8080/tcp" (1 to 65535; tcp, udp or sctp)';
+}

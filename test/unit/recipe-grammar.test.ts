@@ -1,0 +1,118 @@
+// The grammars of recipe strings that reach native tools or /etc/passwd:
+// known-good values pass, option-shaped and forged ones are refused in words.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { debianPackageProblem, debianWordProblem, mirrorProblem, parseReference, referenceProblem } from '../../shared/grammar';
+import { sourceSchema, recipeSchema, imageReference } from '../../shared/recipe';
+import { hostMirror } from '../../electron/engine/sources/debian/index';
+import { mmdebstrapArgs } from '../../electron/engine/sources/debian/mmdebstrap';
+
+const HEX = 'a'.repeat(64);
+
+describe('image references (distribution/reference grammar)', () => {
+  it.each([
+    ['docker.io/library/debian:bookworm-slim', { domain: 'docker.io', path: 'library/debian', tag: 'bookworm-slim' }],
+    ['localhost:5000/a/b:1', { domain: 'localhost:5000', path: 'a/b', tag: '1' }],
+    [`x@sha256:${HEX}`, { path: 'x', digest: `sha256:${HEX}` }],
+    [`registry.example.com:443/team/app:v1.2_rc@sha256:${HEX}`, { domain: 'registry.example.com:443', path: 'team/app', tag: 'v1.2_rc', digest: `sha256:${HEX}` }],
+    ['debian', { path: 'debian' }],
+    ['a__b.c-d---e/f', { path: 'a__b.c-d---e/f' }],
+    ['[::1]:5000/x:y', { domain: '[::1]:5000', path: 'x', tag: 'y' }],
+    [`x:${'t'.repeat(128)}`, { path: 'x', tag: 't'.repeat(128) }],
+  ])('%s parses', (ref, want) => {
+    expect(parseReference(ref)).toMatchObject(want);
+    expect(referenceProblem(ref)).toBeUndefined();
+  });
+
+  it.each([
+    ['Debian:12', /lower-case/],
+    ['docker.io/Library/debian', /lower-case/],
+    ['hello world', /contains a space/],
+    ['hello\n:x', /contains a newline/],
+    ['../x', /no empty, "\." or "\.\." components/],
+    ['a/../b', /no empty, "\." or "\.\." components/],
+    ['a//b', /no empty/],
+    ['-x', /expected an image reference/],
+    ['x:-tag', /expected an image reference/],
+    ['x:.tag', /expected an image reference/],
+    [`x:${'t'.repeat(129)}`, /expected an image reference/],
+    ['x@sha256:abc', /expected an image reference/],
+    ['a_-b', /expected an image reference/],
+    ['a-', /expected an image reference/],
+    ['x:', /expected an image reference/],
+    ['', /is empty/],
+    [`${'a'.repeat(256)}:1`, /at most 255/],
+  ])('%j is refused', (ref, why) => {
+    expect(parseReference(ref)).toBeUndefined();
+    expect(referenceProblem(ref)).toMatch(why);
+  });
+
+  it('a recipe tag may not carry a digest, and splits into repository and tag', () => {
+    const base = { name: 'app', layers: [{ name: 'l' }] };
+    const bad = recipeSchema.safeParse({ ...base, tag: `app@sha256:${HEX}` });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0].message).toMatch(/cannot be tagged with a digest/);
+    const ok = recipeSchema.parse({ ...base, tag: 'localhost:5000/a/b:1' });
+    expect(imageReference(ok)).toEqual({ repository: 'localhost:5000/a/b', tag: '1', full: 'localhost:5000/a/b:1' });
+    // Without a tag the name must make a valid NAME:latest.
+    expect(recipeSchema.safeParse({ ...base, name: 'a-' }).error?.issues[0].message).toMatch(/"a-:latest" is not a valid image reference/);
+  });
+});
+
+describe('Debian mirrors and names', () => {
+  it.each(['auto', 'http://deb.debian.org/debian', 'https://user:pw@mirror.example:8443/debian/', 'file:///srv/mirror', 'file:/srv/mirror'])('%s is a mirror', (m) => {
+    expect(mirrorProblem(m)).toBeUndefined();
+  });
+
+  it.each([
+    ['--setup-hook=touch /tmp/x', /expected "auto" or an http/],
+    ['-', /expected "auto"/],
+    ['/srv/mirror', /expected "auto"/],
+    ['deb http://deb.debian.org/debian bookworm main', /expected "auto"/],
+    ['ftp://ftp.debian.org/debian', /expected "auto"/],
+    ['http://a b/debian', /may not contain spaces/],
+    ['http://x/"$(id)"', /may not contain spaces, quotes/],
+    ['http:///debian', /names no host/],
+    ['http://x/\n--setup-hook=x', /contains a newline/],
+  ])('%j is refused', (m, why) => {
+    expect(mirrorProblem(m)).toMatch(why);
+  });
+
+  it('package, suite and component names follow Debian grammars', () => {
+    for (const ok of ['libc6', 'g++', 'ca-certificates', 'libstdc++6', 'python3.11']) expect(debianPackageProblem(ok)).toBeUndefined();
+    for (const bad of ['--foo', 'a', 'Foo', 'a b', 'x;touch', 'a,b']) expect(debianPackageProblem(bad)).toMatch(/expected a Debian package name/);
+    for (const ok of ['bookworm', 'stable-updates', 'non-free-firmware', '12']) expect(debianWordProblem(ok, 'suite')).toBeUndefined();
+    for (const bad of ['-x', 'main,contrib', 'Main', 'a/b', '']) expect(debianWordProblem(bad, 'component')).toMatch(/expected a Debian component/);
+  });
+
+  it('mmdebstrap gets "--" before its positionals, dpkg before the packages it purges', () => {
+    const s = sourceSchema.parse({ kind: 'debian', exclude: ['apt'] });
+    if (s.kind !== 'debian') throw new Error('not debian');
+    const args = mmdebstrapArgs(s, 'http://deb.debian.org/debian', '/tmp/debs', '/tmp/out.tar');
+    expect(args.slice(-4)).toEqual(['--', 'bookworm', '/tmp/out.tar', 'http://deb.debian.org/debian']);
+    expect(args.find((a) => a.includes('dpkg --purge'))).toMatch(/ -- apt$/);
+  });
+
+  describe("the host's apt sources (mirror: auto)", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sy-apt-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const apt = (name: string, files: Record<string, string>) => {
+      const d = path.join(dir, name);
+      mkdirSync(path.join(d, 'sources.list.d'), { recursive: true });
+      for (const [f, text] of Object.entries(files)) writeFileSync(path.join(d, f), text);
+      return d;
+    };
+
+    it('a deb822 mirror is read, the security archive skipped', async () => {
+      const d = apt('good', { 'sources.list.d/debian.sources': 'Types: deb\nURIs: http://security.debian.org/debian-security\n', 'sources.list.d/main.sources': 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm\n' });
+      await expect(hostMirror(d)).resolves.toBe('http://deb.debian.org/debian');
+    });
+
+    it('an option-shaped mirror there is refused, naming the file', async () => {
+      const d = apt('hostile', { 'sources.list': 'deb --setup-hook=touch/tmp/x bookworm main\n' });
+      await expect(hostMirror(d)).rejects.toThrow(`the host's apt sources (${path.join(d, 'sources.list')}) name the mirror "--setup-hook=touch/tmp/x", which is refused: expected "auto" or an http`);
+    });
+  });
+});
