@@ -59,10 +59,15 @@ export async function startBrowserMode(opts: { project: string; cacheDir: string
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
 
   async function onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // Nothing here takes a body: one sent is discarded while the answer goes out, and the
+    // connection ends a moment later (a close with unread bytes resets the connection at
+    // once, and the kernel drops the answer not yet sent: the client would see no answer).
+    if (req.headers['content-length'] || req.headers['transfer-encoding']) {
+      req.resume();
+      res.on('finish', () => setTimeout(() => req.socket.destroy(), 1000).unref());
+    }
     if (!ourHost(req.headers.host, port)) return plain(res, 403, 'Host not allowed: this server answers only to 127.0.0.1 and localhost on its port');
     if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, `method ${req.method} not allowed`, { Allow: 'GET, HEAD' });
-    // Static requests have no body: do not read one, close after the answer.
-    if (req.headers['content-length'] || req.headers['transfer-encoding']) res.setHeader('Connection', 'close');
     await serveStatic(rendererDir, req, res);
   }
 

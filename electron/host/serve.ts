@@ -19,6 +19,9 @@ export interface GuiOptions {
   open: boolean;
 }
 
+/** The private folder of the server with that pid: scratchyard-gui-PID-XXXXXX. */
+const PRIVATE_PREFIX = 'scratchyard-gui-';
+
 /** How often the parent is checked for: a reparented server stops. */
 const PARENT_POLL_MS = 500;
 
@@ -26,7 +29,8 @@ export async function serveGui(opts: GuiOptions): Promise<number> {
   keepServingOnFaults();
   const stop = stopRequested();
   const userEnv = { ...process.env };
-  const priv = await fs.mkdtemp(path.join(os.tmpdir(), `scratchyard-gui-${process.pid}-`));
+  await sweepStale(os.tmpdir());
+  const priv = await fs.mkdtemp(path.join(os.tmpdir(), `${PRIVATE_PREFIX}${process.pid}-`));
   await fs.chmod(priv, 0o700);
   const tmp = path.join(priv, 'tmp');
   await fs.mkdir(tmp, { mode: 0o700 });
@@ -83,4 +87,25 @@ function keepServingOnFaults(): void {
   const log = (kind: string) => (e: unknown) => process.stderr.write(`scratchyard: ${kind} (still serving): ${e instanceof Error ? (process.env.SCRATCHYARD_DEBUG ? e.stack : e.message) : String(e)}\n`);
   process.on('unhandledRejection', log('unhandled rejection'));
   process.on('uncaughtException', log('uncaught exception'));
+}
+
+/** Remove the private folders of servers that died without cleaning up (kill -9): ours, their pid gone. */
+async function sweepStale(dir: string): Promise<void> {
+  const uid = process.getuid?.();
+  for (const name of await fs.readdir(dir).catch(() => [])) {
+    const pid = new RegExp(`^${PRIVATE_PREFIX}(\\d+)-[A-Za-z0-9]{6}$`).exec(name)?.[1];
+    if (!pid || Number(pid) === process.pid || running(Number(pid))) continue;
+    const st = await fs.lstat(path.join(dir, name)).catch(() => undefined);
+    if (st?.isDirectory() && st.uid === uid) await removeRoot(path.join(dir, name)).catch(() => {});
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: someone else's process is running with that pid.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -60,12 +60,13 @@ export async function serveStatic(root: string, req: http.IncomingMessage, res: 
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** A short text answer; the connection closes after it, so an unread body is never drained. */
+/** A short text answer. */
 export function plain(res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', Connection: 'close', ...headers });
-  res.end(`${text}\n`);
+  const body = `${text}\n`;
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.end(body);
 }
