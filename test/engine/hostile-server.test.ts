@@ -395,6 +395,20 @@ describe('the browser-mode server against hostile local clients', () => {
     expect(arenaState()).toEqual(before);
   });
 
+  it('stops when the process that started it dies (kill -9), and removes its temporary folder', async () => {
+    const cmd = `"${process.execPath}" "${copy.cli}" gui "${project}" --port 0 --no-open --cache "${a.cache}" & echo $!; wait`;
+    const parent = spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    parent.stdout!.on('data', (c: Buffer) => (out += c));
+    const orphan = Number(await until('its pid', () => /^(\d+)\n/.exec(out)?.[1]));
+    await until('its URL', () => out.includes('http://127.0.0.1:'));
+    const folders = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(`scratchyard-gui-${orphan}-`));
+    expect(folders()).toHaveLength(1);
+    parent.kill('SIGKILL');
+    await until('it to stop', () => !alive(orphan), 20_000);
+    expect(folders()).toEqual([]);
+  });
+
   it('on SIGTERM ends its children (a terminal in the sandbox) and removes its temporary folder; the browser is left alone', async () => {
     const priv = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(`scratchyard-gui-${gui.pid}-`));
     expect(priv()).toHaveLength(1);
