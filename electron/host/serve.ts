@@ -2,7 +2,7 @@
 // handler throws, keeps the token off every command line, and when it stops
 // (SIGINT, SIGTERM, SIGHUP, or its parent's death) it takes its children and
 // its temporary folder with it. Everything temporary the engine and its
-// children make goes under one private folder (TMPDIR), removed at the end.
+// children make goes under one folder of its own (TMPDIR), removed at the end.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,8 +19,16 @@ export interface GuiOptions {
   open: boolean;
 }
 
-/** The private folder of the server with that pid: scratchyard-gui-PID-XXXXXX. */
+/** The folders of the server with that pid: scratchyard-gui-PID-XXXXXX and scratchyard-gui-PID-tmp-XXXXXX. */
 const PRIVATE_PREFIX = 'scratchyard-gui-';
+const PRIVATE_RE = new RegExp(`^${PRIVATE_PREFIX}(\\d+)-(?:tmp-)?[A-Za-z0-9]{6}$`);
+
+/** A new folder of this server in the system temp folder, with `mode`. */
+async function ownFolder(kind: '' | 'tmp-', mode: number): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${PRIVATE_PREFIX}${process.pid}-${kind}`));
+  await fs.chmod(dir, mode);
+  return dir;
+}
 
 /** How often the parent is checked for: a reparented server stops. */
 const PARENT_POLL_MS = 500;
@@ -30,17 +38,22 @@ export async function serveGui(opts: GuiOptions): Promise<number> {
   const stop = stopRequested();
   const userEnv = { ...process.env };
   await sweepStale(os.tmpdir());
-  const priv = await fs.mkdtemp(path.join(os.tmpdir(), `${PRIVATE_PREFIX}${process.pid}-`));
-  await fs.chmod(priv, 0o700);
-  const tmp = path.join(priv, 'tmp');
-  await fs.mkdir(tmp, { mode: 0o700 });
+  // The launch file's folder: nobody else may even enter it.
+  const priv = await ownFolder('', 0o700);
+  // The engine's temporaries: others may pass through (a build step's subordinate ids, mmdebstrap's
+  // unshared root must reach their folders below) but not list it, as they may list /tmp.
+  const tmp = await ownFolder('tmp-', 0o711);
   process.env.TMPDIR = tmp;
+  const removeFolders = async () => {
+    await removeRoot(priv);
+    await removeRoot(tmp);
+  };
 
   let server;
   try {
     server = await startBrowserMode(opts);
   } catch (e) {
-    await removeRoot(priv);
+    await removeFolders();
     throw e;
   }
   const launch = await writeLaunchFile(priv, server.url);
@@ -60,7 +73,7 @@ export async function serveGui(opts: GuiOptions): Promise<number> {
   await reapDescendants(spare);
   await closing;
   await reapDescendants(spare, 500);
-  await removeRoot(priv);
+  await removeFolders();
   // Lingering handles (a native PTY, a half-closed socket) must not keep a stopped server alive.
   setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
   return 0;
@@ -89,11 +102,11 @@ function keepServingOnFaults(): void {
   process.on('uncaughtException', log('uncaught exception'));
 }
 
-/** Remove the private folders of servers that died without cleaning up (kill -9): ours, their pid gone. */
+/** Remove the folders of servers that died without cleaning up (kill -9): ours, their pid gone. */
 async function sweepStale(dir: string): Promise<void> {
   const uid = process.getuid?.();
   for (const name of await fs.readdir(dir).catch(() => [])) {
-    const pid = new RegExp(`^${PRIVATE_PREFIX}(\\d+)-[A-Za-z0-9]{6}$`).exec(name)?.[1];
+    const pid = PRIVATE_RE.exec(name)?.[1];
     if (!pid || Number(pid) === process.pid || running(Number(pid))) continue;
     const st = await fs.lstat(path.join(dir, name)).catch(() => undefined);
     if (st?.isDirectory() && st.uid === uid) await removeRoot(path.join(dir, name)).catch(() => {});

@@ -6,7 +6,7 @@
 // written outside, and no command line carries the token. Last, SIGTERM: its
 // children and its temporary folder go with it. Loopback only, bounded loops.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,10 +81,10 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): 
 
 // What a server killed with SIGKILL leaves: its private folder, under a pid that no longer runs.
 const deadPid = spawnSync('true').pid!;
-const stale = path.join(os.tmpdir(), `scratchyard-gui-${deadPid}-Stale0`);
+const stale = path.join(os.tmpdir(), `scratchyard-gui-${deadPid}-tmp-Stale0`);
 
 beforeAll(async () => {
-  mkdirSync(path.join(stale, 'tmp/scratchyard-run-x'), { recursive: true, mode: 0o700 });
+  mkdirSync(path.join(stale, 'scratchyard-run-x'), { recursive: true, mode: 0o700 });
   gui = spawn(process.execPath, [copy.cli, 'gui', project, '--port', '0', '--cache', a.cache], { env: { ...process.env, BROWSER: browser }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   gui.stdout!.on('data', (c: Buffer) => (out += c));
@@ -403,15 +403,18 @@ describe('the browser-mode server against hostile local clients', () => {
     const orphan = Number(await until('its pid', () => /^(\d+)\n/.exec(out)?.[1]));
     await until('its URL', () => out.includes('http://127.0.0.1:'));
     const folders = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(`scratchyard-gui-${orphan}-`));
-    expect(folders()).toHaveLength(1);
+    expect(folders()).toHaveLength(2);
     parent.kill('SIGKILL');
     await until('it to stop', () => !alive(orphan), 20_000);
     expect(folders()).toEqual([]);
   });
 
   it('on SIGTERM ends its children (a terminal in the sandbox) and removes its temporary folder; the browser is left alone', async () => {
-    const priv = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(`scratchyard-gui-${gui.pid}-`));
-    expect(priv()).toHaveLength(1);
+    const folders = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(`scratchyard-gui-${gui.pid}-`));
+    // The launch file's (0700) and the engine's temporaries (TMPDIR, 0711: subordinate ids pass through).
+    expect(folders()).toHaveLength(2);
+    const tmp = path.join(os.tmpdir(), folders().find((n) => n.includes('-tmp-'))!);
+    expect(statSync(tmp).mode & 0o777).toBe(0o711);
     const launch = readFileSync(path.join(notes, 'file'), 'utf8').trim();
     expect(existsSync(launch)).toBe(true);
     let children: number[] = [];
@@ -443,13 +446,13 @@ layers:
       expect(sleeping('1000')).toBe(true);
       children = descendants(gui.pid!, new Set([browserPid]));
       // The image's root sits in the server's private temporary folder.
-      expect(readdirSync(path.join(os.tmpdir(), priv()[0], 'tmp')).length).toBeGreaterThan(0);
+      expect(readdirSync(tmp).filter((n) => /^scratchyard-(run|step)-/.test(n))).toHaveLength(2);
     }
     const exited = new Promise<number | null>((resolve) => gui.on('exit', (code) => resolve(code)));
     gui.kill('SIGTERM');
     expect(await exited).toBe(0);
     for (const pid of children) expect(alive(pid), `child ${pid}`).toBe(false);
-    expect(priv()).toEqual([]);
+    expect(folders()).toEqual([]);
     expect(existsSync(launch)).toBe(false);
     expect(alive(browserPid)).toBe(true);
     expect(guiErr).toMatch(/stopping \(SIGTERM\)/);
