@@ -289,6 +289,7 @@ describe('the browser-mode server against hostile local clients', () => {
     expect((await upgrade(`/ws?token=${token}`, `evil.example:${port}`)).status).toBe(403);
     expect((await upgrade(`/other?token=${token}`, host())).status).toBe(404);
     expect((await upgrade(`/ws?token=%E0%A4%A`, host())).status).toBe(403);
+    expect((await raw(`GET /ws?token=${token} HTTP/1.1\r\nHost: ${host()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`)).status).toBe(400);
     expect((await upgrade(`/ws?token=${token}`, host())).status).toBe(101);
     const ws = await connect(token, { Origin: `http://localhost:${port}` });
     expect(ws).toBeInstanceOf(WebSocket);
