@@ -34,10 +34,24 @@ if (!bin) {
   if (!bin) downloadError = (r.stderr ?? '').split('\n').find((l) => l.trim() && !/^\s+at /.test(l))?.trim() ?? (r.error?.message || 'no reason given');
 }
 
+// Stopping `npm start` stops the app: a signal is passed on to the child (the
+// app then ends its own builds and terminals), and we exit when it has.
+let child;
+let stopping = false;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    stopping = true;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
+    else process.exit(130);
+  });
+}
+
+// The app prints its URL (with the launch's token) and opens the browser on a
+// private redirect file itself: the token is never put on a command line here.
 function browserMode(why) {
   console.error(`scratchyard: ${why}; starting browser mode instead.`);
-  const gui = spawn(node, [path.join(root, 'dist/cli.mjs'), 'gui', project], { stdio: 'inherit' });
-  gui.on('exit', (code) => process.exit(code ?? 0));
+  child = spawn(node, [path.join(root, 'dist/cli.mjs'), 'gui', project], { stdio: 'inherit' });
+  child.on('exit', (code) => process.exit(code ?? 0));
 }
 
 if (!bin) browserMode(`Electron is not available (its download failed: ${downloadError})`);
@@ -45,9 +59,10 @@ else {
   const args = [path.join(root, 'dist/electron/main.cjs'), project, ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])];
   const started = Date.now();
   const app = spawn(bin, args, { stdio: 'inherit' });
+  child = app;
   app.on('exit', (code) => {
-    if (code !== 0 && Date.now() - started < 5000) browserMode(`Electron could not start (exit ${code})`);
+    if (code !== 0 && !stopping && Date.now() - started < 5000) browserMode(`Electron could not start (exit ${code})`);
     else process.exit(code ?? 0);
   });
-  app.on('error', (e) => browserMode(`Electron could not start (${e.message})`));
+  app.on('error', (e) => !stopping && browserMode(`Electron could not start (${e.message})`));
 }

@@ -1,11 +1,10 @@
 // `scratchyard`: the engine from a shell. It translates arguments and prints;
 // the engine decides. stdout carries results only (file lists, JSON, the run
 // program's own output); progress and messages go to stderr.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBrowserMode } from '../host/browser';
+import { serveGui } from '../host/serve';
 import { recipeJsonSchema } from '../../shared/recipe';
 import { build, DEFAULT_FORMATS, FORMATS, type BuildResult, type Format } from '../engine/entry/build';
 import { layerFileList, layerIndex } from '../engine/graph/layers';
@@ -223,23 +222,7 @@ async function cmdGui(args: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number, got "${values.port}"`);
   const rendererDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'renderer');
   if (!existsSync(path.join(rendererDir, 'index.html'))) throw new Error(`the renderer is not built (${rendererDir}): run npm run build`);
-  const server = await startBrowserMode({ project: path.resolve(onePositional(positionals)), cacheDir: values.cache ?? defaultCacheDir(), rendererDir, port });
-  process.stdout.write(`${server.url}\n`);
-  process.stderr.write('Scratchyard is running in browser mode; open the URL above (it carries this launch\'s token). Ctrl-C stops it.\n');
-  if (!values['no-open']) openBrowser(server.url);
-  await new Promise<void>((resolve) => {
-    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve());
-  });
-  await server.close();
-  return 0;
-}
-
-/** Open a URL in the user's browser when there is one; silence otherwise. */
-function openBrowser(url: string): void {
-  const opener = process.env.BROWSER || 'xdg-open';
-  const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
-  child.on('error', () => process.stderr.write(`(no browser to open here: ${opener} is not available)\n`));
-  child.unref();
+  return serveGui({ project: path.resolve(onePositional(positionals)), cacheDir: values.cache ?? defaultCacheDir(), rendererDir, port, open: !values['no-open'] });
 }
 
 function usageOk(): number {

@@ -7,15 +7,15 @@ import { allAgree, runEverywhere } from '../engine/entry/compare';
 /** Output beyond this is cut in the table's reply (the CLI has it whole). */
 const MAX_OUTPUT = 256 * 1024;
 
-export async function compareRunners(project: string, cacheDir: string, runners: RunnerId[], args: string[]): Promise<Response<'runs.compare'>> {
-  const rows = await runEverywhere({ project, cacheDir, args, runners });
+export async function compareRunners(project: string, cacheDir: string, runners: RunnerId[], args: string[], signal?: AbortSignal): Promise<Response<'runs.compare'>> {
+  const rows = await runEverywhere({ project, cacheDir, args, runners, signal });
   const cut = (s?: string) => (s !== undefined && s.length > MAX_OUTPUT ? s.slice(0, MAX_OUTPUT) + '\n[output cut]\n' : s);
   return { agree: allAgree(rows), rows: rows.map((r) => ({ ...r, stdout: cut(r.stdout), stderr: cut(r.stderr) })) };
 }
 
 /** What a terminal runs for `runner`: qemu with the program (or a shell) on the serial console, or docker run -it. */
-export async function terminalCommand(project: string, cacheDir: string, runner: 'vm' | 'docker' | 'podman', args: string[], shell: boolean): Promise<{ file: string; args: string[] }> {
-  if (runner === 'vm') return vmTerminalCommand({ project, cacheDir, args, shell });
-  if (runner === 'podman') return podmanTerminalCommand({ project, cacheDir, args });
-  return dockerTerminalCommand({ project, cacheDir, args });
+export async function terminalCommand(project: string, cacheDir: string, runner: 'vm' | 'docker' | 'podman', args: string[], shell: boolean, signal?: AbortSignal): Promise<{ file: string; args: string[] }> {
+  if (runner === 'vm') return vmTerminalCommand({ project, cacheDir, args, shell, signal });
+  if (runner === 'podman') return podmanTerminalCommand({ project, cacheDir, args, signal });
+  return dockerTerminalCommand({ project, cacheDir, args, signal });
 }

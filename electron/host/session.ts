@@ -57,6 +57,11 @@ export class EngineSession {
   private building?: AbortController;
   private terms = new Map<string, PtySession>();
   private nextTerm = 1;
+  /** Requests being answered, awaited (bounded) on close so their temporaries go. */
+  private inFlight = new Set<Promise<unknown>>();
+  private closing = false;
+  /** Aborted on close: runs and terminal builds started by this session stop. */
+  private readonly lifetime = new AbortController();
 
   constructor(private readonly opts: SessionOptions) {
     this.projectPath = opts.project;
@@ -64,11 +69,15 @@ export class EngineSession {
 
   /** Validate and answer one request; invalid input throws a clear error, never crashes the host. */
   async handle(raw: unknown): Promise<unknown> {
-    const parsed = requestSchema.safeParse(raw);
-    if (!parsed.success) throw new Error(`invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
-    const req = parsed.data;
-    const result = await this.dispatch(req);
-    return responses[req.cmd].parse(result);
+    if (this.closing) throw new Error('the engine host is stopping');
+    const req = validRequest(raw);
+    const work = this.dispatch(req);
+    this.inFlight.add(work);
+    try {
+      return responses[req.cmd].parse(await work);
+    } finally {
+      this.inFlight.delete(work);
+    }
   }
 
   private async dispatch(req: Request & { args?: string[] }): Promise<Response<Cmd>> {
@@ -118,7 +127,7 @@ export class EngineSession {
         return this.diffLayer(req.layer);
       case 'run.start':
         this.writable();
-        if (req.runner !== 'chroot') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, req.runner, req.args ?? [], false), req.cols, req.rows);
+        if (req.runner !== 'chroot') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, req.runner, req.args ?? [], false, this.lifetime.signal), req.cols, req.rows);
         return this.startTerminal(req.args ?? [], req.cols, req.rows, false);
       case 'shell.start':
         this.writable();
@@ -126,7 +135,7 @@ export class EngineSession {
         return this.startTerminal(['/bin/sh'], req.cols, req.rows, true);
       case 'runs.compare':
         this.writable();
-        return compareRunners(this.projectPath, this.opts.cacheDir, req.runners, req.args ?? []);
+        return compareRunners(this.projectPath, this.opts.cacheDir, req.runners, req.args ?? [], this.lifetime.signal);
       case 'term.write':
         this.term(req.id).write(req.data);
         return {};
@@ -486,11 +495,35 @@ export class EngineSession {
     return t;
   }
 
-  dispose(): void {
+  /**
+   * Stop: cancel the build and runs, end the terminals, and wait (at most
+   * `graceMs`) for requests in flight to settle so they remove their temporaries.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    this.closing = true;
+    this.lifetime.abort();
     this.building?.abort();
-    void this.imageStore?.close();
     for (const t of this.terms.values()) t.kill();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+    await this.imageStore?.close();
   }
+
+  dispose(): void {
+    void this.close();
+  }
+}
+
+/** The request a message carries, checked against the contract; the error names the field at fault. */
+function validRequest(raw: unknown): Request & { args?: string[] } {
+  const cmd = (raw as { cmd?: unknown } | null)?.cmd;
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && typeof cmd === 'string' && !requestSchema.options.some((o) => o.shape.cmd.value === cmd)) {
+    throw new Error(`invalid request: unknown command ${JSON.stringify(cmd.slice(0, 100))}`);
+  }
+  const parsed = requestSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
+  return parsed.data;
 }
 
 function starterRecipe(name: string): string {

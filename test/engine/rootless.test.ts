@@ -1,24 +1,29 @@
 // Scratchyard works as a normal user: build and chroot-run the example
 // without root, and get the image digest root gets. As root, the test runs
-// the CLI as a throwaway user (created when missing, as CI does).
+// the CLI as a throwaway user (created when missing, as CI does), from a
+// world-readable copy of the bundle and in its own folder: the checkout may
+// sit where that user cannot read (CI clones into a mkdir -m 700 folder).
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, HELLO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { HELLO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { asNormalUser, ensureNormalUser, portableCli } from '../helpers/portable';
 import { copyExample, writeProject } from '../helpers/projects';
 
-const USER = 'scratchyard-ci';
 const isRoot = process.getuid?.() === 0;
+const userCli = isRoot ? portableCli().cli : '';
 
+/** The CLI as the normal user, started beside `home` (never in the checkout). */
 function asUser(args: string[], home: string) {
   if (!isRoot) return cli(args, { env: { ...process.env, HOME: home } });
-  return sh('runuser', ['-u', USER, '--', 'env', `HOME=${home}`, `PATH=${process.env.PATH}`, process.execPath, CLI, ...args]);
+  const [runuser, ...rest] = asNormalUser(home);
+  return sh(runuser, [...rest, process.execPath, userCli, ...args], { cwd: path.dirname(home) });
 }
 
 describe.skipIf(lacks('unshare'))('as a normal user', () => {
   // useradd also gives the user subordinate ids (/etc/subuid), which mmdebstrap's unshare mode needs.
   beforeAll(() => {
-    if (isRoot && sh('id', ['-u', USER]).code !== 0) expect(sh('useradd', ['--create-home', USER]).code).toBe(0);
+    if (isRoot) ensureNormalUser();
   });
 
   it('builds the example to the same digest as root and runs it in a chroot', () => {
@@ -28,8 +33,7 @@ describe.skipIf(lacks('unshare'))('as a normal user', () => {
     mkdirSync(home);
     copyExample('hello', project);
     if (isRoot) {
-      const uid = Number(sh('id', ['-u', USER]).stdout);
-      const gid = Number(sh('id', ['-g', USER]).stdout);
+      const { uid, gid } = ensureNormalUser();
       for (const p of [work, home, project, path.join(project, 'scratchyard.yaml')]) chownSync(p, uid, gid);
     }
     const mine = asUser(['build', project, '--json'], home);
@@ -49,8 +53,7 @@ describe.skipIf(lacks('unshare'))('as a normal user', () => {
     mkdirSync(home);
     copyExample('toolbox', project);
     if (isRoot) {
-      const uid = Number(sh('id', ['-u', USER]).stdout);
-      const gid = Number(sh('id', ['-g', USER]).stdout);
+      const { uid, gid } = ensureNormalUser();
       for (const p of [work, home, project, path.join(project, 'scratchyard.yaml')]) chownSync(p, uid, gid);
     }
     const run = asUser(['run', project], home);
@@ -75,8 +78,7 @@ describe.skipIf(lacks('unshare'))('as a normal user', () => {
     const file = path.join(project, 'scratchyard.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('variant: minbase', 'variant: minbase\n        tool: debootstrap\n        exclude: [debian-archive-keyring]'));
     if (isRoot && normal) {
-      const uid = Number(sh('id', ['-u', USER]).stdout);
-      const gid = Number(sh('id', ['-g', USER]).stdout);
+      const { uid, gid } = ensureNormalUser();
       for (const p of [work, home, project, file]) chownSync(p, uid, gid);
     }
     const built = as(['build', project, '--format', 'rootfs', '--out', path.join(work, 'out')], home);
@@ -124,8 +126,7 @@ layers:
 `,
     );
     if (isRoot) {
-      const uid = Number(sh('id', ['-u', USER]).stdout);
-      const gid = Number(sh('id', ['-g', USER]).stdout);
+      const { uid, gid } = ensureNormalUser();
       for (const p of [work, home, project, path.join(project, 'scratchyard.yaml')]) chownSync(p, uid, gid);
     }
     const ls = asUser(['ls', project, '--layer', 'step'], home);
