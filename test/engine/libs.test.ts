@@ -165,13 +165,26 @@ ${copyIn('b/libfoo.so.1.0', '/lib/x86_64-linux-gnu/libfoo.so.1', '      ')}`;
     expect(r.stderr).toMatch(/\/usr\/local\/bin\/prog .*needs version FOO_2\.0 of libfoo\.so\.1, but \/usr\/lib\/x86_64-linux-gnu\/libfoo\.so\.1 \(from stage "build"\) defines only FOO_1\.0/);
   });
 
+  it('checks versions against the library the image will map, not the newer one in the stage', () => {
+    const p = path.join(work, 'image-versions');
+    // b/libfoo.so.1.0 defines FOO_1.0; b/link/libfoo.so, which prog was linked against, FOO_2.0.
+    compile(path.join(p, 'b'), { libVersion: 'FOO_1.0', progAgainstVersion: 'FOO_2.0' });
+    const below = `  - name: base
+    sources:
+${copyIn('b/libfoo.so.1.0', '/lib/x86_64-linux-gnu/libfoo.so.1', '      ')}`;
+    writeProject(p, recipe('imageversions', copyIn('b/link/libfoo.so', '/usr/lib/x86_64-linux-gnu/libfoo.so.1') + copyIn('b/prog', '/src/prog'), copyOut('/src/prog'), below));
+    const r = cli(['build', p, '--cache', cache, '--out', path.join(work, 'image-versions-out')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('needs version FOO_2.0 of libfoo.so.1, but /lib/x86_64-linux-gnu/libfoo.so.1 (from the image) defines only FOO_1.0');
+  });
+
   it('a library found nowhere names the trees and folders searched', () => {
     const p = path.join(work, 'missing');
     compile(path.join(p, 'b'));
     writeProject(p, recipe('missing', copyIn('b/prog', '/src/prog'), copyOut('/src/prog')));
     const r = cli(['build', p, '--cache', cache, '--out', path.join(work, 'missing-out')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('libfoo.so.1 (needed by /usr/local/bin/prog (/src/prog in stage "build"); looked in the image, then stage "build": /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib, /usr/lib)');
+    expect(r.stderr).toContain('libfoo.so.1 (needed by /usr/local/bin/prog (/src/prog in stage "build"); looked in the image, then stage "build": /lib/x86_64-linux-gnu, /lib)'); // the system folders the stage has
   });
 });
 
@@ -195,34 +208,36 @@ function dynamicEntry(elf: Buffer, tag: bigint): number {
 describe.skipIf(!canRun)('hostile trees and ELF files', () => {
   const a = arena('sy-libs-hostile-');
 
-  const build = (name: string, stageSources: string, files: Record<string, Buffer> = {}) => {
+  /** Build a project whose stage has `stageSources`; `spoil` writes hostile files into its b/ folder (the compiled prog is b/prog). */
+  const build = (name: string, stageSources: string, spoil?: (b: string) => void) => {
     const p = path.join(a.dir, name);
     compile(path.join(p, 'b'));
-    for (const [rel, bytes] of Object.entries(files)) writeFileSync(path.join(p, rel), bytes);
+    spoil?.(path.join(p, 'b'));
     writeProject(p, recipe(name, stageSources, copyOut('/src/prog')));
     return expectContained(a, () => boundedCli(['build', p, '--cache', a.cache, '--out', a.out], { timeoutMs: 60_000 }));
   };
 
   it('a truncated program', () => {
-    const prog = readFileSync(path.join(work, 'stage-lib/b/prog'));
-    const r = build('truncated', copyIn('b/short', '/src/prog'), { 'b/short': prog.subarray(0, 200) });
+    const r = build('truncated', copyIn('b/short', '/src/prog'), (b) => writeFileSync(path.join(b, 'short'), readFileSync(path.join(b, 'prog')).subarray(0, 200)));
     expectRefused(r, 2, /\/usr\/local\/bin\/prog .*truncated/);
   });
 
   it('a program whose version-need count is huge', () => {
-    const prog = readFileSync(path.join(work, 'stage-lib/b/prog'));
-    const at = dynamicEntry(prog, 0x6fffffffn); // DT_VERNEEDNUM
-    prog.writeBigUInt64LE(0xffffffffn, at + 8);
-    const r = build('hugecount', copyIn('b/bad', '/src/prog'), { 'b/bad': prog });
+    const r = build('hugecount', copyIn('b/bad', '/src/prog'), (b) => {
+      const prog = readFileSync(path.join(b, 'prog'));
+      prog.writeBigUInt64LE(0xffffffffn, dynamicEntry(prog, 0x6fffffffn) + 8); // DT_VERNEEDNUM
+      writeFileSync(path.join(b, 'bad'), prog);
+    });
     expectRefused(r, 2, /\/usr\/local\/bin\/prog .*DT_VERNEED count 4294967295 is more than the file can hold/);
   });
 
   it('a program whose needed-library name lies far outside the file', () => {
-    const prog = readFileSync(path.join(work, 'stage-lib/b/prog'));
-    const at = dynamicEntry(prog, 1n); // the first DT_NEEDED
-    prog.writeBigUInt64LE(0x7fffffffffffn, at + 8);
-    const r = build('hugeoffset', copyIn('b/bad', '/src/prog'), { 'b/bad': prog });
-    expectRefused(r, 2, /\/usr\/local\/bin\/prog /);
+    const r = build('hugeoffset', copyIn('b/bad', '/src/prog'), (b) => {
+      const prog = readFileSync(path.join(b, 'prog'));
+      prog.writeBigUInt64LE(0x7fffffffffffn, dynamicEntry(prog, 1n) + 8); // the first DT_NEEDED's string index
+      writeFileSync(path.join(b, 'bad'), prog);
+    });
+    expectRefused(r, 2, /\/usr\/local\/bin\/prog .*dynamic string index 140737488355327 is past DT_STRSZ/);
   });
 
   it('a loop of symlinks where the library should be', () => {
@@ -231,11 +246,10 @@ describe.skipIf(!canRun)('hostile trees and ELF files', () => {
   });
 
   it('an ld.so.conf that includes itself', () => {
-    writeFileSync(path.join(a.dir, 'loop.conf'), 'include /etc/ld.so.conf\n');
-    mkdirSync(path.join(a.dir, 'ldloop/b'), { recursive: true });
-    writeFileSync(path.join(a.dir, 'ldloop/b/ld.so.conf'), 'include /etc/ld.so.conf.d/*.conf\n');
-    writeFileSync(path.join(a.dir, 'ldloop/b/loop.conf'), 'include /etc/ld.so.conf\n');
-    const r = build('ldloop', copyIn('b/ld.so.conf', '/etc/ld.so.conf') + copyIn('b/loop.conf', '/etc/ld.so.conf.d/loop.conf') + copyIn('b/prog', '/src/prog'));
+    const r = build('ldloop', copyIn('b/ld.so.conf', '/etc/ld.so.conf') + copyIn('b/loop.conf', '/etc/ld.so.conf.d/loop.conf') + copyIn('b/prog', '/src/prog'), (b) => {
+      writeFileSync(path.join(b, 'ld.so.conf'), 'include /etc/ld.so.conf.d/*.conf\n');
+      writeFileSync(path.join(b, 'loop.conf'), 'include /etc/ld.so.conf\n');
+    });
     expectRefused(r, 2, /an include loop in ld\.so\.conf \(in stage "build"\)/);
   });
 });

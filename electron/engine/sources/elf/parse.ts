@@ -192,15 +192,12 @@ function recordCount(count: number | undefined, size: number, r: Reader, what: s
 
 /**
  * Walk a chain of records linked by byte offsets relative to each record
- * (vn_next, vn_aux, vna_next, ...): at most `count`, each inside the buffer,
- * and never the same offset twice (a link back is a loop).
+ * (vn_next, vna_next, vd_next): at most `count`, each inside the buffer. The
+ * offsets are unsigned and 0 ends the chain, so it cannot loop.
  */
 function* chain(start: number, count: number, size: number, next: (at: number) => number, r: Reader, what: string): Generator<number> {
-  const seen = new Set<number>();
   let at = start;
   for (let i = 0; i < count; i++) {
-    if (seen.has(at)) throw new ElfError(`${what} entries loop back to byte ${at}`);
-    seen.add(at);
     r.need(at, size, what);
     yield at;
     const step = next(at);
