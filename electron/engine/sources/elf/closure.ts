@@ -26,10 +26,14 @@ export interface ClosureResult {
   /** Every library (and the interpreter) the loader would map, as the path the loader finds it at (NOT realpath'd), sorted, unique. */
   libs: string[];
   /** NEEDED names (or interpreters) that could not be found, with the object that needed them. */
-  missing: { needed: string; from: string; /** Where the loader looked, in order (a path NEEDED: that path). */ searched: string[] }[];
+  missing: { needed: string; from: string }[];
+  /** Where the loader looked for each missing name, in order, by `missingKey` (a NEEDED path: that path). */
+  searched: Map<string, string[]>;
   /** Symbol versions an object needs that the library it gets does not define: ld.so refuses to start the program. */
   versions: { program: string; object: string; library: string; libraryPath: string; version: string; defined: string[] }[];
 }
+
+export const missingKey = (m: { needed: string; from: string }): string => `${m.needed}\0${m.from}`;
 
 /** An ld.so.conf that cannot be read as ldconfig would (an include loop, too many files). */
 export class LoaderConfigError extends Error {
@@ -347,7 +351,12 @@ export async function libraryClosure(objects: { path: string; bytes?: Uint8Array
 
   const libs = new Set<string>();
   const missing = new Map<string, ClosureResult['missing'][number]>();
-  const addMissing = (needed: string, from: string, searched: string[]) => missing.set(`${needed}\0${from}`, { needed, from, searched });
+  const searched = new Map<string, string[]>();
+  const addMissing = (needed: string, from: string, looked: string[]) => {
+    const m = { needed, from };
+    missing.set(missingKey(m), m);
+    searched.set(missingKey(m), looked);
+  };
   const versions = new Map<string, ClosureResult['versions'][number]>();
 
   /** A candidate ld.so would accept for `obj`, or undefined. */
@@ -420,7 +429,7 @@ export async function libraryClosure(objects: { path: string; bytes?: Uint8Array
     }
     for (const v of checkVersions(loaded)) versions.set(`${label}\0${v.object}\0${v.libraryPath}\0${v.version}`, { program: label, ...v, object: v.object === o.path ? label : v.object });
   }
-  return { libs: [...libs].sort(), missing: [...missing.values()], versions: [...versions.values()] };
+  return { libs: [...libs].sort(), missing: [...missing.values()], searched, versions: [...versions.values()] };
 }
 
 /**

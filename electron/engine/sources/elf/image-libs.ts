@@ -14,7 +14,7 @@ import { putEntry, type Tree } from '../../model/tree';
 import type { BlobStore } from '../../store/blobs';
 import { addHostPath } from '../hostfs';
 import { RecipeError, type FileOrigin } from '../types';
-import { libraryClosure, LoaderConfigError, type ClosureResult } from './closure';
+import { libraryClosure, LoaderConfigError, missingKey, type ClosureResult } from './closure';
 import { ElfError, isElf } from './parse';
 import { hostView, LayeredView, MAX_SYMLINKS, resolveInTree, TreeView, type FsView } from './view';
 
@@ -107,7 +107,7 @@ function imageTree(layers: Tree[], files: Tree): Tree {
 
 function missingMessage(r: ClosureResult, origin: FsView, views: FsView[]): string {
   const lines = r.missing.map((m) => {
-    const dirs = [...new Set(m.searched)];
+    const dirs = [...new Set(r.searched.get(missingKey(m)))];
     return `${m.needed} (needed by ${m.from}; looked in the image, then ${origin.label}${dirs.length ? `: ${dirs.join(', ')}` : ''})`;
   });
   const problems = views.flatMap((v) => (v instanceof TreeView ? [...v.problems] : []));
