@@ -138,6 +138,15 @@ ${copyIn('b/libfoo.so.1.0', '/lib/x86_64-linux-gnu/libfoo.so.1', '      ')}`;
     });
   }
 
+  it('$ORIGIN is where the program lands in the image: moved away from its libraries, the build says where it looked', () => {
+    const p = path.join(work, 'origin-moved');
+    compile(path.join(p, 'b'), { progFlags: ['-Wl,--enable-new-dtags', '-Wl,-rpath,$ORIGIN/../lib'] });
+    writeProject(p, recipe('originmoved', copyIn('b/libfoo.so.1.0', '/app/lib/libfoo.so.1') + copyIn('b/prog', '/app/bin/prog'), copyOut('/app/bin/prog')));
+    const r = cli(['build', p, '--cache', cache, '--out', path.join(work, 'origin-moved-out')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('libfoo.so.1 (needed by /usr/local/bin/prog (/app/bin/prog in stage "build"); looked in the image, then stage "build": /usr/local/bin/../lib, ');
+  });
+
   it("honours the stage's ld.so.conf and its include globs", () => {
     const p = path.join(work, 'ldsoconf');
     compile(path.join(p, 'b'));

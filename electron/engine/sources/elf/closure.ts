@@ -133,7 +133,9 @@ async function readLdSoConf(file: string, view: FsView, stack: string[], budget:
   const real = (await view.realpath(file)) ?? file;
   if (stack.includes(real)) throw new LoaderConfigError(`${[...stack, real].join(' includes ')}: an include loop in ld.so.conf (in ${view.label})`);
   if (++budget.files > MAX_CONF_FILES) throw new LoaderConfigError(`ld.so.conf includes more than ${MAX_CONF_FILES} files (in ${view.label})`);
-  const bytes = await view.read(file, MAX_CONF_BYTES);
+  const st = await view.stat(file);
+  if (st && st.size > MAX_CONF_BYTES) throw new LoaderConfigError(`${file} is ${st.size} bytes, more than an ld.so.conf could need (in ${view.label})`);
+  const bytes = st?.type === 'file' ? await view.read(file) : undefined;
   const text = bytes ? utf8.decode(bytes) : '';
   const dirs: string[] = [];
   for (const raw of text.split('\n')) {
@@ -338,7 +340,16 @@ export interface ClosureOptions {
   confView?: FsView;
 }
 
-export async function libraryClosure(objects: { path: string; bytes?: Uint8Array; /** The name to give it in messages. */ label?: string }[], opts: ClosureOptions = {}): Promise<ClosureResult> {
+export interface ClosureRoot {
+  path: string;
+  bytes?: Uint8Array;
+  /** The name to give it in messages. */
+  label?: string;
+  /** The path the program will be started as, when not `path` (a file copied out of a stage): its real folder is `$ORIGIN`. */
+  startedAs?: string;
+}
+
+export async function libraryClosure(objects: ClosureRoot[], opts: ClosureOptions = {}): Promise<ClosureResult> {
   const view = opts.view ?? hostView;
   const files = new ElfFiles(view);
   const dirsByTarget = new Map<string, Promise<string[]>>();
@@ -385,7 +396,8 @@ export async function libraryClosure(objects: { path: string; bytes?: Uint8Array
 
     // Each root is its own process: what it loads does not satisfy another root's NEEDED.
     // The kernel hands ld.so the program's real path, so $ORIGIN of a root is its realpath's directory.
-    const realRoot = (await view.realpath(o.path)) ?? o.path;
+    const startedAs = o.startedAs ?? o.path;
+    const realRoot = (await view.realpath(startedAs)) ?? startedAs;
     const root: Loaded = { path: o.path, info: rootFile.info, names: new Set([o.path]), origin: originOf(realRoot), id: rootFile.id };
     const loaded: Loaded[] = [root];
 

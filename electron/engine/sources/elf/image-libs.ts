@@ -7,14 +7,17 @@
 // (a stage's, or this machine for everything else). A library only the lower
 // tree has is copied in at the path the loader finds it, with its symlink
 // chain; one the image has is not copied again, and its version definitions
-// are the ones checked. ld.so.conf is read from the file's own tree.
+// are the ones checked. ld.so.conf is read from the file's own tree, and
+// $ORIGIN is the folder the program will be in in the image (as at run time),
+// so a program copied out of its stage's folder layout does not find its
+// $ORIGIN libraries in the stage: a build error, not an image that fails later.
 import type { ImagePath } from '../../../../shared/brand';
 import { imagePath, joinImage, parentOf, resolveLinkTarget } from '../../model/path';
 import { putEntry, type Tree } from '../../model/tree';
 import type { BlobStore } from '../../store/blobs';
 import { addHostPath } from '../hostfs';
 import { RecipeError, type FileOrigin } from '../types';
-import { libraryClosure, LoaderConfigError, missingKey, type ClosureResult } from './closure';
+import { libraryClosure, LoaderConfigError, missingKey, type ClosureResult, type ClosureRoot } from './closure';
 import { ElfError, isElf } from './parse';
 import { hostView, LayeredView, MAX_SYMLINKS, resolveInTree, TreeView, type FsView } from './view';
 
@@ -33,21 +36,17 @@ export interface LibsRequest {
   out: Tree;
 }
 
-interface Root {
-  path: string;
-  bytes: Uint8Array;
-  label: string;
-}
 
 export async function addLibraries(req: LibsRequest): Promise<void> {
-  const groups = new Map<string, Root[]>(); // stage name, '' for this machine
+  const groups = new Map<string, ClosureRoot[]>(); // stage name, '' for this machine
   for (const [p, e] of req.files) {
     if (e.type !== 'file' || e.size < 64 || !e.digest) continue;
     const bytes = await req.store.read(e.digest);
     if (!isElf(bytes)) continue;
     const origin = req.origins?.get(p);
     const key = origin?.stage ?? '';
-    const root = { path: origin?.path ?? p, bytes, label: origin ? `${p} (${origin.path} in stage "${origin.stage}")` : p };
+    // $ORIGIN is where the program will be in the image, whatever its path in the stage.
+    const root: ClosureRoot = { path: origin?.path ?? p, startedAs: p, bytes, label: origin ? `${p} (${origin.path} in stage "${origin.stage}")` : p };
     groups.set(key, [...(groups.get(key) ?? []), root]);
   }
   // The image as the loader will see it; what each group brings joins it for the next.
@@ -70,7 +69,7 @@ export async function addLibraries(req: LibsRequest): Promise<void> {
       const needer = v.object === v.program ? v.program : `${v.program} (through ${v.object})`;
       throw new RecipeError(
         req.field,
-        `${needer} needs version ${v.version} of ${v.library}, but ${v.libraryPath} (from ${where}) defines only ${v.defined.join(', ') || 'none'}: the program would not start`,
+        `${needer} needs version ${v.version} of ${v.library}, but ${v.libraryPath} (from ${where}) defines only ${briefList(v.defined)}: the program would not start`,
       );
     }
     for (const lib of r.libs) {
@@ -103,6 +102,12 @@ function imageTree(layers: Tree[], files: Tree): Tree {
     }
   }
   return out;
+}
+
+/** Version names as the library lists them (oldest first), the middle of a long list left out. */
+function briefList(names: string[]): string {
+  if (names.length === 0) return 'none';
+  return names.length <= 6 ? names.join(', ') : `${names.slice(0, 2).join(', ')}, … ${names.slice(-3).join(', ')} (${names.length} versions)`;
 }
 
 function missingMessage(r: ClosureResult, origin: FsView, views: FsView[]): string {
