@@ -1,9 +1,11 @@
 // Evaluating the layer stack: every source applied in order over the state
 // below it, giving the image's state after each layer.
 import type { ImagePath } from '../../../shared/brand';
-import type { Layer, Recipe } from '../../../shared/recipe';
+import type { Layer, Recipe, SourceOf } from '../../../shared/recipe';
+import { imagePath, isUnder, joinImage } from '../model/path';
 import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
 import { RecipeError, runSource, type SourceContext } from '../sources';
+import type { FileOrigin } from '../sources/types';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import type { NodeReporter } from '../model/events';
@@ -13,6 +15,8 @@ export interface StackResult {
   states: Tree[];
   /** What each layer's sources put (for the libs source of the layers below). */
   puts: Tree[];
+  /** Which of those files came out of a stage, and from where in it. */
+  origins: Map<ImagePath, FileOrigin>[];
   /** Final tree of each build-only stage, by name. */
   stages: Map<string, Tree>;
 }
@@ -46,7 +50,7 @@ async function evaluateLayers(layers: Layer[], fieldBase: string, idPrefix: stri
   const hasLibs = layers.some((l) => l.sources.some((s) => s.kind === 'libs'));
   if (!hasLibs) return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, undefined, true);
   const first = await evaluate(layers, fieldBase, idPrefix, epoch, env, stages, undefined, false);
-  return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, first.puts, true);
+  return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, first, true);
 }
 
 async function evaluate(
@@ -56,15 +60,17 @@ async function evaluate(
   epoch: number,
   env: StackEnv,
   stages: Map<string, Tree>,
-  upperPuts: Tree[] | undefined,
+  upper: Pick<StackResult, 'puts' | 'origins'> | undefined,
   report: boolean,
 ): Promise<Omit<StackResult, 'stages'>> {
   const states: Tree[] = [];
   const puts: Tree[] = [];
+  const origins: Map<ImagePath, FileOrigin>[] = [];
   let state = emptyTree();
   for (const [li, layer] of layers.entries()) {
     state = new Map(state);
     const layerPut: Tree = new Map();
+    const layerOrigins = new Map<ImagePath, FileOrigin>();
     for (const [si, source] of layer.sources.entries()) {
       env.signal?.throwIfAborted();
       const field = `${fieldBase}[${li}].sources[${si}]`;
@@ -79,7 +85,10 @@ async function evaluate(
         log: (line) => env.report.log(line),
         node: (id, label) => (report ? env.report.start(`source:${idPrefix}${layer.name}:${si}:${id}`, `${idPrefix}${layer.name}: ${label}`) : { done() {}, cached() {}, failed() {}, progress() {} }),
       };
-      if (source.kind === 'libs' && upperPuts) ctx.filesAbove = filesAbove(layers, li, upperPuts, source.from);
+      if (source.kind === 'libs' && upper) {
+        ctx.filesAbove = filesAbove(layers, li, upper.puts, source.from);
+        ctx.libsInputs = libsInputs(li, upper);
+      }
       const node = report ? env.report.start(`source:${idPrefix}${layer.name}:${si}`, `${idPrefix}${layer.name}: ${source.kind}`) : undefined;
       try {
         const res = await runSource(source, ctx);
@@ -93,6 +102,7 @@ async function evaluate(
           }
           layerPut.set(p, res.put.get(p)!);
         }
+        if (source.kind === 'copy' && source.from !== undefined) recordStageOrigins(source, stages, res.put, layerOrigins);
         node?.done();
       } catch (e) {
         node?.failed(e as Error);
@@ -101,8 +111,9 @@ async function evaluate(
     }
     states.push(state);
     puts.push(layerPut);
+    origins.push(layerOrigins);
   }
-  return { states, puts };
+  return { states, puts, origins };
 }
 
 function filesAbove(layers: Layer[], li: number, puts: Tree[], from: string[] | undefined): Tree {
@@ -112,4 +123,30 @@ function filesAbove(layers: Layer[], li: number, puts: Tree[], from: string[] | 
     if (wanted) for (const [p, e] of puts[i]) out.set(p as ImagePath, e);
   });
   return out;
+}
+
+/** Every file the layers above `li` put, the upper ones last, with the stage origins of those from a stage. */
+function libsInputs(li: number, upper: Pick<StackResult, 'puts' | 'origins'>): NonNullable<SourceContext['libsInputs']> {
+  const origins = new Map<ImagePath, FileOrigin>();
+  const all: Tree = new Map();
+  for (let i = li + 1; i < upper.puts.length; i++) {
+    for (const [p, e] of upper.puts[i]) all.set(p, e);
+    for (const [p, o] of upper.origins[i]) origins.set(p, o);
+    // A later layer's own file replaces a stage file at the same path.
+    for (const p of upper.puts[i].keys()) if (!upper.origins[i].has(p)) origins.delete(p);
+  }
+  return { origins, upper: all };
+}
+
+/** For `copy from:` a stage: the path in the stage of each file put (the copy maps src onto dest). */
+function recordStageOrigins(source: SourceOf<'copy'>, stages: Map<string, Tree>, put: Tree, out: Map<ImagePath, FileOrigin>): void {
+  const stage = stages.get(source.from!);
+  const src = imagePath(source.src);
+  if (!stage) return;
+  const folder = stage.get(src)?.type === 'dir';
+  const dest = imagePath(source.dest);
+  for (const p of put.keys()) {
+    if (!folder) out.set(p, { stage: source.from!, path: src });
+    else if (p === dest || isUnder(p, dest)) out.set(p, { stage: source.from!, path: p === dest ? src : joinImage(src, p.slice(dest === '/' ? 1 : dest.length + 1)) });
+  }
 }

@@ -2,7 +2,7 @@
 import type { SourceOf } from '../../../shared/recipe';
 import { imagePath } from '../model/path';
 import type { Tree } from '../model/tree';
-import { libraryClosure } from './elf/closure';
+import { addLibraries } from './elf/image-libs';
 import { addHostPath } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
@@ -21,24 +21,9 @@ export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promi
 }
 
 /**
- * Add to `out` the host libraries that the ELF files of `files` need and the
- * image does not already have at the loader's path.
+ * Add to `out` the libraries (and interpreters) that the ELF files of `files`
+ * need and the image does not already have where the loader looks.
  */
 export async function addClosure(ctx: SourceContext, files: Tree, out: Tree): Promise<void> {
-  const objects: { path: string; bytes: Uint8Array }[] = [];
-  for (const [p, e] of files) {
-    if (e.type !== 'file' || e.size < 64) continue;
-    const bytes = await ctx.store.read(e.digest!);
-    if (bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46) objects.push({ path: p, bytes });
-  }
-  if (objects.length === 0) return;
-  const { libs, missing } = await libraryClosure(objects);
-  if (missing.length) {
-    const m = missing.map((x) => `${x.needed} (needed by ${x.from})`).join(', ');
-    throw new RecipeError(ctx.field, `shared libraries not found on this machine: ${m}`);
-  }
-  for (const lib of libs) {
-    const p = imagePath(lib);
-    if (!ctx.state.has(p) && !files.has(p)) await addHostPath(ctx.store, out, p);
-  }
+  await addLibraries({ store: ctx.store, field: ctx.field, image: [ctx.state, ctx.libsInputs?.upper ?? new Map()], stages: ctx.stages, files, origins: ctx.libsInputs?.origins, out });
 }

@@ -20,9 +20,17 @@ export interface SourceContext {
   stages: Map<string, Tree>;
   /** Files (ELF candidates) that the layers above this one add; only the libs source reads it. */
   filesAbove?: Tree;
+  /** For the libs source: where files of the layers above came from (a stage's tree, by path in it; the others: this machine), and every file those layers put. */
+  libsInputs?: { origins: Map<ImagePath, FileOrigin>; upper: Tree };
   log: (line: string) => void;
   /** A graph node of its own inside this source (debian's download and install). */
   node: (id: string, label: string) => NodeHandle;
+}
+
+/** A file copied out of a build-only stage, and its path there. */
+export interface FileOrigin {
+  stage: string;
+  path: ImagePath;
 }
 
 export interface SourceResult {

@@ -18,17 +18,31 @@
 // host's search path), DF_1_NODEFLIB, and search path elements that are empty
 // or relative (the loader resolves them against the process's working
 // directory at run time, which a build cannot know).
-import type { Stats } from 'node:fs';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ElfError, ElfTruncatedError, isElf, parseElf, type ElfInfo } from './parse';
+import { hostView, type FsView } from './view';
 
 export interface ClosureResult {
   /** Every library (and the interpreter) the loader would map, as the path the loader finds it at (NOT realpath'd), sorted, unique. */
   libs: string[];
   /** NEEDED names (or interpreters) that could not be found, with the object that needed them. */
   missing: { needed: string; from: string }[];
+  /** Where the loader looked for each missing name, in order, by `missingKey` (a NEEDED path: that path). */
+  searched: Map<string, string[]>;
+  /** Symbol versions an object needs that the library it gets does not define: ld.so refuses to start the program. */
+  versions: { program: string; object: string; library: string; libraryPath: string; version: string; defined: string[] }[];
 }
+
+export const missingKey = (m: { needed: string; from: string }): string => `${m.needed}\0${m.from}`;
+
+/** An ld.so.conf that cannot be read as ldconfig would (an include loop, too many files). */
+export class LoaderConfigError extends Error {
+  override name = 'LoaderConfigError';
+}
+
+/** ldconfig reads a handful of files; a tree whose includes fan out past this is hostile. */
+const MAX_CONF_FILES = 256;
+const MAX_CONF_BYTES = 1 << 20;
 
 /** What decides whether ld.so accepts a library for an object. */
 export type ElfTarget = Pick<ElfInfo, 'elfClass' | 'littleEndian' | 'machine'>;
@@ -100,22 +114,29 @@ function hostTarget(): ElfTarget {
  * directories; directories that do not exist are dropped and one reached under
  * two names (say /lib and /usr/lib on merged /usr) is kept under the first.
  */
-export async function loaderSearchDirs(ldSoConf = '/etc/ld.so.conf', target: ElfTarget = hostTarget()): Promise<string[]> {
+export async function loaderSearchDirs(ldSoConf = '/etc/ld.so.conf', target: ElfTarget = hostTarget(), view: FsView = hostView, confView: FsView = view): Promise<string[]> {
   const out: string[] = [];
   const seen = new Set<string>();
-  for (const dir of [...(await readLdSoConf(ldSoConf)), ...systemDirs(target)]) {
-    const st = await fs.stat(dir).catch(() => undefined);
-    if (!st?.isDirectory() || seen.has(fileId(st))) continue;
-    seen.add(fileId(st));
+  for (const dir of [...(await readLdSoConf(ldSoConf, confView, [], { files: 0 })), ...systemDirs(target)]) {
+    const st = await view.stat(dir);
+    if (st?.type !== 'dir' || seen.has(st.id)) continue;
+    seen.add(st.id);
     out.push(dir);
   }
   return out;
 }
 
-/** The directory lines of an ld.so.conf, in order, parsed as ldconfig does. */
-async function readLdSoConf(file: string, depth = 0): Promise<string[]> {
-  if (depth > 16) return []; // an include cycle
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
+const utf8 = new TextDecoder();
+
+/** The directory lines of an ld.so.conf, in order, parsed as ldconfig does; `stack` holds the including files. */
+async function readLdSoConf(file: string, view: FsView, stack: string[], budget: { files: number }): Promise<string[]> {
+  const real = (await view.realpath(file)) ?? file;
+  if (stack.includes(real)) throw new LoaderConfigError(`${[...stack, real].join(' includes ')}: an include loop in ld.so.conf (in ${view.label})`);
+  if (++budget.files > MAX_CONF_FILES) throw new LoaderConfigError(`ld.so.conf includes more than ${MAX_CONF_FILES} files (in ${view.label})`);
+  const st = await view.stat(file);
+  if (st && st.size > MAX_CONF_BYTES) throw new LoaderConfigError(`${file} is ${st.size} bytes, more than an ld.so.conf could need (in ${view.label})`);
+  const bytes = st?.type === 'file' ? await view.read(file) : undefined;
+  const text = bytes ? utf8.decode(bytes) : '';
   const dirs: string[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
@@ -125,7 +146,7 @@ async function readLdSoConf(file: string, depth = 0): Promise<string[]> {
       for (const pattern of include[1].split(/\s+/)) {
         // Relative patterns are relative to the including file's directory.
         const abs = pattern.startsWith('/') ? pattern : `${path.dirname(file)}/${pattern}`;
-        for (const f of await glob(abs)) dirs.push(...(await readLdSoConf(f, depth + 1)));
+        for (const f of await glob(abs, view)) dirs.push(...(await readLdSoConf(f, view, [...stack, real], budget)));
       }
     } else if (/^hwcap\s/i.test(line)) {
       continue; // ldconfig ignores hwcap directives too
@@ -139,7 +160,7 @@ async function readLdSoConf(file: string, depth = 0): Promise<string[]> {
 }
 
 /** Absolute glob with `*`, `?` and `[...]` in any component; sorted like glob(3) in the C locale. */
-async function glob(pattern: string): Promise<string[]> {
+async function glob(pattern: string, view: FsView): Promise<string[]> {
   let matches = ['/'];
   for (const part of pattern.split('/').filter(Boolean)) {
     const next: string[] = [];
@@ -149,13 +170,14 @@ async function glob(pattern: string): Promise<string[]> {
         continue;
       }
       const re = globPartRegExp(part);
-      const names = await fs.readdir(dir).catch(() => [] as string[]);
+      const names = await view.readdir(dir);
       for (const n of names) if (re.test(n) && (part.startsWith('.') || !n.startsWith('.'))) next.push(path.join(dir, n));
     }
     matches = next;
   }
-  const existing = await Promise.all(matches.map((m) => fs.stat(m).then(() => m, () => undefined)));
-  return existing.filter((m): m is string => m !== undefined).sort();
+  const existing: string[] = [];
+  for (const m of matches) if (await view.stat(m)) existing.push(m);
+  return existing.sort();
 }
 
 function globPartRegExp(part: string): RegExp {
@@ -172,10 +194,6 @@ function globPartRegExp(part: string): RegExp {
     } else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
-}
-
-function fileId(st: Stats): string {
-  return `${st.dev}:${st.ino}`;
 }
 
 interface ElfFile {
@@ -204,10 +222,12 @@ const HEAD_BYTES = 64 * 1024;
 class ElfFiles {
   private readonly cache = new Map<string, Promise<ElfFile | null>>();
 
+  constructor(private readonly view: FsView) {}
+
   get(p: string, bytes?: Uint8Array): Promise<ElfFile | null> {
     let f = this.cache.get(p);
     if (!f) {
-      f = readElf(p, bytes);
+      f = readElf(this.view, p, bytes);
       this.cache.set(p, f);
       f.catch(() => undefined); // a rejection is reported to whoever awaits it, not as unhandled
     }
@@ -215,51 +235,29 @@ class ElfFiles {
   }
 }
 
-async function readElf(p: string, bytes?: Uint8Array): Promise<ElfFile | null> {
+async function readElf(view: FsView, p: string, bytes?: Uint8Array): Promise<ElfFile | null> {
+  const st = await view.stat(p);
   if (bytes) {
     if (!isElf(bytes)) return null;
-    const st = await fs.stat(p).catch(() => undefined);
     try {
-      return { info: parseElf(bytes), id: st ? fileId(st) : p };
+      return { info: parseElf(bytes), id: st ? st.id : p };
     } catch (e) {
       if (!(e instanceof ElfTruncatedError) || !st) throw e;
       // Only part of the file was passed: fall through and read it all.
     }
   }
-  let handle: fs.FileHandle;
+  if (st?.type !== 'file') return null;
+  let buf = await view.read(p, Math.min(st.size, HEAD_BYTES));
+  if (!buf || !isElf(buf)) return null;
+  let info: ElfInfo;
   try {
-    handle = await fs.open(p, 'r');
-  } catch {
-    return null;
+    info = parseElf(buf);
+  } catch (e) {
+    if (!(e instanceof ElfTruncatedError) || buf.length >= st.size) throw e;
+    buf = (await view.read(p)) ?? buf;
+    info = parseElf(buf);
   }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) return null;
-    let buf = await readAt(handle, Math.min(st.size, HEAD_BYTES));
-    if (!isElf(buf)) return null;
-    let info: ElfInfo;
-    try {
-      info = parseElf(buf);
-    } catch (e) {
-      if (!(e instanceof ElfTruncatedError) || buf.length >= st.size) throw e;
-      buf = await readAt(handle, st.size);
-      info = parseElf(buf);
-    }
-    return { info, id: fileId(st) };
-  } finally {
-    await handle.close();
-  }
-}
-
-async function readAt(handle: fs.FileHandle, length: number): Promise<Uint8Array> {
-  const buf = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(buf, done, length - done, done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return buf.subarray(0, done);
+  return { info, id: st.id };
 }
 
 function sameTarget(a: ElfTarget, b: ElfTarget): boolean {
@@ -334,19 +332,43 @@ function originOf(p: string): string {
   return path.dirname(p.startsWith('/') ? p : `${process.cwd()}/${p}`);
 }
 
-export async function libraryClosure(objects: { path: string; bytes?: Uint8Array }[], opts: { ldSoConf?: string } = {}): Promise<ClosureResult> {
-  const files = new ElfFiles();
+export interface ClosureOptions {
+  ldSoConf?: string;
+  /** The filesystem the loader sees (default: this machine). */
+  view?: FsView;
+  /** Where ld.so.conf is read from, when not from `view` (the tree the program came from). */
+  confView?: FsView;
+}
+
+export interface ClosureRoot {
+  path: string;
+  bytes?: Uint8Array;
+  /** The name to give it in messages. */
+  label?: string;
+  /** The path the program will be started as, when not `path` (a file copied out of a stage): its real folder is `$ORIGIN`. */
+  startedAs?: string;
+}
+
+export async function libraryClosure(objects: ClosureRoot[], opts: ClosureOptions = {}): Promise<ClosureResult> {
+  const view = opts.view ?? hostView;
+  const files = new ElfFiles(view);
   const dirsByTarget = new Map<string, Promise<string[]>>();
   const loaderDirs = (t: ElfTarget): Promise<string[]> => {
     const key = `${t.elfClass}/${t.machine}/${t.littleEndian}`;
     let d = dirsByTarget.get(key);
-    if (!d) dirsByTarget.set(key, (d = loaderSearchDirs(opts.ldSoConf, t)));
+    if (!d) dirsByTarget.set(key, (d = loaderSearchDirs(opts.ldSoConf, t, view, opts.confView ?? view)));
     return d;
   };
 
   const libs = new Set<string>();
-  const missing = new Map<string, { needed: string; from: string }>();
-  const addMissing = (needed: string, from: string) => missing.set(`${needed}\0${from}`, { needed, from });
+  const missing = new Map<string, ClosureResult['missing'][number]>();
+  const searched = new Map<string, string[]>();
+  const addMissing = (needed: string, from: string, looked: string[]) => {
+    const m = { needed, from };
+    missing.set(missingKey(m), m);
+    searched.set(missingKey(m), looked);
+  };
+  const versions = new Map<string, ClosureResult['versions'][number]>();
 
   /** A candidate ld.so would accept for `obj`, or undefined. */
   const accept = async (candidate: string, obj: ElfTarget): Promise<ElfFile | undefined> => {
@@ -363,17 +385,19 @@ export async function libraryClosure(objects: { path: string; bytes?: Uint8Array
   for (const o of objects) {
     if (seenRoots.has(o.path)) continue;
     seenRoots.add(o.path);
+    const label = o.label ?? o.path;
     let rootFile: ElfFile | null;
     try {
       rootFile = await files.get(o.path, o.bytes);
     } catch (e) {
-      throw new Error(`${o.path}: ${(e as Error).message}`);
+      throw new ElfError(`${label}: ${(e as Error).message}`);
     }
     if (!rootFile) continue; // scripts, data: not ours to resolve
 
     // Each root is its own process: what it loads does not satisfy another root's NEEDED.
     // The kernel hands ld.so the program's real path, so $ORIGIN of a root is its realpath's directory.
-    const realRoot = await fs.realpath(o.path).catch(() => o.path);
+    const startedAs = o.startedAs ?? o.path;
+    const realRoot = (await view.realpath(startedAs)) ?? startedAs;
     const root: Loaded = { path: o.path, info: rootFile.info, names: new Set([o.path]), origin: originOf(realRoot), id: rootFile.id };
     const loaded: Loaded[] = [root];
 
@@ -383,7 +407,7 @@ export async function libraryClosure(objects: { path: string; bytes?: Uint8Array
         libs.add(root.info.interp);
         // ld.so is already in the process: a NEEDED ld-linux-*.so.2 resolves to it by SONAME.
         loaded.push({ path: root.info.interp, info: interp.info, names: new Set([root.info.interp]), origin: originOf(root.info.interp), id: interp.id });
-      } else addMissing(root.info.interp, o.path);
+      } else addMissing(root.info.interp, label, [root.info.interp]);
     }
 
     const queue: Loaded[] = [root];
@@ -401,7 +425,7 @@ export async function libraryClosure(objects: { path: string; bytes?: Uint8Array
           }
         }
         if (!found) {
-          addMissing(name, obj.path);
+          addMissing(name, obj === root ? label : obj.path, candidates.map((c) => path.dirname(c)));
           continue;
         }
         const same = loaded.find((l) => l.id === found.file.id);
@@ -415,6 +439,28 @@ export async function libraryClosure(objects: { path: string; bytes?: Uint8Array
         libs.add(found.path);
       }
     }
+    for (const v of checkVersions(loaded)) versions.set(`${label}\0${v.object}\0${v.libraryPath}\0${v.version}`, { program: label, ...v, object: v.object === o.path ? label : v.object });
   }
-  return { libs: [...libs].sort(), missing: [...missing.values()] };
+  return { libs: [...libs].sort(), missing: [...missing.values()], searched, versions: [...versions.values()] };
+}
+
+/**
+ * What ld.so's version check (_dl_check_map_versions) refuses: an object needs
+ * a version of a library that has version definitions but not that one. A
+ * library without any (no DT_VERDEF) only draws a warning, and a weak need
+ * too, so neither is reported.
+ */
+function checkVersions(loaded: Loaded[]): Omit<ClosureResult['versions'][number], 'program'>[] {
+  const out: Omit<ClosureResult['versions'][number], 'program'>[] = [];
+  for (const obj of loaded) {
+    for (const need of obj.info.verneed ?? []) {
+      const lib = loaded.find((l) => l.names.has(need.file) || l.info.soname === need.file);
+      const defined = lib?.info.verdef;
+      if (!lib || !defined) continue;
+      for (const v of need.versions) {
+        if (!v.weak && !defined.includes(v.name)) out.push({ object: obj.path, library: need.file, libraryPath: lib.path, version: v.name, defined: defined.filter((d) => d !== lib.info.soname) });
+      }
+    }
+  }
+  return out;
 }

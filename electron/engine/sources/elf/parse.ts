@@ -21,6 +21,16 @@ export interface ElfInfo {
   /** DT_RUNPATH split on ':', `$ORIGIN` and friends left unexpanded. */
   runpath: string[];
   soname?: string;
+  /** DT_VERNEED (.gnu.version_r): the symbol versions needed, by the NEEDED name that must provide them. Absent when the file has none. */
+  verneed?: VersionNeed[];
+  /** DT_VERDEF (.gnu.version_d): the version names this object defines (its base version, the SONAME, included). Absent when it has none. */
+  verdef?: string[];
+}
+
+export interface VersionNeed {
+  /** The NEEDED name (vn_file), e.g. libc.so.6. */
+  file: string;
+  versions: { name: string; /** VER_FLG_WEAK: ld.so only warns when it is missing. */ weak: boolean }[];
 }
 
 /** The bytes are not a well-formed ELF file. */
@@ -57,6 +67,15 @@ const DT_STRSZ = 10;
 const DT_SONAME = 14;
 const DT_RPATH = 15;
 const DT_RUNPATH = 29;
+const DT_VERDEF = 0x6ffffffc;
+const DT_VERDEFNUM = 0x6ffffffd;
+const DT_VERNEED = 0x6ffffffe;
+const DT_VERNEEDNUM = 0x6fffffff;
+const VER_FLG_WEAK = 2;
+/** Verneed, vernaux and verdef records are 16, 16 and 20 bytes in both classes; verdaux 8. */
+const VERNEED_SIZE = 16;
+const VERDEF_SIZE = 20;
+const VERDAUX_SIZE = 8;
 
 const utf8 = new TextDecoder();
 
@@ -132,13 +151,16 @@ export function parseElf(buf: Uint8Array): ElfInfo {
   const value = (tag: number) => entries.find((e) => e.tag === tag)?.val;
 
   const strtabAddr = value(DT_STRTAB);
-  const usesStrings = entries.some((e) => [DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH].includes(e.tag));
+  const usesStrings = entries.some((e) => [DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_VERNEED, DT_VERDEF].includes(e.tag));
   if (!usesStrings) return info;
   if (strtabAddr === undefined) throw new ElfError('PT_DYNAMIC names strings but has no DT_STRTAB');
-  // DT_STRTAB is a virtual address; the PT_LOAD segment that maps it gives the file offset.
-  const load = segments.find((s) => s.type === PT_LOAD && strtabAddr >= s.vaddr && strtabAddr < s.vaddr + s.filesz);
-  if (!load) throw new ElfError(`DT_STRTAB address 0x${strtabAddr.toString(16)} is not in any PT_LOAD segment`);
-  const strtab = load.offset + (strtabAddr - load.vaddr);
+  // Dynamic-section addresses are virtual; the PT_LOAD segment that maps one gives its file offset.
+  const fileOffset = (addr: number, what: string): number => {
+    const load = segments.find((s) => s.type === PT_LOAD && addr >= s.vaddr && addr < s.vaddr + s.filesz);
+    if (!load) throw new ElfError(`${what} address 0x${addr.toString(16)} is not in any PT_LOAD segment`);
+    return load.offset + (addr - load.vaddr);
+  };
+  const strtab = fileOffset(strtabAddr, 'DT_STRTAB');
   const strsz = value(DT_STRSZ);
   const str = (index: number): string => {
     if (strsz !== undefined && index >= strsz) throw new ElfError(`dynamic string index ${index} is past DT_STRSZ ${strsz}`);
@@ -151,16 +173,80 @@ export function parseElf(buf: Uint8Array): ElfInfo {
     else if (tag === DT_RPATH) info.rpath.push(...str(val).split(':'));
     else if (tag === DT_RUNPATH) info.runpath.push(...str(val).split(':'));
   }
+  const verneed = value(DT_VERNEED);
+  if (verneed !== undefined) info.verneed = readVerneed(r, fileOffset(verneed, 'DT_VERNEED'), value(DT_VERNEEDNUM), str);
+  const verdef = value(DT_VERDEF);
+  if (verdef !== undefined) info.verdef = readVerdef(r, fileOffset(verdef, 'DT_VERDEF'), value(DT_VERDEFNUM), str);
   return info;
+}
+
+/**
+ * A count from the file, refused when more records than the buffer could
+ * hold: a hostile count must not turn into a long loop.
+ */
+function recordCount(count: number | undefined, size: number, r: Reader, what: string): number {
+  if (count === undefined) throw new ElfError(`${what} is present without its count`);
+  if (count > r.length / size) throw new ElfError(`${what} count ${count} is more than the file can hold`);
+  return count;
+}
+
+/**
+ * Walk a chain of records linked by byte offsets relative to each record
+ * (vn_next, vna_next, vd_next): at most `count`, each inside the buffer. The
+ * offsets are unsigned and 0 ends the chain, so it cannot loop.
+ */
+function* chain(start: number, count: number, size: number, next: (at: number) => number, r: Reader, what: string): Generator<number> {
+  let at = start;
+  for (let i = 0; i < count; i++) {
+    r.need(at, size, what);
+    yield at;
+    const step = next(at);
+    if (step === 0) {
+      if (i + 1 < count) throw new ElfError(`${what} chain ends after ${i + 1} of ${count} entries`);
+      return;
+    }
+    at += step;
+  }
+}
+
+function readVerneed(r: Reader, start: number, num: number | undefined, str: (i: number) => string): VersionNeed[] {
+  const count = recordCount(num, VERNEED_SIZE, r, 'DT_VERNEED');
+  const out: VersionNeed[] = [];
+  for (const vn of chain(start, count, VERNEED_SIZE, (at) => r.u32(at + 12), r, 'DT_VERNEED')) {
+    if (r.u16(vn) !== 1) throw new ElfError(`DT_VERNEED entry at byte ${vn} has unknown version ${r.u16(vn)}`);
+    const cnt = recordCount(r.u16(vn + 2), VERNEED_SIZE, r, 'vernaux');
+    const need: VersionNeed = { file: str(r.u32(vn + 4)), versions: [] };
+    for (const aux of chain(vn + r.u32(vn + 8), cnt, VERNEED_SIZE, (at) => r.u32(at + 12), r, `vernaux of ${need.file}`)) {
+      need.versions.push({ name: str(r.u32(aux + 8)), weak: (r.u16(aux + 4) & VER_FLG_WEAK) !== 0 });
+    }
+    out.push(need);
+  }
+  return out;
+}
+
+function readVerdef(r: Reader, start: number, num: number | undefined, str: (i: number) => string): string[] {
+  const count = recordCount(num, VERDEF_SIZE, r, 'DT_VERDEF');
+  const out: string[] = [];
+  for (const vd of chain(start, count, VERDEF_SIZE, (at) => r.u32(at + 16), r, 'DT_VERDEF')) {
+    if (r.u16(vd) !== 1) throw new ElfError(`DT_VERDEF entry at byte ${vd} has unknown version ${r.u16(vd)}`);
+    // The first verdaux names the version; the others name its parents, defined by their own entries.
+    if (r.u16(vd + 6) === 0) continue;
+    const aux = vd + r.u32(vd + 12);
+    r.need(aux, VERDAUX_SIZE, 'verdaux');
+    out.push(str(r.u32(aux)));
+  }
+  return out;
 }
 
 /** Bounds-checked reads in the file's byte order. */
 class Reader {
   is64 = false;
   le = true;
+  readonly length: number;
   private readonly view: DataView;
 
   constructor(private readonly buf: Uint8Array) {
+    this.length = buf.length;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
