@@ -53,15 +53,14 @@ export class ImageOpenError extends Error {}
 /** manifest.json, index.json, manifests and configs above this are refused unread. */
 export const MAX_JSON = 4 << 20;
 
-/** Is `target` an image (rather than a project folder)? */
+/** Is `target` an image (rather than a project folder): a file, an OCI layout, or an unpacked `docker save`? */
 export async function isImagePath(target: string): Promise<boolean> {
   const st = await fs.stat(target).catch(() => undefined);
   if (!st) return false;
   if (st.isFile()) return !target.endsWith('.yaml') && !target.endsWith('.yml');
-  return fs
-    .access(path.join(target, 'oci-layout'))
-    .then(() => true)
-    .catch(() => false);
+  const has = (name: string) => fs.lstat(path.join(target, name)).then(() => true, () => false);
+  if (await has('oci-layout')) return true;
+  return (await has('manifest.json')) && !(await has('scratchyard.yaml'));
 }
 
 /** One layer to read: where its bytes are and what they must hash to. */
