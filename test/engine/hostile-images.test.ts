@@ -5,11 +5,12 @@
 // tarball) with a message naming the file and the culprit, in bounded time and
 // memory, and nothing changes outside the cache and the output.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync, createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
 import { pack, type Header } from 'tar-stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { arena, boundedCli, expectContained, expectRefused, type Arena } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
 
@@ -115,6 +116,11 @@ function writeDir(dir: string, m: Members): string {
   return dir;
 }
 
+// A private TMPDIR for this file and the CLIs it starts: the containment check
+// looks for scratchyard's temporaries there, not among other processes' in /tmp.
+const privateTmp = mkdtempSync(path.join(os.tmpdir(), 'sy-hostile-tmp-'));
+process.env.TMPDIR = privateTmp;
+afterAll(() => rmSync(privateTmp, { recursive: true, force: true }));
 const a: Arena = arena('sy-hostile-images-');
 let n = 0;
 const place = (ext = '') => path.join(a.dir, `img${++n}${ext}`);
@@ -274,7 +280,6 @@ describe('OCI folders: members are their own files', () => {
     const blob = path.join(dir, 'blobs/sha256', sha(l.blob));
     const outside = path.join(a.dir, `outside-${n}`);
     writeFileSync(outside, l.blob);
-    const { rmSync } = await import('node:fs');
     rmSync(blob);
     symlinkSync(outside, blob);
     refused('ls', dir, new RegExp(`blobs/sha256/${sha(l.blob)} is a symlink`));
@@ -282,7 +287,6 @@ describe('OCI folders: members are their own files', () => {
 
   it('a symlinked index.json is refused too', async () => {
     const dir = writeDir(place(), ociImage({ layers: [await layerOf(files)] }));
-    const { renameSync } = await import('node:fs');
     renameSync(path.join(dir, 'index.json'), path.join(dir, 'real-index.json'));
     symlinkSync('real-index.json', path.join(dir, 'index.json'));
     refused('inspect', dir, /index\.json is a symlink/);
