@@ -3,11 +3,14 @@
 // archives never hang it, never make it throw anything but TarError, never
 // make it yield a climbing name.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync, writeSync, ftruncateSync, linkSync } from 'node:fs';
+import { closeSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ImagePath } from '../../shared/brand';
 import { TarError, readTar, scanTar, type TarHeader } from '../../electron/engine/oci/tar';
+import { importTar } from '../../electron/engine/oci/tar-import';
+import { BlobStore } from '../../electron/engine/store/blobs';
 import { lacks, sh, tempDir } from '../helpers/env';
 
 const work = tempDir('sy-tar-reader-');
@@ -260,5 +263,37 @@ describe('hostile archives', () => {
     // The mutations reach the reader's checks, not only its checksum.
     expect(refused).toBeGreaterThan(600);
     expect(refused).toBeLessThan(6000);
+  });
+});
+
+describe('contents streamed into a pack', () => {
+  it('large files flush while they stream; a repeated one (written already) is dropped and what follows lands over it', async () => {
+    const big = Buffer.alloc(3 << 20, 0x42);
+    const other = Buffer.alloc(5 << 20, 0x43);
+    const files: [string, Buffer][] = [
+      ['a', Buffer.from('small a')],
+      ['big1', big],
+      ['big2', big],
+      ['b', Buffer.from('small b')],
+      ['other', other],
+      ['a-again', Buffer.from('small a')],
+    ];
+    const tar = Buffer.concat([...files.flatMap(([name, body]) => [header({ name, size: oct(body.length, 12) }), pad(body)]), END]);
+    const store = new BlobStore(path.join(work, 'cache'));
+    await store.open();
+    const pack = await store.beginPack('unit-pack');
+    async function* chunks() {
+      for (let at = 0; at < tar.length; at += 65536) yield tar.subarray(at, at + 65536);
+    }
+    const tree = await importTar(pack, chunks(), '/' as ImagePath);
+    await pack.finish();
+    for (const [name, body] of files) {
+      const e = tree.get(('/' + name) as ImagePath);
+      expect(e).toMatchObject({ type: 'file', size: body.length, digest: sha(body) });
+      if (e?.type === 'file') expect(sha(await store.read(e.digest!))).toBe(sha(body));
+    }
+    // Each distinct content once: 7 + 3 MiB + 7 + 5 MiB.
+    expect(statSync(path.join(work, 'cache', 'packs', 'unit-pack')).size).toBe(14 + big.length + other.length);
+    await store.close();
   });
 });
