@@ -307,7 +307,7 @@ describe('a gzip bomb', () => {
     gzip.on('data', (c: Buffer) => blobHash.update(c));
     const write = async (b: Buffer) => {
       diffHash.update(b);
-      if (!gzip.write(b)) await new Promise((r) => gzip.once('drain', r));
+      if (!gzip.write(b)) await new Promise<void>((r) => gzip.once('drain', () => r()));
     };
     const head = await tarOf([{ name: 'zeros', size: 0 }]);
     // tar-stream writes the header of an empty file: give it the real size (PAX, as GNU tar would).
@@ -317,8 +317,8 @@ describe('a gzip bomb', () => {
     const mib = Buffer.alloc(1 << 20);
     for (let i = 0; i < SIZE / mib.length; i++) await write(mib);
     await write(Buffer.alloc(1024));
-    await new Promise((r) => {
-      out.on('close', r);
+    await new Promise<void>((r) => {
+      out.on('close', () => r());
       gzip.end();
     });
     const blob = readFileSync(gz);
