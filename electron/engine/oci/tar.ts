@@ -88,7 +88,7 @@ class HeaderDecoder {
     const rawName = this.pax.path ?? this.longName ?? (prefix ? prefix + '/' : '') + field(h, 0, 100);
     let type: TarType = TYPES[flag] ?? 'other';
     // Old tars mark folders by a trailing "/" on a plain file.
-    if (flag === '\0' || flag === '0') if (rawName.endsWith('/')) type = 'dir';
+    if ((flag === '\0' || flag === '0') && rawName.endsWith('/')) type = 'dir';
     const rawLink = this.pax.linkpath ?? this.longLink ?? field(h, 157, 100);
     const name = cleanName(rawName);
     if (rawLink.includes('\0')) throw new TarError(`entry ${JSON.stringify(name)} has a NUL byte in its link target`);
