@@ -4,20 +4,28 @@
 // reading tar headers at their offsets (seeking past contents, as `tar -t`
 // does) and each layer is read in place. Without contents (`contents: false`)
 // an uncompressed layer is read the same way, headers only: sizes and modes,
-// no digests.
-import { closeSync, createReadStream, openSync, readSync, promises as fs } from 'node:fs';
+// no digests (and nothing to verify them against: its bytes are not read).
+//
+// Everything here is untrusted. Digests pass parseDigest before they name a
+// member, a blob or a pack; JSON documents are capped before they are read and
+// checked against their descriptor's digest; layer bytes are hashed as they
+// stream and checked against the blob digest and the config's diff_id; in an
+// OCI folder, members that are symlinks or special files are refused.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, constants, createReadStream, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { ImagePath, Sha256 } from '../../../shared/brand';
+import { DigestError, asSha256, parseDigest, type Sha256 } from '../../../shared/brand';
 import { applyLayer } from '../model/apply';
-import { ImagePathError, ROOT, strictImagePath } from '../model/path';
-import { emptyTree, putEntry, TreeConflictError, type Entry, type Tree } from '../model/tree';
+import { ROOT } from '../model/path';
+import { emptyTree, type Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
-import { TarImportError, importTar, type ContentSink } from './tar-import';
+import { TarError, cleanName, scanTar } from './tar';
+import { headerTree, importTar } from './tar-import';
 
 export interface ReadLayer {
-  /** Digest of the blob as stored in the image (compressed or not). */
+  /** docker-archive: the layer's diff_id; OCI: the digest of its blob (compressed or not). Verified when contents are read. */
   digest: Sha256;
   /** The layer's own entries, whiteouts included as files named .wh.*. */
   tree: Tree;
@@ -42,382 +50,359 @@ export interface ReadImageOptions {
 /** What is wrong with an image file or folder, naming it; never tar internals alone. */
 export class ImageOpenError extends Error {}
 
-/** Is `target` an image (rather than a project folder)? */
+/** manifest.json, index.json, manifests and configs above this are refused unread. */
+export const MAX_JSON = 4 << 20;
+
+/** Is `target` an image (rather than a project folder): a file, an OCI layout, or an unpacked `docker save`? */
 export async function isImagePath(target: string): Promise<boolean> {
   const st = await fs.stat(target).catch(() => undefined);
   if (!st) return false;
   if (st.isFile()) return !target.endsWith('.yaml') && !target.endsWith('.yml');
-  return fs
-    .access(path.join(target, 'oci-layout'))
-    .then(() => true)
-    .catch(() => false);
+  const has = (name: string) => fs.lstat(path.join(target, name)).then(() => true, () => false);
+  if (await has('oci-layout')) return true;
+  return (await has('manifest.json')) && !(await has('scratchyard.yaml'));
 }
 
-interface LayerFile {
+/** One layer to read: where its bytes are and what they must hash to. */
+interface LayerPlan {
   digest: Sha256;
-  /** Where the layer's bytes are: a file and a byte range in it. */
-  file: string;
-  start: number;
-  size: number;
+  member: Member;
+  /** sha256 of the stored bytes, when the image states it (OCI descriptors, blobs/sha256/<hex> names). */
+  blob?: Sha256;
+  /** sha256 of the uncompressed tar: the config's diff_id. */
+  diffId?: Sha256;
+  /** The field that gave the diff_id, for the message. */
+  diffIdField?: string;
 }
 
 export async function readImage(store: BlobStore, target: string, opts: ReadImageOptions = {}): Promise<ReadImage> {
   const st = await fs.stat(target).catch(() => undefined);
   if (!st) throw new ImageOpenError(`${target}: no such file or folder`);
-  const members = st.isDirectory() ? await ociFolder(target) : await archiveMembers(target, st.size);
-  let layerFiles: LayerFile[];
+  let plans: LayerPlan[];
   let config: unknown;
-  if (members.has('manifest.json')) {
-    const manifest = await members.json('manifest.json');
-    if (!Array.isArray(manifest) || !manifest[0] || typeof manifest[0].Config !== 'string' || !Array.isArray(manifest[0].Layers)) {
-      throw new ImageOpenError(`${target}: manifest.json is not a docker-archive manifest (expected [{Config, Layers}])`);
+  try {
+    const members = st.isDirectory() ? await ociFolder(target) : archiveMembers(target, st.size);
+    if (await members.has('manifest.json')) ({ plans, config } = await dockerArchive(members));
+    else if (await members.has('index.json')) ({ plans, config } = await ociLayout(members));
+    else {
+      throw new ImageOpenError(
+        st.isDirectory()
+          ? 'a folder but not an OCI image layout (no index.json)'
+          : 'a tar archive but not an image (neither manifest.json of a docker-archive nor index.json of an OCI layout)',
+      );
     }
-    const m = manifest[0] as { Config: string; Layers: string[] };
-    config = await members.json(m.Config);
-    const diffIds = ((config as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids ?? []).map((d) => d.replace(/^sha256:/, ''));
-    layerFiles = m.Layers.map((name, i) => ({ digest: (diffIds[i] ?? /([0-9a-f]{64})/.exec(name)?.[1] ?? '') as Sha256, ...members.range(name) }));
-  } else if (members.has('index.json')) {
-    const index = (await members.json('index.json')) as { manifests?: { digest: string; mediaType?: string }[] };
-    if (!index.manifests?.length) throw new ImageOpenError(`${target}: index.json lists no manifest`);
-    let manifest = (await members.json(blobName(index.manifests[0].digest))) as { config?: { digest: string }; layers?: { digest: string }[]; manifests?: { digest: string }[] };
-    // An index of indexes (multi-platform): take the first image manifest.
-    for (let hops = 0; !manifest.config && manifest.manifests?.length && hops < 4; hops++) manifest = (await members.json(blobName(manifest.manifests[0].digest))) as typeof manifest;
-    if (!manifest.config || !manifest.layers) throw new ImageOpenError(`${target}: the first manifest of index.json is not an image manifest`);
-    config = await members.json(blobName(manifest.config.digest));
-    layerFiles = manifest.layers.map((l) => ({ digest: l.digest.replace(/^sha256:/, '') as Sha256, ...members.range(blobName(l.digest)) }));
-  } else {
-    throw new ImageOpenError(
-      st.isDirectory()
-        ? `${target}: a folder but not an OCI image layout (no index.json)`
-        : `${target}: a tar archive but not an image (neither manifest.json of a docker-archive nor index.json of an OCI layout)`,
-    );
+  } catch (e) {
+    if (e instanceof ImageOpenError || e instanceof DigestError || e instanceof TarError) throw new ImageOpenError(`${target}: ${e.message}`);
+    throw e;
   }
   const layers: ReadLayer[] = [];
   const states: Tree[] = [];
   let state = emptyTree();
-  for (const [i, lf] of layerFiles.entries()) {
+  for (const [i, plan] of plans.entries()) {
     let tree: Tree;
     try {
-      tree = await readLayer(store, lf, opts.contents !== false);
+      tree = await readLayer(store, plan, opts.contents !== false);
     } catch (e) {
-      const why = e instanceof TarImportError || e instanceof ImageOpenError ? e.message : `not a readable tar (${(e as Error).message})`;
-      throw new ImageOpenError(`${target}: layer ${i} (sha256:${lf.digest.slice(0, 12)}): ${why}`);
+      const why = e instanceof TarError || e instanceof ImageOpenError ? e.message : `not a readable tar (${(e as Error).message})`;
+      throw new ImageOpenError(`${target}: layer ${i} (sha256:${plan.digest.slice(0, 12)}, ${plan.member.name}): ${why}`);
     }
-    layers.push({ digest: lf.digest, tree });
+    layers.push({ digest: plan.digest, tree });
     state = applyLayer(state, tree);
     states.push(state);
   }
   return { layers, states, config };
 }
 
-async function readLayer(store: BlobStore, lf: LayerFile, contents: boolean): Promise<Tree> {
-  const head = Buffer.alloc(2);
-  const fd = openSync(lf.file, 'r');
-  try {
-    readSync(fd, head, 0, 2, lf.start);
-    const gzip = lf.size >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-    if (!contents && !gzip) return headerTree(scanTar(fd, lf.start, lf.start + lf.size, 'layer'));
-  } finally {
-    closeSync(fd);
+// ---- the two formats ------------------------------------------------------------
+
+const BLOB_NAME = /^blobs\/sha256\/([0-9a-f]{64})$/;
+
+async function dockerArchive(members: Members): Promise<{ plans: LayerPlan[]; config: unknown }> {
+  const manifest = parseJson('manifest.json', await members.bytes('manifest.json'));
+  if (!Array.isArray(manifest) || !manifest[0] || typeof manifest[0].Config !== 'string' || !Array.isArray(manifest[0].Layers)) {
+    throw new ImageOpenError('manifest.json is not a docker-archive manifest (expected [{Config, Layers}])');
   }
-  const raw = lf.size === 0 ? Readable.from([]) : createReadStream(lf.file, { start: lf.start, end: lf.start + lf.size - 1 });
-  const bytes = head[0] === 0x1f && head[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
-  if (!contents) return importTar(DRAIN, bytes, ROOT);
-  const pack = await store.beginPack(`image-layer-${lf.digest}`);
+  const m = manifest[0] as { Config: string; Layers: unknown[] };
+  const configName = memberName(m.Config, 'manifest.json [0].Config');
+  const configBytes = await members.bytes(configName);
+  // docker save names the config by its digest (<hex>.json, or blobs/sha256/<hex>): hold it to that.
+  const named = /^(?:blobs\/sha256\/)?([0-9a-f]{64})(?:\.json)?$/.exec(configName)?.[1];
+  if (named) checkDigest(configBytes, asSha256(named), `config ${configName}`, 'its name says');
+  const config = parseJson(configName, configBytes);
+  const diffIds = diffIdsOf(config, configName, m.Layers.length, 'manifest.json [0].Layers');
+  const plans: LayerPlan[] = [];
+  for (const [i, raw] of m.Layers.entries()) {
+    const name = memberName(raw, `manifest.json [0].Layers[${i}]`);
+    const blob = BLOB_NAME.exec(name)?.[1];
+    plans.push({
+      digest: diffIds[i],
+      member: await members.member(name),
+      ...(blob ? { blob: asSha256(blob) } : {}),
+      diffId: diffIds[i],
+      diffIdField: `${configName} rootfs.diff_ids[${i}]`,
+    });
+  }
+  return { plans, config };
+}
+
+interface Descriptor {
+  digest: Sha256;
+  size?: number;
+}
+
+async function ociLayout(members: Members): Promise<{ plans: LayerPlan[]; config: unknown }> {
+  const index = parseJson('index.json', await members.bytes('index.json')) as { manifests?: unknown };
+  if (!Array.isArray(index?.manifests) || !index.manifests.length) throw new ImageOpenError('index.json lists no manifest');
+  let where = 'index.json manifests[0]';
+  let desc = descriptor(index.manifests[0], where);
+  let manifest = (await blobJson(members, desc, where)) as { config?: unknown; layers?: unknown; manifests?: unknown };
+  // An index of indexes (multi-platform): take the first image manifest.
+  for (let hops = 0; manifest?.config === undefined && Array.isArray(manifest?.manifests) && manifest.manifests.length && hops < 4; hops++) {
+    where = `index sha256:${desc.digest.slice(0, 12)} manifests[0]`;
+    desc = descriptor(manifest.manifests[0], where);
+    manifest = (await blobJson(members, desc, where)) as typeof manifest;
+  }
+  if (manifest?.config === undefined || !Array.isArray(manifest.layers)) throw new ImageOpenError('the first manifest of index.json is not an image manifest');
+  const doc = `manifest sha256:${desc.digest.slice(0, 12)}`;
+  const configDesc = descriptor(manifest.config, `${doc} config`);
+  const config = await blobJson(members, configDesc, `${doc} config`);
+  const configName = `config sha256:${configDesc.digest.slice(0, 12)}`;
+  const diffIds = diffIdsOf(config, configName, manifest.layers.length, `${doc} layers`);
+  const plans: LayerPlan[] = [];
+  for (const [i, raw] of (manifest.layers as unknown[]).entries()) {
+    const d = descriptor(raw, `${doc} layers[${i}]`);
+    const member = await members.member(`blobs/sha256/${d.digest}`);
+    if (d.size !== undefined && d.size !== member.size) throw new ImageOpenError(`${doc} layers[${i}] says ${d.size} bytes, blob sha256:${d.digest.slice(0, 12)} has ${member.size}`);
+    plans.push({ digest: d.digest, member, blob: d.digest, diffId: diffIds[i], diffIdField: `${configName} rootfs.diff_ids[${i}]` });
+  }
+  return { plans, config };
+}
+
+function descriptor(raw: unknown, where: string): Descriptor {
+  const d = raw as { digest?: unknown; size?: unknown } | null;
+  if (typeof d !== 'object' || d === null) throw new ImageOpenError(`${where}: not a descriptor (expected {digest, size})`);
+  const digest = parseDigest(d.digest, `${where}.digest`);
+  if (d.size !== undefined && !(typeof d.size === 'number' && Number.isSafeInteger(d.size) && d.size >= 0)) throw new ImageOpenError(`${where}.size: ${JSON.stringify(d.size)} is not a byte count`);
+  return { digest, ...(typeof d.size === 'number' ? { size: d.size } : {}) };
+}
+
+/** A JSON blob named by a descriptor: capped, its size and digest checked, then parsed. */
+async function blobJson(members: Members, d: Descriptor, where: string): Promise<unknown> {
+  const name = `blobs/sha256/${d.digest}`;
+  if (d.size !== undefined && d.size > MAX_JSON) throw new ImageOpenError(`${where}: ${d.size} bytes, more than the ${MAX_JSON} a JSON document may have`);
+  const bytes = await members.bytes(name);
+  if (d.size !== undefined && d.size !== bytes.length) throw new ImageOpenError(`${where} says ${d.size} bytes, ${name} has ${bytes.length}`);
+  checkDigest(bytes, d.digest, `${where} (${name})`, 'its descriptor says');
+  return parseJson(name, bytes);
+}
+
+function diffIdsOf(config: unknown, configName: string, layers: number, layersField: string): Sha256[] {
+  const ids = (config as { rootfs?: { diff_ids?: unknown } } | null)?.rootfs?.diff_ids;
+  if (!Array.isArray(ids)) throw new ImageOpenError(`${configName}: no rootfs.diff_ids`);
+  if (ids.length !== layers) throw new ImageOpenError(`${configName}: rootfs.diff_ids lists ${ids.length} layers, ${layersField} lists ${layers}`);
+  return ids.map((d, i) => parseDigest(d, `${configName} rootfs.diff_ids[${i}]`));
+}
+
+function memberName(raw: unknown, where: string): string {
+  if (typeof raw !== 'string' || raw === '') throw new ImageOpenError(`${where}: expected a member name, got ${JSON.stringify(raw)}`);
   try {
-    const tree = await importTar(pack, bytes, ROOT);
-    await pack.finish();
-    return tree;
+    return cleanName(raw);
   } catch (e) {
-    await pack.abort();
+    if (e instanceof TarError) throw new ImageOpenError(`${where}: ${e.message}`);
     throw e;
   }
 }
 
-/** Contents read and dropped (a compressed layer read without contents): no digests. */
-const DRAIN: ContentSink = {
-  async add(chunks) {
-    let size = 0;
-    for await (const c of chunks) size += c.length;
-    return { digest: undefined as unknown as Sha256, size };
-  },
-};
+function checkDigest(bytes: Buffer, want: Sha256, what: string, claim: string): void {
+  const got = createHash('sha256').update(bytes).digest('hex');
+  if (got !== want) throw new ImageOpenError(`${what}: the bytes hash to sha256:${got.slice(0, 12)}…, ${claim} sha256:${want.slice(0, 12)}…`);
+}
 
-function blobName(digest: string): string {
-  const [alg, hex] = digest.split(':');
-  return `blobs/${alg}/${hex}`;
+function parseJson(name: string, bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new ImageOpenError(`${name} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+// ---- one layer, verified as it streams --------------------------------------------
+
+async function readLayer(store: BlobStore, plan: LayerPlan, contents: boolean): Promise<Tree> {
+  const { member } = plan;
+  const fd = member.open();
+  let gzip: boolean;
+  try {
+    const head = Buffer.alloc(2);
+    readSync(fd, head, 0, Math.min(2, member.size), member.start);
+    gzip = member.size >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+    // Headers only: contents are seeked past, never read, so there is nothing to hash.
+    if (!contents && !gzip) return headerTree(scanTar(fd, member.start, member.start + member.size), ROOT);
+  } finally {
+    closeSync(fd);
+  }
+  const blobHash = createHash('sha256');
+  const diffHash = gzip ? createHash('sha256') : blobHash;
+  const count = { raw: 0 };
+  let raw: Readable | undefined;
+  let tarBytes: AsyncIterable<Buffer>;
+  if (member.size === 0) tarBytes = emptyStream();
+  else {
+    // Its own descriptor (closed by the stream), so no read in flight can outlive it.
+    raw = createReadStream('', { fd: member.open(), start: member.start, end: member.start + member.size - 1 });
+    if (gzip) {
+      raw.on('data', (c: Buffer) => {
+        blobHash.update(c);
+        count.raw += c.length;
+      });
+      const gunzip = raw.pipe(createGunzip());
+      raw.on('error', (e) => gunzip.destroy(e));
+      tarBytes = hashing(gunzip, diffHash);
+    } else tarBytes = hashing(raw, blobHash, count);
+  }
+  try {
+    if (!contents) return await verified(plan, importTar(undefined, tarBytes, ROOT), blobHash, diffHash, count);
+    const pack = await store.beginPack(`image-layer-${plan.digest}`);
+    try {
+      const tree = await verified(plan, importTar(pack, tarBytes, ROOT), blobHash, diffHash, count);
+      await pack.finish();
+      return tree;
+    } catch (e) {
+      await pack.abort();
+      throw e;
+    }
+  } finally {
+    raw?.destroy();
+  }
+}
+
+/** The tree, once the bytes it came from are checked against the digests the image states. */
+async function verified(plan: LayerPlan, reading: Promise<Tree>, blobHash: Hash, diffHash: Hash, count: { raw: number }): Promise<Tree> {
+  const tree = await reading;
+  if (count.raw !== plan.member.size) throw new ImageOpenError(`read ${count.raw} of the blob's ${plan.member.size} bytes`);
+  const blob = blobHash.digest('hex');
+  const diff = diffHash === blobHash ? blob : diffHash.digest('hex');
+  if (plan.blob && blob !== plan.blob) throw new ImageOpenError(`the blob's bytes hash to sha256:${blob.slice(0, 12)}…, not sha256:${plan.blob.slice(0, 12)}… as its name and descriptor say`);
+  if (plan.diffId && diff !== plan.diffId) throw new ImageOpenError(`the uncompressed tar hashes to sha256:${diff.slice(0, 12)}…, not sha256:${plan.diffId.slice(0, 12)}… as ${plan.diffIdField} says`);
+  return tree;
+}
+
+async function* hashing(src: AsyncIterable<Buffer>, hash: Hash, count?: { raw: number }): AsyncGenerator<Buffer> {
+  for await (const c of src) {
+    hash.update(c);
+    if (count) count.raw += c.length;
+    yield c;
+  }
+}
+
+async function* emptyStream(): AsyncGenerator<Buffer> {}
+
+// ---- members of a folder or an archive ---------------------------------------------
+
+/** A member's bytes: a byte range of a file, opened without following a final symlink. */
+interface Member {
+  name: string;
+  start: number;
+  size: number;
+  open(): number;
 }
 
 interface Members {
-  has(name: string): boolean;
-  json(name: string): Promise<unknown>;
-  range(name: string): { file: string; start: number; size: number };
+  has(name: string): Promise<boolean>;
+  /** A JSON document's bytes, refused unread above MAX_JSON. */
+  bytes(name: string): Promise<Buffer>;
+  member(name: string): Promise<Member>;
 }
 
+function readExactly(fd: number, size: number, at: number, name: string): Buffer {
+  const buf = Buffer.alloc(size);
+  for (let done = 0; done < size; ) {
+    const n = readSync(fd, buf, done, size - done, at + done);
+    if (n === 0) throw new ImageOpenError(`${name}: truncated at byte ${done} of ${size}`);
+    done += n;
+  }
+  return buf;
+}
+
+async function memberBytes(m: Member): Promise<Buffer> {
+  if (m.size > MAX_JSON) throw new ImageOpenError(`${m.name}: ${m.size} bytes, more than the ${MAX_JSON} a JSON document may have`);
+  const fd = m.open();
+  try {
+    return readExactly(fd, m.size, m.start, m.name);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An OCI layout folder: blobs/sha256 and every member must be real folders and files. */
 async function ociFolder(dir: string): Promise<Members> {
-  const sizes = new Map<string, number>();
-  const find = (name: string) => {
-    const size = sizes.get(name);
-    if (size === undefined) throw new ImageOpenError(`${dir}: ${name} is missing`);
-    return size;
+  for (const sub of ['blobs', 'blobs/sha256']) {
+    const st = await fs.lstat(path.join(dir, sub)).catch(() => undefined);
+    if (st && !st.isDirectory()) throw new ImageOpenError(`${sub} is ${st.isSymbolicLink() ? 'a symlink' : 'not a folder'} (refused: an OCI layout's blobs are its own files)`);
+  }
+  const openMember = (name: string): { fd: number; size: number } => {
+    let fd: number;
+    try {
+      fd = openSync(path.join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new ImageOpenError(`${name} is a symlink (refused: an OCI layout's members are its own files)`);
+      if (code === 'ENOENT') throw new ImageOpenError(`${name} is missing`);
+      throw new ImageOpenError(`${name}: ${(e as Error).message}`);
+    }
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      closeSync(fd);
+      throw new ImageOpenError(`${name} is not a regular file (refused)`);
+    }
+    return { fd, size: st.size };
   };
-  const look = async (name: string) => {
-    const st = await fs.stat(path.join(dir, name)).catch(() => undefined);
-    if (st?.isFile()) sizes.set(name, st.size);
+  const member = (name: string): Member => {
+    const { fd, size } = openMember(name);
+    closeSync(fd);
+    return {
+      name,
+      start: 0,
+      size,
+      open: () => {
+        const o = openMember(name);
+        if (o.size !== size) {
+          closeSync(o.fd);
+          throw new ImageOpenError(`${name} changed size while read`);
+        }
+        return o.fd;
+      },
+    };
   };
-  await Promise.all(['manifest.json', 'index.json'].map(look));
-  const blobs = await fs.readdir(path.join(dir, 'blobs', 'sha256')).catch(() => [] as string[]);
-  await Promise.all(blobs.map((b) => look(`blobs/sha256/${b}`)));
   return {
-    has: (name) => sizes.has(name),
-    json: async (name) => {
-      find(name);
-      return parseJson(dir, name, await fs.readFile(path.join(dir, name), 'utf8'));
-    },
-    range: (name) => ({ file: path.join(dir, name), start: 0, size: find(name) }),
+    has: async (name) => (await fs.lstat(path.join(dir, name)).catch(() => undefined)) !== undefined,
+    bytes: async (name) => memberBytes(member(name)),
+    member: async (name) => member(name),
   };
 }
 
 /** The members of an archive by name, with their byte ranges; only headers are read. */
-async function archiveMembers(file: string, fileSize: number): Promise<Members> {
+function archiveMembers(file: string, fileSize: number): Members {
   const fd = openSync(file, 'r');
   const ranges = new Map<string, { start: number; size: number }>();
   try {
     const magic = Buffer.alloc(2);
     readSync(fd, magic, 0, 2, 0);
-    if (magic[0] === 0x1f && magic[1] === 0x8b) throw new ImageOpenError(`${file}: a gzip-compressed file; gunzip it first (docker save and podman save write plain tars)`);
-    for (const h of scanTar(fd, 0, fileSize, 'archive', file)) {
-      if (h.type !== 'file') continue;
-      if (h.dataOffset + h.size > fileSize) throw new ImageOpenError(`${file}: truncated: ${h.name} needs ${h.dataOffset + h.size} bytes, the file has ${fileSize}`);
-      ranges.set(path.posix.normalize(h.name), { start: h.dataOffset, size: h.size });
-    }
-  } catch (e) {
-    if (e instanceof ImageOpenError) throw e;
-    throw new ImageOpenError(`${file}: ${(e as Error).message}`);
+    if (magic[0] === 0x1f && magic[1] === 0x8b) throw new ImageOpenError('a gzip-compressed file; gunzip it first (docker save and podman save write plain tars)');
+    // Names come out of scanTar clean (relative, no ".."), so a climbing member is refused there, named.
+    for (const h of scanTar(fd, 0, fileSize)) if (h.type === 'file') ranges.set(h.name, { start: h.dataOffset, size: h.size });
   } finally {
     closeSync(fd);
   }
   const find = (name: string) => {
-    const r = ranges.get(path.posix.normalize(name));
-    if (!r) throw new ImageOpenError(`${file}: no ${name} in the archive`);
+    const r = ranges.get(name);
+    if (!r) throw new ImageOpenError(`no ${name} in the archive`);
     return r;
   };
+  const member = (name: string): Member => ({ name, ...find(name), open: () => openSync(file, 'r') });
   return {
-    has: (name) => ranges.has(path.posix.normalize(name)),
-    json: async (name) => {
-      const r = find(name);
-      const buf = Buffer.alloc(r.size);
-      const h = await fs.open(file, 'r');
-      try {
-        await h.read(buf, 0, r.size, r.start);
-      } finally {
-        await h.close();
-      }
-      return parseJson(file, name, buf.toString('utf8'));
-    },
-    range: (name) => ({ file, ...find(name) }),
+    has: async (name) => ranges.has(name),
+    bytes: async (name) => memberBytes(member(name)),
+    member: async (name) => member(name),
   };
-}
-
-function parseJson(where: string, name: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ImageOpenError(`${where}: ${name} is not valid JSON (${(e as Error).message})`);
-  }
-}
-
-// ---- tar headers read in place ------------------------------------------------
-
-export type TarType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo' | 'other';
-
-export interface TarHeader {
-  name: string;
-  linkname: string;
-  type: TarType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  devmajor: number;
-  devminor: number;
-  /** SCHILY.xattr.* values, base64 (binary-safe, as importTar keeps them). */
-  xattrs?: Record<string, string>;
-  /** Offset of the entry's data in the file. */
-  dataOffset: number;
-}
-
-const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
-const WINDOW = 1 << 20;
-
-/**
- * Every header of the tar stored in bytes [start, end) of an open file, in
- * order, with PAX ('x') and GNU long-name ('L', 'K') records folded in.
- * Contents are skipped, not read: reads go through a 1 MiB window that moves
- * only when a header falls outside it.
- */
-export function* scanTar(fd: number, start: number, end: number, what: string, file = ''): Generator<TarHeader> {
-  const buf = Buffer.alloc(WINDOW);
-  let winStart = -1;
-  let winLen = 0;
-  const block = (pos: number, len: number): Buffer => {
-    if (pos < winStart || pos + len > winStart + winLen) {
-      if (len > WINDOW) {
-        const big = Buffer.alloc(len);
-        const n = readSync(fd, big, 0, len, pos);
-        if (n < len) throw new ImageOpenError(`${file ? file + ': ' : ''}${what} is truncated at byte ${pos - start + n}`);
-        return big;
-      }
-      winStart = pos;
-      winLen = readSync(fd, buf, 0, Math.min(WINDOW, end - pos), pos);
-      if (winLen < len) throw new ImageOpenError(`${file ? file + ': ' : ''}${what} is truncated at byte ${pos - start + winLen}`);
-    }
-    return buf.subarray(pos - winStart, pos - winStart + len);
-  };
-  let pax: Record<string, string> = {};
-  let paxXattrs: Record<string, string> | undefined;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  for (let pos = start; pos + 512 <= end; ) {
-    const h = block(pos, 512);
-    if (isZero(h)) return;
-    if (!checksumOk(h)) throw new ImageOpenError(`${file ? file + ': ' : ''}${what} is not a tar archive (bad header checksum at byte ${pos - start})`);
-    const flag = String.fromCharCode(h[156]);
-    const size = pax.size !== undefined ? Number(pax.size) : num(h, 124, 12);
-    const dataOffset = pos + 512;
-    const next = dataOffset + Math.ceil(size / 512) * 512;
-    if (flag === 'x' || flag === 'L' || flag === 'K') {
-      const data = block(dataOffset, size);
-      if (flag === 'x') ({ pax, xattrs: paxXattrs } = parsePax(data));
-      else if (flag === 'L') longName = cstr(data, 0, size);
-      else longLink = cstr(data, 0, size);
-      pos = next;
-      continue;
-    }
-    if (flag !== 'g') {
-      const ustar = h.toString('latin1', 257, 263) === 'ustar\0';
-      const prefix = ustar ? cstr(h, 345, 155) : '';
-      const name = pax.path ?? longName ?? (prefix ? prefix + '/' : '') + cstr(h, 0, 100);
-      yield {
-        name,
-        linkname: pax.linkpath ?? longLink ?? cstr(h, 157, 100),
-        type: TYPES[flag] ?? 'other',
-        mode: num(h, 100, 8),
-        uid: pax.uid !== undefined ? Number(pax.uid) : num(h, 108, 8),
-        gid: pax.gid !== undefined ? Number(pax.gid) : num(h, 116, 8),
-        size,
-        devmajor: num(h, 329, 8),
-        devminor: num(h, 337, 8),
-        ...(paxXattrs ? { xattrs: paxXattrs } : {}),
-        dataOffset,
-      };
-    }
-    pax = {};
-    paxXattrs = undefined;
-    longName = longLink = undefined;
-    pos = next;
-  }
-}
-
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < 512; i++) if (b[i] !== 0) return false;
-  return true;
-}
-
-function checksumOk(h: Buffer): boolean {
-  let sum = 8 * 0x20;
-  for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += h[i];
-  return sum === num(h, 148, 8);
-}
-
-function cstr(b: Buffer, at: number, len: number): string {
-  const z = b.indexOf(0, at);
-  return b.toString('utf8', at, z === -1 || z > at + len ? at + len : z);
-}
-
-/** Octal, or base-256 when the top bit of the first byte is set (GNU, for large values). */
-function num(b: Buffer, at: number, len: number): number {
-  if (b[at] & 0x80) {
-    let v = b[at] & 0x7f;
-    for (let i = 1; i < len; i++) v = v * 256 + b[at + i];
-    return v;
-  }
-  let v = 0;
-  for (let i = at; i < at + len; i++) {
-    const c = b[i];
-    if (c >= 0x30 && c <= 0x37) v = v * 8 + (c - 0x30);
-    else if (c === 0 || (c === 0x20 && v > 0)) break;
-  }
-  return v;
-}
-
-function parsePax(data: Buffer): { pax: Record<string, string>; xattrs?: Record<string, string> } {
-  const pax: Record<string, string> = {};
-  let xattrs: Record<string, string> | undefined;
-  for (let at = 0; at < data.length; ) {
-    const space = data.indexOf(0x20, at);
-    const len = parseInt(data.toString('ascii', at, space), 10);
-    if (space === -1 || !(len > 0)) break;
-    const rec = data.subarray(space + 1, at + len - 1);
-    const eq = rec.indexOf(0x3d);
-    const key = rec.toString('utf8', 0, eq);
-    if (key.startsWith('SCHILY.xattr.')) (xattrs ??= {})[key.slice('SCHILY.xattr.'.length)] = rec.subarray(eq + 1).toString('base64');
-    else pax[key] = rec.toString('utf8', eq + 1);
-    at += len;
-  }
-  return { pax, xattrs };
-}
-
-/** A layer's tree from its headers alone, with importTar's rules (minus contents). */
-function headerTree(headers: Iterable<TarHeader>): Tree {
-  const tree: Tree = new Map();
-  const at = (name: string, what: string): ImagePath => {
-    try {
-      return strictImagePath('/' + name);
-    } catch (e) {
-      if (e instanceof ImagePathError) throw new TarImportError(`${what} "${name}" climbs out of the archive root with ".."`);
-      throw e;
-    }
-  };
-  for (const h of headers) {
-    const p = at(h.name, 'entry');
-    const base = { mode: h.mode & 0o7777, uid: h.uid, gid: h.gid, size: 0, ...(h.xattrs ? { xattrs: h.xattrs } : {}) };
-    let e: Entry | undefined;
-    switch (h.type) {
-      case 'file':
-        e = { ...base, type: 'file', size: h.size };
-        break;
-      case 'dir':
-        e = { ...base, type: 'dir' };
-        break;
-      case 'symlink':
-        e = { ...base, type: 'symlink', mode: 0o777, target: h.linkname };
-        break;
-      case 'link': {
-        const target = at(h.linkname, 'hard link target of');
-        const t = tree.get(target);
-        if (!t || t.type !== 'file') throw new TarImportError(`hard link "${h.name}" points to "${h.linkname}", which is not a file earlier in the archive`);
-        t.link ??= target;
-        e = { ...t, ...base, type: 'file', size: t.size, link: t.link };
-        break;
-      }
-      case 'char':
-      case 'block':
-        e = { ...base, type: h.type, rdev: [h.devmajor, h.devminor] };
-        break;
-      case 'fifo':
-        e = { ...base, type: 'fifo' };
-        break;
-      default:
-        break;
-    }
-    if (!e || (p === ROOT && e.type !== 'dir')) continue;
-    try {
-      putEntry(tree, p, e);
-    } catch (err) {
-      if (err instanceof TreeConflictError) throw new TarImportError(`entry "${h.name}": ${err.message}`);
-      throw err;
-    }
-  }
-  return tree;
 }

@@ -1,19 +1,19 @@
-// Reading tar streams into trees: every entry becomes tree data, nothing is
-// extracted to disk, so a hostile archive cannot write outside anything. Names
-// with "..", hard links to nowhere, and entries below a symlink are refused
-// with the entry named; absolute symlinks are kept as data (they only ever
-// resolve inside the image).
+// Reading tar streams into trees (through oci/tar.ts, the one reader): every
+// entry becomes tree data, nothing is extracted to disk, so a hostile archive
+// cannot write outside anything. Names with "..", hard links to nowhere, and
+// entries below a symlink are refused with the entry named; absolute symlinks
+// are kept as data (they only ever resolve inside the image).
 import { spawn } from 'node:child_process';
 import { createReadStream, promises as fs } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { extract, type Header } from 'tar-stream';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
-import { ImagePathError, joinImage, strictImagePath } from '../model/path';
+import { joinImage } from '../model/path';
 import { putEntry, TreeConflictError, type Entry, type Tree } from '../model/tree';
 import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
+import { TarError, readTar, type TarHeader } from './tar';
 
-export class TarImportError extends Error {}
+export { TarError } from './tar';
 
 /** Open a possibly compressed tarball as a stream of tar bytes. */
 export async function decompressed(file: string): Promise<Readable> {
@@ -36,8 +36,8 @@ function viaTool(tool: 'xz' | 'zstd', file: string): Readable {
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c));
   child.stdout.pipe(out, { end: false });
-  child.on('error', (e) => out.destroy((e as NodeJS.ErrnoException).code === 'ENOENT' ? new TarImportError(`${tool} not found: apt-get install ${tool === 'xz' ? 'xz-utils' : 'zstd'}`) : e));
-  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new TarImportError(`${tool} -d failed: ${err.trim()}`))));
+  child.on('error', (e) => out.destroy((e as NodeJS.ErrnoException).code === 'ENOENT' ? new TarError(`${tool} not found: apt-get install ${tool === 'xz' ? 'xz-utils' : 'zstd'}`) : e));
+  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new TarError(`${tool} -d failed: ${err.trim()}`))));
   return out;
 }
 
@@ -46,109 +46,75 @@ export interface ContentSink {
   add(chunks: AsyncIterable<Buffer>): Promise<{ digest: Sha256; size: number }>;
 }
 
-/** Read a tar stream into a tree under `dest`, storing file contents in `sink`. */
-export async function importTar(sink: ContentSink, tar: Readable, dest: ImagePath): Promise<Tree> {
-  const tree: Tree = new Map();
-  const ex = withRawXattrs(extract());
-  tar.on('error', (e) => ex.destroy(e));
-  tar.pipe(ex);
-  for await (const entry of ex) {
-    const h = entry.header;
-    const where = (): ImagePath => {
-      try {
-        return joinImage(dest, strictImagePath('/' + h.name).slice(1));
-      } catch (e) {
-        if (e instanceof ImagePathError) throw new TarImportError(`entry "${h.name}" climbs out of the archive root with ".."`);
-        throw e;
-      }
-    };
-    const p = where();
-    const base = { mode: (h.mode ?? 0o644) & 0o7777, uid: h.uid ?? 0, gid: h.gid ?? 0, size: 0, ...xattrsOf(h) };
+/**
+ * Read a tar stream into a tree under `dest`, storing file contents in `sink`;
+ * without a sink, contents are read past (sizes, no digests). The stream is
+ * read to its end either way.
+ */
+export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath): Promise<Tree> {
+  const tree = new TreeBuilder(dest);
+  for await (const { header, content } of readTar(tar)) {
+    const stored = header.type === 'file' && sink ? await sink.add(content) : undefined;
+    tree.add(header, stored);
+  }
+  return tree.tree;
+}
+
+/** A tree from headers alone (a file read in place): sizes and modes, no digests. */
+export function headerTree(headers: Iterable<TarHeader>, dest: ImagePath): Tree {
+  const tree = new TreeBuilder(dest);
+  for (const h of headers) tree.add(h, undefined);
+  return tree.tree;
+}
+
+/**
+ * Entries into a tree, with the rules every import shares: hard links only to
+ * files earlier in the archive, nothing below a symlink (putEntry), the root
+ * only as a folder, types without a place in a rootfs dropped.
+ */
+class TreeBuilder {
+  readonly tree: Tree = new Map();
+
+  constructor(private readonly dest: ImagePath) {}
+
+  add(h: TarHeader, stored: { digest: Sha256; size: number } | undefined): void {
+    const p = joinImage(this.dest, h.name);
+    const base = { mode: h.mode, uid: h.uid, gid: h.gid, size: 0, ...(h.xattrs ? { xattrs: h.xattrs } : {}) };
     let e: Entry | undefined;
     switch (h.type) {
       case 'file':
-      case 'contiguous-file': {
-        const { digest, size } = await sink.add(entry as unknown as AsyncIterable<Buffer>);
-        e = { ...base, type: 'file', size, digest };
+        e = stored ? { ...base, type: 'file', size: stored.size, digest: stored.digest } : { ...base, type: 'file', size: h.size };
         break;
-      }
-      case 'directory':
+      case 'dir':
         e = { ...base, type: 'dir' };
         break;
       case 'symlink':
-        e = { ...base, type: 'symlink', mode: 0o777, target: h.linkname ?? '' };
+        e = { ...base, type: 'symlink', mode: 0o777, target: h.linkname };
         break;
       case 'link': {
-        let target: ImagePath;
-        try {
-          target = joinImage(dest, strictImagePath('/' + (h.linkname ?? '')).slice(1));
-        } catch {
-          throw new TarImportError(`hard link "${h.name}" points out of the archive with ".." (${h.linkname})`);
-        }
-        const t = tree.get(target);
-        if (!t || t.type !== 'file') throw new TarImportError(`hard link "${h.name}" points to "${h.linkname}", which is not a file earlier in the archive`);
+        const target = joinImage(this.dest, h.linkname);
+        const t = this.tree.get(target);
+        if (!t || t.type !== 'file') throw new TarError(`hard link "${h.name}" points to "${h.linkname}", which is not a file earlier in the archive`);
         t.link ??= target;
-        e = { ...t, ...base, type: 'file', size: t.size, digest: t.digest, link: t.link };
+        e = { ...t, ...base, type: 'file', size: t.size, ...(t.digest ? { digest: t.digest } : {}), link: t.link };
         break;
       }
-      case 'character-device':
-      case 'block-device':
-        e = { ...base, type: h.type === 'character-device' ? 'char' : 'block', rdev: [h.devmajor ?? 0, h.devminor ?? 0] };
+      case 'char':
+      case 'block':
+        e = { ...base, type: h.type, rdev: [h.devmajor, h.devminor] };
         break;
       case 'fifo':
         e = { ...base, type: 'fifo' };
         break;
       default:
-        break; // pax/gnu metadata is folded into headers by tar-stream; anything else has no place in a rootfs
+        break; // anything else (GNU sparse, volume labels…) has no place in a rootfs
     }
-    entry.resume();
-    if (!e || (p === dest && e.type !== 'dir')) continue;
+    if (!e || (p === this.dest && e.type !== 'dir')) return;
     try {
-      putEntry(tree, p, e);
+      putEntry(this.tree, p, e);
     } catch (err) {
-      if (err instanceof TreeConflictError) throw new TarImportError(`entry "${h.name}": ${err.message}`);
+      if (err instanceof TreeConflictError) throw new TarError(`entry "${h.name}": ${err.message}`);
       throw err;
     }
   }
-  return tree;
-}
-
-const RAW_XATTRS = '\0scratchyard-raw-xattrs';
-
-function xattrsOf(h: Header): { xattrs?: Record<string, string> } {
-  const raw = (h.pax as Record<string, string> | undefined)?.[RAW_XATTRS];
-  return raw ? { xattrs: JSON.parse(raw) as Record<string, string> } : {};
-}
-
-type ExtractInternals = ReturnType<typeof extract> & {
-  _decodeLongHeader(buf: Buffer): void;
-  _header: { type: string } | null;
-  _pax: Record<string, string> | null;
-};
-
-/**
- * tar-stream decodes PAX values as UTF-8 text, which mangles binary xattrs
- * such as security.capability. On this one Extract, its PAX step also keeps
- * the SCHILY.xattr.* values as raw bytes (base64), read from the record itself.
- */
-function withRawXattrs(ex: ReturnType<typeof extract>): ReturnType<typeof extract> {
-  const x = ex as ExtractInternals;
-  const decode = x._decodeLongHeader.bind(x);
-  x._decodeLongHeader = (buf: Buffer) => {
-    decode(buf);
-    if (x._header?.type !== 'pax-header' || !x._pax) return;
-    const xattrs: Record<string, string> = {};
-    for (let at = 0; at < buf.length; ) {
-      const space = buf.indexOf(0x20, at);
-      const len = parseInt(buf.subarray(at, space).toString('ascii'), 10);
-      if (space === -1 || !(len > 0)) break;
-      const rec = buf.subarray(space + 1, at + len - 1); // "key=value" without the newline
-      const eq = rec.indexOf(0x3d);
-      const key = rec.subarray(0, eq).toString('utf8');
-      if (key.startsWith('SCHILY.xattr.')) xattrs[key.slice('SCHILY.xattr.'.length)] = rec.subarray(eq + 1).toString('base64');
-      at += len;
-    }
-    if (Object.keys(xattrs).length) x._pax[RAW_XATTRS] = JSON.stringify(xattrs);
-  };
-  return ex;
 }

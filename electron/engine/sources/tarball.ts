@@ -1,12 +1,12 @@
 // The tarball source: a rootfs tarball (.tar, .tar.gz, .tar.xz, .tar.zst) read
-// by oci/tar-import.ts into a tree, its contents in one pack, cached by the
+// by oci/tar-import.ts (over oci/tar.ts, the one tar reader) into a tree, its contents in one pack, cached by the
 // file's identity.
 import { promises as fs } from 'node:fs';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { imagePath } from '../model/path';
 import { treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
-import { TarImportError, decompressed, importTar } from '../oci/tar-import';
+import { TarError, decompressed, importTar } from '../oci/tar-import';
 import { ToolMissingError } from '../tools/registry';
 import { projectFile } from './copy';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -26,7 +26,7 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
   } catch (e) {
     await pack.abort();
     if (e instanceof ToolMissingError) throw e;
-    if (e instanceof TarImportError) throw new RecipeError(field, `${s.src}: ${e.message}`);
+    if (e instanceof TarError) throw new RecipeError(field, `${s.src}: ${e.message}`);
     throw new RecipeError(field, `${s.src}: not a readable tar archive (${(e as Error).message})`);
   }
   await ctx.cache.put(key, treeToJson(put));

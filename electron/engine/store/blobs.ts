@@ -266,24 +266,37 @@ export class PackWriter {
     this.fd = openSync(tmp, 'w', 0o444);
   }
 
-  /** Append one content, streamed; identical contents are stored once. */
+  /**
+   * Append one content, streamed: written out every MiB while it arrives, so
+   * memory stays flat whatever its size. Identical contents are stored once
+   * (a repeat is dropped, or overwritten by what follows when already written).
+   */
   async add(chunks: AsyncIterable<Buffer>): Promise<{ digest: Sha256; size: number }> {
     const hash = createHash('sha256');
     const start = this.offset;
     const mark = this.buffered.length;
+    let flushedDuring = false;
     for await (const chunk of chunks) {
       hash.update(chunk);
       this.buffered.push(chunk);
       this.offset += chunk.length;
+      if (this.offset - this.flushed >= COALESCE) {
+        this.flush();
+        flushedDuring = true;
+      }
     }
     const digest = hash.digest('hex') as Sha256;
     const size = this.offset - start;
-    if (this.seen.has(digest) && start >= this.flushed) {
-      // Stored already: drop this copy (it is still in the buffer).
-      this.buffered.length = mark;
+    if (this.seen.has(digest)) {
+      // Stored already: drop this copy, buffered or written (later writes land over it; finish truncates).
+      if (!flushedDuring && start >= this.flushed) this.buffered.length = mark;
+      else {
+        this.buffered = [];
+        this.flushed = Math.min(this.flushed, start);
+      }
       this.offset = start;
     } else {
-      if (!this.seen.has(digest)) this.index.push([digest, start, size]);
+      this.index.push([digest, start, size]);
       this.seen.add(digest);
     }
     if (this.offset - this.flushed >= COALESCE) this.flush();

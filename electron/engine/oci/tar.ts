@@ -1,0 +1,410 @@
+// The one tar reader. Every archive Scratchyard reads (tarball sources, Debian
+// bases, image layers, the members of an image tar) goes through the header
+// checks here: checksum, sizes that are non-negative integers fitting the
+// archive, PAX and GNU long records bounded and well-formed, no NUL in names,
+// names that are clean relative paths, truncation reported with its offset.
+// Two drivers share one header decoder: a stream (contents handed out in the
+// chunks they arrive in, never a whole file) and a file read in place
+// (contents skipped by seeking, as `tar -t` does).
+import { readSync } from 'node:fs';
+
+/** Anything wrong with an archive: what, and at which byte of the archive. */
+export class TarError extends Error {}
+
+export type TarType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo' | 'other';
+
+export interface TarHeader {
+  /** A clean relative path: no "..", no leading "/" or "./", no empty segment ("" is the root). */
+  name: string;
+  /** As written for symlinks (data, never resolved on the host); a clean relative path for hard links. */
+  linkname: string;
+  type: TarType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  devmajor: number;
+  devminor: number;
+  /** SCHILY.xattr.* values, base64 (binary-safe). */
+  xattrs?: Record<string, string>;
+  /** Offset of the entry's data from the start of the archive. */
+  dataOffset: number;
+}
+
+/** PAX and GNU long-name records above this are refused (GNU tar's own names stop at 4 KiB of PATH_MAX). */
+export const MAX_META_RECORD = 1 << 20;
+const BLOCK = 512;
+
+const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+
+/** A name from an archive as a clean relative path, or a TarError naming it. */
+export function cleanName(name: string): string {
+  if (name.includes('\0')) throw new TarError(`entry ${JSON.stringify(name)} has a NUL byte in its name`);
+  const out: string[] = [];
+  for (const seg of name.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') throw new TarError(`entry ${JSON.stringify(name)} climbs out of the archive root with ".."`);
+    out.push(seg);
+  }
+  return out.join('/');
+}
+
+// ---- the header decoder, shared by both drivers ------------------------------
+
+type Step =
+  | { kind: 'end' }
+  /** A record whose data the decoder needs (PAX, GNU long name or link). */
+  | { kind: 'meta'; size: number }
+  | { kind: 'entry'; header: TarHeader };
+
+class HeaderDecoder {
+  private pax: Record<string, string> = {};
+  private global: Record<string, string> = {};
+  private xattrs: Record<string, string> | undefined;
+  private longName: string | undefined;
+  private longLink: string | undefined;
+  private metaFlag = '';
+  private metaAt = 0;
+
+  /**
+   * One 512-byte header at `pos`. `remaining` is what the archive holds after
+   * the header when that is known (a file read in place), for an early check.
+   */
+  header(h: Buffer, pos: number, remaining: number | undefined): Step {
+    if (isZero(h)) return { kind: 'end' };
+    if (!checksumOk(h)) throw new TarError(`not a tar archive: bad header checksum at byte ${pos}`);
+    const flag = String.fromCharCode(h[156]);
+    const size = this.pax.size !== undefined ? decimal(this.pax.size, 'PAX size', pos) : octal(h, 124, 12, 'size', pos);
+    const padded = Math.ceil(size / BLOCK) * BLOCK;
+    if (remaining !== undefined && padded > remaining) throw new TarError(`truncated at byte ${pos + BLOCK + remaining}: the entry at byte ${pos} declares ${size} bytes of data, ${remaining} remain`);
+    if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+      if (size > MAX_META_RECORD) throw new TarError(`a ${flag === 'x' || flag === 'g' ? 'PAX' : 'GNU long-name'} record of ${size} bytes at byte ${pos} (at most ${MAX_META_RECORD} allowed)`);
+      this.metaFlag = flag;
+      this.metaAt = pos;
+      return { kind: 'meta', size };
+    }
+    const ustar = h.toString('latin1', 257, 262) === 'ustar';
+    const prefix = ustar && h[345] !== 0 ? field(h, 345, 155) : '';
+    const rawName = this.pax.path ?? this.longName ?? (prefix ? prefix + '/' : '') + field(h, 0, 100);
+    let type: TarType = TYPES[flag] ?? 'other';
+    // Old tars mark folders by a trailing "/" on a plain file.
+    if ((flag === '\0' || flag === '0') && rawName.endsWith('/')) type = 'dir';
+    const rawLink = this.pax.linkpath ?? this.longLink ?? field(h, 157, 100);
+    const name = cleanName(rawName);
+    if (rawLink.includes('\0')) throw new TarError(`entry ${JSON.stringify(name)} has a NUL byte in its link target`);
+    let linkname = rawLink;
+    if (type === 'link') {
+      try {
+        linkname = cleanName(rawLink);
+      } catch {
+        throw new TarError(`hard link ${JSON.stringify(rawName)} points out of the archive with ".." (${rawLink})`);
+      }
+    }
+    const ids = { ...this.global, ...this.pax };
+    const header: TarHeader = {
+      name,
+      linkname,
+      type,
+      mode: octal(h, 100, 8, 'mode', pos) & 0o7777,
+      uid: ids.uid !== undefined ? decimal(ids.uid, 'PAX uid', pos) : octal(h, 108, 8, 'uid', pos),
+      gid: ids.gid !== undefined ? decimal(ids.gid, 'PAX gid', pos) : octal(h, 116, 8, 'gid', pos),
+      size,
+      devmajor: type === 'char' || type === 'block' ? octal(h, 329, 8, 'devmajor', pos) : 0,
+      devminor: type === 'char' || type === 'block' ? octal(h, 337, 8, 'devminor', pos) : 0,
+      ...(this.xattrs ? { xattrs: this.xattrs } : {}),
+      dataOffset: pos + BLOCK,
+    };
+    this.pax = {};
+    this.xattrs = undefined;
+    this.longName = this.longLink = undefined;
+    return { kind: 'entry', header };
+  }
+
+  /** The data of the record `header` asked for. */
+  meta(data: Buffer): void {
+    const at = this.metaAt;
+    if (this.metaFlag === 'L' || this.metaFlag === 'K') {
+      const z = data.indexOf(0);
+      const s = data.toString('utf8', 0, z === -1 ? data.length : z);
+      if (this.metaFlag === 'L') this.longName = s;
+      else this.longLink = s;
+      return;
+    }
+    const { pax, xattrs } = parsePax(data, at);
+    if (this.metaFlag === 'g') {
+      this.global = { ...this.global, ...pick(pax, ['uid', 'gid']) };
+      return;
+    }
+    this.pax = { ...this.pax, ...pax };
+    if (xattrs) this.xattrs = { ...this.xattrs, ...xattrs };
+  }
+}
+
+function pick(o: Record<string, string>, keys: string[]): Record<string, string> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+}
+
+function isZero(b: Buffer): boolean {
+  for (let i = 0; i < BLOCK; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** The sum of the header with its checksum field as spaces; old tars summed signed bytes, both are accepted (as GNU tar does). */
+function checksumOk(h: Buffer): boolean {
+  let unsigned = 8 * 0x20;
+  let signed = 8 * 0x20;
+  for (let i = 0; i < BLOCK; i++) {
+    if (i >= 148 && i < 156) continue;
+    unsigned += h[i];
+    signed += h[i] > 127 ? h[i] - 256 : h[i];
+  }
+  let want: number;
+  try {
+    want = octal(h, 148, 8, 'checksum', 0);
+  } catch {
+    return false;
+  }
+  return want === unsigned || want === signed;
+}
+
+/** A NUL-terminated text field. */
+function field(b: Buffer, at: number, len: number): string {
+  const z = b.indexOf(0, at);
+  return b.toString('utf8', at, z === -1 || z > at + len ? at + len : z);
+}
+
+/**
+ * A numeric header field: octal digits, padded by spaces or NULs, or GNU
+ * base-256 when the top bit of the first byte is set. Negative (base-256 with
+ * the sign bit) and unsafe integers are refused, as is anything else.
+ */
+function octal(b: Buffer, at: number, len: number, name: string, pos: number): number {
+  if (b[at] & 0x80) {
+    if (b[at] & 0x40) throw new TarError(`negative ${name} in the header at byte ${pos}`);
+    let v = b[at] & 0x3f;
+    for (let i = 1; i < len; i++) v = v * 256 + b[at + i];
+    if (!Number.isSafeInteger(v)) throw new TarError(`${name} too large in the header at byte ${pos}`);
+    return v;
+  }
+  let i = at;
+  const end = at + len;
+  while (i < end && b[i] === 0x20) i++;
+  let v = 0;
+  let digits = 0;
+  for (; i < end; i++, digits++) {
+    const c = b[i];
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
+  }
+  for (; i < end; i++) {
+    if (b[i] !== 0 && b[i] !== 0x20) throw new TarError(`${name} field is not an octal number (${JSON.stringify(b.toString('latin1', at, end))}) in the header at byte ${pos}`);
+  }
+  return digits ? v : 0;
+}
+
+function decimal(s: string, name: string, pos: number): number {
+  if (!/^\d{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) throw new TarError(`${name} ${JSON.stringify(s.slice(0, 40))} is not a non-negative integer (record before the header at byte ${pos})`);
+  return Number(s);
+}
+
+/** "LEN key=value\n" records, each checked; SCHILY.xattr.* kept as raw bytes (base64). */
+export function parsePax(data: Buffer, pos: number): { pax: Record<string, string>; xattrs?: Record<string, string> } {
+  const pax: Record<string, string> = {};
+  let xattrs: Record<string, string> | undefined;
+  const bad = (why: string) => new TarError(`malformed PAX record at byte ${pos}: ${why}`);
+  for (let at = 0; at < data.length; ) {
+    // Padding NULs after the last record.
+    if (data[at] === 0) break;
+    const space = data.indexOf(0x20, at);
+    if (space === -1 || space - at > 8) throw bad('no length');
+    const lenText = data.toString('latin1', at, space);
+    if (!/^\d+$/.test(lenText)) throw bad(`length ${JSON.stringify(lenText)} is not a number`);
+    const len = Number(lenText);
+    if (len <= space - at + 1 || at + len > data.length) throw bad(`length ${len} does not fit the record`);
+    if (data[at + len - 1] !== 0x0a) throw bad('a record does not end with a newline');
+    const rec = data.subarray(space + 1, at + len - 1);
+    const eq = rec.indexOf(0x3d);
+    if (eq <= 0) throw bad('a record has no key');
+    const key = rec.toString('utf8', 0, eq);
+    if (key.startsWith('SCHILY.xattr.')) (xattrs ??= {})[key.slice('SCHILY.xattr.'.length)] = rec.subarray(eq + 1).toString('base64');
+    else pax[key] = rec.toString('utf8', eq + 1);
+    at += len;
+  }
+  return { pax, xattrs };
+}
+
+// ---- driver 1: a stream, contents handed out in bounded chunks ---------------
+
+export interface TarStreamEntry {
+  header: TarHeader;
+  /** The entry's data as it arrives (chunks of the input, never more); read it or not, the reader skips what is left. */
+  content: AsyncIterable<Buffer>;
+}
+
+/** Exact reads and skips over an async byte stream, counting the offset. */
+class ByteReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private at = 0;
+  offset = 0;
+  private done = false;
+
+  constructor(private readonly it: AsyncIterator<Buffer | Uint8Array | string>) {}
+
+  private async more(): Promise<boolean> {
+    if (this.done) return false;
+    const r = await this.it.next();
+    if (r.done) {
+      this.done = true;
+      return false;
+    }
+    const c = r.value;
+    this.buf = typeof c === 'string' ? Buffer.from(c) : Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    this.at = 0;
+    return true;
+  }
+
+  /** Exactly n bytes (n is small: a header or a bounded record), or fewer at the end of the stream. */
+  async read(n: number): Promise<Buffer> {
+    if (this.buf.length - this.at >= n) {
+      const out = this.buf.subarray(this.at, this.at + n);
+      this.at += n;
+      this.offset += n;
+      return out;
+    }
+    // Across chunks: copy the pieces, not the chunks they sit in.
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      if (this.at >= this.buf.length && !(await this.more())) break;
+      const take = Math.min(n - got, this.buf.length - this.at);
+      this.buf.copy(out, got, this.at, this.at + take);
+      this.at += take;
+      got += take;
+    }
+    this.offset += got;
+    return out.subarray(0, got);
+  }
+
+  /** Up to n bytes in the pieces they arrive in; stops short at the end of the stream. */
+  async *chunks(n: number): AsyncGenerator<Buffer> {
+    while (n > 0) {
+      if (this.at >= this.buf.length && !(await this.more())) return;
+      const take = Math.min(n, this.buf.length - this.at);
+      const out = this.buf.subarray(this.at, this.at + take);
+      this.at += take;
+      this.offset += take;
+      n -= take;
+      yield out;
+    }
+  }
+
+  async skip(n: number): Promise<number> {
+    let skipped = 0;
+    for await (const c of this.chunks(n)) skipped += c.length;
+    return skipped;
+  }
+
+  /** Read and drop everything left, so hashes of the whole stream complete and producers finish. */
+  async drain(): Promise<void> {
+    this.at = this.buf.length;
+    while (await this.more()) this.at = this.buf.length;
+  }
+}
+
+/**
+ * Every entry of a tar stream, in order, PAX and GNU records folded in. The
+ * input is read to its end (past the end-of-archive blocks too), so whoever
+ * hashes it sees every byte.
+ */
+export async function* readTar(input: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<TarStreamEntry> {
+  const it = input[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    yield* entries(new ByteReader(it));
+    finished = true;
+  } finally {
+    // Stopped early (an error, or the caller gave up): let the source close (a Readable is destroyed).
+    if (!finished) await it.return?.().catch(() => undefined);
+  }
+}
+
+async function* entries(r: ByteReader): AsyncGenerator<TarStreamEntry> {
+  const dec = new HeaderDecoder();
+  for (;;) {
+    const pos = r.offset;
+    const h = await r.read(BLOCK);
+    if (h.length === 0) return; // no end-of-archive blocks: tolerated, as GNU tar and tar-stream do
+    if (h.length < BLOCK) throw new TarError(`truncated at byte ${r.offset}: a header cut short`);
+    const step = dec.header(h, pos, undefined);
+    if (step.kind === 'end') {
+      await r.drain();
+      return;
+    }
+    if (step.kind === 'meta') {
+      const data = await r.read(step.size);
+      if (data.length < step.size) throw new TarError(`truncated at byte ${r.offset}: a record at byte ${pos} declares ${step.size} bytes`);
+      dec.meta(Buffer.from(data));
+      await padding(r, step.size, pos);
+      continue;
+    }
+    const header = step.header;
+    const size = header.size;
+    let left = size;
+    const content = (async function* () {
+      for await (const c of r.chunks(left)) {
+        left -= c.length;
+        yield c;
+      }
+      if (left > 0) throw new TarError(`truncated at byte ${r.offset}: ${JSON.stringify(header.name)} declares ${size} bytes`);
+    })();
+    yield { header, content };
+    if (left > 0 && (await r.skip(left)) < left) throw new TarError(`truncated at byte ${r.offset}: ${JSON.stringify(header.name)} declares ${size} bytes`);
+    left = 0;
+    await padding(r, size, pos);
+  }
+}
+
+async function padding(r: ByteReader, size: number, pos: number): Promise<void> {
+  const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+  if (pad && (await r.skip(pad)) < pad) throw new TarError(`truncated at byte ${r.offset}: the entry at byte ${pos} is not padded to a block`);
+}
+
+// ---- driver 2: a file read in place, contents skipped -------------------------
+
+const WINDOW = 1 << 20;
+
+/**
+ * Every header of the tar stored in bytes [start, end) of an open file, in
+ * order, with offsets relative to `start`. Contents are skipped, not read:
+ * reads go through a 1 MiB window that moves only when a header falls outside it.
+ */
+export function* scanTar(fd: number, start: number, end: number): Generator<TarHeader> {
+  const buf = Buffer.alloc(WINDOW);
+  let winStart = -1;
+  let winLen = 0;
+  const block = (pos: number, len: number): Buffer => {
+    if (pos < winStart || pos + len > winStart + winLen) {
+      if (len > WINDOW) {
+        const big = Buffer.alloc(len);
+        const n = readSync(fd, big, 0, len, start + pos);
+        if (n < len) throw new TarError(`truncated at byte ${pos + n}`);
+        return big;
+      }
+      winStart = pos;
+      winLen = readSync(fd, buf, 0, Math.min(WINDOW, end - start - pos), start + pos);
+      if (winLen < len) throw new TarError(`truncated at byte ${pos + winLen}`);
+    }
+    return buf.subarray(pos - winStart, pos - winStart + len);
+  };
+  const dec = new HeaderDecoder();
+  const total = end - start;
+  for (let pos = 0; pos < total; ) {
+    if (pos + BLOCK > total) throw new TarError(`truncated at byte ${total}: a header cut short`);
+    const step = dec.header(block(pos, BLOCK), pos, total - pos - BLOCK);
+    if (step.kind === 'end') return;
+    const size = step.kind === 'entry' ? step.header.size : step.size;
+    if (step.kind === 'meta') dec.meta(Buffer.from(block(pos + BLOCK, size)));
+    else yield step.header;
+    pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+  }
+}

@@ -1,0 +1,363 @@
+// Hostile images and tarballs, generated here: docker-save and OCI, folder and
+// tar, with climbing digests and member names, digests that break their grammar
+// or do not match the bytes, lying sizes, truncations, oversize JSON, symlinked
+// blobs and a gzip bomb. Each is refused (exit 1 for an image, 2 for a recipe's
+// tarball) with a message naming the file and the culprit, in bounded time and
+// memory, and nothing changes outside the cache and the output.
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createGzip, gzipSync } from 'node:zlib';
+import { pack, type Header } from 'tar-stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { arena, boundedCli, expectContained, expectRefused, type Arena } from '../helpers/hostile';
+import { writeProject } from '../helpers/projects';
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+type Entry = Partial<Header> & { name: string; body?: Buffer | string };
+
+async function tarOf(entries: Entry[]): Promise<Buffer> {
+  const p = pack();
+  for (const { body, ...h } of entries) p.entry({ mode: 0o644, mtime: new Date(0), ...h } as Header, typeof body === 'string' ? Buffer.from(body) : (body ?? Buffer.alloc(0)));
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p as unknown as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** A ustar header with a valid checksum, fields as raw strings: what tar-stream will not write. */
+function rawHeader(name: string, size: string, type = '0'): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100);
+  h.write('0000644\0', 100, 'latin1');
+  h.write('0000000\0', 108, 'latin1');
+  h.write('0000000\0', 116, 'latin1');
+  h.write(size, 124, 12, 'latin1');
+  h.write('00000000000\0', 136, 'latin1');
+  h.write(type, 156, 'latin1');
+  h.write('ustar\x0000', 257, 'latin1');
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return h;
+}
+const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+function paxSize(value: string, name: string): Buffer {
+  const body = ` size=${value}\n`;
+  const rec = Buffer.from(`${body.length + String(body.length + 2).length}${body}`);
+  return Buffer.concat([rawHeader('PaxHeader', rec.length.toString(8).padStart(11, '0') + '\0', 'x'), pad(rec), rawHeader(name, '00000000000\0')]);
+}
+
+/** An image as members (name -> bytes), before it is written as a tar or a folder. */
+type Members = Map<string, Buffer>;
+
+interface Layer {
+  blob: Buffer;
+  diffId: string;
+}
+
+async function layerOf(entries: Entry[], gzip = false): Promise<Layer> {
+  const tar = await tarOf(entries);
+  return { blob: gzip ? gzipSync(tar) : tar, diffId: sha(tar) };
+}
+
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+interface Spec {
+  layers: Layer[];
+  /** Rewrite the documents before they are stored (digests of what changes follow, unless `keep` says otherwise). */
+  config?: (c: Record<string, unknown>) => void;
+  layerDigests?: (i: number, real: string) => string;
+}
+
+function dockerImage(spec: Spec): Members {
+  const m: Members = new Map();
+  const config: Record<string, unknown> = { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => `sha256:${l.diffId}`) } };
+  spec.config?.(config);
+  const cfg = json(config);
+  m.set(`blobs/sha256/${sha(cfg)}`, cfg);
+  const names = spec.layers.map((l) => `blobs/sha256/${sha(l.blob)}`);
+  spec.layers.forEach((l, i) => m.set(names[i], l.blob));
+  m.set('manifest.json', json([{ Config: `blobs/sha256/${sha(cfg)}`, RepoTags: ['x:latest'], Layers: names }]));
+  return m;
+}
+
+function ociImage(spec: Spec): Members {
+  const m: Members = new Map();
+  const config: Record<string, unknown> = { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: spec.layers.map((l) => `sha256:${l.diffId}`) } };
+  spec.config?.(config);
+  const cfg = json(config);
+  m.set(`blobs/sha256/${sha(cfg)}`, cfg);
+  spec.layers.forEach((l) => m.set(`blobs/sha256/${sha(l.blob)}`, l.blob));
+  const manifest = json({
+    schemaVersion: 2,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(cfg)}`, size: cfg.length },
+    layers: spec.layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: spec.layerDigests ? spec.layerDigests(i, `sha256:${sha(l.blob)}`) : `sha256:${sha(l.blob)}`, size: l.blob.length })),
+  });
+  m.set(`blobs/sha256/${sha(manifest)}`, manifest);
+  m.set('index.json', json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(manifest)}`, size: manifest.length }] }));
+  m.set('oci-layout', json({ imageLayoutVersion: '1.0.0' }));
+  return m;
+}
+
+async function writeTar(file: string, m: Members): Promise<string> {
+  writeFileSync(file, await tarOf([...m].map(([name, body]) => ({ name, body }))));
+  return file;
+}
+
+function writeDir(dir: string, m: Members): string {
+  for (const [name, body] of m) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), body);
+  }
+  return dir;
+}
+
+// A private TMPDIR for this file and the CLIs it starts: the containment check
+// looks for scratchyard's temporaries there, not among other processes' in /tmp.
+const privateTmp = mkdtempSync(path.join(os.tmpdir(), 'sy-hostile-tmp-'));
+process.env.TMPDIR = privateTmp;
+afterAll(() => rmSync(privateTmp, { recursive: true, force: true }));
+const a: Arena = arena('sy-hostile-images-');
+let n = 0;
+const place = (ext = '') => path.join(a.dir, `img${++n}${ext}`);
+
+/** `scratchyard <cmd> IMAGE`, contained, refused with exit 1 and a message naming the image and the culprit. */
+function refused(cmd: 'ls' | 'inspect', image: string, culprit: string | RegExp, maxRssMiB?: number): void {
+  const r = expectContained(a, () => boundedCli([cmd, image, '--cache', a.cache]));
+  expectRefused(r, 1, culprit, maxRssMiB);
+  expect(r.stderr).toContain(image);
+}
+
+const files: Entry[] = [
+  { name: 'etc/', type: 'directory', mode: 0o755 },
+  { name: 'etc/hostname', body: 'box\n' },
+];
+
+describe('climbing digests and names', () => {
+  it('docker-save: a diff_id climbing out (the pack-name attack) is refused by its grammar, before it names anything', async () => {
+    const l = await layerOf(files);
+    const img = await writeTar(place('.tar'), dockerImage({ layers: [l], config: (c) => ((c.rootfs as { diff_ids: string[] }).diff_ids = ['sha256:../../canary/keep']) }));
+    refused('ls', img, /rootfs\.diff_ids\[0\]: "sha256:\.\.\/\.\.\/canary\/keep" is not a digest/);
+  });
+
+  it('docker-save: a Layers member name climbing out is refused, naming the field', async () => {
+    const m = dockerImage({ layers: [await layerOf(files)] });
+    const man = JSON.parse(m.get('manifest.json')!.toString());
+    man[0].Layers = ['../canary/keep'];
+    m.set('manifest.json', json(man));
+    refused('ls', writeDir(place(), m), /manifest\.json \[0\]\.Layers\[0\]: entry "\.\.\/canary\/keep" climbs out/);
+  });
+
+  it('OCI tar: a member named blobs/sha256/../../… is refused, naming the member', async () => {
+    const m = ociImage({ layers: [await layerOf(files)] });
+    m.set('blobs/sha256/../../canary/keep', Buffer.from('evil'));
+    refused('ls', await writeTar(place('.tar'), m), /entry "blobs\/sha256\/\.\.\/\.\.\/canary\/keep" climbs out of the archive root/);
+  });
+
+  for (const [what, bad] of [
+    ['climbing', 'sha256:../../canary/keep'],
+    ['upper-case hex', 'sha256:' + 'A'.repeat(64)],
+    ['short', 'sha256:abc'],
+    ['another algorithm', 'sha512:' + 'a'.repeat(128)],
+    ['not a string', 42],
+  ] as const) {
+    it(`OCI folder and tar: a layer digest that is ${what} is refused, naming the manifest field`, async () => {
+      const m = ociImage({ layers: [await layerOf(files)], layerDigests: () => bad as string });
+      for (const img of [writeDir(place(), m), await writeTar(place('.tar'), m)]) refused('ls', img, /manifest sha256:[0-9a-f]{12} layers\[0\]\.digest: .* is not a digest/);
+    });
+  }
+
+  it('OCI: an index.json manifest digest breaking the grammar is refused', async () => {
+    const m = ociImage({ layers: [await layerOf(files)] });
+    m.set('index.json', json({ schemaVersion: 2, manifests: [{ digest: 'sha256:../../../../etc/passwd', size: 10 }] }));
+    refused('inspect', writeDir(place(), m), /index\.json manifests\[0\]\.digest: "sha256:\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" is not a digest/);
+  });
+});
+
+describe('digests that do not match the bytes', () => {
+  it('OCI: a layer blob whose bytes differ from its digest names the layer and both digests', async () => {
+    const l = await layerOf(files);
+    const m = ociImage({ layers: [l] });
+    const other = await tarOf([{ name: 'etc/hostname', body: 'evil\n' }]);
+    const padded = Buffer.concat([other, Buffer.alloc(l.blob.length - other.length)]);
+    m.set(`blobs/sha256/${sha(l.blob)}`, padded);
+    for (const img of [writeDir(place(), m), await writeTar(place('.tar'), m)]) {
+      refused('ls', img, new RegExp(`layer 0 \\(sha256:${sha(l.blob).slice(0, 12)}, blobs/sha256/${sha(l.blob)}\\): the blob's bytes hash to sha256:${sha(padded).slice(0, 12)}`));
+    }
+  });
+
+  it('docker-save: a wrong diff_id (good grammar) names the config field', async () => {
+    const l = await layerOf(files, true);
+    const img = await writeTar(place('.tar'), dockerImage({ layers: [l], config: (c) => ((c.rootfs as { diff_ids: string[] }).diff_ids = [`sha256:${'1'.repeat(64)}`]) }));
+    refused('ls', img, /layer 0 \(sha256:111111111111, .*\): the uncompressed tar hashes to sha256:[0-9a-f]{12}…, not sha256:111111111111… as blobs\/sha256\/[0-9a-f]{64} rootfs\.diff_ids\[0\] says/);
+    // Read without contents (gzip: every byte is read anyway), the same check holds.
+    refused('inspect', img, /the uncompressed tar hashes to/);
+  });
+
+  it('a config whose bytes differ from its descriptor (OCI) or its name (docker) is refused', async () => {
+    const l = await layerOf(files);
+    const oci = ociImage({ layers: [l] });
+    const docker = dockerImage({ layers: [l] });
+    for (const m of [oci, docker]) {
+      const name = [...m.keys()].find((k) => k.startsWith('blobs/') && m.get(k)!.toString().includes('"rootfs"'))!;
+      m.set(name, Buffer.from(m.get(name)!.toString().replace('amd64', 'arm64')));
+    }
+    refused('inspect', writeDir(place(), oci), /manifest sha256:[0-9a-f]{12} config \(blobs\/sha256\/[0-9a-f]{64}\): the bytes hash to sha256:[0-9a-f]{12}…, its descriptor says/);
+    refused('inspect', await writeTar(place('.tar'), docker), /config blobs\/sha256\/[0-9a-f]{64}: the bytes hash to .*, its name says/);
+  });
+
+  it('diff_ids and layers of different counts are refused', async () => {
+    const l = await layerOf(files);
+    const m = ociImage({ layers: [l], config: (c) => ((c.rootfs as { diff_ids: string[] }).diff_ids = []) });
+    refused('inspect', writeDir(place(), m), /rootfs\.diff_ids lists 0 layers, manifest sha256:[0-9a-f]{12} layers lists 1/);
+  });
+});
+
+describe('sizes, truncations, records', () => {
+  const layerWith = async (raw: Buffer): Promise<Layer> => {
+    const tar = Buffer.concat([raw, Buffer.alloc(1024)]);
+    return { blob: tar, diffId: sha(tar) };
+  };
+
+  it.each([
+    ['a PAX size=-1536 (the 2.5 KB tar that hung everything)', paxSize('-1536', 'f'), /PAX size "-1536" is not a non-negative integer/],
+    ['a non-numeric size', rawHeader('f', '00000x00000\0'), /size field is not an octal number/],
+    ['a huge size', rawHeader('f', '77777777777\0'), /truncated at byte \d+: .*declares 8589934591 bytes/],
+  ])('in a layer, %s is refused, naming the layer', async (_, raw, culprit) => {
+    const l = await layerWith(raw);
+    for (const m of [ociImage({ layers: [l] }), dockerImage({ layers: [l] })]) {
+      for (const cmd of ['ls', 'inspect'] as const) refused(cmd, writeDir(place(), m), new RegExp(`layer 0 \\(sha256:[0-9a-f]{12}, blobs/sha256/[0-9a-f]{64}\\): .*${culprit.source}`));
+    }
+  });
+
+  it('in the image tar itself, a PAX size=-1536 and a negative base-256 size are refused', async () => {
+    const good = await writeTar(place('.tar'), ociImage({ layers: [await layerOf(files)] }));
+    const neg = rawHeader('oci-layout', '00000000000\0');
+    neg.fill(0xff, 124, 136);
+    neg.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of neg) sum += b;
+    neg.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    for (const [head, culprit] of [
+      [paxSize('-1536', 'index.json'), /PAX size "-1536"/],
+      [neg, /negative size in the header at byte 0/],
+    ] as const) {
+      const img = place('.tar');
+      writeFileSync(img, Buffer.concat([head, readFileSync(good)]));
+      refused('inspect', img, culprit);
+    }
+  });
+
+  it('a truncated image tar and a truncated layer say where', async () => {
+    const l = await layerOf([...files, { name: 'big', body: Buffer.alloc(100_000, 3) }]);
+    const whole = readFileSync(await writeTar(place('.tar'), dockerImage({ layers: [l] })));
+    const cut = place('.tar');
+    writeFileSync(cut, whole.subarray(0, whole.length - 1024 - 50_000));
+    refused('inspect', cut, /truncated at byte \d+/);
+    const oci = ociImage({ layers: [l] });
+    oci.set(`blobs/sha256/${sha(l.blob)}`, l.blob.subarray(0, 60_000));
+    refused('ls', writeDir(place(), oci), /manifest sha256:[0-9a-f]{12} layers\[0\] says 103424 bytes, blob sha256:[0-9a-f]{12} has 60000/);
+    const docker = dockerImage({ layers: [l] });
+    docker.set(`blobs/sha256/${sha(l.blob)}`, l.blob.subarray(0, 60_000));
+    refused('ls', writeDir(place(), docker), /layer 0 \(sha256:[0-9a-f]{12}, blobs\/sha256\/[0-9a-f]{64}\): truncated at byte 60000: "big" declares 100000 bytes/);
+  });
+
+  it('an oversize manifest.json is refused before it is read', async () => {
+    const m = dockerImage({ layers: [await layerOf(files)] });
+    m.set('manifest.json', Buffer.alloc(5 << 20, 0x20));
+    refused('inspect', await writeTar(place('.tar'), m), /manifest\.json: 5242880 bytes, more than the 4194304 a JSON document may have/);
+  });
+});
+
+describe('OCI folders: members are their own files', () => {
+  it('a symlinked layer blob (to a file outside) is refused, naming it', async () => {
+    const l = await layerOf(files);
+    const dir = writeDir(place(), ociImage({ layers: [l] }));
+    const blob = path.join(dir, 'blobs/sha256', sha(l.blob));
+    const outside = path.join(a.dir, `outside-${n}`);
+    writeFileSync(outside, l.blob);
+    rmSync(blob);
+    symlinkSync(outside, blob);
+    refused('ls', dir, new RegExp(`blobs/sha256/${sha(l.blob)} is a symlink`));
+  });
+
+  it('a symlinked index.json is refused too', async () => {
+    const dir = writeDir(place(), ociImage({ layers: [await layerOf(files)] }));
+    renameSync(path.join(dir, 'index.json'), path.join(dir, 'real-index.json'));
+    symlinkSync('real-index.json', path.join(dir, 'index.json'));
+    refused('inspect', dir, /index\.json is a symlink/);
+  });
+});
+
+describe('a gzip bomb', () => {
+  // 4.25 GiB of zeros in one file: past what an octal size field and a 32-bit offset hold.
+  const SIZE = 4.25 * 1024 ** 3;
+
+  async function bomb(): Promise<string> {
+    const gz = place('.layer.gz');
+    const out = createWriteStream(gz);
+    const gzip = createGzip({ level: 1 });
+    gzip.pipe(out);
+    const blobHash = createHash('sha256');
+    const diffHash = createHash('sha256');
+    gzip.on('data', (c: Buffer) => blobHash.update(c));
+    const write = async (b: Buffer) => {
+      diffHash.update(b);
+      if (!gzip.write(b)) await new Promise<void>((r) => gzip.once('drain', () => r()));
+    };
+    const head = await tarOf([{ name: 'zeros', size: 0 }]);
+    // tar-stream writes the header of an empty file: give it the real size (PAX, as GNU tar would).
+    const pax = ` size=${SIZE}\n`;
+    const rec = Buffer.from(`${pax.length + 2}${pax}`);
+    await write(Buffer.concat([rawHeader('PaxHeader', rec.length.toString(8).padStart(11, '0') + '\0', 'x'), pad(rec), head.subarray(0, 512)]));
+    const mib = Buffer.alloc(1 << 20);
+    for (let i = 0; i < SIZE / mib.length; i++) await write(mib);
+    await write(Buffer.alloc(1024));
+    await new Promise<void>((r) => {
+      out.on('close', () => r());
+      gzip.end();
+    });
+    const blob = readFileSync(gz);
+    expect(blob.length).toBeLessThan(SIZE / 100);
+    const l = { blob, diffId: diffHash.digest('hex') };
+    expect(sha(blob)).toBe(blobHash.digest('hex'));
+    return writeDir(place(), ociImage({ layers: [l] }));
+  }
+
+  it('streams through in bounded memory: inspect (contents dropped) and ls (a file over 4 GiB stored) both read it', async () => {
+    const img = await bomb();
+    const inspect = expectContained(a, () => boundedCli(['inspect', img, '--cache', a.cache, '--json'], { timeoutMs: 300_000 }));
+    expect(inspect.stderr).toBe('');
+    expect(inspect.code).toBe(0);
+    expect(JSON.parse(inspect.stdout).final).toBe(SIZE);
+    expect(inspect.maxRssMiB).toBeLessThan(300);
+    const ls = expectContained(a, () => boundedCli(['ls', img, '--cache', a.cache], { timeoutMs: 300_000 }));
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(new RegExp(`^\\./zeros 0100644-0-0-[0-9a-f]{64}$`, 'm'));
+    expect(ls.maxRssMiB).toBeLessThan(300);
+  });
+});
+
+describe('hostile tarball sources through scratchyard build', () => {
+  const project = (name: string, tar: Buffer) => {
+    const d = writeProject(path.join(a.dir, name), `name: ${name}\nlayers:\n  - name: root\n    sources:\n      - kind: tarball\n        src: rootfs.tar\n`);
+    writeFileSync(path.join(d, 'rootfs.tar'), tar);
+    return d;
+  };
+
+  it.each([
+    ['a PAX size=-1536', () => Buffer.concat([paxSize('-1536', 'f'), Buffer.alloc(1024)]), /PAX size "-1536" is not a non-negative integer/],
+    ['a non-numeric size', () => Buffer.concat([rawHeader('f', '0000000z000\0'), Buffer.alloc(1024)]), /size field is not an octal number/],
+    ['a truncated entry', () => Buffer.concat([rawHeader('f', '00000010000\0'), Buffer.alloc(100)]), /truncated at byte 612: "f" declares 4096 bytes/],
+    ['a GNU long name climbing out', () => Buffer.concat([rawHeader('././@LongLink', '00000000020\0', 'L'), pad(Buffer.from('../../canary/x\0\0')), rawHeader('x', '00000000000\0'), Buffer.alloc(1024)]), /entry "\.\.\/\.\.\/canary\/x" climbs out/],
+    ['a gzip stream cut short', () => gzipSync(Buffer.concat([rawHeader('f', '00000000004\0'), pad(Buffer.from('abcd')), Buffer.alloc(1024)])).subarray(0, 40), /not a readable tar archive \(unexpected end of file\)/],
+  ])('%s is refused with exit 2, naming the field and the entry', (_, tar, culprit) => {
+    const d = project(`tarball-${++n}`, tar());
+    const r = expectContained(a, () => boundedCli(['build', d, '--cache', a.cache, '--out', a.out]));
+    expectRefused(r, 2, new RegExp(`layers\\[0\\]\\.sources\\[0\\]\\.src: rootfs\\.tar: .*${culprit.source}`));
+  });
+});
