@@ -77,6 +77,7 @@ async function evaluate(
         field,
         stages,
         log: (line) => env.report.log(line),
+        signal: env.signal,
         node: (id, label) => (report ? env.report.start(`source:${idPrefix}${layer.name}:${si}:${id}`, `${idPrefix}${layer.name}: ${label}`) : { done() {}, cached() {}, failed() {}, progress() {} }),
       };
       if (source.kind === 'libs' && upperPuts) ctx.filesAbove = filesAbove(layers, li, upperPuts, source.from);

@@ -21,6 +21,8 @@ export interface SourceContext {
   /** Files (ELF candidates) that the layers above this one add; only the libs source reads it. */
   filesAbove?: Tree;
   log: (line: string) => void;
+  /** The build's cancellation: a build step's sandbox is killed with it. */
+  signal?: AbortSignal;
   /** A graph node of its own inside this source (debian's download and install). */
   node: (id: string, label: string) => NodeHandle;
 }
