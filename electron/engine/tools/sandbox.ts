@@ -136,21 +136,25 @@ export interface SandboxCommand {
 // Identity and subordinate maps are written by us, from outside, while bwrap
 // waits on --userns-block-fd: bwrap reports the namespace's first process on
 // --info-fd; a helper writes uid_map/gid_map (real root) or runs
-// newuidmap/newgidmap (a normal user), then lets bwrap go on. The launcher
-// execs bwrap, so bwrap's parent is whoever started the sandbox
-// (--die-with-parent) and its pid is the one to kill.
+// newuidmap/newgidmap (a normal user), then lets bwrap go on. On failure it
+// kills both bwrap processes (the inner one is not yet bound to its parent's
+// life). The launcher execs bwrap, so bwrap's parent is whoever started the
+// sandbox (--die-with-parent) and its pid is the one to kill.
 const LAUNCH = `W=$1 MKFIFO=$2 UIDS=$3 GIDS=$4 SETU=$5 SETG=$6; shift 6
 I="$W/.userns-$$.info" B="$W/.userns-$$.block"
 "$MKFIFO" -m 600 "$I" "$B" || exit 125
 (
-  exec 3<"$I" 4>"$B"
+  exec 3<"$I" 4>"$B" >/dev/null
   pid=
   while read -r l <&3; do case $l in *'"child-pid"'*) pid=\${l#*: }; pid=\${pid%,}; break;; esac; done
   if [ "$SETU" = write ]; then
     echo "$UIDS" > "/proc/$pid/uid_map" && echo "$GIDS" > "/proc/$pid/gid_map"
   else
     "$SETU" "$pid" $UIDS && "$SETG" "$pid" $GIDS
-  fi && printf x >&4 || { echo "scratchyard: could not map the sandbox's user ids" >&2; kill -KILL $$; }
+  fi && printf x >&4 || { echo "scratchyard: could not map the sandbox's user ids" >&2; kill -KILL $pid $$; }
+  exec 4>&-
+  # bwrap may still be writing its info: read to the end, or it dies of SIGPIPE.
+  while read -r l <&3; do :; done
 ) &
 exec "$@" 3>"$I" 4<"$B"`;
 
