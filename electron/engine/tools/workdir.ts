@@ -27,7 +27,10 @@ export async function removeWorkDir(dir: string): Promise<void> {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether `pid` still runs: a zombie (killed, not yet reaped by its parent) does not. */
+async function alive(pid: number): Promise<boolean> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat !== undefined) return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   try {
     process.kill(pid, 0);
     return true;
@@ -45,7 +48,7 @@ export function sweepDeadWorkDirs(): Promise<void> {
     const me = process.getuid?.() ?? 0;
     for (const n of names) {
       const m = WORK_RE.exec(n);
-      if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+      if (!m || Number(m[1]) === process.pid || (await alive(Number(m[1])))) continue;
       const dir = path.join(os.tmpdir(), n);
       const st = await fs.lstat(dir).catch(() => undefined);
       if (st?.isDirectory() && st.uid === me) await removeWorkDir(dir).catch(() => {});
