@@ -5,11 +5,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO, lacks, sh, tempDir } from '../helpers/env';
 import { arena, boundedCli, expectRefused, outsideState, type Arena, type BoundedResult } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
+import { EngineSession } from '../../electron/host/session';
+import type { EngineEvent } from '../../shared/contract';
 
 const USER = 'scratchyard-ci';
 const isRoot = process.getuid?.() === 0;
@@ -245,6 +248,30 @@ describe.skipIf(lacks('bwrap', 'gcc'))('the sandbox against hostile images', () 
     expect(readdirSync(tmpOf(who)).filter((n) => n.startsWith('scratchyard-'))).toEqual([]);
     expect(hostState()).toEqual(before);
   }, 180_000);
+});
+
+describe.skipIf(lacks('bwrap', 'gcc'))('the app\'s shell', () => {
+  it('runs in the same sandbox, on a terminal, and its folder goes when it exits', async () => {
+    const dir = tempDir('sy-sandbox-shell-');
+    const p = writeProject(path.join(dir, 'p'), 'name: shell\nlayers:\n  - name: app\n    sources:\n      - kind: busybox\n');
+    const events: EngineEvent[] = [];
+    const session = new EngineSession({ project: p, cacheDir: path.join(dir, 'cache'), emit: (e) => events.push(e) });
+    const mine = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith(`scratchyard-run-${process.pid}-`));
+    try {
+      const { id } = (await session.handle({ cmd: 'shell.start', cols: 80, rows: 24 })) as { id: string };
+      expect(mine()).toHaveLength(1);
+      await session.handle({ cmd: 'term.write', id, data: 'grep CapEff /proc/self/status; [ -t 0 ] && echo on-a-tty; exit 3\n' });
+      await until(() => events.some((e) => e.event === 'term.exit'), 30_000);
+      const out = events.flatMap((e) => (e.event === 'term.data' ? [e.data] : [])).join('');
+      expect(out).toMatch(/CapEff:\s+00000000a80425fb/);
+      expect(out).toContain('on-a-tty');
+      expect(events.find((e) => e.event === 'term.exit')).toMatchObject({ code: 3 });
+      await until(() => mine().length === 0, 10_000);
+      expect(mine()).toEqual([]);
+    } finally {
+      session.dispose();
+    }
+  });
 });
 
 describe.skipIf(lacks('bwrap', 'gcc', '/bin/busybox'))('a busybox from the recipe', () => {
