@@ -5,7 +5,6 @@
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { SourceOf } from '../../../shared/recipe';
-import type { ImagePath } from '../../../shared/brand';
 import { imagePath } from '../model/path';
 import type { Tree } from '../model/tree';
 import { DEFAULT_PATH } from '../model/runspec';
@@ -15,7 +14,7 @@ import { makeWorkDir, removeWorkDir } from '../tools/workdir';
 import { ElfError, ElfTruncatedError, parseElf, type ElfInfo } from './elf/parse';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
-const AT = '/bin/busybox' as ImagePath;
+const AT = imagePath('/bin/busybox');
 
 /** e_machine of the architectures Node runs on. */
 const MACHINES: Partial<Record<NodeJS.Architecture, number>> = { x64: 62, arm64: 183, ia32: 3, arm: 40, riscv64: 243, ppc64: 21, s390x: 22, loong64: 258 };

@@ -9,7 +9,7 @@ import type { ImagePath } from '../../../shared/brand';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { treeDigest } from '../model/filelist';
-import { ROOT, ancestors, isUnder } from '../model/path';
+import { ROOT, ancestors, imagePath, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { DEFAULT_PATH } from '../model/runspec';
 import { identityFor, prepareRoot, runSandboxed, SandboxSetupError, type PreparedRoot, type SandboxMount } from '../tools/sandbox';
@@ -54,7 +54,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
         src = path.join(work, `stage-${i}`);
         await materialize(ctx.stages.get(m.stage)!, ctx.store, src, { owners: realRoot });
       } else src = m.host;
-      mounts.push({ src, at: m.at as ImagePath });
+      mounts.push({ src, at: imagePath(m.at) });
     }
     let prepared: PreparedRoot;
     try {
@@ -63,7 +63,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
       if (e instanceof SandboxSetupError) throw new RecipeError(ctx.field, e.message);
       throw e;
     }
-    const scaffolding = new Set<string>(prepared.scaffolding);
+    const scaffolding = new Set(prepared.scaffolding);
     const argv = Array.isArray(s.command) ? s.command : ['/bin/sh', '-c', s.command];
     ctx.log(`run: ${Array.isArray(s.command) ? s.command.join(' ') : s.command}`);
     const outcome = await runSandboxed(
@@ -103,7 +103,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     };
     await walk('');
     // Scaffolding (mount points, /proc, /dev placeholders, a /tmp the image lacked) is not the step's doing.
-    const kept = new Set(s.keepMountPoint ? s.mounts.flatMap((m) => [m.at, ...ancestors(m.at as ImagePath)]) : []);
+    const kept = new Set(s.keepMountPoint ? s.mounts.flatMap((m) => [imagePath(m.at), ...ancestors(imagePath(m.at))]) : []);
     for (const p of [...after.keys()]) {
       if ([...scaffolding].some((sc) => (p === sc || isUnder(p, sc)) && !(p === sc && kept.has(sc)))) after.delete(p);
     }

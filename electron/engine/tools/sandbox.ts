@@ -15,7 +15,7 @@ import { promises as fs } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
-import { ancestors, ROOT } from '../model/path';
+import { ancestors, imagePath, ROOT } from '../model/path';
 import type { RunOutcome, RunSpec } from '../model/runspec';
 import { subordinateIds, type IdMap } from './idmap';
 import { requireTool } from './registry';
@@ -101,11 +101,11 @@ export async function prepareRoot(root: string, mounts: SandboxMount[] = []): Pr
       }
     }
   };
-  await ensure('/proc' as ImagePath, 'dir');
-  await ensure('/dev' as ImagePath, 'dir');
+  await ensure(imagePath('/proc'), 'dir');
+  await ensure(imagePath('/dev'), 'dir');
   // The image's own /tmp when it has one (a step's writes there are its result); a symlinked /tmp is left alone.
   const tmp = await fs.lstat(path.join(root, 'tmp')).catch(() => undefined);
-  if (!tmp) await ensure('/tmp' as ImagePath, 'dir', 0o1777);
+  if (!tmp) await ensure(imagePath('/tmp'), 'dir', 0o1777);
   for (const m of mounts) {
     const st = await fs.stat(m.src).catch(() => undefined);
     if (!st || (!st.isDirectory() && !st.isFile())) throw new SandboxSetupError(`cannot mount ${m.src} at ${m.at}: not a folder or file on this machine`);
