@@ -15,9 +15,9 @@ import { indexOf, indexTree, type TreeIndex } from '../engine/model/index';
 import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
 import type { Entry, Tree } from '../engine/model/tree';
 import { RecipeLoadError, parseRecipe, RECIPE_FILE, type RecipeProblem } from '../engine/graph/project';
-import { asRealRoot, materializeImage, runSpec } from '../engine/entry/run';
-import { chrootCommand } from '../engine/tools/sandbox';
-import { removeRoot } from '../engine/store/materialize';
+import { materializeImage, runSpec } from '../engine/entry/run';
+import { identityFor, sandboxCommand } from '../engine/tools/sandbox';
+import { removeWorkDir } from '../engine/tools/workdir';
 import { isElf, parseElf, type ElfInfo } from '../engine/sources/elf/parse';
 import { systemDirs } from '../engine/sources/elf/closure';
 import { writeFileAtomic } from '../engine/store/atomic';
@@ -451,20 +451,25 @@ export class EngineSession {
     const r = this.built();
     // A shell replaces the entrypoint too, as `docker run --entrypoint /bin/sh` would.
     const spec = runSpec(shell ? { ...r.recipe, config: { ...r.recipe.config, entrypoint: [] } } : r.recipe, args);
-    const root = await materializeImage(r.states[r.states.length - 1], r.store);
-    const cmd = chrootCommand(root, spec, { realRoot: asRealRoot() });
+    const image = await materializeImage(r.states[r.states.length - 1], r.store);
     const id = `t${this.nextTerm++}`;
     const t0 = performance.now();
-    const session = await spawnPty({
-      ...cmd,
-      cols,
-      rows,
-      onData: (data) => this.opts.emit({ event: 'term.data', id, data }),
-      onExit: (code) => {
-        this.terms.delete(id);
-        void removeRoot(root);
-        this.opts.emit({ event: 'term.exit', id, code, ms: Math.round(performance.now() - t0) });
-      },
+    // Whatever fails before the terminal exists (no bwrap, no PTY) takes the image's folder with it.
+    const start = async () =>
+      spawnPty({
+        ...sandboxCommand({ prepared: image.prepared, work: image.work, process: spec, identity: await identityFor(), tty: true }),
+        cols,
+        rows,
+        onData: (data) => this.opts.emit({ event: 'term.data', id, data }),
+        onExit: (code) => {
+          this.terms.delete(id);
+          void removeWorkDir(image.work);
+          this.opts.emit({ event: 'term.exit', id, code, ms: Math.round(performance.now() - t0) });
+        },
+      });
+    const session = await start().catch(async (e: unknown) => {
+      await removeWorkDir(image.work);
+      throw e;
     });
     this.terms.set(id, session);
     return { id };

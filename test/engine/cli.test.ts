@@ -21,7 +21,7 @@ describe('doctor', () => {
     expect(typeof d.kvm.present).toBe('boolean');
     const text = cli(['doctor']).stdout;
     expect(text).toMatch(/^unshare\s+found\s+unshare from util-linux/m);
-    expect(text).toMatch(/^user namespaces: yes/m);
+    expect(text).toMatch(/^user namespaces: yes \(the sandbox works: \S*bwrap makes user, mount and PID namespaces\)/m);
   });
 
   // bubblewrap's --disable-userns blocks nested user namespaces the way a zero limit does.
@@ -30,7 +30,7 @@ describe('doctor', () => {
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
     expect(d.userNamespaces.ok).toBe(false);
-    expect(d.userNamespaces.detail).toMatch(/unshare -r failed: .*sysctl -w user\.max_user_namespaces=/);
+    expect(d.userNamespaces.detail).toMatch(/the sandbox \(bwrap\) could not create a user namespace: .*sysctl -w user\.max_user_namespaces=/);
   });
 });
 

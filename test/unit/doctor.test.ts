@@ -8,9 +8,11 @@ describe('user namespace advice', () => {
     expect(userNamespaceAdvice('unshare: unshare failed: Operation not permitted', { unprivilegedClone: '0' })).toMatch(/Operation not permitted; .*sysctl -w kernel\.unprivileged_userns_clone=1$/);
     expect(userNamespaceAdvice('unshare: unshare failed: Permission denied', { apparmorRestrict: '1', unprivilegedClone: '1' })).toMatch(/AppArmor restricts them: sysctl -w kernel\.apparmor_restrict_unprivileged_userns=0/);
     expect(userNamespaceAdvice('x', { maxUserNamespaces: '0' })).toMatch(/sysctl -w user\.max_user_namespaces=15000/);
+    // bwrap's own wording of the exhausted limit.
+    expect(userNamespaceAdvice('bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)', {})).toMatch(/sysctl -w user\.max_user_namespaces=15000/);
   });
 
   it('gives only the error when no known setting is at fault', () => {
-    expect(userNamespaceAdvice('boom', { unprivilegedClone: '1', apparmorRestrict: '0', maxUserNamespaces: '1000' })).toBe('unshare -r failed: boom');
+    expect(userNamespaceAdvice('boom', { unprivilegedClone: '1', apparmorRestrict: '0', maxUserNamespaces: '1000' })).toBe('the sandbox (bwrap) could not create a user namespace: boom');
   });
 });

@@ -25,7 +25,7 @@ export interface RunnerRow {
 export async function runnerProblem(runner: RunnerName): Promise<string | undefined> {
   switch (runner) {
     case 'chroot':
-      return findTool('unshare') ? undefined : 'unshare not found (apt-get install util-linux)';
+      return findTool('bwrap') ? undefined : 'bwrap not found (apt-get install bubblewrap)';
     case 'vm':
       if (!findTool('qemu')) return 'qemu-system-x86_64 not found (apt-get install qemu-system-x86)';
       if (!process.env.SCRATCHYARD_KERNEL && !findKernel()) return new NoKernelError().message;

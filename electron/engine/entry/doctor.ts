@@ -1,5 +1,6 @@
-// What this machine can do: each native tool (found, version, package), user
-// namespaces, /dev/kvm (probed with a guest) and the VM runner's kernel.
+// What this machine can do: each native tool (found, version, package), the
+// sandbox (bwrap in a user namespace), /dev/kvm (probed with a guest) and the
+// VM runner's kernel.
 import { constants, promises as fs } from 'node:fs';
 import { exec } from '../tools/exec';
 import { TOOLS, findTool, type ToolName } from '../tools/registry';
@@ -43,11 +44,12 @@ export async function doctor(): Promise<DoctorReport> {
   return { tools, userNamespaces, kvm, kernel: kernelReport() };
 }
 
+/** The sandbox as build steps and runs use it: bwrap in new user, mount and PID namespaces with /proc and /dev. */
 async function probeUserNamespaces(): Promise<DoctorReport['userNamespaces']> {
-  const unshare = findTool('unshare');
-  if (!unshare) return { ok: false, detail: 'unshare not found (apt-get install util-linux)' };
-  const r = await exec(unshare, ['--user', '--map-root-user', '--mount', '--pid', '--fork', 'true']).catch((e: Error) => ({ code: 1, stderr: e.message }));
-  if (r.code === 0) return { ok: true, detail: 'unprivileged user namespaces work' };
+  const bwrap = findTool('bwrap');
+  if (!bwrap) return { ok: false, detail: 'bwrap not found: the sandbox of build steps, runs and shells needs it (apt-get install bubblewrap)' };
+  const r = await exec(bwrap, ['--unshare-user', '--uid', '0', '--gid', '0', '--unshare-pid', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--die-with-parent', '--', 'true']).catch((e: Error) => ({ code: 1, stderr: e.message }));
+  if (r.code === 0) return { ok: true, detail: `the sandbox works: ${bwrap} makes user, mount and PID namespaces` };
   return {
     ok: false,
     detail: userNamespaceAdvice(r.stderr, {
@@ -65,14 +67,14 @@ export interface UserNamespaceSettings {
   maxUserNamespaces?: string;
 }
 
-/** Why `unshare -r` failed and which setting to change, from its error and the settings. */
+/** Why the sandbox could not make its user namespace and which setting to change, from bwrap's error and the settings. */
 export function userNamespaceAdvice(stderr: string, s: UserNamespaceSettings): string {
   const hints: string[] = [];
   if (s.unprivilegedClone === '0') hints.push('Debian\'s switch is off: sysctl -w kernel.unprivileged_userns_clone=1');
   if (s.apparmorRestrict === '1') hints.push('AppArmor restricts them: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or give the app an AppArmor profile with "userns,")');
   // ENOSPC from unshare(2) means the namespace count limit: zero, or used up (also inside a sandbox that disabled nesting).
-  if (s.maxUserNamespaces === '0' || /No space left on device/.test(stderr)) hints.push('the user namespace limit is zero or reached (also inside a sandbox that disables nested namespaces): sysctl -w user.max_user_namespaces=15000');
-  return [`unshare -r failed: ${stderr.trim()}`, ...hints].join('; ');
+  if (s.maxUserNamespaces === '0' || /No space left on device|ENOSPC/.test(stderr)) hints.push('the user namespace limit is zero or reached (also inside a sandbox that disables nested namespaces): sysctl -w user.max_user_namespaces=15000');
+  return [`the sandbox (bwrap) could not create a user namespace: ${stderr.trim()}`, ...hints].join('; ');
 }
 
 async function readSysctl(p: string): Promise<string | undefined> {

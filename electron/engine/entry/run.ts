@@ -1,7 +1,5 @@
 // Running an image: build what is missing, materialize the final tree into a
-// fresh temporary root, run the entrypoint (or CMD) there, clean up.
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
+// fresh temporary root, run the entrypoint (or CMD) there in the sandbox, clean up.
 import path from 'node:path';
 import { imageReference, type Recipe } from '../../../shared/recipe';
 import { build, type BuildOptions, type BuildResult } from './build';
@@ -16,13 +14,12 @@ import { ensureLoaded, runDocker } from '../run/docker';
 import { ensurePodmanImage, runPodman } from '../run/podman';
 import { requireTool } from '../tools/registry';
 import { chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from '../run/vm';
-import { materialize, removeRoot } from '../store/materialize';
+import { materialize } from '../store/materialize';
 import { DEFAULT_PATH, type RunOutcome, type RunSpec } from '../model/runspec';
-import { asRealRoot, prepareRoot, runChroot } from '../tools/sandbox';
-
-export { asRealRoot };
-import type { Tree } from '../model/tree';
+import { asRealRoot, identityFor, prepareRoot, runSandboxed, type PreparedRoot } from '../tools/sandbox';
 import type { ExecOptions } from '../tools/exec';
+import { makeWorkDir, removeWorkDir, sweepDeadWorkDirs } from '../tools/workdir';
+import type { Tree } from '../model/tree';
 
 export const RUNNERS = ['chroot', 'vm', 'docker', 'podman'] as const;
 export type RunnerName = (typeof RUNNERS)[number];
@@ -58,12 +55,12 @@ export async function runImage(opts: RunOptions): Promise<RunResult> {
   if (opts.runner === 'docker' || opts.runner === 'podman') return runImageInEngine(opts);
   const result = await build({ ...opts, formats: [] });
   const spec = runSpec(result.recipe, opts.args);
-  const root = await materializeImage(result.states[result.states.length - 1], result.store);
+  const image = await materializeImage(result.states[result.states.length - 1], result.store);
   try {
-    const outcome = await runChroot(root, spec, opts.io, { realRoot: asRealRoot() });
+    const outcome = await runSandboxed({ prepared: image.prepared, work: image.work, process: spec, identity: await identityFor() }, opts.io);
     return { ...outcome, runner: opts.runner };
   } finally {
-    await removeRoot(root);
+    await removeWorkDir(image.work);
   }
 }
 
@@ -133,15 +130,21 @@ async function runImageInEngine(opts: RunOptions): Promise<RunResult> {
   return { ...outcome, runner: opts.runner };
 }
 
-/** A fresh temporary root holding `tree`, ready for the chroot runner; remove it with removeRoot. */
-export async function materializeImage(tree: Tree, store: BlobStore): Promise<string> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'scratchyard-run-'));
+/** A materialized image in a fresh work folder, ready for the sandbox; remove `work` with removeWorkDir. */
+export interface MaterializedImage {
+  work: string;
+  prepared: PreparedRoot;
+}
+
+export async function materializeImage(tree: Tree, store: BlobStore): Promise<MaterializedImage> {
+  await sweepDeadWorkDirs();
+  const work = await makeWorkDir('run');
   try {
+    const root = path.join(work, 'root');
     await materialize(tree, store, root, { owners: asRealRoot() });
-    await prepareRoot(root);
-    return root;
+    return { work, prepared: await prepareRoot(root) };
   } catch (e) {
-    await removeRoot(root);
+    await removeWorkDir(work);
     throw e;
   }
 }

@@ -83,6 +83,7 @@ async function evaluate(
         field,
         stages,
         log: (line) => env.report.log(line),
+        signal: env.signal,
         node: (id, label) => (report ? env.report.start(`source:${idPrefix}${layer.name}:${si}:${id}`, `${idPrefix}${layer.name}: ${label}`) : { done() {}, cached() {}, failed() {}, progress() {} }),
       };
       if (source.kind === 'libs' && upper) {

@@ -1,21 +1,21 @@
-// A build step: a command run inside the image as it stands, in a chroot of
-// its own namespaces, whose effect on the filesystem (added, changed and
+// A build step: a command run inside the image as it stands, in the sandbox
+// (tools/sandbox.ts), whose effect on the filesystem (added, changed and
 // removed paths, modes and owners as the step left them) becomes this
 // source's result. Mounts are there only while it runs. The result is cached
 // by the state it ran on, the step, and what was mounted.
 import { promises as fs, type Stats } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { treeDigest } from '../model/filelist';
-import { ROOT, ancestors, isUnder } from '../model/path';
+import { ROOT, ancestors, imagePath, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { DEFAULT_PATH } from '../model/runspec';
-import { asRealRoot, prepareRoot, runChroot } from '../tools/sandbox';
-import { insideId, ownInside, removeInside, subordinateIds } from '../tools/idmap';
-import { materialize, removeRoot } from '../store/materialize';
+import { identityFor, prepareRoot, runSandboxed, SandboxSetupError, type PreparedRoot, type SandboxMount } from '../tools/sandbox';
+import { insideId, ownInside } from '../tools/idmap';
+import { makeWorkDir, removeWorkDir, sweepDeadWorkDirs } from '../tools/workdir';
+import { materialize } from '../store/materialize';
 import { hostEntry } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
@@ -27,9 +27,11 @@ interface Cached {
 }
 
 export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Promise<SourceResult> {
-  const realRoot = asRealRoot();
-  // A normal user with subordinate ids gets the recipe's owners inside the step, and may chown.
-  const ids = realRoot ? undefined : await subordinateIds();
+  await sweepDeadWorkDirs();
+  // Real root: every id maps to itself. A normal user with subordinate ids gets the recipe's owners inside the step, and may chown.
+  const identity = await identityFor({ subordinate: true });
+  const realRoot = identity.kind === 'identity';
+  const ids = identity.kind === 'subordinate' ? identity.map : undefined;
   const mountKeys = await Promise.all(
     s.mounts.map(async (m) => ('stage' in m ? { stage: treeDigest(ctx.stages.get(m.stage)!), at: m.at } : { host: m.host, at: m.at, stat: statKey(await fs.stat(m.host).catch(() => undefined)) })),
   );
@@ -39,35 +41,36 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     return { put: treeFromJson(hit.put), remove: hit.remove as ImagePath[] };
   }
 
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-step-'));
+  const work = await makeWorkDir('step');
   const root = path.join(work, 'root');
   try {
     const { skipped } = await materialize(ctx.state, ctx.store, root, { owners: realRoot });
     if (ids) await ownInside(root, ctx.state);
     const before = await snapshot(root);
-    const scaffolding = new Set(await prepareRoot(root));
-    const binds: { src: string; at: string }[] = [];
+    const mounts: SandboxMount[] = [];
     for (const [i, m] of s.mounts.entries()) {
-      const at = path.join(root, m.at);
-      if (!(await fs.lstat(at).catch(() => undefined))) {
-        await fs.mkdir(at, { recursive: true });
-        for (const a of [...ancestors(m.at as ImagePath), m.at]) if (!ctx.state.has(a as ImagePath)) scaffolding.add(a);
-      }
       let src: string;
       if ('stage' in m) {
         src = path.join(work, `stage-${i}`);
         await materialize(ctx.stages.get(m.stage)!, ctx.store, src, { owners: realRoot });
       } else src = m.host;
-      binds.push({ src, at: m.at });
+      mounts.push({ src, at: imagePath(m.at) });
     }
+    let prepared: PreparedRoot;
+    try {
+      prepared = await prepareRoot(root, mounts);
+    } catch (e) {
+      if (e instanceof SandboxSetupError) throw new RecipeError(ctx.field, e.message);
+      throw e;
+    }
+    const scaffolding = new Set(prepared.scaffolding);
     const argv = Array.isArray(s.command) ? s.command : ['/bin/sh', '-c', s.command];
     ctx.log(`run: ${Array.isArray(s.command) ? s.command.join(' ') : s.command}`);
-    const outcome = await runChroot(
-      root,
-      { argv, env: { PATH: DEFAULT_PATH, HOME: '/root', ...s.env }, workdir: s.workdir },
-      { onStdout: (c) => logLines(ctx, c), onStderr: (c) => logLines(ctx, c) },
-      { binds, network: s.network, realRoot, subordinate: !!ids },
+    const outcome = await runSandboxed(
+      { prepared, work, identity, network: s.network, process: { argv, env: { PATH: DEFAULT_PATH, HOME: '/root', ...s.env }, workdir: s.workdir } },
+      { onStdout: (c) => logLines(ctx, c), onStderr: (c) => logLines(ctx, c), signal: ctx.signal },
     );
+    ctx.signal?.throwIfAborted();
     if (outcome.code !== 0) throw new RecipeError(ctx.field, `the step failed with exit code ${outcome.code}: ${Array.isArray(s.command) ? s.command.join(' ') : s.command}`);
 
     // What the step left, compared with what was materialized. The namespaces
@@ -100,7 +103,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     };
     await walk('');
     // Scaffolding (mount points, /proc, /dev placeholders, a /tmp the image lacked) is not the step's doing.
-    const kept = new Set(s.keepMountPoint ? s.mounts.flatMap((m) => [m.at, ...ancestors(m.at as ImagePath)]) : []);
+    const kept = new Set(s.keepMountPoint ? s.mounts.flatMap((m) => [imagePath(m.at), ...ancestors(imagePath(m.at))]) : []);
     for (const p of [...after.keys()]) {
       if ([...scaffolding].some((sc) => (p === sc || isUnder(p, sc)) && !(p === sc && kept.has(sc)))) after.delete(p);
     }
@@ -117,8 +120,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     await ctx.cache.put(key, { put: treeToJson(put), remove } satisfies Cached);
     return { put, remove };
   } finally {
-    if (ids) await removeInside(work);
-    await removeRoot(work);
+    await removeWorkDir(work);
   }
 }
 

@@ -23,6 +23,8 @@ export interface SourceContext {
   /** For the libs source: where files of the layers above came from (a stage's tree, by path in it; the others: this machine), and every file those layers put. */
   libsInputs?: { origins: Map<ImagePath, FileOrigin>; upper: Tree };
   log: (line: string) => void;
+  /** The build's cancellation: a build step's sandbox is killed with it. */
+  signal?: AbortSignal;
   /** A graph node of its own inside this source (debian's download and install). */
   node: (id: string, label: string) => NodeHandle;
 }

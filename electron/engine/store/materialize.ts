@@ -1,12 +1,15 @@
 // Turning a tree into a real folder to run. Files are copied (reflinked where
 // the filesystem can) out of the blob store, never hard-linked: a program that
 // writes to its files must not be able to change the store. Everything is
-// owned by whoever runs the build: the chroot runner maps only that user (to
-// root), so the recipe's other ids could not be shown inside anyway.
+// owned by whoever runs the build unless `owners` (real root) asks for the
+// recipe's; a normal user's build steps get theirs inside the sandbox's user
+// namespace (tools/idmap.ts). Every entry is created under a folder this
+// function made: a tree that puts a path under a symlink is refused, so the
+// image can never redirect a write onto the host.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
-import { ROOT } from '../model/path';
+import { ROOT, parentOf } from '../model/path';
 import { sortedPaths, type Tree } from '../model/tree';
 import type { BlobStore } from './blobs';
 
@@ -23,6 +26,7 @@ export async function materialize(tree: Tree, store: BlobStore, dir: string, opt
   for (const p of paths) {
     const e = tree.get(p)!;
     const host = p === ROOT ? dir : path.join(dir, p);
+    if (parentOf(p) !== ROOT && tree.get(parentOf(p))?.type !== 'dir') throw new Error(`cannot materialize ${p}: its parent ${parentOf(p)} is not a folder in the tree`);
     switch (e.type) {
       case 'dir':
         if (p !== ROOT) await fs.mkdir(host, { mode: 0o700 });
@@ -40,7 +44,7 @@ export async function materialize(tree: Tree, store: BlobStore, dir: string, opt
         await fs.symlink(e.target!, host);
         break;
       default:
-        // Device nodes and fifos need mknod: only the chroot runner's bind-mounted /dev provides them.
+        // Device nodes and fifos need mknod: the sandbox's /dev provides the safe ones.
         skipped.push(p);
         continue;
     }

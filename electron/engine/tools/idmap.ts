@@ -1,10 +1,13 @@
 // Subordinate ids for build steps run by a normal user. With only the builder
 // mapped (to root), a step cannot chown to any other id and every file it
 // writes is root's. When the user has /etc/subuid and /etc/subgid ranges
-// (useradd gives them; newuidmap from the uidmap package applies them),
-// `unshare --map-root-user --map-auto` maps the builder to 0 and the range to
-// 1..N: files get their recipe owners inside the namespace, a step may chown
-// freely, and host ids map back to image ids when the result is captured.
+// (useradd gives them; newuidmap from the uidmap package applies them), the
+// builder maps to 0 and the range to 1..N: files get their recipe owners
+// inside the namespace, a step may chown freely, and host ids map back to
+// image ids when the result is captured. The map is found once with
+// `unshare --map-root-user --map-auto`; the sandbox applies the same rows with
+// newuidmap/newgidmap. Host-side chores (owners, removal) run in unshare's
+// namespace: they run host tools on host paths, never image content.
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,7 +64,7 @@ export async function ownInside(root: string, tree: Tree): Promise<void> {
     if (e.type === 'file' && e.mode & 0o6000 && (e.uid !== 0 || e.gid !== 0)) setId.push([host, e.mode & 0o7777]);
   }
   if (byOwner.size === 0) return;
-  const lists = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-own-'));
+  const lists = await fs.mkdtemp(path.join(os.tmpdir(), `scratchyard-own-${process.pid}-`));
   try {
     const lines: string[] = [];
     let i = 0;
@@ -78,7 +81,11 @@ export async function ownInside(root: string, tree: Tree): Promise<void> {
   }
 }
 
-/** Remove a folder holding files of subordinate ids, which the builder itself may not delete. */
-export async function removeInside(dir: string): Promise<void> {
-  await exec(requireTool('unshare'), [...namespaceArgs(true), 'rm', '-rf', '--', dir]);
+/**
+ * Remove a folder holding files of subordinate ids or folders a step made
+ * read-only, which the builder itself may not delete: as root of a user
+ * namespace it may.
+ */
+export async function removeInside(dir: string, subordinate = true): Promise<void> {
+  await exec(requireTool('unshare'), [...namespaceArgs(subordinate), 'rm', '-rf', '--', dir]);
 }

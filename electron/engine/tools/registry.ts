@@ -16,9 +16,10 @@ export interface ToolInfo {
 }
 
 export const TOOLS = {
-  unshare: { command: 'unshare', debianPackage: 'util-linux', purpose: 'user-namespace chroot runs', versionArgs: ['--version'] },
-  chroot: { command: 'chroot', debianPackage: 'coreutils', purpose: 'chroot runs', versionArgs: ['--version'] },
-  mount: { command: 'mount', debianPackage: 'mount', purpose: '/proc and /dev in chroot runs', versionArgs: ['--version'] },
+  bwrap: { command: 'bwrap', debianPackage: 'bubblewrap', purpose: 'the sandbox of build steps, chroot runs and shells', versionArgs: ['--version'] },
+  unshare: { command: 'unshare', debianPackage: 'util-linux', purpose: 'giving build steps their owners, debootstrap without root', versionArgs: ['--version'] },
+  chroot: { command: 'chroot', debianPackage: 'coreutils', purpose: 'debootstrap\'s second stage', versionArgs: ['--version'] },
+  mkfifo: { command: 'mkfifo', debianPackage: 'coreutils', purpose: 'mapping the sandbox\'s user ids', versionArgs: ['--version'] },
   busybox: { command: 'busybox', debianPackage: 'busybox-static', purpose: 'the busybox source', versionArgs: ['--help'], prefer: ['/bin/busybox'] },
   xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'importing .tar.xz tarballs', versionArgs: ['--version'] },
   docker: { command: 'docker', debianPackage: 'docker.io', purpose: 'the docker runner', versionArgs: ['--version'], prefer: ['/usr/bin/docker'] },
@@ -29,9 +30,9 @@ export const TOOLS = {
   fakeroot: { command: 'fakeroot', debianPackage: 'fakeroot', purpose: 'debootstrap without root', versionArgs: ['--version'] },
   mmdebstrap: { command: 'mmdebstrap', debianPackage: 'mmdebstrap', purpose: 'Debian bases', versionArgs: ['--version'] },
   debootstrap: { command: 'debootstrap', debianPackage: 'debootstrap', purpose: 'Debian bases (fallback)', versionArgs: ['--version'] },
-  newuidmap: { command: 'newuidmap', debianPackage: 'uidmap', purpose: 'rootless mmdebstrap', versionArgs: ['--version'] },
+  newuidmap: { command: 'newuidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox, rootless mmdebstrap', versionArgs: ['--version'] },
+  newgidmap: { command: 'newgidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox', versionArgs: ['--version'] },
   qemu: { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'the VM runner', versionArgs: ['--version'] },
-  bwrap: { command: 'bwrap', debianPackage: 'bubblewrap', purpose: 'sandboxed build steps', versionArgs: ['--version'] },
 } satisfies Record<string, ToolInfo>;
 
 export type ToolName = keyof typeof TOOLS;

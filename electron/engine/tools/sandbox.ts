@@ -1,117 +1,247 @@
-// The sandbox executor: a materialized root, entered with `unshare` in a new user,
-// mount and PID namespace (no real root needed), with /proc mounted and a
-// minimal /dev of bind-mounted host devices.
+// The sandbox: the one executor for everything that runs image content (build
+// steps, the chroot runner, the app's shell, listing a recipe's busybox). Its
+// model is BuildKit's Executor: a root folder, read-only mounts and a process
+// spec in; an outcome, or a command a PTY can spawn, out.
+//
+// bubblewrap makes the materialized root the root of a fresh mount namespace
+// (pivot_root, the old root detached: no chroot(2) to climb out of), always in
+// a user namespace, even as real root (where the namespace maps every id to
+// itself: owners are real, but mknod and mounting disks are not possible),
+// with docker's default capabilities at most, its own PID, IPC and UTS
+// namespaces (and network unless asked), /proc and a /dev of safe nodes only,
+// read-only mounts read-only all the way down, and death with its parent.
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
+import type { ImagePath } from '../../../shared/brand';
+import { ancestors, imagePath, ROOT } from '../model/path';
 import type { RunOutcome, RunSpec } from '../model/runspec';
-import { exec, type ExecOptions } from './exec';
+import { subordinateIds, type IdMap } from './idmap';
 import { requireTool } from './registry';
-import { namespaceArgs } from './idmap';
 
+/** docker's default capability set: a process in the sandbox never has more. */
+export const DOCKER_CAPS = [
+  'CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID',
+  'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
+] as const;
 
-const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
-const DEV_LINKS: [string, string][] = [
-  ['fd', '/proc/self/fd'],
-  ['stdin', '/proc/self/fd/0'],
-  ['stdout', '/proc/self/fd/1'],
-  ['stderr', '/proc/self/fd/2'],
-];
+/** Every id a uid_map can hold (4294967295 is "no id"). */
+const ALL_IDS = '0 0 4294967295';
 
-// Runs on the host side of the namespaces, before entering the root; every
-// command by absolute path because PATH is already the image's.
-// Extra read-only binds (build-step mounts) come as N pairs of source and target.
-const ENTER = `R=$1 MOUNT=$2 UNSHARE=$3 WD=$4 N=$5; shift 5
-for d in ${DEVICES.join(' ')}; do "$MOUNT" --bind "/dev/$d" "$R/dev/$d" 2>/dev/null || true; done
-while [ "$N" -gt 0 ]; do
-  "$MOUNT" --rbind "$1" "$R$2" && "$MOUNT" -o remount,bind,ro "$R$2" || exit 125
-  shift 2; N=$((N - 1))
-done
-exec "$UNSHARE" --root="$R" --wd="$WD" --mount-proc "$@"`;
+/** How ids inside the sandbox map to the host's. */
+export type Identity =
+  /** Real root: every id is itself, so recipe owners are real on disk. */
+  | { kind: 'identity' }
+  /** A normal user with /etc/subuid ranges: the builder is 0, the range is 1..N. */
+  | { kind: 'subordinate'; map: IdMap }
+  /** Only the builder, as 0. */
+  | { kind: 'builder' };
 
-/**
- * Run as real root, a chroot needs no user namespace and the recipe's owners
- * are real: a program can drop to its users (su, setpriv), a build step can
- * chown. Otherwise only the builder is mapped, to root.
- */
 export function asRealRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-export interface ChrootOptions {
-  /** Host folders bound read-only at paths inside the root (which must exist). */
-  binds?: { src: string; at: string }[];
-  /** false: a network namespace of its own, with only loopback. */
-  network?: boolean;
-  /**
-   * Real root only: no user namespace, so the step sees and sets every id.
-   * Otherwise only the builder is mapped (to root).
-   */
-  realRoot?: boolean;
-  /** Not real root: map the builder's subordinate ids too (see idmap.ts). */
-  subordinate?: boolean;
+/**
+ * The ids for a sandbox: identity as real root; for a normal user the
+ * subordinate range when asked for and available, else the builder alone.
+ */
+export async function identityFor(opts: { subordinate?: boolean } = {}): Promise<Identity> {
+  if (asRealRoot()) return { kind: 'identity' };
+  const map = opts.subordinate ? await subordinateIds() : undefined;
+  return map ? { kind: 'subordinate', map } : { kind: 'builder' };
 }
+
+/** A host file or folder bound read-only at a path inside the root. */
+export interface SandboxMount {
+  src: string;
+  at: ImagePath;
+}
+
+/** A root that prepareRoot has checked and readied; only it makes one. */
+export interface PreparedRoot {
+  root: string;
+  mounts: SandboxMount[];
+  /** Folders and files made as mount points, as image paths: not part of the image. */
+  scaffolding: ImagePath[];
+  /** The image has no /tmp: a tmpfs goes there. */
+  tmpfs: boolean;
+}
+
+/** The image's own tree would redirect the sandbox's setup: refused, naming the image path. */
+export class SandboxSetupError extends Error {}
 
 /**
- * Mount points and /dev placeholders inside a materialized root (not part of
- * the image). Returns what it created, as image paths, so a build step can
- * leave them out of what it captures.
+ * Check every path the sandbox mounts on, component by component with lstat
+ * inside the root, and make what is missing. A symlink or a non-folder on the
+ * way is refused: bwrap resolves mount destinations while the host is still
+ * reachable, so an image's `/dev -> /oldroot/home/u` must never reach it.
  */
-export async function prepareRoot(root: string): Promise<string[]> {
-  const created: string[] = [];
-  const make = async (rel: string, fn: (p: string) => Promise<unknown>) => {
-    const p = path.join(root, rel);
-    if (await fs.lstat(p).catch(() => undefined)) return;
-    await fn(p);
-    created.push('/' + rel);
+export async function prepareRoot(root: string, mounts: SandboxMount[] = []): Promise<PreparedRoot> {
+  const scaffolding: ImagePath[] = [];
+  const ensure = async (at: ImagePath, leaf: 'dir' | 'file', mode = 0o755) => {
+    if (at === ROOT) throw new SandboxSetupError('cannot mount over the image root /');
+    const parts = [...ancestors(at), at];
+    for (const [i, p] of parts.entries()) {
+      const want = i === parts.length - 1 ? leaf : 'dir';
+      const host = path.join(root, p);
+      const st = await fs.lstat(host).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw e;
+      });
+      if (!st) {
+        if (want === 'dir') await fs.mkdir(host, { mode });
+        else await fs.writeFile(host, '', { mode: 0o644, flag: 'wx' });
+        if (want === 'dir' && mode & 0o7000) await fs.chmod(host, mode);
+        scaffolding.push(p);
+      } else if (st.isSymbolicLink()) {
+        throw new SandboxSetupError(`cannot mount at ${at}: ${p} in the image is a symlink (-> ${await fs.readlink(host)}); the sandbox does not follow the image's symlinks`);
+      } else if (want === 'dir' ? !st.isDirectory() : !st.isFile()) {
+        throw new SandboxSetupError(`cannot mount at ${at}: ${p} in the image is not a ${want === 'dir' ? 'folder' : 'regular file'}`);
+      }
+    }
   };
-  for (const d of ['proc', 'dev', 'dev/pts', 'dev/shm', 'tmp']) await make(d, (p) => fs.mkdir(p, { mode: d === 'tmp' ? 0o1777 : 0o755 }));
-  for (const d of DEVICES) await make(`dev/${d}`, (p) => fs.writeFile(p, ''));
-  for (const [name, target] of DEV_LINKS) await make(`dev/${name}`, (p) => fs.symlink(target, p));
-  if (created.includes('/tmp')) await fs.chmod(path.join(root, 'tmp'), 0o1777);
-  return created;
+  await ensure(imagePath('/proc'), 'dir');
+  await ensure(imagePath('/dev'), 'dir');
+  // The image's own /tmp when it has one (a step's writes there are its result); a symlinked /tmp is left alone.
+  const tmp = await fs.lstat(path.join(root, 'tmp')).catch(() => undefined);
+  if (!tmp) await ensure(imagePath('/tmp'), 'dir', 0o1777);
+  for (const m of mounts) {
+    const st = await fs.stat(m.src).catch(() => undefined);
+    if (!st || (!st.isDirectory() && !st.isFile())) throw new SandboxSetupError(`cannot mount ${m.src} at ${m.at}: not a folder or file on this machine`);
+    await ensure(m.at, st.isDirectory() ? 'dir' : 'file');
+  }
+  return { root, mounts, scaffolding, tmpfs: !tmp };
 }
 
-/** The command that runs `spec` in a prepared root; for exec here, or for a PTY in the desktop host. */
-export function chrootCommand(root: string, spec: RunSpec, opts: ChrootOptions = {}): { file: string; args: string[]; env: Record<string, string> } {
-  const unshare = requireTool('unshare');
-  const mount = requireTool('mount');
-  const binds = opts.binds ?? [];
+export interface SandboxSpec {
+  prepared: PreparedRoot;
+  /** A host folder outside the root for the sandbox's own plumbing (removed with it). */
+  work: string;
+  process: RunSpec;
+  identity: Identity;
+  /** Share the host's network (default: a namespace with only loopback). */
+  network?: boolean;
+  /** The process has a terminal (the app's shell): keep the session for job control. */
+  tty?: boolean;
+}
+
+export interface SandboxCommand {
+  file: string;
+  args: string[];
+  /** The environment of the host-side launcher; the process gets only spec.process.env. */
+  env: Record<string, string>;
+}
+
+// Identity and subordinate maps are written by us, from outside, while bwrap
+// waits on --userns-block-fd: bwrap reports the namespace's first process on
+// --info-fd; a helper writes uid_map/gid_map (real root) or runs
+// newuidmap/newgidmap (a normal user), then lets bwrap go on. On failure it
+// kills both bwrap processes (the inner one is not yet bound to its parent's
+// life). The launcher execs bwrap, so bwrap's parent is whoever started the
+// sandbox (--die-with-parent) and its pid is the one to kill.
+const LAUNCH = `W=$1 MKFIFO=$2 UIDS=$3 GIDS=$4 SETU=$5 SETG=$6; shift 6
+I="$W/.userns-$$.info" B="$W/.userns-$$.block"
+"$MKFIFO" -m 600 "$I" "$B" || exit 125
+(
+  exec 3<"$I" 4>"$B" >/dev/null
+  pid=
+  while read -r l <&3; do case $l in *'"child-pid"'*) pid=\${l#*: }; pid=\${pid%,}; break;; esac; done
+  if [ "$SETU" = write ]; then
+    echo "$UIDS" > "/proc/$pid/uid_map" && echo "$GIDS" > "/proc/$pid/gid_map"
+  else
+    "$SETU" "$pid" $UIDS && "$SETG" "$pid" $GIDS
+  fi && printf x >&4 || { echo "scratchyard: could not map the sandbox's user ids" >&2; kill -KILL $pid $$; }
+  exec 4>&-
+  # bwrap may still be writing its info: read to the end, or it dies of SIGPIPE.
+  while read -r l <&3; do :; done
+) &
+exec "$@" 3>"$I" 4<"$B"`;
+
+const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+
+/** The command that runs spec.process in the sandbox: for runSandboxed, or for a PTY. */
+export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
+  const bwrap = requireTool('bwrap');
+  const p = spec.prepared;
+  const env = spec.tty ? { TERM: 'xterm-256color', ...spec.process.env } : spec.process.env;
+  const bwrapArgs = [
+    '--unshare-user',
+    '--uid', '0',
+    '--gid', '0',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    ...(spec.network ? [] : ['--unshare-net']),
+    '--die-with-parent',
+    ...(spec.tty ? [] : ['--new-session']),
+    '--cap-drop', 'ALL',
+    ...DOCKER_CAPS.flatMap((c) => ['--cap-add', `CAP_${c}`]),
+    '--bind', p.root, '/',
+    '--proc', '/proc',
+    '--dev', '/dev',
+    ...(p.tmpfs ? ['--perms', '1777', '--tmpfs', '/tmp'] : []),
+    ...p.mounts.flatMap((m) => ['--ro-bind', m.src, m.at]),
+    '--chdir', spec.process.workdir || '/',
+    '--clearenv',
+    ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
+    '--',
+    ...spec.process.argv,
+  ];
+  const id = spec.identity;
+  if (id.kind === 'builder') return { file: bwrap, args: bwrapArgs, env: LAUNCHER_ENV };
+  const rows = (r: IdMap['uid']) => r.map((row) => row.join(' ')).join(' ');
+  const [uids, gids, setu, setg] =
+    id.kind === 'identity' ? [ALL_IDS, ALL_IDS, 'write', 'write'] : [rows(id.map.uid), rows(id.map.gid), requireTool('newuidmap'), requireTool('newgidmap')];
   return {
-    file: unshare,
-    args: [
-      ...(opts.realRoot ? [] : namespaceArgs(!!opts.subordinate)),
-      ...(opts.network === false ? ['--net'] : []),
-      '--mount',
-      '--pid',
-      '--fork',
-      '--kill-child',
-      '--',
-      '/bin/sh',
-      '-c',
-      ENTER,
-      'scratchyard-enter',
-      root,
-      mount,
-      unshare,
-      spec.workdir || '/',
-      String(binds.length),
-      ...binds.flatMap((b) => [b.src, b.at]),
-      ...spec.argv,
-    ],
-    env: spec.env,
+    file: '/bin/sh',
+    args: ['-c', LAUNCH, 'scratchyard-sandbox', spec.work, requireTool('mkfifo'), uids, gids, setu, setg, bwrap, '--info-fd', '3', '--userns-block-fd', '4', ...bwrapArgs],
+    env: LAUNCHER_ENV,
   };
 }
 
-/** Run `spec` in a root that prepareRoot has already readied. */
-export async function runChroot(root: string, spec: RunSpec, io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}, opts: ChrootOptions = {}): Promise<RunOutcome> {
-  const cmd = chrootCommand(root, spec, opts);
-  const t0 = performance.now();
-  const r = await exec(cmd.file, cmd.args, { env: cmd.env, ...io });
-  return { code: r.signal ? 128 + signalNumber(r.signal) : r.code, signal: r.signal, ms: performance.now() - t0, stdout: r.stdout, stderr: r.stderr };
+export interface SandboxIo {
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  /** The caller's stdio straight through (the CLI's `run`). */
+  inherit?: boolean;
+  /** Abort kills the whole sandbox. */
+  signal?: AbortSignal;
 }
 
-function signalNumber(s: NodeJS.Signals): number {
-  const n = constants.signals[s];
-  return n ?? 0;
+/** Run spec.process in the sandbox and wait for it. */
+export function runSandboxed(spec: SandboxSpec, io: SandboxIo = {}): Promise<RunOutcome> {
+  const cmd = sandboxCommand(spec);
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    io.signal?.throwIfAborted();
+    // Its own process group, so an abort kills the launcher's helper as well as bwrap.
+    const child = spawn(cmd.file, cmd.args, { env: cmd.env, stdio: io.inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'], detached: true });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (c: Buffer) => (io.onStdout ? io.onStdout(c) : out.push(c)));
+    child.stderr?.on('data', (c: Buffer) => (io.onStderr ? io.onStderr(c) : err.push(c)));
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    io.signal?.addEventListener('abort', kill, { once: true });
+    child.on('error', (e) => {
+      io.signal?.removeEventListener('abort', kill);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      io.signal?.removeEventListener('abort', kill);
+      resolve({
+        code: signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 128),
+        signal,
+        ms: performance.now() - t0,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      });
+    });
+  });
 }
