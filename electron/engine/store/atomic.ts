@@ -37,7 +37,8 @@ export async function replaceWith(tmp: string, target: string): Promise<void> {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs (ours counts). */
+export function alive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

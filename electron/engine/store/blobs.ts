@@ -310,6 +310,7 @@ export class BlobStore {
     const file = loc ? `${this.packPath(loc.pack)} at byte ${loc.offset}` : this.pathOf(digest);
     this.drop(digest);
     const err = new CorruptBlobError(digest, file, detail);
+    err.pack = loc?.pack;
     this.corrupt.push(err);
     return err;
   }

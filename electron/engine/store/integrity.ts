@@ -13,12 +13,24 @@ export const HEX64 = /^[0-9a-f]{64}$/;
 export class CorruptBlobError extends Error {
   /** The graph node that was reading it, when the build knows (set by entry/build). */
   node?: string;
+  /** The pack that held it (removed with it), for a packed content. */
+  pack?: string;
   constructor(
     readonly digest: Sha256,
     readonly file: string,
     readonly detail: string,
   ) {
     super(`cached blob sha256:${digest} (${file}) ${detail}; it was removed from the cache`);
+  }
+}
+
+/** A blob still bad after the build rebuilt what used it: the message says what to run. */
+export class CorruptCacheError extends Error {
+  constructor(
+    readonly blob: CorruptBlobError,
+    cacheDir: string,
+  ) {
+    super(`${blob.message}${blob.node ? ` (while building ${blob.node})` : ''}, and the rebuild met a bad blob again; run \`scratchyard cache verify --cache ${cacheDir}\`, then build again`);
   }
 }
 
