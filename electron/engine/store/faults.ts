@@ -3,6 +3,7 @@
 // mistakes: the message names the folder and the cause in words (exit 1).
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { targetOfTemp } from './atomic';
 
 const CAUSES: Record<string, string> = {
   ENOSPC: 'is full',
@@ -21,7 +22,8 @@ export class StorageFault extends Error {
     readonly file?: string,
   ) {
     const advice = role === 'cache' ? 'free some space (scratchyard cache gc) or choose another with --cache' : 'free some space or choose another with --out';
-    const where = file && file !== folder ? ` (writing ${file})` : '';
+    const target = file && targetOfTemp(file);
+    const where = target && target !== folder ? ` (writing ${target})` : '';
     super(`the ${role} folder ${folder} ${CAUSES[code] ?? 'cannot be written'} (${code})${where}; ${code === 'ENOSPC' || code === 'EDQUOT' ? advice : `choose another with --${role === 'cache' ? 'cache' : 'out'}`}`);
   }
 }
