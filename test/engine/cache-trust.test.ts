@@ -4,12 +4,18 @@
 // would, rebuilds through the real CLI, and compares with a clean build.
 // Then `cache verify`, `cache gc` and `--keep-storage` on real caches.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, sh, tempDir } from '../helpers/env';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, sh } from '../helpers/env';
 import { arena, boundedCli, expectContained, type Arena } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
+
+// Other suites on this machine leave /tmp/scratchyard-* too: the containment check watches a TMPDIR of this file's own.
+const privateTmp = mkdtempSync(path.join(os.tmpdir(), 'sy-trust-tmp-'));
+process.env.TMPDIR = privateTmp;
+afterAll(() => rmSync(privateTmp, { recursive: true, force: true }));
 
 const MOTD = 'hello from the app layer\n';
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

@@ -22,7 +22,7 @@ import { sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
 import { BuildCache } from '../store/cache';
 import { CorruptBlobError, CorruptCacheError, HEX64 } from '../store/integrity';
-import { storageFault } from '../store/faults';
+import { storageFault, type Latched } from '../store/faults';
 import { markBuilding, recordRoots } from '../store/roots';
 import { NodeReporter, type BuildEvent } from '../model/events';
 import { evaluateStack } from '../graph/stack';
@@ -119,9 +119,13 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         throw new CorruptCacheError(bad, cacheDir);
       }
       await unmark?.().catch(() => {});
-      throw (await storageFault(e, { cache: cacheDir, output: outDir }, [store.fault, cache.fault])) ?? e;
+      throw (await storageFault(e, { cache: cacheDir, output: outDir }, latched(store, cache))) ?? e;
     }
   }
+}
+
+function latched(store: BlobStore, cache: BuildCache): Latched[] {
+  return [store.fault, cache.fault].filter((error) => error).map((error) => ({ role: 'cache' as const, error }));
 }
 
 /** The nodes in flight, so an error can say which node met a bad blob. */
@@ -211,7 +215,8 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
           await recordOutput(cache, target, exportKey);
         } catch (e) {
           node.failed(e as Error);
-          throw e;
+          // An export writes to the output folder (and, for the initrd, the cache: latched there).
+          throw (await storageFault(e, { cache: store.cacheDir, output: outDir }, latched(store, cache), 'output')) ?? e;
         }
         written.push(f);
         node.done();

@@ -60,37 +60,51 @@ async function probe(folder: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** A storage error a store recorded where it happened, so its folder is known. */
+export interface Latched {
+  role: FolderRole;
+  error: unknown;
+}
+
 /**
  * The storage fault behind `e`, or undefined when it is something else.
- * Write errors of streams carry no path: then the folder that is full or
- * read-only now is the one at fault. `latched` are faults the stores
- * recorded where they happened, before a caller wrapped them.
+ * Write errors of streams carry no path, and callers may wrap errors in
+ * their own: then a fault the stores latched names the folder, else the
+ * folder the failing step writes to (`writing`), else whichever folder
+ * cannot take writes now.
  */
-export async function storageFault(e: unknown, folders: Partial<Record<FolderRole, string>>, latched: unknown[] = []): Promise<StorageFault | undefined> {
+export async function storageFault(e: unknown, folders: Partial<Record<FolderRole, string>>, latched: Latched[] = [], writing?: FolderRole): Promise<StorageFault | undefined> {
   if (e instanceof StorageFault) return e;
-  const first = [e, ...latched].find((x) => storageCode(x));
-  const code = storageCode(first) ?? codeInText(e);
+  const latch = latched.find((l) => storageCode(l.error));
+  const code = storageCode(e) ?? codeInText(e) ?? storageCode(latch?.error);
   if (!code) return undefined;
-  const err = (first ?? e) as NodeJS.ErrnoException & { dest?: string };
   // The innermost folder first, should one hold the other.
   const roles = Object.entries(folders)
     .filter((kv): kv is [FolderRole, string] => !!kv[1])
     .sort((a, b) => b[1].length - a[1].length);
-  const text = err.message ?? '';
-  const files = [err.path, err.dest].filter((f): f is string => !!f);
+  const folderOf = (role: FolderRole) => roles.find(([r]) => r === role);
+  const err = e as NodeJS.ErrnoException & { dest?: string };
+  // A copy's destination is where a write fails.
+  const files = storageCode(e) ? [err.dest, err.path].filter((f): f is string => !!f) : [];
   for (const file of files) {
     const hit = roles.find(([, f]) => inside(path.resolve(file), f));
     if (hit) return new StorageFault(hit[0], hit[1], code, file);
   }
+  const latchedFolder = latch && folderOf(latch.role);
+  if (latchedFolder) return new StorageFault(latch.role, latchedFolder[1], storageCode(latch.error)!, (latch.error as NodeJS.ErrnoException).path);
   // A path outside both folders is something else's (a host file the recipe names).
   if (files.length) return undefined;
+  const text = err?.message ?? '';
   const named = roles.find(([, f]) => text.includes(f));
   if (named) return new StorageFault(named[0], named[1], code);
+  const target = writing && folderOf(writing);
+  if (target) return new StorageFault(target[0], target[1], code);
   for (const [role, f] of roles) {
     const now = await probe(f);
     if (now) return new StorageFault(role, f, now);
   }
-  // EACCES on a path outside both folders is a host file the recipe names, not ours.
-  if (code === 'EACCES' || !roles.length) return undefined;
-  return new StorageFault(roles[0][0], roles[0][1], code);
+  // EACCES with no path is not known to be ours; other faults before the exports are the cache's.
+  const cache = folderOf('cache');
+  if (code === 'EACCES' || !cache) return undefined;
+  return new StorageFault('cache', cache[1], code);
 }
