@@ -4,7 +4,7 @@
 // would, rebuilds through the real CLI, and compares with a clean build.
 // Then `cache verify`, `cache gc` and `--keep-storage` on real caches.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -221,6 +221,15 @@ describe('cache gc and du', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/would remove [1-9]\d* blobs, 1 packs/);
     expect(existsSync(blobPath(a.cache, oldLayer))).toBe(true);
+
+    // A build running on the cache (this process stands in for it): gc waits its turn.
+    mkdirSync(path.join(a.cache, 'building'), { recursive: true });
+    writeFileSync(path.join(a.cache, 'building', `${process.pid}-0000`), '');
+    const busy = cli(['cache', 'gc', '--cache', a.cache]);
+    expect(busy.stderr).toContain(`a build is running on the cache ${a.cache} (process ${process.pid})`);
+    expect(busy.code).toBe(1);
+    rmSync(path.join(a.cache, 'building', `${process.pid}-0000`));
+    expect(cli(['cache', 'tidy', '--cache', a.cache]).code).toBe(2);
 
     const gc = cli(['cache', 'gc', '--cache', a.cache]);
     expect(gc.code, gc.stderr).toBe(0);
