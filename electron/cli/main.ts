@@ -24,6 +24,7 @@ import { Progress } from './progress';
 import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
 import { CACHE_USAGE, cmdCache } from './cache';
 import { CacheBusyError } from '../engine/store/gc';
+import { CorruptBlobError } from '../engine/store/integrity';
 
 const USAGE = `usage: scratchyard <command> [options]
 
@@ -99,6 +100,11 @@ function report(e: unknown): number {
   }
   if (e instanceof ToolMissingError || e instanceof CacheBusyError) {
     process.stderr.write(`scratchyard: ${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof CorruptBlobError) {
+    // Outside a build (run, ls of an image): nothing rebuilt it here.
+    process.stderr.write(`scratchyard: ${e.message}; build again (the build recomputes what used it), or check the whole cache with \`scratchyard cache verify\`\n`);
     return 1;
   }
   if ((e as Error)?.name === 'AbortError') {
