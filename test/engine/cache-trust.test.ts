@@ -8,8 +8,8 @@ import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readd
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, sh } from '../helpers/env';
-import { arena, boundedCli, expectContained, type Arena } from '../helpers/hostile';
+import { cli, lacks, sh } from '../helpers/env';
+import { arena, boundedCli, expectContained, expectRefused, type Arena } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
 
 // Other suites on this machine leave /tmp/scratchyard-* too: the containment check watches a TMPDIR of this file's own.
@@ -168,6 +168,22 @@ describe('a damaged cache never reaches the image', () => {
     expect(r.layers.every((l) => !l.cached)).toBe(true);
     for (const f of [first, second]) expect(JSON.parse(readFileSync(f, 'utf8')).digest).toMatch(/^[0-9a-f]{64}$/);
     expect(readFileSync(path.join(cache, 'statcache.json'), 'utf8')).not.toContain('shadow');
+  });
+
+  it.skipIf(process.getuid?.() !== 0 || lacks('chattr'))('a bad blob that cannot be removed: exit 1, the blob named and what to run said', (ctx) => {
+    const { cache, out } = fresh();
+    const layer = clean.layers[1].digest.replace('sha256:', '');
+    flipByte(blobPath(cache, layer), 600);
+    // Immutable: neither the build nor its rebuild can replace it (skipped where the filesystem has no such flag).
+    if (sh('chattr', ['+i', blobPath(cache, layer)]).code !== 0) ctx.skip();
+    try {
+      const r = expectContained(a, () => boundedCli(['build', proj, '--cache', cache, '--out', out, '--format', 'docker']));
+      expectRefused(r, 1, `sha256:${layer}`);
+      expect(r.stderr).toContain(`run \`scratchyard cache verify --cache ${cache}\``);
+      expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    } finally {
+      sh('chattr', ['-i', blobPath(cache, layer)]);
+    }
   });
 
   it('cache verify reports and drops each bad entry, and exits 1; then 0; the next build matches', () => {

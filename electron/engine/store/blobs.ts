@@ -169,10 +169,19 @@ export class BlobStore {
         ),
       );
       const digest = asSha256(hash.digest('hex'));
-      if (await this.has(digest)) await fs.rm(tmp, { force: true });
-      else await this.writing(() => fs.rename(tmp, this.pathOf(digest)));
+      if (this.verified.has(digest)) await fs.rm(tmp, { force: true });
+      else {
+        // The bytes just hashed replace whatever file has that name: a damaged copy heals for the price of a rename.
+        try {
+          await this.writing(() => fs.rename(tmp, this.pathOf(digest)));
+          this.verified.add(digest);
+        } catch (e) {
+          await fs.rm(tmp, { force: true });
+          // One that cannot be replaced is still read through the verifier.
+          if (!(await this.has(digest))) throw e;
+        }
+      }
       this.known.add(digest);
-      this.verified.add(digest);
       this.used.blobs.add(digest);
       return { digest, size };
     } catch (e) {
