@@ -21,6 +21,9 @@ import { isImagePath, readImage } from '../engine/oci/read';
 import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
 import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
+import { CACHE_USAGE, cmdCache } from './cache';
+import { CacheBusyError } from '../engine/store/gc';
+import { CorruptBlobError } from '../engine/store/integrity';
 
 const USAGE = `usage: scratchyard <command> [options]
 
@@ -30,12 +33,14 @@ commands:
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME]   IMAGE: an OCI layout folder or a docker-archive tar
   ${INSPECT_USAGE}
+  ${CACHE_USAGE}
   doctor [--json]
   gui [PROJECT] [--port N] [--no-open]   the app in a browser (browser mode), on 127.0.0.1
   schema
 
 every command takes --cache DIR (default: ${defaultCacheDir()})
-exit codes: 0 success, 1 failure, 2 bad usage or bad recipe; run exits with the program's code`;
+exit codes: 0 success, 1 failure (a full or read-only cache or output folder too), 2 bad usage or bad recipe;
+run exits with the program's code`;
 
 
 export async function main(argv: string[]): Promise<number> {
@@ -54,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdDiff(rest);
       case 'doctor':
         return await cmdDoctor(rest);
+      case 'cache':
+        return await cmdCache(rest, usageOk);
       case 'gui':
         return await cmdGui(rest);
       case 'schema':
@@ -90,8 +97,13 @@ function report(e: unknown): number {
     process.stderr.write(`scratchyard: ${e.message}\n`);
     return 2;
   }
-  if (e instanceof ToolMissingError) {
+  if (e instanceof ToolMissingError || e instanceof CacheBusyError) {
     process.stderr.write(`scratchyard: ${e.message}\n`);
+    return 1;
+  }
+  if (e instanceof CorruptBlobError) {
+    // Outside a build (run, ls of an image): nothing rebuilt it here.
+    process.stderr.write(`scratchyard: ${e.message}; build again (the build recomputes what used it), or check the whole cache with \`scratchyard cache verify\`\n`);
     return 1;
   }
   if ((e as Error)?.name === 'AbortError') {

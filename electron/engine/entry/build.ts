@@ -3,8 +3,10 @@
 // archives (each cached by what it contains and skipped when already current).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import type { Sha256 } from '../../../shared/brand';
+import { z } from 'zod';
+import { asSha256, type Sha256 } from '../../../shared/brand';
 import type { Recipe } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { diffTrees } from '../model/diff';
@@ -19,8 +21,12 @@ import { loadProject } from '../graph/project';
 import { sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
 import { BuildCache } from '../store/cache';
+import { CorruptBlobError, CorruptCacheError, HEX64 } from '../store/integrity';
+import { storageFault, type Latched } from '../store/faults';
+import { markBuilding, recordRoots } from '../store/roots';
 import { NodeReporter, type BuildEvent } from '../model/events';
 import { evaluateStack } from '../graph/stack';
+import type { Project } from '../graph/project';
 
 export const FORMATS = ['docker', 'oci', 'rootfs', 'initrd'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -65,17 +71,91 @@ export interface BuildResult {
   store: BlobStore;
 }
 
+const sha256 = z.string().regex(HEX64).transform(asSha256);
+/** A layer node's cached result, checked before its digests name blob files. */
+const builtLayerSchema = z.object({
+  name: z.string(),
+  diffId: sha256,
+  digest: sha256,
+  size: z.number().int().nonnegative(),
+  gzip: z.boolean(),
+  files: z.number().int().nonnegative(),
+  comment: z.string().optional(),
+});
+const outputRecordSchema = z.object({ key: z.string(), stat: z.string() });
+
+/**
+ * Build a project. A cached blob found bad on the way is removed with every
+ * node result that names it, and the build runs once more, recomputing those
+ * nodes from their sources; a fault of the cache or output folder (full,
+ * read-only, not ours) becomes a StorageFault naming the folder.
+ */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
-  const report = new NodeReporter(opts.onEvent);
   const project = await loadProject(opts.project);
+  const cacheDir = path.resolve(opts.cacheDir);
+  const outDir = path.resolve(opts.outDir ?? path.join(project.dir, 'out'));
+  const nodes = new NodeTracker(opts.onEvent);
+  let unmark: (() => Promise<void>) | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const store = new BlobStore(cacheDir);
+    const cache = new BuildCache(cacheDir);
+    try {
+      unmark ??= await markBuilding(cacheDir);
+      const result = await buildOnce(opts, project, outDir, store, cache, new NodeReporter(nodes.emit));
+      await recordRoots(cacheDir, { project: project.dir, time: Date.now(), nodes: [...cache.used], blobs: [...store.used.blobs], packs: [...store.used.packs] });
+      await unmark();
+      return result;
+    } catch (e) {
+      const bad = e instanceof CorruptBlobError ? e : store.corrupt[0];
+      if (bad && (e as Error)?.name !== 'AbortError') {
+        bad.node ??= nodes.culprit();
+        const names = store.corrupt.flatMap((c) => (c.pack ? [c.digest, c.pack] : [c.digest]));
+        await cache.dropReferencing(names).catch(() => []);
+        if (attempt === 1) {
+          nodes.emit({ type: 'log', line: `${bad.message}${bad.node ? ` (read by ${bad.node})` : ''}; rebuilding what used it` });
+          continue;
+        }
+        await unmark?.().catch(() => {});
+        throw new CorruptCacheError(bad, cacheDir);
+      }
+      await unmark?.().catch(() => {});
+      throw (await storageFault(e, { cache: cacheDir, output: outDir }, latched(store, cache))) ?? e;
+    }
+  }
+}
+
+function latched(store: BlobStore, cache: BuildCache): Latched[] {
+  return [store.fault, cache.fault].filter((error) => error).map((error) => ({ role: 'cache' as const, error }));
+}
+
+/** The nodes in flight, so an error can say which node met a bad blob. */
+class NodeTracker {
+  private running = new Map<string, string>();
+  private failed?: string;
+  constructor(private readonly onEvent?: (e: BuildEvent) => void) {}
+
+  emit = (e: BuildEvent): void => {
+    if (e.type === 'node') {
+      if (e.state === 'running') this.running.set(e.id, e.label);
+      else this.running.delete(e.id);
+      if (e.state === 'failed') this.failed ??= e.label;
+    }
+    this.onEvent?.(e);
+  };
+
+  culprit(): string | undefined {
+    return this.failed ?? ([...this.running.values()].pop() || undefined);
+  }
+}
+
+async function buildOnce(opts: BuildOptions, project: Project, outDir: string, store: BlobStore, cache: BuildCache, report: NodeReporter): Promise<BuildResult> {
   const { recipe } = project;
   const formats = opts.formats ?? [...DEFAULT_FORMATS];
   const sourceCount = (layers: Recipe['layers']) => layers.reduce((n, l) => n + l.sources.length, 0);
   report.plan(sourceCount(recipe.layers) + recipe.stages.reduce((n, st) => n + sourceCount(st.layers), 0) + recipe.layers.length + formats.length);
-  const store = new BlobStore(opts.cacheDir);
-  const cache = new BuildCache(opts.cacheDir);
-  await Promise.all([store.open(), cache.open()]);
+  let failed = false;
   try {
+    await Promise.all([store.open(), cache.open()]);
     const { states, stages } = await evaluateStack(recipe, { projectDir: project.dir, store, cache, report, signal: opts.signal });
     const digests = states.map(treeDigest);
     const byName = new Map(recipe.layers.map((l, i) => [l.name, i]));
@@ -87,20 +167,24 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       const baseDigest = baseIndex >= 0 ? digests[baseIndex] : treeDigest(base);
       const node = report.start(`layer:${layer.name}`, `layer ${layer.name}`);
       const key = digestOf({ node: 'layer', v: ENGINE_VERSION, base: baseDigest, tree: digests[i], epoch: recipe.epoch, gzip: !!opts.gzip });
-      const hit = await cache.get<BuiltLayer>(key);
-      if (hit && (await store.has(hit.digest))) {
+      const hit = await cache.get(key, builtLayerSchema);
+      if (hit && (await store.has(hit.digest)) && (await store.has(hit.diffId))) {
         layers.push({ ...hit, name: layer.name, comment: layer.comment, cached: true });
         node.cached(`sha256:${hit.digest.slice(0, 12)}`);
         continue;
       }
-      const built = await writeLayer(store, diffTrees(base, states[i]), recipe.epoch, !!opts.gzip, layer.name, layer.comment);
-      await cache.put(key, built);
-      layers.push({ ...built, cached: false });
-      node.done(`sha256:${built.digest.slice(0, 12)}`);
+      try {
+        const built = await writeLayer(store, diffTrees(base, states[i]), recipe.epoch, !!opts.gzip, layer.name, layer.comment);
+        await cache.put(key, built);
+        layers.push({ ...built, cached: false });
+        node.done(`sha256:${built.digest.slice(0, 12)}`);
+      } catch (e) {
+        node.failed(e as Error);
+        throw e;
+      }
     }
 
     const meta = imageMeta(recipe, layers);
-    const outDir = path.resolve(opts.outDir ?? path.join(project.dir, 'out'));
     const outputs: Partial<Record<Format, string>> = {};
     const written: Format[] = [];
     if (formats.length) {
@@ -110,7 +194,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     // The exports are independent files: written side by side (one mostly reads, one mostly writes).
     opts.signal?.throwIfAborted();
     const initrdGzip = opts.initrdGzip ?? true;
-    await Promise.all(
+    const settled = await Promise.allSettled(
       formats.map(async (f) => {
         const target = path.join(outDir, `${recipe.name}.${OUTPUT_SUFFIX[f]}${f === 'initrd' && initrdGzip ? '.gz' : ''}`);
         outputs[f] = target;
@@ -120,22 +204,37 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
           node.cached();
           return;
         }
-        if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
-        else if (f === 'oci') await writeOciLayout(target, store, meta, layers);
-        else if (f === 'initrd') {
-          const spec = defaultWrapperSpec(recipe);
-          const blob = await initrdBlob(store, cache, states[states.length - 1], digests[digests.length - 1], spec, recipe.epoch, initrdGzip);
-          await writeInitrdFile(store, blob.digest, target);
-        } else await writeRootfs(target, store, cache, states, recipe.epoch, layers);
-        await recordOutput(cache, target, exportKey);
+        try {
+          if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
+          else if (f === 'oci') await writeOciLayout(target, store, meta, layers);
+          else if (f === 'initrd') {
+            const spec = defaultWrapperSpec(recipe);
+            const blob = await initrdBlob(store, cache, states[states.length - 1], digests[digests.length - 1], spec, recipe.epoch, initrdGzip);
+            await writeInitrdFile(store, blob.digest, target);
+          } else await writeRootfs(target, store, cache, states, recipe.epoch, layers);
+          await recordOutput(cache, target, exportKey);
+        } catch (e) {
+          node.failed(e as Error);
+          // An export writes to the output folder (and, for the initrd, the cache: latched there).
+          throw (await storageFault(e, { cache: store.cacheDir, output: outDir }, latched(store, cache), 'output')) ?? e;
+        }
         written.push(f);
         node.done();
       }),
     );
+    // Every export has ended (none writes behind our back) before a failure is reported.
+    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
     written.sort((a, b) => formats.indexOf(a) - formats.indexOf(b));
     return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, stages, store };
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    await store.close();
+    // Closing writes the stat cache: on a full disk that fails too, and must not hide the first error.
+    await store.close().catch((e: unknown) => {
+      if (!failed) throw e;
+    });
   }
 }
 
@@ -150,7 +249,7 @@ async function writeLayer(
   const items = layerItems(changes);
   const tar = await store.putStream(tarStream(store, items, epoch));
   let blob = tar;
-  if (gzip) blob = await store.putStream((await fs.open(store.pathOf(tar.digest))).createReadStream().pipe(createGzip({ level: 6 })));
+  if (gzip) blob = await store.putStream(pipeline(store.readStream(tar.digest), createGzip({ level: 6 }), () => {}));
   return { name, diffId: tar.digest, digest: blob.digest, size: blob.size, gzip, files: items.length, ...(comment ? { comment } : {}) };
 }
 
@@ -174,7 +273,7 @@ async function writeRootfs(target: string, store: BlobStore, cache: BuildCache, 
 // An output is current when the file at its path is the one this cache last
 // wrote there (same inode, size and mtime) for the same export key.
 async function outputCurrent(cache: BuildCache, target: string, key: string): Promise<boolean> {
-  const rec = await cache.get<{ key: string; stat: string }>(outputRecordKey(target));
+  const rec = await cache.get(outputRecordKey(target), outputRecordSchema);
   if (!rec || rec.key !== key) return false;
   return rec.stat === (await statId(target));
 }

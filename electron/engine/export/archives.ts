@@ -6,13 +6,12 @@ import { createWriteStream, constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Header } from 'tar-stream';
-
-type H = Partial<Header> & { name: string };
-import { createReadStream } from 'node:fs';
 import type { Sha256 } from '../../../shared/brand';
 import type { BlobStore } from '../store/blobs';
 import { replaceWith, tempPathFor } from '../store/atomic';
 import type { BuiltLayer, ImageMeta } from '../oci/image';
+
+type H = Partial<Header> & { name: string };
 
 const OCI_LAYOUT = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
 
@@ -26,31 +25,42 @@ export async function writeDockerArchive(file: string, store: BlobStore, meta: I
   const tmp = tempPathFor(file);
   const p = pack();
   const done = pipeline(p, createWriteStream(tmp, { mode: 0o644, highWaterMark: 1 << 20 }));
+  // A write error (a full disk) ends `done` while an entry is being added: that entry's
+  // promise never settles, so the first of the two to fail decides.
+  const failedWrite = done.then(
+    () => new Promise<never>(() => {}),
+    (e: unknown) => Promise.reject(e),
+  );
+  const step = <T>(x: Promise<T>) => Promise.race([x, failedWrite]);
   const entry = (h: H, body?: Buffer) =>
     new Promise<void>((res, rej) => p.entry({ uid: 0, gid: 0, uname: '', gname: '', mtime, ...h } as Header, body ?? Buffer.alloc(0), (e) => (e ? rej(e) : res())));
   try {
-    await entry({ name: 'blobs', type: 'directory', mode: 0o755 });
-    await entry({ name: 'blobs/sha256', type: 'directory', mode: 0o755 });
+    await step(entry({ name: 'blobs', type: 'directory', mode: 0o755 }));
+    await step(entry({ name: 'blobs/sha256', type: 'directory', mode: 0o755 }));
     for (const d of blobs) {
       const name = `blobs/sha256/${d}`;
       const body = inline.get(d);
-      if (body) await entry({ name, type: 'file', mode: 0o644 }, body);
+      if (body) await step(entry({ name, type: 'file', mode: 0o644 }, body));
       else {
-        const size = (await fs.stat(store.pathOf(d))).size;
-        await new Promise<void>((res, rej) => {
-          const sink = p.entry({ name, type: 'file', mode: 0o644, size, uid: 0, gid: 0, uname: '', gname: '', mtime } as Header, (e) => (e ? rej(e) : res()));
-          pipeline(createReadStream(store.pathOf(d), { highWaterMark: 1 << 20 }), sink).catch(rej);
-        });
+        // The layer's size as built; the stream checks the bytes against the digest as they go.
+        const size = layers.find((l) => l.digest === d)!.size;
+        await step(
+          new Promise<void>((res, rej) => {
+            const sink = p.entry({ name, type: 'file', mode: 0o644, size, uid: 0, gid: 0, uname: '', gname: '', mtime } as Header, (e) => (e ? rej(e) : res()));
+            pipeline(store.readStream(d, size), sink).catch(rej);
+          }),
+        );
       }
     }
-    await entry({ name: 'index.json', type: 'file', mode: 0o644 }, meta.index.bytes);
-    await entry({ name: 'manifest.json', type: 'file', mode: 0o644 }, meta.dockerManifest);
-    await entry({ name: 'oci-layout', type: 'file', mode: 0o644 }, OCI_LAYOUT);
+    await step(entry({ name: 'index.json', type: 'file', mode: 0o644 }, meta.index.bytes));
+    await step(entry({ name: 'manifest.json', type: 'file', mode: 0o644 }, meta.dockerManifest));
+    await step(entry({ name: 'oci-layout', type: 'file', mode: 0o644 }, OCI_LAYOUT));
     p.finalize();
     await done;
     await fs.rename(tmp, file);
   } catch (e) {
     p.destroy();
+    await done.catch(() => {});
     await fs.rm(tmp, { force: true });
     throw e;
   }
@@ -78,8 +88,11 @@ export async function writeOciLayout(dir: string, store: BlobStore, meta: ImageM
  * both are on one filesystem, as BuildKit's local exporter does, so a
  * Debian-sized image is not written twice; a copy (a reflink where possible)
  * otherwise. Blobs are immutable, so sharing the inode is safe for readers.
+ * A blob this build did not write is hashed first (once, however many
+ * outputs link it): a cached blob is not trusted.
  */
 export async function copyBlob(store: BlobStore, digest: Sha256, to: string): Promise<void> {
+  await store.verifyFile(digest);
   try {
     await fs.link(store.pathOf(digest), to);
   } catch {

@@ -4,11 +4,12 @@
 // busybox that runs it, and the run's spec under /.scratchyard. Cached in the
 // blob store by everything that goes into it.
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { ImagePath, Sha256 } from '../../../shared/brand';
+import { z } from 'zod';
+import { asSha256, type ImagePath, type Sha256 } from '../../../shared/brand';
 import type { Recipe } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { isUnder } from '../model/path';
@@ -18,6 +19,7 @@ import { RecipeError } from '../sources/types';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import { tempPathFor } from '../store/atomic';
+import { HEX64 } from '../store/integrity';
 import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
 import { cpioItemsOfTree, cpioStream, type CpioItem } from './cpio';
 import { BUSYBOX_PATH, HIDDEN_DIR, SPEC_PATH, VM_WRAPPER, WRAPPER_PATH, wrapperSpecText, type WrapperSpec } from './vmwrapper';
@@ -31,6 +33,8 @@ export interface InitrdBlob {
   /** Bytes of content once unpacked (for sizing the guest's memory). */
   unpacked: number;
 }
+
+const initrdSchema = z.object({ digest: z.string().regex(HEX64).transform(asSha256), size: z.number().int().nonnegative(), unpacked: z.number().int().nonnegative() });
 
 /** A recipe problem (exit 2, shown as scratchyard.yaml: ...). */
 export class InitrdConflictError extends RecipeError {}
@@ -54,7 +58,7 @@ export async function initrdBlob(store: BlobStore, cache: BuildCache, tree: Tree
   const bb = await store.putHostFile(busybox);
   const specText = wrapperSpecText(spec);
   const key = digestOf({ node: 'initrd', v: INITRD_VERSION, tree: treeDigest, busybox: bb.digest, wrapper: sha256(VM_WRAPPER), spec: specText, epoch, gzip });
-  const hit = await cache.get<InitrdBlob>(key);
+  const hit = await cache.get(key, initrdSchema);
   if (hit && (await store.has(hit.digest))) return hit;
 
   const extra: CpioItem[] = [
@@ -78,11 +82,11 @@ export async function initrdBlob(store: BlobStore, cache: BuildCache, tree: Tree
   return result;
 }
 
-/** Copy an initrd blob to `target` atomically (a plain copy: qemu and users may keep it). */
+/** Copy an initrd blob to `target` atomically (a plain copy: qemu and users may keep it), checked as it is read. */
 export async function writeInitrdFile(store: BlobStore, digest: Sha256, target: string): Promise<void> {
   const tmp = tempPathFor(target);
   try {
-    await fs.copyFile(store.pathOf(digest), tmp);
+    await pipeline(store.readStream(digest), createWriteStream(tmp, { mode: 0o644 }));
     await fs.chmod(tmp, 0o644);
     await fs.rename(tmp, target);
   } catch (e) {

@@ -6,7 +6,7 @@
 // result is identical to writing the whole tree (tested); when hard links are
 // among the changes, where an entry's bytes depend on its neighbours, the
 // whole tree is written instead.
-import { createWriteStream, promises as fs } from 'node:fs';
+import { constants, createWriteStream, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
@@ -15,6 +15,12 @@ import { sameEntry, sortedPaths, type Entry, type Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import { tarStream, treeItems, type TarItem } from '../oci/tarwriter';
+import { z } from 'zod';
+
+/** Cached entry offsets: ascending byte positions. */
+const offsetsSchema = z
+  .array(z.number().int().nonnegative())
+  .refine((xs) => xs.every((x, i) => i === 0 || x > xs[i - 1]), 'offsets must ascend');
 
 const BLOCK = 512;
 const END_OF_ARCHIVE = 2 * BLOCK;
@@ -28,30 +34,48 @@ export interface SpliceBase {
 
 /** Write the tar of `tree` to `file` (a fresh path); splice from `base` when it is safe. */
 export async function writeRootfsTar(file: string, store: BlobStore, cache: BuildCache, tree: Tree, epoch: number, base?: SpliceBase): Promise<void> {
-  const plan = base && (await fs.access(store.pathOf(base.diffId)).then(() => true, () => false)) && (await splicePlan(store, cache, tree, base));
+  const plan = base && (await store.has(base.diffId)) && (await splicePlan(store, cache, tree, base));
   if (!plan) {
     await pipeline(tarStream(store, treeItems(tree), epoch), createWriteStream(file, { mode: 0o644, highWaterMark: CHUNK }));
     return;
   }
   const out = await fs.open(file, 'w', 0o644);
-  const src = await fs.open(store.pathOf(base!.diffId), 'r');
+  // The base tar is read from start to end, skipped ranges included, and hashed on
+  // the way: a cached tar that is not its digest's fails here, not in the image.
+  const src = store.readStream(base!.diffId);
+  const reader = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let held: Buffer = Buffer.alloc(0);
+  let at = 0;
+  /** Pass bytes [at, to) of the base to `sink` (or drop them). */
+  const advance = async (to: number, sink?: (b: Buffer) => Promise<unknown>) => {
+    while (at < to) {
+      if (!held.length) {
+        const next = await reader.next();
+        if (next.done) throw new Error(`layer tar ${base!.diffId} is shorter than its index`);
+        held = next.value;
+      }
+      const n = Math.min(held.length, to - at);
+      if (sink) await sink(held.subarray(0, n));
+      held = held.subarray(n);
+      at += n;
+    }
+  };
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
     for (const seg of plan) {
       if ('from' in seg) {
-        for (let at = seg.from; at < seg.to; ) {
-          const { bytesRead } = await src.read(buf, 0, Math.min(CHUNK, seg.to - at), at);
-          if (bytesRead === 0) throw new Error(`layer tar ${base!.diffId} is shorter than its index`);
-          await out.write(buf, 0, bytesRead);
-          at += bytesRead;
-        }
+        if (seg.from < at) throw new Error(`layer tar ${base!.diffId}: its cached entry offsets are out of order`);
+        await advance(seg.from);
+        await advance(seg.to, (b) => out.write(b));
       } else {
         await writeEntries(out, store, seg.items, epoch);
       }
     }
     await out.write(Buffer.alloc(END_OF_ARCHIVE));
+    // The rest of the base, for its hash; the verifier throws at its end when it is bad.
+    while (!(await reader.next()).done);
   } finally {
-    await Promise.all([out.close(), src.close()]);
+    src.destroy();
+    await out.close();
   }
 }
 
@@ -95,9 +119,10 @@ async function splicePlan(store: BlobStore, cache: BuildCache, tree: Tree, base:
  */
 async function entryOffsets(store: BlobStore, cache: BuildCache, digest: Sha256, expected: number): Promise<number[] | undefined> {
   const key = `tar-offsets-${digest}`;
-  const hit = await cache.get<number[]>(key);
+  const hit = await cache.get(key, offsetsSchema);
   if (hit) return hit.length === expected + 1 ? hit : undefined;
-  const fh = await fs.open(store.pathOf(digest), 'r');
+  // Read in place (headers only): the splice that uses these offsets hashes the whole tar.
+  const fh = await fs.open(store.pathOf(digest), constants.O_RDONLY | constants.O_NOFOLLOW);
   const offsets: number[] = [];
   try {
     const window = Buffer.allocUnsafe(64 << 10);

@@ -7,6 +7,12 @@ import path from 'node:path';
 
 const TEMP_RE = /^\.(.+)\.scratchyard-(\d+)-[0-9a-f]{8}\.tmp$/;
 
+/** The file a temporary stands for (itself when it is not one): messages name outputs, not our dot-files. */
+export function targetOfTemp(file: string): string {
+  const m = TEMP_RE.exec(path.basename(file));
+  return m ? path.join(path.dirname(file), m[1]) : file;
+}
+
 export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.scratchyard-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
@@ -37,7 +43,8 @@ export async function replaceWith(tmp: string, target: string): Promise<void> {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs (ours counts). */
+export function alive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

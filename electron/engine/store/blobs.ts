@@ -1,17 +1,27 @@
 // Content-addressed blob store: every file content and every layer tar lives
 // once, at blobs/sha256/<hex>. Blobs are written to a temporary name and
 // renamed after their digest is known, so a blob that exists is complete.
+// The store's files are not trusted: every read checks the bytes against the
+// digest in the same pass (a bad blob is removed and named), blob and pack
+// files must be regular files, and pack indexes and the stat cache are
+// validated before use.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readFileSync, readSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readSync, rmSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { pipeline as pipe, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import type { Sha256 } from '../../../shared/brand';
+import { asSha256, type Sha256 } from '../../../shared/brand';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic } from './atomic';
+import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
+import { storageCode } from './faults';
 
 const COALESCE = 1 << 20;
 /** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
 const PACK_WINDOW = 4 << 20;
+/** Pack indexes and the stat cache: a Debian-sized one is a few MB. */
+const INDEX_CAP = 256 << 20;
+/** Pack ids become file names: the import's cache key, or a prefix and a digest. */
+const PACK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export interface StatCacheEntry {
   stat: string;
@@ -35,6 +45,15 @@ export class BlobStore {
   private statCache = new Map<string, StatCacheEntry>();
   private statCacheDirty = false;
   private known = new Set<string>();
+  /** Blob files this process wrote, or read whole and found right: not hashed again. */
+  private verified = new Set<string>();
+  private verifying = new Map<string, Promise<void>>();
+  /** What this store touched; a build records them as its roots, which `cache gc` keeps. */
+  readonly used = { blobs: new Set<string>(), packs: new Set<string>() };
+  /** Every bad blob found, even when a caller wrapped the error in one of its own. */
+  readonly corrupt: CorruptBlobError[] = [];
+  /** The first storage fault (ENOSPC, EROFS...) of a write, for the same reason. */
+  fault?: NodeJS.ErrnoException;
 
   constructor(readonly cacheDir: string) {
     this.dir = path.join(cacheDir, 'blobs', 'sha256');
@@ -42,21 +61,19 @@ export class BlobStore {
   }
 
   async open(): Promise<void> {
-    await fs.mkdir(this.dir, { recursive: true });
+    await this.writing(() => fs.mkdir(this.dir, { recursive: true }));
     await sweepStaleTemps(this.dir);
-    try {
-      const rows = JSON.parse(await fs.readFile(this.statCachePath(), 'utf8')) as [string, StatCacheEntry][];
-      this.statCache = new Map(rows);
-    } catch {
-      this.statCache = new Map();
-    }
+    const rows = await readStatCache(this.statCachePath());
+    this.statCache = new Map(rows ?? []);
+    // A bad one is replaced at close.
+    this.statCacheDirty = !rows;
   }
 
   async close(): Promise<void> {
     for (const fd of this.packFds.values()) closeSync(fd);
     this.packFds.clear();
     if (!this.statCacheDirty) return;
-    await writeFileAtomic(this.statCachePath(), JSON.stringify([...this.statCache]));
+    await this.writing(() => writeFileAtomic(this.statCachePath(), JSON.stringify([...this.statCache])));
     this.statCacheDirty = false;
   }
 
@@ -64,29 +81,60 @@ export class BlobStore {
     return path.join(this.cacheDir, 'statcache.json');
   }
 
+  /** Run a write, remembering a storage fault before anyone wraps it. */
+  private async writing<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (storageCode(e)) this.fault ??= e as NodeJS.ErrnoException;
+      throw e;
+    }
+  }
+
   pathOf(digest: Sha256): string {
+    if (!HEX64.test(digest)) throw new Error(`not a sha256 digest: ${JSON.stringify(digest)}`);
     return path.join(this.dir, digest);
   }
 
   async has(digest: Sha256): Promise<boolean> {
-    if (this.known.has(digest) || this.locations.has(digest)) return true;
-    try {
-      await fs.access(this.pathOf(digest));
-      this.known.add(digest);
+    if (this.known.has(digest) || this.locations.has(digest)) {
+      this.used.blobs.add(digest);
       return true;
+    }
+    const file = this.pathOf(digest);
+    let st: Stats;
+    try {
+      st = await fs.lstat(file);
     } catch {
       return false;
     }
+    if (!st.isFile()) {
+      // A symlink or a folder where a blob should be: never followed, replaced by the real content.
+      await fs.rm(file, { recursive: true, force: true });
+      return false;
+    }
+    this.known.add(digest);
+    this.used.blobs.add(digest);
+    return true;
   }
 
   async putBytes(data: Uint8Array | string): Promise<{ digest: Sha256; size: number }> {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    const digest = createHash('sha256').update(buf).digest('hex') as Sha256;
+    const digest = asSha256(createHash('sha256').update(buf).digest('hex'));
     if (!(await this.has(digest))) {
       const tmp = tempPathFor(this.pathOf(digest));
-      await fs.writeFile(tmp, buf, { mode: 0o444 });
-      await fs.rename(tmp, this.pathOf(digest));
+      await this.writing(async () => {
+        try {
+          await fs.writeFile(tmp, buf, { mode: 0o444 });
+          await fs.rename(tmp, this.pathOf(digest));
+        } catch (e) {
+          await fs.rm(tmp, { force: true });
+          throw e;
+        }
+      });
       this.known.add(digest);
+      this.verified.add(digest);
+      this.used.blobs.add(digest);
     }
     return { digest, size: buf.byteLength };
   }
@@ -97,31 +145,44 @@ export class BlobStore {
     const hash = createHash('sha256');
     let size = 0;
     try {
-      await pipeline(
-        stream,
-        async function* (src: AsyncIterable<Buffer>) {
-          // Tar streams come in many small pieces; one write per MiB, not per piece.
-          let pending: Buffer[] = [];
-          let pendingBytes = 0;
-          for await (const chunk of src) {
-            hash.update(chunk);
-            size += chunk.length;
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            if (pendingBytes >= COALESCE) {
-              yield Buffer.concat(pending, pendingBytes);
-              pending = [];
-              pendingBytes = 0;
+      await this.writing(() =>
+        pipeline(
+          stream,
+          async function* (src: AsyncIterable<Buffer>) {
+            // Tar streams come in many small pieces; one write per MiB, not per piece.
+            let pending: Buffer[] = [];
+            let pendingBytes = 0;
+            for await (const chunk of src) {
+              hash.update(chunk);
+              size += chunk.length;
+              pending.push(chunk);
+              pendingBytes += chunk.length;
+              if (pendingBytes >= COALESCE) {
+                yield Buffer.concat(pending, pendingBytes);
+                pending = [];
+                pendingBytes = 0;
+              }
             }
-          }
-          if (pendingBytes) yield Buffer.concat(pending, pendingBytes);
-        },
-        createWriteStream(tmp, { mode: 0o444 }),
+            if (pendingBytes) yield Buffer.concat(pending, pendingBytes);
+          },
+          createWriteStream(tmp, { mode: 0o444 }),
+        ),
       );
-      const digest = hash.digest('hex') as Sha256;
-      if (await this.has(digest)) await fs.rm(tmp, { force: true });
-      else await fs.rename(tmp, this.pathOf(digest));
+      const digest = asSha256(hash.digest('hex'));
+      if (this.verified.has(digest)) await fs.rm(tmp, { force: true });
+      else {
+        // The bytes just hashed replace whatever file has that name: a damaged copy heals for the price of a rename.
+        try {
+          await this.writing(() => fs.rename(tmp, this.pathOf(digest)));
+          this.verified.add(digest);
+        } catch (e) {
+          await fs.rm(tmp, { force: true });
+          // One that cannot be replaced is still read through the verifier.
+          if (!(await this.has(digest))) throw e;
+        }
+      }
       this.known.add(digest);
+      this.used.blobs.add(digest);
       return { digest, size };
     } catch (e) {
       await fs.rm(tmp, { force: true });
@@ -149,22 +210,49 @@ export class BlobStore {
     return (await this.putHostFile(hostPath)).digest;
   }
 
-  /** A content's bytes, from its blob file or its pack. */
+  /** A content's bytes, from its blob file or its pack, checked against its digest. */
   async read(digest: Sha256): Promise<Buffer> {
     return this.readSync(digest);
   }
 
   /**
    * Synchronous read, for the tar writer's many small files: one pread (or
-   * one readFile) without a round trip through libuv's thread pool each time.
+   * one read of the blob file) without a round trip through libuv's thread
+   * pool each time. The bytes are hashed before they are returned.
    */
   readSync(digest: Sha256): Buffer {
     const loc = this.locations.get(digest);
-    if (!loc) return readFileSync(this.pathOf(digest));
-    if (loc.size > PACK_WINDOW) return this.preadPack(loc.pack, loc.offset, loc.size);
+    const data = loc ? this.readPacked(loc) : this.readBlobFile(digest);
+    if (typeof data === 'string') throw this.bad(digest, data);
+    const why = mismatch(digest, data, loc?.size);
+    if (why) throw this.bad(digest, why);
+    return data;
+  }
+
+  private readBlobFile(digest: Sha256): Buffer | string {
+    const f = openRegularSync(this.pathOf(digest));
+    if (typeof f === 'string') return f;
+    try {
+      const buf = Buffer.allocUnsafe(f.size);
+      let done = 0;
+      while (done < f.size) {
+        const n = readSync(f.fd, buf, done, f.size - done, done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buf.subarray(0, done);
+    } finally {
+      closeSync(f.fd);
+    }
+  }
+
+  private readPacked(loc: PackLocation): Buffer | string {
+    const fd = this.packFd(loc.pack);
+    if (typeof fd === 'string') return `is in pack ${loc.pack}, which ${fd}`;
+    if (loc.size > PACK_WINDOW) return preadAll(fd, loc.offset, loc.size);
     const w = this.window;
     if (!w || w.pack !== loc.pack || loc.offset < w.offset || loc.offset + loc.size > w.offset + w.data.length) {
-      this.window = { pack: loc.pack, offset: loc.offset, data: this.preadPack(loc.pack, loc.offset, PACK_WINDOW, true) };
+      this.window = { pack: loc.pack, offset: loc.offset, data: preadAll(fd, loc.offset, PACK_WINDOW) };
     }
     const start = loc.offset - this.window!.offset;
     return Buffer.from(this.window!.data.subarray(start, start + loc.size));
@@ -172,42 +260,107 @@ export class BlobStore {
 
   private window?: { pack: string; offset: number; data: Buffer };
 
-  private preadPack(pack: string, offset: number, size: number, short = false): Buffer {
-    const buf = Buffer.allocUnsafe(size);
-    const fd = this.packFd(pack);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, buf, done, size - done, offset + done);
-      if (n === 0) {
-        if (short) return buf.subarray(0, done);
-        throw new Error(`pack ${pack} is truncated`);
-      }
-      done += n;
-    }
-    return buf;
-  }
-
-  readStream(digest: Sha256): Readable {
+  /**
+   * A content as a stream that fails, at its end, when the bytes are not the
+   * digest's (and drops the bad blob). `size`, when the caller knows it, makes
+   * an over-long blob fail as soon as it is.
+   */
+  readStream(digest: Sha256, size?: number): Readable {
     const loc = this.locations.get(digest);
-    if (!loc) return createReadStream(this.pathOf(digest));
-    return createReadStream(this.packPath(loc.pack), { start: loc.offset, end: loc.offset + loc.size - 1 });
+    let src: Readable;
+    if (loc) {
+      const fd = this.packFd(loc.pack);
+      if (typeof fd === 'string') throw this.bad(digest, `is in pack ${loc.pack}, which ${fd}`);
+      src = createReadStream('', { fd, start: loc.offset, end: loc.offset + loc.size - 1, autoClose: false, highWaterMark: COALESCE });
+      size = loc.size;
+    } else {
+      const f = openRegularSync(this.pathOf(digest));
+      if (typeof f === 'string') throw this.bad(digest, f);
+      src = createReadStream('', { fd: f.fd, highWaterMark: COALESCE });
+      if (this.verified.has(digest)) return src;
+    }
+    return pipe(src, verifier(digest, size, (d) => this.bad(digest, d)), () => {});
   }
 
-  /** Copy a content to a new file (a reflink where possible for blob files). */
+  /** Copy a content to a new file, checked on the way. */
   async copyTo(digest: Sha256, dest: string, mode: number): Promise<void> {
-    if (this.locations.has(digest)) await fs.writeFile(dest, this.readSync(digest), { mode });
-    else await fs.copyFile(this.pathOf(digest), dest, constants.COPYFILE_FICLONE);
+    const loc = this.locations.get(digest);
+    const size = loc ? loc.size : await fs.lstat(this.pathOf(digest)).then((s) => s.size, () => 0);
+    try {
+      if (size <= COALESCE) await fs.writeFile(dest, this.readSync(digest), { mode });
+      else await pipeline(this.readStream(digest), createWriteStream(dest, { mode }));
+    } catch (e) {
+      if (e instanceof CorruptBlobError) await fs.rm(dest, { force: true });
+      throw e;
+    }
     await fs.chmod(dest, mode);
   }
 
+  /**
+   * Check a blob file whole, once per process (for callers that link it
+   * rather than read it): a CorruptBlobError when it is bad.
+   */
+  verifyFile(digest: Sha256): Promise<void> {
+    if (this.verified.has(digest) && !this.locations.has(digest)) return Promise.resolve();
+    let p = this.verifying.get(digest);
+    if (!p) {
+      p = pipeline(this.readStream(digest), new Writable({ write: (_c, _e, cb) => cb() })).then(() => {
+        this.verified.add(digest);
+      });
+      p.catch(() => this.verifying.delete(digest));
+      this.verifying.set(digest, p);
+    }
+    return p;
+  }
+
+  /** Remove a bad content (a blob file, or the whole pack that holds it) and say so. */
+  private bad(digest: Sha256, detail: string): CorruptBlobError {
+    const loc = this.locations.get(digest);
+    const file = loc ? `${this.packPath(loc.pack)} at byte ${loc.offset}` : this.pathOf(digest);
+    this.drop(digest);
+    const err = new CorruptBlobError(digest, file, detail);
+    err.pack = loc?.pack;
+    this.corrupt.push(err);
+    return err;
+  }
+
+  /** Forget and delete a content; for a packed one, its pack and index go. */
+  drop(digest: Sha256): void {
+    const loc = this.locations.get(digest);
+    try {
+      if (loc) this.dropPack(loc.pack);
+      else rmSync(this.pathOf(digest), { recursive: true, force: true });
+    } catch {
+      // a read-only cache: the next verify or gc says so
+    }
+    this.known.delete(digest);
+    this.verified.delete(digest);
+    this.used.blobs.delete(digest);
+  }
+
+  private dropPack(id: string): void {
+    const fd = this.packFds.get(id);
+    if (typeof fd === 'number') closeSync(fd);
+    this.packFds.delete(id);
+    if (this.window?.pack === id) this.window = undefined;
+    for (const [d, l] of this.locations) if (l.pack === id) this.locations.delete(d);
+    this.used.packs.delete(id);
+    rmSync(this.packPath(id) + '.idx.json', { force: true });
+    rmSync(this.packPath(id), { recursive: true, force: true });
+  }
+
   private packPath(id: string): string {
+    if (!PACK_ID.test(id)) throw new Error(`not a pack name: ${JSON.stringify(id)}`);
     return path.join(this.packDir, id);
   }
 
-  private packFd(id: string): number {
+  /** A pack's open descriptor, or why it cannot be read. */
+  private packFd(id: string): number | string {
     let fd = this.packFds.get(id);
     if (fd === undefined) {
-      fd = openSync(this.packPath(id), 'r');
+      const f = openRegularSync(this.packPath(id));
+      if (typeof f === 'string') return f;
+      fd = f.fd;
       this.packFds.set(id, fd);
     }
     return fd;
@@ -220,33 +373,77 @@ export class BlobStore {
    * packs/ only when finished, with its index beside it.
    */
   async beginPack(id: string): Promise<PackWriter> {
-    await fs.mkdir(this.packDir, { recursive: true });
+    const file = this.packPath(id);
+    await this.writing(() => fs.mkdir(this.packDir, { recursive: true }));
     await sweepStaleTemps(this.packDir);
-    return new PackWriter(this, id, tempPathFor(this.packPath(id)));
+    return new PackWriter(this, id, tempPathFor(file));
   }
 
   /** Called by PackWriter.finish: make a finished pack's contents readable. */
   async commitPack(id: string, tmp: string, index: [string, number, number][]): Promise<void> {
-    await fs.rename(tmp, this.packPath(id));
-    await writeFileAtomic(this.packPath(id) + '.idx.json', JSON.stringify(index));
+    await this.writing(async () => {
+      await fs.rename(tmp, this.packPath(id));
+      await writeFileAtomic(this.packPath(id) + '.idx.json', JSON.stringify(index));
+    });
     this.register(id, index);
   }
 
-  /** Make the contents of an earlier pack readable; false when it is gone. */
+  /** Make the contents of an earlier pack readable; false when it is gone or its index is not one (then it is removed). */
   async loadPack(id: string): Promise<boolean> {
-    try {
-      const index = JSON.parse(await fs.readFile(this.packPath(id) + '.idx.json', 'utf8')) as [string, number, number][];
-      await fs.access(this.packPath(id));
-      this.register(id, index);
-      return true;
-    } catch {
+    const file = this.packPath(id);
+    const doc = await readJsonCapped(file + '.idx.json', INDEX_CAP);
+    if (!doc) return false;
+    const f = openRegularSync(file);
+    if (typeof f !== 'string') closeSync(f.fd);
+    const index = 'value' in doc && typeof f !== 'string' ? packIndex(doc.value, f.size) : undefined;
+    if (!index) {
+      if (f !== 'is missing' || 'bad' in doc) this.dropPack(id);
       return false;
     }
+    this.register(id, index);
+    return true;
   }
 
   private register(id: string, index: [string, number, number][]): void {
+    this.used.packs.add(id);
     for (const [digest, offset, size] of index) if (!this.locations.has(digest)) this.locations.set(digest, { pack: id, offset, size });
   }
+}
+
+/** A pack index as stored ([digest, offset, size] rows inside a pack of `packSize` bytes), or undefined. */
+export function packIndex(v: unknown, packSize: number): [string, number, number][] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  for (const row of v) {
+    if (!Array.isArray(row) || row.length !== 3) return undefined;
+    const [d, off, size] = row as unknown[];
+    if (typeof d !== 'string' || !HEX64.test(d) || !Number.isSafeInteger(off) || !Number.isSafeInteger(size)) return undefined;
+    if ((off as number) < 0 || (size as number) < 0 || (off as number) + (size as number) > packSize) return undefined;
+  }
+  return v as [string, number, number][];
+}
+
+async function readStatCache(file: string): Promise<[string, StatCacheEntry][] | undefined> {
+  const doc = await readJsonCapped(file, INDEX_CAP);
+  if (!doc) return [];
+  if (!('value' in doc) || !Array.isArray(doc.value)) return undefined;
+  for (const row of doc.value) {
+    if (!Array.isArray(row) || row.length !== 2 || typeof row[0] !== 'string') return undefined;
+    const e = row[1] as Partial<StatCacheEntry> | null;
+    if (!e || typeof e.stat !== 'string' || typeof e.digest !== 'string' || !HEX64.test(e.digest) || !Number.isSafeInteger(e.size) || e.size! < 0) return undefined;
+  }
+  return doc.value as [string, StatCacheEntry][];
+}
+
+/** Read `size` bytes at `offset`, fewer when the file ends first. */
+function preadAll(fd: number, offset: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let done = 0;
+  while (done < size) {
+    const n = readSync(fd, buf, done, size - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buf.subarray(0, done);
 }
 
 export class PackWriter {

@@ -1,0 +1,61 @@
+// `scratchyard cache du|verify|gc`: looking after the cache folder.
+import path from 'node:path';
+import { defaultCacheDir } from '../engine/store/cache';
+import { gc } from '../engine/store/gc';
+import { humanBytes, parseSize, usage } from '../engine/store/inventory';
+import { verifyCache } from '../engine/store/verify';
+import { UsageError, parse } from './args';
+
+export const CACHE_USAGE = `cache du [--json]                    what the cache holds, by kind
+  cache verify [--json]                re-hash every blob and pack, check node results; drop bad ones (exit 1 if any)
+  cache gc [--keep-storage SIZE] [--dry-run] [--json]
+                 keep what the projects built here last used; SIZE (2GB, 500MB) drops the least recently built first`;
+
+export async function cmdCache(args: string[], usageOk: () => number): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(rest, { json: { type: 'boolean' }, 'keep-storage': { type: 'string' }, 'dry-run': { type: 'boolean' } });
+  if (values.help || sub === undefined) return usageOk();
+  if (positionals.length) throw new UsageError(`cache ${sub}: unexpected ${positionals.join(' ')}`);
+  if (sub !== 'gc' && (values['keep-storage'] !== undefined || values['dry-run'])) throw new UsageError(`cache ${sub}: --keep-storage and --dry-run are options of cache gc`);
+  const dir = path.resolve(values.cache ?? defaultCacheDir());
+  const out = (s: string) => process.stdout.write(s + '\n');
+  switch (sub) {
+    case 'du': {
+      const u = await usage(dir);
+      if (values.json) out(JSON.stringify(u, null, 2));
+      else {
+        out(`cache ${dir}`);
+        for (const [k, v] of Object.entries(u.kinds)) out(`${k.padEnd(6)} ${String(v.count).padStart(7)}  ${humanBytes(v.bytes).padStart(10)}`);
+        out(`${'total'.padEnd(6)} ${''.padStart(7)}  ${humanBytes(u.total).padStart(10)}`);
+      }
+      return 0;
+    }
+    case 'verify': {
+      const r = await verifyCache(dir);
+      if (values.json) out(JSON.stringify(r, null, 2));
+      else {
+        for (const b of r.bad) out(`bad  ${b.entry}: ${b.why} (removed)`);
+        out(`checked ${r.checked.blobs} blobs, ${r.checked.packs} packs (${r.packedContents} contents), ${r.checked.nodes} node results in ${dir}: ${r.bad.length ? `${r.bad.length} bad, removed; the next build recomputes them` : 'all good'}`);
+      }
+      return r.bad.length ? 1 : 0;
+    }
+    case 'gc': {
+      const keepText = values['keep-storage'];
+      const keepStorage = keepText === undefined ? undefined : parseSize(keepText);
+      if (keepText !== undefined && keepStorage === undefined) throw new UsageError(`--keep-storage: expected a size like 2GB or 500MB, got "${keepText}"`);
+      const r = await gc(dir, { keepStorage, dryRun: values['dry-run'] });
+      const freed = r.removed.reduce((n, i) => n + i.bytes, 0);
+      const kept = r.kept.reduce((n, i) => n + i.bytes, 0);
+      if (values.json) out(JSON.stringify({ dryRun: !!values['dry-run'], removed: r.removed.map(({ kind, name, bytes }) => ({ kind, name, bytes })), freed, kept, projects: r.projects, dropped: r.dropped }, null, 2));
+      else {
+        const count = (k: string) => r.removed.filter((i) => i.kind === k).length;
+        out(`${values['dry-run'] ? 'would remove' : 'removed'} ${count('blobs')} blobs, ${count('packs')} packs, ${count('nodes')} node results (${humanBytes(freed)}) from ${dir}`);
+        out(`kept ${humanBytes(kept)} for ${r.projects.length} project(s)${r.projects.length ? ': ' + r.projects.join(', ') : ''}`);
+        if (r.dropped.length) out(`let go: ${r.dropped.join(', ')}`);
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown cache command "${sub}" (expected du, verify or gc)`);
+  }
+}
