@@ -1,11 +1,13 @@
 // Build progress on stderr: a redrawn status line with a bar on a terminal,
 // one line per finished node otherwise (logs, CI).
-import type { BuildEvent } from '../engine/model/events';
+import type { BuildEvent, HostWarning } from '../engine/model/events';
 
 export class Progress {
   private total = 0;
   private finished = 0;
   private readonly tty: boolean;
+  /** Warnings of this build, in the order the engine sent them (sorted per layer stack). */
+  readonly warnings: HostWarning[] = [];
 
   constructor(private readonly out: NodeJS.WriteStream) {
     this.tty = !!out.isTTY;
@@ -19,6 +21,13 @@ export class Progress {
     if (e.type === 'log') {
       this.clear();
       this.out.write(`${e.line}\n`);
+      return;
+    }
+    if (e.type === 'warning') {
+      const { type: _, ...w } = e;
+      this.warnings.push(w);
+      this.clear();
+      this.out.write(`${warningLine(w)}\n`);
       return;
     }
     if (e.state === 'running') {
@@ -47,4 +56,9 @@ export class Progress {
   private clear(): void {
     if (this.tty) this.out.write('\r\x1b[K');
   }
+}
+
+/** "warning: IMAGE: REASON (host HOST, FIELD)": what, why, where from, and which source. */
+export function warningLine(w: HostWarning): string {
+  return `warning: ${w.image}: ${w.kind}: ${w.reason} (host ${w.host}, ${w.field})`;
 }
