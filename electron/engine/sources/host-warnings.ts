@@ -3,7 +3,7 @@
 // credentials and this machine's own CA certificates. Warnings only: they
 // never change the tree or fail the build.
 import { X509Certificate } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
 import type { HostWarning, HostWarningKind } from '../model/events';
@@ -30,6 +30,9 @@ export interface HostBrought {
 
 /** Keys are tiny; a larger file is not read for its content. */
 const MAX_SCAN_BYTES = 1 << 20;
+/** How much of each file is looked at for a PEM marker (a key after 16 KiB of other text goes unseen). */
+const HEAD_BYTES = 16 << 10;
+const HEAD = Buffer.alloc(HEAD_BYTES);
 const LOCAL_CA_DIR = '/usr/local/share/ca-certificates';
 const DEBIAN_CA_DIR = '/usr/share/ca-certificates';
 
@@ -118,9 +121,8 @@ export async function hostWarnings(brought: HostBrought[], image: Tree, store: B
         continue;
       }
       if (!e.digest || e.size > MAX_SCAN_BYTES) continue;
-      const bytes = await store.read(e.digest);
-      if (!bytes.includes('-----BEGIN') && !bytes.subarray(0, 20).toString('latin1').startsWith('PuTTY')) continue;
-      const c = classifyContent(bytes.toString('latin1'));
+      if (!looksLikePem(p)) continue;
+      const c = classifyContent((await store.read(e.digest)).toString('latin1'));
       if (c.key) warn(p, await hostPathOf(p), c.key);
       else if (c.certificates.length) certFiles.push({ field: b.field, image: p, certs: c.certificates });
     }
@@ -201,6 +203,27 @@ async function debianOwned(paths: string[]): Promise<Set<string>> {
     if (i > 0) owned.add(line.slice(i + 2).trim());
   }
   return owned;
+}
+
+/**
+ * Whether the host file's head holds a PEM or PuTTY marker: only those files
+ * are read whole (from the store, as the image has them). Reading every file
+ * whole cost 190 ms for the 54 MB of /usr/lib/python3.11; the head, a tenth.
+ */
+function looksLikePem(hostPath: string): boolean {
+  // Synchronous: a thousand small reads through the thread pool cost more than the reads.
+  let fd: number;
+  try {
+    fd = openSync(hostPath, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const head = HEAD.subarray(0, readSync(fd, HEAD, 0, HEAD_BYTES, 0));
+    return head.includes('-----BEGIN') || head.subarray(0, 20).toString('latin1').startsWith('PuTTY-User-Key-File-');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Where an image path was read from on this machine (a symlink: the link itself, not its target). */
