@@ -43,6 +43,12 @@ export class Progress {
 
   finish(message?: string): void {
     this.clear();
+    // After a long build log, the count by kind is what says whether to scroll back.
+    if (this.warnings.length) {
+      const kinds = new Map<string, number>();
+      for (const w of this.warnings) kinds.set(w.kind, (kinds.get(w.kind) ?? 0) + 1);
+      this.out.write(`${this.warnings.length} warning(s) from host sources: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}\n`);
+    }
     if (message) this.out.write(message + '\n');
   }
 

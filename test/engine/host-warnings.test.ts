@@ -97,6 +97,7 @@ describe.skipIf(noOpenssl)('host source warnings', () => {
     expect(w.map((x) => x.image)).toEqual(sorted.map((x) => x.image));
     const lines = stderr.split('\n').filter((l) => l.startsWith('warning: '));
     expect(lines).toEqual(w.map((x) => `warning: ${x.image}: ${x.kind}: ${x.reason} (host ${x.host}, ${x.field})`));
+    expect(stderr).toContain('6 warning(s) from host sources: 2 dangling-symlink, 1 outside-listed-path, 1 credentials, 1 local-ca, 1 private-key');
   });
 
   it('change nothing in the image: the warned files are still there and a rebuild gives the same digest and warnings', () => {
