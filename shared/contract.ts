@@ -235,6 +235,15 @@ export const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('build.plan'), nodes: z.number() }),
   z.object({ event: z.literal('build.node'), id: z.string(), label: z.string(), state: z.enum(['running', 'cached', 'done', 'failed']), ms: z.number().optional(), detail: z.string().optional(), progress: z.number().min(0).max(1).optional() }),
   z.object({ event: z.literal('log'), line: z.string() }),
+  /** Something a host source brought that the recipe may not mean to (a dangling link, a private key…): the build still succeeds. */
+  z.object({
+    event: z.literal('build.warning'),
+    kind: z.enum(['dangling-symlink', 'outside-listed-path', 'private-key', 'local-ca', 'credentials']),
+    image: z.string(),
+    host: z.string(),
+    reason: z.string(),
+    field: z.string(),
+  }),
   z.object({ event: z.literal('term.data'), id: z.string(), data: z.string() }),
   z.object({ event: z.literal('term.exit'), id: z.string(), code: z.number(), ms: z.number() }),
 ]);

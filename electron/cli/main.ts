@@ -28,8 +28,8 @@ import { CorruptBlobError } from '../engine/store/integrity';
 const USAGE = `usage: scratchyard <command> [options]
 
 commands:
-  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json]
-                 --gzip: gzip layers; --no-gzip: a plain .cpio initrd
+  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict]
+                 --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME]   IMAGE: an OCI layout folder or a docker-archive tar
   ${INSPECT_USAGE}
@@ -142,6 +142,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     gzip: { type: 'boolean' },
     'no-gzip': { type: 'boolean' },
     json: { type: 'boolean' },
+    strict: { type: 'boolean' },
   });
   if (values.help) return usageOk();
   const progress = new Progress(process.stderr);
@@ -156,7 +157,11 @@ async function cmdBuild(args: string[]): Promise<number> {
     onEvent: (e) => progress.event(e),
   });
   progress.finish(summary(result));
-  if (values.json) process.stdout.write(JSON.stringify(buildJson(result), null, 2) + '\n');
+  if (values.json) process.stdout.write(JSON.stringify({ ...buildJson(result), warnings: progress.warnings }, null, 2) + '\n');
+  if (values.strict && progress.warnings.length) {
+    process.stderr.write(`scratchyard: ${progress.warnings.length} warning(s) and --strict: failing the build (its outputs are written)\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -1,11 +1,13 @@
 // Build progress on stderr: a redrawn status line with a bar on a terminal,
 // one line per finished node otherwise (logs, CI).
-import type { BuildEvent } from '../engine/model/events';
+import type { BuildEvent, HostWarning } from '../engine/model/events';
 
 export class Progress {
   private total = 0;
   private finished = 0;
   private readonly tty: boolean;
+  /** Warnings of this build, in the order the engine sent them (sorted per layer stack). */
+  readonly warnings: HostWarning[] = [];
 
   constructor(private readonly out: NodeJS.WriteStream) {
     this.tty = !!out.isTTY;
@@ -21,6 +23,13 @@ export class Progress {
       this.out.write(`${e.line}\n`);
       return;
     }
+    if (e.type === 'warning') {
+      const { type: _, ...w } = e;
+      this.warnings.push(w);
+      this.clear();
+      this.out.write(`${warningLine(w)}\n`);
+      return;
+    }
     if (e.state === 'running') {
       if (this.tty) this.draw(`${e.label}…${e.progress !== undefined ? ` ${Math.round(e.progress * 100)}%` : ''}`);
       return;
@@ -34,6 +43,12 @@ export class Progress {
 
   finish(message?: string): void {
     this.clear();
+    // After a long build log, the count by kind is what says whether to scroll back.
+    if (this.warnings.length) {
+      const kinds = new Map<string, number>();
+      for (const w of this.warnings) kinds.set(w.kind, (kinds.get(w.kind) ?? 0) + 1);
+      this.out.write(`${this.warnings.length} warning(s) from host sources: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}\n`);
+    }
     if (message) this.out.write(message + '\n');
   }
 
@@ -47,4 +62,9 @@ export class Progress {
   private clear(): void {
     if (this.tty) this.out.write('\r\x1b[K');
   }
+}
+
+/** "warning: IMAGE: REASON (host HOST, FIELD)": what, why, where from, and which source. */
+export function warningLine(w: HostWarning): string {
+  return `warning: ${w.image}: ${w.kind}: ${w.reason} (host ${w.host}, ${w.field})`;
 }

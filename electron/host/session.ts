@@ -14,6 +14,7 @@ import { fileList } from '../engine/model/filelist';
 import { indexOf, indexTree, type TreeIndex } from '../engine/model/index';
 import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
 import type { Entry, Tree } from '../engine/model/tree';
+import type { BuildEvent } from '../engine/model/events';
 import { RecipeLoadError, parseRecipe, RECIPE_FILE, type RecipeProblem } from '../engine/graph/project';
 import { materializeImage, runSpec } from '../engine/entry/run';
 import { identityFor, sandboxCommand } from '../engine/tools/sandbox';
@@ -297,7 +298,7 @@ export class EngineSession {
         cacheDir: this.opts.cacheDir,
         formats: ['docker', 'oci', 'rootfs'],
         signal: ac.signal,
-        onEvent: (e) => this.opts.emit(e.type === 'plan' ? { event: 'build.plan', nodes: e.nodes } : e.type === 'log' ? { event: 'log', line: e.line } : { ...e, event: 'build.node' }),
+        onEvent: (e) => this.opts.emit(engineEvent(e)),
       });
       if (this.result) this.previous = this.result.states[this.result.states.length - 1];
       this.result = r;
@@ -549,4 +550,12 @@ layers:
           #!/bin/sh
           echo "Hello from ${name}"
 `;
+}
+
+/** A build event as the window receives it. */
+function engineEvent(e: BuildEvent): EngineEvent {
+  if (e.type === 'plan') return { event: 'build.plan', nodes: e.nodes };
+  if (e.type === 'log') return { event: 'log', line: e.line };
+  if (e.type === 'warning') return { event: 'build.warning', kind: e.kind, image: e.image, host: e.host, reason: e.reason, field: e.field };
+  return { ...e, event: 'build.node' };
 }

@@ -1,11 +1,12 @@
 // The window's state. Actions talk to the engine through the contract; views
 // only read from here and call actions.
 import { create } from 'zustand';
-import type { Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
+import type { EngineEvent, Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
 import { api } from './api';
 
 export type Tab = 'explorer' | 'diff' | 'filelist' | 'inspect' | 'sizemap' | 'compare' | 'source' | 'yaml' | 'doctor';
 export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number };
+export type WarningView = Omit<Extract<EngineEvent, { event: 'build.warning' }>, 'event'>;
 export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };
 
 interface State {
@@ -17,6 +18,8 @@ interface State {
   building: boolean;
   plan: number;
   nodes: NodeView[];
+  /** What the host sources of the last build brought that the recipe may not mean to. */
+  warnings: WarningView[];
   build?: Response<'build.start'>;
   /** null: the merged image. */
   layer: string | null;
@@ -63,6 +66,7 @@ export const useStore = create<State>((set, get) => ({
   building: false,
   plan: 0,
   nodes: [],
+  warnings: [],
   layer: null,
   rows: {},
   expanded: { '/': true },
@@ -114,7 +118,7 @@ export const useStore = create<State>((set, get) => ({
 
   async runBuild() {
     if (get().building) return;
-    set({ building: true, nodes: [], plan: 0, error: undefined });
+    set({ building: true, nodes: [], warnings: [], plan: 0, error: undefined });
     try {
       const build = await api.request({ cmd: 'build.start' });
       set({ build, rows: {}, error: build.ok ? undefined : build.error });
@@ -203,6 +207,10 @@ api.onEvent((e) => {
       const i = s.nodes.findIndex((n) => n.id === e.id);
       return { nodes: i === -1 ? [...s.nodes, node] : s.nodes.map((n, j) => (j === i ? node : n)) };
     });
+  }
+  if (e.event === 'build.warning') {
+    const { event: _, ...w } = e;
+    useStore.setState((s) => ({ warnings: [...s.warnings, w] }));
   }
   if (e.event === 'term.exit') useStore.setState((s) => ({ runs: s.runs.map((r) => (r.id === e.id ? { ...r, code: e.code, ms: e.ms } : r)) }));
 });

@@ -6,6 +6,7 @@ import { imagePath, isUnder, joinImage } from '../model/path';
 import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
 import { RecipeError, runSource, type SourceContext } from '../sources';
 import type { FileOrigin } from '../sources/types';
+import { hostWarnings, type HostBrought } from '../sources/host-warnings';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import type { NodeReporter } from '../model/events';
@@ -67,6 +68,7 @@ async function evaluate(
   const puts: Tree[] = [];
   const origins: Map<ImagePath, FileOrigin>[] = [];
   let state = emptyTree();
+  const brought: HostBrought[] = [];
   for (const [li, layer] of layers.entries()) {
     state = new Map(state);
     const layerPut: Tree = new Map();
@@ -103,6 +105,7 @@ async function evaluate(
           }
           layerPut.set(p, res.put.get(p)!);
         }
+        if (report && res.brought) brought.push(res.brought);
         if (source.kind === 'copy' && source.from !== undefined) recordStageOrigins(source, stages, res.put, layerOrigins);
         node?.done();
       } catch (e) {
@@ -114,6 +117,8 @@ async function evaluate(
     puts.push(layerPut);
     origins.push(layerOrigins);
   }
+  // Once the image is complete: a link is dangling only if no layer put its target.
+  if (brought.length) for (const w of await hostWarnings(brought, state, env.store)) env.report.warn(w);
   return { states, puts, origins };
 }
 

@@ -6,7 +6,22 @@ export type NodeState = 'running' | 'cached' | 'done' | 'failed';
 export type BuildEvent =
   | { type: 'plan'; nodes: number }
   | { type: 'node'; id: string; label: string; state: NodeState; ms?: number; detail?: string; progress?: number }
-  | { type: 'log'; line: string };
+  | { type: 'log'; line: string }
+  | ({ type: 'warning' } & HostWarning);
+
+export type HostWarningKind = 'dangling-symlink' | 'outside-listed-path' | 'private-key' | 'local-ca' | 'credentials';
+
+/** Something a host source brought that the recipe may not mean to: reported, never fatal. */
+export interface HostWarning {
+  kind: HostWarningKind;
+  /** Where it is in the image. */
+  image: string;
+  /** Where it was read from on this machine. */
+  host: string;
+  reason: string;
+  /** The recipe field of the source that brought it, e.g. "layers[0].sources[1]". */
+  field: string;
+}
 
 export interface NodeHandle {
   done(detail?: string): void;
@@ -39,5 +54,9 @@ export class NodeReporter {
 
   log(line: string): void {
     this.emit({ type: 'log', line });
+  }
+
+  warn(w: HostWarning): void {
+    this.emit({ type: 'warning', ...w });
   }
 }

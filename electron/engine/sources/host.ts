@@ -3,21 +3,23 @@ import type { SourceOf } from '../../../shared/recipe';
 import { imagePath } from '../model/path';
 import type { Tree } from '../model/tree';
 import { addLibraries } from './elf/image-libs';
+import type { FollowedLink } from './host-warnings';
 import { addHostPath } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
 export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promise<SourceResult> {
   const put: Tree = new Map();
+  const followed: FollowedLink[] = [];
   for (const [i, raw] of s.paths.entries()) {
     if (!raw.startsWith('/')) throw new RecipeError(`${ctx.field}.paths[${i}]`, `expected an absolute host path, got "${raw}"`);
     try {
-      await addHostPath(ctx.store, put, imagePath(raw));
+      await addHostPath(ctx.store, put, imagePath(raw), followed);
     } catch (e) {
       throw new RecipeError(`${ctx.field}.paths[${i}]`, (e as Error).message);
     }
   }
   if (s.libs) await addClosure(ctx, put, put);
-  return { put, remove: [] };
+  return { put, remove: [], brought: { field: ctx.field, listed: s.paths.map((p) => imagePath(p)), put, followed } };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ImagePath } from '../../../shared/brand';
 import { joinImage, resolveLinkTarget } from '../model/path';
 import type { Entry, Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
+import type { FollowedLink } from './host-warnings';
 
 const MAX_LINKS = 40;
 
@@ -13,8 +14,9 @@ const MAX_LINKS = 40;
  * symlink and its target is added too (resolved as it would be inside the
  * image), so soname links like libz.so.1 -> libz.so.1.2.13 survive. Folders
  * are copied whole. Everything is owned by root: ownership is the recipe's.
+ * A symlink that leads to a folder is recorded in `followed` (for warnings).
  */
-export async function addHostPath(store: BlobStore, out: Tree, p: ImagePath, depth = 0): Promise<void> {
+export async function addHostPath(store: BlobStore, out: Tree, p: ImagePath, followed?: FollowedLink[], depth = 0): Promise<void> {
   if (depth > MAX_LINKS) throw new Error(`too many levels of symbolic links at ${p}`);
   if (out.has(p)) return;
   let st: Stats;
@@ -26,7 +28,9 @@ export async function addHostPath(store: BlobStore, out: Tree, p: ImagePath, dep
   if (st.isSymbolicLink()) {
     const target = await fs.readlink(p);
     out.set(p, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, target });
-    await addHostPath(store, out, resolveLinkTarget(p, target), depth + 1);
+    const to = resolveLinkTarget(p, target);
+    await addHostPath(store, out, to, followed, depth + 1);
+    if (out.get(to)?.type === 'dir') followed?.push({ link: p, target, folder: to });
   } else if (st.isDirectory()) {
     await scanHostDir(store, p, p, out, { normalizeModes: false });
   } else {

@@ -4,6 +4,7 @@ import type { NodeHandle } from '../model/events';
 import type { Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
+import type { HostBrought } from './host-warnings';
 
 export interface SourceContext {
   /** Absolute path of the project folder (copy and tarball sources read from it). */
@@ -40,6 +41,8 @@ export interface SourceResult {
   put: Tree;
   /** Paths to remove (with everything under them) before `put` applies. */
   remove: ImagePath[];
+  /** A host source: what it brought from this machine, checked for warnings once the image is complete. */
+  brought?: HostBrought;
 }
 
 /** A recipe mistake, named by file and field: "scratchyard.yaml: layers[1].sources[2].src: ...". */

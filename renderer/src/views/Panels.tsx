@@ -149,7 +149,7 @@ export function Doctor() {
 }
 
 export function BuildPanel() {
-  const { nodes, plan, building } = useStore();
+  const { nodes, plan, building, warnings } = useStore();
   const finished = nodes.filter((n) => n.state !== 'running').length;
   return (
     <section className="build" aria-label="Build">
@@ -165,6 +165,15 @@ export function BuildPanel() {
               </li>
             ))}
         </ul>
+        {warnings.length > 0 && (
+          <ul className="warnings" aria-label="Build warnings">
+            {warnings.map((w, i) => (
+              <li key={i} title={`from ${w.host} (${w.field})`}>
+                <span className="kind">{w.kind}</span> <code>{w.image}</code> {w.reason}
+              </li>
+            ))}
+          </ul>
+        )}
       </div>
       <Terminal id="build" label="Build log" />
     </section>
