@@ -4,6 +4,7 @@ import { imagePath } from '../model/path';
 import type { Tree } from '../model/tree';
 import { addLibraries } from './elf/image-libs';
 import { addHostPath } from './hostfs';
+import { addTraced, TraceError } from './trace';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
 export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promise<SourceResult> {
@@ -16,7 +17,16 @@ export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promi
       throw new RecipeError(`${ctx.field}.paths[${i}]`, (e as Error).message);
     }
   }
-  if (s.libs) await addClosure(ctx, put, put);
+  // Traced files (trace.ts); a traced program's ELF interpreter is opened by the kernel, unseen: the closure brings it.
+  if (s.trace) {
+    try {
+      await addTraced(s.trace, ctx, put);
+    } catch (e) {
+      if (e instanceof TraceError) throw new RecipeError(`${ctx.field}.trace`, e.message);
+      throw e;
+    }
+  }
+  if (s.libs || s.trace) await addClosure(ctx, put, put);
   return { put, remove: [] };
 }
 
