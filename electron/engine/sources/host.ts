@@ -4,7 +4,7 @@ import { imagePath } from '../model/path';
 import type { Tree } from '../model/tree';
 import { addLibraries } from './elf/image-libs';
 import { addHostPath } from './hostfs';
-import { addTraced, TraceError } from './trace';
+import { addHostPathAsTraced, addTraced, TraceError } from './trace';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
 export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promise<SourceResult> {
@@ -12,7 +12,8 @@ export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promi
   for (const [i, raw] of s.paths.entries()) {
     if (!raw.startsWith('/')) throw new RecipeError(`${ctx.field}.paths[${i}]`, `expected an absolute host path, got "${raw}"`);
     try {
-      await addHostPath(ctx.store, put, imagePath(raw));
+      if (s.trace) await addHostPathAsTraced(ctx, imagePath(raw), put);
+      else await addHostPath(ctx.store, put, imagePath(raw));
     } catch (e) {
       throw new RecipeError(`${ctx.field}.paths[${i}]`, (e as Error).message);
     }

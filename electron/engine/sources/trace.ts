@@ -18,7 +18,7 @@ import { requireTool } from '../tools/registry';
 import { HOST_SCRATCH, hostRoot, identityFor, runSandboxed } from '../tools/sandbox';
 import { makeWorkDir, removeWorkDir } from '../tools/workdir';
 import { isElf, parseElf } from './elf/parse';
-import { hostEntry } from './hostfs';
+import { addHostPath, hostEntry } from './hostfs';
 import { tracedPaths } from './strace-parse';
 import type { SourceContext } from './types';
 
@@ -201,13 +201,30 @@ export async function addTraced(commands: string[][], ctx: SourceContext, out: T
       await fs.writeFile(file, `${HEADER}\n# command: ${JSON.stringify(argv)}\n# key: ${key}\n${kept.join('\n')}\n`);
       paths = kept;
     }
-    // Each listed path as it is on this machine: a symlink stays one (its target is listed too), a file is copied.
     for (const p of paths) {
-      if (out.has(p as ImagePath)) continue;
       if (bad(p)) throw new TraceError(`${rel}: ${p} is host state, not a file to ship (under /proc, /tmp, a home folder, out/ or the cache)`);
-      const st = await fs.lstat(p).catch(() => undefined);
-      if (!st || !(st.isFile() || st.isSymbolicLink())) throw new TraceError(`${rel}: ${p} is not a file or symlink on this machine (delete the list to trace again)`);
-      out.set(imagePath(p), await hostEntry(ctx.store, p, st, { normalizeModes: false }));
+      if (!(await putAsIs(ctx, p, out))) throw new TraceError(`${rel}: ${p} is not a file or symlink on this machine (delete the list to trace again)`);
     }
   }
+}
+
+/** A listed path as it is on this machine: a symlink stays one (its target is listed too), a file is copied. */
+async function putAsIs(ctx: SourceContext, p: string, out: Tree): Promise<boolean> {
+  const st = await fs.lstat(p).catch(() => undefined);
+  if (!st || !(st.isFile() || st.isSymbolicLink())) return false;
+  if (!out.has(p as ImagePath)) out.set(imagePath(p), await hostEntry(ctx.store, p, st, { normalizeModes: false }));
+  return true;
+}
+
+/**
+ * A host source's path beside traced files: a file comes as the trace's do,
+ * each symlink on its way a symlink (so /bin -> usr/bin stays one and the
+ * two agree); a folder is copied whole, as without trace.
+ */
+export async function addHostPathAsTraced(ctx: SourceContext, p: ImagePath, out: Tree): Promise<void> {
+  const st = await fs.stat(p).catch(() => undefined);
+  if (st?.isDirectory()) return addHostPath(ctx.store, out, p);
+  const chain = await hostChain(p);
+  if (!chain.file) throw new Error(`host file ${p}: not found`);
+  for (const f of [...chain.links, chain.file]) await putAsIs(ctx, f, out);
 }
