@@ -109,6 +109,18 @@ describe.skipIf(lacks('strace', 'bwrap') || !existsSync('/usr/bin/python3'))('tr
       expect(paths.filter((x) => /^\/(proc|tmp|dev)\//.test(x))).toEqual([]);
     });
 
+    it('a hand-edited list naming host state, or a path climbing through "..", is refused, naming the list and line', () => {
+      const p = writeProject(path.join(tempDir('sy-trace-edit-'), 'p'), recipe('      - kind: host\n        paths: [/usr/bin/true]\n        trace:\n          - ["/usr/bin/true"]'));
+      expect(build(p).code).toBe(0);
+      const name = listFiles(p)[0];
+      const file = path.join(p, 'scratchyard.trace', name);
+      const text = readFileSync(file, 'utf8');
+      writeFileSync(file, `${text}/root/.bashrc\n`);
+      expectRefused(build(p), 2, `scratchyard.trace/${name}: /root/.bashrc is host state`);
+      writeFileSync(file, `${text}/usr/../root/.bashrc\n`);
+      expectRefused(build(p), 2, new RegExp(`scratchyard\\.trace/${name}:\\d+: not a canonical path`));
+    });
+
     it('a command path with a newline is refused by the recipe schema, with file:line:col', () => {
       const p = writeProject(path.join(a.dir, 'newline'), recipe('      - kind: host\n        paths: [/bin/sh]\n        trace:\n          - ["/bin/sh\\nx", "-c", "true"]'));
       const r = build(p);

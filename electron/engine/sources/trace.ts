@@ -158,6 +158,17 @@ async function runTrace(argv: string[], ctx: SourceContext): Promise<string[]> {
 
 const HEADER = '# scratchyard trace: the files this command used, taken into the image. Edit to drop or add; a changed command or program traces again.';
 
+function canonicalProblem(p: string): string | undefined {
+  const ok = (() => {
+    try {
+      return imagePath(p) === p;
+    } catch {
+      return false;
+    }
+  })();
+  return ok ? undefined : 'not a canonical path (no ".", "..", "//" or trailing "/")';
+}
+
 /** Read a list file: the key and the paths, each validated as an absolute host path (the file is project input). */
 async function readList(file: string, rel: string): Promise<{ key?: string; paths: string[] } | undefined> {
   const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -170,7 +181,7 @@ async function readList(file: string, rel: string): Promise<{ key?: string; path
   for (const [i, line] of text.split('\n').entries()) {
     if (line.startsWith('# key: ')) key = line.slice(7).trim();
     if (line === '' || line.startsWith('#')) continue;
-    const problem = hostPathProblem(line);
+    const problem = hostPathProblem(line) ?? canonicalProblem(line);
     if (problem) throw new TraceError(`${rel}:${i + 1}: ${problem}`);
     paths.push(line);
   }
@@ -203,16 +214,23 @@ export async function addTraced(commands: string[][], ctx: SourceContext, out: T
     }
     for (const p of paths) {
       if (bad(p)) throw new TraceError(`${rel}: ${p} is host state, not a file to ship (under /proc, /tmp, a home folder, out/ or the cache)`);
-      if (!(await putAsIs(ctx, p, out))) throw new TraceError(`${rel}: ${p} is not a file or symlink on this machine (delete the list to trace again)`);
+      if (!(await putAsIs(ctx, p, out))) throw new TraceError(`${rel}: ${p} is not a file or symlink on this machine, or is reached through a symlinked folder (delete the list to trace again)`);
     }
   }
 }
 
-/** A listed path as it is on this machine: a symlink stays one (its target is listed too), a file is copied. */
+/**
+ * A listed path as it is on this machine: a symlink stays one (its target is
+ * listed too), a file is copied. Not one reached through a symlinked folder:
+ * that folder's link is listed instead, and the file at its real path.
+ */
 async function putAsIs(ctx: SourceContext, p: string, out: Tree): Promise<boolean> {
-  const st = await fs.lstat(p).catch(() => undefined);
+  const at = imagePath(p);
+  const parent = path.dirname(at);
+  if ((await fs.realpath(parent).catch(() => undefined)) !== parent) return false;
+  const st = await fs.lstat(at).catch(() => undefined);
   if (!st || !(st.isFile() || st.isSymbolicLink())) return false;
-  if (!out.has(p as ImagePath)) out.set(imagePath(p), await hostEntry(ctx.store, p, st, { normalizeModes: false }));
+  if (!out.has(at)) out.set(at, await hostEntry(ctx.store, at, st, { normalizeModes: false }));
   return true;
 }
 
