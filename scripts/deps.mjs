@@ -15,6 +15,7 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'debootstrap', probe: 'debootstrap' },
   { pkg: 'fakeroot', probe: 'fakeroot' },
   { pkg: 'bubblewrap', probe: 'bwrap' },
+  { pkg: 'strace', probe: 'strace' },
   { pkg: 'python3', probe: 'python3' },
   // Peak memory of hostile-input runs (test/helpers/hostile.ts).
   { pkg: 'time', probe: '/usr/bin/time' },

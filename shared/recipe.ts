@@ -69,6 +69,10 @@ const hostSource = z.strictObject({
   kind: z.literal('host'),
   paths: z.array(hostPath).min(1).describe('host files, copied to the same path in the image'),
   libs: z.boolean().default(false).describe('also add their shared-library closure to this layer'),
+  trace: z
+    .array(z.tuple([hostPath]).rest(argument))
+    .optional()
+    .describe('commands (argv, the program an absolute host path) run on this machine under strace; the files they use join the source (list kept in scratchyard.trace/)'),
 });
 
 const libsSource = z.strictObject({

@@ -5,6 +5,7 @@ import type { Tree } from '../model/tree';
 import { addLibraries } from './elf/image-libs';
 import type { FollowedLink } from './host-warnings';
 import { addHostPath } from './hostfs';
+import { addHostPathAsTraced, addTraced, TraceError } from './trace';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
 export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promise<SourceResult> {
@@ -13,12 +14,22 @@ export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promi
   for (const [i, raw] of s.paths.entries()) {
     if (!raw.startsWith('/')) throw new RecipeError(`${ctx.field}.paths[${i}]`, `expected an absolute host path, got "${raw}"`);
     try {
-      await addHostPath(ctx.store, put, imagePath(raw), followed);
+      if (s.trace) await addHostPathAsTraced(ctx, imagePath(raw), put);
+      else await addHostPath(ctx.store, put, imagePath(raw), followed);
     } catch (e) {
       throw new RecipeError(`${ctx.field}.paths[${i}]`, (e as Error).message);
     }
   }
-  if (s.libs) await addClosure(ctx, put, put);
+  // Traced files (trace.ts); a traced program's ELF interpreter is opened by the kernel, unseen: the closure brings it.
+  if (s.trace) {
+    try {
+      await addTraced(s.trace, ctx, put);
+    } catch (e) {
+      if (e instanceof TraceError) throw new RecipeError(`${ctx.field}.trace`, e.message);
+      throw e;
+    }
+  }
+  if (s.libs || s.trace) await addClosure(ctx, put, put);
   return { put, remove: [], brought: { field: ctx.field, listed: s.paths.map((p) => imagePath(p)), put, followed } };
 }
 

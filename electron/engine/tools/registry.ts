@@ -32,6 +32,7 @@ export const TOOLS = {
   debootstrap: { command: 'debootstrap', debianPackage: 'debootstrap', purpose: 'Debian bases (fallback)', versionArgs: ['--version'] },
   newuidmap: { command: 'newuidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox, rootless mmdebstrap', versionArgs: ['--version'] },
   newgidmap: { command: 'newgidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox', versionArgs: ['--version'] },
+  strace: { command: 'strace', debianPackage: 'strace', purpose: 'tracing the files a host program opens (host sources\' trace:)', versionArgs: ['-V'] },
   qemu: { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'the VM runner', versionArgs: ['--version'] },
 } satisfies Record<string, ToolInfo>;
 

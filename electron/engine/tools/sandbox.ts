@@ -11,7 +11,7 @@
 // namespaces (and network unless asked), /proc and a /dev of safe nodes only,
 // read-only mounts read-only all the way down, and death with its parent.
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
@@ -66,6 +66,22 @@ export interface PreparedRoot {
   scaffolding: ImagePath[];
   /** The image has no /tmp: a tmpfs goes there. */
   tmpfs: boolean;
+  /** The root is this machine's own, read-only (tracing): see hostRoot. */
+  host?: { scratch: string; hide: string[] };
+}
+
+/** Where a host-root sandbox's writable scratch folder appears inside it. */
+export const HOST_SCRATCH = '/tmp/.scratchyard';
+
+/**
+ * This machine's root, read-only all the way down, as the sandbox's root (for
+ * tracing host programs): private tmpfs over /tmp, /run (sockets: a read-only
+ * bind still lets a process connect to the docker daemon) and the home
+ * folders; `scratch`, a host folder, is writable at HOST_SCRATCH.
+ */
+export function hostRoot(scratch: string): PreparedRoot {
+  const hide = ['/run', '/home', '/root'].filter((d) => existsSync(d));
+  return { root: '/', mounts: [], scaffolding: [], tmpfs: true, host: { scratch, hide } };
 }
 
 /** The image's own tree would redirect the sandbox's setup: refused, naming the image path. */
@@ -177,10 +193,11 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     ...(spec.tty ? [] : ['--new-session']),
     '--cap-drop', 'ALL',
     ...DOCKER_CAPS.flatMap((c) => ['--cap-add', `CAP_${c}`]),
-    '--bind', p.root, '/',
+    ...(p.host ? ['--ro-bind', '/', '/'] : ['--bind', p.root, '/']),
     '--proc', '/proc',
     '--dev', '/dev',
     ...(p.tmpfs ? ['--perms', '1777', '--tmpfs', '/tmp'] : []),
+    ...(p.host ? [...p.host.hide.flatMap((d) => ['--tmpfs', d]), '--bind', p.host.scratch, HOST_SCRATCH] : []),
     ...p.mounts.flatMap((m) => ['--ro-bind', m.src, m.at]),
     '--chdir', spec.process.workdir || '/',
     '--clearenv',

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { removeInside, subordinateIds } from './idmap';
 
-export type WorkKind = 'step' | 'run' | 'busybox' | 'own';
+export type WorkKind = 'step' | 'run' | 'busybox' | 'own' | 'trace';
 
-const WORK_RE = /^scratchyard-(?:step|run|busybox|own)-(\d+)-[A-Za-z0-9]+$/;
+const WORK_RE = /^scratchyard-(?:step|run|busybox|own|trace)-(\d+)-[A-Za-z0-9]+$/;
 
 export function makeWorkDir(kind: WorkKind): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), `scratchyard-${kind}-${process.pid}-`));
