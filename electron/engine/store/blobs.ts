@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { asSha256, type Sha256 } from '../../../shared/brand';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic } from './atomic';
 import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
-import { storageCode } from './faults';
+import { latchingFaults } from './faults';
 
 const COALESCE = 1 << 20;
 /** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
@@ -81,14 +81,8 @@ export class BlobStore {
     return path.join(this.cacheDir, 'statcache.json');
   }
 
-  /** Run a write, remembering a storage fault before anyone wraps it. */
-  private async writing<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (storageCode(e)) this.fault ??= e as NodeJS.ErrnoException;
-      throw e;
-    }
+  private writing<T>(fn: () => Promise<T>): Promise<T> {
+    return latchingFaults(this, fn);
   }
 
   pathOf(digest: Sha256): string {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { sweepStaleTemps, writeFileAtomic } from './atomic';
 import { HEX64, readJsonCapped } from './integrity';
-import { storageCode } from './faults';
+import { latchingFaults } from './faults';
 
 /** A Debian-sized tree is a few MB of JSON. */
 export const NODE_CAP = 64 << 20;
@@ -84,13 +84,8 @@ export class BuildCache {
     return gone;
   }
 
-  private async writing<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (storageCode(e)) this.fault ??= e as NodeJS.ErrnoException;
-      throw e;
-    }
+  private writing<T>(fn: () => Promise<T>): Promise<T> {
+    return latchingFaults(this, fn);
   }
 }
 

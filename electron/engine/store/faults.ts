@@ -108,3 +108,19 @@ export async function storageFault(e: unknown, folders: Partial<Record<FolderRol
   if (code === 'EACCES' || !cache) return undefined;
   return new StorageFault('cache', cache[1], code);
 }
+
+/** Something that remembers the first storage fault of its writes (the blob store, the build cache). */
+export interface FaultLatch {
+  fault?: NodeJS.ErrnoException;
+}
+
+/** Run a write for `latch`, remembering a storage fault before any caller wraps it in an error of its own. */
+export async function latchingFaults<T>(latch: FaultLatch, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (storageCode(e)) latch.fault ??= e as NodeJS.ErrnoException;
+    throw e;
+  }
+}
+
