@@ -183,3 +183,15 @@ describe.skipIf(lacks('bwrap', 'setpriv', '/bin/busybox') || !dockerWorks())('th
     });
   });
 });
+
+describe('per-command --help', () => {
+  it('prints that command\'s usage only, exit 0', async () => {
+    for (const [cmd, has] of [['run', '--entrypoint PROG'], ['ls', '--layer NAME|N|DIGEST'], ['cache', 'cache gc'], ['build', '--format']]) {
+      const r = await cliAsync([cmd, '--help']);
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toMatch(new RegExp(`^usage: scratchyard ${cmd} `));
+      expect(r.stdout, cmd).toContain(has);
+      expect(r.stdout, cmd).not.toContain('commands:');
+    }
+  });
+});
