@@ -10,7 +10,7 @@ import { treeDigest } from '../model/filelist';
 import { BuildCache } from '../store/cache';
 import type { BlobStore } from '../store/blobs';
 import { BUSYBOX_PATH } from '../export/vmwrapper';
-import { ensureLoaded, runDocker } from '../run/docker';
+import { engineRunArgs, ensureLoaded, runDocker } from '../run/docker';
 import { ensurePodmanImage, runPodman } from '../run/podman';
 import { requireTool } from '../tools/registry';
 import { chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from '../run/vm';
@@ -140,32 +140,33 @@ async function runImageInVm(opts: RunOptions): Promise<RunResult> {
  * qemu booting the image with the program (or, for `shell`, the initrd's
  * busybox sh) on its serial console: for a terminal in the app.
  */
-export async function vmTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[]; shell: boolean; vm?: VmSettings }): Promise<QemuCommand> {
-  const rd = await initrdFor(opts, (r) => {
-    const recipe = opts.shell ? { ...r.recipe, config: { ...r.recipe.config, entrypoint: [BUSYBOX_PATH, 'sh'], cmd: [] } } : r.recipe;
-    return { mode: 'console', ...runSpec(recipe, opts.shell ? [] : opts.args) };
+export async function vmTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[]; shell: boolean; vm?: VmSettings; flags?: RunFlags }): Promise<QemuCommand> {
+  const rd = await initrdFor(opts, async (r) => {
+    if (!opts.shell) return { mode: 'console', ...(await imageProcess(r.recipe, r.states[r.states.length - 1], r.store, opts.args, opts.flags)) };
+    const recipe = { ...r.recipe, config: { ...r.recipe.config, entrypoint: [BUSYBOX_PATH, 'sh'], cmd: [] } };
+    return { mode: 'console', ...runSpec(recipe, []) };
   });
   const settings = { cacheDir: opts.cacheDir, ...opts.vm };
   return qemuCommand({ kernel: requireKernel(settings.kernel), initrd: rd.path, memMiB: guestMemoryMiB(rd.unpacked), accel: await chooseAccel(settings) });
 }
 
 /** `docker run -it` of the image (loaded first when the engine lacks it), for a terminal in the app. */
-export async function dockerTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[] }): Promise<QemuCommand> {
+export async function dockerTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[]; flags?: RunFlags }): Promise<QemuCommand> {
   const result = await build({ ...opts, formats: ['docker'] });
-  runSpec(result.recipe, opts.args);
+  runSpec(result.recipe, opts.args, opts.flags);
   const tag = imageReference(result.recipe).full;
   const docker = await ensureLoaded(result.outputs.docker!, tag, imageMeta(result.recipe, result.layers).config.digest, opts.signal);
-  return { file: docker, args: ['run', '--rm', '-it', '--network', 'none', tag, ...opts.args] };
+  return { file: docker, args: ['run', '--rm', '-it', ...engineRunArgs(opts.flags ?? {}), tag, ...opts.args] };
 }
 
 /** `podman run -it` of the image by its ID (loaded first when podman lacks it), for a terminal in the app. */
-export async function podmanTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[] }): Promise<QemuCommand> {
+export async function podmanTerminalCommand(opts: Omit<BuildOptions, 'formats'> & { args: string[]; flags?: RunFlags }): Promise<QemuCommand> {
   const result = await build({ ...opts, formats: ['docker'] });
-  runSpec(result.recipe, opts.args);
+  runSpec(result.recipe, opts.args, opts.flags);
   const id = imageMeta(result.recipe, result.layers).config.digest;
   const podman = requireTool('podman');
   await ensurePodmanImage(podman, result.outputs.docker!, id, opts.signal);
-  return { file: podman, args: ['run', '--rm', '-it', '--network', 'none', id, ...opts.args] };
+  return { file: podman, args: ['run', '--rm', '-it', ...engineRunArgs(opts.flags ?? {}), id, ...opts.args] };
 }
 
 async function runImageInEngine(opts: RunOptions): Promise<RunResult> {
