@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { asNormalUser, ensureNormalUser, portableCli } from '../helpers/portable';
 import { writeProject } from '../helpers/projects';
+import { sessionBridge } from '../helpers/session';
+import { requestSchema } from '../../shared/contract';
 
 const work = tempDir('sy-contract-');
 const isRoot = process.getuid?.() === 0;
@@ -192,6 +194,21 @@ describe('per-command --help', () => {
       expect(r.stdout, cmd).toMatch(new RegExp(`^usage: scratchyard ${cmd} `));
       expect(r.stdout, cmd).toContain(has);
       expect(r.stdout, cmd).not.toContain('commands:');
+    }
+  });
+});
+
+describe.skipIf(lacks('bwrap', 'setpriv', '/bin/busybox') || !dockerWorks())('the app\'s runs.compare', () => {
+  it('takes the run flags, and the contract refuses bad ones naming the field', async () => {
+    const { bridge } = sessionBridge(named, path.join(work, 'app-cache'));
+    const flags = { user: '65532:65532', env: { GREETING: 'app' }, workdir: '/' };
+    const r = await bridge.request({ cmd: 'runs.compare', runners: ['chroot', 'docker'], args: [], flags });
+    for (const row of r.rows) expect(row, row.runner).toMatchObject({ code: 7, stdout: 'uid=65532 gid=65532 groups=65532\nHOME=/ GREETING=app\n/\n', matches: true });
+    expect(r.agree).toBe(true);
+    for (const bad of [{ env: { 'A B': '1' } }, { user: 'a b' }, { workdir: 'rel' }, { entrypoint: 'a\nb' }, { network: 'bridge' }, { timeoutS: -1 }]) {
+      const parsed = requestSchema.safeParse({ cmd: 'runs.compare', runners: ['chroot'], flags: bad });
+      expect(parsed.success, JSON.stringify(bad)).toBe(false);
+      expect(JSON.stringify(parsed.error?.issues[0].path), JSON.stringify(bad)).toContain('flags');
     }
   });
 });
