@@ -131,6 +131,19 @@ describe.skipIf(lacks('bwrap', 'setpriv', '/bin/busybox') || !dockerWorks())('th
     }
   });
 
+  it.concurrent('no network unless asked: loopback only by default, the host\'s with --network host; the VM says it cannot', async () => {
+    const count = ['--entrypoint', '/bin/sh', '--', '-c', 'ip -o link | wc -l'];
+    for (const runner of ['chroot', 'docker']) {
+      const none = await cliAsync(['run', named, '--runner', runner, '--cache', cache, ...count]);
+      expect(none.stdout.trim(), runner).toBe('1');
+    }
+    const host = await cliAsync(['run', named, '--network', 'host', '--cache', cache, ...count]);
+    expect(Number(host.stdout.trim())).toBeGreaterThan(1);
+    const vm = await cliAsync(['run', named, '--runner', 'vm', '--network', 'host', '--cache', cache]);
+    expect(vm.code).toBe(1);
+    expect(vm.stderr).toContain('--network host: the VM runner has no network to share');
+  });
+
   it.concurrent('run --json for one runner gives the result as data', async () => {
     const r = await cliAsync(['run', numeric, '--json', '--cache', cache]);
     expect(r.code).toBe(7);

@@ -13,7 +13,7 @@ import { BUSYBOX_PATH } from '../export/vmwrapper';
 import { engineRunArgs, ensureLoaded, runDocker } from '../run/docker';
 import { ensurePodmanImage, runPodman } from '../run/podman';
 import { requireTool } from '../tools/registry';
-import { chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from '../run/vm';
+import { VmFailedError, chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from '../run/vm';
 import { materialize } from '../store/materialize';
 import { DEFAULT_PATH, type RunOutcome, type RunSpec } from '../model/runspec';
 import { asRealRoot, identityFor, prepareRoot, runSandboxed, userSwitch, type PreparedRoot, type SandboxMount } from '../tools/sandbox';
@@ -130,6 +130,7 @@ export async function initrdFor(opts: Omit<BuildOptions, 'formats'>, spec: (r: B
 
 async function runImageInVm(opts: RunOptions): Promise<RunResult> {
   const flags = opts.flags ?? {};
+  if (flags.network === 'host') throw new VmFailedError('--network host: the VM runner has no network to share (the guest has none); not supported');
   const rd = await initrdFor(opts, async (r) => ({ mode: 'run', ...(await imageProcess(r.recipe, r.states[r.states.length - 1], r.store, opts.args, flags)) }));
   const timeoutMs = flags.timeoutMs ?? opts.vm?.timeoutMs;
   const outcome = await runVm(rd.path, rd.unpacked, { cacheDir: opts.cacheDir, ...opts.vm, timeoutMs, timeoutIsResult: flags.timeoutMs !== undefined }, opts.io);
