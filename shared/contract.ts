@@ -2,6 +2,15 @@
 // process boundary (Electron IPC or the browser-mode WebSocket) is checked
 // against these schemas; the TypeScript types come from them too.
 import { z } from 'zod';
+import { configUserProblem, envNameProblem, imagePathProblem } from './grammar';
+
+/** A string checked by one of grammar.ts's checks. */
+function checked(check: (s: string) => string | undefined) {
+  return z.string().superRefine((s, ctx) => {
+    const problem = check(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
 
 export const CHANNEL = 'scratchyard';
 
@@ -28,6 +37,27 @@ export type CompareSide = z.infer<typeof compareSide>;
 
 const savePath = z.string().min(1).optional().describe('a folder (the file keeps its name) or a file path; default ~/Desktop, else ~/Downloads, else home');
 
+/** A run-flag value: no NUL, no line break, bounded. */
+const flagValue = z.string().max(4096).superRefine((v, ctx) => {
+  if (/[\0\n\r]/.test(v)) ctx.addIssue({ code: 'custom', message: 'contains a NUL or a line break' });
+});
+
+/** docker run's flags for a run (the CLI's --entrypoint, -e, --user, --workdir, --network, --timeout). */
+export const runFlagsSchema = z.strictObject({
+  entrypoint: flagValue.optional(),
+  env: z.record(z.string(), flagValue).superRefine((env, ctx) => {
+    for (const k of Object.keys(env)) {
+      const p = envNameProblem(k);
+      if (p) ctx.addIssue({ code: 'custom', path: [k], message: p });
+    }
+  }).optional(),
+  user: checked(configUserProblem).optional(),
+  workdir: checked(imagePathProblem).optional(),
+  network: z.enum(['none', 'host']).optional(),
+  timeoutS: z.number().positive().max(7 * 86400).optional(),
+});
+export type RunFlagsRequest = z.infer<typeof runFlagsSchema>;
+
 export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('project.open'), path: z.string().optional() }),
   z.strictObject({ cmd: z.literal('project.new'), path: z.string().min(1) }),
@@ -39,9 +69,9 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('file.read'), layer: layerRef, path: z.string(), max: z.number().int().min(1).max(1 << 20) }),
   z.strictObject({ cmd: z.literal('filelist.get'), layer: layerRef }),
   z.strictObject({ cmd: z.literal('diff.layer'), layer: z.string() }),
-  z.strictObject({ cmd: z.literal('run.start'), runner: runnerName, args: z.array(z.string()).default([]), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
+  z.strictObject({ cmd: z.literal('run.start'), runner: runnerName, args: z.array(z.string()).default([]), flags: runFlagsSchema.optional(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('shell.start'), cols: z.number().int().min(1), rows: z.number().int().min(1), runner: z.enum(['chroot', 'vm']).optional() }),
-  z.strictObject({ cmd: z.literal('runs.compare'), runners: z.array(runnerName).min(1).max(4), args: z.array(z.string()).default([]) }),
+  z.strictObject({ cmd: z.literal('runs.compare'), runners: z.array(runnerName).min(1).max(4), args: z.array(z.string()).default([]), flags: runFlagsSchema.optional() }),
   z.strictObject({ cmd: z.literal('term.write'), id: z.string(), data: z.string().max(1 << 16) }),
   z.strictObject({ cmd: z.literal('term.resize'), id: z.string(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('term.close'), id: z.string() }),
@@ -183,6 +213,7 @@ export const responses = {
         stdout: z.string().optional(),
         stderr: z.string().optional(),
         accel: z.string().optional(),
+        timedOut: z.boolean().optional(),
         error: z.string().optional(),
         skipped: z.boolean().optional(),
         matches: z.boolean(),

@@ -14,7 +14,7 @@ export const CACHE_USAGE = `cache du [--json]                    what the cache 
 export async function cmdCache(args: string[], usageOk: () => number): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parse(rest, { json: { type: 'boolean' }, 'keep-storage': { type: 'string' }, 'dry-run': { type: 'boolean' } });
-  if (values.help || sub === undefined) return usageOk();
+  if (values.help || sub === undefined || sub === '--help' || sub === '-h') return usageOk();
   if (positionals.length) throw new UsageError(`cache ${sub}: unexpected ${positionals.join(' ')}`);
   if (sub !== 'gc' && (values['keep-storage'] !== undefined || values['dry-run'])) throw new UsageError(`cache ${sub}: --keep-storage and --dry-run are options of cache gc`);
   const dir = path.resolve(values.cache ?? defaultCacheDir());

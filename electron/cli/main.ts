@@ -31,7 +31,7 @@ commands:
   build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict]
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings
   ${RUN_USAGE}
-  ls [PROJECT|IMAGE] [--layer NAME]   IMAGE: an OCI layout folder or a docker-archive tar
+  ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
   ${INSPECT_USAGE}
   ${CACHE_USAGE}
   doctor [--json]
@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'doctor':
         return await cmdDoctor(rest);
       case 'cache':
-        return await cmdCache(rest, usageOk);
+        return await cmdCache(rest, usageOf('cache'));
       case 'gui':
         return await cmdGui(rest);
       case 'schema':
@@ -144,7 +144,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     strict: { type: 'boolean' },
   });
-  if (values.help) return usageOk();
+  if (values.help) return usageOf('build')();
   const progress = new Progress(process.stderr);
   const result = await build({
     project: onePositional(positionals),
@@ -183,7 +183,7 @@ function summary(r: BuildResult): string {
 
 async function cmdLs(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { layer: { type: 'string' } });
-  if (values.help) return usageOk();
+  if (values.help) return usageOf('ls')();
   const target = onePositional(positionals);
   const cacheDir = values.cache ?? defaultCacheDir();
   const lines = (await isImagePath(target)) ? await lsImage(target, cacheDir, values.layer) : await lsProject(target, cacheDir, values.layer);
@@ -196,26 +196,36 @@ async function lsProject(target: string, cacheDir: string, layer: string | undef
   const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e) });
   progress.finish();
   if (layer === undefined) return fileList(r.states[r.states.length - 1]);
-  const i = layerIndex(r.recipe, layer);
-  if (i === -1) throw new UsageError(`no layer named "${layer}" (layers: ${r.recipe.layers.map((l) => l.name).join(', ')})`);
+  const byName = layerIndex(r.recipe, layer);
+  const i = byName !== -1 ? byName : pickLayer(r.layers.map((l) => l.digest), layer);
+  if (i === -1) throw new UsageError(`no layer "${layer}" (layers: ${r.recipe.layers.map((l) => l.name).join(', ')}; or a number from 1 to ${r.layers.length}, or a digest prefix)`);
   return layerFileList(r.recipe, r.states, i);
 }
 
-/** An image made by anyone: its merged tree, or one layer (by index from 0, or digest prefix) as stored. */
+/** A layer by number from 1 (as inspect, diff and the app count) or by digest prefix; -1 when none or several match. */
+function pickLayer(digests: string[], layer: string): number {
+  if (/^\d+$/.test(layer)) return Number(layer) >= 1 && Number(layer) <= digests.length ? Number(layer) - 1 : -1;
+  const hex = layer.replace(/^sha256:/, '');
+  if (!/^[0-9a-f]{4,64}$/.test(hex)) return -1;
+  const hits = digests.flatMap((d, i) => (d.replace(/^sha256:/, '').startsWith(hex) ? [i] : []));
+  return hits.length === 1 ? hits[0] : -1;
+}
+
+/** An image made by anyone: its merged tree, or one layer (by number from 1, or digest prefix) as stored. */
 async function lsImage(target: string, cacheDir: string, layer: string | undefined): Promise<string[]> {
   const store = new BlobStore(cacheDir);
   await store.open();
   const img = await readImage(store, target);
   await store.close();
   if (layer === undefined) return fileList(img.states[img.states.length - 1]);
-  const i = /^\d+$/.test(layer) ? Number(layer) : img.layers.findIndex((l) => l.digest.startsWith(layer.replace(/^sha256:/, '')));
-  if (!img.layers[i]) throw new UsageError(`no layer "${layer}" (give an index from 0 to ${img.layers.length - 1} or a digest prefix)`);
+  const i = pickLayer(img.layers.map((l) => l.digest), layer);
+  if (i === -1) throw new UsageError(`no layer "${layer}" (give a number from 1 to ${img.layers.length} or a digest prefix of one layer)`);
   return fileList(img.layers[i].tree).filter((l) => !l.startsWith('. '));
 }
 
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
-  if (values.help) return usageOk();
+  if (values.help) return usageOf('doctor')();
   const d = await doctor();
   if (values.json) {
     process.stdout.write(JSON.stringify(d, null, 2) + '\n');
@@ -234,12 +244,27 @@ async function cmdDoctor(args: string[]): Promise<number> {
 
 async function cmdGui(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { port: { type: 'string' }, 'no-open': { type: 'boolean' } });
-  if (values.help) return usageOk();
+  if (values.help) return usageOf('gui')();
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number, got "${values.port}"`);
   const rendererDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'renderer');
   if (!existsSync(path.join(rendererDir, 'index.html'))) throw new Error(`the renderer is not built (${rendererDir}): run npm run build`);
   return serveGui({ project: path.resolve(onePositional(positionals)), cacheDir: values.cache ?? defaultCacheDir(), rendererDir, port, open: !values['no-open'] });
+}
+
+/** `scratchyard CMD --help`: that command's lines of the usage text (and what every command takes). */
+function usageOf(cmd: string): () => number {
+  return () => {
+    const lines = USAGE.split('\n');
+    const start = lines.findIndex((l) => l.startsWith(`  ${cmd} `) || l === `  ${cmd}`);
+    if (start === -1) return usageOk();
+    let end = start + 1;
+    // Continuation lines, and further lines of the same command (cache du, cache verify…).
+    while (end < lines.length && (/^ {3,}/.test(lines[end]) || lines[end].startsWith(`  ${cmd} `))) end++;
+    const own = lines.slice(start, end).map((l) => l.replace(/^ {2}/, ''));
+    process.stdout.write(`usage: scratchyard ${own.join('\n')}\n\n${lines.find((l) => l.startsWith('every command'))}\n`);
+    return 0;
+  };
 }
 
 function usageOk(): number {

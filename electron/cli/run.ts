@@ -1,13 +1,55 @@
 // `scratchyard run`: one runner (its program's stdout on stdout, its exit code
 // as ours), or `--runner all`: every runner this machine has, and a table.
-import { RUNNERS, runImage, type RunnerName } from '../engine/entry/run';
+import { RUNNERS, runImage, type RunFlags, type RunnerName } from '../engine/entry/run';
+import { configUserProblem, envNameProblem, imagePathProblem, nulProblem } from '../../shared/grammar';
 import { allAgree, formatRunTable, isRunnerError, runEverywhere } from '../engine/entry/compare';
 import type { Accel } from '../engine/run/vm';
 import { defaultCacheDir } from '../engine/store/cache';
 import { Progress } from './progress';
 import { UsageError, parse } from './args';
 
-export const RUN_USAGE = `run [PROJECT] [--runner chroot|vm|docker|podman|all] [--kernel PATH] [--timeout SECONDS] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]`;
+export const RUN_USAGE = `run [PROJECT] [--runner chroot|vm|docker|podman|all] [--entrypoint PROG] [-e|--env K=V]... [--user USER[:GROUP]]
+    [--workdir DIR] [--network none|host] [--timeout SECONDS] [--kernel PATH] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]`;
+
+/** docker run's flags, each value checked here, where it enters. */
+export function runFlags(values: { entrypoint?: string; env?: string[]; user?: string; workdir?: string; network?: string; timeout?: string }): RunFlags {
+  const clean = (flag: string, v: string) => {
+    const p = nulProblem(v) ?? (/[\n\r]/.test(v) ? 'contains a line break' : undefined);
+    if (p) throw new UsageError(`--${flag}: ${p}`);
+    return v;
+  };
+  const flags: RunFlags = {};
+  if (values.entrypoint !== undefined) flags.entrypoint = clean('entrypoint', values.entrypoint);
+  for (const kv of values.env ?? []) {
+    const eq = clean('env', kv).indexOf('=');
+    const name = eq === -1 ? kv : kv.slice(0, eq);
+    const p = envNameProblem(name);
+    if (p) throw new UsageError(`--env ${JSON.stringify(kv)}: ${p}`);
+    // docker's -e NAME without a value passes the caller's own value, when it has one.
+    const value = eq === -1 ? process.env[name] : kv.slice(eq + 1);
+    if (value !== undefined) flags.env = { ...flags.env, [name]: value };
+  }
+  if (values.user !== undefined) {
+    const p = configUserProblem(values.user);
+    if (p) throw new UsageError(`--user ${JSON.stringify(values.user)}: ${p}`);
+    flags.user = values.user;
+  }
+  if (values.workdir !== undefined) {
+    const p = imagePathProblem(values.workdir);
+    if (p) throw new UsageError(`--workdir ${JSON.stringify(values.workdir)}: ${p}`);
+    flags.workdir = values.workdir;
+  }
+  if (values.network !== undefined) {
+    if (values.network !== 'none' && values.network !== 'host') throw new UsageError(`--network: expected none or host, got "${values.network}"`);
+    flags.network = values.network;
+  }
+  if (values.timeout !== undefined) {
+    const t = Number(values.timeout);
+    if (!(t > 0) || t > 86400 * 7) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
+    flags.timeoutMs = t * 1000;
+  }
+  return flags;
+}
 
 
 export async function cmdRun(argv: string[], signal: AbortSignal): Promise<number> {
@@ -20,6 +62,11 @@ export async function cmdRun(argv: string[], signal: AbortSignal): Promise<numbe
     timeout: { type: 'string' },
     accel: { type: 'string' },
     json: { type: 'boolean' },
+    entrypoint: { type: 'string' },
+    env: { type: 'string', short: 'e', multiple: true },
+    user: { type: 'string', short: 'u' },
+    workdir: { type: 'string', short: 'w' },
+    network: { type: 'string' },
   });
   if (values.help) {
     process.stdout.write(`usage: scratchyard ${RUN_USAGE}\n`);
@@ -28,15 +75,15 @@ export async function cmdRun(argv: string[], signal: AbortSignal): Promise<numbe
   if (positionals.length > 1) throw new UsageError(`expected one project, got ${positionals.join(' ')}`);
   const runner = values.runner!;
   if (runner !== 'all' && !(RUNNERS as readonly string[]).includes(runner)) throw new UsageError(`unknown runner "${runner}" (available: ${RUNNERS.join(', ')}, all)`);
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
+  const flags = runFlags(values);
   if (values.accel !== undefined && !['auto', 'kvm', 'tcg'].includes(values.accel)) throw new UsageError(`--accel: expected auto, kvm or tcg, got "${values.accel}"`);
   const common = {
     project: positionals[0] ?? '.',
     cacheDir: values.cache ?? defaultCacheDir(),
     args: command,
+    flags,
     signal,
-    vm: { kernel: values.kernel, timeoutMs: timeout === undefined ? undefined : timeout * 1000, accel: values.accel as Accel | 'auto' | undefined },
+    vm: { kernel: values.kernel, accel: values.accel as Accel | 'auto' | undefined },
   };
   const progress = new Progress(process.stderr);
 
@@ -47,13 +94,17 @@ export async function cmdRun(argv: string[], signal: AbortSignal): Promise<numbe
     else process.stdout.write(formatRunTable(rows));
     const agree = allAgree(rows);
     if (!agree) process.stderr.write('scratchyard: the runners disagree (stdout or exit code differ, or a runner failed)\n');
-    return agree ? 0 : 1;
+    // All agree: the program's own exit code, as one runner would give it.
+    return agree ? (rows.find((r) => !r.skipped)?.code ?? 0) : 1;
   }
 
   try {
-    const outcome = await runImage({ ...common, runner: runner as RunnerName, onEvent: (e) => progress.event(e), io: { inherit: true, signal } });
+    const json = values.json === true;
+    const outcome = await runImage({ ...common, runner: runner as RunnerName, onEvent: (e) => progress.event(e), io: json ? { signal } : { inherit: true, signal } });
     progress.finish();
-    if (outcome.signal) process.stderr.write(`scratchyard: the program was killed by ${outcome.signal}\n`);
+    if (json) process.stdout.write(JSON.stringify({ runner, code: outcome.code, ms: Math.round(outcome.ms), stdout: outcome.stdout, stderr: outcome.stderr, timedOut: outcome.timedOut ?? false, ...(outcome.accel ? { accel: outcome.accel } : {}) }, null, 2) + '\n');
+    if (outcome.timedOut) process.stderr.write(`scratchyard: the program was stopped at the ${(flags.timeoutMs ?? 0) / 1000} s timeout (exit code 124)\n`);
+    else if (outcome.signal) process.stderr.write(`scratchyard: the program was killed by ${outcome.signal}\n`);
     if (outcome.accel) process.stderr.write(`scratchyard: vm ran under ${outcome.accel} in ${(outcome.ms / 1000).toFixed(2)} s\n`);
     return outcome.code;
   } catch (e) {

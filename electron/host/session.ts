@@ -16,8 +16,8 @@ import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
 import type { Entry, Tree } from '../engine/model/tree';
 import type { BuildEvent } from '../engine/model/events';
 import { RecipeLoadError, parseRecipe, RECIPE_FILE, type RecipeProblem } from '../engine/graph/project';
-import { materializeImage, runSpec } from '../engine/entry/run';
-import { identityFor, sandboxCommand } from '../engine/tools/sandbox';
+import { imageProcess, materializeImage, runSpec, type RunFlags } from '../engine/entry/run';
+import { identityFor, sandboxCommand, userSwitch } from '../engine/tools/sandbox';
 import { removeWorkDir } from '../engine/tools/workdir';
 import { isElf, parseElf, type ElfInfo } from '../engine/sources/elf/parse';
 import { systemDirs } from '../engine/sources/elf/closure';
@@ -25,7 +25,7 @@ import { writeFileAtomic } from '../engine/store/atomic';
 import { addFiles } from './addFiles';
 import { doctor } from '../engine/entry/doctor';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
-import { compareRunners, terminalCommand } from './runners';
+import { compareRunners, runFlagsOf, terminalCommand } from './runners';
 import { analysis, compareOf, exportLayer, largestOf, openNamed, ownFileList, projectFromImage, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
 
 export interface SessionOptions {
@@ -128,15 +128,15 @@ export class EngineSession {
         return this.diffLayer(req.layer);
       case 'run.start':
         this.writable();
-        if (req.runner !== 'chroot') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, req.runner, req.args ?? [], false, this.lifetime.signal), req.cols, req.rows);
-        return this.startTerminal(req.args ?? [], req.cols, req.rows, false);
+        if (req.runner !== 'chroot') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, req.runner, req.args ?? [], false, this.lifetime.signal, runFlagsOf(req.flags)), req.cols, req.rows);
+        return this.startTerminal(req.args ?? [], req.cols, req.rows, false, runFlagsOf(req.flags));
       case 'shell.start':
         this.writable();
         if (req.runner === 'vm') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, 'vm', [], true), req.cols, req.rows);
         return this.startTerminal(['/bin/sh'], req.cols, req.rows, true);
       case 'runs.compare':
         this.writable();
-        return compareRunners(this.projectPath, this.opts.cacheDir, req.runners, req.args ?? [], this.lifetime.signal);
+        return compareRunners(this.projectPath, this.opts.cacheDir, req.runners, req.args ?? [], this.lifetime.signal, req.flags);
       case 'term.write':
         this.term(req.id).write(req.data);
         return {};
@@ -447,18 +447,21 @@ export class EngineSession {
     };
   }
 
-  private async startTerminal(args: string[], cols: number, rows: number, shell: boolean): Promise<{ id: string }> {
+  private async startTerminal(args: string[], cols: number, rows: number, shell: boolean, flags: RunFlags = {}): Promise<{ id: string }> {
     if (!this.result) await this.build();
     const r = this.built();
-    // A shell replaces the entrypoint too, as `docker run --entrypoint /bin/sh` would.
-    const spec = runSpec(shell ? { ...r.recipe, config: { ...r.recipe.config, entrypoint: [] } } : r.recipe, args);
-    const image = await materializeImage(r.states[r.states.length - 1], r.store);
+    const tree = r.states[r.states.length - 1];
+    // A shell replaces the entrypoint too, as `docker run --entrypoint /bin/sh` would, and stays root to look around;
+    // a run is the image config's process, as every runner runs it.
+    const spec = shell ? runSpec({ ...r.recipe, config: { ...r.recipe.config, entrypoint: [] } }, args) : await imageProcess(r.recipe, tree, r.store, args, flags);
+    const switchUser = await userSwitch(spec.user);
+    const image = await materializeImage(tree, r.store, switchUser?.mounts);
     const id = `t${this.nextTerm++}`;
     const t0 = performance.now();
     // Whatever fails before the terminal exists (no bwrap, no PTY) takes the image's folder with it.
     const start = async () =>
       spawnPty({
-        ...sandboxCommand({ prepared: image.prepared, work: image.work, process: spec, identity: await identityFor(), tty: true }),
+        ...sandboxCommand({ prepared: image.prepared, work: image.work, process: spec, identity: await identityFor({ subordinate: switchUser !== undefined }), switchUser, network: flags.network === 'host', tty: true }),
         cols,
         rows,
         onData: (data) => this.opts.emit({ event: 'term.data', id, data }),

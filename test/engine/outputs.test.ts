@@ -85,8 +85,13 @@ describe('ls IMAGE', () => {
     const ours = cli(['ls', project, '--cache', cache]).stdout;
     expect(cli(['ls', built.outputs.docker, '--cache', cache]).stdout).toBe(ours);
     expect(cli(['ls', built.outputs.oci, '--cache', cache]).stdout).toBe(ours);
-    const layer = cli(['ls', built.outputs.oci, '--cache', cache, '--layer', '1']).stdout;
+    // Layers count from 1, as inspect, diff and the app count them.
+    const layer = cli(['ls', built.outputs.oci, '--cache', cache, '--layer', '2']).stdout;
     expect(layer).toContain('./init 0100755-0-0-');
+    expect(cli(['ls', project, '--cache', cache, '--layer', '2']).stdout).toBe(layer);
+    const digest = (JSON.parse(cli(['build', project, '--cache', cache, '--format', 'oci', '--out', path.join(work, 'out-json'), '--json']).stdout) as { layers: { digest: string }[] }).layers[1].digest;
+    expect(cli(['ls', built.outputs.oci, '--cache', cache, '--layer', digest.slice(0, 19)]).stdout).toBe(layer);
+    expect(cli(['ls', built.outputs.oci, '--cache', cache, '--layer', '0']).code).toBe(2);
   });
 
   it.skipIf(!dockerWorks())('reading `docker save` of the loaded image gives the same file list', () => {

@@ -17,6 +17,7 @@ export interface RunnerRow {
   stdout?: string;
   stderr?: string;
   accel?: string;
+  timedOut?: boolean;
   /** stdout and exit code equal to what most runners gave. */
   matches: boolean;
 }
@@ -75,7 +76,7 @@ export async function runEverywhere(opts: Omit<RunOptions, 'runner' | 'io'> & { 
       if (problem) return { runner, skipped: true, error: problem };
       try {
         const r: RunResult = await runImage({ ...opts, onEvent: undefined, runner, io: { signal: opts.signal } });
-        return { runner, code: r.code, ms: Math.round(r.ms), stdout: r.stdout, stderr: r.stderr, ...(r.accel ? { accel: r.accel } : {}) };
+        return { runner, code: r.code, ms: Math.round(r.ms), stdout: r.stdout, stderr: r.stderr, ...(r.accel ? { accel: r.accel } : {}), ...(r.timedOut ? { timedOut: true } : {}) };
       } catch (e) {
         // An engine that answers but cannot start containers on this machine is not there, for a comparison.
         if (e instanceof DockerUnavailableError && e.cannotRun) return { runner, skipped: true, error: e.message };
@@ -89,14 +90,15 @@ export async function runEverywhere(opts: Omit<RunOptions, 'runner' | 'io'> & { 
 
 /** The table `run --runner all` prints. */
 export function formatRunTable(rows: RunnerRow[]): string {
-  const head = ['runner', 'exit', 'time', 'stdout', 'note'];
+  const head = ['runner', 'exit', 'time', 'exit+stdout', 'note'];
   const body = rows.map((r) => [
     r.runner,
     r.code === undefined ? '-' : String(r.code),
     r.ms === undefined ? '-' : `${(r.ms / 1000).toFixed(2)} s`,
     r.skipped ? 'skipped' : r.error !== undefined ? 'error' : r.matches ? 'matches' : 'DIFFERS',
-    r.error ?? (r.accel ? `accel ${r.accel}` : ''),
+    r.error ?? [r.timedOut ? 'timed out' : '', r.accel ? `accel ${r.accel}` : ''].filter(Boolean).join(', '),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => (i === 4 ? 0 : row[i].length))));
-  return [head, ...body].map((row) => row.map((c, i) => (i === 4 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n') + '\n';
+  const table = [head, ...body].map((row) => row.map((c, i) => (i === 4 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return `${table}\ncompared: exit code and stdout (stderr and time are not compared)\n`;
 }

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { asSha256, type ImagePath, type Sha256 } from '../../../shared/brand';
 import type { Recipe } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
-import { isUnder } from '../model/path';
+import { imagePath, isUnder } from '../model/path';
 import { contentBytes, dirEntry, type Tree } from '../model/tree';
 import { DEFAULT_PATH } from '../model/runspec';
 import { RecipeError } from '../sources/types';
@@ -21,6 +21,7 @@ import type { BuildCache } from '../store/cache';
 import { tempPathFor } from '../store/atomic';
 import { HEX64 } from '../store/integrity';
 import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
+import { needsSwitch, setprivFiles, switchLauncher } from '../tools/sandbox';
 import { cpioItemsOfTree, cpioStream, type CpioItem } from './cpio';
 import { BUSYBOX_PATH, HIDDEN_DIR, SPEC_PATH, VM_WRAPPER, WRAPPER_PATH, wrapperSpecText, type WrapperSpec } from './vmwrapper';
 
@@ -56,8 +57,16 @@ export async function initrdBlob(store: BlobStore, cache: BuildCache, tree: Tree
   const busybox = findTool('busybox');
   if (!busybox) throw new ToolMissingError(TOOLS.busybox);
   const bb = await store.putHostFile(busybox);
+  // A non-root user: the guest switches with the host's setpriv, carried with its libraries.
+  const switchFiles = needsSwitch(spec.user) ? await setprivFiles() : [];
+  const switchItems: CpioItem[] = [];
+  for (const f of switchFiles) {
+    const b = await store.putHostFile(f.src);
+    switchItems.push({ path: imagePath(`${HIDDEN_DIR}/${f.name}`), entry: { type: 'file', mode: 0o755, uid: 0, gid: 0, size: b.size, digest: b.digest } });
+  }
+  if (switchFiles.length) spec = { ...spec, launcher: switchLauncher(switchFiles, HIDDEN_DIR) };
   const specText = wrapperSpecText(spec);
-  const key = digestOf({ node: 'initrd', v: INITRD_VERSION, tree: treeDigest, busybox: bb.digest, wrapper: sha256(VM_WRAPPER), spec: specText, epoch, gzip });
+  const key = digestOf({ node: 'initrd', v: INITRD_VERSION, tree: treeDigest, busybox: bb.digest, wrapper: sha256(VM_WRAPPER), spec: specText, epoch, gzip, ...(switchItems.length ? { switch: switchItems.map((i) => i.entry.digest) } : {}) });
   const hit = await cache.get(key, initrdSchema);
   if (hit && (await store.has(hit.digest))) return hit;
 
@@ -66,6 +75,7 @@ export async function initrdBlob(store: BlobStore, cache: BuildCache, tree: Tree
     { path: BUSYBOX_PATH, entry: { type: 'file', mode: 0o755, uid: 0, gid: 0, size: bb.size, digest: bb.digest } },
     fileItem(WRAPPER_PATH, VM_WRAPPER, 0o755),
     fileItem(SPEC_PATH, specText, 0o644),
+    ...switchItems,
   ];
   const items = shareBusybox([...cpioItemsOfTree(tree), ...extra].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
   const read = (digest: Sha256, size: number) => (size <= SMALL ? [store.readSync(digest)] : store.readStream(digest));
@@ -77,7 +87,7 @@ export async function initrdBlob(store: BlobStore, cache: BuildCache, tree: Tree
     const feeding = pipeline(archive, gz);
     [blob] = await Promise.all([store.putStream(gz), feeding]);
   } else blob = await store.putStream(archive);
-  const result: InitrdBlob = { ...blob, unpacked: contentBytes(tree) + bb.size + VM_WRAPPER.length + specText.length };
+  const result: InitrdBlob = { ...blob, unpacked: contentBytes(tree) + bb.size + switchItems.reduce((n, i) => n + i.entry.size, 0) + VM_WRAPPER.length + specText.length };
   await cache.put(key, result);
   return result;
 }

@@ -9,6 +9,7 @@
 // ttyS2 its exit code. The run's argv, environment and workdir come from
 // /.scratchyard/spec, written by the initrd writer for each run.
 import type { ImagePath } from '../../../shared/brand';
+import type { ProcessUser } from '../model/users';
 
 export const HIDDEN_DIR = '/.scratchyard' as ImagePath;
 export const WRAPPER_PATH = '/.scratchyard/rdinit' as ImagePath;
@@ -62,6 +63,9 @@ export interface WrapperSpec {
   argv: string[];
   env: Record<string, string>;
   workdir: string;
+  user?: ProcessUser;
+  /** How the guest switches to `user` (setpriv through the loader, carried in the initrd's hidden folder). */
+  launcher?: string[];
 }
 
 /** POSIX sh single quoting. */
@@ -74,5 +78,7 @@ export function wrapperSpecText(spec: WrapperSpec): string {
   const env = Object.keys(spec.env)
     .sort()
     .map((k) => `${k}=${spec.env[k]}`);
-  return [`SY_MODE=${spec.mode}`, `SY_WORKDIR=${shQuote(spec.workdir || '/')}`, `set -- ${[...env, ...spec.argv].map(shQuote).join(' ')}`, ''].join('\n');
+  const u = spec.user;
+  const drop = u && spec.launcher ? [...spec.launcher, '--reuid', String(u.uid), '--regid', String(u.gid), ...(u.groups.length ? ['--groups', u.groups.join(',')] : ['--clear-groups']), '--'] : [];
+  return [`SY_MODE=${spec.mode}`, `SY_WORKDIR=${shQuote(spec.workdir || '/')}`, `set -- ${[...env, ...drop, ...spec.argv].map(shQuote).join(' ')}`, ''].join('\n');
 }

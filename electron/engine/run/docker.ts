@@ -1,9 +1,45 @@
 // The docker runner: `docker load` of the built docker-archive (skipped when
 // the engine already has this very image), then `docker run --rm --network
 // none TAG [CMD]`. stdout, stderr and exit code as the chroot runner gives them.
+import { randomBytes } from 'node:crypto';
 import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
-import type { RunOutcome } from '../model/runspec';
+import { TIMEOUT_CODE, type RunOutcome } from '../model/runspec';
+
+/** The run flags docker and podman take as themselves (they resolve the user and env in the image). */
+export interface EngineRunFlags {
+  entrypoint?: string;
+  env?: Record<string, string>;
+  user?: string;
+  workdir?: string;
+  network?: 'none' | 'host';
+  timeoutMs?: number;
+}
+
+/** `docker run` / `podman run` options for `flags`; --network none unless asked. */
+export function engineRunArgs(flags: EngineRunFlags): string[] {
+  return [
+    '--network', flags.network ?? 'none',
+    ...(flags.entrypoint !== undefined ? ['--entrypoint', flags.entrypoint] : []),
+    ...Object.entries(flags.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    ...(flags.user !== undefined ? ['--user', flags.user] : []),
+    ...(flags.workdir !== undefined ? ['--workdir', flags.workdir] : []),
+  ];
+}
+
+export function containerName(): string {
+  return `scratchyard-run-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Kill the container `name` after `ms` (none: never); `fired` tells whether it did. */
+export function stopAtTimeout(engine: string, name: string, ms: number | undefined): { clear: () => void; fired: () => boolean } {
+  let fired = false;
+  const timer = ms === undefined ? undefined : setTimeout(() => {
+    fired = true;
+    void exec(engine, ['kill', name]).catch(() => undefined);
+  }, ms);
+  return { clear: () => clearTimeout(timer), fired: () => fired };
+}
 
 /** The container engine (docker or podman) cannot be used; `cannotRun`: it answers but cannot start containers here. */
 export class DockerUnavailableError extends Error {
@@ -53,12 +89,16 @@ export async function runDocker(
   tag: string,
   configDigest: string,
   args: string[],
+  flags: EngineRunFlags = {},
   io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {},
 ): Promise<RunOutcome> {
   const docker = await ensureLoaded(archive, tag, configDigest, io.signal);
+  const name = containerName();
   const t0 = performance.now();
-  const r = await exec(docker, ['run', '--rm', '--network', 'none', tag, ...args], io);
+  const stop = stopAtTimeout(docker, name, flags.timeoutMs);
+  const r = await exec(docker, ['run', '--rm', '--name', name, ...engineRunArgs(flags), tag, ...args], io).finally(stop.clear);
   const ms = performance.now() - t0;
+  if (stop.fired()) return { code: TIMEOUT_CODE, timedOut: true, signal: null, ms, stdout: r.stdout, stderr: r.stderr };
   if (r.code === DOCKER_RUN_FAILED && /docker: Error response from daemon|Unable to find image/.test(r.stderr)) {
     throw new DockerUnavailableError(`docker run ${tag} failed: ${r.stderr.trim()}`);
   }

@@ -6,8 +6,8 @@
 // sandboxes), the error says so and `run --runner all` skips it.
 import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
-import type { RunOutcome } from '../model/runspec';
-import { DockerUnavailableError } from './docker';
+import { TIMEOUT_CODE, type RunOutcome } from '../model/runspec';
+import { DockerUnavailableError, containerName, engineRunArgs, stopAtTimeout, type EngineRunFlags } from './docker';
 
 /** podman's exit codes when the container could not be created or its command not started. */
 const PODMAN_FAILED = new Set([125, 126, 127]);
@@ -29,14 +29,17 @@ export async function ensurePodmanImage(podman: string, archive: string, id: str
   if (load.code !== 0) throw new DockerUnavailableError(`podman pull docker-archive:${archive} failed: ${lastLine(load.stderr)}`);
 }
 
-export async function runPodman(archive: string, configDigest: string, args: string[], io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}): Promise<RunOutcome> {
+export async function runPodman(archive: string, configDigest: string, args: string[], flags: EngineRunFlags = {}, io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}): Promise<RunOutcome> {
   const podman = requireTool('podman');
   await ensurePodmanImage(podman, archive, configDigest, io.signal);
   const t0 = performance.now();
   // stderr is kept even when inherited, to tell podman's own failure from the program's exit code.
   let err = '';
-  const r = await exec(podman, ['run', '--rm', '--network', 'none', configDigest, ...args], { ...io, onStderr: (d) => ((err += d.toString()), io.onStderr?.(d)) });
+  const name = containerName();
+  const stop = stopAtTimeout(podman, name, flags.timeoutMs);
+  const r = await exec(podman, ['run', '--rm', '--name', name, ...engineRunArgs(flags), configDigest, ...args], { ...io, onStderr: (d) => ((err += d.toString()), io.onStderr?.(d)) }).finally(stop.clear);
   const ms = performance.now() - t0;
+  if (stop.fired()) return { code: TIMEOUT_CODE, timedOut: true, signal: null, ms, stdout: r.stdout, stderr: r.stderr || err };
   const stderr = r.stderr || err;
   if (PODMAN_FAILED.has(r.code ?? -1) && /^Error: /m.test(stderr) && /runc|crun|OCI|container/i.test(stderr)) {
     throw new DockerUnavailableError(`podman cannot run containers here: ${lastLine(stderr).replace(/^Error: /, '')}`, { cannotRun: true });

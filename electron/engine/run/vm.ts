@@ -11,7 +11,7 @@ import { defaultCacheDir } from '../store/cache';
 import { writeFileAtomic } from '../store/atomic';
 import { exec, type ExecOptions } from '../tools/exec';
 import { requireTool } from '../tools/registry';
-import type { RunOutcome } from '../model/runspec';
+import { TIMEOUT_CODE, type RunOutcome } from '../model/runspec';
 import { WRAPPER_PATH } from '../export/vmwrapper';
 
 export type Accel = 'kvm' | 'tcg';
@@ -24,6 +24,8 @@ export interface VmSettings {
   /** auto: KVM when a probe guest runs under it, TCG otherwise. */
   accel?: Accel | 'auto';
   cacheDir?: string;
+  /** The limit is the run's --timeout: reaching it is a result (timedOut, code 124), not an error. */
+  timeoutIsResult?: boolean;
 }
 
 export const DEFAULT_VM_TIMEOUT_MS = 120_000;
@@ -248,11 +250,13 @@ export async function runVm(initrd: string, unpacked: number, settings: VmSettin
       else consoleChunks.push(text);
     };
     const r = await exec(cmd.file, cmd.args, { signal: ac.signal, onStdout: consoleSink, onStderr: (b) => qemuErr.push(b) }).catch((e: Error) => {
+      if (timedOut && settings.timeoutIsResult) return undefined;
       if (timedOut) throw new VmTimeoutError(timeoutMs);
       if (io.signal?.aborted) throw e;
       throw new VmFailedError(`qemu failed: ${e.message}`);
     });
     const ms = performance.now() - t0;
+    if (!r) return { code: TIMEOUT_CODE, timedOut: true, signal: null, ms, stdout: out.data().toString(), stderr: Buffer.concat(consoleChunks).toString(), accel };
     // qemu has exited; give the sockets a moment to deliver their last bytes.
     await Promise.race([Promise.all([out.closed, rc.closed]), new Promise((res) => setTimeout(res, 500))]);
     const codeText = rc.data().toString().trim();

@@ -16,7 +16,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
 import { ancestors, imagePath, ROOT } from '../model/path';
-import type { RunOutcome, RunSpec } from '../model/runspec';
+import { TIMEOUT_CODE, type RunOutcome, type RunSpec } from '../model/runspec';
 import { subordinateIds, type IdMap } from './idmap';
 import { requireTool } from './registry';
 
@@ -140,6 +140,71 @@ export interface SandboxSpec {
   network?: boolean;
   /** The process has a terminal (the app's shell): keep the session for job control. */
   tty?: boolean;
+  /** How to switch to spec.process.user (see userSwitch); required when that user is not root. */
+  switchUser?: UserSwitch;
+}
+
+/**
+ * bwrap cannot set supplementary groups, and its --uid needs a namespace it
+ * maps itself, so the first process in the sandbox (root, with docker's caps)
+ * switches ids with the host's util-linux setpriv, run through the host's
+ * dynamic loader from a read-only hidden mount: the image need not have it.
+ */
+export interface UserSwitch {
+  mounts: SandboxMount[];
+  /** argv prefix before the program: loader, setpriv. */
+  launcher: string[];
+}
+
+export const SWITCH_DIR = '/.scratchyard-user';
+
+let hostSwitch: Promise<{ src: string; name: string }[]> | undefined;
+
+/** The host files setpriv needs (itself, its libraries, the loader), found once with ldd. */
+export function setprivFiles(): Promise<{ src: string; name: string }[]> {
+  hostSwitch ??= (async () => {
+    const setpriv = requireTool('setpriv');
+    const ldd = await new Promise<string>((resolve, reject) => {
+      const c = spawn('ldd', [setpriv], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      c.on('error', reject);
+      c.on('close', () => resolve(out));
+    });
+    const libs = [...ldd.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)].map((m) => m[1]);
+    const files = [setpriv, ...libs];
+    return Promise.all(files.map(async (f) => ({ src: await fs.realpath(f), name: path.basename(f) })));
+  })();
+  return hostSwitch;
+}
+
+/** Undefined when the process runs as root (uid 0, gid 0, no other group). */
+export async function userSwitch(user: RunSpec['user']): Promise<UserSwitch | undefined> {
+  if (!needsSwitch(user)) return undefined;
+  const files = await setprivFiles();
+  return {
+    mounts: files.map((f) => ({ src: f.src, at: imagePath(`${SWITCH_DIR}/${f.name}`) })),
+    launcher: switchLauncher(files, SWITCH_DIR),
+  };
+}
+
+/** argv prefix that runs setpriv (from `dir`) through its loader. */
+export function switchLauncher(files: { name: string }[], dir: string): string[] {
+  const loader = files.find((f) => f.name.startsWith('ld-linux'));
+  if (!loader) throw new Error('setpriv: its dynamic loader was not found with ldd');
+  return [`${dir}/${loader.name}`, '--library-path', dir, `${dir}/setpriv`];
+}
+
+/** Whether a run as `user` needs a switch (anything but plain root). */
+export function needsSwitch(user: RunSpec['user']): boolean {
+  return !!user && !(user.uid === 0 && user.gid === 0 && user.groups.every((g) => g === 0));
+}
+
+function switchArgs(spec: SandboxSpec): string[] {
+  const u = spec.process.user;
+  if (!u || !spec.switchUser) return [];
+  const groups = u.groups.length ? ['--groups', u.groups.join(',')] : ['--clear-groups'];
+  return [...spec.switchUser.launcher, '--reuid', String(u.uid), '--regid', String(u.gid), ...groups, '--'];
 }
 
 export interface SandboxCommand {
@@ -203,6 +268,7 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     '--clearenv',
     ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
     '--',
+    ...switchArgs(spec),
     ...spec.process.argv,
   ];
   const id = spec.identity;
@@ -224,6 +290,8 @@ export interface SandboxIo {
   inherit?: boolean;
   /** Abort kills the whole sandbox. */
   signal?: AbortSignal;
+  /** Kill the whole sandbox after this long: the outcome says timedOut, code 124. */
+  timeoutMs?: number;
 }
 
 /** Run spec.process in the sandbox and wait for it. */
@@ -246,14 +314,19 @@ export function runSandboxed(spec: SandboxSpec, io: SandboxIo = {}): Promise<Run
       }
     };
     io.signal?.addEventListener('abort', kill, { once: true });
+    let timedOut = false;
+    const timer = io.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), kill()), io.timeoutMs);
     child.on('error', (e) => {
+      clearTimeout(timer);
       io.signal?.removeEventListener('abort', kill);
       reject(e);
     });
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
       io.signal?.removeEventListener('abort', kill);
       resolve({
-        code: signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 128),
+        ...(timedOut ? { timedOut } : {}),
+        code: timedOut ? TIMEOUT_CODE : signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 128),
         signal,
         ms: performance.now() - t0,
         stdout: Buffer.concat(out).toString(),

@@ -75,7 +75,7 @@ export function RunResults() {
                     <td className="mono">{r.code ?? '–'}</td>
                     <td className="mono">{seconds(r.ms)}</td>
                     <td className={r.skipped ? 'muted' : r.matches ? 'ok' : 'error'}>{r.skipped ? 'skipped' : r.error !== undefined ? 'failed' : r.matches ? 'matches' : 'differs'}</td>
-                    <td className="muted">{r.error ?? (r.accel ? `accel ${r.accel}` : '')}</td>
+                    <td className="muted">{r.error ?? [r.timedOut ? 'timed out' : '', r.accel ? `accel ${r.accel}` : ''].filter(Boolean).join(', ')}</td>
                     <td>
                       {r.stdout !== undefined && (
                         <button aria-pressed={shown === r.runner} onClick={() => show(shown === r.runner ? undefined : r.runner)} aria-label={`Output of ${LABEL[r.runner]}`}>
@@ -89,7 +89,7 @@ export function RunResults() {
             </table>
             {rows.length > 1 && agree !== undefined && (
               <p className={agree ? 'ok' : 'error'} aria-live="polite">
-                {agree ? 'All runners agree.' : 'The runners disagree.'}
+                {agree ? 'All runners agree.' : 'The runners disagree.'} <span className="muted">(exit code and stdout compared)</span>
               </p>
             )}
           </div>
