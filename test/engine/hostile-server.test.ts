@@ -347,7 +347,9 @@ describe('the browser-mode server against hostile local clients', () => {
     const ws = await open();
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
     ws.send(`{"id":1,"request":{"cmd":"project.validate","text":"${'x'.repeat(MAX_MESSAGE_BYTES)}"}}`);
-    expect(await closed).toBe(1009);
+    // 1009 (too big) when the close frame arrives; 1006 when the server's close resets the
+    // connection while the client is still sending the frame (seen under load): dropped either way.
+    expect([1006, 1009]).toContain(await closed);
     const next = await open();
     expect((await ask(next, JSON.stringify({ id: 1, request: { cmd: 'project.validate', text: 'name: x\n' } }))).result).toBeDefined();
     next.close();
