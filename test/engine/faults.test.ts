@@ -8,7 +8,8 @@ import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readd
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, sh, tempDir } from '../helpers/env';
+import { sh, tempDir } from '../helpers/env';
+import { portableCli } from '../helpers/portable';
 import { boundedCli, expectRefused } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
 
@@ -119,8 +120,11 @@ describe.skipIf(!isRoot)('a full or read-only folder, as root', () => {
 describe.skipIf(!isRoot)('a folder this user may not write (EACCES), as a normal user', () => {
   let work: string;
   let proj: string;
-  const asUser = (args: string[]) => sh('runuser', ['-u', USER, '--', 'env', `HOME=${path.join(work, 'home')}`, `TMPDIR=${path.join(work, 'home')}`, `PATH=${process.env.PATH}`, process.execPath, CLI, ...args]);
+  // A readable copy of the bundle: the checkout may be a folder only root can enter.
+  let userCli: string;
+  const asUser = (args: string[]) => sh('runuser', ['-u', USER, '--', 'env', `HOME=${path.join(work, 'home')}`, `TMPDIR=${path.join(work, 'home')}`, `PATH=${process.env.PATH}`, process.execPath, userCli, ...args]);
   beforeAll(() => {
+    userCli = portableCli().cli;
     if (sh('id', ['-u', USER]).code !== 0) expect(sh('useradd', ['--create-home', USER]).code).toBe(0);
     work = tempDir('sy-eacces-');
     chmodSync(work, 0o755);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO, lacks, sh, tempDir } from '../helpers/env';
+import { portableCli } from '../helpers/portable';
 import { arena, boundedCli, expectRefused, outsideState, type Arena, type BoundedResult } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
 import { EngineSession } from '../../electron/host/session';
@@ -19,6 +20,9 @@ const isRoot = process.getuid?.() === 0;
 /** As root: root itself and a throwaway normal user. Otherwise: this user. */
 type Who = 'root' | 'user';
 const WHO: Who[] = isRoot ? ['root', 'user'] : ['user'];
+/** As the normal user, a readable copy of the bundle: the checkout may be a folder only root can enter. */
+let userCli = CLI;
+const cliOf = (who: Who) => (who === 'user' ? userCli : CLI);
 const PROBES = path.join(REPO, 'test/probes');
 /** docker's default capabilities, as a mask (what CapEff shows in `docker run`). */
 const DOCKER_CAPS = 0xa80425fbn;
@@ -38,7 +42,7 @@ function envOf(who: Who): NodeJS.ProcessEnv {
 /** The CLI as `who`, bounded, its own TMPDIR so its leftovers can be counted. */
 function cliAs(who: Who, args: string[], timeoutMs = 120_000): BoundedResult {
   const as = who === 'user' && isRoot ? ids : {};
-  return boundedCli([...args, '--cache', cacheOf(who)], { ...as, env: envOf(who), cwd: a.dir, timeoutMs });
+  return boundedCli([...args, '--cache', cacheOf(who)], { ...as, env: envOf(who), cwd: a.dir, timeoutMs, cli: cliOf(who) });
 }
 
 /** Everything outside cache and output, minus the machine-wide /tmp other test runs share. */
@@ -105,6 +109,7 @@ describe.skipIf(lacks('bwrap', 'gcc'))('the sandbox against hostile images', () 
   beforeAll(() => {
     a = arena('sy-sandbox-');
     chmodSync(a.dir, 0o755);
+    if (isRoot) userCli = portableCli().cli;
     // Writable by the normal user too, so an escape as that user would show here.
     chmodSync(a.canary, 0o777);
     if (isRoot) {
@@ -204,7 +209,7 @@ describe.skipIf(lacks('bwrap', 'gcc'))('the sandbox against hostile images', () 
     const r = contained(who, () =>
       spawnSync(
         'unshare',
-        ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" "$2" && shift 2 && exec "$@"', 'sh', other, path.join(top, 'sub'), ...drop, process.execPath, CLI, 'ls', p, '--layer', 'step', '--cache', cacheOf(who)],
+        ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" "$2" && shift 2 && exec "$@"', 'sh', other, path.join(top, 'sub'), ...drop, process.execPath, cliOf(who), 'ls', p, '--layer', 'step', '--cache', cacheOf(who)],
         { encoding: 'utf8', env: envOf(who), cwd: a.dir, timeout: 120_000 },
       ),
     );
@@ -231,7 +236,7 @@ describe.skipIf(lacks('bwrap', 'gcc'))('the sandbox against hostile images', () 
     const nextProject = probeProject('caps', '', stepLayer(['/probe']));
     const before = hostState();
     const as = who === 'user' && isRoot ? ids : {};
-    const child = spawn(process.execPath, [CLI, 'ls', p, '--layer', 'step', '--cache', cacheOf(who)], { ...as, env: envOf(who), cwd: a.dir, stdio: 'ignore' });
+    const child = spawn(process.execPath, [cliOf(who), 'ls', p, '--layer', 'step', '--cache', cacheOf(who)], { ...as, env: envOf(who), cwd: a.dir, stdio: 'ignore' });
     const pid = child.pid!;
     const sandboxed = () => [...processesWith('environ', `SY_MARKER=${marker}`), ...processesWith('cmdline', `scratchyard-step-${pid}-`)];
     await until(() => processesWith('environ', `SY_MARKER=${marker}`).length > 0, 90_000);
@@ -279,6 +284,7 @@ describe.skipIf(lacks('bwrap', 'gcc', '/bin/busybox'))('a busybox from the recip
   beforeAll(() => {
     a ??= arena('sy-sandbox-bb-');
     chmodSync(a.dir, 0o755);
+    if (isRoot && userCli === CLI) userCli = portableCli().cli;
     chmodSync(a.canary, 0o777);
     for (const who of WHO) {
       for (const d of [home(who), cacheOf(who), tmpOf(who)]) {

@@ -62,12 +62,12 @@ export interface BoundedResult {
   timedOut: boolean;
 }
 
-/** The CLI as a process, killed after `timeoutMs`, its peak RSS read by /usr/bin/time. */
-export function boundedCli(args: string[], opts: SpawnSyncOptions & { timeoutMs?: number } = {}): BoundedResult {
-  const { timeoutMs = 60_000, ...spawnOpts } = opts;
+/** The CLI as a process (`cli`: another copy of the bundle), killed after `timeoutMs`, its peak RSS read by /usr/bin/time. */
+export function boundedCli(args: string[], opts: SpawnSyncOptions & { timeoutMs?: number; cli?: string } = {}): BoundedResult {
+  const { timeoutMs = 60_000, cli = CLI, ...spawnOpts } = opts;
   const rssFile = path.join(os.tmpdir(), `sy-rss-${process.pid}-${Math.random().toString(16).slice(2)}`);
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-q', '-f', '%M', '-o', rssFile, process.execPath, CLI, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-q', '-f', '%M', '-o', rssFile, process.execPath, cli, ...args], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
     timeout: timeoutMs,
