@@ -16,7 +16,7 @@ describe('comparing runs', () => {
     expect(rows.map((r) => r.matches)).toEqual([true, false, true]);
     expect(allAgree(rows)).toBe(false);
     const table = formatRunTable(rows);
-    expect(table.split('\n')[0]).toMatch(/^runner\s+exit\s+time\s+stdout\s+note$/);
+    expect(table.split('\n')[0]).toMatch(/^runner\s+exit\s+time\s+exit\+stdout\s+note$/);
     expect(table).toMatch(/^vm\s+0\s+4\.50 s\s+DIFFERS\s+accel tcg$/m);
     expect(table).toMatch(/^chroot\s+0\s+0\.03 s\s+matches$/m);
   });
