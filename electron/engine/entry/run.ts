@@ -10,7 +10,7 @@ import { treeDigest } from '../model/filelist';
 import { BuildCache } from '../store/cache';
 import type { BlobStore } from '../store/blobs';
 import { BUSYBOX_PATH } from '../export/vmwrapper';
-import { engineRunArgs, ensureLoaded, runDocker } from '../run/docker';
+import { engineRunArgs, ensureLoaded, runDocker, type EngineRunFlags } from '../run/docker';
 import { ensurePodmanImage, runPodman } from '../run/podman';
 import { requireTool } from '../tools/registry';
 import { VmFailedError, chooseAccel, guestMemoryMiB, qemuCommand, requireKernel, runVm, type Accel, type QemuCommand, type VmSettings } from '../run/vm';
@@ -33,20 +33,8 @@ export class NoCommandError extends Error {
   }
 }
 
-/** docker run's own flags: what a run may change of the image config. Values are validated where they enter (CLI, contract). */
-export interface RunFlags {
-  /** Replaces config.entrypoint and drops config.cmd, as `docker run --entrypoint` does. */
-  entrypoint?: string;
-  /** Added to (and overriding) config.env. */
-  env?: Record<string, string>;
-  /** Replaces config.user: name, uid, name:group or uid:gid, resolved in the image. */
-  user?: string;
-  workdir?: string;
-  /** none (default): loopback only; host: the host's network. */
-  network?: 'none' | 'host';
-  /** Stop the program after this long; the result says timedOut (code 124). */
-  timeoutMs?: number;
-}
+/** docker run's own flags: what a run may change of the image config (one definition, beside the engines that take them as themselves). */
+export type RunFlags = EngineRunFlags;
 
 /** docker's rule: ENTRYPOINT + (arguments given, else CMD); --entrypoint drops CMD. */
 export function runSpec(recipe: Recipe, args: string[], flags: RunFlags = {}): RunSpec {

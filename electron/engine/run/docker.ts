@@ -8,11 +8,16 @@ import { TIMEOUT_CODE, type RunOutcome } from '../model/runspec';
 
 /** The run flags docker and podman take as themselves (they resolve the user and env in the image). */
 export interface EngineRunFlags {
+  /** Replaces config.entrypoint and drops config.cmd, as `docker run --entrypoint` does. */
   entrypoint?: string;
+  /** Added to (and overriding) config.env. */
   env?: Record<string, string>;
+  /** Replaces config.user: name, uid, name:group or uid:gid, resolved in the image. */
   user?: string;
   workdir?: string;
+  /** none (default): loopback only; host: the host's network. */
   network?: 'none' | 'host';
+  /** Stop the program after this long; the result says timedOut (code 124). Values are validated where they enter (CLI, contract). */
   timeoutMs?: number;
 }
 
