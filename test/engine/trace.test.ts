@@ -1,7 +1,7 @@
 // Host sources' `trace:`: a command run on this machine under strace, in the
 // sandbox with the host root read-only, and the files it used taken into the
 // image, listed in the project so that later builds need not trace again.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,17 @@ describe.skipIf(lacks('strace', 'bwrap') || !existsSync('/usr/bin/python3'))('tr
     expect(JSON.parse(run.stdout)).toEqual({ rows: { a: 1, b: 2 }, tls: 'MINIMUM_SUPPORTED' });
     const again = cli(['run', project, '--cache', cache, '--', ...(JSON.parse(PY) as string[])]);
     expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('the example is a fraction of the stdlib (under 25 MB) and every runner agrees on its output', () => {
+    const r = cli(['run', project, '--cache', cache, '--runner', 'all'], { timeout: 300_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const runner of ['chroot', 'vm', 'docker']) expect(r.stdout).toMatch(new RegExp(`^${runner}\\s+0\\s+\\S+ s\\s+matches`, 'm'));
+    const b = cli(['build', project, '--cache', cache, '--format', 'rootfs']);
+    expect(b.code, b.stderr).toBe(0);
+    const bytes = statSync(path.join(project, 'out', 'python.rootfs.tar')).size;
+    expect(bytes).toBeGreaterThan(5 << 20);
+    expect(bytes).toBeLessThan(25 << 20);
   });
 
   it('a second build uses the list and says so; a changed command or program traces again', () => {
