@@ -13,6 +13,7 @@ import { RecipeLoadError } from '../engine/graph/project';
 import { NoCommandError } from '../engine/entry/run';
 import { RUN_USAGE, cmdRun } from './run';
 import { UsageError, parse } from './args';
+import { REGISTRY_FLAGS, registryFlagsOf, registryRepoOf } from './registry-flags';
 import { RecipeError } from '../engine/sources';
 import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/entry/doctor';
@@ -29,7 +30,9 @@ const USAGE = `usage: scratchyard <command> [options]
 
 commands:
   build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict]
-                 --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings
+        [--cache-from docker://REPO] [--cache-to docker://REPO] [--tls-verify=false] [--creds USER:PASS] [--authfile F]
+                 --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings;
+                 --cache-from/--cache-to: a registry repository shared by many machines as the build cache
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
   ${INSPECT_USAGE}
@@ -143,8 +146,15 @@ async function cmdBuild(args: string[]): Promise<number> {
     'no-gzip': { type: 'boolean' },
     json: { type: 'boolean' },
     strict: { type: 'boolean' },
+    'cache-from': { type: 'string' },
+    'cache-to': { type: 'string' },
+    ...REGISTRY_FLAGS,
   });
   if (values.help) return usageOf('build')();
+  const registry = registryFlagsOf(values);
+  const shared = (flag: string, text: string | undefined) => (text === undefined ? undefined : { ref: registryRepoOf(flag, text), ...registry });
+  const cacheFrom = shared('--cache-from', values['cache-from']);
+  const cacheTo = shared('--cache-to', values['cache-to']);
   const progress = new Progress(process.stderr);
   const result = await build({
     project: onePositional(positionals),
@@ -155,6 +165,8 @@ async function cmdBuild(args: string[]): Promise<number> {
     initrdGzip: !values['no-gzip'],
     signal: abortOnSignals(),
     onEvent: (e) => progress.event(e),
+    cacheFrom,
+    cacheTo,
   });
   progress.finish(summary(result));
   if (values.json) process.stdout.write(JSON.stringify({ ...buildJson(result), warnings: progress.warnings }, null, 2) + '\n');

@@ -20,6 +20,7 @@ import { layerItems, tarStream } from '../oci/tarwriter';
 import { loadProject } from '../graph/project';
 import { sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
+import { RegistryCache, type RegistryCacheOptions } from '../oci/remote-cache';
 import { BuildCache } from '../store/cache';
 import { CorruptBlobError, CorruptCacheError, HEX64 } from '../store/integrity';
 import { storageFault, type Latched } from '../store/faults';
@@ -50,7 +51,13 @@ export interface BuildOptions {
   initrdGzip?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: BuildEvent) => void;
+  /** A registry repository shared by many machines: nodes missing here are fetched from it (--cache-from)... */
+  cacheFrom?: SharedCacheOptions;
+  /** ...and this build's nodes are pushed to it (--cache-to). */
+  cacheTo?: SharedCacheOptions;
 }
+
+export type SharedCacheOptions = Omit<RegistryCacheOptions, 'log' | 'signal'>;
 
 export interface LayerSummary extends BuiltLayer {
   cached: boolean;
@@ -99,9 +106,19 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   for (let attempt = 1; ; attempt++) {
     const store = new BlobStore(cacheDir);
     const cache = new BuildCache(cacheDir);
+    const log = (line: string) => nodes.emit({ type: 'log', line });
+    const shared = (o: SharedCacheOptions) => new RegistryCache(store, cache, { ...o, log, signal: opts.signal });
+    if (opts.cacheFrom) cache.remote = shared(opts.cacheFrom);
     try {
       unmark ??= await markBuilding(cacheDir);
       const result = await buildOnce(opts, project, outDir, store, cache, new NodeReporter(nodes.emit));
+      if (opts.cacheFrom) log(cacheFromSummary((cache.remote as RegistryCache).stats));
+      if (opts.cacheTo) {
+        const to = shared(opts.cacheTo);
+        // Output records name files of this machine: not worth sharing.
+        await to.push([...cache.used].filter((k) => !k.startsWith('output-')).sort());
+        log(`cache-to: ${to.stats.pushed} nodes pushed (${to.stats.blobsUploaded} blobs uploaded, ${to.stats.blobsSkipped} already there)`);
+      }
       await recordRoots(cacheDir, { project: project.dir, time: Date.now(), nodes: [...cache.used], blobs: [...store.used.blobs], packs: [...store.used.packs] });
       await unmark();
       return result;
@@ -280,6 +297,10 @@ async function outputCurrent(cache: BuildCache, target: string, key: string): Pr
 
 async function recordOutput(cache: BuildCache, target: string, key: string): Promise<void> {
   await cache.put(outputRecordKey(target), { key, stat: await statId(target) });
+}
+
+function cacheFromSummary(s: RegistryCache['stats']): string {
+  return `cache-from: ${s.fetched} nodes fetched, ${s.missed} not in the registry`;
 }
 
 function outputRecordKey(target: string): string {

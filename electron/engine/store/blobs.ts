@@ -398,6 +398,40 @@ export class BlobStore {
     return true;
   }
 
+  /** The id of the loaded pack holding `digest`, when it lives in one rather than in a blob file. */
+  packOf(digest: string): string | undefined {
+    return this.locations.get(digest)?.pack;
+  }
+
+  /** A finished pack's file and index file (for copying elsewhere), or undefined when it is not here. */
+  packFiles(id: string): { pack: string; index: string } | undefined {
+    const pack = this.packPath(id);
+    const f = openRegularSync(pack);
+    if (typeof f === 'string') return undefined;
+    closeSync(f.fd);
+    return { pack, index: pack + '.idx.json' };
+  }
+
+  /**
+   * Take a pack made elsewhere (a shared cache's): its index is checked like
+   * one of ours, its contents are checked against their digests when read.
+   * `packFile` is moved into the store.
+   */
+  async adoptPack(id: string, packFile: string, index: unknown): Promise<boolean> {
+    const f = openRegularSync(packFile);
+    if (typeof f === 'string') return false;
+    closeSync(f.fd);
+    const rows = packIndex(index, f.size);
+    if (!rows) return false;
+    await this.writing(async () => {
+      await fs.mkdir(this.packDir, { recursive: true });
+      await fs.rename(packFile, this.packPath(id));
+      await writeFileAtomic(this.packPath(id) + '.idx.json', JSON.stringify(rows));
+    });
+    this.register(id, rows);
+    return true;
+  }
+
   private register(id: string, index: [string, number, number][]): void {
     this.used.packs.add(id);
     for (const [digest, offset, size] of index) if (!this.locations.has(digest)) this.locations.set(digest, { pack: id, offset, size });

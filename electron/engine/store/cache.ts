@@ -16,8 +16,17 @@ export const NODE_CAP = 64 << 20;
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const DIGEST_FIELDS = new Set(['digest', 'diffId']);
 
+/** A second tier behind the local cache (a registry shared by many machines): asked on a miss. */
+export interface RemoteTier {
+  /** Bring node `key` (and every blob and pack it names) into the local cache; false when the tier has none. */
+  fetch(key: string): Promise<boolean>;
+}
+
 export class BuildCache {
   readonly dir: string;
+  /** Asked once per key on a local miss (build --cache-from). */
+  remote?: RemoteTier;
+  private asked = new Set<string>();
   /** Keys this build read or wrote: its roots, which `cache gc` keeps. */
   readonly used = new Set<string>();
   /** Entries found bad and removed, with why. */
@@ -41,7 +50,11 @@ export class BuildCache {
 
   /** A node's cached result; undefined when there is none or it is not valid (then it is removed). */
   async get<T>(key: string, schema?: z.ZodType<T>): Promise<T | undefined> {
-    const doc = await readJsonCapped(this.file(key), NODE_CAP).catch(() => undefined);
+    let doc = await readJsonCapped(this.file(key), NODE_CAP).catch(() => undefined);
+    if (!doc && this.remote && !this.asked.has(key)) {
+      this.asked.add(key);
+      if (await this.remote.fetch(key)) doc = await readJsonCapped(this.file(key), NODE_CAP).catch(() => undefined);
+    }
     if (!doc) return undefined;
     let why = 'bad' in doc ? doc.bad : undefined;
     let value: unknown;
@@ -62,6 +75,11 @@ export class BuildCache {
     }
     this.used.add(key);
     return value as T;
+  }
+
+  /** A node's stored text, as written (for sharing it); undefined when absent. */
+  async text(key: string): Promise<string | undefined> {
+    return fs.readFile(this.file(key), 'utf8').catch(() => undefined);
   }
 
   async put(key: string, value: unknown): Promise<void> {
