@@ -10,7 +10,8 @@
 //   node bench/run.mjs debian-node  the debian source against mmdebstrap alone, edits above it, basebox's size
 //   node bench/run.mjs runners    hello run by each runner against the bare command (unshare, qemu, docker run)
 //   node bench/run.mjs inspect    scratchyard inspect of a docker-made Debian-sized image against tar -t
-import { execFileSync, spawnSync } from 'node:child_process';
+//   node bench/run.mjs shared-cache  the Debian example built from a warm registry (--cache-from) against mmdebstrap alone
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -282,6 +283,35 @@ function benchRunners(work) {
   }
 }
 
+/** A docker-registry on a free port with its storage under `work`; returns the repository and a stop function. */
+function startRegistry(work) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const config = path.join(work, 'registry.yml');
+  writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(work, 'registry')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`], { shell: false }).status !== 0; i++) spawnSync('sleep', ['0.05']);
+  return { repo: `docker://127.0.0.1:${port}/bench/cache`, stop: () => child.kill() };
+}
+
+function benchSharedCache(work) {
+  if (!which('mmdebstrap') || !which('docker-registry')) return console.log('\n## shared cache: skipped (apt-get install mmdebstrap docker-registry)');
+  const mirror = hostMirror();
+  const example = path.join(ROOT, 'assets/examples/debian');
+  const alone = time(() => run('mmdebstrap', ['--variant=minbase', '--format=tar', 'bookworm', path.join(work, 'alone.tar'), mirror]));
+  const reg = startRegistry(work);
+  try {
+    const warm = time(() => run(process.execPath, [CLI, 'build', example, '--cache', path.join(work, 'sc-a'), '--out', path.join(work, 'sc-a-out'), '--format', '', '--cache-to', reg.repo]));
+    const from = time(() => run(process.execPath, [CLI, 'build', example, '--cache', path.join(work, 'sc-b'), '--out', path.join(work, 'sc-b-out'), '--format', '', '--cache-from', reg.repo]));
+    const again = time(() => run(process.execPath, [CLI, 'build', example, '--cache', path.join(work, 'sc-a'), '--out', path.join(work, 'sc-a-out'), '--format', '', '--cache-to', reg.repo]));
+    console.log('\n## shared cache (Debian example, layers only, local docker-registry)');
+    row('cold build with --cache-from a warm registry', from, 'mmdebstrap alone', alone, '≥ 5× faster (ratio ≤ 0.2)');
+    row('cold build pushing --cache-to', warm, 'mmdebstrap alone', alone);
+    row('warm rebuild pushing again (all there)', again, 'mmdebstrap alone', alone);
+  } finally {
+    reg.stop();
+  }
+}
+
 const which_ = process.argv[2] ?? 'all';
 if (!process.env.SCRATCHYARD_BENCH_PREBUILT) execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs')], { stdio: 'inherit' });
 const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
@@ -293,6 +323,7 @@ try {
   if (which_ === 'all' || which_ === 'debian-node') benchDebianNode(work);
   if (which_ === 'all' || which_ === 'runners') benchRunners(work);
   if (which_ === 'all' || which_ === 'inspect') benchInspect(work);
+  if (which_ === 'all' || which_ === 'shared-cache') benchSharedCache(work);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
