@@ -69,6 +69,7 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
   });
 
   it('the options are remembered, the header buttons use them, and a bad value is shown at its field', async () => {
+    expect(await page.getByRole('button', { name: 'Run with options…' }).getAttribute('aria-description')).toMatch(/^in use: --entrypoint \/bin\/sh/);
     // The header's chroot button runs with the remembered options.
     await page.getByRole('button', { name: 'Run in chroot' }).click();
     await expect.poll(() => page.locator('.runs .tabs button').count()).toBe(2);
@@ -85,6 +86,7 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
     await dialog.getByLabel('Timeout (seconds)').fill('soon');
     await expect.poll(() => dialog.getByRole('alert').allTextContents()).toEqual([expect.stringMatching(/expected a user/), 'expected a number of seconds above 0, got "soon"']);
     expect(await dialog.getByRole('button', { name: 'Run', exact: true }).isDisabled()).toBe(true);
+    expect(await dialog.getByLabel('As docker run flags').textContent()).toBe('Fix the fields marked in red to run.');
     await shots(page, 'run-dialog-error');
     // A header button with a bad option opens the dialog at the problem instead of running.
     await page.keyboard.press('Escape');
@@ -131,11 +133,12 @@ describe.skipIf(lacks(CHROMIUM, 'strace', '/usr/bin/python3'))('Trace on a host 
     expect(rows).toContainEqual(expect.stringMatching(/^\/usr\/lib\/python3\.\d+\/json\/__pycache__\/__init__\.cpython-\d+\.pyc[\d.]+ (B|KB|kB|KiB)/));
     expect(await panel.getByLabel('Trace total').textContent()).toMatch(/^[\d.]+ (MB|MiB) added by \d+ traced files/);
     // Host state is dropped, with why.
-    await panel.getByText(/dropped paths?$/).click();
+    await panel.getByText(/paths? not taken, and why$/).click();
     const dropped = await panel.getByRole('table', { name: 'Dropped paths' }).locator('tbody tr').allTextContents();
     expect(dropped).toContainEqual(expect.stringMatching(/^\/etc\/ld\.so\.cachethe host's loader cache/));
     // The list the build reads was written again, the same on this machine.
     expect(readFileSync(listFile, 'utf8')).toBe(before);
+    await panel.evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await shots(page, 'trace-panel');
   });
 

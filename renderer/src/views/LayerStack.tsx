@@ -5,7 +5,7 @@ import { useState, type DragEvent } from 'react';
 import { useCompose } from '../compose';
 import { addLayer, deleteLayer, deleteSource, moveLayer, moveSource, renameLayer } from '../recipeEdits';
 import { layersOf, stagesOf, type SourceValues } from '../recipeText';
-import { useStore } from '../store';
+import { useStore, type WarningView } from '../store';
 import { useTrace, warningsOf } from '../hostSources';
 import { carries, droppedOf, MIME } from './dnd';
 
@@ -160,7 +160,7 @@ export function LayerStack() {
                           <button
                             className={`source-pick ${selectedSource?.[0] === li && selectedSource?.[1] === si ? 'on' : ''}`}
                             onClick={() => selectSource(li, si)}
-                            aria-label={`Edit ${src.kind} source of ${l.name}`}
+                            aria-label={`Edit ${src.kind} source of ${l.name}${warnCount(warnings, li, si)}`}
                           >
                             <b>{src.kind}</b> <span className="muted">{summary(src)}</span>
                             <WarningBadge count={warningsOf(warnings, li, si).length} />
@@ -219,6 +219,11 @@ export function LayerStack() {
     </nav>
   );
 }
+
+const warnCount = (warnings: WarningView[], li: number, si: number) => {
+  const n = warningsOf(warnings, li, si).length;
+  return n ? ` (${n} warning${n === 1 ? '' : 's'})` : '';
+};
 
 /** How many warnings the last build gave for a source (listed in its form and the build panel). */
 function WarningBadge({ count }: { count: number }) {

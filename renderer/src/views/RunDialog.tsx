@@ -152,7 +152,7 @@ export function RunDialog() {
           </FieldRow>
         </div>
         <p className="muted summary" aria-label="As docker run flags">
-          {summary ? <code>{summary}</code> : "The image's own config, as it is."}
+          {bad ? <span className="error">Fix the fields marked in red to run.</span> : summary ? <code>{summary}</code> : "The image's own config, as it is."}
         </p>
         <div className="buttons">
           <button type="submit" className="primary" disabled={bad}>

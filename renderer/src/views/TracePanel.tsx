@@ -127,7 +127,7 @@ function TracedCommand({ c }: { c: TraceResult['commands'][number] }) {
     <article aria-label={`Trace of ${command}`}>
       <h4 className="command">{command}</h4>
       <p className="muted">
-        {c.kept.length} kept ({bytes(c.bytes)}), {c.dropped.length} dropped · listed in <code>{c.list}</code>
+        {c.kept.length} kept ({bytes(c.bytes)}) · {c.dropped.length} path{c.dropped.length === 1 ? '' : 's'} not taken · listed in <code>{c.list}</code>
       </p>
       <div className="toolbar">
         <input aria-label="Filter the kept files" placeholder="filter…" value={q} onChange={(e) => setQ(e.target.value)} />
@@ -155,7 +155,7 @@ function TracedCommand({ c }: { c: TraceResult['commands'][number] }) {
       </div>
       <details>
         <summary>
-          {c.dropped.length} dropped path{c.dropped.length === 1 ? '' : 's'}
+          {c.dropped.length} path{c.dropped.length === 1 ? '' : 's'} not taken, and why
         </summary>
         <div className="scroll">
           <table aria-label="Dropped paths">
