@@ -26,7 +26,7 @@ interface RunOptions {
   update(patch: Partial<RunForm>): void;
   setTarget(t: RunTarget): void;
   reset(): void;
-  /** Run with the remembered flags; false (and the dialog open at the problem) when a field is wrong. */
+  /** Run with the remembered flags (the dialog closes); false, and the dialog open at the problem, when a field is wrong. */
   run(target?: RunTarget): Promise<boolean>;
 }
 
@@ -93,6 +93,8 @@ export const useRunOptions = create<RunOptions>((set, get) => {
         set({ open: true });
         return false;
       }
+      // Closed at once: a run may build first; a refusal opens it again at the field.
+      set({ open: false });
       const refusal = await startRun(target, args, flags);
       if (refusal) {
         set({ open: true, refused: { [refusal.field]: refusal.message } });

@@ -58,9 +58,7 @@ export function RunDialog() {
   const { args, flags, errors } = currentRequest();
   const problem = (k: RunField) => errors[k] ?? o.refused[k];
   const bad = Object.keys(errors).length > 0;
-  const go = async () => {
-    if (await o.run()) o.setOpen(false);
-  };
+  const go = () => o.run();
   const onKey = (e: KeyboardEvent) => {
     if (e.key === 'Escape') {
       e.stopPropagation();
