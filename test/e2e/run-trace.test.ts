@@ -91,6 +91,8 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
     // A header button with a bad option opens the dialog at the problem instead of running.
     await page.keyboard.press('Escape');
     await expect.poll(() => dialog.count()).toBe(0);
+    // The focus is back on the button that opened the dialog.
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Run with options…');
     await page.getByRole('button', { name: 'Run in docker' }).click();
     await expect.poll(() => dialog.count()).toBe(1);
     expect(await dialog.getByRole('alert').first().textContent()).toMatch(/expected a user/);

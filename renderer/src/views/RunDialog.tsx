@@ -50,8 +50,12 @@ const FIELDS: { key: Exclude<RunField, 'network' | 'env'>; label: string; placeh
 export function RunDialog() {
   const o = useRunOptions();
   const first = useRef<HTMLInputElement>(null);
+  // Focus the first field on open, and give it back to where it was on close.
   useEffect(() => {
-    if (o.open) first.current?.focus();
+    if (!o.open) return;
+    const before = document.activeElement as HTMLElement | null;
+    first.current?.focus();
+    return () => before?.focus?.();
   }, [o.open]);
   if (!o.open) return null;
   const { form, target } = remembered(o);
