@@ -91,6 +91,8 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('image.saveFile'), layer: layerRef, path: z.string().min(1), to: savePath }),
   z.strictObject({ cmd: z.literal('image.exportLayer'), layer: z.string().min(1), to: savePath }),
   z.strictObject({ cmd: z.literal('project.fromImage'), image: z.string().min(1), dir: z.string().min(1) }),
+  /** Trace a host source's `trace:` commands now (even when their lists are current), as saved in the recipe. */
+  z.strictObject({ cmd: z.literal('trace.run'), layer: z.number().int().min(0), source: z.number().int().min(0) }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -255,6 +257,20 @@ export const responses = {
   'image.saveFile': z.object({ path: z.string(), bytes: z.number() }),
   'image.exportLayer': z.object({ path: z.string(), bytes: z.number(), digest: z.string() }),
   'project.fromImage': projectInfo,
+  'trace.run': z.object({
+    commands: z.array(
+      z.object({
+        argv: z.array(z.string()),
+        /** The list file written, relative to the project folder. */
+        list: z.string(),
+        kept: z.array(z.object({ path: z.string(), type: z.enum(['file', 'symlink']), bytes: z.number(), target: z.string().optional() })),
+        dropped: z.array(z.object({ path: z.string(), reason: z.string() })),
+        bytes: z.number(),
+      }),
+    ),
+    /** Bytes of the kept files of all commands, each file once. */
+    bytes: z.number(),
+  }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 

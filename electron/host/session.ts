@@ -24,6 +24,7 @@ import { systemDirs } from '../engine/sources/elf/closure';
 import { writeFileAtomic } from '../engine/store/atomic';
 import { addFiles } from './addFiles';
 import { doctor } from '../engine/entry/doctor';
+import { traceHostSource } from '../engine/entry/trace';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
 import { compareRunners, runFlagsOf, terminalCommand } from './runners';
 import { analysis, compareOf, exportLayer, largestOf, openNamed, ownFileList, projectFromImage, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
@@ -148,6 +149,9 @@ export class EngineSession {
         return {};
       case 'doctor':
         return doctor();
+      case 'trace.run':
+        this.writable();
+        return traceHostSource({ project: this.projectPath, cacheDir: this.opts.cacheDir, layer: req.layer, source: req.source, signal: this.lifetime.signal, log: (line) => this.opts.emit({ event: 'log', line }) });
       case 'project.addFiles':
         this.writable();
         return { added: await addFiles(path.dirname(this.recipeFile()), req.files) };

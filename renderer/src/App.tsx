@@ -12,6 +12,8 @@ import { isDirty, useCompose } from './compose';
 import { LayerStack } from './views/LayerStack';
 import { Palette } from './views/Palette';
 import { Compare, Inspect, SizeMap } from './views/Inspect';
+import { RunDialog, RunOptionsButton } from './views/RunDialog';
+import { useRunOptions } from './runOptions';
 
 const TABS: [Tab, string][] = [
   ['explorer', 'Explorer'],
@@ -60,10 +62,11 @@ export function App() {
             <>
               <div className="group" role="group" aria-label="Run the image">
                 <span className="group-label" aria-hidden="true">Run in</span>
-                <button aria-label="Run in chroot" onClick={() => void s.startRun('run')} disabled={locked}>
+                <button aria-label="Run in chroot" onClick={() => void useRunOptions.getState().run('chroot')} disabled={locked}>
                   chroot
                 </button>
                 <RunnerButtons />
+                <RunOptionsButton />
               </div>
               <div className="group" role="group" aria-label="Open a terminal">
                 <span className="group-label" aria-hidden="true">Open</span>
@@ -76,6 +79,7 @@ export function App() {
           )}
         </div>
       </header>
+      {!ro && <RunDialog />}
       {s.error && (
         <div role="alert" className="banner">
           {s.error} <button onClick={() => s.setError(undefined)}>Dismiss</button>

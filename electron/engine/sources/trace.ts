@@ -39,7 +39,7 @@ export function traceListName(argv: string[]): string {
 }
 
 /** The key of a trace: the argv and the digest of every file (and link target) its program resolves to. */
-async function traceKey(argv: string[], ctx: SourceContext): Promise<string> {
+async function traceKey(argv: string[], ctx: TraceContext): Promise<string> {
   const h = createHash('sha256').update(JSON.stringify(argv));
   const chain = await hostChain(argv[0]);
   if (!chain.file) throw new TraceError(`${argv[0]}: not a program on this machine`);
@@ -82,26 +82,75 @@ export async function hostChain(p: string): Promise<{ links: string[]; file?: st
   return { links };
 }
 
-function excludedTest(ctx: SourceContext): (p: string) => boolean {
-  const out = [...NOT_HOST_FILES, os.homedir(), os.tmpdir(), path.join(ctx.projectDir, 'out'), ctx.store.dir];
-  return (p) => DROPPED_FILES.has(p) || out.some((d) => p === d || isUnder(p, d));
+/** What a trace needs of a source's context (a trace run from the app has no build around it). */
+export type TraceContext = Pick<SourceContext, 'projectDir' | 'store' | 'signal' | 'log'>;
+
+/** Why a path is host state rather than a file to ship, or undefined when it may be taken. */
+function exclusionOf(ctx: TraceContext): (p: string) => string | undefined {
+  const home = os.homedir();
+  const tmp = os.tmpdir();
+  const out = path.join(ctx.projectDir, 'out');
+  const under = (p: string, d: string) => p === d || isUnder(p, d);
+  return (p) => {
+    if (DROPPED_FILES.has(p)) return "the host's loader cache (it describes the host's libraries, not the image's)";
+    const d = NOT_HOST_FILES.find((x) => under(p, x));
+    if (d) return `host state under ${d}`;
+    if (under(p, home)) return `the home folder ${home}`;
+    if (under(p, tmp)) return `the temporary folder ${tmp}`;
+    if (under(p, out)) return "the project's out/ folder";
+    if (under(p, ctx.store.dir)) return 'the build cache';
+    return undefined;
+  };
 }
 
-/** The host files (regular files and the symlinks on their way) the paths a trace saw stand for. */
-export async function keptFiles(paths: string[], ctx: SourceContext): Promise<{ kept: string[]; dropped: number }> {
-  const bad = excludedTest(ctx);
+function excludedTest(ctx: TraceContext): (p: string) => boolean {
+  const why = exclusionOf(ctx);
+  return (p) => why(p) !== undefined;
+}
+
+/** A traced path not taken, and why. */
+export interface DroppedPath {
+  path: string;
+  reason: string;
+}
+
+/** Why a path the trace saw that resolves to no regular file is not taken. */
+async function notAFile(p: string): Promise<string> {
+  const st = await fs.stat(p).catch(() => undefined);
+  if (!st) return 'not on this machine (missing, or made by the program in its private /tmp)';
+  if (st.isDirectory()) return 'a folder (only the files used in it are taken)';
+  return 'not a regular file (a device, socket or pipe)';
+}
+
+/**
+ * The traced paths sorted into the host files they stand for (regular files
+ * and the symlinks on their way, sorted) and the paths dropped, with why.
+ * Host state (`/proc`, `/tmp`, home folders…) is `excluded`; folders and
+ * missing paths are dropped too but were never files to take.
+ */
+export async function classifyTraced(paths: string[], ctx: TraceContext): Promise<{ kept: string[]; dropped: DroppedPath[]; excluded: number }> {
+  const why = exclusionOf(ctx);
   const kept = new Set<string>();
-  let dropped = 0;
+  const dropped = new Map<string, string>();
+  let excluded = 0;
   const queue = [...paths];
   for (const p of queue) {
-    if (bad(p)) {
-      dropped++;
+    const own = why(p);
+    if (own) {
+      excluded++;
+      dropped.set(p, own);
       continue;
     }
     const chain = await hostChain(p);
-    if (!chain.file) continue; // folders, missing files: nothing to take
-    if ([...chain.links, chain.file].some(bad)) {
-      dropped++;
+    if (!chain.file) {
+      // folders, missing files: nothing to take
+      if (!dropped.has(p)) dropped.set(p, await notAFile(p));
+      continue;
+    }
+    const via = [...chain.links, chain.file].find((f) => why(f) !== undefined);
+    if (via) {
+      excluded++;
+      dropped.set(p, `reached through ${via}: ${why(via)}`);
       continue;
     }
     for (const f of [...chain.links, chain.file]) kept.add(f);
@@ -109,7 +158,13 @@ export async function keptFiles(paths: string[], ctx: SourceContext): Promise<{ 
     const interp = await interpreterOf(chain.file);
     if (interp && !queue.includes(interp)) queue.push(interp);
   }
-  return { kept: [...kept].sort(comparePaths), dropped };
+  return { kept: [...kept].sort(comparePaths), dropped: [...dropped].map(([p, reason]) => ({ path: p, reason })).sort((a, b) => comparePaths(a.path, b.path)), excluded };
+}
+
+/** The host files (regular files and the symlinks on their way) the paths a trace saw stand for. */
+export async function keptFiles(paths: string[], ctx: TraceContext): Promise<{ kept: string[]; dropped: number }> {
+  const { kept, excluded } = await classifyTraced(paths, ctx);
+  return { kept, dropped: excluded };
 }
 
 async function interpreterOf(file: string): Promise<string | undefined> {
@@ -125,7 +180,7 @@ async function interpreterOf(file: string): Promise<string | undefined> {
   }
 }
 
-async function runTrace(argv: string[], ctx: SourceContext): Promise<string[]> {
+async function runTrace(argv: string[], ctx: TraceContext): Promise<string[]> {
   const strace = requireTool('strace');
   const work = await makeWorkDir('trace');
   try {
@@ -188,6 +243,47 @@ async function readList(file: string, rel: string): Promise<{ key?: string; path
   return { key, paths };
 }
 
+/** Trace `argv` and write its list (keyed by `key`); what was kept and dropped. */
+async function traceAndWrite(argv: string[], key: string, ctx: TraceContext): Promise<{ kept: string[]; dropped: DroppedPath[] }> {
+  const rel = `${TRACE_DIR}/${traceListName(argv)}`;
+  const file = path.join(ctx.projectDir, rel);
+  const seen = await runTrace(argv, ctx);
+  const { kept, dropped, excluded } = await classifyTraced(seen, ctx);
+  ctx.log(`trace: ${kept.length} files kept, ${excluded} dropped (host state: /proc, /tmp, home folders, the loader cache...), written to ${rel}`);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, `${HEADER}\n# command: ${JSON.stringify(argv)}\n# key: ${key}\n${kept.join('\n')}\n`);
+  return { kept, dropped };
+}
+
+/** One traced command as the app shows it: the files kept (with the bytes each adds), those dropped and why. */
+export interface TraceReport {
+  argv: string[];
+  /** The list file, relative to the project folder. */
+  list: string;
+  kept: { path: string; type: 'file' | 'symlink'; bytes: number; target?: string }[];
+  dropped: DroppedPath[];
+  /** Bytes of the kept regular files (their ELF libraries come on top, through the closure). */
+  bytes: number;
+}
+
+/**
+ * Trace `argv` now, even when its list is current, and write the list as a
+ * build would: the "Trace" action of the app. A build after it finds the
+ * list current and takes it as it is.
+ */
+export async function traceCommand(argv: string[], ctx: TraceContext): Promise<TraceReport> {
+  const key = await traceKey(argv, ctx);
+  ctx.log(`trace: tracing ${JSON.stringify(argv)} (asked for)`);
+  const { kept, dropped } = await traceAndWrite(argv, key, ctx);
+  const rows: TraceReport['kept'] = [];
+  for (const p of kept) {
+    const st = await fs.lstat(p).catch(() => undefined);
+    if (st?.isSymbolicLink()) rows.push({ path: p, type: 'symlink', bytes: 0, target: await fs.readlink(p) });
+    else if (st?.isFile()) rows.push({ path: p, type: 'file', bytes: st.size });
+  }
+  return { argv, list: `${TRACE_DIR}/${traceListName(argv)}`, kept: rows, dropped, bytes: rows.reduce((n, r) => n + r.bytes, 0) };
+}
+
 /**
  * Put the files of every `trace:` command into `out`: from its list when
  * the list is current, else by tracing (and writing the list). Logs which.
@@ -205,12 +301,7 @@ export async function addTraced(commands: string[][], ctx: SourceContext, out: T
       paths = list.paths;
     } else {
       ctx.log(`trace: tracing ${JSON.stringify(argv)} (${list ? `${argv[0]} changed since ${rel} was written` : `no ${rel} yet`})`);
-      const seen = await runTrace(argv, ctx);
-      const { kept, dropped } = await keptFiles(seen, ctx);
-      ctx.log(`trace: ${kept.length} files kept, ${dropped} dropped (host state: /proc, /tmp, home folders, the loader cache...), written to ${rel}`);
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, `${HEADER}\n# command: ${JSON.stringify(argv)}\n# key: ${key}\n${kept.join('\n')}\n`);
-      paths = kept;
+      paths = (await traceAndWrite(argv, key, ctx)).kept;
     }
     for (const p of paths) {
       if (bad(p)) throw new TraceError(`${rel}: ${p} is host state, not a file to ship (under /proc, /tmp, a home folder, out/ or the cache)`);

@@ -5,7 +5,8 @@ import { useState, type DragEvent } from 'react';
 import { useCompose } from '../compose';
 import { addLayer, deleteLayer, deleteSource, moveLayer, moveSource, renameLayer } from '../recipeEdits';
 import { layersOf, stagesOf, type SourceValues } from '../recipeText';
-import { useStore } from '../store';
+import { useStore, type WarningView } from '../store';
+import { useTrace, warningsOf } from '../hostSources';
 import { carries, droppedOf, MIME } from './dnd';
 
 function summary(s: SourceValues): string {
@@ -33,7 +34,8 @@ function summary(s: SourceValues): string {
 }
 
 export function LayerStack() {
-  const { project, layer, setLayer, yaml, selectedSource, selectSource } = useStore();
+  const { project, layer, setLayer, yaml, selectedSource, selectSource, warnings, building } = useStore();
+  const { trace, byKey: traces } = useTrace();
   const { apply, dropPalette, dropFiles } = useCompose();
   const [over, setOver] = useState<number>();
   const [renaming, setRenaming] = useState<{ index: number; name: string }>();
@@ -158,10 +160,25 @@ export function LayerStack() {
                           <button
                             className={`source-pick ${selectedSource?.[0] === li && selectedSource?.[1] === si ? 'on' : ''}`}
                             onClick={() => selectSource(li, si)}
-                            aria-label={`Edit ${src.kind} source of ${l.name}`}
+                            aria-label={`Edit ${src.kind} source of ${l.name}${warnCount(warnings, li, si)}`}
                           >
                             <b>{src.kind}</b> <span className="muted">{summary(src)}</span>
+                            <WarningBadge count={warningsOf(warnings, li, si).length} />
                           </button>
+                          {src.kind === 'host' && Array.isArray(src.trace) && src.trace.length > 0 && (
+                            <button
+                              className="icon"
+                              aria-label={`Trace host source of ${l.name}`}
+                              title="Trace: run its commands under strace and show what they used"
+                              disabled={building || traces[`${li}:${si}`]?.running}
+                              onClick={() => {
+                                selectSource(li, si);
+                                void trace(li, si);
+                              }}
+                            >
+                              ⌕
+                            </button>
+                          )}
                           {layers.length > 1 && (
                             <select
                               className="move-to"
@@ -200,5 +217,20 @@ export function LayerStack() {
         </>
       )}
     </nav>
+  );
+}
+
+const warnCount = (warnings: WarningView[], li: number, si: number) => {
+  const n = warningsOf(warnings, li, si).length;
+  return n ? ` (${n} warning${n === 1 ? '' : 's'})` : '';
+};
+
+/** How many warnings the last build gave for a source (listed in its form and the build panel). */
+function WarningBadge({ count }: { count: number }) {
+  if (!count) return null;
+  return (
+    <span className="warn-badge" role="img" aria-label={`${count} warning${count === 1 ? '' : 's'}`} title="Warnings from the last build: see the Source tab or the build panel">
+      ⚠ {count}
+    </span>
   );
 }

@@ -2,7 +2,9 @@
 // what each runner answered (exit code, time, whether stdout matched), each
 // runner's output one click away.
 import { useStore } from '../store';
-import { ALL_RUNNERS, useRunResults } from '../runResults';
+import { ALL_RUNNERS, useRunResults, type RunRow } from '../runResults';
+import { shellJoin } from '../runFlags';
+import { useRunOptions } from '../runOptions';
 
 const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'docker', podman: 'podman' };
 
@@ -10,17 +12,19 @@ const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'doc
  *  the short word after the group's "Run in" label; the accessible name is whole. */
 export function RunnerButtons() {
   const { building, problems } = useStore();
-  const { running, compare } = useRunResults();
+  const { running } = useRunResults();
+  // With the run dialog's flags, as remembered for this project.
+  const run = useRunOptions((o) => o.run);
   const off = building || !!problems.length || !!running;
   return (
     <>
-      <button aria-label="Run in VM" onClick={() => void compare(['vm'])} disabled={off}>
+      <button aria-label="Run in VM" onClick={() => void run('vm')} disabled={off}>
         VM
       </button>
-      <button aria-label="Run in docker" onClick={() => void compare(['docker'])} disabled={off}>
+      <button aria-label="Run in docker" onClick={() => void run('docker')} disabled={off}>
         docker
       </button>
-      <button aria-label="Run everywhere" title="Every runner, one table of results" onClick={() => void compare(ALL_RUNNERS)} disabled={off}>
+      <button aria-label="Run everywhere" title="Every runner, one table of results" onClick={() => void run('everywhere')} disabled={off}>
         everywhere
       </button>
     </>
@@ -43,8 +47,8 @@ function seconds(ms?: number): string {
 }
 
 export function RunResults() {
-  const { running, rows, agree, shown, show } = useRunResults();
-  if (!running && !rows.length) return null;
+  const { running, rows, agree, shown, show, checks } = useRunResults();
+  if (!running && !rows.length && !checks.length) return null;
   const open = rows.find((r) => r.runner === shown);
   return (
     <section className="run-results" aria-label="Runners">
@@ -107,6 +111,78 @@ export function RunResults() {
           )}
         </div>
       )}
+      {checks.length > 0 && <TraceChecks />}
     </section>
   );
+}
+
+function cellText(r: RunRow | undefined): { text: string; cls: string } {
+  if (!r) return { text: '–', cls: 'muted' };
+  if (r.skipped) return { text: 'skipped', cls: 'muted' };
+  if (r.error !== undefined) return { text: 'failed', cls: 'error' };
+  const code = r.code ?? '–';
+  return { text: `exit ${code}${r.timedOut ? ', timed out' : ''}`, cls: r.code === 0 ? 'ok' : 'error' };
+}
+
+/** The traced commands (a host source's Trace, "Check in every runner"): a row each, a cell per runner. */
+function TraceChecks() {
+  const { checks, checkShown, showCheck } = useRunResults();
+  const open = checkShown && checks[checkShown[0]]?.rows.find((r) => r.runner === checkShown[1]);
+  return (
+    <div className="run-results-body">
+      <div>
+        <h2>Traced commands in the built image</h2>
+        <table aria-label="Traced commands in every runner" className="doctor check-table">
+          <thead>
+            <tr>
+              <th>Command</th>
+              {ALL_RUNNERS.map((r) => (
+                <th key={r}>{LABEL[r]}</th>
+              ))}
+              <th>Result</th>
+            </tr>
+          </thead>
+          <tbody>
+            {checks.map((c, i) => (
+              <tr key={i}>
+                <td className="mono" title={shellJoin(c.argv)}>
+                  {ellipsis(shellJoin(c.argv), 60)}
+                </td>
+                {ALL_RUNNERS.map((runner) => {
+                  const r = c.rows.find((x) => x.runner === runner);
+                  const { text, cls } = cellText(r);
+                  return (
+                    <td key={runner} className={cls}>
+                      {r && (r.stdout !== undefined || r.stderr || r.error) ? (
+                        <button aria-pressed={checkShown?.[0] === i && checkShown[1] === runner} aria-label={`Output of command ${i + 1} in ${LABEL[runner]}`} title={r.error ?? r.accel} onClick={() => showCheck(checkShown?.[0] === i && checkShown[1] === runner ? undefined : [i, runner])}>
+                          {text}
+                        </button>
+                      ) : (
+                        <span title={r?.error}>{c.running ? '…' : text}</span>
+                      )}
+                    </td>
+                  );
+                })}
+                <td className={c.running ? 'muted' : c.error || !c.agree ? 'error' : 'ok'}>{c.running ? 'running…' : c.error ? c.error : c.agree && c.rows.every((r) => r.skipped || r.code === 0) ? 'succeeds everywhere' : c.agree ? 'all agree' : 'the runners disagree'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {open && (
+        <div className="run-output">
+          <h3>
+            Command {checkShown![0] + 1} in {LABEL[open.runner]}
+          </h3>
+          {open.error && <p className="error">{open.error}</p>}
+          <pre aria-label={`stdout of command ${checkShown![0] + 1} in ${LABEL[open.runner]}`}>{open.stdout}</pre>
+          {open.stderr ? <pre aria-label={`stderr of command ${checkShown![0] + 1} in ${LABEL[open.runner]}`}>{open.stderr}</pre> : null}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function ellipsis(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }

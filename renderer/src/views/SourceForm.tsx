@@ -3,6 +3,7 @@
 import type { Problem } from '../../../shared/contract';
 import { fieldName, layersOf, setField, type Key } from '../recipeText';
 import { useStore } from '../store';
+import { SourceWarnings, TraceCommandsField, TracePanel } from './TracePanel';
 
 type FieldKind = 'text' | 'mode' | 'owner' | 'content' | 'list' | 'bool';
 const FIELDS: Record<string, [string, FieldKind, string][]> = {
@@ -68,7 +69,8 @@ export function SourceForm() {
   if (!source) return <p className="empty">That source no longer exists.</p>;
   const base: Key[] = ['layers', li, 'sources', si];
   const problemAt = (key: string): Problem | undefined => problems.find((p) => p.field === fieldName([...base, key]));
-  const others = problems.filter((p) => p.field.startsWith(fieldName(base)) && !FIELDS[source.kind]?.some(([k]) => p.field === fieldName([...base, k])));
+  const traceField = fieldName([...base, 'trace']);
+  const others = problems.filter((p) => p.field.startsWith(fieldName(base)) && !FIELDS[source.kind]?.some(([k]) => p.field === fieldName([...base, k])) && !(source.kind === 'host' && p.field.startsWith(traceField)));
   const update = (key: string, value: unknown) => void editYaml(setField(yaml, [...base, key], value));
   return (
     <form className="source-form" aria-label={`${source.kind} source of layer ${layers[li].name}`} onSubmit={(e) => e.preventDefault()}>
@@ -106,6 +108,13 @@ export function SourceForm() {
           </div>
         );
       })}
+      {source.kind === 'host' && (
+        <>
+          <TraceCommandsField sourceId={`${li}:${si}`} value={source.trace} problem={problems.find((p) => p.field.startsWith(traceField))} onChange={(v) => update('trace', v)} />
+          <TracePanel layer={li} source={si} hasCommands={Array.isArray(source.trace) && source.trace.length > 0} />
+        </>
+      )}
+      <SourceWarnings layer={li} source={si} />
       {source.kind === 'users' && <p className="muted">Users and groups are edited in the YAML tab.</p>}
       {others.map((p, i) => (
         <p key={i} role="alert" className="error">
