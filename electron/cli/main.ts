@@ -168,6 +168,7 @@ async function cmdBuild(args: string[]): Promise<number> {
 export function buildJson(r: BuildResult) {
   return {
     manifestDigest: `sha256:${r.manifestDigest}`,
+    ...(r.base ? { base: { ref: r.base.ref, digest: `sha256:${r.base.digest}` } } : {}),
     layers: r.layers.map((l) => ({ name: l.name, digest: `sha256:${l.digest}`, diffId: `sha256:${l.diffId}`, size: l.size, files: l.files, cached: l.cached })),
     outputs: r.outputs,
     written: r.written,
@@ -178,7 +179,8 @@ function summary(r: BuildResult): string {
   const built = r.layers.filter((l) => !l.cached).length;
   const layerPart = built === 0 ? `no layer written (all ${r.layers.length} cached)` : `${built} of ${r.layers.length} layers written`;
   const outPart = r.written.length ? `wrote ${r.written.join(', ')}` : Object.keys(r.outputs).length ? 'outputs already up to date' : 'no outputs asked for';
-  return `${r.recipe.name}: ${layerPart}; ${outPart}; manifest sha256:${r.manifestDigest}`;
+  const basePart = r.base ? `; base ${r.base.ref} sha256:${r.base.digest}` : '';
+  return `${r.recipe.name}: ${layerPart}; ${outPart}; manifest sha256:${r.manifestDigest}${basePart}`;
 }
 
 async function cmdLs(args: string[]): Promise<number> {
