@@ -22,6 +22,7 @@ import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
 import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
 import { CACHE_USAGE, cmdCache } from './cache';
+import { INIT_USAGE, cmdInit } from './init';
 import { CacheBusyError } from '../engine/store/gc';
 import { CorruptBlobError } from '../engine/store/integrity';
 
@@ -30,6 +31,7 @@ const USAGE = `usage: scratchyard <command> [options]
 commands:
   build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict]
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings
+  ${INIT_USAGE}
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
   ${INSPECT_USAGE}
@@ -49,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'build':
         return await cmdBuild(rest);
+      case 'init':
+        return await cmdInit(rest, usageOf('init'));
       case 'run':
         return await cmdRun(rest, abortOnSignals());
       case 'ls':

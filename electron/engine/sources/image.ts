@@ -40,9 +40,16 @@ export interface BaseImage {
 }
 
 /** Where a reference's image is on this machine, ready for readImage. */
-interface LocalImage {
+export interface LocalImage {
   path: string;
   tag?: string;
+}
+
+/** What a reference is resolved against: relative paths from the project folder, pulls into the cache. */
+export interface ResolveContext {
+  projectDir: string;
+  cacheDir: string;
+  signal?: AbortSignal;
 }
 
 /**
@@ -51,19 +58,33 @@ interface LocalImage {
  * are pulled into the cache by oci/transport's fetchImage, which hands back
  * an OCI layout path and the manifest digest.
  */
-async function localImage(ref: ImageRef, ctx: SourceContext, field: string): Promise<LocalImage> {
+export async function localImage(ref: ImageRef, at: ResolveContext, field: string): Promise<LocalImage> {
   switch (ref.transport) {
     case 'oci':
-      return { path: path.resolve(ctx.projectDir, ref.path), ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
+      return { path: path.resolve(at.projectDir, ref.path), ...(ref.tag !== undefined ? { tag: ref.tag } : {}) };
     case 'docker-archive':
     case 'path':
-      return { path: path.resolve(ctx.projectDir, ref.path) };
+      return { path: path.resolve(at.projectDir, ref.path) };
     case 'docker':
     case 'docker-daemon':
     case 'containers-storage':
-      // MERGE: `const got = await fetchImage(ref, { cacheDir: ctx.store.cacheDir, signal: ctx.signal }); return { path: got.path };`
+      // MERGE: `return { path: (await fetchImage(ref, { cacheDir: at.cacheDir, signal: at.signal })).path };`
       throw new BaseImageError(`${field}: ${formatImageRef(ref)}: registry and engine references: not available in this build (save it with \`skopeo copy\` or \`docker save\` and name the file)`);
   }
+}
+
+/** The digest a base is pinned by: its manifest's (OCI), or its config's (docker-archive). */
+export async function baseIdentity(local: LocalImage, ref: string, field: string): Promise<{ digest: Sha256; config: unknown }> {
+  try {
+    const id = await readImageIdentity(local.path, { tag: local.tag });
+    return { digest: id.manifestDigest ?? id.configDigest, config: id.config };
+  } catch (e) {
+    throw opened(e, field, ref);
+  }
+}
+
+function opened(e: unknown, field: string, ref: string): unknown {
+  return e instanceof ImageOpenError ? new BaseImageError(`${field}: base ${ref}: ${e.message}`) : e;
 }
 
 /** A base image that cannot be used (pin mismatch, unreadable, changed while read): exit 1, not a recipe mistake. */
@@ -85,12 +106,8 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
   const field = `${ctx.field}.ref`;
   const ref = parseImageRef(s.ref);
   if (typeof ref === 'string') throw new RecipeError(field, ref);
-  const local = await localImage(ref, ctx, field);
-  const opened = (e: unknown) => (e instanceof ImageOpenError ? new BaseImageError(`${field}: base ${s.ref}: ${e.message}`) : e);
-  const identity = await readImageIdentity(local.path, { tag: local.tag }).catch((e: unknown) => {
-    throw opened(e);
-  });
-  const digest = identity.manifestDigest ?? identity.configDigest;
+  const local = await localImage(ref, { projectDir: ctx.projectDir, cacheDir: ctx.store.cacheDir, signal: ctx.signal }, field);
+  const { digest } = await baseIdentity(local, s.ref, field);
   if (s.digest !== undefined && s.digest !== `sha256:${digest}`) {
     throw new BaseImageError(`${ctx.field}.digest: base ${s.ref} is sha256:${digest}, the recipe pins ${s.digest}: refused (set digest: sha256:${digest} to take it)`);
   }
@@ -101,7 +118,7 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
     return { ref: s.ref, digest, layers, states: statesOf(layers), config: hit.config };
   }
   const img = await readImage(ctx.store, local.path, { tag: local.tag, keepBlobs: true }).catch((e: unknown) => {
-    throw opened(e);
+    throw opened(e, field, s.ref);
   });
   // What was read is what was named: the file was not replaced since its identity was read.
   if ((img.manifestDigest ?? img.configDigest) !== digest) throw new BaseImageError(`${field}: base ${s.ref} changed while it was read (sha256:${digest} became sha256:${img.manifestDigest ?? img.configDigest})`);
