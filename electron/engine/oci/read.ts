@@ -107,7 +107,7 @@ interface ImagePlan extends ImageIdentity {
 }
 
 export async function readImage(store: BlobStore, target: string, opts: ReadImageOptions = {}): Promise<ReadImage> {
-  const { plans, ...identity } = await planImage(target, opts.tag);
+  const { plans, ...identity } = await planImage(target, opts.tag, true);
   const layers: ReadLayer[] = [];
   const states: Tree[] = [];
   let state = emptyTree();
@@ -128,20 +128,21 @@ export async function readImage(store: BlobStore, target: string, opts: ReadImag
 
 /** The image's manifest and config digests and its config, reading its JSON documents only (no layer bytes). */
 export async function readImageIdentity(target: string, opts: Pick<ReadImageOptions, 'tag'> = {}): Promise<ImageIdentity> {
-  const { manifestDigest, configDigest, config } = await planImage(target, opts.tag);
+  const { manifestDigest, configDigest, config } = await planImage(target, opts.tag, false);
   return { ...(manifestDigest ? { manifestDigest } : {}), configDigest, config };
 }
 
-async function planImage(target: string, tag: string | undefined): Promise<ImagePlan> {
+/** `layers`: find each layer's member too (false: the JSON documents only, the layers may be absent). */
+async function planImage(target: string, tag: string | undefined, layers: boolean): Promise<ImagePlan> {
   const st = await fs.stat(target).catch(() => undefined);
   if (!st) throw new ImageOpenError(`${target}: no such file or folder`);
   try {
     const members = st.isDirectory() ? await ociFolder(target) : archiveMembers(target, st.size);
     if (await members.has('manifest.json')) {
       if (tag !== undefined) throw new ImageOpenError(`a docker-archive has no OCI ref.name "${tag}" to pick (that is oci:PATH:TAG)`);
-      return await dockerArchive(members);
+      return await dockerArchive(members, layers);
     }
-    if (await members.has('index.json')) return await ociLayout(members, tag);
+    if (await members.has('index.json')) return await ociLayout(members, tag, layers);
     throw new ImageOpenError(
       st.isDirectory()
         ? 'a folder but not an OCI image layout (no index.json)'
@@ -157,7 +158,7 @@ async function planImage(target: string, tag: string | undefined): Promise<Image
 
 const BLOB_NAME = /^blobs\/sha256\/([0-9a-f]{64})$/;
 
-async function dockerArchive(members: Members): Promise<ImagePlan> {
+async function dockerArchive(members: Members, layers: boolean): Promise<ImagePlan> {
   const manifest = parseJson('manifest.json', await members.bytes('manifest.json'));
   if (!Array.isArray(manifest) || !manifest[0] || typeof manifest[0].Config !== 'string' || !Array.isArray(manifest[0].Layers)) {
     throw new ImageOpenError('manifest.json is not a docker-archive manifest (expected [{Config, Layers}])');
@@ -171,7 +172,7 @@ async function dockerArchive(members: Members): Promise<ImagePlan> {
   const config = parseJson(configName, configBytes);
   const diffIds = diffIdsOf(config, configName, m.Layers.length, 'manifest.json [0].Layers');
   const plans: LayerPlan[] = [];
-  for (const [i, raw] of m.Layers.entries()) {
+  for (const [i, raw] of (layers ? m.Layers : []).entries()) {
     const name = memberName(raw, `manifest.json [0].Layers[${i}]`);
     const blob = BLOB_NAME.exec(name)?.[1];
     plans.push({
@@ -190,7 +191,7 @@ interface Descriptor {
   size?: number;
 }
 
-async function ociLayout(members: Members, tag: string | undefined): Promise<ImagePlan> {
+async function ociLayout(members: Members, tag: string | undefined, layers: boolean): Promise<ImagePlan> {
   const index = parseJson('index.json', await members.bytes('index.json')) as { manifests?: unknown };
   if (!Array.isArray(index?.manifests) || !index.manifests.length) throw new ImageOpenError('index.json lists no manifest');
   const at = tag === undefined ? 0 : index.manifests.findIndex((m) => refName(m) === tag);
@@ -214,7 +215,7 @@ async function ociLayout(members: Members, tag: string | undefined): Promise<Ima
   const configName = `config sha256:${configDesc.digest.slice(0, 12)}`;
   const diffIds = diffIdsOf(config, configName, manifest.layers.length, `${doc} layers`);
   const plans: LayerPlan[] = [];
-  for (const [i, raw] of (manifest.layers as unknown[]).entries()) {
+  for (const [i, raw] of (layers ? (manifest.layers as unknown[]) : []).entries()) {
     const d = descriptor(raw, `${doc} layers[${i}]`);
     const member = await members.member(`blobs/sha256/${d.digest}`);
     if (d.size !== undefined && d.size !== member.size) throw new ImageOpenError(`${doc} layers[${i}] says ${d.size} bytes, blob sha256:${d.digest.slice(0, 12)} has ${member.size}`);
