@@ -19,6 +19,7 @@ import { digestOf } from '../model/digest';
 import { applyLayer } from '../model/apply';
 import { emptyTree, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { ImageOpenError, readImage, readImageIdentity, type StoredLayer } from '../oci/read';
+import { badDigests } from '../store/cache';
 import { HEX64 } from '../store/integrity';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
@@ -97,7 +98,14 @@ const storedSchema = z.object({
   diffId: z.string().regex(HEX64).transform(asSha256),
 });
 const cachedBaseSchema = z.object({
-  layers: z.array(z.object({ blob: storedSchema, pack: z.string().regex(/^image-layer-[0-9a-f]{64}$/), tree: z.array(z.tuple([z.string(), z.custom<Entry>((v) => typeof v === 'object' && v !== null)])) })),
+  layers: z.array(
+    z.object({
+      blob: storedSchema,
+      pack: z.string().regex(/^image-layer-[0-9a-f]{64}$/),
+      // Entries' digests name blobs: held to their grammar, as every cached node's are.
+      tree: z.array(z.tuple([z.string(), z.custom<Entry>((v) => typeof v === 'object' && v !== null)])).refine((rows) => badDigests(rows) === undefined, 'an entry digest is not a sha256'),
+    }),
+  ),
   config: z.unknown(),
 });
 
