@@ -142,6 +142,21 @@ describe('an OCI layout as the base', () => {
     expect(fresh.stderr).toMatch(/layers\[0\]\.sources\[0\]\.ref: base oci:.*blobs\/sha256\/[0-9a-f]{64} is missing/);
   });
 
+  it('a base blob gone bad in the cache is read again from the base', () => {
+    const own = path.join(work, 'cache-heal');
+    const first = build(project, [], own);
+    const blob = path.join(own, 'blobs/sha256', ociManifest(helloOci).manifest.layers[0].digest.slice(7));
+    const buf = readFileSync(blob);
+    buf[1000] ^= 0xff;
+    rmSync(blob);
+    writeFileSync(blob, buf);
+    rmSync(path.join(project, 'out'), { recursive: true });
+    const r = build(project, [], own);
+    expect(r.stderr).toMatch(/does not match its digest.*rebuilding what used it/);
+    expect(r.json.manifestDigest).toBe(first.json.manifestDigest);
+    expect(ociManifest(r.json.outputs.oci).manifest.layers[0].digest.slice(7)).toBe(sha(readFileSync(path.join(r.json.outputs.oci, 'blobs/sha256', ociManifest(helloOci).manifest.layers[0].digest.slice(7)))));
+  });
+
   it('a reference that now names another image is reported as moved', () => {
     const moving = path.join(work, 'moving.oci');
     cpSync(helloOci, moving, { recursive: true });
