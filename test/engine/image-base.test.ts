@@ -304,6 +304,13 @@ describe('stages and init', () => {
     expect(recipe).toContain(`digest: ${ociManifest(helloOci).digest}`);
     build(dir, ['--format', 'oci']);
     expect(cli(['ls', dir, '--cache', cache]).stdout).toBe(cli(['ls', helloOci, '--cache', cache]).stdout);
+    // oci:PATH:TAG picks a manifest by its ref.name; an unknown one is named with those there are.
+    const tagged = cli(['init', '--from', `oci:${helloOci}:${pid}`, path.join(work, 'inited-tag'), '--cache', cache]);
+    expect(tagged.code, tagged.stderr).toBe(0);
+    expect(readFileSync(path.join(work, 'inited-tag/scratchyard.yaml'), 'utf8')).toContain(`digest: ${ociManifest(helloOci).digest}`);
+    const wrong = cli(['init', '--from', `oci:${helloOci}:nosuch`, path.join(work, 'inited-wrong'), '--cache', cache]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`index.json has no manifest named "nosuch" (names: ${pid})`);
     // Never over an existing recipe.
     const again = cli(['init', '--from', `oci:${helloOci}`, dir, '--cache', cache]);
     expect(again.code).toBe(1);
