@@ -20,6 +20,7 @@ import {
   portProblem,
   referenceProblem,
 } from './grammar';
+import { parseImageRef } from './imageref';
 
 /** A string checked by one of grammar.ts's checks: one issue, saying what is wrong. */
 function checked(check: (s: string) => string | undefined) {
@@ -143,6 +144,19 @@ const tarballSource = z.strictObject({
   dest: imagePath.default('/'),
 });
 
+const imageSource = z.strictObject({
+  kind: z.literal('image'),
+  ref: checked((t) => {
+    const r = parseImageRef(t);
+    return typeof r === 'string' ? r : undefined;
+  }).describe('the base image: docker://REGISTRY/NAME:TAG, docker-daemon:NAME:TAG, containers-storage:NAME, oci:PATH[:TAG], docker-archive:PATH, or a plain path (relative to the project folder)'),
+  digest: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/, { message: 'expected "sha256:" and 64 lower-case hex digits' })
+    .optional()
+    .describe("pins the base: its manifest digest (a docker-archive: its config digest, docker's image id); a build refuses any other"),
+});
+
 const debianSource = z.strictObject({
   kind: z.literal('debian'),
   suite: checked((w) => debianWordProblem(w, 'suite')).default('bookworm'),
@@ -170,6 +184,7 @@ const runSource = z.strictObject({
 });
 
 export const sourceSchema = z.discriminatedUnion('kind', [
+  imageSource,
   debianSource,
   runSource,
   busyboxSource,
@@ -242,6 +257,15 @@ export const recipeSchema = z
         });
       }),
     );
+    // A base image is the bottom of a stack: its layers go under everything else.
+    const checkImagePlace = (layers: typeof r.layers, base: (string | number)[]) =>
+      layers.forEach((layer, i) =>
+        layer.sources.forEach((s, j) => {
+          if (s.kind === 'image' && (i !== 0 || j !== 0)) ctx.addIssue({ code: 'custom', path: [...base, i, 'sources', j, 'kind'], message: 'an image source must be the first source of the first layer (of the image or of a stage): its layers are the bottom of the stack' });
+        }),
+      );
+    checkImagePlace(r.layers, ['layers']);
+    r.stages.forEach((st, i) => checkImagePlace(st.layers, ['stages', i, 'layers']));
     // Stages may use the stages declared before them; layers may use any stage.
     const stages: string[] = [];
     const checkStageRefs = (layers: typeof r.layers, base: (string | number)[], known: string[]) =>

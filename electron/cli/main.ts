@@ -23,6 +23,7 @@ import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
 import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
 import { CACHE_USAGE, cmdCache } from './cache';
+import { INIT_USAGE, cmdInit } from './init';
 import { CacheBusyError } from '../engine/store/gc';
 import { CorruptBlobError } from '../engine/store/integrity';
 
@@ -33,6 +34,7 @@ commands:
         [--cache-from docker://REPO] [--cache-to docker://REPO] [--tls-verify=false] [--creds USER:PASS] [--authfile F]
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings;
                  --cache-from/--cache-to: a registry repository shared by many machines as the build cache
+  ${INIT_USAGE}
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
   ${INSPECT_USAGE}
@@ -52,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'build':
         return await cmdBuild(rest);
+      case 'init':
+        return await cmdInit(rest, usageOf('init'));
       case 'run':
         return await cmdRun(rest, abortOnSignals());
       case 'ls':
@@ -180,6 +184,7 @@ async function cmdBuild(args: string[]): Promise<number> {
 export function buildJson(r: BuildResult) {
   return {
     manifestDigest: `sha256:${r.manifestDigest}`,
+    ...(r.base ? { base: { ref: r.base.ref, digest: `sha256:${r.base.digest}` } } : {}),
     layers: r.layers.map((l) => ({ name: l.name, digest: `sha256:${l.digest}`, diffId: `sha256:${l.diffId}`, size: l.size, files: l.files, cached: l.cached })),
     outputs: r.outputs,
     written: r.written,
@@ -190,7 +195,8 @@ function summary(r: BuildResult): string {
   const built = r.layers.filter((l) => !l.cached).length;
   const layerPart = built === 0 ? `no layer written (all ${r.layers.length} cached)` : `${built} of ${r.layers.length} layers written`;
   const outPart = r.written.length ? `wrote ${r.written.join(', ')}` : Object.keys(r.outputs).length ? 'outputs already up to date' : 'no outputs asked for';
-  return `${r.recipe.name}: ${layerPart}; ${outPart}; manifest sha256:${r.manifestDigest}`;
+  const basePart = r.base ? `; base ${r.base.ref} sha256:${r.base.digest}` : '';
+  return `${r.recipe.name}: ${layerPart}; ${outPart}; manifest sha256:${r.manifestDigest}${basePart}`;
 }
 
 async function cmdLs(args: string[]): Promise<number> {

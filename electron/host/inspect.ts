@@ -20,7 +20,6 @@ import { ROOT, baseName, imagePath, parentOf } from '../engine/model/path';
 import { emptyTree, sortedPaths, type Entry, type Tree } from '../engine/model/tree';
 import { layerItems, tarStream, treeItems, type TarItem } from '../engine/oci/tarwriter';
 import type { BlobStore } from '../engine/store/blobs';
-import { writeFileAtomic } from '../engine/store/atomic';
 
 /** The image the views are about: layers by name, the state after each, where contents live. */
 export interface Shown {
@@ -392,75 +391,3 @@ export async function exportLayer(s: Shown, layer: string, to: string | undefine
   return { path: written, bytes: size, digest: `sha256:${hash.digest('hex')}` };
 }
 
-/**
- * "Use as base": a project whose layers are the image's layers. Each layer
- * becomes `layers/NN.tar` (its added and changed entries, written by our tar
- * writer) behind a `remove` source for what it deletes: the tarball source
- * reads `.wh.*` entries as plain files, so removals are carried by `remove`.
- */
-export async function projectFromImage(img: OpenedImage, store: BlobStore, file: string, dir: string): Promise<string> {
-  const abs = path.resolve(dir);
-  const recipeFile = path.join(abs, 'scratchyard.yaml');
-  if (await fs.stat(recipeFile).catch(() => undefined)) throw new Error(`${recipeFile} already exists: pick another folder`);
-  // The layer tars go to layers/: never over files already there.
-  const existing = await fs.readdir(path.join(abs, 'layers')).catch(() => [] as string[]);
-  if (existing.length) throw new Error(`${path.join(abs, 'layers')} already holds files: pick an empty or new folder`);
-  await fs.mkdir(path.join(abs, 'layers'), { recursive: true });
-  // Named after its folder, as New… names a project (the image's file name says "docker.tar").
-  const name = path.basename(abs).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'image';
-  const lines: string[] = [`# Made from ${file} with "Use as base": one layer per image layer.`, `name: ${name}`];
-  const cfg = imageConfig(img.config);
-  if (cfg.length) lines.push('config:', ...cfg);
-  lines.push('layers:');
-  for (let i = 0; i < img.layers.length; i++) {
-    const before = i > 0 ? img.states[i - 1] : emptyTree();
-    const ch = diffTrees(before, img.states[i]);
-    const rel = `layers/${String(i + 1).padStart(2, '0')}.tar`;
-    const items = layerItems({ ...ch, removed: [], opaque: [] });
-    await writeFileAtomicStream(path.join(abs, rel), tarStream(store, items, 0) as AsyncIterable<Buffer>);
-    // Opaque directories hide every lower child: each becomes a removal.
-    const removals = [...ch.removed];
-    for (const d of ch.opaque) for (const p of before.keys()) if (p !== d && path.posix.dirname(p) === d) removals.push(p);
-    const short = img.layers[i].digest.replace(/^sha256:/, '').slice(0, 12);
-    lines.push(`  - name: l${i + 1}-${short}`);
-    if (img.layers[i].command) lines.push(`    # ${img.layers[i].command!.replace(/\s+/g, ' ').slice(0, 200)}`);
-    lines.push('    sources:');
-    if (removals.length) lines.push('      - kind: remove', `        paths: ${JSON.stringify(removals.sort())}`);
-    lines.push('      - kind: tarball', `        src: ${rel}`, '        dest: /');
-  }
-  await writeFileAtomic(recipeFile, lines.join('\n') + '\n');
-  return abs;
-}
-
-async function writeFileAtomicStream(file: string, data: AsyncIterable<Buffer>): Promise<void> {
-  const tmp = `${file}.scratchyard-${process.pid}.tmp`;
-  const fh = await fs.open(tmp, 'w', 0o644);
-  try {
-    for await (const chunk of data) await fh.write(chunk);
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
-}
-
-/** The recipe's config lines from an OCI/docker image config: entrypoint, cmd, env, workdir, user. */
-function imageConfig(config: unknown): string[] {
-  const c = ((config as { config?: Record<string, unknown> } | undefined)?.config ?? {}) as Record<string, unknown>;
-  const out: string[] = [];
-  const strs = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
-  const ep = strs(c.Entrypoint);
-  const cmd = strs(c.Cmd);
-  if (ep) out.push(`  entrypoint: ${JSON.stringify(ep)}`);
-  if (cmd) out.push(`  cmd: ${JSON.stringify(cmd)}`);
-  const env = strs(c.Env);
-  if (env?.length) {
-    out.push('  env:');
-    for (const kv of env) {
-      const eq = kv.indexOf('=');
-      if (eq > 0) out.push(`    ${JSON.stringify(kv.slice(0, eq))}: ${JSON.stringify(kv.slice(eq + 1))}`);
-    }
-  }
-  if (typeof c.WorkingDir === 'string' && c.WorkingDir) out.push(`  workdir: ${JSON.stringify(c.WorkingDir)}`);
-  if (typeof c.User === 'string' && c.User) out.push(`  user: ${JSON.stringify(c.User)}`);
-  return out;
-}

@@ -27,7 +27,8 @@ import { doctor } from '../engine/entry/doctor';
 import { traceHostSource } from '../engine/entry/trace';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
 import { compareRunners, runFlagsOf, terminalCommand } from './runners';
-import { analysis, compareOf, exportLayer, largestOf, openNamed, ownFileList, projectFromImage, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
+import { initFromImage } from '../engine/entry/init';
+import { analysis, compareOf, exportLayer, largestOf, openNamed, ownFileList, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
 
 export interface SessionOptions {
   project: string;
@@ -102,8 +103,8 @@ export class EngineSession {
       case 'image.exportLayer':
         return exportLayer(this.shown(), req.layer, req.to);
       case 'project.fromImage': {
-        const img = this.image && path.resolve(req.image) === this.image.file ? this.image.img : await openNamed(await this.store(), req.image);
-        this.projectPath = await projectFromImage(img, await this.store(), path.resolve(req.image), req.dir);
+        // A project on the image, pinned by digest (its layers reused as they are, not re-made as tarballs).
+        this.projectPath = (await initFromImage({ from: path.resolve(req.image), dir: req.dir, cacheDir: this.opts.cacheDir })).dir;
         return this.openProject();
       }
       case 'project.new':

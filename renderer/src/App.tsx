@@ -193,7 +193,7 @@ function ReadOnlyBanner() {
       {asking && (
         <div role="dialog" aria-label="Use as base" className="dialog">
           <label>
-            Folder for a new project made of this image's layers
+            Folder for a new project on this image (its layers as they are, pinned by digest)
             <input
               autoFocus
               value={dir}

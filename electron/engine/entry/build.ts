@@ -14,6 +14,9 @@ import { treeDigest } from '../model/filelist';
 import { emptyTree, type Tree } from '../model/tree';
 import { copyBlob, writeDockerArchive, writeOciLayout } from '../export/archives';
 import { imageMeta, type BuiltLayer } from '../oci/image';
+import { BaseConfigError, mergeConfig, readBaseConfig, type BaseConfig } from '../oci/baseconfig';
+import { RecipeError } from '../sources';
+import { BaseImageError, type BaseImage } from '../sources/image';
 import { defaultWrapperSpec, initrdBlob, writeInitrdFile } from '../export/initrd';
 import { writeRootfsTar } from '../export/rootfs';
 import { layerItems, tarStream } from '../oci/tarwriter';
@@ -64,7 +67,10 @@ export interface LayerSummary extends BuiltLayer {
 }
 
 export interface BuildResult {
+  /** The recipe as built: with a base image, its layers under the recipe's (one per state) and the merged config. */
   recipe: Recipe;
+  /** The base image under the layers, and the digest it resolved to. */
+  base?: { ref: string; digest: Sha256 };
   projectDir: string;
   manifestDigest: Sha256;
   layers: LayerSummary[];
@@ -166,19 +172,29 @@ class NodeTracker {
 }
 
 async function buildOnce(opts: BuildOptions, project: Project, outDir: string, store: BlobStore, cache: BuildCache, report: NodeReporter): Promise<BuildResult> {
-  const { recipe } = project;
   const formats = opts.formats ?? [...DEFAULT_FORMATS];
   const sourceCount = (layers: Recipe['layers']) => layers.reduce((n, l) => n + l.sources.length, 0);
-  report.plan(sourceCount(recipe.layers) + recipe.stages.reduce((n, st) => n + sourceCount(st.layers), 0) + recipe.layers.length + formats.length);
+  const r0 = project.recipe;
+  report.plan(sourceCount(r0.layers) + r0.stages.reduce((n, st) => n + sourceCount(st.layers), 0) + r0.layers.length + formats.length);
   let failed = false;
   try {
     await Promise.all([store.open(), cache.open()]);
-    const { states, stages } = await evaluateStack(recipe, { projectDir: project.dir, store, cache, report, signal: opts.signal });
+    const stack = await evaluateStack(r0, { projectDir: project.dir, store, cache, report, signal: opts.signal });
+    const { states, stages, base: baseImage } = stack;
+    const baseConfig = baseImage && startingConfig(r0, baseImage);
+    const recipe: Recipe = baseConfig ? { ...r0, layers: stack.layers, config: mergeConfig(baseConfig.fields, r0.config) } : r0;
     const digests = states.map(treeDigest);
     const byName = new Map(recipe.layers.map((l, i) => [l.name, i]));
     const layers: LayerSummary[] = [];
     for (const [i, layer] of recipe.layers.entries()) {
       opts.signal?.throwIfAborted();
+      if (baseImage && i < baseImage.layers.length) {
+        // A base layer: its blob, as the base stores it, already in the store.
+        const b = baseImage.layers[i].blob;
+        layers.push({ name: layer.name, diffId: b.diffId, digest: b.digest, size: b.size, gzip: /gzip/.test(b.mediaType), files: baseImage.layers[i].tree.size, comment: layer.comment, base: { mediaType: b.mediaType }, cached: true });
+        report.start(`layer:${layer.name}`, `layer ${layer.name}`).cached(`sha256:${b.digest.slice(0, 12)} (base)`);
+        continue;
+      }
       const baseIndex = layer.diffbase !== undefined ? byName.get(layer.diffbase)! : i - 1;
       const base = baseIndex >= 0 ? states[baseIndex] : emptyTree();
       const baseDigest = baseIndex >= 0 ? digests[baseIndex] : treeDigest(base);
@@ -201,7 +217,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       }
     }
 
-    const meta = imageMeta(recipe, layers);
+    const meta = imageMeta(recipe, layers, baseConfig);
     const outputs: Partial<Record<Format, string>> = {};
     const written: Format[] = [];
     if (formats.length) {
@@ -243,7 +259,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) throw rejected.reason;
     written.sort((a, b) => formats.indexOf(a) - formats.indexOf(b));
-    return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, stages, store };
+    return { recipe, ...(baseImage ? { base: { ref: baseImage.ref, digest: baseImage.digest } } : {}), projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, stages, store };
   } catch (e) {
     failed = true;
     throw e;
@@ -253,6 +269,21 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       if (!failed) throw e;
     });
   }
+}
+
+/** The base's config, checked, as the starting config; its architecture must be the recipe's. */
+function startingConfig(recipe: Recipe, base: BaseImage): BaseConfig {
+  let c: BaseConfig;
+  try {
+    c = readBaseConfig(base.config);
+  } catch (e) {
+    if (e instanceof BaseConfigError) throw new BaseImageError(`layers[0].sources[0].ref: base ${base.ref}: ${e.message}`);
+    throw e;
+  }
+  if (c.architecture !== undefined && c.architecture !== recipe.architecture) {
+    throw new RecipeError('architecture', `is ${recipe.architecture}, the base ${base.ref} is ${c.architecture}: set architecture: ${c.architecture} (or pick a base of this architecture)`);
+  }
+  return c;
 }
 
 async function writeLayer(
@@ -278,8 +309,10 @@ async function writeLayer(
 async function writeRootfs(target: string, store: BlobStore, cache: BuildCache, states: Tree[], epoch: number, layers: BuiltLayer[]): Promise<void> {
   const tmp = tempPathFor(target);
   try {
-    if (layers.length === 1) await copyBlob(store, layers[0].diffId, tmp);
-    else await writeRootfsTar(tmp, store, cache, states[states.length - 1], epoch, { diffId: layers[0].diffId, tree: states[0] });
+    // A base's bottom layer was not made by our writer: its tar is not the rootfs's bytes.
+    const ours = !layers[0]?.base;
+    if (layers.length === 1 && ours) await copyBlob(store, layers[0].diffId, tmp);
+    else await writeRootfsTar(tmp, store, cache, states[states.length - 1], epoch, ours ? { diffId: layers[0].diffId, tree: states[0] } : undefined);
     await fs.rename(tmp, target);
   } catch (e) {
     await fs.rm(tmp, { force: true });

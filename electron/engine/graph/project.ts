@@ -145,7 +145,7 @@ function locate(doc: Document, lc: LineCounter, file: string, issue: z.core.$Zod
 }
 
 function kindList(): string {
-  return 'busybox, host, libs, file, symlink, dir, copy, users, remove, tarball, debian, run';
+  return 'image, busybox, host, libs, file, symlink, dir, copy, users, remove, tarball, debian, run';
 }
 
 /** ["layers", 1, "sources", 2, "mode"] -> "layers[1].sources[2].mode" */

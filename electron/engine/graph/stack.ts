@@ -5,6 +5,7 @@ import type { Layer, Recipe, SourceOf } from '../../../shared/recipe';
 import { imagePath, isUnder, joinImage } from '../model/path';
 import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
 import { RecipeError, runSource, type SourceContext } from '../sources';
+import { loadBase, noteBaseDigest, type BaseImage } from '../sources/image';
 import type { FileOrigin } from '../sources/types';
 import { hostWarnings, type HostBrought } from '../sources/host-warnings';
 import type { BlobStore } from '../store/blobs';
@@ -20,6 +21,14 @@ export interface StackResult {
   origins: Map<ImagePath, FileOrigin>[];
   /** Final tree of each build-only stage, by name. */
   stages: Map<string, Tree>;
+  /**
+   * The image's layers, bottom first, one per state: the recipe's, under which
+   * a base image's own layers go (named LAYER~1, LAYER~2…; when the first layer
+   * holds nothing but the image source, its top layer takes the layer's name).
+   */
+  layers: Layer[];
+  /** The base image under the stack, if the first layer starts with one: it is layers[0..base.layers.length). */
+  base?: BaseImage;
 }
 
 export interface StackEnv {
@@ -44,7 +53,27 @@ export async function evaluateStack(recipe: Recipe, env: StackEnv): Promise<Stac
     stages.set(stage.name, r.states[r.states.length - 1]);
   }
   const r = await evaluateLayers(recipe.layers, 'layers', '', recipe.epoch, env, stages);
-  return { ...r, stages };
+  if (!r.base) return { states: r.states, puts: r.puts, origins: r.origins, stages, layers: recipe.layers };
+  return { ...withBaseLayers(recipe.layers, r, r.base), stages, base: r.base };
+}
+
+/** The stack with the base's layers as layers of their own under the recipe's. */
+function withBaseLayers(layers: Layer[], r: Omit<StackResult, 'stages' | 'layers'>, base: BaseImage): Pick<StackResult, 'states' | 'puts' | 'origins' | 'layers'> {
+  const first = layers[0];
+  const alone = first.sources.length === 1;
+  const n = base.layers.length;
+  const own: Layer[] = base.layers.map((_, k) => ({
+    name: alone && k === n - 1 ? first.name : `${first.name}~${k + 1}`,
+    sources: [],
+    comment: alone && k === n - 1 && first.comment ? first.comment : `base ${base.ref} layer ${k + 1} of ${n}`,
+  }));
+  const keep = alone ? 1 : 0;
+  return {
+    layers: [...own, ...layers.slice(keep)],
+    states: [...base.states, ...r.states.slice(keep)],
+    puts: [...base.layers.map((): Tree => new Map()), ...r.puts.slice(keep)],
+    origins: [...base.layers.map(() => new Map<ImagePath, FileOrigin>()), ...r.origins.slice(keep)],
+  };
 }
 
 async function evaluateLayers(layers: Layer[], fieldBase: string, idPrefix: string, epoch: number, env: StackEnv, stages: Map<string, Tree>) {
@@ -63,7 +92,8 @@ async function evaluate(
   stages: Map<string, Tree>,
   upper: Pick<StackResult, 'puts' | 'origins'> | undefined,
   report: boolean,
-): Promise<Omit<StackResult, 'stages'>> {
+): Promise<Omit<StackResult, 'stages' | 'layers'>> {
+  let base: BaseImage | undefined;
   const states: Tree[] = [];
   const puts: Tree[] = [];
   const origins: Map<ImagePath, FileOrigin>[] = [];
@@ -94,6 +124,15 @@ async function evaluate(
       }
       const node = report ? env.report.start(`source:${idPrefix}${layer.name}:${si}`, `${idPrefix}${layer.name}: ${source.kind}`) : undefined;
       try {
+        if (source.kind === 'image') {
+          // The bottom of the stack (the schema holds it there): the base's final state.
+          base = await loadBase(source, ctx);
+          const moved = report ? await noteBaseDigest(ctx, env.projectDir, base) : undefined;
+          if (moved) env.report.log(moved);
+          state = new Map(base.states[base.states.length - 1] ?? emptyTree());
+          node?.done(`${base.ref} sha256:${base.digest}${moved ? ' (moved)' : ''}`);
+          continue;
+        }
         const res = await runSource(source, ctx);
         for (const p of res.remove) removeSubtree(state, p);
         for (const p of sortedPaths(res.put)) {
@@ -119,7 +158,7 @@ async function evaluate(
   }
   // Once the image is complete: a link is dangling only if no layer put its target.
   if (brought.length) for (const w of await hostWarnings(brought, state, env.store)) env.report.warn(w);
-  return { states, puts, origins };
+  return { states, puts, origins, ...(base ? { base } : {}) };
 }
 
 function filesAbove(layers: Layer[], li: number, puts: Tree[], from: string[] | undefined): Tree {

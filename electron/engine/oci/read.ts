@@ -29,13 +29,34 @@ export interface ReadLayer {
   digest: Sha256;
   /** The layer's own entries, whiteouts included as files named .wh.*. */
   tree: Tree;
+  /** The layer as the image stores it, when its bytes were read (and so verified). */
+  blob?: StoredLayer;
 }
 
-export interface ReadImage {
+/** A layer blob as an image stores it: what a manifest's descriptor and the config's diff_ids say of it. */
+export interface StoredLayer {
+  /** sha256 of the bytes as stored (compressed or not). */
+  digest: Sha256;
+  size: number;
+  /** The descriptor's media type (OCI); for a docker-archive, the OCI type of its compression. */
+  mediaType: string;
+  /** sha256 of the uncompressed tar. */
+  diffId: Sha256;
+}
+
+/** What names an image without reading its layers: its manifest (OCI) and its config. */
+export interface ImageIdentity {
+  /** The OCI manifest's digest; a docker-archive has none. */
+  manifestDigest?: Sha256;
+  /** The config's digest: docker's image id. */
+  configDigest: Sha256;
+  config: unknown;
+}
+
+export interface ReadImage extends ImageIdentity {
   layers: ReadLayer[];
   /** State after each layer, bottom first. */
   states: Tree[];
-  config: unknown;
 }
 
 export interface ReadImageOptions {
@@ -45,6 +66,10 @@ export interface ReadImageOptions {
    * sizes and waste need, at the speed of listing.
    */
   contents?: boolean;
+  /** An OCI layout's manifest by its ref.name annotation (`oci:PATH:TAG`); default: the first. */
+  tag?: string;
+  /** Also put each layer's blob, byte for byte as stored, into the store (a base image's layers are reused as they are). */
+  keepBlobs?: boolean;
 }
 
 /** What is wrong with an image file or folder, naming it; never tar internals alone. */
@@ -73,51 +98,67 @@ interface LayerPlan {
   diffId?: Sha256;
   /** The field that gave the diff_id, for the message. */
   diffIdField?: string;
+  /** The descriptor's media type (OCI layouts). */
+  mediaType?: string;
+}
+
+interface ImagePlan extends ImageIdentity {
+  plans: LayerPlan[];
 }
 
 export async function readImage(store: BlobStore, target: string, opts: ReadImageOptions = {}): Promise<ReadImage> {
-  const st = await fs.stat(target).catch(() => undefined);
-  if (!st) throw new ImageOpenError(`${target}: no such file or folder`);
-  let plans: LayerPlan[];
-  let config: unknown;
-  try {
-    const members = st.isDirectory() ? await ociFolder(target) : archiveMembers(target, st.size);
-    if (await members.has('manifest.json')) ({ plans, config } = await dockerArchive(members));
-    else if (await members.has('index.json')) ({ plans, config } = await ociLayout(members));
-    else {
-      throw new ImageOpenError(
-        st.isDirectory()
-          ? 'a folder but not an OCI image layout (no index.json)'
-          : 'a tar archive but not an image (neither manifest.json of a docker-archive nor index.json of an OCI layout)',
-      );
-    }
-  } catch (e) {
-    if (e instanceof ImageOpenError || e instanceof DigestError || e instanceof TarError) throw new ImageOpenError(`${target}: ${e.message}`);
-    throw e;
-  }
+  const { plans, ...identity } = await planImage(target, opts.tag, true);
   const layers: ReadLayer[] = [];
   const states: Tree[] = [];
   let state = emptyTree();
   for (const [i, plan] of plans.entries()) {
-    let tree: Tree;
+    let layer: ReadLayer;
     try {
-      tree = await readLayer(store, plan, opts.contents !== false);
+      layer = await readLayer(store, plan, opts.contents !== false, !!opts.keepBlobs);
     } catch (e) {
       const why = e instanceof TarError || e instanceof ImageOpenError ? e.message : `not a readable tar (${(e as Error).message})`;
       throw new ImageOpenError(`${target}: layer ${i} (sha256:${plan.digest.slice(0, 12)}, ${plan.member.name}): ${why}`);
     }
-    layers.push({ digest: plan.digest, tree });
-    state = applyLayer(state, tree);
+    layers.push(layer);
+    state = applyLayer(state, layer.tree);
     states.push(state);
   }
-  return { layers, states, config };
+  return { ...identity, layers, states };
+}
+
+/** The image's manifest and config digests and its config, reading its JSON documents only (no layer bytes). */
+export async function readImageIdentity(target: string, opts: Pick<ReadImageOptions, 'tag'> = {}): Promise<ImageIdentity> {
+  const { manifestDigest, configDigest, config } = await planImage(target, opts.tag, false);
+  return { ...(manifestDigest ? { manifestDigest } : {}), configDigest, config };
+}
+
+/** `layers`: find each layer's member too (false: the JSON documents only, the layers may be absent). */
+async function planImage(target: string, tag: string | undefined, layers: boolean): Promise<ImagePlan> {
+  const st = await fs.stat(target).catch(() => undefined);
+  if (!st) throw new ImageOpenError(`${target}: no such file or folder`);
+  try {
+    const members = st.isDirectory() ? await ociFolder(target) : archiveMembers(target, st.size);
+    if (await members.has('manifest.json')) {
+      if (tag !== undefined) throw new ImageOpenError(`a docker-archive has no OCI ref.name "${tag}" to pick (that is oci:PATH:TAG)`);
+      return await dockerArchive(members, layers);
+    }
+    if (await members.has('index.json')) return await ociLayout(members, tag, layers);
+    throw new ImageOpenError(
+      st.isDirectory()
+        ? 'a folder but not an OCI image layout (no index.json)'
+        : 'a tar archive but not an image (neither manifest.json of a docker-archive nor index.json of an OCI layout)',
+    );
+  } catch (e) {
+    if (e instanceof ImageOpenError || e instanceof DigestError || e instanceof TarError) throw new ImageOpenError(`${target}: ${e.message}`);
+    throw e;
+  }
 }
 
 // ---- the two formats ------------------------------------------------------------
 
 const BLOB_NAME = /^blobs\/sha256\/([0-9a-f]{64})$/;
 
-async function dockerArchive(members: Members): Promise<{ plans: LayerPlan[]; config: unknown }> {
+async function dockerArchive(members: Members, layers: boolean): Promise<ImagePlan> {
   const manifest = parseJson('manifest.json', await members.bytes('manifest.json'));
   if (!Array.isArray(manifest) || !manifest[0] || typeof manifest[0].Config !== 'string' || !Array.isArray(manifest[0].Layers)) {
     throw new ImageOpenError('manifest.json is not a docker-archive manifest (expected [{Config, Layers}])');
@@ -131,7 +172,7 @@ async function dockerArchive(members: Members): Promise<{ plans: LayerPlan[]; co
   const config = parseJson(configName, configBytes);
   const diffIds = diffIdsOf(config, configName, m.Layers.length, 'manifest.json [0].Layers');
   const plans: LayerPlan[] = [];
-  for (const [i, raw] of m.Layers.entries()) {
+  for (const [i, raw] of (layers ? m.Layers : []).entries()) {
     const name = memberName(raw, `manifest.json [0].Layers[${i}]`);
     const blob = BLOB_NAME.exec(name)?.[1];
     plans.push({
@@ -142,7 +183,7 @@ async function dockerArchive(members: Members): Promise<{ plans: LayerPlan[]; co
       diffIdField: `${configName} rootfs.diff_ids[${i}]`,
     });
   }
-  return { plans, config };
+  return { plans, config, configDigest: asSha256(createHash('sha256').update(configBytes).digest('hex')) };
 }
 
 interface Descriptor {
@@ -150,11 +191,16 @@ interface Descriptor {
   size?: number;
 }
 
-async function ociLayout(members: Members): Promise<{ plans: LayerPlan[]; config: unknown }> {
+async function ociLayout(members: Members, tag: string | undefined, layers: boolean): Promise<ImagePlan> {
   const index = parseJson('index.json', await members.bytes('index.json')) as { manifests?: unknown };
   if (!Array.isArray(index?.manifests) || !index.manifests.length) throw new ImageOpenError('index.json lists no manifest');
-  let where = 'index.json manifests[0]';
-  let desc = descriptor(index.manifests[0], where);
+  const at = tag === undefined ? 0 : index.manifests.findIndex((m) => refName(m) === tag);
+  if (at < 0) {
+    const names = index.manifests.map(refName).filter((n) => n !== undefined);
+    throw new ImageOpenError(`index.json has no manifest named "${tag}" (${names.length ? `names: ${names.slice(0, 10).join(', ')}` : 'none is named'})`);
+  }
+  let where = `index.json manifests[${at}]`;
+  let desc = descriptor(index.manifests[at], where);
   let manifest = (await blobJson(members, desc, where)) as { config?: unknown; layers?: unknown; manifests?: unknown };
   // An index of indexes (multi-platform): take the first image manifest.
   for (let hops = 0; manifest?.config === undefined && Array.isArray(manifest?.manifests) && manifest.manifests.length && hops < 4; hops++) {
@@ -169,13 +215,23 @@ async function ociLayout(members: Members): Promise<{ plans: LayerPlan[]; config
   const configName = `config sha256:${configDesc.digest.slice(0, 12)}`;
   const diffIds = diffIdsOf(config, configName, manifest.layers.length, `${doc} layers`);
   const plans: LayerPlan[] = [];
-  for (const [i, raw] of (manifest.layers as unknown[]).entries()) {
+  for (const [i, raw] of (layers ? (manifest.layers as unknown[]) : []).entries()) {
     const d = descriptor(raw, `${doc} layers[${i}]`);
     const member = await members.member(`blobs/sha256/${d.digest}`);
     if (d.size !== undefined && d.size !== member.size) throw new ImageOpenError(`${doc} layers[${i}] says ${d.size} bytes, blob sha256:${d.digest.slice(0, 12)} has ${member.size}`);
-    plans.push({ digest: d.digest, member, blob: d.digest, diffId: diffIds[i], diffIdField: `${configName} rootfs.diff_ids[${i}]` });
+    const mediaType = (raw as { mediaType?: unknown }).mediaType;
+    if (mediaType !== undefined && (typeof mediaType !== 'string' || !MEDIA_TYPE.test(mediaType))) throw new ImageOpenError(`${doc} layers[${i}].mediaType: ${JSON.stringify(mediaType).slice(0, 80)} is not a media type`);
+    plans.push({ digest: d.digest, member, blob: d.digest, diffId: diffIds[i], diffIdField: `${configName} rootfs.diff_ids[${i}]`, ...(mediaType ? { mediaType } : {}) });
   }
-  return { plans, config };
+  return { plans, config, manifestDigest: desc.digest, configDigest: configDesc.digest };
+}
+
+/** RFC 6838's type/subtype (with a +suffix), as descriptors carry it. */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+function refName(m: unknown): string | undefined {
+  const n = (m as { annotations?: Record<string, unknown> } | null)?.annotations?.['org.opencontainers.image.ref.name'];
+  return typeof n === 'string' ? n : undefined;
 }
 
 function descriptor(raw: unknown, where: string): Descriptor {
@@ -228,7 +284,7 @@ function parseJson(name: string, bytes: Buffer): unknown {
 
 // ---- one layer, verified as it streams --------------------------------------------
 
-async function readLayer(store: BlobStore, plan: LayerPlan, contents: boolean): Promise<Tree> {
+async function readLayer(store: BlobStore, plan: LayerPlan, contents: boolean, keepBlob: boolean): Promise<ReadLayer> {
   const { member } = plan;
   const fd = member.open();
   let gzip: boolean;
@@ -237,7 +293,7 @@ async function readLayer(store: BlobStore, plan: LayerPlan, contents: boolean): 
     readSync(fd, head, 0, Math.min(2, member.size), member.start);
     gzip = member.size >= 2 && head[0] === 0x1f && head[1] === 0x8b;
     // Headers only: contents are seeked past, never read, so there is nothing to hash.
-    if (!contents && !gzip) return headerTree(scanTar(fd, member.start, member.start + member.size), ROOT);
+    if (!contents && !gzip && !keepBlob) return { digest: plan.digest, tree: headerTree(scanTar(fd, member.start, member.start + member.size), ROOT) };
   } finally {
     closeSync(fd);
   }
@@ -260,31 +316,44 @@ async function readLayer(store: BlobStore, plan: LayerPlan, contents: boolean): 
       tarBytes = hashing(gunzip, diffHash);
     } else tarBytes = hashing(raw, blobHash, count);
   }
+  let tree: Tree;
+  let blob: StoredLayer;
   try {
-    if (!contents) return await verified(plan, importTar(undefined, tarBytes, ROOT), blobHash, diffHash, count);
-    const pack = await store.beginPack(`image-layer-${plan.digest}`);
-    try {
-      const tree = await verified(plan, importTar(pack, tarBytes, ROOT), blobHash, diffHash, count);
-      await pack.finish();
-      return tree;
-    } catch (e) {
-      await pack.abort();
-      throw e;
+    if (!contents) ({ tree, blob } = await verified(plan, importTar(undefined, tarBytes, ROOT), blobHash, diffHash, count, gzip));
+    else {
+      const pack = await store.beginPack(`image-layer-${plan.digest}`);
+      try {
+        ({ tree, blob } = await verified(plan, importTar(pack, tarBytes, ROOT), blobHash, diffHash, count, gzip));
+        await pack.finish();
+      } catch (e) {
+        await pack.abort();
+        throw e;
+      }
     }
   } finally {
     raw?.destroy();
   }
+  if (keepBlob) await keep(store, member, blob.digest);
+  return { digest: plan.digest, tree, blob };
+}
+
+/** The member's bytes into the store as they are; read again, so held to the digest just verified. */
+async function keep(store: BlobStore, member: Member, digest: Sha256): Promise<void> {
+  if (await store.has(digest)) return;
+  const put = member.size === 0 ? await store.putBytes('') : await store.putStream(createReadStream('', { fd: member.open(), start: member.start, end: member.start + member.size - 1 }));
+  if (put.digest !== digest) throw new ImageOpenError(`changed while read: the blob now hashes to sha256:${put.digest.slice(0, 12)}…, not sha256:${digest.slice(0, 12)}…`);
 }
 
 /** The tree, once the bytes it came from are checked against the digests the image states. */
-async function verified(plan: LayerPlan, reading: Promise<Tree>, blobHash: Hash, diffHash: Hash, count: { raw: number }): Promise<Tree> {
+async function verified(plan: LayerPlan, reading: Promise<Tree>, blobHash: Hash, diffHash: Hash, count: { raw: number }, gzip: boolean): Promise<{ tree: Tree; blob: StoredLayer }> {
   const tree = await reading;
   if (count.raw !== plan.member.size) throw new ImageOpenError(`read ${count.raw} of the blob's ${plan.member.size} bytes`);
   const blob = blobHash.digest('hex');
   const diff = diffHash === blobHash ? blob : diffHash.digest('hex');
   if (plan.blob && blob !== plan.blob) throw new ImageOpenError(`the blob's bytes hash to sha256:${blob.slice(0, 12)}…, not sha256:${plan.blob.slice(0, 12)}… as its name and descriptor say`);
   if (plan.diffId && diff !== plan.diffId) throw new ImageOpenError(`the uncompressed tar hashes to sha256:${diff.slice(0, 12)}…, not sha256:${plan.diffId.slice(0, 12)}… as ${plan.diffIdField} says`);
-  return tree;
+  const mediaType = plan.mediaType ?? (gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar');
+  return { tree, blob: { digest: asSha256(blob), size: plan.member.size, mediaType, diffId: asSha256(diff) } };
 }
 
 async function* hashing(src: AsyncIterable<Buffer>, hash: Hash, count?: { raw: number }): AsyncGenerator<Buffer> {

@@ -5,6 +5,7 @@ import { copySource } from './copy';
 import { debianSource } from './debian';
 import { runStepSource } from './run';
 import { hostSource } from './host';
+import { imageSource } from './image';
 import { dirSource, fileSource, removeSource, symlinkSource } from './inline';
 import { libsSource } from './libs';
 import { tarballSource } from './tarball';
@@ -13,6 +14,8 @@ import { usersSource } from './users';
 
 export function runSource(s: Source, ctx: SourceContext): Promise<SourceResult> {
   switch (s.kind) {
+    case 'image':
+      return imageSource(s, ctx);
     case 'busybox':
       return busyboxSource(s, ctx);
     case 'host':
