@@ -10,6 +10,8 @@ import { hostWarnings, type HostBrought } from '../sources/host-warnings';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import type { NodeReporter } from '../model/events';
+import type { SourceRef } from '../model/sbom';
+import { hostFilesByPackage, statusDEntries, type HostPackage } from '../sources/host-packages';
 
 export interface StackResult {
   /** State after each layer, bottom first. */
@@ -20,6 +22,8 @@ export interface StackResult {
   origins: Map<ImagePath, FileOrigin>[];
   /** Final tree of each build-only stage, by name. */
   stages: Map<string, Tree>;
+  /** Which source put each path of the image (for SBOMs). */
+  brought: Map<ImagePath, SourceRef>;
 }
 
 export interface StackEnv {
@@ -40,30 +44,42 @@ export async function evaluateStack(recipe: Recipe, env: StackEnv): Promise<Stac
   // Stages first, in order: a stage may use the ones before it, the image any of them.
   const stages = new Map<string, Tree>();
   for (const [i, stage] of recipe.stages.entries()) {
-    const r = await evaluateLayers(stage.layers, `stages[${i}].layers`, `${stage.name}/`, recipe.epoch, env, stages);
+    const r = await evaluateLayers(stage.layers, `stages[${i}].layers`, `${stage.name}/`, { epoch: recipe.epoch, statusD: false }, env, stages);
     stages.set(stage.name, r.states[r.states.length - 1]);
   }
-  const r = await evaluateLayers(recipe.layers, 'layers', '', recipe.epoch, env, stages);
+  const r = await evaluateLayers(recipe.layers, 'layers', '', { epoch: recipe.epoch, statusD: recipe.dpkgStatusD }, env, stages);
   return { ...r, stages };
 }
 
-async function evaluateLayers(layers: Layer[], fieldBase: string, idPrefix: string, epoch: number, env: StackEnv, stages: Map<string, Tree>) {
-  const hasLibs = layers.some((l) => l.sources.some((s) => s.kind === 'libs'));
-  if (!hasLibs) return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, undefined, true);
-  const first = await evaluate(layers, fieldBase, idPrefix, epoch, env, stages, undefined, false);
-  return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, first, true);
+interface EvalOptions {
+  epoch: number;
+  /** Write status.d entries for the Debian packages of host files (image layers only). */
+  statusD: boolean;
 }
+
+async function evaluateLayers(layers: Layer[], fieldBase: string, idPrefix: string, o: EvalOptions, env: StackEnv, stages: Map<string, Tree>) {
+  const hasLibs = layers.some((l) => l.sources.some((s) => s.kind === 'libs'));
+  if (!hasLibs) return evaluate(layers, fieldBase, idPrefix, o, env, stages, undefined, true);
+  const first = await evaluate(layers, fieldBase, idPrefix, o, env, stages, undefined, false);
+  return evaluate(layers, fieldBase, idPrefix, o, env, stages, first, true);
+}
+
+/** Source kinds whose files are this machine's, at the same path. */
+const HOST_KINDS = new Set(['host', 'libs', 'busybox']);
 
 async function evaluate(
   layers: Layer[],
   fieldBase: string,
   idPrefix: string,
-  epoch: number,
+  o: EvalOptions,
   env: StackEnv,
   stages: Map<string, Tree>,
   upper: Pick<StackResult, 'puts' | 'origins'> | undefined,
   report: boolean,
 ): Promise<Omit<StackResult, 'stages'>> {
+  const { epoch } = o;
+  const bro = new Map<ImagePath, SourceRef>();
+  const hostFiles = new Map<HostPackage, ImagePath[]>();
   const states: Tree[] = [];
   const puts: Tree[] = [];
   const origins: Map<ImagePath, FileOrigin>[] = [];
@@ -104,6 +120,7 @@ async function evaluate(
             throw e;
           }
           layerPut.set(p, res.put.get(p)!);
+          bro.set(p, { layer: li, source: si, kind: source.kind });
         }
         if (report && res.brought) brought.push(res.brought);
         if (source.kind === 'copy' && source.from !== undefined) recordStageOrigins(source, stages, res.put, layerOrigins);
@@ -113,13 +130,38 @@ async function evaluate(
         throw e;
       }
     }
+    if (o.statusD) await addStatusD(li, layerPut, state, bro, hostFiles, env.store);
     states.push(state);
     puts.push(layerPut);
     origins.push(layerOrigins);
   }
   // Once the image is complete: a link is dangling only if no layer put its target.
   if (brought.length) for (const w of await hostWarnings(brought, state, env.store)) env.report.warn(w);
-  return { states, puts, origins };
+  for (const p of [...bro.keys()]) if (!state.has(p)) bro.delete(p);
+  return { states, puts, origins, brought: bro };
+}
+
+/**
+ * The status.d entries of the Debian packages whose files this layer brought
+ * from the host, listing every file of each package the image holds so far.
+ */
+async function addStatusD(li: number, layerPut: Tree, state: Tree, bro: Map<ImagePath, SourceRef>, hostFiles: Map<HostPackage, ImagePath[]>, store: BlobStore): Promise<void> {
+  const mine = [...layerPut].filter(([p]) => bro.get(p)?.layer === li && HOST_KINDS.has(bro.get(p)!.kind));
+  if (!mine.length) return;
+  const found = await hostFilesByPackage(mine, store);
+  if (!found.size) return;
+  const touched = new Map<HostPackage, ImagePath[]>();
+  for (const [pkg, paths] of found) {
+    const all = [...(hostFiles.get(pkg) ?? []), ...paths].filter((p) => state.has(p));
+    hostFiles.set(pkg, all);
+    touched.set(pkg, all);
+  }
+  const entries = await statusDEntries(touched, state, store);
+  for (const p of sortedPaths(entries)) {
+    putEntry(state, p, entries.get(p)!);
+    layerPut.set(p, entries.get(p)!);
+    bro.set(p, { layer: li, source: -1, kind: 'status.d' });
+  }
 }
 
 function filesAbove(layers: Layer[], li: number, puts: Tree[], from: string[] | undefined): Tree {
