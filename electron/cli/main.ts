@@ -24,16 +24,20 @@ import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
 import { CACHE_USAGE, cmdCache } from './cache';
 import { CacheBusyError } from '../engine/store/gc';
 import { CorruptBlobError } from '../engine/store/integrity';
+import { SBOM_USAGE, cmdSbom } from './sbom';
+import { SbomInputError } from '../engine/export/sbom-collect';
 
 const USAGE = `usage: scratchyard <command> [options]
 
 commands:
   build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict]
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings
+                 --sbom / --no-sbom: write NAME.cdx.json and NAME.spdx.json (default: the recipe's sbom, on)
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
   ${INSPECT_USAGE}
   ${CACHE_USAGE}
+  ${SBOM_USAGE}
   doctor [--json]
   gui [PROJECT] [--port N] [--no-open]   the app in a browser (browser mode), on 127.0.0.1
   schema
@@ -59,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdDiff(rest);
       case 'doctor':
         return await cmdDoctor(rest);
+      case 'sbom':
+        return await cmdSbom(rest, usageOf('sbom'));
       case 'cache':
         return await cmdCache(rest, usageOf('cache'));
       case 'gui':
@@ -97,7 +103,7 @@ function report(e: unknown): number {
     process.stderr.write(`scratchyard: ${e.message}\n`);
     return 2;
   }
-  if (e instanceof ToolMissingError || e instanceof CacheBusyError) {
+  if (e instanceof ToolMissingError || e instanceof CacheBusyError || e instanceof SbomInputError) {
     process.stderr.write(`scratchyard: ${e.message}\n`);
     return 1;
   }
@@ -143,7 +149,10 @@ async function cmdBuild(args: string[]): Promise<number> {
     'no-gzip': { type: 'boolean' },
     json: { type: 'boolean' },
     strict: { type: 'boolean' },
+    sbom: { type: 'boolean' },
+    'no-sbom': { type: 'boolean' },
   });
+  if (values.sbom && values['no-sbom']) throw new UsageError('--sbom and --no-sbom: choose one');
   if (values.help) return usageOf('build')();
   const progress = new Progress(process.stderr);
   const result = await build({
@@ -153,6 +162,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     formats: formatsOf(values.format),
     gzip: values.gzip,
     initrdGzip: !values['no-gzip'],
+    sbom: values.sbom ? true : values['no-sbom'] ? false : undefined,
     signal: abortOnSignals(),
     onEvent: (e) => progress.event(e),
   });
@@ -171,6 +181,7 @@ export function buildJson(r: BuildResult) {
     layers: r.layers.map((l) => ({ name: l.name, digest: `sha256:${l.digest}`, diffId: `sha256:${l.diffId}`, size: l.size, files: l.files, cached: l.cached })),
     outputs: r.outputs,
     written: r.written,
+    ...(r.sboms ? { sboms: r.sboms } : {}),
   };
 }
 
