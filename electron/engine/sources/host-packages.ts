@@ -71,10 +71,12 @@ async function load(): Promise<HostDpkg> {
  * host's now (or that came out of a stage) is not counted.
  */
 export async function hostFilesByPackage(brought: Iterable<[ImagePath, Entry]>, store: BlobStore): Promise<Map<HostPackage, ImagePath[]>> {
-  const db = await hostDpkg();
   const out = new Map<HostPackage, ImagePath[]>();
-  for (const [p, e] of brought) {
-    if (e.type !== 'file' && e.type !== 'symlink') continue;
+  const candidates = [...brought].filter(([, e]) => e.type === 'file' || e.type === 'symlink');
+  // No host file, no dpkg-query.
+  if (!candidates.length) return out;
+  const db = await hostDpkg();
+  for (const [p, e] of candidates) {
     const pkg = db.owner(p);
     if (!pkg || !(await sameAsHost(p, e, store))) continue;
     out.set(pkg, [...(out.get(pkg) ?? []), p]);
