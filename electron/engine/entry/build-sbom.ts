@@ -1,7 +1,6 @@
 // A build's SBOMs: collected from the graph (the source of each path, the
 // layers), written beside the outputs, and returned as the OCI layout's
 // artifact. One graph node, "sbom".
-import { promises as fs } from 'node:fs';
 import type { ImagePath } from '../../../shared/brand';
 import { imageReference, type Recipe } from '../../../shared/recipe';
 import type { NodeReporter } from '../model/events';
@@ -23,7 +22,8 @@ export interface BuildSbomInput {
   report: NodeReporter;
 }
 
-export async function buildSboms(i: BuildSbomInput): Promise<{ files: SbomFiles; oci: OciExtras }> {
+/** The SBOMs of a build, and the OCI layout's artifact; `write` puts the files beside the outputs (once those are written). */
+export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Promise<SbomFiles>; oci: OciExtras }> {
   const node = i.report.start('sbom', 'sbom');
   try {
     const created = new Date(i.recipe.epoch * 1000).toISOString().replace('.000Z', 'Z');
@@ -39,10 +39,8 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ files: SbomFiles;
       store: i.store,
     });
     const docs = sbomDocs(sbom);
-    await fs.mkdir(i.outDir, { recursive: true });
-    const files = await writeSbomFiles(i.outDir, i.recipe.name, docs);
     node.done(`${sbom.packages.length} packages, ${sbom.files.length} files`);
-    return { files, oci: sbomArtifact(i.meta, i.recipe.name, docs.cyclonedx, created) };
+    return { write: () => writeSbomFiles(i.outDir, i.recipe.name, docs), oci: sbomArtifact(i.meta, i.recipe.name, docs.cyclonedx, created) };
   } catch (e) {
     node.failed(e as Error);
     throw e;

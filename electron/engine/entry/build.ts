@@ -237,7 +237,9 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) throw rejected.reason;
     written.sort((a, b) => formats.indexOf(a) - formats.indexOf(b));
-    return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, ...(sbom ? { sboms: sbom.files } : {}), states, stages, brought, store };
+    // After the exports: a build that failed leaves no SBOM of an image it did not write.
+    const sboms = sbom ? await sbom.write() : undefined;
+    return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, ...(sboms ? { sboms } : {}), states, stages, brought, store };
   } catch (e) {
     failed = true;
     throw e;
