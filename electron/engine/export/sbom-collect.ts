@@ -96,7 +96,11 @@ export async function collectSbom(input: SbomInput): Promise<Sbom> {
   }
 
   // An image without its own os-release whose packages are this machine's: the machine's distribution names them.
-  const osRelease = (await readCapped(store, top, '/etc/os-release' as ImagePath, SBOM_LIMITS.osRelease)) ?? (hostOwned ? await fs.readFile('/etc/os-release', 'utf8').catch(() => undefined) : undefined);
+  // Debian's /etc/os-release is a link to /usr/lib/os-release.
+  const osRelease =
+    (await readCapped(store, top, '/etc/os-release' as ImagePath, SBOM_LIMITS.osRelease)) ??
+    (await readCapped(store, top, '/usr/lib/os-release' as ImagePath, SBOM_LIMITS.osRelease)) ??
+    (hostOwned ? await fs.readFile('/etc/os-release', 'utf8').catch(() => undefined) : undefined);
   const id = /^ID="?([a-z0-9._-]+)"?$/m.exec(osRelease ?? '')?.[1];
   const version = /^VERSION_ID="?([a-z0-9._-]+)"?$/m.exec(osRelease ?? '')?.[1];
   return {

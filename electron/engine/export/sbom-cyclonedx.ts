@@ -6,7 +6,7 @@ import * as Enums from '@cyclonedx/cyclonedx-library/Enums';
 import * as Models from '@cyclonedx/cyclonedx-library/Models';
 import * as Serialize from '@cyclonedx/cyclonedx-library/Serialize';
 import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
-import { sha256 } from '../model/digest';
+import { digestOf } from '../model/digest';
 import { spdxLicense } from '../model/dpkg';
 import { debPurl, sourceField, type Sbom, type SbomFile, type SbomPackage, type SourceRef } from '../model/sbom';
 
@@ -35,9 +35,8 @@ export function cyclonedxJson(s: Sbom, toolVersion: string): string {
   }
   for (const p of s.packages) bom.components.add(packageComponent(p, s.distro, layerName));
   for (const f of s.files) bom.components.add(fileComponent(f, layerName));
-  const body = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6)).serialize(bom, { sortLists: true, space: 2 });
   // The serial number names this content: same image, same SBOM, same number.
-  bom.serialNumber = urnUuid(sha256(body));
+  bom.serialNumber = urnUuid(digestOf({ s, toolVersion }));
   return new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6)).serialize(bom, { sortLists: true, space: 2 }) + '\n';
 }
 
