@@ -2,7 +2,6 @@
 // docker-archive, ours or anyone's: packages from its dpkg status and
 // status.d/), or of a project (built, with the source of every file).
 import path from 'node:path';
-import type { Sha256 } from '../../../shared/brand';
 import { imageReference } from '../../../shared/recipe';
 import type { Sbom } from '../model/sbom';
 import { isImagePath, readImage } from '../oci/read';
@@ -40,7 +39,7 @@ async function imageSbom(target: string, cacheDir: string): Promise<Sbom> {
       reference: path.resolve(target),
       architecture: text(config.architecture, 'unknown'),
       created: validTime(config.created) ?? new Date(0).toISOString().replace('.000Z', 'Z'),
-      layers: img.layers.map((l, index) => ({ index, name: String(index + 1), digest: l.digest as Sha256 })),
+      layers: img.layers.map((l, index) => ({ index, name: String(index + 1), digest: l.digest })),
       states: img.states,
       store,
     });

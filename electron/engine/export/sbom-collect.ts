@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
 import { debPackage, dep5Licenses, parseParagraphs, type DebPackage } from '../model/dpkg';
 import { entryId } from '../model/filelist';
-import { isUnder } from '../model/path';
+import { imagePath, isUnder } from '../model/path';
 import { packageKey, type Sbom, type SbomFile, type SbomLayer, type SbomPackage, type SourceRef } from '../model/sbom';
 import type { Entry, Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
@@ -37,7 +37,7 @@ export interface SbomInput {
   store: BlobStore;
 }
 
-const STATUS = '/var/lib/dpkg/status' as ImagePath;
+const STATUS = imagePath('/var/lib/dpkg/status');
 const STATUS_D = '/var/lib/dpkg/status.d';
 /** Kinds whose files are listed one by one (a Debian base's or a run step's files are its packages'). */
 const FILE_KINDS = new Set(['tarball', 'copy', 'file', 'users', 'host', 'libs', 'busybox']);
@@ -53,8 +53,8 @@ export async function collectSbom(input: SbomInput): Promise<Sbom> {
   for (const p of status ? parseParagraphs(status) : []) {
     const deb = debPackage(p);
     if (!deb || packages.has(packageKey(deb))) continue;
-    const list = [`/var/lib/dpkg/info/${deb.name}:${deb.architecture}.list`, `/var/lib/dpkg/info/${deb.name}.list`].find((l) => top.has(l as ImagePath));
-    const at = (list ?? STATUS) as ImagePath;
+    // deb.name and deb.architecture passed debPackage's grammar: these are clean paths.
+    const at = [imagePath(`/var/lib/dpkg/info/${deb.name}:${deb.architecture}.list`), imagePath(`/var/lib/dpkg/info/${deb.name}.list`)].find((l) => top.has(l)) ?? STATUS;
     packages.set(packageKey(deb), await pkgOf(deb, 'dpkg-status', writer(at), input.brought?.get(at), input));
   }
   const statusD = [...top.keys()].filter((p) => isUnder(p, STATUS_D) && !p.slice(STATUS_D.length + 1).includes('/') && !p.endsWith('.md5sums')).sort();
@@ -98,8 +98,8 @@ export async function collectSbom(input: SbomInput): Promise<Sbom> {
   // An image without its own os-release whose packages are this machine's: the machine's distribution names them.
   // Debian's /etc/os-release is a link to /usr/lib/os-release.
   const osRelease =
-    (await readCapped(store, top, '/etc/os-release' as ImagePath, SBOM_LIMITS.osRelease)) ??
-    (await readCapped(store, top, '/usr/lib/os-release' as ImagePath, SBOM_LIMITS.osRelease)) ??
+    (await readCapped(store, top, imagePath('/etc/os-release'), SBOM_LIMITS.osRelease)) ??
+    (await readCapped(store, top, imagePath('/usr/lib/os-release'), SBOM_LIMITS.osRelease)) ??
     (hostOwned ? await fs.readFile('/etc/os-release', 'utf8').catch(() => undefined) : undefined);
   const id = /^ID="?([a-z0-9._-]+)"?$/m.exec(osRelease ?? '')?.[1];
   const version = /^VERSION_ID="?([a-z0-9._-]+)"?$/m.exec(osRelease ?? '')?.[1];
@@ -118,7 +118,7 @@ export async function collectSbom(input: SbomInput): Promise<Sbom> {
 
 async function pkgOf(deb: DebPackage, foundIn: SbomPackage['foundIn'], layer: number | undefined, brought: SourceRef | undefined, input: SbomInput): Promise<SbomPackage> {
   // Host packages' copyright files are the host's (the image may not hold them).
-  const copyright = foundIn === 'host-dpkg' ? await hostCopyright(deb.name) : await readCapped(input.store, input.states[input.states.length - 1], `/usr/share/doc/${deb.name}/copyright` as ImagePath, SBOM_LIMITS.copyright);
+  const copyright = foundIn === 'host-dpkg' ? await hostCopyright(deb.name) : await readCapped(input.store, input.states[input.states.length - 1], imagePath(`/usr/share/doc/${deb.name}/copyright`), SBOM_LIMITS.copyright);
   return {
     ...deb,
     licenses: (copyright && dep5Licenses(copyright)) || [],
