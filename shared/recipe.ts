@@ -232,6 +232,11 @@ export const recipeSchema = z
     architecture: z.string().regex(/^[a-z0-9][a-z0-9_]{0,31}$/, { message: 'expected an architecture name such as "amd64" or "arm64"' }).default('amd64'),
     config: imageConfigSchema.default({ env: {} }),
     stages: z.array(stageSchema).default([]).describe('build-only trees: never exported, used by copy from: and run mounts'),
+    sbom: z.boolean().default(true).describe('write NAME.cdx.json (CycloneDX 1.6) and NAME.spdx.json (SPDX 2.3) beside the image outputs, and attach the CycloneDX one to the OCI layout'),
+    dpkgStatusD: z
+      .boolean()
+      .default(true)
+      .describe('for host files that belong to Debian packages, add distroless-style /var/lib/dpkg/status.d/NAME and NAME.md5sums entries so scanners see those packages'),
     layers: z.array(layerSchema).min(1, { message: 'a recipe needs at least one layer' }),
   })
   .superRefine((r, ctx) => {

@@ -26,6 +26,8 @@ import { CACHE_USAGE, cmdCache } from './cache';
 import { INIT_USAGE, cmdInit } from './init';
 import { CacheBusyError } from '../engine/store/gc';
 import { CorruptBlobError } from '../engine/store/integrity';
+import { SBOM_USAGE, cmdSbom } from './sbom';
+import { SbomInputError } from '../engine/export/sbom-collect';
 
 const USAGE = `usage: scratchyard <command> [options]
 
@@ -35,10 +37,12 @@ commands:
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings;
                  --cache-from/--cache-to: a registry repository shared by many machines as the build cache
   ${INIT_USAGE}
+                 --sbom / --no-sbom: write NAME.cdx.json and NAME.spdx.json (default: the recipe's sbom, on)
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
   ${INSPECT_USAGE}
   ${CACHE_USAGE}
+  ${SBOM_USAGE}
   doctor [--json]
   gui [PROJECT] [--port N] [--no-open]   the app in a browser (browser mode), on 127.0.0.1
   schema
@@ -66,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdDiff(rest);
       case 'doctor':
         return await cmdDoctor(rest);
+      case 'sbom':
+        return await cmdSbom(rest, usageOf('sbom'));
       case 'cache':
         return await cmdCache(rest, usageOf('cache'));
       case 'gui':
@@ -104,7 +110,7 @@ function report(e: unknown): number {
     process.stderr.write(`scratchyard: ${e.message}\n`);
     return 2;
   }
-  if (e instanceof ToolMissingError || e instanceof CacheBusyError) {
+  if (e instanceof ToolMissingError || e instanceof CacheBusyError || e instanceof SbomInputError) {
     process.stderr.write(`scratchyard: ${e.message}\n`);
     return 1;
   }
@@ -153,7 +159,10 @@ async function cmdBuild(args: string[]): Promise<number> {
     'cache-from': { type: 'string' },
     'cache-to': { type: 'string' },
     ...REGISTRY_FLAGS,
+    sbom: { type: 'boolean' },
+    'no-sbom': { type: 'boolean' },
   });
+  if (values.sbom && values['no-sbom']) throw new UsageError('--sbom and --no-sbom: choose one');
   if (values.help) return usageOf('build')();
   const registry = registryFlagsOf(values);
   const shared = (flag: string, text: string | undefined) => (text === undefined ? undefined : { ref: registryRepoOf(flag, text), ...registry });
@@ -167,6 +176,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     formats: formatsOf(values.format),
     gzip: values.gzip,
     initrdGzip: !values['no-gzip'],
+    sbom: values.sbom ? true : values['no-sbom'] ? false : undefined,
     signal: abortOnSignals(),
     onEvent: (e) => progress.event(e),
     cacheFrom,
@@ -188,6 +198,7 @@ export function buildJson(r: BuildResult) {
     layers: r.layers.map((l) => ({ name: l.name, digest: `sha256:${l.digest}`, diffId: `sha256:${l.diffId}`, size: l.size, files: l.files, cached: l.cached })),
     outputs: r.outputs,
     written: r.written,
+    ...(r.sboms ? { sboms: r.sboms } : {}),
   };
 }
 

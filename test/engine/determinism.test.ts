@@ -88,7 +88,7 @@ describe('killed builds', () => {
       for (const n of names) expect(n.startsWith('big.') || n.startsWith('.')).toBe(true);
     }
     const rerun = digestOf(dir, cache);
-    expect(readdirSync(path.join(dir, 'out')).sort()).toEqual(['big.docker.tar', 'big.oci', 'big.rootfs.tar']);
+    expect(readdirSync(path.join(dir, 'out')).sort()).toEqual(['big.cdx.json', 'big.docker.tar', 'big.oci', 'big.rootfs.tar', 'big.spdx.json']);
     expect(readdirSync(cache + '/blobs/sha256').some((n) => n.endsWith('.tmp'))).toBe(false);
     expect(rerun).toBe(digestOf(dir, path.join(work, 'cache-fresh')));
   });

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { z } from 'zod';
-import { asSha256, type Sha256 } from '../../../shared/brand';
+import { asSha256, type ImagePath, type Sha256 } from '../../../shared/brand';
+import type { SourceRef } from '../model/sbom';
 import type { Recipe } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { diffTrees } from '../model/diff';
@@ -31,6 +32,8 @@ import { markBuilding, recordRoots } from '../store/roots';
 import { NodeReporter, type BuildEvent } from '../model/events';
 import { evaluateStack } from '../graph/stack';
 import type { Project } from '../graph/project';
+import { buildSboms } from './build-sbom';
+import type { SbomFiles } from '../export/sbom';
 
 export const FORMATS = ['docker', 'oci', 'rootfs', 'initrd'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -52,6 +55,8 @@ export interface BuildOptions {
   gzip?: boolean;
   /** The initrd format: gzip (default) or a plain .cpio. */
   initrdGzip?: boolean;
+  /** Write SBOMs beside the outputs (and into the OCI layout); default: the recipe's `sbom`. */
+  sbom?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: BuildEvent) => void;
   /** A registry repository shared by many machines: nodes missing here are fetched from it (--cache-from)... */
@@ -77,10 +82,14 @@ export interface BuildResult {
   outputs: Partial<Record<Format, string>>;
   /** Outputs written by this build (the others were already current). */
   written: Format[];
+  /** The SBOM files, when written. */
+  sboms?: SbomFiles;
   /** Image state after each layer, bottom first; the last is the image. */
   states: Tree[];
   /** Final trees of the build-only stages, by name (never exported). */
   stages: Map<string, Tree>;
+  /** Which recipe source put each path of the image. */
+  brought: Map<ImagePath, SourceRef>;
   store: BlobStore;
 }
 
@@ -175,12 +184,13 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
   const formats = opts.formats ?? [...DEFAULT_FORMATS];
   const sourceCount = (layers: Recipe['layers']) => layers.reduce((n, l) => n + l.sources.length, 0);
   const r0 = project.recipe;
-  report.plan(sourceCount(r0.layers) + r0.stages.reduce((n, st) => n + sourceCount(st.layers), 0) + r0.layers.length + formats.length);
+  const wantSbom = formats.length > 0 && (opts.sbom ?? r0.sbom);
+  report.plan(sourceCount(r0.layers) + r0.stages.reduce((n, st) => n + sourceCount(st.layers), 0) + r0.layers.length + formats.length + (wantSbom ? 1 : 0));
   let failed = false;
   try {
     await Promise.all([store.open(), cache.open()]);
     const stack = await evaluateStack(r0, { projectDir: project.dir, store, cache, report, signal: opts.signal });
-    const { states, stages, base: baseImage } = stack;
+    const { states, stages, base: baseImage, brought } = stack;
     const baseConfig = baseImage && startingConfig(r0, baseImage);
     const recipe: Recipe = baseConfig ? { ...r0, layers: stack.layers, config: mergeConfig(baseConfig.fields, r0.config) } : r0;
     const digests = states.map(treeDigest);
@@ -224,6 +234,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       await fs.mkdir(outDir, { recursive: true });
       await sweepStaleTemps(outDir);
     }
+    const sbom = wantSbom ? await buildSboms({ recipe, meta, layers, states, brought, store, outDir, report }) : undefined;
     // The exports are independent files: written side by side (one mostly reads, one mostly writes).
     opts.signal?.throwIfAborted();
     const initrdGzip = opts.initrdGzip ?? true;
@@ -232,14 +243,14 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
         const target = path.join(outDir, `${recipe.name}.${OUTPUT_SUFFIX[f]}${f === 'initrd' && initrdGzip ? '.gz' : ''}`);
         outputs[f] = target;
         const node = report.start(`export:${f}`, `export ${f}`);
-        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}) });
+        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(f === 'oci' && sbom ? { sbom: sbom.oci.index.digest } : {}) });
         if (await outputCurrent(cache, target, exportKey)) {
           node.cached();
           return;
         }
         try {
           if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
-          else if (f === 'oci') await writeOciLayout(target, store, meta, layers);
+          else if (f === 'oci') await writeOciLayout(target, store, meta, layers, sbom?.oci);
           else if (f === 'initrd') {
             const spec = defaultWrapperSpec(recipe);
             const blob = await initrdBlob(store, cache, states[states.length - 1], digests[digests.length - 1], spec, recipe.epoch, initrdGzip);
@@ -259,7 +270,9 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) throw rejected.reason;
     written.sort((a, b) => formats.indexOf(a) - formats.indexOf(b));
-    return { recipe, ...(baseImage ? { base: { ref: baseImage.ref, digest: baseImage.digest } } : {}), projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, stages, store };
+    // After the exports: a build that failed leaves no SBOM of an image it did not write.
+    const sboms = sbom ? await sbom.write() : undefined;
+    return { recipe, ...(baseImage ? { base: { ref: baseImage.ref, digest: baseImage.digest } } : {}), projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, ...(sboms ? { sboms } : {}), states, stages, brought, store };
   } catch (e) {
     failed = true;
     throw e;

@@ -9,7 +9,7 @@ import { pack, type Header } from 'tar-stream';
 import type { Sha256 } from '../../../shared/brand';
 import type { BlobStore } from '../store/blobs';
 import { replaceWith, tempPathFor } from '../store/atomic';
-import type { BuiltLayer, ImageMeta } from '../oci/image';
+import type { Blob, BuiltLayer, ImageMeta } from '../oci/image';
 
 type H = Partial<Header> & { name: string };
 
@@ -66,7 +66,8 @@ export async function writeDockerArchive(file: string, store: BlobStore, meta: I
   }
 }
 
-export async function writeOciLayout(dir: string, store: BlobStore, meta: ImageMeta, layers: BuiltLayer[]): Promise<void> {
+/** `extras`: more blobs (an SBOM artifact) and the index.json that lists them. */
+export async function writeOciLayout(dir: string, store: BlobStore, meta: ImageMeta, layers: BuiltLayer[], extras?: { blobs: Blob[]; index: Blob }): Promise<void> {
   const tmp = tempPathFor(dir);
   try {
     const blobDir = path.join(tmp, 'blobs', 'sha256');
@@ -74,7 +75,8 @@ export async function writeOciLayout(dir: string, store: BlobStore, meta: ImageM
     await fs.writeFile(path.join(blobDir, meta.config.digest), meta.config.bytes, { mode: 0o644 });
     await fs.writeFile(path.join(blobDir, meta.manifest.digest), meta.manifest.bytes, { mode: 0o644 });
     for (const d of uniqueSorted(layers.map((l) => l.digest))) await copyBlob(store, d, path.join(blobDir, d));
-    await fs.writeFile(path.join(tmp, 'index.json'), meta.index.bytes, { mode: 0o644 });
+    for (const b of extras?.blobs ?? []) await fs.writeFile(path.join(blobDir, b.digest), b.bytes, { mode: 0o644 });
+    await fs.writeFile(path.join(tmp, 'index.json'), (extras?.index ?? meta.index).bytes, { mode: 0o644 });
     await fs.writeFile(path.join(tmp, 'oci-layout'), OCI_LAYOUT, { mode: 0o644 });
     await replaceWith(tmp, dir);
   } catch (e) {

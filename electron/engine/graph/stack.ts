@@ -11,6 +11,8 @@ import { hostWarnings, type HostBrought } from '../sources/host-warnings';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import type { NodeReporter } from '../model/events';
+import type { SourceRef } from '../model/sbom';
+import { hostFilesByPackage, statusDEntries, type HostPackage } from '../sources/host-packages';
 
 export interface StackResult {
   /** State after each layer, bottom first. */
@@ -29,6 +31,8 @@ export interface StackResult {
   layers: Layer[];
   /** The base image under the stack, if the first layer starts with one: it is layers[0..base.layers.length). */
   base?: BaseImage;
+  /** Which source put each path of the image (for SBOMs). */
+  brought: Map<ImagePath, SourceRef>;
 }
 
 export interface StackEnv {
@@ -49,12 +53,12 @@ export async function evaluateStack(recipe: Recipe, env: StackEnv): Promise<Stac
   // Stages first, in order: a stage may use the ones before it, the image any of them.
   const stages = new Map<string, Tree>();
   for (const [i, stage] of recipe.stages.entries()) {
-    const r = await evaluateLayers(stage.layers, `stages[${i}].layers`, `${stage.name}/`, recipe.epoch, env, stages);
+    const r = await evaluateLayers(stage.layers, `stages[${i}].layers`, `${stage.name}/`, { epoch: recipe.epoch, statusD: false }, env, stages);
     stages.set(stage.name, r.states[r.states.length - 1]);
   }
-  const r = await evaluateLayers(recipe.layers, 'layers', '', recipe.epoch, env, stages);
-  if (!r.base) return { states: r.states, puts: r.puts, origins: r.origins, stages, layers: recipe.layers };
-  return { ...withBaseLayers(recipe.layers, r, r.base), stages, base: r.base };
+  const r = await evaluateLayers(recipe.layers, 'layers', '', { epoch: recipe.epoch, statusD: recipe.dpkgStatusD }, env, stages);
+  if (!r.base) return { states: r.states, puts: r.puts, origins: r.origins, brought: r.brought, stages, layers: recipe.layers };
+  return { ...withBaseLayers(recipe.layers, r, r.base), brought: r.brought, stages, base: r.base };
 }
 
 /** The stack with the base's layers as layers of their own under the recipe's. */
@@ -76,24 +80,36 @@ function withBaseLayers(layers: Layer[], r: Omit<StackResult, 'stages' | 'layers
   };
 }
 
-async function evaluateLayers(layers: Layer[], fieldBase: string, idPrefix: string, epoch: number, env: StackEnv, stages: Map<string, Tree>) {
-  const hasLibs = layers.some((l) => l.sources.some((s) => s.kind === 'libs'));
-  if (!hasLibs) return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, undefined, true);
-  const first = await evaluate(layers, fieldBase, idPrefix, epoch, env, stages, undefined, false);
-  return evaluate(layers, fieldBase, idPrefix, epoch, env, stages, first, true);
+interface EvalOptions {
+  epoch: number;
+  /** Write status.d entries for the Debian packages of host files (image layers only). */
+  statusD: boolean;
 }
+
+async function evaluateLayers(layers: Layer[], fieldBase: string, idPrefix: string, o: EvalOptions, env: StackEnv, stages: Map<string, Tree>) {
+  const hasLibs = layers.some((l) => l.sources.some((s) => s.kind === 'libs'));
+  if (!hasLibs) return evaluate(layers, fieldBase, idPrefix, o, env, stages, undefined, true);
+  const first = await evaluate(layers, fieldBase, idPrefix, o, env, stages, undefined, false);
+  return evaluate(layers, fieldBase, idPrefix, o, env, stages, first, true);
+}
+
+/** Source kinds whose files are this machine's, at the same path. */
+const HOST_KINDS = new Set(['host', 'libs', 'busybox']);
 
 async function evaluate(
   layers: Layer[],
   fieldBase: string,
   idPrefix: string,
-  epoch: number,
+  o: EvalOptions,
   env: StackEnv,
   stages: Map<string, Tree>,
   upper: Pick<StackResult, 'puts' | 'origins'> | undefined,
   report: boolean,
 ): Promise<Omit<StackResult, 'stages' | 'layers'>> {
   let base: BaseImage | undefined;
+  const { epoch } = o;
+  const bro = new Map<ImagePath, SourceRef>();
+  const hostFiles = new Map<HostPackage, ImagePath[]>();
   const states: Tree[] = [];
   const puts: Tree[] = [];
   const origins: Map<ImagePath, FileOrigin>[] = [];
@@ -143,6 +159,7 @@ async function evaluate(
             throw e;
           }
           layerPut.set(p, res.put.get(p)!);
+          bro.set(p, { layer: li, source: si, kind: source.kind });
         }
         if (report && res.brought) brought.push(res.brought);
         if (source.kind === 'copy' && source.from !== undefined) recordStageOrigins(source, stages, res.put, layerOrigins);
@@ -152,13 +169,38 @@ async function evaluate(
         throw e;
       }
     }
+    if (o.statusD) await addStatusD(li, layerPut, state, bro, hostFiles, env.store);
     states.push(state);
     puts.push(layerPut);
     origins.push(layerOrigins);
   }
   // Once the image is complete: a link is dangling only if no layer put its target.
   if (brought.length) for (const w of await hostWarnings(brought, state, env.store)) env.report.warn(w);
-  return { states, puts, origins, ...(base ? { base } : {}) };
+  for (const p of [...bro.keys()]) if (!state.has(p)) bro.delete(p);
+  return { states, puts, origins, brought: bro, ...(base ? { base } : {}) };
+}
+
+/**
+ * The status.d entries of the Debian packages whose files this layer brought
+ * from the host, listing every file of each package the image holds so far.
+ */
+async function addStatusD(li: number, layerPut: Tree, state: Tree, bro: Map<ImagePath, SourceRef>, hostFiles: Map<HostPackage, ImagePath[]>, store: BlobStore): Promise<void> {
+  const mine = [...layerPut].filter(([p]) => bro.get(p)?.layer === li && HOST_KINDS.has(bro.get(p)!.kind));
+  if (!mine.length) return;
+  const found = await hostFilesByPackage(mine, store);
+  if (!found.size) return;
+  const touched = new Map<HostPackage, ImagePath[]>();
+  for (const [pkg, paths] of found) {
+    const all = [...(hostFiles.get(pkg) ?? []), ...paths].filter((p) => state.has(p));
+    hostFiles.set(pkg, all);
+    touched.set(pkg, all);
+  }
+  const entries = await statusDEntries(touched, state, store);
+  for (const p of sortedPaths(entries)) {
+    putEntry(state, p, entries.get(p)!);
+    layerPut.set(p, entries.get(p)!);
+    bro.set(p, { layer: li, source: -1, kind: 'status.d' });
+  }
 }
 
 function filesAbove(layers: Layer[], li: number, puts: Tree[], from: string[] | undefined): Tree {

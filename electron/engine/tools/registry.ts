@@ -34,6 +34,7 @@ export const TOOLS = {
   newuidmap: { command: 'newuidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox, rootless mmdebstrap', versionArgs: ['--version'] },
   newgidmap: { command: 'newgidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox', versionArgs: ['--version'] },
   strace: { command: 'strace', debianPackage: 'strace', purpose: 'tracing the files a host program opens (host sources\' trace:)', versionArgs: ['-V'] },
+  dpkgQuery: { command: 'dpkg-query', debianPackage: 'dpkg', purpose: 'naming the Debian packages of host files (SBOMs, status.d)', versionArgs: ['--version'] },
   qemu: { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'the VM runner', versionArgs: ['--version'] },
 } satisfies Record<string, ToolInfo>;
 

@@ -1,0 +1,178 @@
+// What is in an image, for its SBOM: the Debian packages of its dpkg database
+// and status.d/ (untrusted: read with caps, parsed by the bounded parsers of
+// model/dpkg), their licences, the layer holding each; and for a built image,
+// which recipe source brought each path, host files grouped under the host
+// package that ships them, and the other files with their digests.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { ImagePath, Sha256 } from '../../../shared/brand';
+import { debPackage, dep5Licenses, parseParagraphs, type DebPackage } from '../model/dpkg';
+import { entryId } from '../model/filelist';
+import { imagePath, isUnder } from '../model/path';
+import { packageKey, type Sbom, type SbomFile, type SbomLayer, type SbomPackage, type SourceRef } from '../model/sbom';
+import type { Entry, Tree } from '../model/tree';
+import type { BlobStore } from '../store/blobs';
+import { hostFilesByPackage } from '../sources/host-packages';
+
+/** Caps on what is read from an image: a hostile dpkg database is refused past these, not read. */
+export const SBOM_LIMITS = {
+  status: 32 << 20,
+  statusD: 1 << 20,
+  statusDFiles: 20_000,
+  copyright: 1 << 20,
+  osRelease: 64 << 10,
+};
+
+export interface SbomInput {
+  name: string;
+  reference: string;
+  manifestDigest?: Sha256;
+  architecture: string;
+  created: string;
+  layers: SbomLayer[];
+  /** State after each layer, bottom first. */
+  states: Tree[];
+  /** A built image: the source that put each path. */
+  brought?: Map<ImagePath, SourceRef>;
+  store: BlobStore;
+}
+
+const STATUS = imagePath('/var/lib/dpkg/status');
+const STATUS_D = '/var/lib/dpkg/status.d';
+/** Kinds whose files are listed one by one (a Debian base's or a run step's files are its packages'). */
+const FILE_KINDS = new Set(['tarball', 'copy', 'file', 'users', 'host', 'libs', 'busybox']);
+const HOST_KINDS = new Set(['host', 'libs', 'busybox']);
+
+export async function collectSbom(input: SbomInput): Promise<Sbom> {
+  const { states, store } = input;
+  const top = states[states.length - 1];
+  const writer = (p: ImagePath): number | undefined => layerOf(states, p);
+  const packages = new Map<string, SbomPackage>();
+
+  const status = await readCapped(store, top, STATUS, SBOM_LIMITS.status, true);
+  for (const p of status ? parseParagraphs(status) : []) {
+    const deb = debPackage(p);
+    if (!deb || packages.has(packageKey(deb))) continue;
+    // deb.name and deb.architecture passed debPackage's grammar: these are clean paths.
+    const at = [imagePath(`/var/lib/dpkg/info/${deb.name}:${deb.architecture}.list`), imagePath(`/var/lib/dpkg/info/${deb.name}.list`)].find((l) => top.has(l)) ?? STATUS;
+    packages.set(packageKey(deb), await pkgOf(deb, 'dpkg-status', writer(at), input.brought?.get(at), input));
+  }
+  const statusD = [...top.keys()].filter((p) => isUnder(p, STATUS_D) && !p.slice(STATUS_D.length + 1).includes('/') && !p.endsWith('.md5sums')).sort();
+  if (statusD.length > SBOM_LIMITS.statusDFiles) throw new SbomInputError(`${STATUS_D}: ${statusD.length} entries; at most ${SBOM_LIMITS.statusDFiles} are read`);
+  for (const p of statusD) {
+    const text = await readCapped(store, top, p, SBOM_LIMITS.statusD, true);
+    const deb = text ? parseParagraphs(text).map(debPackage).find((d) => d) : undefined;
+    if (!deb || packages.has(packageKey(deb))) continue;
+    packages.set(packageKey(deb), await pkgOf(deb, 'status.d', writer(p), input.brought?.get(p), input));
+  }
+
+  const files: SbomFile[] = [];
+  let hostOwned = false;
+  if (input.brought) {
+    const listed = [...input.brought].filter(([p, r]) => FILE_KINDS.has(r.kind) && top.get(p)?.type === 'file').sort(([a], [b]) => (a < b ? -1 : 1));
+    const owned = await hostFilesByPackage(
+      listed.filter(([, r]) => HOST_KINDS.has(r.kind)).map(([p]) => [p, top.get(p)!] as [ImagePath, Entry]),
+      store,
+    );
+    const inPackage = new Set<ImagePath>();
+    hostOwned = owned.size > 0;
+    for (const [host, paths] of owned) {
+      let pkg = packages.get(packageKey(host));
+      if (!pkg || pkg.version !== host.version) {
+        const first = paths[0];
+        pkg = await pkgOf(host, 'host-dpkg', writer(first), input.brought.get(first), input);
+        packages.set(`${packageKey(host)}@host`, pkg);
+      } else {
+        // Found through the status.d entry the build wrote: the host source is what brought it, the host's copyright its licence.
+        if (pkg.brought?.kind === 'status.d') pkg.brought = input.brought.get(paths[0]) ?? pkg.brought;
+        if (!pkg.licenses.length) pkg.licenses = dep5Licenses((await hostCopyright(pkg.name)) ?? '') ?? [];
+      }
+      for (const p of paths) {
+        pkg.files.push(await fileOf(p, top.get(p)!, input));
+        inPackage.add(p);
+      }
+    }
+    for (const [p] of listed) if (!inPackage.has(p)) files.push(await fileOf(p, top.get(p)!, input));
+  }
+
+  // An image without its own os-release whose packages are this machine's: the machine's distribution names them.
+  // Debian's /etc/os-release is a link to /usr/lib/os-release.
+  const osRelease =
+    (await readCapped(store, top, imagePath('/etc/os-release'), SBOM_LIMITS.osRelease)) ??
+    (await readCapped(store, top, imagePath('/usr/lib/os-release'), SBOM_LIMITS.osRelease)) ??
+    (hostOwned ? await fs.readFile('/etc/os-release', 'utf8').catch(() => undefined) : undefined);
+  const id = /^ID="?([a-z0-9._-]+)"?$/m.exec(osRelease ?? '')?.[1];
+  const version = /^VERSION_ID="?([a-z0-9._-]+)"?$/m.exec(osRelease ?? '')?.[1];
+  return {
+    name: input.name,
+    reference: input.reference,
+    ...(input.manifestDigest ? { manifestDigest: input.manifestDigest } : {}),
+    architecture: input.architecture,
+    created: input.created,
+    ...(id && version ? { distro: `${id}-${version}` } : {}),
+    layers: input.layers,
+    packages: [...packages.values()].sort((a, b) => (packageKey(a) < packageKey(b) ? -1 : packageKey(a) > packageKey(b) ? 1 : a.version < b.version ? -1 : 1)),
+    files,
+  };
+}
+
+async function pkgOf(deb: DebPackage, foundIn: SbomPackage['foundIn'], layer: number | undefined, brought: SourceRef | undefined, input: SbomInput): Promise<SbomPackage> {
+  // Host packages' copyright files are the host's (the image may not hold them).
+  const copyright = foundIn === 'host-dpkg' ? await hostCopyright(deb.name) : await readCapped(input.store, input.states[input.states.length - 1], imagePath(`/usr/share/doc/${deb.name}/copyright`), SBOM_LIMITS.copyright);
+  return {
+    ...deb,
+    licenses: (copyright && dep5Licenses(copyright)) || [],
+    ...(layer !== undefined ? { layer } : {}),
+    foundIn,
+    files: [],
+    ...(brought ? { brought } : {}),
+  };
+}
+
+async function hostCopyright(name: string): Promise<string | undefined> {
+  const file = `/usr/share/doc/${name}/copyright`;
+  const st = await fs.stat(file).catch(() => undefined);
+  if (!st?.isFile() || st.size > SBOM_LIMITS.copyright) return undefined;
+  return fs.readFile(file, 'utf8').catch(() => undefined);
+}
+
+async function fileOf(p: ImagePath, e: Entry, input: SbomInput): Promise<SbomFile> {
+  const bytes = await input.store.read(e.digest!);
+  const layer = layerOf(input.states, p);
+  const brought = input.brought?.get(p);
+  return {
+    path: p,
+    sha256: e.digest!,
+    sha1: createHash('sha1').update(bytes).digest('hex'),
+    size: e.size,
+    ...(layer !== undefined ? { layer } : {}),
+    ...(brought ? { brought } : {}),
+  };
+}
+
+/** The highest layer whose state differs from the one below at `p`: the layer an image's reader finds it in. */
+function layerOf(states: Tree[], p: ImagePath): number | undefined {
+  for (let i = states.length - 1; i >= 0; i--) {
+    const here = states[i].get(p);
+    const below = i > 0 ? states[i - 1].get(p) : undefined;
+    if (here && (!below || (here !== below && entryId(here) !== entryId(below)))) return i;
+  }
+  return undefined;
+}
+
+/** An image's dpkg database that is not read (too big, too many entries), naming the file. */
+export class SbomInputError extends Error {}
+
+/**
+ * A regular file's text when it is at most `cap` bytes; undefined when absent
+ * or not a file; too big: undefined, or (`required`) an SbomInputError.
+ */
+async function readCapped(store: BlobStore, tree: Tree, p: ImagePath, cap: number, required = false): Promise<string | undefined> {
+  const e = tree.get(p);
+  if (e?.type !== 'file' || !e.digest) return undefined;
+  if (e.size > cap) {
+    if (required) throw new SbomInputError(`${p}: ${e.size} bytes; at most ${cap} are read`);
+    return undefined;
+  }
+  return (await store.read(e.digest)).toString('utf8');
+}
