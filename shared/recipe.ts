@@ -232,7 +232,11 @@ export const recipeSchema = z
     architecture: z.string().regex(/^[a-z0-9][a-z0-9_]{0,31}$/, { message: 'expected an architecture name such as "amd64" or "arm64"' }).default('amd64'),
     config: imageConfigSchema.default({ env: {} }),
     stages: z.array(stageSchema).default([]).describe('build-only trees: never exported, used by copy from: and run mounts'),
-    sbom: z.boolean().default(true).describe('write NAME.cdx.json (CycloneDX 1.6) and NAME.spdx.json (SPDX 2.3) beside the image outputs, and attach the CycloneDX one to the OCI layout'),
+    sbom: z.boolean().default(true).describe('write NAME.cdx.json (CycloneDX 1.6) and NAME.spdx.json (SPDX 2.3) beside the image outputs'),
+    sbomInLayout: z
+      .boolean()
+      .default(false)
+      .describe('also list the CycloneDX SBOM in the OCI layout as an artifact whose subject is the image (OCI 1.1); skopeo 1.9 then needs oci:DIR:TAG, not oci:DIR'),
     dpkgStatusD: z
       .boolean()
       .default(true)

@@ -72,7 +72,7 @@ describe.skipIf(lacks('dpkg-query', 'umoci', 'skopeo'))('a host-composed image (
   beforeAll(() => {
     writeProject(
       project,
-      'name: hostimg\nepoch: 1700000000\nlayers:\n  - name: tools\n    sources:\n      - kind: host\n        paths: [/bin/bash, /usr/bin/curl]\n        libs: true\n  - name: app\n    sources:\n      - kind: file\n        path: /etc/motd\n        content: "hi\\n"\n',
+      'name: hostimg\nsbomInLayout: true\nepoch: 1700000000\nlayers:\n  - name: tools\n    sources:\n      - kind: host\n        paths: [/bin/bash, /usr/bin/curl]\n        libs: true\n  - name: app\n    sources:\n      - kind: file\n        path: /etc/motd\n        content: "hi\\n"\n',
     );
     const r = cli(['build', project, '--cache', path.join(work, 'cache1'), '--out', out, '--format', 'oci,rootfs', '--json']);
     expect(r.stderr).toMatch(/sbom/);
@@ -160,6 +160,15 @@ describe.skipIf(lacks('dpkg-query', 'umoci', 'skopeo'))('a host-composed image (
     const copy = sh('skopeo', ['copy', `oci:${layout}:latest`, `oci:${path.join(work, 'copied')}:latest`]);
     expect(copy.stderr).toBe('');
     expect(copy.code).toBe(0);
+  });
+
+  it('without sbomInLayout (the default) the layout lists the image alone: skopeo takes it without a tag', () => {
+    const plain = writeProject(path.join(work, 'plain'), readFileSync(path.join(project, 'scratchyard.yaml'), 'utf8').replace('sbomInLayout: true\n', ''));
+    const r = cli(['build', plain, '--cache', path.join(work, 'cache1'), '--format', 'oci']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(path.join(plain, 'out')).sort()).toEqual(['hostimg.cdx.json', 'hostimg.oci', 'hostimg.spdx.json']);
+    expect(JSON.parse(readFileSync(path.join(plain, 'out/hostimg.oci/index.json'), 'utf8')).manifests).toHaveLength(1);
+    expect(sh('skopeo', ['inspect', `oci:${path.join(plain, 'out/hostimg.oci')}`]).code).toBe(0);
   });
 });
 

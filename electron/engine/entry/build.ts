@@ -243,14 +243,14 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
         const target = path.join(outDir, `${recipe.name}.${OUTPUT_SUFFIX[f]}${f === 'initrd' && initrdGzip ? '.gz' : ''}`);
         outputs[f] = target;
         const node = report.start(`export:${f}`, `export ${f}`);
-        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(f === 'oci' && sbom ? { sbom: sbom.oci.index.digest } : {}) });
+        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(f === 'oci' && sbom && recipe.sbomInLayout ? { sbom: sbom.oci.index.digest } : {}) });
         if (await outputCurrent(cache, target, exportKey)) {
           node.cached();
           return;
         }
         try {
           if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
-          else if (f === 'oci') await writeOciLayout(target, store, meta, layers, sbom?.oci);
+          else if (f === 'oci') await writeOciLayout(target, store, meta, layers, recipe.sbomInLayout ? sbom?.oci : undefined);
           else if (f === 'initrd') {
             const spec = defaultWrapperSpec(recipe);
             const blob = await initrdBlob(store, cache, states[states.length - 1], digests[digests.length - 1], spec, recipe.epoch, initrdGzip);
