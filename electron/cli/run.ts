@@ -13,9 +13,10 @@ import { UsageError, parse } from './args';
 
 export const RUN_USAGE = `run [PROJECT] [--runner chroot|vm|docker|podman|all] [--entrypoint PROG] [-e|--env K=V]... [--user USER[:GROUP]]
     [--workdir DIR] [--network none|host] [-p|--publish HOST:CONTAINER]... [--timeout SECONDS]
-    [--probe 'CMD' [--probe-timeout SECONDS]] [--kernel PATH] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]
+    [--probe 'CMD' [--probe-timeout SECONDS]] [--kernel PATH] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]`;
 
-  -p HOST:CONTAINER   publish a port on 127.0.0.1:HOST (docker, podman; the run gets the engine's private
+/** `run --help`: the flags that need more than their name. */
+export const RUN_HELP = `  -p HOST:CONTAINER   publish a port on 127.0.0.1:HOST (docker, podman; the run gets the engine's private
                       network, so not with --network none|host); the chroot and the VM say "not supported"
   --probe 'CMD'       test-run a service: start the image's process, run CMD (a shell command line, with this
                       machine's tools, read-only) beside it in its network every 200 ms until it exits 0 or the
@@ -108,7 +109,7 @@ export async function cmdRun(argv: string[], signal: AbortSignal): Promise<numbe
     'probe-timeout': { type: 'string' },
   });
   if (values.help) {
-    process.stdout.write(`usage: scratchyard ${RUN_USAGE}\n`);
+    process.stdout.write(`usage: scratchyard ${RUN_USAGE}\n\n${RUN_HELP}\n`);
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected one project, got ${positionals.join(' ')}`);
@@ -155,8 +156,10 @@ export async function cmdRun(argv: string[], signal: AbortSignal): Promise<numbe
     return outcome.code;
   } catch (e) {
     if (e instanceof RunnerUnsupportedError) {
+      // A usage fault, but one sentence says it all.
       progress.finish();
-      throw new UsageError(e.message);
+      process.stderr.write(`scratchyard: ${e.message}\n`);
+      return 2;
     }
     if (!isRunnerError(e)) throw e;
     progress.finish();
