@@ -301,7 +301,7 @@ function benchChrootConfig(work) {
   mkdirSync(dir);
   run('tar', ['-xf', JSON.parse(rootfs.stdout).outputs.rootfs, '-C', dir]);
   const cli = () => {
-    const r = run(process.execPath, [cliPath, 'run', project, '--cache', cache, '--', '/bin/sh', '-c', 'id -u; pwd']);
+    const r = run(process.execPath, [cliPath, 'run', project, '--cache', cache, '--entrypoint', '/bin/sh', '--', '-c', 'id -u; pwd']);
     if (r.stdout !== '65532\n/tmp\n') throw new Error(`chroot with config: ${JSON.stringify(r.stdout)}`);
   };
   const median_ = (n, fn) => (fn(), median(Array.from({ length: n }, () => time(fn))));
