@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { arena, boundedCli, expectContained, expectRefused } from '../helpers/hostile';
 import { asNormalUser, ensureNormalUser, NORMAL_USER, portableCli } from '../helpers/portable';
+import { runFlagsSchema } from '../../shared/contract';
 
 const work = tempDir('sy-service-');
 const cache = path.join(work, 'cache');
@@ -153,15 +154,30 @@ describe.skipIf(lacks('bwrap', '/bin/busybox'))('-p HOST:CONTAINER', () => {
   it('refuses what cannot work, naming the flag, and writes nothing outside the cache', () => {
     const a = arena();
     const p = project(path.join(a.dir, 'p'));
-    expectContained(a, () => {
-      expectRefused(boundedCli(['run', p, '--cache', a.cache, '-p', '8080:80']), 2, /-p 8080:80 .*not supported by the chroot runner/);
-      expectRefused(boundedCli(['run', p, '--cache', a.cache, '--runner', 'docker', '-p', '8080:80', '--network', 'none']), 2, /-p .*cannot go with --network none/);
-      expectRefused(boundedCli(['run', p, '--cache', a.cache, '--runner', 'docker', '-p', '8080:99999']), 2, /-p "8080:99999": expected HOST:CONTAINER/);
-      expectRefused(boundedCli(['run', p, '--cache', a.cache, '--runner', 'docker', '--publish=--privileged']), 2, /-p "--privileged": expected HOST:CONTAINER/);
-      expectRefused(boundedCli(['run', p, '--cache', a.cache, '--probe', 'true\nrm -rf /']), 2, /--probe: contains a NUL byte or a line break/);
-      expectRefused(boundedCli(['run', p, '--cache', a.cache, '--probe', ' ']), 2, /--probe: is empty/);
-      expectRefused(boundedCli(['run', p, '--cache', a.cache, '--probe-timeout', '3']), 2, /--probe-timeout: only with --probe/);
-      expectRefused(boundedCli(['run', p, '--cache', a.cache, '--runner', 'vm', '--probe', 'true']), 2, /--probe .*not supported by the vm runner/);
-    });
+    // One refusal at a time: the check of /tmp's scratchyard temporaries stays short beside other tests' builds.
+    expectContained(a, () => expectRefused(boundedCli(['run', p, '--cache', a.cache, '-p', '8080:80']), 2, /-p 8080:80 .*not supported by the chroot runner/));
+    expectContained(a, () => expectRefused(boundedCli(['run', p, '--cache', a.cache, '--runner', 'docker', '-p', '8080:80', '--network', 'none']), 2, /-p .*cannot go with --network none/));
+    expectContained(a, () => expectRefused(boundedCli(['run', p, '--cache', a.cache, '--runner', 'docker', '-p', '8080:99999']), 2, /-p "8080:99999": expected HOST:CONTAINER/));
+    expectContained(a, () => expectRefused(boundedCli(['run', p, '--cache', a.cache, '--runner', 'docker', '--publish=--privileged']), 2, /-p "--privileged": expected HOST:CONTAINER/));
+    expectContained(a, () => expectRefused(boundedCli(['run', p, '--cache', a.cache, '--probe', 'true\nrm -rf /']), 2, /--probe: contains a NUL byte or a line break/));
+    expectContained(a, () => expectRefused(boundedCli(['run', p, '--cache', a.cache, '--probe', ' ']), 2, /--probe: is empty/));
+    expectContained(a, () => expectRefused(boundedCli(['run', p, '--cache', a.cache, '--probe-timeout', '3']), 2, /--probe-timeout: only with --probe/));
+    expectContained(a, () => expectRefused(boundedCli(['run', p, '--cache', a.cache, '--runner', 'vm', '--probe', 'true']), 2, /--probe .*not supported by the vm runner/));
   });
 });
+
+describe('the contract\'s ports and probe', () => {
+  it('takes valid ones and refuses bad ones, naming the field', () => {
+    expect(runFlagsSchema.safeParse({ ports: ['8080:80', '8053:53/udp'], probe: { command: FETCH, timeoutS: 5 } }).success).toBe(true);
+    const bad = (v: unknown) => {
+      const r = runFlagsSchema.safeParse(v);
+      expect(r.success).toBe(false);
+      return r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
+    };
+    expect(bad({ ports: ['--privileged'] })).toMatch(/^ports\.0: expected HOST:CONTAINER/);
+    expect(bad({ ports: ['8080:80'], network: 'none' })).toMatch(/^ports: -p publishes through a private network/);
+    expect(bad({ probe: { command: 'true\nreboot' } })).toMatch(/^probe\.command: contains a NUL byte or a line break/);
+    expect(bad({ probe: { command: 'true', extra: 1 } })).toMatch(/^probe: /);
+  });
+});
+
