@@ -181,3 +181,45 @@ describe('the contract\'s ports and probe', () => {
   });
 });
 
+
+describe.skipIf(lacks('mmdebstrap', 'bwrap', 'wget', 'nsenter') || !isRoot)('nginx from Debian as a service', () => {
+  it('answers the probe in the chroot and in docker, and is stopped after it', async () => {
+    const dir = path.join(work, 'nginx');
+    mkdirSync(dir);
+    const nginxTag = `scratchyard-test/nginx-${process.pid}:latest`;
+    writeFileSync(
+      path.join(dir, 'scratchyard.yaml'),
+      `name: nginx
+tag: ${nginxTag}
+config:
+  entrypoint: ["/usr/sbin/nginx", "-g", "daemon off;"]
+layers:
+  - name: debian
+    sources:
+      - kind: debian
+        suite: bookworm
+        variant: minbase
+        include: [nginx-light]
+  - name: app
+    sources:
+      - kind: dir
+        path: /var/log/nginx
+`,
+    );
+    const runners = dockerWorks() ? 'chroot,docker' : 'chroot';
+    try {
+      const r = await cliAsync(['run', dir, '--cache', path.join(work, 'nginx-cache'), '--runner', 'all', '--json', '--probe', 'wget -qO- http://127.0.0.1:80/ | grep -o "Welcome to nginx"']);
+      expect(r.code, r.stderr).toBe(0);
+      const rows = JSON.parse(r.stdout) as { runner: string; code?: number; stdout?: string; probe?: { code: number } }[];
+      for (const name of runners.split(',')) {
+        const row = rows.find((x) => x.runner === name);
+        expect(row?.probe?.code, JSON.stringify(row)).toBe(0);
+        expect(row?.stdout).toBe('Welcome to nginx\n');
+      }
+      expect(sh('pgrep', ['-f', 'nginx: master process']).stdout.trim()).toBe('');
+      if (dockerWorks()) expect(sh(DOCKER, ['ps', '-a', '-q', '--filter', `ancestor=${nginxTag}`]).stdout.trim()).toBe('');
+    } finally {
+      if (dockerWorks()) sh(DOCKER, ['rmi', '-f', nginxTag]);
+    }
+  }, 900_000);
+});

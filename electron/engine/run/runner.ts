@@ -64,7 +64,7 @@ export interface TerminalCommand {
 export interface Prepared {
   readonly runner: RunnerName;
   start(io: RunIo): RunningProcess;
-  /** The same process on a terminal; `done` is called when it ends (release then). */
+  /** The same process as a command for a terminal (a PTY); release() once it has ended. */
   terminal(): Promise<TerminalCommand>;
   release(): Promise<void>;
 }

@@ -329,7 +329,7 @@ export function vmRunner(settings: VmSettings = {}): Runner {
           const done = runVm(rd.path, rd.unpacked, run, { ...io, signal: ac.signal })
             .catch((e: unknown) => {
               if (!stopped || io.signal?.aborted) throw e;
-              return { code: 137, signal: 'SIGKILL' as const, ms: 0, stdout: '', stderr: '', accel: 'tcg' as const };
+              return { code: 137, signal: 'SIGKILL' as const, ms: 0, stdout: '', stderr: '' }; // stopped on request
             })
             .finally(() => io.signal?.removeEventListener('abort', abort));
           return {
