@@ -208,13 +208,13 @@ layers:
     );
     const runners = dockerWorks() ? 'chroot,docker' : 'chroot';
     try {
-      const r = await cliAsync(['run', dir, '--cache', path.join(work, 'nginx-cache'), '--runner', 'all', '--json', '--probe', 'wget -qO- http://127.0.0.1:80/ | grep -o "Welcome to nginx"']);
+      const r = await cliAsync(['run', dir, '--cache', path.join(work, 'nginx-cache'), '--runner', 'all', '--json', '--probe', 'wget -qO- http://127.0.0.1:80/ | grep -q "Welcome to nginx" && echo up']);
       expect(r.code, r.stderr).toBe(0);
       const rows = JSON.parse(r.stdout) as { runner: string; code?: number; stdout?: string; probe?: { code: number } }[];
       for (const name of runners.split(',')) {
         const row = rows.find((x) => x.runner === name);
         expect(row?.probe?.code, JSON.stringify(row)).toBe(0);
-        expect(row?.stdout).toBe('Welcome to nginx\n');
+        expect(row?.stdout).toBe('up\n');
       }
       expect(sh('pgrep', ['-f', 'nginx: master process']).stdout.trim()).toBe('');
       if (dockerWorks()) expect(sh(DOCKER, ['ps', '-a', '-q', '--filter', `ancestor=${nginxTag}`]).stdout.trim()).toBe('');
