@@ -8,6 +8,7 @@
 //   node bench/run.mjs debian     a Debian-sized rootfs tarball imported as one layer
 //   node bench/run.mjs scale      the explorer's engine side on 100,000 entries
 //   node bench/run.mjs debian-node  the debian source against mmdebstrap alone, edits above it, basebox's size
+//   node bench/run.mjs chroot-config  the chroot runner applying a config (user, workdir) to a cached image
 //   node bench/run.mjs runners    hello run by each runner against the bare command (unshare, qemu, docker run)
 //   node bench/run.mjs inspect    scratchyard inspect of a docker-made Debian-sized image against tar -t
 //   node bench/run.mjs shared-cache  the Debian example built from a warm registry (--cache-from) against mmdebstrap alone
@@ -312,12 +313,40 @@ function benchSharedCache(work) {
   }
 }
 
+/**
+ * The chroot runner on a cached image whose config it must apply (a non-root
+ * user, env, workdir): the whole `run` process against the bare chroot. Set
+ * SCRATCHYARD_BENCH_CLI to another bundle (an older commit's) to compare.
+ */
+function benchChrootConfig(work) {
+  const cliPath = process.env.SCRATCHYARD_BENCH_CLI ?? CLI;
+  const project = path.join(work, 'hello-config');
+  run('cp', ['-r', path.join(ROOT, 'assets/examples/hello'), project]);
+  rmSync(path.join(project, 'out'), { recursive: true, force: true });
+  const recipe = readFileSync(path.join(project, 'scratchyard.yaml'), 'utf8').replace(/^config:\n/m, 'config:\n  user: "65532:65532"\n').replace(/^  workdir: \/$/m, '  workdir: /tmp');
+  writeFileSync(path.join(project, 'scratchyard.yaml'), recipe);
+  const cache = path.join(work, 'config-cache');
+  const rootfs = run(process.execPath, [cliPath, 'build', project, '--cache', cache, '--format', 'rootfs', '--json']);
+  const dir = path.join(work, 'config-root');
+  mkdirSync(dir);
+  run('tar', ['-xf', JSON.parse(rootfs.stdout).outputs.rootfs, '-C', dir]);
+  const cli = () => {
+    const r = run(process.execPath, [cliPath, 'run', project, '--cache', cache, '--entrypoint', '/bin/sh', '--', '-c', 'id -u; pwd']);
+    if (r.stdout !== '65532\n/tmp\n') throw new Error(`chroot with config: ${JSON.stringify(r.stdout)}`);
+  };
+  const median_ = (n, fn) => (fn(), median(Array.from({ length: n }, () => time(fn))));
+  console.log(`\n## chroot runner with the config applied (user 65532, workdir), cached image, median of 9 (${path.relative(ROOT, cliPath) || cliPath})`);
+  const bare = median_(9, () => run('unshare', ['-r', 'chroot', dir, '/bin/sh', '-c', 'id -u; pwd']));
+  row('run --runner chroot (config applied)', median_(9, cli), 'unshare -r chroot DIR sh', bare);
+}
+
 const which_ = process.argv[2] ?? 'all';
 if (!process.env.SCRATCHYARD_BENCH_PREBUILT) execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs')], { stdio: 'inherit' });
 const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
 try {
   console.log(`scratchyard benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
   if (which_ === 'all' || which_ === 'example') benchExample(work);
+  if (which_ === 'all' || which_ === 'chroot-config') benchChrootConfig(work);
   if (which_ === 'all' || which_ === 'debian') benchDebian(work);
   if (which_ === 'all' || which_ === 'scale') benchScale(work);
   if (which_ === 'all' || which_ === 'debian-node') benchDebianNode(work);

@@ -2,7 +2,7 @@
 // process boundary (Electron IPC or the browser-mode WebSocket) is checked
 // against these schemas; the TypeScript types come from them too.
 import { z } from 'zod';
-import { configUserProblem, envNameProblem, imagePathProblem } from './grammar';
+import { configUserProblem, envNameProblem, imagePathProblem, probeCommandProblem, publishProblem } from './grammar';
 
 /** A string checked by one of grammar.ts's checks. */
 function checked(check: (s: string) => string | undefined) {
@@ -55,6 +55,12 @@ export const runFlagsSchema = z.strictObject({
   workdir: checked(imagePathProblem).optional(),
   network: z.enum(['none', 'host']).optional(),
   timeoutS: z.number().positive().max(7 * 86400).optional(),
+  /** -p HOST:CONTAINER, published on 127.0.0.1 (docker, podman). */
+  ports: z.array(checked(publishProblem)).max(64).optional(),
+  /** A service test-run: this host command beside the service, in its network, until it succeeds or timeoutS passes. */
+  probe: z.strictObject({ command: checked(probeCommandProblem), timeoutS: z.number().positive().max(3600).optional() }).optional(),
+}).superRefine((f, ctx) => {
+  if (f.ports?.length && f.network !== undefined) ctx.addIssue({ code: 'custom', path: ['ports'], message: `-p publishes through a private network: it cannot go with network ${f.network}` });
 });
 export type RunFlagsRequest = z.infer<typeof runFlagsSchema>;
 
@@ -218,6 +224,8 @@ export const responses = {
         timedOut: z.boolean().optional(),
         error: z.string().optional(),
         skipped: z.boolean().optional(),
+        /** With a probe: code and stdout are the probe's; serviceCode is the stopped service's. */
+        probe: z.object({ code: z.number(), attempts: z.number(), timedOut: z.boolean(), error: z.string().optional(), serviceCode: z.number() }).optional(),
         matches: z.boolean(),
       }),
     ),

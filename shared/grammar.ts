@@ -178,3 +178,17 @@ export function portProblem(p: string): string | undefined {
   if (m && Number(m[1]) >= 1 && Number(m[1]) <= 65535) return undefined;
   return 'expected a port such as "8080" or "8080/tcp" (1 to 65535; tcp, udp or sctp)';
 }
+
+/** A published port, `-p HOST:CONTAINER` (optionally /tcp or /udp): both 1 to 65535; always bound to 127.0.0.1 on the host. */
+export function publishProblem(p: string): string | undefined {
+  const m = /^([0-9]{1,5}):([0-9]{1,5})(?:\/(?:tcp|udp))?$/.exec(p);
+  if (m && [m[1], m[2]].every((n) => Number(n) >= 1 && Number(n) <= 65535)) return undefined;
+  return controlProblem(p) ?? 'expected HOST:CONTAINER ports such as "8080:80" or "8053:53/udp" (1 to 65535)';
+}
+
+/** A probe: a shell command line run with the host's tools beside a service (`sh -c`, never a tool's option). */
+export function probeCommandProblem(cmd: string): string | undefined {
+  if (cmd.trim() === '') return 'is empty: expected a command line such as "wget -qO- http://127.0.0.1:80/"';
+  if (cmd.length > 4096) return `is ${cmd.length} characters long (at most 4096)`;
+  return /[\0\n\r]/.test(cmd) ? 'contains a NUL byte or a line break: expected one command line' : undefined;
+}

@@ -1,7 +1,10 @@
 // `scratchyard run`: one runner (its program's stdout on stdout, its exit code
 // as ours), or `--runner all`: every runner this machine has, and a table.
 import { RUNNERS, runImage, type RunFlags, type RunnerName } from '../engine/entry/run';
-import { configUserProblem, envNameProblem, imagePathProblem, nulProblem } from '../../shared/grammar';
+import { configUserProblem, envNameProblem, imagePathProblem, nulProblem, probeCommandProblem, publishProblem } from '../../shared/grammar';
+import { publishConflict } from '../engine/run/docker';
+import { DEFAULT_PROBE_TIMEOUT_MS, type ProbeSpec } from '../engine/run/probe';
+import { RunnerUnsupportedError, type RunnerOutcome } from '../engine/run/runner';
 import { allAgree, formatRunTable, isRunnerError, runEverywhere } from '../engine/entry/compare';
 import type { Accel } from '../engine/run/vm';
 import { defaultCacheDir } from '../engine/store/cache';
@@ -9,10 +12,20 @@ import { Progress } from './progress';
 import { UsageError, parse } from './args';
 
 export const RUN_USAGE = `run [PROJECT] [--runner chroot|vm|docker|podman|all] [--entrypoint PROG] [-e|--env K=V]... [--user USER[:GROUP]]
-    [--workdir DIR] [--network none|host] [--timeout SECONDS] [--kernel PATH] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]`;
+    [--workdir DIR] [--network none|host] [-p|--publish HOST:CONTAINER]... [--timeout SECONDS]
+    [--probe 'CMD' [--probe-timeout SECONDS]] [--kernel PATH] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]`;
+
+/** `run --help`: the flags that need more than their name. */
+export const RUN_HELP = `  -p HOST:CONTAINER   publish a port on 127.0.0.1:HOST (docker, podman; the run gets the engine's private
+                      network, so not with --network none|host); the chroot and the VM say "not supported"
+  --probe 'CMD'       test-run a service: start the image's process, run CMD (a shell command line, with this
+                      machine's tools, read-only) beside it in its network every 200 ms until it exits 0 or the
+                      probe timeout passes, then stop the service. The run's exit code and stdout are the
+                      probe's. chroot, and docker/podman as root; not the VM
+  --probe-timeout S   give up probing after S seconds (default 10)`;
 
 /** docker run's flags, each value checked here, where it enters. */
-export function runFlags(values: { entrypoint?: string; env?: string[]; user?: string; workdir?: string; network?: string; timeout?: string }): RunFlags {
+export function runFlags(values: { entrypoint?: string; env?: string[]; user?: string; workdir?: string; network?: string; timeout?: string; publish?: string[] }): RunFlags {
   const clean = (flag: string, v: string) => {
     const p = nulProblem(v) ?? (/[\n\r]/.test(v) ? 'contains a line break' : undefined);
     if (p) throw new UsageError(`--${flag}: ${p}`);
@@ -48,7 +61,31 @@ export function runFlags(values: { entrypoint?: string; env?: string[]; user?: s
     if (!(t > 0) || t > 86400 * 7) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
     flags.timeoutMs = t * 1000;
   }
+  for (const p of values.publish ?? []) {
+    const problem = publishProblem(p);
+    if (problem) throw new UsageError(`-p ${JSON.stringify(p)}: ${problem}`);
+    flags.ports = [...(flags.ports ?? []), p];
+  }
+  const conflict = publishConflict(flags);
+  if (conflict) throw new UsageError(conflict);
   return flags;
+}
+
+/** --probe and --probe-timeout, checked here, where they enter. */
+export function probeSpec(values: { probe?: string; 'probe-timeout'?: string }): ProbeSpec | undefined {
+  if (values.probe === undefined) {
+    if (values['probe-timeout'] !== undefined) throw new UsageError('--probe-timeout: only with --probe');
+    return undefined;
+  }
+  const p = probeCommandProblem(values.probe);
+  if (p) throw new UsageError(`--probe: ${p}`);
+  let timeoutMs = DEFAULT_PROBE_TIMEOUT_MS;
+  if (values['probe-timeout'] !== undefined) {
+    const t = Number(values['probe-timeout']);
+    if (!(t > 0) || t > 3600) throw new UsageError(`--probe-timeout: expected a number of seconds up to 3600, got "${values['probe-timeout']}"`);
+    timeoutMs = t * 1000;
+  }
+  return { command: values.probe, timeoutMs };
 }
 
 
@@ -67,21 +104,26 @@ export async function cmdRun(argv: string[], signal: AbortSignal): Promise<numbe
     user: { type: 'string', short: 'u' },
     workdir: { type: 'string', short: 'w' },
     network: { type: 'string' },
+    publish: { type: 'string', short: 'p', multiple: true },
+    probe: { type: 'string' },
+    'probe-timeout': { type: 'string' },
   });
   if (values.help) {
-    process.stdout.write(`usage: scratchyard ${RUN_USAGE}\n`);
+    process.stdout.write(`usage: scratchyard ${RUN_USAGE}\n\n${RUN_HELP}\n`);
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected one project, got ${positionals.join(' ')}`);
   const runner = values.runner!;
   if (runner !== 'all' && !(RUNNERS as readonly string[]).includes(runner)) throw new UsageError(`unknown runner "${runner}" (available: ${RUNNERS.join(', ')}, all)`);
   const flags = runFlags(values);
+  const probe = probeSpec(values);
   if (values.accel !== undefined && !['auto', 'kvm', 'tcg'].includes(values.accel)) throw new UsageError(`--accel: expected auto, kvm or tcg, got "${values.accel}"`);
   const common = {
     project: positionals[0] ?? '.',
     cacheDir: values.cache ?? defaultCacheDir(),
     args: command,
     flags,
+    probe,
     signal,
     vm: { kernel: values.kernel, accel: values.accel as Accel | 'auto' | undefined },
   };
@@ -102,15 +144,31 @@ export async function cmdRun(argv: string[], signal: AbortSignal): Promise<numbe
     const json = values.json === true;
     const outcome = await runImage({ ...common, runner: runner as RunnerName, onEvent: (e) => progress.event(e), io: json ? { signal } : { inherit: true, signal } });
     progress.finish();
-    if (json) process.stdout.write(JSON.stringify({ runner, code: outcome.code, ms: Math.round(outcome.ms), stdout: outcome.stdout, stderr: outcome.stderr, timedOut: outcome.timedOut ?? false, ...(outcome.accel ? { accel: outcome.accel } : {}) }, null, 2) + '\n');
-    if (outcome.timedOut) process.stderr.write(`scratchyard: the program was stopped at the ${(flags.timeoutMs ?? 0) / 1000} s timeout (exit code 124)\n`);
+    if (json) process.stdout.write(JSON.stringify({ runner, code: outcome.code, ms: Math.round(outcome.ms), stdout: outcome.stdout, stderr: outcome.stderr, timedOut: outcome.timedOut ?? false, ...(outcome.accel ? { accel: outcome.accel } : {}), ...(outcome.probe ? { probe: outcome.probe, service: serviceOf(outcome.service) } : {}) }, null, 2) + '\n');
+    if (outcome.probe) {
+      // The probe's output was collected: its stdout is the run's answer.
+      if (!json) process.stdout.write(outcome.stdout);
+      const p = outcome.probe;
+      process.stderr.write(p.code === 0 ? `scratchyard: the probe succeeded (attempt ${p.attempts}, ${(p.ms / 1000).toFixed(2)} s); the service was stopped\n` : `scratchyard: the probe failed: ${p.error ?? `exit code ${p.code}`}${p.stderr.trim() ? `\n${p.stderr.trim()}` : ''}\n`);
+    } else if (outcome.timedOut) process.stderr.write(`scratchyard: the program was stopped at the ${(flags.timeoutMs ?? 0) / 1000} s timeout (exit code 124)\n`);
     else if (outcome.signal) process.stderr.write(`scratchyard: the program was killed by ${outcome.signal}\n`);
     if (outcome.accel) process.stderr.write(`scratchyard: vm ran under ${outcome.accel} in ${(outcome.ms / 1000).toFixed(2)} s\n`);
     return outcome.code;
   } catch (e) {
+    if (e instanceof RunnerUnsupportedError) {
+      // A usage fault, but one sentence says it all.
+      progress.finish();
+      process.stderr.write(`scratchyard: ${e.message}\n`);
+      return 2;
+    }
     if (!isRunnerError(e)) throw e;
     progress.finish();
     process.stderr.write(`scratchyard: ${e.message}\n`);
     return 1;
   }
+}
+
+/** The stopped service's part of a probed run's --json. */
+function serviceOf(s: RunnerOutcome | undefined) {
+  return s && { code: s.code, signal: s.signal, ms: Math.round(s.ms), stdout: s.stdout, stderr: s.stderr, timedOut: s.timedOut ?? false };
 }

@@ -1,8 +1,12 @@
 // The app's other runners: every runner on one image for the "Run results"
-// table, and the commands a terminal runs for a VM console or a docker run.
+// table, and the commands a terminal runs, all through the Runner seam on the
+// session's last build (runs never build).
 import type { Response, RunFlagsRequest, RunnerId } from '../../shared/contract';
-import { dockerTerminalCommand, podmanTerminalCommand, vmTerminalCommand, type RunFlags } from '../engine/entry/run';
-import { allAgree, runEverywhere } from '../engine/entry/compare';
+import { terminalFor, type RunFlags } from '../engine/entry/run';
+import { allAgree, runAll } from '../engine/entry/compare';
+import { runnerFor } from '../engine/run/registry';
+import { DEFAULT_PROBE_TIMEOUT_MS, type ProbeSpec } from '../engine/run/probe';
+import type { BuiltImage, TerminalCommand } from '../engine/run/runner';
 
 /** Output beyond this is cut in the table's reply (the CLI has it whole). */
 const MAX_OUTPUT = 256 * 1024;
@@ -10,19 +14,23 @@ const MAX_OUTPUT = 256 * 1024;
 /** The contract's run flags (validated by its schema) as the engine takes them. */
 export function runFlagsOf(f: RunFlagsRequest | undefined): RunFlags {
   if (!f) return {};
-  const { timeoutS, ...rest } = f;
+  const { timeoutS, probe: _, ...rest } = f;
   return { ...rest, ...(timeoutS !== undefined ? { timeoutMs: timeoutS * 1000 } : {}) };
 }
 
-export async function compareRunners(project: string, cacheDir: string, runners: RunnerId[], args: string[], signal?: AbortSignal, flags?: RunFlagsRequest): Promise<Response<'runs.compare'>> {
-  const rows = await runEverywhere({ project, cacheDir, args, runners, signal, flags: runFlagsOf(flags) });
+/** The contract's probe (validated by its schema), if the run asks for one. */
+export function probeOf(f: RunFlagsRequest | undefined): ProbeSpec | undefined {
+  if (!f?.probe) return undefined;
+  return { command: f.probe.command, timeoutMs: f.probe.timeoutS !== undefined ? f.probe.timeoutS * 1000 : DEFAULT_PROBE_TIMEOUT_MS };
+}
+
+export async function compareRunners(image: BuiltImage, runners: RunnerId[], args: string[], signal?: AbortSignal, flags?: RunFlagsRequest): Promise<Response<'runs.compare'>> {
+  const rows = await runAll(image, runners.map((r) => runnerFor(r)), { args, flags: runFlagsOf(flags) }, { signal }, probeOf(flags));
   const cut = (s?: string) => (s !== undefined && s.length > MAX_OUTPUT ? s.slice(0, MAX_OUTPUT) + '\n[output cut]\n' : s);
   return { agree: allAgree(rows), rows: rows.map((r) => ({ ...r, stdout: cut(r.stdout), stderr: cut(r.stderr) })) };
 }
 
-/** What a terminal runs for `runner`: qemu with the program (or a shell) on the serial console, or docker run -it. */
-export async function terminalCommand(project: string, cacheDir: string, runner: 'vm' | 'docker' | 'podman', args: string[], shell: boolean, signal?: AbortSignal, flags: RunFlags = {}): Promise<{ file: string; args: string[] }> {
-  if (runner === 'vm') return vmTerminalCommand({ project, cacheDir, args, shell, signal, flags });
-  if (runner === 'podman') return podmanTerminalCommand({ project, cacheDir, args, signal, flags });
-  return dockerTerminalCommand({ project, cacheDir, args, signal, flags });
+/** What a terminal runs for `runner` (the program, or for the VM a shell); release() when it has ended. */
+export function terminalCommand(image: BuiltImage, runner: RunnerId, args: string[], shell: boolean, flags: RunFlags = {}): Promise<{ command: TerminalCommand; release: () => Promise<void> }> {
+  return terminalFor(image, runner, { args, flags }, { shell });
 }

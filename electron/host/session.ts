@@ -16,9 +16,8 @@ import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
 import type { Entry, Tree } from '../engine/model/tree';
 import type { BuildEvent } from '../engine/model/events';
 import { RecipeLoadError, parseRecipe, RECIPE_FILE, type RecipeProblem } from '../engine/graph/project';
-import { imageProcess, materializeImage, runSpec, type RunFlags } from '../engine/entry/run';
-import { identityFor, sandboxCommand, userSwitch } from '../engine/tools/sandbox';
-import { removeWorkDir } from '../engine/tools/workdir';
+import { imageOf } from '../engine/entry/run';
+import type { BuiltImage, TerminalCommand } from '../engine/run/runner';
 import { isElf, parseElf, type ElfInfo } from '../engine/sources/elf/parse';
 import { systemDirs } from '../engine/sources/elf/closure';
 import { writeFileAtomic } from '../engine/store/atomic';
@@ -130,15 +129,14 @@ export class EngineSession {
         return this.diffLayer(req.layer);
       case 'run.start':
         this.writable();
-        if (req.runner !== 'chroot') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, req.runner, req.args ?? [], false, this.lifetime.signal, runFlagsOf(req.flags)), req.cols, req.rows);
-        return this.startTerminal(req.args ?? [], req.cols, req.rows, false, runFlagsOf(req.flags));
+        return this.startCommandTerminal(await terminalCommand(await this.builtImage(), req.runner, req.args ?? [], false, runFlagsOf(req.flags)), req.cols, req.rows);
       case 'shell.start':
         this.writable();
-        if (req.runner === 'vm') return this.startCommandTerminal(await terminalCommand(this.projectPath, this.opts.cacheDir, 'vm', [], true), req.cols, req.rows);
-        return this.startTerminal(['/bin/sh'], req.cols, req.rows, true);
+        if (req.runner === 'vm') return this.startCommandTerminal(await terminalCommand(await this.builtImage(), 'vm', [], true), req.cols, req.rows);
+        return this.startShell(req.cols, req.rows);
       case 'runs.compare':
         this.writable();
-        return compareRunners(this.projectPath, this.opts.cacheDir, req.runners, req.args ?? [], this.lifetime.signal, req.flags);
+        return compareRunners(await this.builtImage(), req.runners, req.args ?? [], this.lifetime.signal, req.flags);
       case 'term.write':
         this.term(req.id).write(req.data);
         return {};
@@ -452,52 +450,39 @@ export class EngineSession {
     };
   }
 
-  private async startTerminal(args: string[], cols: number, rows: number, shell: boolean, flags: RunFlags = {}): Promise<{ id: string }> {
+  /** The last build as the runners take it (built first when there is none). */
+  private async builtImage(): Promise<BuiltImage> {
     if (!this.result) await this.build();
-    const r = this.built();
-    const tree = r.states[r.states.length - 1];
-    // A shell replaces the entrypoint too, as `docker run --entrypoint /bin/sh` would, and stays root to look around;
-    // a run is the image config's process, as every runner runs it.
-    const spec = shell ? runSpec({ ...r.recipe, config: { ...r.recipe.config, entrypoint: [] } }, args) : await imageProcess(r.recipe, tree, r.store, args, flags);
-    const switchUser = await userSwitch(spec.user);
-    const image = await materializeImage(tree, r.store, switchUser?.mounts);
-    const id = `t${this.nextTerm++}`;
-    const t0 = performance.now();
-    // Whatever fails before the terminal exists (no bwrap, no PTY) takes the image's folder with it.
-    const start = async () =>
-      spawnPty({
-        ...sandboxCommand({ prepared: image.prepared, work: image.work, process: spec, identity: await identityFor({ subordinate: switchUser !== undefined }), switchUser, network: flags.network === 'host', tty: true }),
-        cols,
-        rows,
-        onData: (data) => this.opts.emit({ event: 'term.data', id, data }),
-        onExit: (code) => {
-          this.terms.delete(id);
-          void removeWorkDir(image.work);
-          this.opts.emit({ event: 'term.exit', id, code, ms: Math.round(performance.now() - t0) });
-        },
-      });
-    const session = await start().catch(async (e: unknown) => {
-      await removeWorkDir(image.work);
-      throw e;
-    });
-    this.terms.set(id, session);
-    return { id };
+    return imageOf(this.built(), this.opts.cacheDir);
+  }
+
+  /**
+   * A shell in the chroot: it replaces the entrypoint too, as `docker run
+   * --entrypoint /bin/sh` would, and stays root to look around.
+   */
+  private async startShell(cols: number, rows: number): Promise<{ id: string }> {
+    return this.startCommandTerminal(await terminalCommand(await this.builtImage(), 'chroot', ['/bin/sh'], false, { entrypoint: '', user: '0' }), cols, rows);
   }
 
   /** A terminal running a ready command (a VM console, docker run -it). */
-  private async startCommandTerminal(cmd: { file: string; args: string[] }, cols: number, rows: number): Promise<{ id: string }> {
+  private async startCommandTerminal(t: { command: TerminalCommand; release: () => Promise<void> }, cols: number, rows: number): Promise<{ id: string }> {
     const id = `t${this.nextTerm++}`;
     const t0 = performance.now();
+    // Whatever fails before the terminal exists (no PTY) releases what was prepared (the chroot's folder).
     const session = await spawnPty({
-      ...cmd,
-      env: { ...process.env } as Record<string, string>,
+      ...t.command,
+      env: t.command.env ?? ({ ...process.env } as Record<string, string>),
       cols,
       rows,
       onData: (data) => this.opts.emit({ event: 'term.data', id, data }),
       onExit: (code) => {
         this.terms.delete(id);
+        void t.release();
         this.opts.emit({ event: 'term.exit', id, code, ms: Math.round(performance.now() - t0) });
       },
+    }).catch(async (e: unknown) => {
+      await t.release();
+      throw e;
     });
     this.terms.set(id, session);
     return { id };

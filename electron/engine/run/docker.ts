@@ -2,8 +2,11 @@
 // the engine already has this very image), then `docker run --rm --network
 // none TAG [CMD]`. stdout, stderr and exit code as the chroot runner gives them.
 import { randomBytes } from 'node:crypto';
+import { imageReference } from '../../../shared/recipe';
 import { exec, type ExecOptions } from '../tools/exec';
-import { requireTool } from '../tools/registry';
+import { findTool, requireTool } from '../tools/registry';
+import { runSpec } from './process';
+import type { BuiltImage, Runner, RunningProcess } from './runner';
 import { TIMEOUT_CODE, type RunOutcome } from '../model/runspec';
 
 /** The run flags docker and podman take as themselves (they resolve the user and env in the image). */
@@ -15,16 +18,32 @@ export interface EngineRunFlags {
   /** Replaces config.user: name, uid, name:group or uid:gid, resolved in the image. */
   user?: string;
   workdir?: string;
-  /** none (default): loopback only; host: the host's network. */
+  /** none (default): loopback only; host: the host's network. With `ports`: the engine's private bridge. */
   network?: 'none' | 'host';
+  /** -p HOST:CONTAINER[/proto] (checked by publishProblem where they enter): published on 127.0.0.1 only. */
+  ports?: string[];
   /** Stop the program after this long; the result says timedOut (code 124). Values are validated where they enter (CLI, contract). */
   timeoutMs?: number;
 }
 
-/** `docker run` / `podman run` options for `flags`; --network none unless asked. */
+/**
+ * -p needs a network the host can reach: it gives the run the engine's private
+ * bridge (the default network), so it cannot go with --network none, and
+ * --network host already shares every port. The sentence, or undefined.
+ */
+export function publishConflict(flags: EngineRunFlags): string | undefined {
+  if (!flags.ports?.length || flags.network === undefined) return undefined;
+  return flags.network === 'none'
+    ? '-p publishes a port through a private network: it cannot go with --network none (drop one of them)'
+    : '-p with --network host: the host network already shares every port (drop -p)';
+}
+
+/** `docker run` / `podman run` options for `flags`; --network none unless asked or a port is published. */
 export function engineRunArgs(flags: EngineRunFlags): string[] {
+  const ports = flags.ports ?? [];
   return [
-    '--network', flags.network ?? 'none',
+    ...(ports.length && flags.network === undefined ? [] : ['--network', flags.network ?? 'none']),
+    ...ports.flatMap((p) => ['-p', `127.0.0.1:${p}`]),
     ...(flags.entrypoint !== undefined ? ['--entrypoint', flags.entrypoint] : []),
     ...Object.entries(flags.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
     ...(flags.user !== undefined ? ['--user', flags.user] : []),
@@ -34,16 +53,6 @@ export function engineRunArgs(flags: EngineRunFlags): string[] {
 
 export function containerName(): string {
   return `scratchyard-run-${process.pid}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Kill the container `name` after `ms` (none: never); `fired` tells whether it did. */
-export function stopAtTimeout(engine: string, name: string, ms: number | undefined): { clear: () => void; fired: () => boolean } {
-  let fired = false;
-  const timer = ms === undefined ? undefined : setTimeout(() => {
-    fired = true;
-    void exec(engine, ['kill', name]).catch(() => undefined);
-  }, ms);
-  return { clear: () => clearTimeout(timer), fired: () => fired };
 }
 
 /** The container engine (docker or podman) cannot be used; `cannotRun`: it answers but cannot start containers here. */
@@ -85,27 +94,100 @@ export async function ensureLoaded(archive: string, tag: string, configDigest: s
   return docker;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * Load `archive` unless the engine already holds `tag` as the image with this
- * config digest, then run it.
+ * `ENGINE run --rm --name NAME ARGS` as a RunningProcess: stopped (and, at
+ * flags.timeoutMs, timed out) with `ENGINE kill`, retried until the client has
+ * ended, since a kill can come before the container exists. `failed` tells the
+ * engine's own failure to start from the program's exit code.
  */
-export async function runDocker(
-  archive: string,
-  tag: string,
-  configDigest: string,
-  args: string[],
-  flags: EngineRunFlags = {},
-  io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {},
-): Promise<RunOutcome> {
-  const docker = await ensureLoaded(archive, tag, configDigest, io.signal);
+export function startContainer(
+  engine: string,
+  runArgs: string[],
+  flags: EngineRunFlags,
+  io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'>,
+  failed: (code: number, stderr: string) => Error | undefined,
+): RunningProcess {
   const name = containerName();
   const t0 = performance.now();
-  const stop = stopAtTimeout(docker, name, flags.timeoutMs);
-  const r = await exec(docker, ['run', '--rm', '--name', name, ...engineRunArgs(flags), tag, ...args], io).finally(stop.clear);
-  const ms = performance.now() - t0;
-  if (stop.fired()) return { code: TIMEOUT_CODE, timedOut: true, signal: null, ms, stdout: r.stdout, stderr: r.stderr };
-  if (r.code === DOCKER_RUN_FAILED && /docker: Error response from daemon|Unable to find image/.test(r.stderr)) {
-    throw new DockerUnavailableError(`docker run ${tag} failed: ${r.stderr.trim()}`);
-  }
-  return { code: r.code, signal: r.signal, ms, stdout: r.stdout, stderr: r.stderr };
+  let ended = false;
+  let stopping = false;
+  const kill = async () => {
+    while (!ended) {
+      await exec(engine, ['kill', name]).catch(() => undefined);
+      if (!ended) await sleep(200);
+    }
+  };
+  const stop = () => {
+    if (!stopping) void kill();
+    stopping = true;
+  };
+  let timedOut = false;
+  const timer = flags.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stop()), flags.timeoutMs);
+  io.signal?.addEventListener('abort', stop, { once: true });
+  // stderr is kept even when inherited, to tell the engine's own failure from the program's exit code.
+  let err = '';
+  const { signal: _, ...own } = io;
+  const done = exec(engine, ['run', '--rm', '--name', name, ...runArgs], { ...own, onStderr: own.inherit ? undefined : (d) => ((err += d.toString()), io.onStderr?.(d)) })
+    .finally(() => {
+      ended = true;
+      clearTimeout(timer);
+      io.signal?.removeEventListener('abort', stop);
+    })
+    .then((r): RunOutcome => {
+      const ms = performance.now() - t0;
+      const stderr = r.stderr || err;
+      if (timedOut) return { code: TIMEOUT_CODE, timedOut: true, signal: null, ms, stdout: r.stdout, stderr };
+      const e = stopping ? undefined : failed(r.code, stderr);
+      if (e) throw e;
+      return { code: r.code, signal: r.signal, ms, stdout: r.stdout, stderr };
+    });
+  return {
+    done,
+    stop,
+    async network() {
+      if (flags.network === 'host') return { kind: 'host' };
+      while (!ended) {
+        const r = await exec(engine, ['inspect', '--format', '{{.State.Pid}}', name]);
+        const pid = Number(r.stdout.trim());
+        if (r.code === 0 && pid > 0) return { kind: 'pid', pid };
+        await sleep(100);
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The docker runner: the archive loaded under the recipe's tag (skipped when docker holds this very image). */
+export const dockerRunner: Runner = {
+  name: 'docker',
+  needsArchive: true,
+  abilities: () => ({ publish: true, probe: process.getuid?.() === 0 }),
+  async problem() {
+    if (!findTool('docker')) return 'docker not found (apt-get install docker.io)';
+    return dockerProblem();
+  },
+  async prepare(image, request) {
+    const archive = requireArchive(image, 'docker');
+    runSpec(image.recipe, request.args); // the same "no command" error as the other runners
+    const tag = imageReference(image.recipe).full;
+    const docker = await ensureLoaded(archive, tag, image.configDigest);
+    const args = [...engineRunArgs(request.flags), tag, ...request.args];
+    return {
+      runner: 'docker',
+      start: (io) =>
+        startContainer(docker, args, request.flags, io, (code, stderr) =>
+          code === DOCKER_RUN_FAILED && /docker: Error response from daemon|Unable to find image/.test(stderr) ? new DockerUnavailableError(`docker run ${tag} failed: ${stderr.trim()}`) : undefined,
+        ),
+      terminal: async () => ({ file: docker, args: ['run', '--rm', '-it', ...args] }),
+      release: async () => {},
+    };
+  },
+};
+
+/** The docker-archive docker and podman load; the entry module builds it for them. */
+export function requireArchive(image: BuiltImage, runner: string): string {
+  if (!image.dockerArchive) throw new Error(`the ${runner} runner needs the image's docker-archive, and this build did not write one`);
+  return image.dockerArchive;
 }

@@ -4,10 +4,11 @@
 // registries.conf alias, so the ID is the one name that means this image.
 // Where podman is installed but cannot start containers (rlimits in some
 // sandboxes), the error says so and `run --runner all` skips it.
-import { exec, type ExecOptions } from '../tools/exec';
-import { requireTool } from '../tools/registry';
-import { TIMEOUT_CODE, type RunOutcome } from '../model/runspec';
-import { DockerUnavailableError, containerName, engineRunArgs, stopAtTimeout, type EngineRunFlags } from './docker';
+import { exec } from '../tools/exec';
+import { findTool, requireTool } from '../tools/registry';
+import { DockerUnavailableError, engineRunArgs, requireArchive, startContainer } from './docker';
+import { runSpec } from './process';
+import type { Runner } from './runner';
 
 /** podman's exit codes when the container could not be created or its command not started. */
 const PODMAN_FAILED = new Set([125, 126, 127]);
@@ -29,20 +30,31 @@ export async function ensurePodmanImage(podman: string, archive: string, id: str
   if (load.code !== 0) throw new DockerUnavailableError(`podman pull docker-archive:${archive} failed: ${lastLine(load.stderr)}`);
 }
 
-export async function runPodman(archive: string, configDigest: string, args: string[], flags: EngineRunFlags = {}, io: Pick<ExecOptions, 'onStdout' | 'onStderr' | 'inherit' | 'signal'> = {}): Promise<RunOutcome> {
-  const podman = requireTool('podman');
-  await ensurePodmanImage(podman, archive, configDigest, io.signal);
-  const t0 = performance.now();
-  // stderr is kept even when inherited, to tell podman's own failure from the program's exit code.
-  let err = '';
-  const name = containerName();
-  const stop = stopAtTimeout(podman, name, flags.timeoutMs);
-  const r = await exec(podman, ['run', '--rm', '--name', name, ...engineRunArgs(flags), configDigest, ...args], { ...io, onStderr: (d) => ((err += d.toString()), io.onStderr?.(d)) }).finally(stop.clear);
-  const ms = performance.now() - t0;
-  if (stop.fired()) return { code: TIMEOUT_CODE, timedOut: true, signal: null, ms, stdout: r.stdout, stderr: r.stderr || err };
-  const stderr = r.stderr || err;
-  if (PODMAN_FAILED.has(r.code ?? -1) && /^Error: /m.test(stderr) && /runc|crun|OCI|container/i.test(stderr)) {
-    throw new DockerUnavailableError(`podman cannot run containers here: ${lastLine(stderr).replace(/^Error: /, '')}`, { cannotRun: true });
-  }
-  return { code: r.code, signal: r.signal, ms, stdout: r.stdout, stderr };
-}
+/** The podman runner: images found and run by their ID. */
+export const podmanRunner: Runner = {
+  name: 'podman',
+  needsArchive: true,
+  abilities: () => ({ publish: true, probe: process.getuid?.() === 0 }),
+  async problem() {
+    if (!findTool('podman')) return 'podman not found (apt-get install podman)';
+    return podmanProblem();
+  },
+  async prepare(image, request) {
+    const archive = requireArchive(image, 'podman');
+    runSpec(image.recipe, request.args); // the same "no command" error as the other runners
+    const podman = requireTool('podman');
+    await ensurePodmanImage(podman, archive, image.configDigest);
+    const args = [...engineRunArgs(request.flags), image.configDigest, ...request.args];
+    return {
+      runner: 'podman',
+      start: (io) =>
+        startContainer(podman, args, request.flags, io, (code, stderr) =>
+          PODMAN_FAILED.has(code) && /^Error: /m.test(stderr) && /runc|crun|OCI|container/i.test(stderr)
+            ? new DockerUnavailableError(`podman cannot run containers here: ${lastLine(stderr).replace(/^Error: /, '')}`, { cannotRun: true })
+            : undefined,
+        ),
+      terminal: async () => ({ file: podman, args: ['run', '--rm', '-it', ...args] }),
+      release: async () => {},
+    };
+  },
+};

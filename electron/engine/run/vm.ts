@@ -7,12 +7,16 @@ import { constants, promises as fs, readdirSync, accessSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultCacheDir } from '../store/cache';
+import { BuildCache, defaultCacheDir } from '../store/cache';
 import { writeFileAtomic } from '../store/atomic';
 import { exec, type ExecOptions } from '../tools/exec';
-import { requireTool } from '../tools/registry';
 import { TIMEOUT_CODE, type RunOutcome } from '../model/runspec';
-import { WRAPPER_PATH } from '../export/vmwrapper';
+import { BUSYBOX_PATH, WRAPPER_PATH, type WrapperSpec } from '../export/vmwrapper';
+import { initrdBlob } from '../export/initrd';
+import { treeDigest } from '../model/filelist';
+import { findTool, requireTool } from '../tools/registry';
+import { imageProcess, runSpec } from './process';
+import type { BuiltImage, Runner } from './runner';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -273,4 +277,70 @@ export async function runVm(initrd: string, unpacked: number, settings: VmSettin
     rc.server.close();
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+// ---- the Runner ------------------------------------------------------------
+
+/** The image's initrd (from the cache when it was made before) whose wrapper runs `spec`. */
+export async function imageInitrd(image: BuiltImage, spec: WrapperSpec): Promise<{ path: string; unpacked: number }> {
+  const cache = new BuildCache(image.cacheDir);
+  await cache.open();
+  const blob = await initrdBlob(image.store, cache, image.tree, treeDigest(image.tree), spec, image.recipe.epoch, true);
+  return { path: image.store.pathOf(blob.digest), unpacked: blob.unpacked };
+}
+
+async function consoleCommand(image: BuiltImage, settings: VmSettings, spec: WrapperSpec): Promise<QemuCommand> {
+  const rd = await imageInitrd(image, spec);
+  const s = { cacheDir: image.cacheDir, ...settings };
+  return qemuCommand({ kernel: requireKernel(s.kernel), initrd: rd.path, memMiB: guestMemoryMiB(rd.unpacked), accel: await chooseAccel(s) });
+}
+
+/** qemu booting the image with the initrd's busybox sh on the serial console (the app's VM shell). */
+export function vmShellCommand(image: BuiltImage, settings: VmSettings = {}): Promise<QemuCommand> {
+  const recipe = { ...image.recipe, config: { ...image.recipe.config, entrypoint: [BUSYBOX_PATH, 'sh'], cmd: [] } };
+  return consoleCommand(image, settings, { mode: 'console', ...runSpec(recipe, []) });
+}
+
+/** The VM runner, with its kernel, acceleration and default time limit. */
+export function vmRunner(settings: VmSettings = {}): Runner {
+  return {
+    name: 'vm',
+    needsArchive: false,
+    abilities: () => ({ publish: false, probe: false }),
+    async problem() {
+      if (!findTool('qemu')) return 'qemu-system-x86_64 not found (apt-get install qemu-system-x86)';
+      if (!settings.kernel && !process.env.SCRATCHYARD_KERNEL && !findKernel()) return new NoKernelError().message;
+      return undefined;
+    },
+    async prepare(image, request) {
+      const flags = request.flags;
+      if (flags.network === 'host') throw new VmFailedError('--network host: the VM runner has no network to share (the guest has none); not supported');
+      const spec = await imageProcess(image.recipe, image.tree, image.store, request.args, flags);
+      const rd = await imageInitrd(image, { mode: 'run', ...spec });
+      const timeoutMs = flags.timeoutMs ?? settings.timeoutMs;
+      const run: VmSettings = { cacheDir: image.cacheDir, ...settings, timeoutMs, timeoutIsResult: flags.timeoutMs !== undefined };
+      return {
+        runner: 'vm',
+        start(io) {
+          const ac = new AbortController();
+          let stopped = false;
+          const abort = () => ac.abort();
+          io.signal?.addEventListener('abort', abort, { once: true });
+          const done = runVm(rd.path, rd.unpacked, run, { ...io, signal: ac.signal })
+            .catch((e: unknown) => {
+              if (!stopped || io.signal?.aborted) throw e;
+              return { code: 137, signal: 'SIGKILL' as const, ms: 0, stdout: '', stderr: '' }; // stopped on request
+            })
+            .finally(() => io.signal?.removeEventListener('abort', abort));
+          return {
+            done,
+            stop: () => ((stopped = true), ac.abort()),
+            network: async () => undefined,
+          };
+        },
+        terminal: () => consoleCommand(image, settings, { mode: 'console', ...spec }),
+        release: async () => {},
+      };
+    },
+  };
 }

@@ -20,6 +20,7 @@ export const TOOLS = {
   unshare: { command: 'unshare', debianPackage: 'util-linux', purpose: 'giving build steps their owners, debootstrap without root', versionArgs: ['--version'] },
   chroot: { command: 'chroot', debianPackage: 'coreutils', purpose: 'debootstrap\'s second stage', versionArgs: ['--version'] },
   setpriv: { command: 'setpriv', debianPackage: 'util-linux', purpose: 'running a chroot run as the image config\'s user', versionArgs: ['--version'] },
+  nsenter: { command: 'nsenter', debianPackage: 'util-linux', purpose: 'running a run\'s probe in the network of the service it checks', versionArgs: ['--version'] },
   mkfifo: { command: 'mkfifo', debianPackage: 'coreutils', purpose: 'mapping the sandbox\'s user ids', versionArgs: ['--version'] },
   busybox: { command: 'busybox', debianPackage: 'busybox-static', purpose: 'the busybox source', versionArgs: ['--help'], prefer: ['/bin/busybox'] },
   xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'importing .tar.xz tarballs', versionArgs: ['--version'] },

@@ -142,6 +142,13 @@ export interface SandboxSpec {
   tty?: boolean;
   /** How to switch to spec.process.user (see userSwitch); required when that user is not root. */
   switchUser?: UserSwitch;
+  /**
+   * Start inside the network namespace of this host process (a service a probe
+   * runs beside): nsenter joins it, and its user namespace too when that is not
+   * ours and we are not root (the owner of a user namespace may enter it).
+   * Implies `network`: the joined namespace is the sandbox's.
+   */
+  joinNetOf?: { pid: number; userns: boolean };
 }
 
 /**
@@ -253,7 +260,7 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',
-    ...(spec.network ? [] : ['--unshare-net']),
+    ...(spec.network || spec.joinNetOf ? [] : ['--unshare-net']),
     '--die-with-parent',
     ...(spec.tty ? [] : ['--new-session']),
     '--cap-drop', 'ALL',
@@ -272,15 +279,19 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     ...spec.process.argv,
   ];
   const id = spec.identity;
-  if (id.kind === 'builder') return { file: bwrap, args: bwrapArgs, env: LAUNCHER_ENV };
+  const cmd = (file: string, args: string[]): SandboxCommand => (spec.joinNetOf ? { file: requireTool('nsenter'), args: [...joinArgs(spec.joinNetOf), '--', file, ...args], env: LAUNCHER_ENV } : { file, args, env: LAUNCHER_ENV });
+  if (id.kind === 'builder') return cmd(bwrap, bwrapArgs);
   const rows = (r: IdMap['uid']) => r.map((row) => row.join(' ')).join(' ');
   const [uids, gids, setu, setg] =
     id.kind === 'identity' ? [ALL_IDS, ALL_IDS, 'write', 'write'] : [rows(id.map.uid), rows(id.map.gid), requireTool('newuidmap'), requireTool('newgidmap')];
-  return {
-    file: '/bin/sh',
-    args: ['-c', LAUNCH, 'scratchyard-sandbox', spec.work, requireTool('mkfifo'), uids, gids, setu, setg, bwrap, '--info-fd', '3', '--userns-block-fd', '4', ...bwrapArgs],
-    env: LAUNCHER_ENV,
-  };
+  return cmd('/bin/sh', ['-c', LAUNCH, 'scratchyard-sandbox', spec.work, requireTool('mkfifo'), uids, gids, setu, setg, bwrap, '--info-fd', '3', '--userns-block-fd', '4', ...bwrapArgs]);
+}
+
+/** nsenter's options for joinNetOf; credentials kept (a sandbox's user namespace denies setgroups). */
+function joinArgs(j: { pid: number; userns: boolean }): string[] {
+  if (!Number.isSafeInteger(j.pid) || j.pid <= 0) throw new Error(`not a process id: ${j.pid}`);
+  const ns = (kind: string) => `--${kind}=/proc/${j.pid}/ns/${kind}`;
+  return j.userns ? ['--preserve-credentials', ns('user'), ns('net')] : [ns('net')];
 }
 
 export interface SandboxIo {
@@ -292,6 +303,8 @@ export interface SandboxIo {
   signal?: AbortSignal;
   /** Kill the whole sandbox after this long: the outcome says timedOut, code 124. */
   timeoutMs?: number;
+  /** Told the launcher's pid once it runs (a process group with the sandbox; see sandboxPid). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Run spec.process in the sandbox and wait for it. */
@@ -302,6 +315,7 @@ export function runSandboxed(spec: SandboxSpec, io: SandboxIo = {}): Promise<Run
     io.signal?.throwIfAborted();
     // Its own process group, so an abort kills the launcher's helper as well as bwrap.
     const child = spawn(cmd.file, cmd.args, { env: cmd.env, stdio: io.inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid) io.onSpawn?.(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (c: Buffer) => (io.onStdout ? io.onStdout(c) : out.push(c)));
