@@ -17,7 +17,9 @@ import { RecipeError } from '../engine/sources';
 import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/entry/doctor';
 import { ToolMissingError } from '../engine/tools/registry';
-import { isImagePath, readImage } from '../engine/oci/read';
+import { readImage } from '../engine/oci/read';
+import { REGISTRY_ARGS, imageTarget, registryOptions, type ImageTarget } from './images';
+import { PUSH_USAGE, cmdPush } from './push';
 import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
 import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
@@ -31,8 +33,9 @@ commands:
   build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict]
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings
   ${RUN_USAGE}
-  ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
+  ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: a file, folder or reference as inspect takes it; N counts from 1
   ${INSPECT_USAGE}
+  ${PUSH_USAGE}
   ${CACHE_USAGE}
   doctor [--json]
   gui [PROJECT] [--port N] [--no-open]   the app in a browser (browser mode), on 127.0.0.1
@@ -57,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdInspect(rest);
       case 'diff':
         return await cmdDiff(rest);
+      case 'push':
+        return await cmdPush(rest, abortOnSignals());
       case 'doctor':
         return await cmdDoctor(rest);
       case 'cache':
@@ -182,11 +187,12 @@ function summary(r: BuildResult): string {
 }
 
 async function cmdLs(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { layer: { type: 'string' } });
+  const { values, positionals } = parse(args, { layer: { type: 'string' }, ...REGISTRY_ARGS });
   if (values.help) return usageOf('ls')();
   const target = onePositional(positionals);
   const cacheDir = values.cache ?? defaultCacheDir();
-  const lines = (await isImagePath(target)) ? await lsImage(target, cacheDir, values.layer) : await lsProject(target, cacheDir, values.layer);
+  const image = await imageTarget(target, cacheDir, registryOptions(values), (line) => process.stderr.write(`${line}\n`));
+  const lines = image ? await lsImage(image, cacheDir, values.layer) : await lsProject(target, cacheDir, values.layer);
   process.stdout.write(lines.map((l) => l + '\n').join(''));
   return 0;
 }
@@ -212,10 +218,10 @@ function pickLayer(digests: string[], layer: string): number {
 }
 
 /** An image made by anyone: its merged tree, or one layer (by number from 1, or digest prefix) as stored. */
-async function lsImage(target: string, cacheDir: string, layer: string | undefined): Promise<string[]> {
+async function lsImage(target: ImageTarget, cacheDir: string, layer: string | undefined): Promise<string[]> {
   const store = new BlobStore(cacheDir);
   await store.open();
-  const img = await readImage(store, target);
+  const img = await readImage(store, target.path, target.tag !== undefined ? { tag: target.tag } : {});
   await store.close();
   if (layer === undefined) return fileList(img.states[img.states.length - 1]);
   const i = pickLayer(img.layers.map((l) => l.digest), layer);

@@ -45,6 +45,8 @@ export interface ReadImageOptions {
    * sizes and waste need, at the speed of listing.
    */
   contents?: boolean;
+  /** In an OCI layout of several images (oci:PATH:REF, the cache of fetched images): the manifest whose ref.name this is. */
+  tag?: string;
 }
 
 /** What is wrong with an image file or folder, naming it; never tar internals alone. */
@@ -83,7 +85,7 @@ export async function readImage(store: BlobStore, target: string, opts: ReadImag
   try {
     const members = st.isDirectory() ? await ociFolder(target) : archiveMembers(target, st.size);
     if (await members.has('manifest.json')) ({ plans, config } = await dockerArchive(members));
-    else if (await members.has('index.json')) ({ plans, config } = await ociLayout(members));
+    else if (await members.has('index.json')) ({ plans, config } = await ociLayout(members, opts.tag));
     else {
       throw new ImageOpenError(
         st.isDirectory()
@@ -150,11 +152,19 @@ interface Descriptor {
   size?: number;
 }
 
-async function ociLayout(members: Members): Promise<{ plans: LayerPlan[]; config: unknown }> {
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+async function ociLayout(members: Members, tag?: string): Promise<{ plans: LayerPlan[]; config: unknown }> {
   const index = parseJson('index.json', await members.bytes('index.json')) as { manifests?: unknown };
   if (!Array.isArray(index?.manifests) || !index.manifests.length) throw new ImageOpenError('index.json lists no manifest');
-  let where = 'index.json manifests[0]';
-  let desc = descriptor(index.manifests[0], where);
+  const names = index.manifests.map((m) => (m as { annotations?: Record<string, unknown> } | null)?.annotations?.[REF_NAME]);
+  const at = tag === undefined ? 0 : names.indexOf(tag);
+  if (at === -1) {
+    const known = names.filter((n): n is string => typeof n === 'string').slice(0, 10);
+    throw new ImageOpenError(`index.json names no manifest "${tag}" (${known.length ? `it names ${known.map((n) => `"${n}"`).join(', ')}` : 'it names none'})`);
+  }
+  let where = `index.json manifests[${at}]`;
+  let desc = descriptor(index.manifests[at], where);
   let manifest = (await blobJson(members, desc, where)) as { config?: unknown; layers?: unknown; manifests?: unknown };
   // An index of indexes (multi-platform): take the first image manifest.
   for (let hops = 0; manifest?.config === undefined && Array.isArray(manifest?.manifests) && manifest.manifests.length && hops < 4; hops++) {
