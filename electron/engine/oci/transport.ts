@@ -287,8 +287,9 @@ export function explainText(what: string, message: string): string {
     why = 'the docker engine is not reachable (is dockerd running, and may this user use /var/run/docker.sock?)';
   } else if (/manifest unknown|name unknown|repository name not known|\b404\b|not found|no such image|does not exist|reference does not exist/i.test(m)) {
     why = /docker-daemon:|containers-storage:/.test(what) ? 'no such image in that store' : `no such image in ${host} (the repository or its tag is unknown)`;
-  } else if (/digest|does not match/i.test(m)) {
-    why = 'what the registry sent does not match its digest: refused';
+  } else if (/digest did not match|does not match/i.test(m)) {
+    const blob = /expected (sha256:[0-9a-f]{64})/.exec(m)?.[1];
+    why = `the blob ${blob ?? ''}${blob ? ' ' : ''}it sent does not match its digest: refused, nothing kept`;
   } else {
     why = 'skopeo failed';
   }
