@@ -26,7 +26,7 @@ import { addFiles } from './addFiles';
 import { doctor } from '../engine/entry/doctor';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
 import { compareRunners, runFlagsOf, terminalCommand } from './runners';
-import { analysis, compareOf, exportLayer, largestOf, openNamed, ownFileList, projectFromImage, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
+import { analysis, compareOf, exportLayer, imageName, largestOf, openNamed, ownFileList, projectFromImage, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
 
 export interface SessionOptions {
   project: string;
@@ -183,7 +183,7 @@ export class EngineSession {
 
   /** Open an image read-only: the views answer for it until a project is opened again. */
   private async openImage(file: string): Promise<Response<'image.open'>> {
-    const abs = path.resolve(file);
+    const abs = imageName(file);
     const img = await openNamed(await this.store(), abs);
     const shown = shownOfImage(abs, img, await this.store());
     this.image = { file: abs, img, shown };
@@ -228,7 +228,7 @@ export class EngineSession {
       if (i === -1) throw new Error(`no layer named "${side.layer}"`);
       return s.states[i];
     }
-    const abs = path.resolve(side.image);
+    const abs = imageName(side.image);
     if (this.image?.file === abs) return this.image.shown.states[this.image.shown.states.length - 1];
     const st = await fs.stat(abs).catch(() => undefined);
     const key = `${abs}\0${st?.mtimeMs}\0${st?.size}`;

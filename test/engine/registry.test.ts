@@ -9,6 +9,7 @@ import { DOCKER, cli, dockerWorks, lacks, sh, tempDir, type CliResult } from '..
 import { arena, boundedCli, expectContained, expectRefused } from '../helpers/hostile';
 import { helloCopy, writeProject } from '../helpers/projects';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
+import { sessionBridge } from '../helpers/session';
 
 const missing = lacks('skopeo', 'docker-registry', 'htpasswd', 'openssl');
 const dir = tempDir('sy-registry-test-');
@@ -90,7 +91,22 @@ describe.skipIf(missing)('a plain-HTTP registry on 127.0.0.1', () => {
     expect(listed.stdout).toBe(ok(cli(['ls', hello, '--cache', cache])).stdout);
     // diff takes references on both sides.
     const d = ok(cli(['diff', `${ref}#1`, ref, '--cache', cache]));
-    expect(d.stdout).toMatch(/^A {2}\/bin\/busybox$/m);
+    expect(d.stdout).toMatch(/^A {2}\/bin\/busybox {2}\d+ B$/m);
+  });
+
+  it("the app's Open image… and Compare take a registry reference", async () => {
+    const ref = `docker://${reg.host}/sy/hello:1`;
+    const { session, bridge } = sessionBridge(hello, cache);
+    try {
+      const opened = await bridge.request({ cmd: 'image.open', path: ref });
+      expect(opened.image).toBe(ref);
+      expect(opened.build.layers.map((l) => l.digest)).toEqual(ours.layers);
+      const oci = path.join(hello, 'out', 'hello.oci');
+      const cmp = await bridge.request({ cmd: 'image.compare', a: { image: ref }, b: { image: `oci:${oci}:latest` } });
+      expect([cmp.added.count, cmp.removed.count, cmp.changed.count]).toEqual([0, 0, 0]);
+    } finally {
+      await session.close();
+    }
   });
 
   it('reports a tag that moved since it was last fetched', () => {
@@ -134,6 +150,9 @@ describe.skipIf(missing)('a plain-HTTP registry on 127.0.0.1', () => {
     const bad = Buffer.from(good);
     bad[bad.length >> 1] ^= 0xff;
     writeFileSync(blob, bad);
+    // A private TMPDIR for the CLI: the containment check looks for scratchyard's temporaries there, not among other processes' in /tmp.
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = tempDir('sy-registry-tmp-');
     try {
       const a = arena('sy-registry-hostile-');
       const r = expectContained(a, () => boundedCli(['ls', ref, '--cache', a.cache]));
@@ -142,6 +161,8 @@ describe.skipIf(missing)('a plain-HTTP registry on 127.0.0.1', () => {
       expect(existsSync(index) ? readFileSync(index, 'utf8') : '').not.toContain(ours.manifest.slice(7));
     } finally {
       writeFileSync(blob, good);
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
     }
   });
 });
