@@ -10,6 +10,7 @@ import { arena, boundedCli, expectContained, expectRefused } from '../helpers/ho
 import { helloCopy, writeProject } from '../helpers/projects';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
 import { sessionBridge } from '../helpers/session';
+import { fetchImage } from '../../electron/engine/oci/transport';
 
 const missing = lacks('skopeo', 'docker-registry', 'htpasswd', 'openssl');
 const dir = tempDir('sy-registry-test-');
@@ -107,6 +108,26 @@ describe.skipIf(missing)('a plain-HTTP registry on 127.0.0.1', () => {
     } finally {
       await session.close();
     }
+  });
+
+  it('fetchImage: files in place with their manifest digest, a registry image once into the shared layout', async () => {
+    const oci = path.join(hello, 'out', 'hello.oci');
+    const local = await fetchImage({ transport: 'oci', path: oci, tag: 'latest' }, { cacheDir: cache });
+    expect(local).toEqual({ path: oci, manifestDigest: ours.manifest.slice(7), ref: { transport: 'oci', path: oci, tag: 'latest' } });
+    const plain = await fetchImage({ transport: 'path', path: oci }, { cacheDir: cache });
+    expect(plain.manifestDigest).toBe(ours.manifest.slice(7));
+    const fresh = path.join(dir, 'fetch-cache');
+    const ref = { transport: 'docker', ref: { name: `${reg.host}/sy/hello`, domain: reg.host, path: 'sy/hello', tag: '1' } } as const;
+    const seen: string[] = [];
+    const twice = await Promise.all([1, 2].map(() => fetchImage(ref, { cacheDir: fresh, onProgress: (p) => seen.push(p.kind === 'blob' ? `${p.kind} ${p.status}` : p.kind) })));
+    for (const f of twice) expect(f).toEqual({ path: path.join(fresh, 'images'), manifestDigest: ours.manifest.slice(7), ref: { transport: 'oci', path: path.join(fresh, 'images'), tag: ours.manifest.slice(7) } });
+    // Two at once: one copy (three blobs downloaded), the other found it there.
+    expect(seen.filter((s) => s === 'blob downloaded')).toHaveLength(3);
+    const index = JSON.parse(readFileSync(path.join(fresh, 'images', 'index.json'), 'utf8'));
+    expect(index.manifests.map((m: { digest: string }) => m.digest)).toEqual([ours.manifest]);
+    const again: string[] = [];
+    await fetchImage(ref, { cacheDir: fresh, onProgress: (p) => again.push(p.kind) });
+    expect(again).toEqual(['resolved', 'cached']);
   });
 
   it('reports a tag that moved since it was last fetched', () => {

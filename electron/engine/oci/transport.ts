@@ -94,11 +94,28 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
     opts.onProgress?.({ kind: 'cached', digest: manifestDigest });
     return { path: layout, manifestDigest, ref: local };
   }
-  await fs.mkdir(layout, { recursive: true });
-  // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
-  const pinned = pinnedSource(ref, manifestDigest);
-  await skopeoCopy(pinned, `oci:${layout}:${tag}`, [...flags.map((f) => `--src-${f.slice(2)}`)], text, opts);
+  // One copy at a time into the layout from this process: skopeo rewrites index.json whole, so two at once could drop an entry.
+  await oneAtATime(layout, async () => {
+    if (await layoutHas(layout, tag)) return;
+    await fs.mkdir(layout, { recursive: true });
+    // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
+    await skopeoCopy(pinnedSource(ref, manifestDigest), `oci:${layout}:${tag}`, flags.map((f) => `--src-${f.slice(2)}`), text, opts);
+  });
   return { path: layout, manifestDigest, ref: local };
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+async function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = queues.get(key) ?? Promise.resolve();
+  const run = before.then(fn, fn);
+  const settled = run.catch(() => undefined);
+  queues.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (queues.get(key) === settled) queues.delete(key);
+  }
 }
 
 export interface Pushed {
