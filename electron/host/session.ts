@@ -26,6 +26,7 @@ import { addFiles } from './addFiles';
 import { doctor } from '../engine/entry/doctor';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
 import { compareRunners, runFlagsOf, terminalCommand } from './runners';
+import { pushBuilt, pushDestination } from './push';
 import { analysis, compareOf, exportLayer, imageName, largestOf, openNamed, ownFileList, projectFromImage, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
 
 export interface SessionOptions {
@@ -105,6 +106,11 @@ export class EngineSession {
         this.projectPath = await projectFromImage(img, await this.store(), path.resolve(req.image), req.dir);
         return this.openProject();
       }
+      case 'image.push':
+        this.writable();
+        return pushBuilt(this.built(), this.opts.cacheDir, req, this.opts.emit, this.lifetime.signal);
+      case 'image.pushDestination':
+        return { dest: await pushDestination(this.opts.cacheDir, this.built()) };
       case 'project.new':
         return this.newProject(req.path);
       case 'project.validate':

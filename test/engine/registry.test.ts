@@ -110,6 +110,34 @@ describe.skipIf(missing)('a plain-HTTP registry on 127.0.0.1', () => {
     }
   });
 
+  it("the app's Push: progress per blob as events, the built digest, the destination remembered", async () => {
+    const project = helloCopy(path.join(dir, 'app-push'), 'hello:latest');
+    const { session, bridge } = sessionBridge(project, cache);
+    const events: string[] = [];
+    const off = bridge.onEvent((e) => {
+      if (e.event === 'push.blob') events.push(`${e.status} ${e.digest}`);
+    });
+    try {
+      const b = await bridge.request({ cmd: 'build.start' });
+      expect(b.ok).toBe(true);
+      expect((await bridge.request({ cmd: 'image.pushDestination' })).dest).toBe('docker://hello:latest');
+      const dest = `docker://${reg.host}/sy/app:1`;
+      const r = await bridge.request({ cmd: 'image.push', dest });
+      expect(r.manifestDigest).toBe(ours.manifest);
+      expect(r.blobs).toHaveLength(3);
+      expect(events).toContain(`copying ${ours.layers[0]}`);
+      expect(events.some((e) => /^(uploaded|mounted) /.test(e))).toBe(true);
+      expect((await bridge.request({ cmd: 'image.pushDestination' })).dest).toBe(dest);
+      // Without a destination it pushes where it pushed last: everything is there now.
+      const again = await bridge.request({ cmd: 'image.push' });
+      expect(again.destination).toBe(dest);
+      expect(again.blobs.map((x) => x.status)).toEqual(['skipped', 'skipped', 'skipped']);
+    } finally {
+      off();
+      await session.close();
+    }
+  });
+
   it('fetchImage: files in place with their manifest digest, a registry image once into the shared layout', async () => {
     const oci = path.join(hello, 'out', 'hello.oci');
     const local = await fetchImage({ transport: 'oci', path: oci, tag: 'latest' }, { cacheDir: cache });
