@@ -4,6 +4,9 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'busybox-static', probe: '/bin/busybox' },
   { pkg: 'docker.io', probe: '/usr/bin/docker' },
   { pkg: 'skopeo', probe: 'skopeo' },
+  // The registry the registry tests start (distribution 2.8), and htpasswd for its bcrypt accounts.
+  { pkg: 'docker-registry', probe: 'docker-registry' },
+  { pkg: 'apache2-utils', probe: 'htpasswd' },
   { pkg: 'umoci', probe: 'umoci' },
   { pkg: 'xz-utils', probe: 'xz' },
   { pkg: 'util-linux', probe: 'unshare' },

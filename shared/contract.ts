@@ -64,6 +64,9 @@ export const runFlagsSchema = z.strictObject({
 });
 export type RunFlagsRequest = z.infer<typeof runFlagsSchema>;
 
+/** What became of a blob in a push (or a fetch): sent, mounted from another repository, already there, fetched; copied when skopeo did not say. */
+const pushStatus = z.enum(['uploaded', 'mounted', 'skipped', 'downloaded', 'copied']);
+
 export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('project.open'), path: z.string().optional() }),
   z.strictObject({ cmd: z.literal('project.new'), path: z.string().min(1) }),
@@ -99,6 +102,14 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('project.fromImage'), image: z.string().min(1), dir: z.string().min(1) }),
   /** Trace a host source's `trace:` commands now (even when their lists are current), as saved in the recipe. */
   z.strictObject({ cmd: z.literal('trace.run'), layer: z.number().int().min(0), source: z.number().int().min(0) }),
+  z.strictObject({
+    cmd: z.literal('image.push'),
+    dest: z.string().min(1).max(1024).optional().describe('docker://REGISTRY/NAME:TAG; default: the last one this project pushed to, else docker:// + the recipe\'s tag'),
+    tlsVerify: z.boolean().optional(),
+    creds: z.string().max(1024).optional().describe('USER:PASSWORD; never remembered'),
+    authfile: z.string().max(4096).optional(),
+  }),
+  z.strictObject({ cmd: z.literal('image.pushDestination') }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -279,6 +290,13 @@ export const responses = {
     /** Bytes of the kept files of all commands, each file once. */
     bytes: z.number(),
   }),
+  'image.push': z.object({
+    destination: z.string(),
+    /** The manifest digest the registry holds: the built one. */
+    manifestDigest: z.string(),
+    blobs: z.array(z.object({ digest: z.string(), role: z.enum(['layer', 'config']), status: pushStatus })),
+  }),
+  'image.pushDestination': z.object({ dest: z.string() }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 
@@ -290,6 +308,8 @@ export const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('build.plan'), nodes: z.number() }),
   z.object({ event: z.literal('build.node'), id: z.string(), label: z.string(), state: z.enum(['running', 'cached', 'done', 'failed']), ms: z.number().optional(), detail: z.string().optional(), progress: z.number().min(0).max(1).optional() }),
   z.object({ event: z.literal('log'), line: z.string() }),
+  /** A push's progress, per blob: started (copying), then what became of it. */
+  z.object({ event: z.literal('push.blob'), digest: z.string(), status: z.union([z.literal('copying'), pushStatus]) }),
   /** Something a host source brought that the recipe may not mean to (a dangling link, a private key…): the build still succeeds. */
   z.object({
     event: z.literal('build.warning'),

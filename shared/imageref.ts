@@ -106,8 +106,11 @@ export function formatReference(ref: Reference): string {
   return `${ref.name}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
+/** A reference to an image elsewhere than a file here: a registry or an engine's store. */
+export type RemoteImageRef = Extract<ImageRef, { transport: 'docker' | 'docker-daemon' | 'containers-storage' }>;
+
 /** Is this reference's image elsewhere than a file here (a registry or an engine's store)? */
-export function isRemote(r: ImageRef): boolean {
+export function isRemote(r: ImageRef): r is RemoteImageRef {
   return r.transport === 'docker' || r.transport === 'docker-daemon' || r.transport === 'containers-storage';
 }
 

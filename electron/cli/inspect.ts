@@ -9,12 +9,13 @@ import { bytes, parseBytes } from '../../shared/units';
 import { build } from '../engine/entry/build';
 import { compareTrees, fileListDiff, openImage } from '../engine/inspect';
 import type { Tree } from '../engine/model/tree';
-import { isImagePath } from '../engine/oci/read';
+import type { RegistryOptions } from '../engine/oci/transport';
 import { BlobStore } from '../engine/store/blobs';
 import { defaultCacheDir } from '../engine/store/cache';
 import { analysis, shownOfBuild, shownOfImage, type Shown } from '../host/inspect';
 import { Progress } from './progress';
 import { UsageError, parse } from './args';
+import { REGISTRY_ARGS, REGISTRY_USAGE, imageTarget, registryOptions } from './images';
 
 export const INSPECT_USAGE = `inspect [PROJECT|IMAGE] [--json] [--ci [--lowest-efficiency R] [--highest-wasted-bytes N] [--highest-user-wasted-percent R] [--dive]]
                  layers, totals, wasted space and efficiency (ours, and dive's count beside it);
@@ -24,16 +25,18 @@ export const INSPECT_USAGE = `inspect [PROJECT|IMAGE] [--json] [--ci [--lowest-e
                  added (A), removed (D) and changed (M) paths from A to B, each a PROJECT or an IMAGE,
                  or IMAGE#LAYER / PROJECT#LAYER for the filesystem after one layer (a layer's name, its
                  number from 1 as inspect prints it, or a digest prefix); --filelist: a diff of the checksummed file lists;
-                 --exit-code: exit 1 when they differ`;
+                 --exit-code: exit 1 when they differ
+                 ${REGISTRY_USAGE}`;
 
 
 /** What a target shows: an image read from disk, or the project built (cached) into states. */
-async function show(target: string, cacheDir: string, contents: boolean, progress: Progress): Promise<Shown> {
-  if (await isImagePath(target)) {
+async function show(target: string, cacheDir: string, contents: boolean, progress: Progress, ropts: RegistryOptions): Promise<Shown> {
+  const image = await imageTarget(target, cacheDir, ropts, (line) => process.stderr.write(`${line}\n`));
+  if (image) {
     const store = new BlobStore(cacheDir);
     await store.open();
     try {
-      return shownOfImage(target, await openImage(store, target, { contents }), store);
+      return shownOfImage(image.label, await openImage(store, image.path, { contents, ...(image.tag !== undefined ? { tag: image.tag } : {}) }), store);
     } finally {
       await store.close();
     }
@@ -89,6 +92,7 @@ export async function cmdInspect(args: string[]): Promise<number> {
     'lowest-efficiency': { type: 'string' },
     'highest-wasted-bytes': { type: 'string' },
     'highest-user-wasted-percent': { type: 'string' },
+    ...REGISTRY_ARGS,
   });
   if (values.help) {
     process.stdout.write(`usage: scratchyard ${INSPECT_USAGE}\n`);
@@ -101,7 +105,7 @@ export async function cmdInspect(args: string[]): Promise<number> {
     wasted: size('highest-wasted-bytes', values['highest-wasted-bytes']),
     user: ratio('highest-user-wasted-percent', values['highest-user-wasted-percent'], 0.1),
   };
-  const shown = await show(positionals[0] ?? '.', values.cache ?? defaultCacheDir(), false, new Progress(process.stderr));
+  const shown = await show(positionals[0] ?? '.', values.cache ?? defaultCacheDir(), false, new Progress(process.stderr), registryOptions(values));
   const a = analysis(shown);
   const figures = values.dive
     ? { efficiency: a.dive.efficiency, wasted: a.dive.wastedBytes, user: a.dive.userWastedPercent, whose: "dive's" }
@@ -163,12 +167,12 @@ const oneLine = (s: string) => {
 // ---------------------------------------------------------------- diff
 
 /** "path#layer" when path is not itself there; a layer by name (projects), index or digest prefix. */
-async function side(spec: string, cacheDir: string, progress: Progress): Promise<{ label: string; tree: Tree }> {
+async function side(spec: string, cacheDir: string, progress: Progress, ropts: RegistryOptions): Promise<{ label: string; tree: Tree }> {
   let target = spec;
   let layer: string | undefined;
   const hash = spec.lastIndexOf('#');
   if (!existsSync(spec) && hash > 0) [target, layer] = [spec.slice(0, hash), spec.slice(hash + 1)];
-  const s = await show(target, cacheDir, true, progress);
+  const s = await show(target, cacheDir, true, progress, ropts);
   if (layer === undefined) return { label: spec, tree: s.states[s.states.length - 1] };
   const i = pickLayer(s, layer);
   if (i === -1) throw new UsageError(`${spec}: no layer "${layer}" (layers: ${s.names.join(', ')}; or a number from 1 or a digest prefix)`);
@@ -185,7 +189,7 @@ function pickLayer(s: Shown, layer: string): number {
 }
 
 export async function cmdDiff(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { filelist: { type: 'boolean' }, json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } });
+  const { values, positionals } = parse(args, { filelist: { type: 'boolean' }, json: { type: 'boolean' }, 'exit-code': { type: 'boolean' }, ...REGISTRY_ARGS });
   if (values.help) {
     process.stdout.write(`usage: scratchyard ${INSPECT_USAGE.slice(INSPECT_USAGE.indexOf('diff A B'))}\n`);
     return 0;
@@ -193,8 +197,9 @@ export async function cmdDiff(args: string[]): Promise<number> {
   if (positionals.length !== 2) throw new UsageError(`diff: expected two images or projects, got ${positionals.length}`);
   const cacheDir = values.cache ?? defaultCacheDir();
   const progress = new Progress(process.stderr);
-  const a = await side(positionals[0], cacheDir, progress);
-  const b = await side(positionals[1], cacheDir, progress);
+  const ropts = registryOptions(values);
+  const a = await side(positionals[0], cacheDir, progress, ropts);
+  const b = await side(positionals[1], cacheDir, progress, ropts);
   const changes = compareTrees(a.tree, b.tree);
   if (values.filelist) process.stdout.write(fileListDiff(a.tree, b.tree, [a.label, b.label]));
   else if (values.json) process.stdout.write(JSON.stringify({ a: a.label, b: b.label, changes }, null, 2) + '\n');

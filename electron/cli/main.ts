@@ -18,7 +18,9 @@ import { RecipeError } from '../engine/sources';
 import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/entry/doctor';
 import { ToolMissingError } from '../engine/tools/registry';
-import { isImagePath, readImage } from '../engine/oci/read';
+import { readImage } from '../engine/oci/read';
+import { REGISTRY_ARGS, imageTarget, registryOptions, type ImageTarget } from './images';
+import { PUSH_USAGE, cmdPush } from './push';
 import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
 import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
@@ -39,8 +41,9 @@ commands:
   ${INIT_USAGE}
                  --sbom / --no-sbom: write NAME.cdx.json and NAME.spdx.json (default: the recipe's sbom, on)
   ${RUN_USAGE}
-  ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
+  ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: a file, folder or reference as inspect takes it; N counts from 1
   ${INSPECT_USAGE}
+  ${PUSH_USAGE}
   ${CACHE_USAGE}
   ${SBOM_USAGE}
   doctor [--json]
@@ -68,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdInspect(rest);
       case 'diff':
         return await cmdDiff(rest);
+      case 'push':
+        return await cmdPush(rest, abortOnSignals());
       case 'doctor':
         return await cmdDoctor(rest);
       case 'sbom':
@@ -211,11 +216,12 @@ function summary(r: BuildResult): string {
 }
 
 async function cmdLs(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { layer: { type: 'string' } });
+  const { values, positionals } = parse(args, { layer: { type: 'string' }, ...REGISTRY_ARGS });
   if (values.help) return usageOf('ls')();
   const target = onePositional(positionals);
   const cacheDir = values.cache ?? defaultCacheDir();
-  const lines = (await isImagePath(target)) ? await lsImage(target, cacheDir, values.layer) : await lsProject(target, cacheDir, values.layer);
+  const image = await imageTarget(target, cacheDir, registryOptions(values), (line) => process.stderr.write(`${line}\n`));
+  const lines = image ? await lsImage(image, cacheDir, values.layer) : await lsProject(target, cacheDir, values.layer);
   process.stdout.write(lines.map((l) => l + '\n').join(''));
   return 0;
 }
@@ -241,10 +247,10 @@ function pickLayer(digests: string[], layer: string): number {
 }
 
 /** An image made by anyone: its merged tree, or one layer (by number from 1, or digest prefix) as stored. */
-async function lsImage(target: string, cacheDir: string, layer: string | undefined): Promise<string[]> {
+async function lsImage(target: ImageTarget, cacheDir: string, layer: string | undefined): Promise<string[]> {
   const store = new BlobStore(cacheDir);
   await store.open();
-  const img = await readImage(store, target);
+  const img = await readImage(store, target.path, target.tag !== undefined ? { tag: target.tag } : {});
   await store.close();
   if (layer === undefined) return fileList(img.states[img.states.length - 1]);
   const i = pickLayer(img.layers.map((l) => l.digest), layer);

@@ -20,6 +20,8 @@ import { ROOT, baseName, imagePath, parentOf } from '../engine/model/path';
 import { emptyTree, sortedPaths, type Entry, type Tree } from '../engine/model/tree';
 import { layerItems, tarStream, treeItems, type TarItem } from '../engine/oci/tarwriter';
 import type { BlobStore } from '../engine/store/blobs';
+import { fetchImage, layoutTag } from '../engine/oci/transport';
+import { formatImageRef, isRemote, parseImageRef } from '../../shared/imageref';
 
 /** The image the views are about: layers by name, the state after each, where contents live. */
 export interface Shown {
@@ -135,13 +137,33 @@ export function ownFileList(s: Shown, i: number): string[] {
     .map((p) => fileListLine(p, t.get(p)!));
 }
 
-/** Open an image, with errors that name the path. */
+/**
+ * What the window names an image by: a reference of a registry or an engine
+ * (docker://…, docker-daemon:…, containers-storage:…) as typed, else its path made absolute.
+ */
+export function imageName(text: string): string {
+  const ref = parseImageRef(text);
+  if (typeof ref === 'string' || ref.transport === 'path') return path.resolve(text);
+  if (ref.transport === 'oci' || ref.transport === 'docker-archive') return formatImageRef({ ...ref, path: path.resolve(ref.path) });
+  return formatImageRef(ref);
+}
+
+/** Open an image (a file or folder, oci:PATH:REF, or a registry's or engine's fetched into the cache), with errors that name it. */
 export async function openNamed(store: BlobStore, file: string): Promise<OpenedImage> {
-  const abs = path.resolve(file);
+  const ref = parseImageRef(file);
+  if (typeof ref !== 'string' && isRemote(ref)) {
+    const f = await fetchImage(ref, { cacheDir: store.cacheDir });
+    const tag = layoutTag(f.ref);
+    const img = await openImage(store, f.path, tag !== undefined ? { tag } : {});
+    return { ...img, name: `${formatImageRef(ref)}@sha256:${f.manifestDigest.slice(0, 12)}` };
+  }
+  const local = typeof ref === 'string' || ref.transport === 'path' ? { path: file } : ref;
+  const abs = path.resolve(local.path);
+  const tag = typeof ref !== 'string' ? layoutTag(ref) : undefined;
   const st = await fs.stat(abs).catch(() => undefined);
   if (!st) throw new Error(`${abs}: no such file or folder`);
   try {
-    return await openImage(store, abs);
+    return await openImage(store, abs, tag !== undefined ? { tag } : {});
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(msg.includes(abs) ? msg : `${abs}: not an image Scratchyard can read (a docker-archive, docker/podman save tar, OCI layout folder or OCI tar): ${msg}`);

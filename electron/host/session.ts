@@ -27,7 +27,8 @@ import { traceHostSource } from '../engine/entry/trace';
 import { spawnPty, type PtySession } from '../engine/tools/pty';
 import { compareRunners, runFlagsOf, terminalCommand } from './runners';
 import { initFromImage } from '../engine/entry/init';
-import { analysis, compareOf, exportLayer, largestOf, openNamed, ownFileList, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
+import { pushBuilt, pushDestination } from './push';
+import { analysis, compareOf, exportLayer, imageName, largestOf, openNamed, ownFileList, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
 
 export interface SessionOptions {
   project: string;
@@ -106,6 +107,11 @@ export class EngineSession {
         this.projectPath = (await initFromImage({ from: path.resolve(req.image), dir: req.dir, cacheDir: this.opts.cacheDir })).dir;
         return this.openProject();
       }
+      case 'image.push':
+        this.writable();
+        return pushBuilt(this.built(), this.opts.cacheDir, req, this.opts.emit, this.lifetime.signal);
+      case 'image.pushDestination':
+        return { dest: await pushDestination(this.opts.cacheDir, this.built()) };
       case 'project.new':
         return this.newProject(req.path);
       case 'project.validate':
@@ -186,7 +192,7 @@ export class EngineSession {
 
   /** Open an image read-only: the views answer for it until a project is opened again. */
   private async openImage(file: string): Promise<Response<'image.open'>> {
-    const abs = path.resolve(file);
+    const abs = imageName(file);
     const img = await openNamed(await this.store(), abs);
     const shown = shownOfImage(abs, img, await this.store());
     this.image = { file: abs, img, shown };
@@ -231,7 +237,7 @@ export class EngineSession {
       if (i === -1) throw new Error(`no layer named "${side.layer}"`);
       return s.states[i];
     }
-    const abs = path.resolve(side.image);
+    const abs = imageName(side.image);
     if (this.image?.file === abs) return this.image.shown.states[this.image.shown.states.length - 1];
     const st = await fs.stat(abs).catch(() => undefined);
     const key = `${abs}\0${st?.mtimeMs}\0${st?.size}`;

@@ -13,12 +13,13 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { asSha256, type Sha256 } from '../../../shared/brand';
-import { formatImageRef, parseImageRef, type ImageRef } from '../../../shared/imageref';
+import { parseImageRef, type ImageRef } from '../../../shared/imageref';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { applyLayer } from '../model/apply';
 import { emptyTree, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { ImageOpenError, readImage, readImageIdentity, type StoredLayer } from '../oci/read';
+import { TransportError, fetchImage, layoutTag } from '../oci/transport';
 import { badDigests } from '../store/cache';
 import { HEX64 } from '../store/integrity';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -68,9 +69,14 @@ export async function localImage(ref: ImageRef, at: ResolveContext, field: strin
       return { path: path.resolve(at.projectDir, ref.path) };
     case 'docker':
     case 'docker-daemon':
-    case 'containers-storage':
-      // MERGE: `return { path: (await fetchImage(ref, { cacheDir: at.cacheDir, signal: at.signal })).path };`
-      throw new BaseImageError(`${field}: ${formatImageRef(ref)}: registry and engine references: not available in this build (save it with \`skopeo copy\` or \`docker save\` and name the file)`);
+    case 'containers-storage': {
+      const fetched = await fetchImage(ref, { cacheDir: at.cacheDir, signal: at.signal }).catch((e: unknown) => {
+        if (e instanceof TransportError) throw new BaseImageError(`${field}: ${e.message}`);
+        throw e;
+      });
+      const tag = layoutTag(fetched.ref);
+      return { path: fetched.path, ...(tag !== undefined ? { tag } : {}) };
+    }
   }
 }
 

@@ -26,7 +26,7 @@ export const TOOLS = {
   xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'importing .tar.xz tarballs', versionArgs: ['--version'] },
   docker: { command: 'docker', debianPackage: 'docker.io', purpose: 'the docker runner', versionArgs: ['--version'], prefer: ['/usr/bin/docker'] },
   podman: { command: 'podman', debianPackage: 'podman', purpose: 'the podman runner', versionArgs: ['--version'] },
-  skopeo: { command: 'skopeo', debianPackage: 'skopeo', purpose: 'checking OCI layouts', versionArgs: ['--version'] },
+  skopeo: { command: 'skopeo', debianPackage: 'skopeo', purpose: 'images in registries, the docker engine and podman\'s store (inspect, push), and checking OCI layouts', versionArgs: ['--version'] },
   umoci: { command: 'umoci', debianPackage: 'umoci', purpose: 'checking OCI layouts', versionArgs: ['--version'] },
   cpio: { command: 'cpio', debianPackage: 'cpio', purpose: 'checking initrds', versionArgs: ['--version'] },
   fakeroot: { command: 'fakeroot', debianPackage: 'fakeroot', purpose: 'debootstrap without root', versionArgs: ['--version'] },

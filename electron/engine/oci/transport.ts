@@ -1,0 +1,314 @@
+// The one adapter to skopeo, for every transport that is not a file here: a
+// registry (docker://), the local docker engine (docker-daemon:), podman's
+// store (containers-storage:). Images from those are copied, digests
+// preserved, into ONE OCI layout in the cache (cacheDir/images: blobs shared
+// by every image, each manifest named by its digest's hex), and read from
+// there by oci/read.ts, which hashes every blob again as it reads it. A copy
+// is skipped when the layout already holds the digest the reference resolves
+// to now. Push is the same copy the other way.
+//
+// skopeo, not a registry client of our own: it reads docker's config.json
+// (auths, credHelpers, credsStore) and containers' auth.json itself, and
+// registries.conf's insecure marks. What we add: plain HTTP for loopback
+// registries (as docker allows), options built from checked values in
+// --flag=VALUE form (nothing the user types can become an option), and its
+// failures turned into sentences that name the reference.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { asSha256, parseDigest, type Sha256 } from '../../../shared/brand';
+import { controlProblem } from '../../../shared/grammar';
+import { formatImageRef, formatReference, isLoopbackRegistry, isRemote, registryHost, type ImageRef } from '../../../shared/imageref';
+import { exec } from '../tools/exec';
+import { requireTool } from '../tools/registry';
+import { writeFileAtomic } from '../store/atomic';
+import { readJsonCapped } from '../store/integrity';
+import { SkopeoProgressParser, blobOutcomes, type BlobOutcome, type SkopeoEvent } from './skopeo-progress';
+
+export type CopyProgress =
+  | SkopeoEvent
+  /** The reference names this manifest now; `previous`: the one it named when last fetched (a moved tag). */
+  | { kind: 'resolved'; ref: string; digest: Sha256; previous?: Sha256 }
+  /** The cache already holds that manifest: nothing copied. */
+  | { kind: 'cached'; digest: Sha256 };
+
+export interface RegistryOptions {
+  /** false: no TLS verification, plain HTTP allowed. Default: verified, except loopback registries (plain HTTP allowed, as docker does). */
+  tlsVerify?: boolean;
+  /** USER:PASSWORD for the registry (otherwise skopeo reads docker's config.json and containers' auth.json). */
+  creds?: string;
+  /** An auth.json / config.json to read credentials from instead. */
+  authfile?: string;
+  /** A folder of ca.crt / client certificates for the registry (skopeo's --cert-dir); TLS is then verified, loopback too. */
+  certDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: CopyProgress) => void;
+}
+
+export interface FetchOptions extends RegistryOptions {
+  cacheDir: string;
+}
+
+export interface Fetched {
+  /** A file or folder readImage reads: the image's own path, or the cache's shared OCI layout. */
+  path: string;
+  manifestDigest: Sha256;
+  /** Where the image is here: `ref` itself for files; oci:<cache layout>:<digest hex> for a fetched one (read it with readImage's `tag`). */
+  ref: ImageRef;
+}
+
+/** A failure of a transport, in words naming the reference: the CLI prints it and exits 1. */
+export class TransportError extends Error {}
+
+/** The shared OCI layout fetched images go into. */
+export function imageCacheDir(cacheDir: string): string {
+  return path.join(path.resolve(cacheDir), 'images');
+}
+
+/** The ref.name a layout gives a manifest, when it is a selectable one (oci: refs, fetched images). */
+export function layoutTag(ref: ImageRef): string | undefined {
+  return ref.transport === 'oci' ? ref.tag : undefined;
+}
+
+/**
+ * Bring the image `ref` names to where readImage can read it. Files and
+ * layouts here are used in place; registry and engine images are copied into
+ * the cache once (per manifest digest).
+ */
+export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fetched> {
+  const flags = sourceFlags(ref, opts);
+  if (!isRemote(ref)) {
+    const local = await localSource(ref);
+    const manifestDigest = await resolve(local, ref, flags, opts.signal);
+    return { path: local.path, manifestDigest, ref: local.ref };
+  }
+  const text = formatImageRef(ref);
+  const manifestDigest = await resolve(text, ref, flags, opts.signal);
+  const previous = await remember(opts.cacheDir, ref, manifestDigest);
+  opts.onProgress?.({ kind: 'resolved', ref: text, digest: manifestDigest, ...(previous ? { previous } : {}) });
+  const layout = imageCacheDir(opts.cacheDir);
+  const tag: string = manifestDigest;
+  const local: ImageRef = { transport: 'oci', path: layout, tag };
+  if (await layoutHas(layout, tag)) {
+    opts.onProgress?.({ kind: 'cached', digest: manifestDigest });
+    return { path: layout, manifestDigest, ref: local };
+  }
+  // One copy at a time into the layout from this process: skopeo rewrites index.json whole, so two at once could drop an entry.
+  await oneAtATime(layout, async () => {
+    if (await layoutHas(layout, tag)) return;
+    await fs.mkdir(layout, { recursive: true });
+    // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
+    await skopeoCopy(pinnedSource(ref, manifestDigest), `oci:${layout}:${tag}`, flags.map((f) => `--src-${f.slice(2)}`), text, opts);
+  });
+  return { path: layout, manifestDigest, ref: local };
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+async function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = queues.get(key) ?? Promise.resolve();
+  const run = before.then(fn, fn);
+  const settled = run.catch(() => undefined);
+  queues.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (queues.get(key) === settled) queues.delete(key);
+  }
+}
+
+export interface Pushed {
+  manifestDigest: Sha256;
+  blobs: { digest: Sha256; role: 'layer' | 'config'; status: BlobOutcome | 'copied' }[];
+}
+
+/**
+ * Copy the OCI layout `layout` (its manifest `tag`) to a registry, digests
+ * preserved; the manifest digest the registry got is returned (skopeo's
+ * --digestfile), with what became of each blob.
+ */
+export async function pushImage(layout: string, tag: string, dest: ImageRef, opts: RegistryOptions): Promise<Pushed> {
+  if (dest.transport !== 'docker') throw new TransportError(`${formatImageRef(dest)}: push goes to a registry, docker://REGISTRY/NAME:TAG`);
+  if (layout.includes(':')) throw new TransportError(`${layout}: skopeo cannot read an OCI layout whose path holds ":"`);
+  const flags = sourceFlags(dest, opts).map((f) => `--dest-${f.slice(2)}`);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-push-'));
+  try {
+    const digestFile = path.join(dir, 'digest');
+    const events = await skopeoCopy(`oci:${layout}:${tag}`, formatImageRef(dest), [...flags, `--digestfile=${digestFile}`], formatImageRef(dest), opts);
+    const manifestDigest = parseDigest((await fs.readFile(digestFile, 'utf8')).trim(), `the digest skopeo says ${formatImageRef(dest)} has`);
+    return { manifestDigest, blobs: blobOutcomes(events) };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- options ------------------------------------------------------------------------
+
+/** skopeo's registry options for `ref`, as --name=value (copy prefixes them with src-/dest-). */
+function sourceFlags(ref: ImageRef, o: RegistryOptions): string[] {
+  if (ref.transport !== 'docker') return [];
+  const flags: string[] = [];
+  const verify = o.tlsVerify ?? (o.certDir !== undefined ? undefined : isLoopbackRegistry(registryHost(ref.ref)) ? false : undefined);
+  // Left out, skopeo verifies unless registries.conf marks the registry insecure.
+  if (verify !== undefined) flags.push(`--tls-verify=${verify}`);
+  if (o.creds !== undefined) flags.push(`--creds=${credsOf(o.creds)}`);
+  if (o.authfile !== undefined) flags.push(`--authfile=${pathOption(o.authfile, '--authfile')}`);
+  if (o.certDir !== undefined) flags.push(`--cert-dir=${pathOption(o.certDir, '--cert-dir')}`);
+  return flags;
+}
+
+/** USER:PASSWORD, both non-empty, no control characters. */
+export function credsProblem(creds: string): string | undefined {
+  const c = controlProblem(creds);
+  if (c) return `--creds ${c}`;
+  const colon = creds.indexOf(':');
+  if (colon <= 0 || colon === creds.length - 1) return '--creds: expected USER:PASSWORD';
+  return undefined;
+}
+
+function credsOf(creds: string): string {
+  const bad = credsProblem(creds);
+  if (bad) throw new TransportError(bad);
+  return creds;
+}
+
+function pathOption(p: string, name: string): string {
+  const c = controlProblem(p);
+  if (c || p === '') throw new TransportError(`${name}: the path ${c ?? 'is empty'}`);
+  return path.resolve(p);
+}
+
+// ---- resolving ------------------------------------------------------------------------
+
+/** A file or layout here, as skopeo names it, with the path readImage reads. */
+async function localSource(ref: ImageRef): Promise<{ skopeo: string; path: string; ref: ImageRef }> {
+  if (ref.transport === 'oci') {
+    const p = path.resolve(ref.path);
+    return { skopeo: `oci:${p}${ref.tag !== undefined ? `:${ref.tag}` : ''}`, path: p, ref: { ...ref, path: p } };
+  }
+  if (ref.transport !== 'docker-archive' && ref.transport !== 'path') throw new TransportError(`${formatImageRef(ref)}: not a file here`);
+  const p = path.resolve(ref.path);
+  const st = await fs.stat(p).catch(() => undefined);
+  if (!st) throw new TransportError(`${ref.path}: no such file or folder`);
+  if (p.includes(':')) throw new TransportError(`${p}: skopeo cannot name an image whose path holds ":"; rename it`);
+  const kind = ref.transport === 'docker-archive' ? 'docker-archive' : st.isDirectory() ? 'oci' : (await isDockerArchive(p)) ? 'docker-archive' : 'oci-archive';
+  return { skopeo: `${kind}:${p}`, path: p, ref: { ...ref, path: p } };
+}
+
+/** A tar holding manifest.json (docker save) rather than index.json (an OCI layout as a tar): skopeo asks which. */
+async function isDockerArchive(p: string): Promise<boolean> {
+  const r = await exec('tar', ['-tf', p, '--', 'manifest.json']).catch(() => undefined);
+  return r?.code === 0;
+}
+
+/** The manifest digest `source` names now: sha256 of the manifest skopeo reads (for a list, the list's, as registries name it). */
+async function resolve(source: string | { skopeo: string }, ref: ImageRef, flags: string[], signal?: AbortSignal): Promise<Sha256> {
+  const name = typeof source === 'string' ? source : source.skopeo;
+  const r = await exec(requireTool('skopeo'), ['inspect', '--raw', ...flags, '--', name], { signal });
+  if (r.code !== 0) throw new TransportError(explain(ref, fatalOf(r.stderr)));
+  return asSha256(createHash('sha256').update(r.stdout).digest('hex'));
+}
+
+/** `ref` by the digest just resolved, where its transport can name one (a registry); the others name one image anyway. */
+function pinnedSource(ref: ImageRef, digest: Sha256): string {
+  if (ref.transport === 'docker') return `docker://${formatReference({ ...ref.ref, tag: undefined, digest: `sha256:${digest}` })}`;
+  return formatImageRef(ref);
+}
+
+/** Does the layout's index.json name a manifest `tag`? */
+async function layoutHas(layout: string, tag: string): Promise<boolean> {
+  const doc = await readJsonCapped(path.join(layout, 'index.json'), 16 << 20).catch(() => undefined);
+  const index = doc && 'value' in doc ? (doc.value as { manifests?: { annotations?: Record<string, unknown> }[] }) : undefined;
+  if (!Array.isArray(index?.manifests)) return false;
+  if (!index.manifests.some((m) => m?.annotations?.['org.opencontainers.image.ref.name'] === tag)) return false;
+  return fs.stat(path.join(layout, 'blobs', 'sha256')).then(() => true, () => false);
+}
+
+/** Record what a reference resolved to; the digest it named before, when that differs (a moved tag). */
+async function remember(cacheDir: string, ref: ImageRef, digest: Sha256): Promise<Sha256 | undefined> {
+  if (ref.transport === 'docker' && ref.ref.digest) return undefined;
+  const file = path.join(path.resolve(cacheDir), 'images.resolved.json');
+  const doc = await readJsonCapped(file, 16 << 20).catch(() => undefined);
+  const known: Record<string, string> = doc && 'value' in doc && doc.value && typeof doc.value === 'object' ? (doc.value as Record<string, string>) : {};
+  const key = formatImageRef(ref);
+  const before = typeof known[key] === 'string' && /^[0-9a-f]{64}$/.test(known[key]) ? asSha256(known[key]) : undefined;
+  if (before === digest) return undefined;
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, JSON.stringify({ ...known, [key]: digest }, null, 1) + '\n');
+  return before;
+}
+
+// ---- running skopeo ---------------------------------------------------------------------
+
+/** `skopeo --debug copy --preserve-digests`, its lines parsed into progress; a failure becomes a TransportError about `what`. */
+async function skopeoCopy(src: string, dest: string, flags: string[], what: string, opts: RegistryOptions): Promise<SkopeoEvent[]> {
+  const parser = new SkopeoProgressParser();
+  const events: SkopeoEvent[] = [];
+  const feed = () => {
+    let rest = '';
+    return (chunk: Buffer | undefined) => {
+      const lines = (rest + (chunk?.toString() ?? '\n')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) {
+        for (const e of parser.line(l)) {
+          events.push(e);
+          if (e.kind !== 'fatal') opts.onProgress?.(e);
+        }
+      }
+    };
+  };
+  const out = feed();
+  const err = feed();
+  const r = await exec(requireTool('skopeo'), ['--debug', 'copy', '--preserve-digests', ...flags, '--', src, dest], { signal: opts.signal, onStdout: out, onStderr: err });
+  out(undefined);
+  err(undefined);
+  if (r.code !== 0 || r.signal) {
+    const fatal = events.filter((e): e is Extract<SkopeoEvent, { kind: 'fatal' }> => e.kind === 'fatal').pop()?.message;
+    throw new TransportError(explainText(what, fatal ?? `exit code ${r.code}`));
+  }
+  return events;
+}
+
+/** The message of skopeo's fatal log line, or its last line of stderr. */
+function fatalOf(stderr: string): string {
+  const p = new SkopeoProgressParser();
+  const fatal = stderr.split('\n').flatMap((l) => p.line(l)).filter((e) => e.kind === 'fatal').pop();
+  if (fatal?.kind === 'fatal') return fatal.message;
+  return stderr.trim().split('\n').pop() ?? 'no message';
+}
+
+function explain(ref: ImageRef, msg: string): string {
+  return explainText(formatImageRef(ref), msg);
+}
+
+/** A sentence for what went wrong with `what` (a reference), skopeo's own words after it. */
+export function explainText(what: string, message: string): string {
+  const m = message.replace(/^Error parsing image name "[^"]*": /, '').replace(/^(?:initializing source|trying to reuse blob [^:]+:[0-9a-f]+ at destination|writing blob): /, '');
+  const own = m.length > 400 ? `${m.slice(0, 399)}…` : m;
+  const host = /(?:registry|https?:\/\/)\s*([A-Za-z0-9.-]+(?::\d+)?)/.exec(m)?.[1] ?? /\b((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+:\d+|localhost:\d+)\b/.exec(m)?.[1] ?? 'the registry';
+  let why: string;
+  if (/\b401\b|unauthorized|authentication required|invalid username\/password/i.test(m)) {
+    why = `${host} refused the credentials (401 unauthorized): give --creds USER:PASSWORD or --authfile FILE, or log in with docker login or skopeo login`;
+  } else if (/\b403\b|denied/i.test(m) && !/permission denied/i.test(m)) {
+    why = `${host} denied access (403): these credentials may not read or write this repository`;
+  } else if (/connection refused/i.test(m)) {
+    why = `cannot connect to ${host} (connection refused): is the registry running, and is the address right?`;
+  } else if (/no such host|server misbehaving|i\/o timeout|network is unreachable/i.test(m)) {
+    why = `cannot reach ${host}: its name does not resolve or the network does not get there`;
+  } else if (/server gave HTTP response to HTTPS client/i.test(m)) {
+    why = `${host} speaks plain HTTP, not HTTPS; plain HTTP is used only for loopback registries, with --tls-verify=false, or for registries marked insecure in registries.conf`;
+  } else if (/x509|certificate|tls:|handshake/i.test(m)) {
+    why = `TLS with ${host} failed: for a registry with its own CA pass --cert-dir DIR holding its ca.crt, or --tls-verify=false to skip verification`;
+  } else if (/Cannot connect to the Docker daemon|docker\.sock/i.test(m)) {
+    why = 'the docker engine is not reachable (is dockerd running, and may this user use /var/run/docker.sock?)';
+  } else if (/manifest unknown|name unknown|repository name not known|\b404\b|not found|no such image|does not exist|reference does not exist/i.test(m)) {
+    why = /docker-daemon:|containers-storage:/.test(what) ? 'no such image in that store' : `no such image in ${host} (the repository or its tag is unknown)`;
+  } else if (/digest did not match|does not match/i.test(m)) {
+    const blob = /expected (sha256:[0-9a-f]{64})/.exec(m)?.[1];
+    why = `the blob ${blob ?? ''}${blob ? ' ' : ''}it sent does not match its digest: refused, nothing kept`;
+  } else {
+    why = 'skopeo failed';
+  }
+  return `${what}: ${why} (skopeo: ${own})`;
+}
