@@ -138,6 +138,22 @@ describe.skipIf(missing)('a plain-HTTP registry on 127.0.0.1', () => {
     }
   });
 
+  it('a recipe based on the pushed image by reference: init --from pins it, the build reuses its blobs, a push mounts them', () => {
+    const dir = path.join(cache, '..', 'on-registry');
+    const init = ok(cli(['init', '--from', `docker://${reg.host}/sy/hello:1`, dir, '--cache', cache]));
+    expect(init.stderr + init.stdout).toContain(ours.manifest);
+    const yaml = readFileSync(path.join(dir, 'scratchyard.yaml'), 'utf8');
+    expect(yaml).toContain(`digest: ${ours.manifest}`);
+    // One layer of our own above the base.
+    writeFileSync(path.join(dir, 'scratchyard.yaml'), yaml + '  - name: extra\n    sources:\n      - kind: file\n        path: /etc/extra\n        content: "on top\\n"\n');
+    const mine = built(dir);
+    expect(mine.layers.slice(0, ours.layers.length)).toEqual(ours.layers);
+    const push = ok(cli(['push', dir, `docker://${reg.host}/sy/on-hello:1`, '--cache', cache]));
+    expect(push.stdout.trim()).toBe(mine.manifest);
+    // The base's layers were in the registry already (mounted or skipped); only ours and the config went up.
+    expect(push.stderr.match(/^ {2}uploaded {3}sha256:/gm)).toHaveLength(2);
+  });
+
   it('fetchImage: files in place with their manifest digest, a registry image once into the shared layout', async () => {
     const oci = path.join(hello, 'out', 'hello.oci');
     const local = await fetchImage({ transport: 'oci', path: oci, tag: 'latest' }, { cacheDir: cache });
