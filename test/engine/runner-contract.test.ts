@@ -181,21 +181,21 @@ describe.skipIf(lacks('bwrap', 'setpriv', '/bin/busybox') || !dockerWorks())('th
       expect(r.code).toBe(7);
       const table = await cliAsync(['run', named, '--runner', 'all', '--cache', cache, '--', '-c', 'exit 0']);
       expect(table.stdout).toContain('compared: exit code and stdout');
-    });
+    }, 600_000);
 
     it.concurrent('--timeout 3 stops a sleep 600 in every runner, and the result says it timed out', async () => {
       const r = await cliAsync(['run', numeric, '--runner', 'all', '--json', '--timeout', '3', '--entrypoint', 'sleep', '--cache', cache, '--', '600']);
       const rows = ran(r.stdout);
       expect(rows.map((x) => x.runner)).toEqual(expect.arrayContaining(['chroot', 'vm', 'docker']));
       for (const row of rows) expect(row, row.runner).toMatchObject({ code: 124, timedOut: true });
-    });
+    }, 600_000);
 
     it.concurrent('runners that differ make the run exit 1 and the table says DIFFERS', async () => {
       // The hostname: the chroot keeps the host's, docker gives the container's id.
       const r = await cliAsync(['run', named, '--runner', 'all', '--entrypoint', 'hostname', '--cache', cache]);
       expect(r.stdout).toMatch(/DIFFERS/);
       expect(r.code).toBe(1);
-    });
+    }, 600_000);
   });
 });
 

@@ -73,7 +73,7 @@ describe.skipIf(lacks('strace', 'bwrap') || !existsSync('/usr/bin/python3'))('tr
     const bytes = statSync(path.join(project, 'out', 'python.rootfs.tar')).size;
     expect(bytes).toBeGreaterThan(5 << 20);
     expect(bytes).toBeLessThan(25 << 20);
-  });
+  }, 600_000);
 
   it('a second build uses the list and says so; a changed command or program traces again', () => {
     const b = cli(['build', project, '--cache', cache]);
