@@ -28,8 +28,9 @@ import { CorruptBlobError } from '../engine/store/integrity';
 const USAGE = `usage: scratchyard <command> [options]
 
 commands:
-  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict]
+  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict] [--locked]
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings
+                 --locked: install scratchyard.lock's Debian versions, exit 1 on any drift from the lock
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: an OCI layout folder or a docker-archive tar; N counts from 1
   ${INSPECT_USAGE}
@@ -143,6 +144,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     'no-gzip': { type: 'boolean' },
     json: { type: 'boolean' },
     strict: { type: 'boolean' },
+    locked: { type: 'boolean' },
   });
   if (values.help) return usageOf('build')();
   const progress = new Progress(process.stderr);
@@ -155,6 +157,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     initrdGzip: !values['no-gzip'],
     signal: abortOnSignals(),
     onEvent: (e) => progress.event(e),
+    lock: values.locked ? 'locked' : 'write',
   });
   progress.finish(summary(result));
   if (values.json) process.stdout.write(JSON.stringify({ ...buildJson(result), warnings: progress.warnings }, null, 2) + '\n');
@@ -171,6 +174,7 @@ export function buildJson(r: BuildResult) {
     layers: r.layers.map((l) => ({ name: l.name, digest: `sha256:${l.digest}`, diffId: `sha256:${l.diffId}`, size: l.size, files: l.files, cached: l.cached })),
     outputs: r.outputs,
     written: r.written,
+    ...(r.lock ? { lock: r.lock } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ import { defaultWrapperSpec, initrdBlob, writeInitrdFile } from '../export/initr
 import { writeRootfsTar } from '../export/rootfs';
 import { layerItems, tarStream } from '../oci/tarwriter';
 import { loadProject } from '../graph/project';
+import { lockOf, readLock, writeLock, type EvaluatedSource } from '../graph/lockfile';
+import { LOCK_FILE, LockDriftError, lockDrift } from '../../../shared/lock';
 import { sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
 import { BuildCache } from '../store/cache';
@@ -50,6 +52,21 @@ export interface BuildOptions {
   initrdGzip?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: BuildEvent) => void;
+  /**
+   * scratchyard.lock beside the recipe: `write` (default) reports drift from it and updates it;
+   * `locked` installs the locked Debian versions and fails on any drift; `ignore` leaves it alone.
+   */
+  lock?: 'write' | 'locked' | 'ignore';
+}
+
+/** What the build did with scratchyard.lock. */
+export interface LockSummary {
+  file: string;
+  /** One line per package or file that differs from the lock as it was ("/usr/bin/curl: curl 7.88.1-10+deb12u14 → 7.88.1-10+deb12u15"). */
+  drift: string[];
+  written: boolean;
+  /** Time spent making, comparing and writing the lock. */
+  ms: number;
 }
 
 export interface LayerSummary extends BuiltLayer {
@@ -69,6 +86,7 @@ export interface BuildResult {
   /** Final trees of the build-only stages, by name (never exported). */
   stages: Map<string, Tree>;
   store: BlobStore;
+  lock?: LockSummary;
 }
 
 const sha256 = z.string().regex(HEX64).transform(asSha256);
@@ -156,7 +174,21 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
   let failed = false;
   try {
     await Promise.all([store.open(), cache.open()]);
-    const { states, stages } = await evaluateStack(recipe, { projectDir: project.dir, store, cache, report, signal: opts.signal });
+    const lockMode = opts.lock ?? 'write';
+    const old = lockMode === 'ignore' ? undefined : await readLock(project.dir);
+    if (lockMode === 'locked' && !old) throw new LockDriftError(project.dir, [`no ${LOCK_FILE} here to build --locked from: build once without --locked to write it`]);
+    const locked = lockMode === 'locked' ? new Map(old!.lock.sources.map((e) => [e.field, e])) : undefined;
+    const evaluated: EvaluatedSource[] = [];
+    const { states, stages } = await evaluateStack(recipe, {
+      projectDir: project.dir,
+      store,
+      cache,
+      report,
+      signal: opts.signal,
+      locked: locked && ((field) => locked.get(field)),
+      onSource: (field, source, result) => evaluated.push({ field, source, result }),
+    });
+    const lock = lockMode === 'ignore' ? undefined : await settleLock(project.dir, evaluated, store, report, lockMode, old);
     const digests = states.map(treeDigest);
     const byName = new Map(recipe.layers.map((l, i) => [l.name, i]));
     const layers: LayerSummary[] = [];
@@ -226,7 +258,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) throw rejected.reason;
     written.sort((a, b) => formats.indexOf(a) - formats.indexOf(b));
-    return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, stages, store };
+    return { recipe, projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, states, stages, store, lock };
   } catch (e) {
     failed = true;
     throw e;
@@ -236,6 +268,24 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       if (!failed) throw e;
     });
   }
+}
+
+/** Compare what the sources resolved to with the lock: refuse drift under --locked, else report it and update the lock. */
+async function settleLock(projectDir: string, evaluated: EvaluatedSource[], store: BlobStore, report: NodeReporter, mode: 'write' | 'locked', old: Awaited<ReturnType<typeof readLock>>): Promise<LockSummary> {
+  const t0 = performance.now();
+  const now = await lockOf(evaluated, projectDir, store);
+  const drift = old ? lockDrift(old.lock, now) : [];
+  if (mode === 'locked' && drift.length) throw new LockDriftError(path.join(projectDir, LOCK_FILE), drift);
+  const file = path.join(projectDir, LOCK_FILE);
+  if (drift.length) report.log(`${LOCK_FILE}: ${drift.length} change${drift.length === 1 ? '' : 's'} since the lock:\n${drift.map((l) => `  ${l}`).join('\n')}`);
+  let written = false;
+  try {
+    written = mode === 'write' && (await writeLock(projectDir, now, old?.text));
+  } catch (e) {
+    // The image does not depend on the lock: a read-only project still builds.
+    report.log(`${LOCK_FILE}: not written (${(e as Error).message})`);
+  }
+  return { file, drift, written, ms: Math.round(performance.now() - t0) };
 }
 
 async function writeLayer(

@@ -54,6 +54,7 @@ function chooseTool(s: SourceOf<'debian'>): DebianTool {
   throw new ToolMissingError(TOOLS.mmdebstrap);
 }
 
+const poolKeyOf = (suite: string, arch: string) => digestOf({ node: 'debian-pool', v: ENGINE, suite, arch });
 const installKeyOf = (dlKey: string, debs: DownloadRecord['debs'], epoch: number) => digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs, epoch });
 const lockKeyOf = (installKey: string) => digestOf({ node: 'debian-lock', v: ENGINE, installKey });
 
@@ -78,7 +79,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   if (locked && tool !== 'mmdebstrap') throw new RecipeError(`${ctx.field}.tool`, 'build --locked installs the locked versions with mmdebstrap: install it (apt-get install mmdebstrap), or build without --locked');
   const arch = 'amd64';
   // The pool of .debs is shared by both tools and all archives of a suite: a .deb is a .deb.
-  const poolKey = digestOf({ node: 'debian-pool', v: ENGINE, suite: s.suite, arch });
+  const poolKey = poolKeyOf(s.suite, arch);
   const spec = { tool, suite: s.suite, variant: s.variant, include: [...s.include].sort(), exclude: [...s.exclude].sort(), components: s.components, archives, arch };
   const unlockedKey = digestOf({ node: 'debian-download', v: ENGINE, ...spec });
   const lockedKey = locked && digestOf({ node: 'debian-locked', v: ENGINE, ...spec, packages: locked.packages });
@@ -95,6 +96,12 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   }
   const dlKey = lockedKey ?? unlockedKey;
   const download = await ctx.cache.get(dlKey, downloadSchema);
+  const pool = (await ctx.cache.get(poolKey, downloadSchema))?.debs ?? [];
+  const poolMap = new Map(pool);
+  if (locked) {
+    const lacking = poolProblems(locked, poolMap);
+    if (lacking.length) return fromMirror(s, ctx, locked, lacking);
+  }
   // The tool downloads and installs in one run; the two nodes report together.
   const dlNode = ctx.node('download', `${label} download`);
   const installNode = ctx.node('install', `${label} install`);
@@ -104,8 +111,6 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     const debDir = path.join(work, 'debs');
     const listsDir = path.join(work, 'lists');
     await Promise.all([fs.mkdir(debDir), fs.mkdir(listsDir)]);
-    const pool = (await ctx.cache.get(poolKey, downloadSchema))?.debs ?? [];
-    const poolMap = new Map(pool);
     let mirrors: string[];
     if (locked) {
       await lockedRepository(locked, poolMap, debDir, ctx);
@@ -119,7 +124,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     const logFile = path.join(ctx.store.cacheDir, 'logs', `debian-${dlKey.slice(0, 16)}.log`);
     ctx.log(`debian ${s.suite}/${s.variant}: ${locked ? `installing the ${cached} locked packages from the cache's pool` : cached ? `installing from the cached download (${cached} packages; only what is missing is fetched)` : 'downloading and installing'} (${tool}, ${locked ? 'scratchyard.lock' : archives.map((a) => `${a.uri} ${a.suite}`).join(', ')})`);
     try {
-      await bootstrap({ tool, s, mirrors, debDir, listsDir: locked ? undefined : listsDir, work, out, ctx, expected: download?.debs.length ?? 0, logFile, onProgress: (f) => installNode.progress(f) });
+      await bootstrap({ tool, s, mirrors, debDir, listsDir, work, out, ctx, expected: download?.debs.length ?? 0, logFile, onProgress: (f) => installNode.progress(f) });
     } catch (e) {
       dlNode.failed(e as Error);
       installNode.failed(e as Error);
@@ -141,19 +146,19 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     // The install node: the root, normalized, and what it installed.
     const key = installKeyOf(dlKey, record.debs, ctx.epoch);
     const pack = await ctx.store.beginPack(key);
-    let tree: Tree;
-    let lock: InstallLock;
+    let raw: Tree;
     try {
-      const raw = await importTar(pack, createReadStream(out), ROOT);
-      const { packages, missing } = withDebDigests(await installedPackages(raw, ctx.store), new Map(merged));
-      if (missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${missing.map(debFileName).join(', ')}`);
-      lock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages };
-      tree = normalize(raw, await ctx.store.putBytes(''), await shippedPaths(raw, ctx.store));
+      raw = await importTar(pack, createReadStream(out), ROOT);
       await pack.finish();
     } catch (e) {
       await pack.abort();
       throw e;
     }
+    // Read from the finished pack: the status file, dpkg's log, the packages' file lists.
+    const { packages, missing } = withDebDigests(await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined)), new Map(merged));
+    if (missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${missing.map(debFileName).join(', ')}`);
+    const lock: InstallLock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages };
+    const tree = normalize(raw, await ctx.store.putBytes(''), await shippedPaths(raw, ctx.store));
     await ctx.cache.put(key, treeToJson(tree));
     await ctx.cache.put(lockKeyOf(key), lock);
     installNode.done(`${tree.size} entries`);
@@ -164,19 +169,35 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   }
 }
 
-/**
- * A local repository of exactly the locked .debs from the pool, for apt to
- * resolve against alone. Refuses, naming each, packages the pool lacks or
- * holds with another digest.
- */
-async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, ctx: SourceContext): Promise<void> {
+/** Locked packages the pool lacks, or holds with another digest, one line each. */
+function poolProblems(locked: DebianLock, pool: Map<string, Sha256>): string[] {
   const problems: string[] = [];
   for (const p of locked.packages) {
     const have = pool.get(debFileName(p));
-    if (!have) problems.push(`${p.name} ${p.version} (${p.arch}): not in the cache's .deb pool`);
+    if (!have) problems.push(`${p.name} ${p.version} (${p.arch}): not in the cache's .deb pool, nor in the mirror's archives`);
     else if (have !== p.sha256) problems.push(`${p.name} ${p.version} (${p.arch}): the pool's .deb has sha256 ${have.slice(0, 12)}, the lock ${p.sha256.slice(0, 12)}`);
   }
+  return problems;
+}
+
+/**
+ * The pool lacks locked .debs: install from the mirror (which fills the pool).
+ * While the mirror still serves exactly the locked packages that is the
+ * locked install; otherwise the pool now holds what the mirror has, and
+ * whatever it still lacks is refused by name.
+ */
+async function fromMirror(s: SourceOf<'debian'>, ctx: SourceContext, locked: DebianLock, lacking: string[]): Promise<SourceResult> {
+  ctx.log(`debian ${s.suite}/${s.variant}: ${lacking.length} locked package(s) not in the cache's pool: trying the mirror`);
+  const fresh = await debianSource(s, { ...ctx, locked: undefined });
+  if (fresh.lock?.kind === 'debian' && samePackages(fresh.lock.packages, locked.packages)) return { ...fresh, lock: { ...fresh.lock, archives: locked.archives } };
+  const pool = new Map((await ctx.cache.get(poolKeyOf(s.suite, 'amd64'), downloadSchema))?.debs ?? []);
+  const problems = poolProblems(locked, pool);
   if (problems.length) throw new LockDriftError(ctx.field, problems);
+  return debianSource(s, ctx);
+}
+
+/** A local repository of exactly the locked .debs from the pool, for apt to resolve against alone. */
+async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, ctx: SourceContext): Promise<void> {
   for (const p of locked.packages) await ctx.store.copyTo(pool.get(debFileName(p))!, path.join(debDir, debFileName(p)), 0o644);
   const scan = await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: debDir });
   await fs.writeFile(path.join(debDir, 'Packages'), scan.stdout);

@@ -15,8 +15,11 @@ async function text(tree: Tree, store: BlobStore, p: string): Promise<string> {
   return e?.type === 'file' && e.digest ? String(await store.read(e.digest)) : '';
 }
 
-/** Installed packages (status "install ok installed"), in the order dpkg.log shows them installed; the rest by name. */
-export async function installedPackages(tree: Tree, store: BlobStore): Promise<Installed[]> {
+/**
+ * Installed packages (status "install ok installed"), in the order dpkg's log
+ * (`dpkgLog`, or the tree's when mmdebstrap did not remove it) shows them set up; the rest by name.
+ */
+export async function installedPackages(tree: Tree, store: BlobStore, dpkgLog?: string): Promise<Installed[]> {
   const installed = new Map<string, Installed>();
   for (const stanza of (await text(tree, store, '/var/lib/dpkg/status')).split(/\n\n+/)) {
     const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1].trim();
@@ -25,7 +28,7 @@ export async function installedPackages(tree: Tree, store: BlobStore): Promise<I
   }
   const order: Installed[] = [];
   // "DATE TIME status installed NAME:ARCH VERSION": the order packages were set up in.
-  for (const m of (await text(tree, store, '/var/log/dpkg.log')).matchAll(/^\S+ \S+ status installed (\S+?)(?::(\S+))? (\S+)$/gm)) {
+  for (const m of (dpkgLog ?? (await text(tree, store, '/var/log/dpkg.log'))).matchAll(/^\S+ \S+ status installed (\S+?)(?::(\S+))? (\S+)$/gm)) {
     const p = installed.get(`${m[1]}:${m[2] ?? ''}`) ?? [...installed.values()].find((x) => x.name === m[1] && x.version === m[3]);
     if (p && !order.includes(p)) order.push(p);
   }

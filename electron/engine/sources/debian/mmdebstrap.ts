@@ -12,8 +12,8 @@ import type { SourceOf } from '../../../../shared/recipe';
 
 /**
  * `mirrors`: sources.list lines (the suite, -updates, -security; or a locked
- * build's local repository). `listsDir`: where the archives' (In)Release files
- * are copied before apt's lists are cleaned, for the lock (none: not copied).
+ * build's local repository). `listsDir`: where dpkg's log and the archives'
+ * (In)Release files are copied before the cleanup removes them, for the lock.
  */
 export function mmdebstrapArgs(s: SourceOf<'debian'>, mirrors: string[], debDir: string, out: string, listsDir?: string): string[] {
   return [
@@ -27,7 +27,8 @@ export function mmdebstrapArgs(s: SourceOf<'debian'>, mirrors: string[], debDir:
     `--setup-hook=mkdir -p "$1"/var/cache/apt/archives/`,
     `--setup-hook=sync-in ${debDir} /var/cache/apt/archives/`,
     `--customize-hook=sync-out /var/cache/apt/archives ${debDir}`,
-    ...(listsDir ? [`--customize-hook=cp "$1"/var/lib/apt/lists/*Release ${listsDir}/`] : []),
+    // Before mmdebstrap's cleanup removes them: dpkg's log (the install order) and the archives' Release files.
+    ...(listsDir ? [`--customize-hook=cp "$1"/var/log/dpkg.log "$1"/var/lib/apt/lists/*Release ${listsDir}/ 2>/dev/null || true`] : []),
     // mmdebstrap has no --exclude: purge what the recipe excludes once everything is in
     // (dependencies be damned, as with debootstrap's --exclude).
     ...(s.exclude.length ? [`--customize-hook=chroot "$1" dpkg --purge --force-depends --force-remove-essential -- ${s.exclude.join(' ')}`] : []),
