@@ -4,7 +4,7 @@
 // A lock is untrusted input (it comes with a project): this schema bounds
 // and checks every value before anything names a package, a path or a blob.
 import { z } from 'zod';
-import { debianPackageProblem, debianWordProblem, hostPathProblem, imagePathProblem, mirrorProblem, pathProblem, referenceProblem } from './grammar';
+import { debianPackageProblem, debianWordProblem, imagePathProblem, mirrorProblem, pathProblem, referenceProblem } from './grammar';
 
 export const LOCK_FILE = 'scratchyard.lock';
 export const LOCK_VERSION = 1;
@@ -47,8 +47,8 @@ export const debianLockSchema = z.strictObject({
   packages: z.array(lockPackageSchema).max(MAX_ITEMS),
 });
 
-/** A file from this machine, with the Debian package that ships it here (when one does). */
-export const lockHostFileSchema = z.strictObject({ path: checked(hostPathProblem), sha256, package: packageName.optional(), version: debianVersion.optional() });
+/** A file from this machine (at the same path in the image), with the Debian package that ships it here (when one does). */
+export const lockHostFileSchema = z.strictObject({ path: checked(imagePathProblem), sha256, package: packageName.optional(), version: debianVersion.optional() });
 
 export const hostLockSchema = z.strictObject({
   field,
