@@ -6,6 +6,7 @@
 // a layer above re-runs neither. Each install also records what it installed
 // (scratchyard.lock's entry); `build --locked` installs exactly a lock's
 // packages from the pool, as a local repository apt sees alone.
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,7 +114,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     await Promise.all([fs.mkdir(debDir), fs.mkdir(listsDir)]);
     let mirrors: string[];
     if (locked) {
-      await lockedRepository(locked, poolMap, debDir, ctx);
+      await lockedRepository(locked, poolMap, debDir, s.suite, arch, ctx);
       mirrors = [`deb [trusted=yes] file://${debDir} ./`];
     } else {
       for (const [name, digest] of download?.debs ?? pool) await ctx.store.copyTo(digest, path.join(debDir, name), 0o644);
@@ -124,7 +125,8 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     const logFile = path.join(ctx.store.cacheDir, 'logs', `debian-${dlKey.slice(0, 16)}.log`);
     ctx.log(`debian ${s.suite}/${s.variant}: ${locked ? `installing the ${cached} locked packages from the cache's pool` : cached ? `installing from the cached download (${cached} packages; only what is missing is fetched)` : 'downloading and installing'} (${tool}, ${locked ? 'scratchyard.lock' : archives.map((a) => `${a.uri} ${a.suite}`).join(', ')})`);
     try {
-      await bootstrap({ tool, s, mirrors, debDir, listsDir, work, out, ctx, expected: download?.debs.length ?? 0, logFile, onProgress: (f) => installNode.progress(f) });
+      // Under --locked every locked package is asked for by name: the repository holds only its locked version.
+      await bootstrap({ tool, s: locked ? { ...s, include: [...new Set([...s.include, ...locked.packages.map((p) => p.name)])] } : s, mirrors, debDir, listsDir, work, out, ctx, expected: download?.debs.length ?? 0, logFile, onProgress: (f) => installNode.progress(f) });
     } catch (e) {
       dlNode.failed(e as Error);
       installNode.failed(e as Error);
@@ -155,13 +157,15 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
       throw e;
     }
     // Read from the finished pack: the status file, dpkg's log, the packages' file lists.
+    const t0 = performance.now();
     const { packages, missing } = withDebDigests(await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined)), new Map(merged));
     if (missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${missing.map(debFileName).join(', ')}`);
     const lock: InstallLock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages };
+    const lockMs = Math.round(performance.now() - t0);
     const tree = normalize(raw, await ctx.store.putBytes(''), await shippedPaths(raw, ctx.store));
     await ctx.cache.put(key, treeToJson(tree));
     await ctx.cache.put(lockKeyOf(key), lock);
-    installNode.done(`${tree.size} entries`);
+    installNode.done(`${tree.size} entries; ${packages.length} packages recorded for the lock in ${lockMs} ms`);
     return result(tree, lock);
   } finally {
     // debootstrap's root holds folders without write permission: removeRoot copes.
@@ -197,10 +201,14 @@ async function fromMirror(s: SourceOf<'debian'>, ctx: SourceContext, locked: Deb
 }
 
 /** A local repository of exactly the locked .debs from the pool, for apt to resolve against alone. */
-async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, ctx: SourceContext): Promise<void> {
+async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, suite: string, arch: string, ctx: SourceContext): Promise<void> {
   for (const p of locked.packages) await ctx.store.copyTo(pool.get(debFileName(p))!, path.join(debDir, debFileName(p)), 0o644);
   const scan = await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: debDir });
   await fs.writeFile(path.join(debDir, 'Packages'), scan.stdout);
+  // mmdebstrap picks the essential set with ?archive(^SUITE$): the repository names the suite it stands for.
+  const index = Buffer.from(scan.stdout);
+  const release = [`Suite: ${suite}`, `Codename: ${suite}`, 'Date: Thu, 01 Jan 1970 00:00:00 UTC', `Architectures: ${arch} all`, 'SHA256:', ` ${createHash('sha256').update(index).digest('hex')} ${index.length} Packages`, ''];
+  await fs.writeFile(path.join(debDir, 'Release'), release.join('\n'));
 }
 
 /** Each archive with the sha256 of the InRelease (or Release) file apt fetched for it. */
