@@ -37,7 +37,8 @@ export const lockArchiveSchema = z.strictObject({
   release: sha256.optional(),
 });
 
-export const lockPackageSchema = z.strictObject({ name: packageName, version: debianVersion, arch: debianArch, sha256 });
+/** `auto`: apt installed it as a dependency (its extended_states mark, reproduced by a locked install). */
+export const lockPackageSchema = z.strictObject({ name: packageName, version: debianVersion, arch: debianArch, sha256, auto: z.literal(true).optional() });
 
 export const debianLockSchema = z.strictObject({
   field,

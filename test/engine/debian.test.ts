@@ -162,7 +162,7 @@ describe.skipIf(lacks('mmdebstrap', 'dpkg-query'))('debian source (mmdebstrap)',
     expect(ls).toMatch(/^\.\/usr\/bin\/hello 0100755-0-0-/m);
     // mmdebstrap has no --exclude: the package is purged after the install.
     expect(ls).not.toMatch(/debian-archive-keyring\.gpg /);
-  });
+  }, 900_000);
 
   it.skipIf(lacks('qemu-system-x86_64'))('the chroot, a VM booting its initrd and docker count the same packages', () => {
     const r = cli(['run', project, '--runner', 'all', '--json', '--cache', cache]);

@@ -30,7 +30,7 @@ import { mmdebstrapArgs } from './mmdebstrap';
 import { DebianProgress, type DebianTool } from './progress';
 import { OFFLINE, lastLines, streamTool, type StreamResult } from './stream';
 
-const ENGINE = 4;
+const ENGINE = 5;
 
 /** Their contents vary by host and time and are dropped; the folders packages ship under them stay (emptied files too). */
 const DROP_CONTENTS = ['/var/log', '/var/cache/apt', '/var/lib/apt/lists'];
@@ -126,7 +126,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     ctx.log(`debian ${s.suite}/${s.variant}: ${locked ? `installing the ${cached} locked packages from the cache's pool` : cached ? `installing from the cached download (${cached} packages; only what is missing is fetched)` : 'downloading and installing'} (${tool}, ${locked ? 'scratchyard.lock' : archives.map((a) => `${a.uri} ${a.suite}`).join(', ')})`);
     try {
       // Under --locked every locked package is asked for by name: the repository holds only its locked version.
-      await bootstrap({ tool, s: locked ? { ...s, include: [...new Set([...s.include, ...locked.packages.map((p) => p.name)])] } : s, mirrors, debDir, listsDir, work, out, ctx, expected: download?.debs.length ?? 0, logFile, onProgress: (f) => installNode.progress(f) });
+      await bootstrap({ tool, s: locked ? { ...s, include: [...new Set([...s.include, ...locked.packages.map((p) => p.name)])] } : s, mirrors, locked, debDir, listsDir, work, out, ctx, expected: download?.debs.length ?? 0, logFile, onProgress: (f) => installNode.progress(f) });
     } catch (e) {
       dlNode.failed(e as Error);
       installNode.failed(e as Error);
@@ -249,6 +249,22 @@ function normalize(tree: Tree, empty: { digest: Sha256; size: number }, shipped:
   return tree;
 }
 
+/**
+ * A locked install reads a local repository: afterwards the root is made what
+ * the unlocked install of the same packages makes, its sources.list naming the
+ * locked archives (as mmdebstrap writes it) and apt's auto marks restored.
+ * Every value is checked by the lock's schema (URLs, suites, package names).
+ */
+function lockedHooks(locked: DebianLock | undefined): string[] {
+  if (!locked) return [];
+  const list = locked.archives.map((a) => `deb ${a.uri} ${a.suite} ${a.components.join(' ')}\n`).join('\n');
+  const auto = locked.packages.filter((p) => p.auto).map((p) => p.name);
+  return [
+    `--customize-hook=printf '%s' '${list}' > "$1"/etc/apt/sources.list`,
+    ...(auto.length ? [`--customize-hook=chroot "$1" apt-mark auto -- ${auto.join(' ')} >/dev/null`] : []),
+  ];
+}
+
 interface BootstrapRun {
   tool: DebianTool;
   s: SourceOf<'debian'>;
@@ -261,6 +277,8 @@ interface BootstrapRun {
   expected: number;
   logFile: string;
   onProgress: (f: number) => void;
+  /** Under --locked: the archives to name in /etc/apt/sources.list and apt's auto marks to restore. */
+  locked?: DebianLock;
 }
 
 async function bootstrap(b: BootstrapRun): Promise<void> {
@@ -271,7 +289,7 @@ async function bootstrap(b: BootstrapRun): Promise<void> {
   try {
     if (b.tool === 'mmdebstrap') {
       const env = { ...process.env, SOURCE_DATE_EPOCH: String(b.ctx.epoch), LC_ALL: 'C.UTF-8' };
-      r = await streamTool(findTool('mmdebstrap')!, mmdebstrapArgs(b.s, b.mirrors, b.debDir, b.out, b.listsDir), env, b.ctx, progress, b.onProgress, full);
+      r = await streamTool(findTool('mmdebstrap')!, [...lockedHooks(b.locked), ...mmdebstrapArgs(b.s, b.mirrors, b.debDir, b.out, b.listsDir)], env, b.ctx, progress, b.onProgress, full);
     } else {
       // debootstrap reads one archive: the suite's (the -updates and -security archives need mmdebstrap).
       r = await runDebootstrap({ s: b.s, mirror: b.mirrors[0].split(' ')[1], debDir: b.debDir, work: b.work, out: b.out, ctx: b.ctx, progress, onProgress: b.onProgress, full });

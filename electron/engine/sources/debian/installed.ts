@@ -32,6 +32,12 @@ export async function installedPackages(tree: Tree, store: BlobStore, dpkgLog?: 
     const p = installed.get(`${m[1]}:${m[2] ?? ''}`) ?? [...installed.values()].find((x) => x.name === m[1] && x.version === m[3]);
     if (p && !order.includes(p)) order.push(p);
   }
+  // apt's marks: packages it installed as dependencies.
+  for (const stanza of (await text(tree, store, '/var/lib/apt/extended_states')).split(/\n\n+/)) {
+    const name = /^Package: (\S+)$/m.exec(stanza)?.[1];
+    const arch = /^Architecture: (\S+)$/m.exec(stanza)?.[1];
+    if (name && /^Auto-Installed: 1$/m.test(stanza)) for (const p of installed.values()) if (p.name === name && (!arch || p.arch === arch || p.arch === 'all')) p.auto = true;
+  }
   const rest = [...installed.values()].filter((p) => !order.includes(p)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return [...order, ...rest];
 }
