@@ -63,7 +63,8 @@ export function withDebDigests(installed: Installed[], pool: Map<string, Sha256>
   const missing: Installed[] = [];
   for (const p of installed) {
     const digest = pool.get(debFileName(p));
-    if (digest) packages.push({ ...p, sha256: digest });
+    // Keys in the lock's order, whatever order the record was built in: the lock is compared byte for byte.
+    if (digest) packages.push({ name: p.name, version: p.version, arch: p.arch, sha256: digest, ...(p.auto ? { auto: true as const } : {}) });
     else missing.push(p);
   }
   return { packages, missing };
