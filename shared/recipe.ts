@@ -157,6 +157,13 @@ const imageSource = z.strictObject({
     .describe("pins the base: its manifest digest (a docker-archive: its config digest, docker's image id); a build refuses any other"),
 });
 
+const mirrorUrl = checked((u) => (u === 'auto' ? 'expected an http://, https:// or file:// URL ("auto" stands alone, not in a list)' : mirrorProblem(u)));
+/** One archive of a `mirror:` list, e.g. the security archive: {uri: …/debian-security, suite: bookworm-security}. */
+const debianArchive = z.strictObject({
+  uri: mirrorUrl,
+  suite: checked((w) => debianWordProblem(w, 'suite')),
+});
+
 const debianSource = z.strictObject({
   kind: z.literal('debian'),
   suite: checked((w) => debianWordProblem(w, 'suite')).default('bookworm'),
@@ -164,7 +171,10 @@ const debianSource = z.strictObject({
   include: z.array(checked(debianPackageProblem)).default([]),
   exclude: z.array(checked(debianPackageProblem)).default([]).describe('packages to leave out: purged after the install even when a dependency pulled them in (debootstrap also gets --exclude)'),
   components: z.array(checked((w) => debianWordProblem(w, 'component'))).min(1).default(['main']),
-  mirror: checked(mirrorProblem).default('auto').describe('auto: the host\'s apt sources; or an http, https or file URL'),
+  mirror: z
+    .union([checked(mirrorProblem), z.array(z.union([mirrorUrl, debianArchive])).min(1).max(16)])
+    .default('auto')
+    .describe('auto: the host\'s apt sources (the suite, its -updates and -security archives); a URL (the suite there alone); or a list of URLs (the suite) and {uri, suite} archives'),
   tool: z.enum(['auto', 'mmdebstrap', 'debootstrap']).default('auto'),
 });
 

@@ -34,12 +34,13 @@ import { SbomInputError } from '../engine/export/sbom-collect';
 const USAGE = `usage: scratchyard <command> [options]
 
 commands:
-  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict]
+  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict] [--locked]
         [--cache-from docker://REPO] [--cache-to docker://REPO] [--tls-verify=false] [--creds USER:PASS] [--authfile F]
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings;
                  --cache-from/--cache-to: a registry repository shared by many machines as the build cache
-  ${INIT_USAGE}
                  --sbom / --no-sbom: write NAME.cdx.json and NAME.spdx.json (default: the recipe's sbom, on)
+                 --locked: install scratchyard.lock's Debian versions, exit 1 on any drift from the lock
+  ${INIT_USAGE}
   ${RUN_USAGE}
   ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: a file, folder or reference as inspect takes it; N counts from 1
   ${INSPECT_USAGE}
@@ -166,6 +167,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     ...REGISTRY_FLAGS,
     sbom: { type: 'boolean' },
     'no-sbom': { type: 'boolean' },
+    locked: { type: 'boolean' },
   });
   if (values.sbom && values['no-sbom']) throw new UsageError('--sbom and --no-sbom: choose one');
   if (values.help) return usageOf('build')();
@@ -186,6 +188,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     onEvent: (e) => progress.event(e),
     cacheFrom,
     cacheTo,
+    lock: values.locked ? 'locked' : 'write',
   });
   progress.finish(summary(result));
   if (values.json) process.stdout.write(JSON.stringify({ ...buildJson(result), warnings: progress.warnings }, null, 2) + '\n');
@@ -204,6 +207,7 @@ export function buildJson(r: BuildResult) {
     outputs: r.outputs,
     written: r.written,
     ...(r.sboms ? { sboms: r.sboms } : {}),
+    ...(r.lock ? { lock: r.lock } : {}),
   };
 }
 

@@ -1,18 +1,26 @@
 // The debian source with the real mmdebstrap and the host's apt mirror: the
-// bundled example builds, its /init in a chroot counts the same packages as
-// dpkg-query on the tree, download and install are cached apart, and two
-// builds from empty caches give one digest.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// bundled example builds with the security archive's versions, its /init in
+// a chroot counts the same packages as dpkg-query on the tree, package-shipped
+// folders stay, download and install are cached apart; scratchyard.lock is
+// the same bytes each build, one lock gives one digest from two caches, and
+// build --locked installs exactly the locked versions or names what it cannot.
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { cli, lacks, sh, tempDir } from '../helpers/env';
 import { copyExample } from '../helpers/projects';
 
-const EXAMPLE = path.join(REPO, 'assets/examples/debian');
 const work = tempDir('sy-debian-');
 const cache = path.join(work, 'cache');
 const project = path.join(work, 'debian');
-let first: { manifestDigest: string; layers: { name: string; cached: boolean }[] };
+const root = path.join(work, 'rootfs');
+let firstLock: string;
+let firstLog: string;
+const lockFile = (dir: string) => path.join(dir, 'scratchyard.lock');
+type Pkg = { name: string; version: string; arch: string; sha256: string };
+const packagesOf = (lockText: string): Pkg[] => JSON.parse(lockText).sources[0].packages;
+/** The installed packages of an extracted root, as dpkg-query lists them. */
+const dpkgList = (dir: string) => sh('dpkg-query', [`--admindir=${dir}/var/lib/dpkg`, '-f', '${Package} ${Version} ${Architecture}\\n', '-W']).stdout.trim().split('\n').sort();
 
 describe.skipIf(lacks('mmdebstrap', 'dpkg-query'))('debian source (mmdebstrap)', () => {
   beforeAll(() => {
@@ -20,15 +28,46 @@ describe.skipIf(lacks('mmdebstrap', 'dpkg-query'))('debian source (mmdebstrap)',
     const r = cli(['build', project, '--cache', cache, '--json', '--format', 'rootfs']);
     expect(r.stderr).toMatch(/downloading and installing \(mmdebstrap/);
     expect(r.code).toBe(0);
-    first = JSON.parse(r.stdout);
-  }, 600_000);
+    expect(JSON.parse(r.stdout).manifestDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    firstLog = r.stderr;
+    firstLock = readFileSync(lockFile(project), 'utf8');
+    mkdirSync(root);
+    expect(sh('tar', ['-xf', path.join(project, 'out/debian.rootfs.tar'), '-C', root]).code).toBe(0);
+  }, 900_000);
+
+  it("installs the security archive's versions, the ones the host's apt would", () => {
+    // The short log on screen, the full one in the cache.
+    expect(firstLog.split('\n').length).toBeLessThan(60);
+    expect(firstLog).toMatch(/mmdebstrap's full log: \S+\/logs\/debian-[0-9a-f]{16}\.log/);
+    const names = dpkgList(root).map((l) => l.split(' ')[0]);
+    const policy = sh('apt-cache', ['policy', ...names]).stdout;
+    // "NAME:\n  Installed: …\n  Candidate: V\n  Version table:\n     V 500\n        500 URI SUITE/main …"
+    const fromSecurity = [...policy.matchAll(/^(\S+):\n(?:  .*\n)*?  Candidate: (\S+)\n  Version table:\n(?:.*\n)*?[ *]{5}\2 \d+\n\s+\d+ \S+ (\S+)\//gm)].filter((m) => m[3].endsWith('-security'));
+    expect(fromSecurity.length).toBeGreaterThan(0);
+    const installed = new Map(dpkgList(root).map((l) => [l.split(' ')[0], l.split(' ')[1]]));
+    for (const m of fromSecurity) expect(`${m[1]} ${installed.get(m[1])}`).toBe(`${m[1]} ${m[2]}`);
+    expect(JSON.parse(firstLock).sources[0].archives.map((a: { suite: string }) => a.suite)).toEqual(['bookworm', 'bookworm-updates', 'bookworm-security']);
+  });
+
+  it('the lock lists what dpkg-query lists, with the .debs\' digests, in install order', () => {
+    const pkgs = packagesOf(firstLock);
+    expect(pkgs.map((p) => `${p.name} ${p.version} ${p.arch}`).sort()).toEqual(dpkgList(root));
+    // Install order, not alphabetical: dpkg sets up the essential libraries first.
+    expect(pkgs.map((p) => p.name)).not.toEqual(pkgs.map((p) => p.name).sort());
+    for (const p of pkgs) expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keeps the folders packages ship under /var/log and apt\'s caches', () => {
+    const info = path.join(root, 'var/lib/dpkg/info');
+    const shipped = readdirSync(info).filter((f) => f.endsWith('.list')).flatMap((f) => readFileSync(path.join(info, f), 'utf8').split('\n')).filter((p) => /^\/var\/(log|cache\/apt)\/./.test(p));
+    expect(shipped).toContain('/var/log/apt');
+    const ls = cli(['ls', project, '--cache', cache]).stdout;
+    for (const p of shipped) expect(ls).toMatch(new RegExp(`^\\.${p.replace(/[.+]/g, '\\$&')} 0`, 'm'));
+  });
 
   it('runs /init in a chroot and counts what dpkg-query counts on the tree', () => {
     const run = cli(['run', project, '--cache', cache]);
     expect(run.code).toBe(0);
-    const root = path.join(work, 'rootfs');
-    mkdirSync(root);
-    expect(sh('tar', ['-xf', path.join(project, 'out/debian.rootfs.tar'), '-C', root]).code).toBe(0);
     const count = sh('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-f', '${Package}\\n', '-W']).stdout.trim().split('\n').length;
     expect(count).toBeGreaterThan(50);
     expect(run.stdout).toBe(`${count}\n`);
@@ -52,26 +91,78 @@ describe.skipIf(lacks('mmdebstrap', 'dpkg-query'))('debian source (mmdebstrap)',
     expect(r.stderr).not.toMatch(/mmdebstrap/);
     const j = JSON.parse(r.stdout);
     expect(j.layers.find((l: { name: string }) => l.name === 'debian').cached).toBe(true);
+    // The lock is the same bytes, and --locked rebuilds the same image.
+    expect(readFileSync(lockFile(project), 'utf8')).toBe(firstLock);
+    const locked = cli(['build', project, '--cache', cache, '--json', '--format', 'rootfs', '--locked']);
+    expect(locked.code, locked.stderr).toBe(0);
+    expect(JSON.parse(locked.stdout).manifestDigest).toBe(j.manifestDigest);
   });
+
+  it('--locked after a lock edited to a version the pool lacks fails naming it', () => {
+    const perl = packagesOf(firstLock).find((p) => p.name === 'perl-base')!;
+    writeFileSync(lockFile(project), firstLock.replace(`"name": "perl-base", "version": "${perl.version}"`, `"name": "perl-base", "version": "${perl.version}9"`));
+    try {
+      const r = cli(['build', project, '--cache', cache, '--format', 'rootfs', '--locked']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`perl-base ${perl.version}9 (amd64): not in the cache's .deb pool, nor in the mirror's archives`);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      writeFileSync(lockFile(project), firstLock);
+    }
+  });
+
+  it('two caches, one lock: one digest, the same lock bytes', () => {
+    // Another clone of the project with its lock, another cache: the mirror still serves the locked packages.
+    const clone = path.join(work, 'clone');
+    cpSync(project, clone, { recursive: true, filter: (src) => !src.endsWith(`${path.sep}out`) });
+    const again = cli(['build', clone, '--cache', path.join(work, 'cache2'), '--json', '--format', 'rootfs', '--locked']);
+    expect(again.code, again.stderr).toBe(0);
+    const here = cli(['build', project, '--cache', cache, '--json', '--format', 'rootfs']);
+    expect(JSON.parse(again.stdout).manifestDigest).toBe(JSON.parse(here.stdout).manifestDigest);
+    expect(cli(['build', clone, '--cache', path.join(work, 'cache2'), '--format', 'rootfs']).code).toBe(0);
+    expect(readFileSync(lockFile(clone), 'utf8')).toBe(firstLock);
+  }, 900_000);
+
+  it('--locked installs exactly the locked versions from the pool: a lock of the main archive alone', () => {
+    // The same base from the suite's archive alone (no security updates) fills the pool with older versions...
+    const [main] = JSON.parse(firstLock).sources[0].archives as { uri: string }[];
+    const older = path.join(work, 'older');
+    cpSync(project, older, { recursive: true, filter: (src) => !src.endsWith(`${path.sep}out`) && !src.endsWith('scratchyard.lock') });
+    const file = path.join(older, 'scratchyard.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('variant: minbase', `variant: minbase\n        mirror: [${main.uri}]`));
+    expect(cli(['build', older, '--cache', cache, '--format', 'rootfs']).code).toBe(0);
+    const olderLock = readFileSync(lockFile(older), 'utf8');
+    const downgraded = packagesOf(olderLock).filter((p) => packagesOf(firstLock).find((q) => q.name === p.name)?.version !== p.version);
+    expect(downgraded.map((p) => p.name)).toContain('perl-base');
+    // ...and the security recipe, locked to that lock, installs them from the pool.
+    const pinned = path.join(work, 'pinned');
+    cpSync(project, pinned, { recursive: true, filter: (src) => !src.endsWith(`${path.sep}out`) });
+    writeFileSync(lockFile(pinned), olderLock);
+    const r = cli(['build', pinned, '--cache', cache, '--format', 'rootfs', '--locked']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/installing the \d+ locked packages from the cache's pool/);
+    const pinnedRoot = path.join(work, 'pinned-root');
+    mkdirSync(pinnedRoot);
+    expect(sh('tar', ['-xf', path.join(pinned, 'out/debian.rootfs.tar'), '-C', pinnedRoot]).code).toBe(0);
+    expect(dpkgList(pinnedRoot)).toEqual(packagesOf(olderLock).map((p) => `${p.name} ${p.version} ${p.arch}`).sort());
+    expect(readFileSync(lockFile(pinned), 'utf8')).toBe(olderLock);
+  }, 900_000);
 
   it('changing include (and exclude) re-runs the install from the cached download', () => {
     const file = path.join(project, 'scratchyard.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('variant: minbase', 'variant: minbase\n        include: [hello]\n        exclude: [debian-archive-keyring]'));
     const r = cli(['build', project, '--cache', cache, '--format', 'rootfs']);
     expect(r.code).toBe(0);
+    // The drift against the lock, package by package.
+    expect(r.stderr).toMatch(/^ {2}layers\[0\]\.sources\[0\]: \+ hello:amd64 \S+$/m);
+    expect(r.stderr).toMatch(/^ {2}layers\[0\]\.sources\[0\]: - debian-archive-keyring:all \S+$/m);
     // A new package set is a new install, fed from the pooled download: apt fetches only "hello".
     expect(r.stderr).toMatch(/installing from the cached download \(\d+ packages/);
     const ls = cli(['ls', project, '--cache', cache]).stdout;
     expect(ls).toMatch(/^\.\/usr\/bin\/hello 0100755-0-0-/m);
     // mmdebstrap has no --exclude: the package is purged after the install.
     expect(ls).not.toMatch(/debian-archive-keyring\.gpg /);
-  });
-
-  it('builds to the same digest from an empty cache', () => {
-    const again = cli(['build', EXAMPLE, '--cache', path.join(work, 'cache2'), '--json', '--format', 'rootfs', '--out', path.join(work, 'out2')]);
-    expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout).manifestDigest).toBe(first.manifestDigest);
-  }, 600_000);
+  }, 900_000);
 
   it.skipIf(lacks('qemu-system-x86_64'))('the chroot, a VM booting its initrd and docker count the same packages', () => {
     const r = cli(['run', project, '--runner', 'all', '--json', '--cache', cache]);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { debianPackageProblem, debianWordProblem, mirrorProblem, parseReference, referenceProblem } from '../../shared/grammar';
 import { sourceSchema, recipeSchema, imageReference } from '../../shared/recipe';
-import { hostMirror } from '../../electron/engine/sources/debian/index';
+import { hostArchives } from '../../electron/engine/sources/debian/archives';
 import { mmdebstrapArgs } from '../../electron/engine/sources/debian/mmdebstrap';
 
 const HEX = 'a'.repeat(64);
@@ -90,8 +90,8 @@ describe('Debian mirrors and names', () => {
   it('mmdebstrap gets "--" before its positionals, dpkg before the packages it purges', () => {
     const s = sourceSchema.parse({ kind: 'debian', exclude: ['apt'] });
     if (s.kind !== 'debian') throw new Error('not debian');
-    const args = mmdebstrapArgs(s, 'http://deb.debian.org/debian', '/tmp/debs', '/tmp/out.tar');
-    expect(args.slice(-4)).toEqual(['--', 'bookworm', '/tmp/out.tar', 'http://deb.debian.org/debian']);
+    const args = mmdebstrapArgs(s, ['deb http://deb.debian.org/debian bookworm main', 'deb http://deb.debian.org/debian-security bookworm-security main'], '/tmp/debs', '/tmp/out.tar');
+    expect(args.slice(-5)).toEqual(['--', 'bookworm', '/tmp/out.tar', 'deb http://deb.debian.org/debian bookworm main', 'deb http://deb.debian.org/debian-security bookworm-security main']);
     expect(args.find((a) => a.includes('dpkg --purge'))).toMatch(/ -- apt$/);
   });
 
@@ -105,14 +105,24 @@ describe('Debian mirrors and names', () => {
       return d;
     };
 
-    it('a deb822 mirror is read, the security archive skipped', async () => {
-      const d = apt('good', { 'sources.list.d/debian.sources': 'Types: deb\nURIs: http://security.debian.org/debian-security\n', 'sources.list.d/main.sources': 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm\n' });
-      await expect(hostMirror(d)).resolves.toBe('http://deb.debian.org/debian');
+    it('the suite, its -updates and -security archives are read from deb822 and one-line sources', async () => {
+      const d = apt('good', {
+        'sources.list.d/debian.sources': '# comment\nTypes: deb\nURIs: http://security.debian.org/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n',
+        'sources.list.d/main.sources': 'Types: deb deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n',
+        'sources.list.d/old.list.disabled': 'deb http://never.example/debian bookworm main\n',
+      });
+      expect(await hostArchives('bookworm', ['main'], d)).toEqual([
+        { uri: 'http://deb.debian.org/debian', suite: 'bookworm', components: ['main'] },
+        { uri: 'http://deb.debian.org/debian', suite: 'bookworm-updates', components: ['main'] },
+        { uri: 'http://security.debian.org/debian-security', suite: 'bookworm-security', components: ['main'] },
+      ]);
+      const one = apt('oneline', { 'sources.list': '# deb http://x.example/debian bookworm main\ndeb [arch=amd64] http://m.example/debian bookworm main\ndeb http://m.example/debian-security bookworm-security main\n' });
+      expect((await hostArchives('bookworm', ['main', 'contrib'], one)).map((a) => `${a.uri} ${a.suite} ${a.components.join(',')}`)).toEqual(['http://m.example/debian bookworm main,contrib', 'http://m.example/debian-security bookworm-security main,contrib']);
     });
 
     it('an option-shaped mirror there is refused, naming the file', async () => {
       const d = apt('hostile', { 'sources.list': 'deb --setup-hook=touch/tmp/x bookworm main\n' });
-      await expect(hostMirror(d)).rejects.toThrow(`the host's apt sources (${path.join(d, 'sources.list')}) name the mirror "--setup-hook=touch/tmp/x", which is refused: expected "auto" or an http`);
+      await expect(hostArchives('bookworm', ['main'], d)).rejects.toThrow(`the host's apt sources (${path.join(d, 'sources.list')}) name the mirror "--setup-hook=touch/tmp/x", which is refused: expected "auto" or an http`);
     });
   });
 });

@@ -22,6 +22,8 @@ import { defaultWrapperSpec, initrdBlob, writeInitrdFile } from '../export/initr
 import { writeRootfsTar } from '../export/rootfs';
 import { layerItems, tarStream } from '../oci/tarwriter';
 import { loadProject } from '../graph/project';
+import { lockOf, readLock, writeLock, type EvaluatedSource } from '../graph/lockfile';
+import { LOCK_FILE, LockDriftError, lockDrift } from '../../../shared/lock';
 import { sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
 import { RegistryCache, type RegistryCacheOptions } from '../oci/remote-cache';
@@ -63,6 +65,21 @@ export interface BuildOptions {
   cacheFrom?: SharedCacheOptions;
   /** ...and this build's nodes are pushed to it (--cache-to). */
   cacheTo?: SharedCacheOptions;
+  /**
+   * scratchyard.lock beside the recipe: `write` (default) reports drift from it and updates it;
+   * `locked` installs the locked Debian versions and fails on any drift; `ignore` leaves it alone.
+   */
+  lock?: 'write' | 'locked' | 'ignore';
+}
+
+/** What the build did with scratchyard.lock. */
+export interface LockSummary {
+  file: string;
+  /** One line per package or file that differs from the lock as it was ("/usr/bin/curl: curl 7.88.1-10+deb12u14 → 7.88.1-10+deb12u15"). */
+  drift: string[];
+  written: boolean;
+  /** Time spent making, comparing and writing the lock. */
+  ms: number;
 }
 
 export type SharedCacheOptions = Omit<RegistryCacheOptions, 'log' | 'signal'>;
@@ -91,6 +108,7 @@ export interface BuildResult {
   /** Which recipe source put each path of the image. */
   brought: Map<ImagePath, SourceRef>;
   store: BlobStore;
+  lock?: LockSummary;
 }
 
 const sha256 = z.string().regex(HEX64).transform(asSha256);
@@ -189,10 +207,24 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
   let failed = false;
   try {
     await Promise.all([store.open(), cache.open()]);
-    const stack = await evaluateStack(r0, { projectDir: project.dir, store, cache, report, signal: opts.signal });
+    const lockMode = opts.lock ?? 'write';
+    const old = lockMode === 'ignore' ? undefined : await readLock(project.dir);
+    if (lockMode === 'locked' && !old) throw new LockDriftError(project.dir, [`no ${LOCK_FILE} here to build --locked from: build once without --locked to write it`]);
+    const locked = lockMode === 'locked' ? new Map(old!.lock.sources.map((e) => [e.field, e])) : undefined;
+    const evaluated: EvaluatedSource[] = [];
+    const stack = await evaluateStack(r0, {
+      projectDir: project.dir,
+      store,
+      cache,
+      report,
+      signal: opts.signal,
+      locked: locked && ((field) => locked.get(field)),
+      onSource: (field, source, result) => evaluated.push({ field, source, result }),
+    });
     const { states, stages, base: baseImage, brought } = stack;
     const baseConfig = baseImage && startingConfig(r0, baseImage);
     const recipe: Recipe = baseConfig ? { ...r0, layers: stack.layers, config: mergeConfig(baseConfig.fields, r0.config) } : r0;
+    const lock = lockMode === 'ignore' ? undefined : await settleLock(project.dir, evaluated, store, report, lockMode, old);
     const digests = states.map(treeDigest);
     const byName = new Map(recipe.layers.map((l, i) => [l.name, i]));
     const layers: LayerSummary[] = [];
@@ -272,7 +304,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
     written.sort((a, b) => formats.indexOf(a) - formats.indexOf(b));
     // After the exports: a build that failed leaves no SBOM of an image it did not write.
     const sboms = sbom ? await sbom.write() : undefined;
-    return { recipe, ...(baseImage ? { base: { ref: baseImage.ref, digest: baseImage.digest } } : {}), projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, ...(sboms ? { sboms } : {}), states, stages, brought, store };
+    return { recipe, ...(baseImage ? { base: { ref: baseImage.ref, digest: baseImage.digest } } : {}), projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, ...(sboms ? { sboms } : {}), states, stages, brought, store, lock };
   } catch (e) {
     failed = true;
     throw e;
@@ -297,6 +329,24 @@ function startingConfig(recipe: Recipe, base: BaseImage): BaseConfig {
     throw new RecipeError('architecture', `is ${recipe.architecture}, the base ${base.ref} is ${c.architecture}: set architecture: ${c.architecture} (or pick a base of this architecture)`);
   }
   return c;
+}
+
+/** Compare what the sources resolved to with the lock: refuse drift under --locked, else report it and update the lock. */
+async function settleLock(projectDir: string, evaluated: EvaluatedSource[], store: BlobStore, report: NodeReporter, mode: 'write' | 'locked', old: Awaited<ReturnType<typeof readLock>>): Promise<LockSummary> {
+  const t0 = performance.now();
+  const now = await lockOf(evaluated, projectDir, store);
+  const drift = old ? lockDrift(old.lock, now) : [];
+  if (mode === 'locked' && drift.length) throw new LockDriftError(path.join(projectDir, LOCK_FILE), drift);
+  const file = path.join(projectDir, LOCK_FILE);
+  if (drift.length) report.log(`${LOCK_FILE}: ${drift.length} change${drift.length === 1 ? '' : 's'} since the lock:\n${drift.map((l) => `  ${l}`).join('\n')}`);
+  let written = false;
+  try {
+    written = mode === 'write' && (await writeLock(projectDir, now, old?.text));
+  } catch (e) {
+    // The image does not depend on the lock: a read-only project still builds.
+    report.log(`${LOCK_FILE}: not written (${(e as Error).message})`);
+  }
+  return { file, drift, written, ms: Math.round(performance.now() - t0) };
 }
 
 async function writeLayer(

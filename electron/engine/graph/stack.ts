@@ -1,10 +1,11 @@
 // Evaluating the layer stack: every source applied in order over the state
 // below it, giving the image's state after each layer.
 import type { ImagePath } from '../../../shared/brand';
-import type { Layer, Recipe, SourceOf } from '../../../shared/recipe';
+import type { LockEntry } from '../../../shared/lock';
+import type { Layer, Recipe, Source, SourceOf } from '../../../shared/recipe';
 import { imagePath, isUnder, joinImage } from '../model/path';
 import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
-import { RecipeError, runSource, type SourceContext } from '../sources';
+import { RecipeError, runSource, type SourceContext, type SourceResult } from '../sources';
 import { loadBase, noteBaseDigest, type BaseImage } from '../sources/image';
 import type { FileOrigin } from '../sources/types';
 import { hostWarnings, type HostBrought } from '../sources/host-warnings';
@@ -41,6 +42,10 @@ export interface StackEnv {
   cache: BuildCache;
   report: NodeReporter;
   signal?: AbortSignal;
+  /** `build --locked`: the lock's entry for a source field. */
+  locked?: (field: string) => LockEntry | undefined;
+  /** Each source as evaluated for the image (not the first pass of a recipe with libs), for the lock. */
+  onSource?: (field: string, source: Source, result: SourceResult) => void;
 }
 
 /**
@@ -132,6 +137,7 @@ async function evaluate(
         stages,
         log: (line) => env.report.log(line),
         signal: env.signal,
+        locked: env.locked?.(field),
         node: (id, label) => (report ? env.report.start(`source:${idPrefix}${layer.name}:${si}:${id}`, `${idPrefix}${layer.name}: ${label}`) : { done() {}, cached() {}, failed() {}, progress() {} }),
       };
       if (source.kind === 'libs' && upper) {
@@ -162,6 +168,7 @@ async function evaluate(
           bro.set(p, { layer: li, source: si, kind: source.kind });
         }
         if (report && res.brought) brought.push(res.brought);
+        if (report) env.onSource?.(field, source, res);
         if (source.kind === 'copy' && source.from !== undefined) recordStageOrigins(source, stages, res.put, layerOrigins);
         node?.done();
       } catch (e) {

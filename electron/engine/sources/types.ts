@@ -1,5 +1,6 @@
 // What every source kind gets and gives back.
 import type { ImagePath } from '../../../shared/brand';
+import type { LockEntry } from '../../../shared/lock';
 import type { NodeHandle } from '../model/events';
 import type { Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
@@ -28,6 +29,8 @@ export interface SourceContext {
   signal?: AbortSignal;
   /** A graph node of its own inside this source (debian's download and install). */
   node: (id: string, label: string) => NodeHandle;
+  /** `build --locked`: this source's entry in scratchyard.lock, to be reproduced exactly (debian installs its versions). */
+  locked?: LockEntry;
 }
 
 /** A file copied out of a build-only stage, and its path there. */
@@ -43,6 +46,8 @@ export interface SourceResult {
   remove: ImagePath[];
   /** A host source: what it brought from this machine, checked for warnings once the image is complete. */
   brought?: HostBrought;
+  /** What the source resolved to, for scratchyard.lock, when the source knows it best (debian; image: its manifest digest). */
+  lock?: LockEntry;
 }
 
 /** A recipe mistake, named by file and field: "scratchyard.yaml: layers[1].sources[2].src: ...". */

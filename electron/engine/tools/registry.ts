@@ -35,7 +35,8 @@ export const TOOLS = {
   newuidmap: { command: 'newuidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox, rootless mmdebstrap', versionArgs: ['--version'] },
   newgidmap: { command: 'newgidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox', versionArgs: ['--version'] },
   strace: { command: 'strace', debianPackage: 'strace', purpose: 'tracing the files a host program opens (host sources\' trace:)', versionArgs: ['-V'] },
-  dpkgQuery: { command: 'dpkg-query', debianPackage: 'dpkg', purpose: 'naming the Debian packages of host files (SBOMs, status.d)', versionArgs: ['--version'] },
+  dpkgScanpackages: { command: 'dpkg-scanpackages', debianPackage: 'dpkg-dev', purpose: 'build --locked: a repository of the locked .debs', versionArgs: ['--version'] },
+  dpkgQuery: { command: 'dpkg-query', debianPackage: 'dpkg', purpose: 'the Debian package of each host file (SBOMs, status.d, scratchyard.lock)', versionArgs: ['--version'] },
   qemu: { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'the VM runner', versionArgs: ['--version'] },
 } satisfies Record<string, ToolInfo>;
 

@@ -10,7 +10,7 @@
 // its grammar (shared/grammar.ts) starts it with a letter or digit, so it,
 // the target and the mirror after it are never options; components and
 // package names are checked by Debian's grammars (no ",") inside option values.
-import { promises as fs } from 'node:fs';
+import { promises as fs, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { SourceOf } from '../../../../shared/recipe';
 import { DEFAULT_PATH } from '../../model/runspec';
@@ -47,6 +47,8 @@ export interface DebootstrapRun {
   ctx: SourceContext;
   progress: DebianProgress;
   onProgress: (f: number) => void;
+  /** The run's full log. */
+  full?: WriteStream;
 }
 
 /** The first positional ends debootstrap's options: it must not look like one (the schema already says so). */
@@ -61,7 +63,7 @@ export async function runDebootstrap(r: DebootstrapRun): Promise<StreamResult> {
   if (!variant) throw new RecipeError(`${r.ctx.field}.variant`, `debootstrap has no "${r.s.variant}" variant (it knows minbase, buildd, important): use tool: mmdebstrap`);
   const root = path.join(r.work, 'root');
   const env = { ...process.env, PATH: DEFAULT_PATH, SOURCE_DATE_EPOCH: String(r.ctx.epoch), LC_ALL: 'C.UTF-8', FAKEROOTDONTTRYCHOWN: '1' };
-  const stream = (cmd: string, args: string[]) => streamTool(cmd, args, env, r.ctx, r.progress, r.onProgress);
+  const stream = (cmd: string, args: string[]) => streamTool(cmd, args, env, r.ctx, r.progress, r.onProgress, r.full);
   const options = [
     ...variant,
     '--verbose',

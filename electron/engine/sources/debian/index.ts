@@ -3,53 +3,49 @@
 // store, pooled per suite and mirror) and the install (the root filesystem,
 // imported from mmdebstrap's tarball into a pack). Changing `include` re-runs
 // the install with the pool handed to apt, so only new packages are fetched;
-// a layer above re-runs neither.
-import { createReadStream, promises as fs } from 'node:fs';
+// a layer above re-runs neither. Each install also records what it installed
+// (scratchyard.lock's entry); `build --locked` installs exactly a lock's
+// packages from the pool, as a local repository apt sees alone.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ImagePath, Sha256 } from '../../../../shared/brand';
-import { mirrorProblem } from '../../../../shared/grammar';
+import { z } from 'zod';
+import { asSha256, type ImagePath, type Sha256 } from '../../../../shared/brand';
+import { LockDriftError, debianLockSchema, type DebianLock, type LockArchive, type LockPackage } from '../../../../shared/lock';
 import type { SourceOf } from '../../../../shared/recipe';
 import { digestOf } from '../../model/digest';
 import { ROOT, isUnder } from '../../model/path';
 import { treeFromJson, treeToJson, type Entry, type Tree } from '../../model/tree';
 import { removeRoot } from '../../store/materialize';
-import { TOOLS, ToolMissingError, findTool } from '../../tools/registry';
+import { TOOLS, ToolMissingError, findTool, requireTool } from '../../tools/registry';
+import { execOk } from '../../tools/exec';
+import { HEX64 } from '../../store/integrity';
 import { importTar } from '../../oci/tar-import';
 import { RecipeError, type SourceContext, type SourceResult } from '../types';
+import { archivesOf, listsName, sourcesLine, type Archive } from './archives';
 import { runDebootstrap } from './debootstrap';
+import { debFileName, installedPackages, shippedPaths, withDebDigests } from './installed';
 import { mmdebstrapArgs } from './mmdebstrap';
 import { DebianProgress, type DebianTool } from './progress';
 import { OFFLINE, lastLines, streamTool, type StreamResult } from './stream';
 
-const ENGINE = 3;
+const ENGINE = 5;
 
-/** What varies by host and time in a fresh Debian root, and is dropped from the tree. */
-const DROP = ['/var/log', '/var/cache/apt', '/var/lib/apt/lists', '/var/cache/ldconfig/aux-cache', '/etc/resolv.conf', '/etc/hostname', '/var/cache/debconf/config.dat-old', '/var/cache/debconf/templates.dat-old', '/var/lib/dpkg/status-old', '/var/lib/dpkg/diversions-old'];
+/** Their contents vary by host and time and are dropped; the folders packages ship under them stay (emptied files too). */
+const DROP_CONTENTS = ['/var/log', '/var/cache/apt', '/var/lib/apt/lists'];
+/** Files that vary by host and time, dropped. */
+const DROP = ['/var/cache/ldconfig/aux-cache', '/etc/resolv.conf', '/etc/hostname', '/var/cache/debconf/config.dat-old', '/var/cache/debconf/templates.dat-old', '/var/lib/dpkg/status-old', '/var/lib/dpkg/diversions-old'];
 /** Kept as empty files: present in every Debian root, their content is per machine. */
 const EMPTY = ['/etc/machine-id'];
 
-interface DownloadRecord {
-  debs: [string, Sha256][];
-}
-
-/**
- * The first Debian mirror of the host's apt configuration (deb822 or one-line),
- * checked by the same grammar as a recipe's mirror: it goes to the same tools.
- */
-export async function hostMirror(aptDir = '/etc/apt'): Promise<string> {
-  const listDir = path.join(aptDir, 'sources.list.d');
-  const files = [path.join(aptDir, 'sources.list'), ...(await fs.readdir(listDir).catch(() => [] as string[])).filter((f) => /\.(sources|list)$/.test(f)).sort().map((f) => path.join(listDir, f))];
-  for (const f of files) {
-    const text = await fs.readFile(f, 'utf8').catch(() => '');
-    const m = /^URIs:[ \t]*(\S+)/m.exec(text) ?? /^deb[ \t]+(?:\[[^\]\n]*\][ \t]+)?(\S+)/m.exec(text);
-    if (!m || m[1].includes('security')) continue;
-    const problem = m[1] === 'auto' ? 'is not a URL' : mirrorProblem(m[1]);
-    if (problem) throw new Error(`the host's apt sources (${f}) name the mirror ${JSON.stringify(m[1])}, which ${problem.startsWith('expected') ? `is refused: ${problem}` : problem}: set mirror: in the recipe`);
-    return m[1];
-  }
-  throw new Error(`no Debian mirror in ${path.join(aptDir, 'sources.list')} or ${listDir}: set mirror: in the recipe`);
-}
+const sha256 = z.string().regex(HEX64).transform(asSha256);
+/** The cache's record of a download: the .deb files apt had, by content (checked: the cache is untrusted). */
+const downloadSchema = z.object({ debs: z.array(z.tuple([z.string().regex(/^[A-Za-z0-9+.~%_-]+\.deb$/), sha256])) });
+type DownloadRecord = z.infer<typeof downloadSchema>;
+/** An install's lock entry as cached (the recipe field is the build's). */
+const installLockSchema = debianLockSchema.omit({ field: true });
+type InstallLock = z.infer<typeof installLockSchema>;
 
 /** `auto`: mmdebstrap when installed, else debootstrap (with fakeroot). */
 function chooseTool(s: SourceOf<'debian'>): DebianTool {
@@ -59,24 +55,53 @@ function chooseTool(s: SourceOf<'debian'>): DebianTool {
   throw new ToolMissingError(TOOLS.mmdebstrap);
 }
 
+const poolKeyOf = (suite: string, arch: string) => digestOf({ node: 'debian-pool', v: ENGINE, suite, arch });
+const installKeyOf = (dlKey: string, debs: DownloadRecord['debs'], epoch: number) => digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs, epoch });
+const lockKeyOf = (installKey: string) => digestOf({ node: 'debian-lock', v: ENGINE, installKey });
+
+/** A cached install (tree, pack and lock entry all present) of the download `dlKey`. */
+async function cachedInstall(dlKey: string, ctx: SourceContext): Promise<{ tree: Tree; lock: InstallLock; download: DownloadRecord } | undefined> {
+  const download = await ctx.cache.get(dlKey, downloadSchema);
+  if (!download) return undefined;
+  const installKey = installKeyOf(dlKey, download.debs, ctx.epoch);
+  const rows = await ctx.cache.get<[string, Entry][]>(installKey);
+  const lock = await ctx.cache.get(lockKeyOf(installKey), installLockSchema);
+  if (!rows || !lock || !(await ctx.store.loadPack(installKey))) return undefined;
+  return { tree: treeFromJson(rows), lock, download };
+}
+
+const samePackages = (a: LockPackage[], b: LockPackage[]) => a.length === b.length && a.every((p, i) => p.name === b[i].name && p.version === b[i].version && p.arch === b[i].arch && p.sha256 === b[i].sha256);
+
 export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): Promise<SourceResult> {
   const tool = chooseTool(s);
   if (!findTool(tool)) throw new ToolMissingError(TOOLS[tool]);
-  const mirror = s.mirror === 'auto' ? await hostMirror().catch((e: Error) => Promise.reject(new RecipeError(`${ctx.field}.mirror`, e.message))) : s.mirror;
+  const archives = await archivesOf(s).catch((e: Error) => Promise.reject(new RecipeError(`${ctx.field}.mirror`, e.message)));
+  const locked = ctx.locked?.kind === 'debian' ? ctx.locked : undefined;
+  if (locked && tool !== 'mmdebstrap') throw new RecipeError(`${ctx.field}.tool`, 'build --locked installs the locked versions with mmdebstrap: install it (apt-get install mmdebstrap), or build without --locked');
   const arch = 'amd64';
-  // The pool of .debs is shared by both tools: a .deb is a .deb.
-  const poolKey = digestOf({ node: 'debian-pool', v: ENGINE, suite: s.suite, components: s.components, mirror, arch });
-  const dlKey = digestOf({ node: 'debian-download', v: ENGINE, tool, suite: s.suite, variant: s.variant, include: [...s.include].sort(), exclude: [...s.exclude].sort(), components: s.components, mirror, arch });
-  const download = await ctx.cache.get<DownloadRecord>(dlKey);
-  const installKey = download && digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs: download.debs, epoch: ctx.epoch });
+  // The pool of .debs is shared by both tools and all archives of a suite: a .deb is a .deb.
+  const poolKey = poolKeyOf(s.suite, arch);
+  const spec = { tool, suite: s.suite, variant: s.variant, include: [...s.include].sort(), exclude: [...s.exclude].sort(), components: s.components, archives, arch };
+  const unlockedKey = digestOf({ node: 'debian-download', v: ENGINE, ...spec });
+  const lockedKey = locked && digestOf({ node: 'debian-locked', v: ENGINE, ...spec, packages: locked.packages });
   const label = `debian ${s.suite}/${s.variant}`;
-  if (installKey) {
-    const rows = await ctx.cache.get<[string, Entry][]>(installKey);
-    if (rows && (await ctx.store.loadPack(installKey))) {
-      ctx.node('download', `${label} download`).cached(`${download.debs.length} packages`);
+  const result = (tree: Tree, lock: InstallLock): SourceResult => ({ put: tree, remove: [], lock: { field: ctx.field, ...lock } });
+  // An unlocked install is reused by --locked when it installed exactly the locked packages.
+  for (const key of lockedKey ? [unlockedKey, lockedKey] : [unlockedKey]) {
+    const hit = await cachedInstall(key, ctx);
+    if (hit && (!locked || samePackages(hit.lock.packages, locked.packages))) {
+      ctx.node('download', `${label} download`).cached(`${hit.download.debs.length} packages`);
       ctx.node('install', `${label} install`).cached();
-      return { put: treeFromJson(rows), remove: [] };
+      return result(hit.tree, locked ? { ...hit.lock, archives: locked.archives } : hit.lock);
     }
+  }
+  const dlKey = lockedKey ?? unlockedKey;
+  const download = await ctx.cache.get(dlKey, downloadSchema);
+  const pool = (await ctx.cache.get(poolKey, downloadSchema))?.debs ?? [];
+  const poolMap = new Map(pool);
+  if (locked) {
+    const lacking = poolProblems(locked, poolMap);
+    if (lacking.length) return fromMirror(s, ctx, locked, lacking);
   }
   // The tool downloads and installs in one run; the two nodes report together.
   const dlNode = ctx.node('download', `${label} download`);
@@ -85,73 +110,194 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-debian-'));
   try {
     const debDir = path.join(work, 'debs');
-    await fs.mkdir(debDir);
-    const pool = (await ctx.cache.get<DownloadRecord>(poolKey))?.debs ?? [];
-    for (const [name, digest] of download?.debs ?? pool) await ctx.store.copyTo(digest, path.join(debDir, name), 0o644);
+    const listsDir = path.join(work, 'lists');
+    await Promise.all([fs.mkdir(debDir), fs.mkdir(listsDir)]);
+    let mirrors: string[];
+    if (locked) {
+      await lockedRepository(locked, poolMap, debDir, s.suite, arch, ctx);
+      mirrors = [`deb [trusted=yes] file://${debDir} ./`];
+    } else {
+      for (const [name, digest] of download?.debs ?? pool) await ctx.store.copyTo(digest, path.join(debDir, name), 0o644);
+      mirrors = archives.map(sourcesLine);
+    }
     const out = path.join(work, 'root.tar');
-    const cached = (download?.debs ?? pool).length;
-    ctx.log(`debian ${s.suite}/${s.variant}: ${cached ? `installing from the cached download (${cached} packages; only what is missing is fetched)` : 'downloading and installing'} (${tool}, ${mirror})`);
+    const cached = locked ? locked.packages.length : (download?.debs ?? pool).length;
+    const logFile = path.join(ctx.store.cacheDir, 'logs', `debian-${dlKey.slice(0, 16)}.log`);
+    ctx.log(`debian ${s.suite}/${s.variant}: ${locked ? `installing the ${cached} locked packages from the cache's pool` : cached ? `installing from the cached download (${cached} packages; only what is missing is fetched)` : 'downloading and installing'} (${tool}, ${locked ? 'scratchyard.lock' : archives.map((a) => `${a.uri} ${a.suite}`).join(', ')})`);
     try {
-      await bootstrap(tool, s, mirror, debDir, work, out, ctx, download?.debs.length ?? 0, (f) => installNode.progress(f));
+      // Under --locked every locked package is asked for by name: the repository holds only its locked version.
+      await bootstrap({ tool, s: locked ? { ...s, include: [...new Set([...s.include, ...locked.packages.map((p) => p.name)])] } : s, mirrors, locked, debDir, listsDir, work, out, ctx, expected: download?.debs.length ?? 0, logFile, onProgress: (f) => installNode.progress(f) });
     } catch (e) {
       dlNode.failed(e as Error);
       installNode.failed(e as Error);
       throw e;
+    } finally {
+      ctx.log(`debian ${s.suite}/${s.variant}: ${tool}'s full log: ${logFile}`);
     }
 
     // The download node: the .deb files apt had, by content (the pool grows with each new set).
     const debs: [string, Sha256][] = [];
-    for (const name of (await fs.readdir(debDir)).filter((n) => n.endsWith('.deb')).sort()) debs.push([name, (await ctx.store.putHostFile(path.join(debDir, name))).digest]);
+    for (const name of (await fs.readdir(debDir)).filter((n) => n.endsWith('.deb')).sort()) debs.push([name, poolMap.get(name) ?? (await ctx.store.putHostFile(path.join(debDir, name))).digest]);
     const record = download ?? { debs };
     if (!download) await ctx.cache.put(dlKey, record);
-    await ctx.cache.put(poolKey, { debs: mergeDebs(pool, debs) } satisfies DownloadRecord);
+    const merged = mergeDebs(pool, debs);
+    await ctx.cache.put(poolKey, { debs: merged } satisfies DownloadRecord);
     if (download) dlNode.cached(`${download.debs.length} packages`);
     else dlNode.done(`${debs.length} packages`);
 
-    // The install node: the root, normalized.
-    const key = digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs: record.debs, epoch: ctx.epoch });
+    // The install node: the root, normalized, and what it installed.
+    const key = installKeyOf(dlKey, record.debs, ctx.epoch);
     const pack = await ctx.store.beginPack(key);
-    let tree: Tree;
+    let raw: Tree;
     try {
-      tree = normalize(await importTar(pack, createReadStream(out), ROOT), await ctx.store.putBytes(''));
+      raw = await importTar(pack, createReadStream(out), ROOT);
       await pack.finish();
     } catch (e) {
       await pack.abort();
       throw e;
     }
+    // Read from the finished pack: the status file, dpkg's log, the packages' file lists.
+    const t0 = performance.now();
+    const { packages, missing } = withDebDigests(await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined)), new Map(merged));
+    if (missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${missing.map(debFileName).join(', ')}`);
+    const lock: InstallLock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages };
+    const lockMs = Math.round(performance.now() - t0);
+    const tree = normalize(raw, await ctx.store.putBytes(''), await shippedPaths(raw, ctx.store));
     await ctx.cache.put(key, treeToJson(tree));
-    installNode.done(`${tree.size} entries`);
-    return { put: tree, remove: [] };
+    await ctx.cache.put(lockKeyOf(key), lock);
+    installNode.done(`${tree.size} entries; ${packages.length} packages recorded for the lock in ${lockMs} ms`);
+    return result(tree, lock);
   } finally {
     // debootstrap's root holds folders without write permission: removeRoot copes.
     await removeRoot(work);
   }
 }
 
+/** Locked packages the pool lacks, or holds with another digest, one line each. */
+function poolProblems(locked: DebianLock, pool: Map<string, Sha256>): string[] {
+  const problems: string[] = [];
+  for (const p of locked.packages) {
+    const have = pool.get(debFileName(p));
+    if (!have) problems.push(`${p.name} ${p.version} (${p.arch}): not in the cache's .deb pool, nor in the mirror's archives`);
+    else if (have !== p.sha256) problems.push(`${p.name} ${p.version} (${p.arch}): the pool's .deb has sha256 ${have.slice(0, 12)}, the lock ${p.sha256.slice(0, 12)}`);
+  }
+  return problems;
+}
+
+/**
+ * The pool lacks locked .debs: install from the mirror (which fills the pool).
+ * While the mirror still serves exactly the locked packages that is the
+ * locked install; otherwise the pool now holds what the mirror has, and
+ * whatever it still lacks is refused by name.
+ */
+async function fromMirror(s: SourceOf<'debian'>, ctx: SourceContext, locked: DebianLock, lacking: string[]): Promise<SourceResult> {
+  ctx.log(`debian ${s.suite}/${s.variant}: ${lacking.length} locked package(s) not in the cache's pool: trying the mirror`);
+  const fresh = await debianSource(s, { ...ctx, locked: undefined });
+  if (fresh.lock?.kind === 'debian' && samePackages(fresh.lock.packages, locked.packages)) return { ...fresh, lock: { ...fresh.lock, archives: locked.archives } };
+  const pool = new Map((await ctx.cache.get(poolKeyOf(s.suite, 'amd64'), downloadSchema))?.debs ?? []);
+  const problems = poolProblems(locked, pool);
+  if (problems.length) throw new LockDriftError(ctx.field, problems);
+  return debianSource(s, ctx);
+}
+
+/** A local repository of exactly the locked .debs from the pool, for apt to resolve against alone. */
+async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, suite: string, arch: string, ctx: SourceContext): Promise<void> {
+  for (const p of locked.packages) await ctx.store.copyTo(pool.get(debFileName(p))!, path.join(debDir, debFileName(p)), 0o644);
+  const scan = await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: debDir });
+  await fs.writeFile(path.join(debDir, 'Packages'), scan.stdout);
+  // mmdebstrap picks the essential set with ?archive(^SUITE$): the repository names the suite it stands for.
+  const index = Buffer.from(scan.stdout);
+  const release = [`Suite: ${suite}`, `Codename: ${suite}`, 'Date: Thu, 01 Jan 1970 00:00:00 UTC', `Architectures: ${arch} all`, 'SHA256:', ` ${createHash('sha256').update(index).digest('hex')} ${index.length} Packages`, ''];
+  await fs.writeFile(path.join(debDir, 'Release'), release.join('\n'));
+}
+
+/** Each archive with the sha256 of the InRelease (or Release) file apt fetched for it. */
+async function releaseDigests(archives: Archive[], listsDir: string, ctx: SourceContext): Promise<LockArchive[]> {
+  const out: LockArchive[] = [];
+  for (const a of archives) {
+    let release: Sha256 | undefined;
+    for (const f of ['InRelease', 'Release'] as const) {
+      const file = path.join(listsDir, listsName(a, f));
+      if (!release && (await fs.access(file).then(() => true, () => false))) release = await ctx.store.digestHostFile(file);
+    }
+    out.push({ ...a, ...(release ? { release } : {}) });
+  }
+  return out;
+}
+
 function mergeDebs(a: [string, Sha256][], b: [string, Sha256][]): [string, Sha256][] {
   return [...new Map([...a, ...b])].sort(([x], [y]) => (x < y ? -1 : 1));
 }
 
-function normalize(tree: Tree, empty: { digest: Sha256; size: number }): Tree {
+/**
+ * Drop what varies by host and time: under DROP_CONTENTS only what no
+ * package ships (a shipped folder such as /var/log/nginx stays; a shipped
+ * file stays empty).
+ */
+function normalize(tree: Tree, empty: { digest: Sha256; size: number }, shipped: Set<string>): Tree {
   for (const p of [...tree.keys()]) {
-    if (DROP.some((d) => p === d || isUnder(p, d))) tree.delete(p);
+    const e = tree.get(p)!;
+    if (DROP.includes(p)) tree.delete(p);
+    else if (DROP_CONTENTS.some((d) => isUnder(p, d))) {
+      if (!shipped.has(p)) tree.delete(p);
+      else if (e.type === 'file') tree.set(p, { ...e, size: 0, digest: empty.digest });
+    }
   }
-  // Keep the folders apt and dpkg expect, empty.
-  for (const d of ['/var/log', '/var/cache/apt', '/var/lib/apt/lists']) tree.set(d as ImagePath, { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 });
+  // Keep the folders apt and dpkg expect.
+  for (const d of DROP_CONTENTS) if (!tree.has(d as ImagePath)) tree.set(d as ImagePath, { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 });
   for (const f of EMPTY) if (tree.has(f as ImagePath)) tree.set(f as ImagePath, { ...tree.get(f as ImagePath)!, size: 0, digest: empty.digest });
   return tree;
 }
 
-async function bootstrap(tool: DebianTool, s: SourceOf<'debian'>, mirror: string, debDir: string, work: string, out: string, ctx: SourceContext, expected: number, onProgress: (f: number) => void): Promise<void> {
-  const progress = new DebianProgress(tool, expected);
+/**
+ * A locked install reads a local repository: afterwards the root is made what
+ * the unlocked install of the same packages makes, its sources.list naming the
+ * locked archives (as mmdebstrap writes it) and apt's auto marks restored.
+ * Every value is checked by the lock's schema (URLs, suites, package names).
+ */
+function lockedHooks(locked: DebianLock | undefined): string[] {
+  if (!locked) return [];
+  const list = locked.archives.map((a) => `deb ${a.uri} ${a.suite} ${a.components.join(' ')}\n`).join('\n');
+  const auto = locked.packages.filter((p) => p.auto).map((p) => p.name);
+  return [
+    `--customize-hook=printf '%s' '${list}' > "$1"/etc/apt/sources.list`,
+    ...(auto.length ? [`--customize-hook=chroot "$1" apt-mark auto -- ${auto.join(' ')} >/dev/null`] : []),
+  ];
+}
+
+interface BootstrapRun {
+  tool: DebianTool;
+  s: SourceOf<'debian'>;
+  mirrors: string[];
+  debDir: string;
+  listsDir?: string;
+  work: string;
+  out: string;
+  ctx: SourceContext;
+  expected: number;
+  logFile: string;
+  onProgress: (f: number) => void;
+  /** Under --locked: the archives to name in /etc/apt/sources.list and apt's auto marks to restore. */
+  locked?: DebianLock;
+}
+
+async function bootstrap(b: BootstrapRun): Promise<void> {
+  const progress = new DebianProgress(b.tool, b.expected);
+  await fs.mkdir(path.dirname(b.logFile), { recursive: true });
+  const full = createWriteStream(b.logFile);
   let r: StreamResult;
-  if (tool === 'mmdebstrap') {
-    const env = { ...process.env, SOURCE_DATE_EPOCH: String(ctx.epoch), LC_ALL: 'C.UTF-8' };
-    r = await streamTool(findTool('mmdebstrap')!, mmdebstrapArgs(s, mirror, debDir, out), env, ctx, progress, onProgress);
-  } else {
-    r = await runDebootstrap({ s, mirror, debDir, work, out, ctx, progress, onProgress });
+  try {
+    if (b.tool === 'mmdebstrap') {
+      const env = { ...process.env, SOURCE_DATE_EPOCH: String(b.ctx.epoch), LC_ALL: 'C.UTF-8' };
+      r = await streamTool(findTool('mmdebstrap')!, [...lockedHooks(b.locked), ...mmdebstrapArgs(b.s, b.mirrors, b.debDir, b.out, b.listsDir)], env, b.ctx, progress, b.onProgress, full);
+    } else {
+      // debootstrap reads one archive: the suite's (the -updates and -security archives need mmdebstrap).
+      r = await runDebootstrap({ s: b.s, mirror: b.mirrors[0].split(' ')[1], debDir: b.debDir, work: b.work, out: b.out, ctx: b.ctx, progress, onProgress: b.onProgress, full });
+    }
+  } finally {
+    await new Promise<void>((resolve) => full.end(resolve));
   }
   if (r.code === 0) return;
   const offline = OFFLINE.test(r.tail);
-  throw new RecipeError(ctx.field, offline ? `cannot reach the Debian mirror ${mirror}: ${lastLines(r.tail)}` : `${tool} failed (exit ${r.code}): ${lastLines(r.tail)}`);
+  throw new RecipeError(b.ctx.field, offline ? `cannot reach the Debian mirror ${b.mirrors.join(', ')}: ${lastLines(r.tail)}` : `${b.tool} failed (exit ${r.code}): ${lastLines(r.tail)}`);
 }

@@ -45,6 +45,8 @@ export class DebianProgress {
   private phase = -1;
   private steps = 0;
   private fraction = 0;
+  /** Whether the last line fed started a phase: those lines are the short log a person reads. */
+  startedPhase = false;
   /** The count apt announced ("N newly installed"), summed over its runs in one phase. */
   private announced = 0;
   /** Packages debootstrap named while downloading: its count once the download is over. */
@@ -65,6 +67,7 @@ export class DebianProgress {
     const named = /^I: (?:Retrieving|Validating) (\S+) \S+$/.exec(line);
     if (named) this.named.add(named[1]);
     const next = this.phases.findIndex((p, i) => i > this.phase && p.start.test(line));
+    this.startedPhase = next >= 0;
     if (next >= 0) {
       this.phase = next;
       this.steps = 0;

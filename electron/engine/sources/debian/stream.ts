@@ -1,5 +1,8 @@
-// Run a Debian bootstrap tool with its output streamed line by line to the
-// build log and the progress bar; keep the end of it for error messages.
+// Run a Debian bootstrap tool with its output streamed line by line to its
+// full log file and the progress bar; the build log gets the lines that start
+// a phase and apt's warnings and errors, not the thousand lines of a run. The
+// end of the output is kept for error messages.
+import type { WriteStream } from 'node:fs';
 import { exec } from '../../tools/exec';
 import type { SourceContext } from '../types';
 import type { DebianProgress } from './progress';
@@ -10,7 +13,7 @@ export interface StreamResult {
   tail: string;
 }
 
-export async function streamTool(cmd: string, args: string[], env: NodeJS.ProcessEnv, ctx: SourceContext, progress: DebianProgress, onProgress: (f: number) => void): Promise<StreamResult> {
+export async function streamTool(cmd: string, args: string[], env: NodeJS.ProcessEnv, ctx: SourceContext, progress: DebianProgress, onProgress: (f: number) => void, full?: WriteStream): Promise<StreamResult> {
   let tail = '';
   const partial = { out: '', err: '' };
   const take = (which: 'out' | 'err') => (chunk: Buffer) => {
@@ -23,8 +26,9 @@ export async function streamTool(cmd: string, args: string[], env: NodeJS.Proces
     const line = raw.replace(/\r/g, '');
     if (!line.trim()) return;
     tail = (tail + line + '\n').slice(-4000);
-    ctx.log(line);
+    full?.write(line + '\n');
     const f = progress.feed(line);
+    if (!full || progress.startedPhase || /^(E|W): /.test(line)) ctx.log(line);
     if (f !== undefined) onProgress(f);
   };
   const r = await exec(cmd, args, { env, onStdout: take('out'), onStderr: take('err') });
