@@ -5,12 +5,18 @@
 // any untrusted input: a tampered or mislabelled node is a miss, and the
 // build computes it instead.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, cli, lacks, sh, tempDir } from '../helpers/env';
 import { arena, boundedCli, expectContained } from '../helpers/hostile';
+
+// Our own temp folder: the containment check looks at scratchyard's temporaries there, not at other test files'.
+const TMP = mkdtempSync(path.join(os.tmpdir(), 'sy-shared-cache-tmp-'));
+process.env.TMPDIR = TMP;
+afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
 const work = tempDir('sy-shared-cache-');
 const HELLO = path.join(REPO, 'assets/examples/hello');

@@ -29,11 +29,16 @@ export function arena(prefix = 'sy-hostile-'): Arena {
 export function outsideState(a: Arena): string[] {
   const rows: string[] = [];
   const walk = (d: string) => {
-    for (const n of readdirSync(d).sort()) {
+    const names = readdirSync(d).sort();
+    // A project's build writes scratchyard.lock beside its recipe (issue 16): that file, and the folder's
+    // mtime it changes, are the build's own output; anything else written there still shows.
+    const project = names.includes('scratchyard.yaml');
+    for (const n of names) {
       const p = path.join(d, n);
-      if (p === a.cache || p === a.out) continue;
+      if (p === a.cache || p === a.out || (project && n === 'scratchyard.lock')) continue;
       const st = lstatSync(p);
-      rows.push(`${path.relative(a.dir, p)} ${st.mode.toString(8)} ${st.size} ${st.mtimeMs}`);
+      const isProject = st.isDirectory() && readdirSync(p).includes('scratchyard.yaml');
+      rows.push(`${path.relative(a.dir, p)} ${st.mode.toString(8)} ${st.size} ${isProject ? '-' : st.mtimeMs}`);
       if (st.isDirectory()) walk(p);
     }
   };
