@@ -78,40 +78,6 @@ export const usePush = create<PushState>((set, get) => ({
       set({ result, blobs: result.blobs.map((b) => ({ digest: b.digest, status: b.status, role: b.role })) });
     } catch (e) {
       set({ error: (e as Error).message });
-    }
-  },
-  close() {
-    if (get().pushing) return;
-    set({ open: false, user: '', password: '' });
-  },
-  update(p) {
-    set(p);
-  },
-  async push() {
-    const { dest, skipTls, user, password, pushing } = get();
-    if (pushing) return;
-    if (!dest.trim()) return set({ error: 'Type a destination, e.g. docker://REGISTRY/NAME:TAG' });
-    if (password && !user.trim()) return set({ error: 'A password needs a user name' });
-    set({ pushing: true, blobs: [], result: undefined, error: undefined });
-    try {
-      const result = await api.request({
-        cmd: 'image.push',
-        dest: dest.trim(),
-        ...(skipTls ? { tlsVerify: false } : {}),
-        ...(user.trim() ? { creds: `${user.trim()}:${password}` } : {}),
-      });
-      const roles = new Map(result.blobs.map((b) => [b.digest, b]));
-      // The reply is the final word on each blob; events may have missed none, but rows follow the reply.
-      set((s) => ({
-        result,
-        blobs: [...s.blobs.filter((b) => roles.has(b.digest)), ...result.blobs.filter((b) => !s.blobs.some((x) => x.digest === b.digest))].map((b) => ({
-          digest: b.digest,
-          status: roles.get(b.digest)!.status,
-          role: roles.get(b.digest)!.role,
-        })),
-      }));
-    } catch (e) {
-      set({ error: (e as Error).message });
     } finally {
       set({ pushing: false });
     }
