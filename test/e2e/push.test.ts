@@ -29,7 +29,7 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
     let url: string;
     ({ gui, url } = await startGui(project, path.join(work, 'cache')));
     ({ browser, page } = await openPage(url));
-    await expect.poll(() => page.getByRole('list', { name: 'Layers' }).textContent()).toContain('busybox');
+    await page.getByRole('listitem', { name: 'Layer app', exact: true }).waitFor();
   });
 
   afterAll(async () => {
@@ -40,13 +40,13 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
 
   it('builds hello, pushes it from the dialog: a row per blob, then the digest the registry holds', async () => {
     await page.getByRole('button', { name: 'Build', exact: true }).click();
-    await expect.poll(() => page.getByRole('list', { name: 'Build graph' }).textContent()).toMatch(/layer app.*(done|cached)/);
-    await expect.poll(() => page.getByRole('button', { name: 'Build', exact: true }).isDisabled()).toBe(false);
+    await expect.poll(() => page.getByRole('list', { name: 'Build graph' }).textContent(), { timeout: 180_000 }).toMatch(/layer app.*(done|cached)/);
+    await expect.poll(() => page.getByRole('button', { name: 'Build', exact: true }).isDisabled(), { timeout: 60_000 }).toBe(false);
 
     await page.getByRole('button', { name: 'Push…' }).click();
     const dest = dialog().getByRole('textbox', { name: 'Destination' });
     // Prefilled from image.pushDestination: nothing pushed yet, so docker:// + the recipe's tag.
-    await expect.poll(() => dest.inputValue()).toBe('docker://hello:latest');
+    await expect.poll(() => dest.inputValue(), { timeout: 10_000 }).toBe('docker://hello:latest');
     expect(await dialog().getByRole('checkbox', { name: 'Skip TLS verification' }).isChecked()).toBe(false);
     const target = `docker://${reg.host}/sy/app-e2e:1`;
     await dest.fill(target);
@@ -76,9 +76,9 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
 
     // Esc closes; reopened, the destination is the one pushed to.
     await page.keyboard.press('Escape');
-    await expect.poll(() => dialog().count()).toBe(0);
+    await expect.poll(() => dialog().count(), { timeout: 10_000 }).toBe(0);
     await page.getByRole('button', { name: 'Push…' }).click();
-    await expect.poll(() => dialog().getByRole('textbox', { name: 'Destination' }).inputValue()).toBe(target);
+    await expect.poll(() => dialog().getByRole('textbox', { name: 'Destination' }).inputValue(), { timeout: 10_000 }).toBe(target);
     await page.keyboard.press('Escape');
     await page.setViewportSize({ width: 1360, height: 900 });
   });
@@ -88,6 +88,8 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
     // TLS verification on against a plain-HTTP registry: skopeo refuses.
     const dest = dialog().getByRole('textbox', { name: 'Destination' });
     await dest.fill(`docker://${reg.host}/sy/app-e2e:tls`);
+    // The checkbox keeps its state between openings (the credentials do not).
+    await dialog().getByRole('checkbox', { name: 'Skip TLS verification' }).uncheck();
     await dest.press('Enter');
     const alert = dialog().getByRole('alert');
     await alert.waitFor({ timeout: 120_000 });
@@ -104,7 +106,7 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
     // Read from the YAML tab: saving would rebuild, and the default ref needs the network.
     await page.getByRole('tab', { name: 'YAML' }).click();
     const recipe = async () => parse(await page.getByRole('textbox', { name: 'scratchyard.yaml' }).inputValue()) as { layers: { sources: { kind: string; ref?: string }[] }[] };
-    await expect.poll(async () => (await recipe()).layers[0].sources[0].kind).toBe('image');
+    await expect.poll(async () => (await recipe()).layers[0].sources[0].kind, { timeout: 10_000 }).toBe('image');
     expect((await recipe()).layers[0].sources[0].ref).toMatch(/^docker:\/\//);
     // Added again, it is not added twice: the first layer already starts from an image.
     await palette.getByRole('button', { name: 'Add Image' }).click();
