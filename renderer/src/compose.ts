@@ -182,10 +182,10 @@ function dropImage(): void {
   if (!first) return useCompose.getState().setNotice('add a layer first: an image source is the first source of the first layer');
   if (first.sources[0]?.kind === 'image') {
     useStore.getState().selectSource(0, 0);
-    return useCompose.getState().setNotice(`the first layer (${first.name}) already starts from an image: edit its reference instead`);
+    return useCompose.getState().setNotice(`${first.name} already starts from an image: edit its ref`);
   }
   // Said first: a failed edit's own notice replaces it.
-  useCompose.getState().setNotice(`the image source went to the start of the first layer (${first.name}): a base image is the bottom of the stack`);
+  useCompose.getState().setNotice(`image added first in ${first.name}: a base image is the bottom`);
   useCompose.getState().apply((t) => insertSource(t, 0, defaultSource(IMAGE), 0));
   useStore.getState().selectSource(0, 0);
 }

@@ -103,7 +103,8 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
     expect(await palette.getByRole('listitem').allTextContents()).toContainEqual(expect.stringContaining('Image'));
     await palette.getByRole('button', { name: 'Add Image' }).click();
     // Read from the YAML tab: saving would rebuild, and the default ref needs the network.
-    await page.getByRole('tab', { name: 'YAML' }).click();
+    await page.getByRole('tab', { name: 'YAML' }).focus();
+    await page.keyboard.press('Enter');
     const recipe = async () => parse(await page.getByRole('textbox', { name: 'scratchyard.yaml' }).inputValue()) as { layers: { sources: { kind: string; ref?: string }[] }[] };
     await expect.poll(async () => (await recipe()).layers[0].sources[0].kind, { timeout: 10_000 }).toBe('image');
     expect((await recipe()).layers[0].sources[0].ref).toMatch(/^docker:\/\//);
