@@ -110,6 +110,9 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
     expect((await recipe()).layers[0].sources[0].ref).toMatch(/^docker:\/\//);
     // Added again, it is not added twice: the first layer already starts from an image.
     await palette.getByRole('button', { name: 'Add Image' }).click();
+    // Adding opens the source's form; back to the YAML.
+    await page.getByRole('tab', { name: 'YAML' }).focus();
+    await page.keyboard.press('Enter');
     expect((await recipe()).layers.flatMap((l) => l.sources).filter((x) => x.kind === 'image')).toHaveLength(1);
     expect(await page.getByText(/already starts from an image/).count()).toBeGreaterThan(0);
   });
