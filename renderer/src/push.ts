@@ -77,7 +77,8 @@ export const usePush = create<PushState>((set, get) => ({
       // The reply is the final word on each blob (and says which is the config).
       set({ result, blobs: result.blobs.map((b) => ({ digest: b.digest, status: b.status, role: b.role })) });
     } catch (e) {
-      set({ error: (e as Error).message });
+      // Blobs still "sending…" were not sent: only finished rows stay.
+      set((s) => ({ error: (e as Error).message, blobs: s.blobs.filter((b) => b.status !== 'copying') }));
     } finally {
       set({ pushing: false });
     }
