@@ -14,6 +14,7 @@ import { Palette } from './views/Palette';
 import { Compare, Inspect, SizeMap } from './views/Inspect';
 import { RunDialog, RunOptionsButton } from './views/RunDialog';
 import { useRunOptions } from './runOptions';
+import { PushButton, PushDialog } from './views/PushDialog';
 
 const TABS: [Tab, string][] = [
   ['explorer', 'Explorer'],
@@ -57,6 +58,7 @@ export function App() {
             <button onClick={() => void s.cancel()} disabled={!s.building}>
               Cancel
             </button>
+            {!ro && <PushButton />}
           </div>
           {!ro && (
             <>
@@ -80,6 +82,7 @@ export function App() {
         </div>
       </header>
       {!ro && <RunDialog />}
+      {!ro && <PushDialog />}
       {s.error && (
         <div role="alert" className="banner">
           {s.error} <button onClick={() => s.setError(undefined)}>Dismiss</button>

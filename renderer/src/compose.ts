@@ -5,7 +5,7 @@
 import { create } from 'zustand';
 import { api } from './api';
 import { canRedo, canUndo, record, redo, startHistory, undo, type History } from './history';
-import { addStage, defaultSource, insertSource, insideProject, NEW_STAGE, tidy } from './recipeEdits';
+import { addStage, defaultSource, IMAGE, insertSource, insideProject, NEW_STAGE, tidy } from './recipeEdits';
 import { layersOf, stagesOf, type SourceValues } from './recipeText';
 import { useStore } from './store';
 
@@ -108,6 +108,10 @@ export const useCompose = create<Compose>((set, get) => ({
       get().apply((t) => addStage(t).text);
       return;
     }
+    if (id === IMAGE) {
+      dropImage();
+      return;
+    }
     const stage = stagesOf(useStore.getState().yaml)[0];
     let source: SourceValues;
     try {
@@ -168,6 +172,23 @@ export const useCompose = create<Compose>((set, get) => ({
     set({ notice });
   },
 }));
+
+/**
+ * A base image goes where the recipe accepts it, wherever it was dropped: the
+ * first source of the first layer (its layers are the bottom of the stack).
+ */
+function dropImage(): void {
+  const first = layersOf(useStore.getState().yaml)?.[0];
+  if (!first) return useCompose.getState().setNotice('add a layer first: an image source is the first source of the first layer');
+  if (first.sources[0]?.kind === 'image') {
+    useStore.getState().selectSource(0, 0);
+    return useCompose.getState().setNotice(`${first.name} already starts from an image: edit its ref`);
+  }
+  // Said first: a failed edit's own notice replaces it.
+  useCompose.getState().setNotice(`image added first in ${first.name}: a base image is the bottom`);
+  useCompose.getState().apply((t) => insertSource(t, 0, defaultSource(IMAGE), 0));
+  useStore.getState().selectSource(0, 0);
+}
 
 /** Open the form of the source just added at the end of a layer. */
 function openLast(layer: number): void {

@@ -5,6 +5,9 @@
 import { isMap, isNode, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
 import type { SourceValues } from './recipeText';
 
+/** The palette item of a base image by reference: the recipe takes it only as the first source of the first layer. */
+export const IMAGE = 'image';
+
 /** What the palette offers: an id, its label, and the source it adds. */
 export interface PaletteKind {
   id: string;
@@ -15,6 +18,7 @@ export interface PaletteKind {
 }
 
 export const PALETTE: PaletteKind[] = [
+  { id: IMAGE, label: 'Image', hint: 'a base image by reference (docker://…, docker-daemon:…, oci:…); it becomes the first source of the first layer' },
   { id: 'busybox', label: 'Busybox', hint: '/bin/busybox and its applet links' },
   { id: 'host', label: 'Host files', hint: 'host programs at the same paths, with their libraries' },
   { id: 'debian', label: 'Debian base', hint: 'a Debian tree made by mmdebstrap or debootstrap' },
@@ -42,6 +46,8 @@ const join = (folder: string, name: string) => (folder === '/' ? `/${name}` : `$
  */
 export function defaultSource(id: string, folder = '/', stage = 'tools'): SourceValues {
   switch (id) {
+    case IMAGE:
+      return { kind: 'image', ref: 'docker://docker.io/library/debian:bookworm-slim' };
     case 'busybox':
       return { kind: 'busybox' };
     case 'host':

@@ -38,6 +38,11 @@ describe('palette defaults', () => {
       expect(sourceSchema.safeParse(s).success, `${k.id}: ${JSON.stringify(s)}`).toBe(true);
     }
     expect(defaultSource('copy', '/srv')).toMatchObject({ kind: 'copy', dest: '/srv' });
+    // The Image item goes first in the first layer, the one place the schema takes it; anywhere else it refuses.
+    const based = insertSource(text, 0, defaultSource('image'), 0);
+    expect(based).toMatch(/^ {6}- kind: image\n {8}ref: docker:\/\//m);
+    expect(valid(based).layers[0].sources[0]).toMatchObject({ kind: 'image' });
+    expect(() => valid(insertSource(text, 0, defaultSource('image')))).toThrow(/first source of the first layer/);
     expect(defaultSource('file', '/srv')).toMatchObject({ path: '/srv/new-file' });
     expect(defaultSource('file', '/')).toMatchObject({ path: '/new-file' });
     expect(defaultSource('copy-stage', '/opt', 'tools')).toMatchObject({ from: 'tools', dest: '/opt/' });

@@ -44,6 +44,10 @@ const FIELDS: Record<string, [string, FieldKind, string][]> = {
     ['dest', 'text', 'Unpack at'],
   ],
   users: [],
+  image: [
+    ['ref', 'text', 'Image reference (docker://…, docker-daemon:NAME:TAG, oci:PATH, or a path)'],
+    ['digest', 'text', 'Pinned digest (sha256:…, optional)'],
+  ],
   debian: [
     ['suite', 'text', 'Suite (bookworm, trixie, …)'],
     ['variant', 'text', 'Variant (minbase, buildd, required, important, standard)'],
