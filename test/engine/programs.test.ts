@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
+import { cli, dockerWorks, freePort, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 
 const work = process.env.KEEP_WORK ?? tempDir('sy-programs-');
@@ -20,16 +20,6 @@ const ssl = (args: string[]) => {
   const r = sh('openssl', args, { cwd: certs });
   if (r.code !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** `openssl s_server -www` on 127.0.0.1:port with the test CA's server certificate, answering until stopped. */
 async function tlsServer(port: number): Promise<ChildProcess> {

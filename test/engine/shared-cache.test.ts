@@ -4,13 +4,12 @@
 // docker-registry) through skopeo. What a registry sends back is checked like
 // any untrusted input: a tampered or mislabelled node is a miss, and the
 // build computes it instead.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, cli, lacks, sh, tempDir } from '../helpers/env';
+import { REPO, cli, freePort, lacks, sh, tempDir } from '../helpers/env';
+import { startRegistry, type TestRegistry } from '../helpers/registry';
 import { arena, boundedCli, expectContained } from '../helpers/hostile';
 
 // Our own temp folder: the containment check looks at scratchyard's temporaries there, not at other test files'.
@@ -22,39 +21,19 @@ const work = tempDir('sy-shared-cache-');
 const HELLO = path.join(REPO, 'assets/examples/hello');
 const DEBIAN = path.join(REPO, 'assets/examples/debian');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 const manifestOf = (r: { stdout: string; stderr: string }) => /manifest sha256:([0-9a-f]{64})/.exec(r.stdout + r.stderr)?.[1];
 
 describe.skipIf(lacks('docker-registry', 'skopeo'))('build --cache-to / --cache-from a registry', () => {
-  let registry: ChildProcess;
+  let reg: TestRegistry;
   let repo: string;
-  const storage = path.join(work, 'registry');
+  let storage: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const config = path.join(work, 'registry.yml');
-    writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
-    registry = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
-        c.on('error', () => resolve(false));
-      });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    repo = `docker://127.0.0.1:${port}/team/cache`;
+    reg = await startRegistry();
+    storage = reg.storage;
+    repo = `docker://${reg.host}/team/cache`;
   });
-  afterAll(() => registry?.kill());
+  afterAll(() => reg?.stop());
 
   it('an empty cache builds the hello example from the registry, to the same digest', () => {
     const a = cli(['build', HELLO, '--cache', path.join(work, 'a'), '--out', path.join(work, 'a-out'), '--cache-to', repo]);

@@ -1,6 +1,7 @@
 // Shared test plumbing: the CLI as a process, temp folders, native-tool gates.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { mkdtempSync, rmSync, accessSync, constants } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
@@ -63,4 +64,16 @@ export function tempDir(prefix = 'sy-test-'): string {
   const d = mkdtempSync(path.join(os.tmpdir(), prefix));
   afterAll(() => rmSync(d, { recursive: true, force: true }));
   return d;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
