@@ -49,13 +49,18 @@ export interface CliResult {
   stderr: string;
 }
 
+// A bound on every synchronous child: spawnSync blocks the test's event loop,
+// so vitest's own timeout cannot end a child that hangs. Tests that need
+// longer pass their own timeout.
+const CHILD_LIMIT = { timeout: 600_000, killSignal: 'SIGKILL' } as const;
+
 export function cli(args: string[], opts: SpawnSyncOptions = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 256 << 20, ...CHILD_LIMIT, ...opts });
   return { code: r.status ?? 128, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 export function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}): CliResult {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...CHILD_LIMIT, ...opts });
   return { code: r.status ?? 128, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 

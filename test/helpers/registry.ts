@@ -4,7 +4,7 @@
 // here at test time. Each test file starts its own and stops it after; nothing
 // is left running (the process is killed on exit too).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort, tempDir } from './env';
@@ -90,10 +90,14 @@ export async function startRegistry(kind: RegistryKind = {}): Promise<TestRegist
     config,
     `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${storage}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n${tls}${auth}`,
   );
-  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its log goes to a file, never a pipe: tests block in spawnSync while the
+  // registry serves, and a pipe nobody drains fills up and stalls every request.
+  const logFile = path.join(dir, 'registry.log');
+  const fd = openSync(logFile, 'w');
+  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
   running.add(child);
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  const log = () => readFileSync(logFile, 'utf8').slice(-4000);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((r) => child.once('exit', r));
@@ -103,7 +107,7 @@ export async function startRegistry(kind: RegistryKind = {}): Promise<TestRegist
     running.delete(child);
   };
   try {
-    await listening(port, child, () => log);
+    await listening(port, child, log);
   } catch (e) {
     await stop();
     throw e;
