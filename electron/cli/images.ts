@@ -1,44 +1,13 @@
-// Image references on the command line (inspect, ls, diff, push): the registry
-// options every such command takes, and a target turned into a file or layout
-// here — as given, or fetched through skopeo into the cache — with its
-// progress told on stderr.
+// Image references on the command line (inspect, ls, diff): a target turned
+// into a file or layout here — as given, or fetched through skopeo into the
+// cache — with its progress told on stderr. The registry flags are parsed in
+// registry-flags.ts.
 import { existsSync } from 'node:fs';
 import { parseReference } from '../../shared/grammar';
 import { formatImageRef, formatReference, parseImageRef } from '../../shared/imageref';
 import { isImagePath } from '../engine/oci/read';
-import { credsProblem, fetchImage, layoutTag, type CopyProgress, type RegistryOptions } from '../engine/oci/transport';
+import { fetchImage, layoutTag, type CopyProgress, type RegistryOptions } from '../engine/oci/transport';
 import { UsageError } from './args';
-
-export const REGISTRY_ARGS = {
-  'tls-verify': { type: 'string' },
-  creds: { type: 'string' },
-  authfile: { type: 'string' },
-  'cert-dir': { type: 'string' },
-} as const;
-
-export const REGISTRY_USAGE = `IMAGE: a file or folder (docker-archive, OCI layout), or docker://REGISTRY/NAME:TAG, docker-daemon:NAME:TAG,
-                 containers-storage:NAME:TAG, oci:PATH[:REF], docker-archive:PATH; registries take --tls-verify=false,
-                 --creds USER:PASSWORD, --authfile FILE, --cert-dir DIR (plain HTTP only for 127.0.0.0/8 and localhost)`;
-
-/** The registry options of parsed arguments, checked (a bad one is a usage error). */
-export function registryOptions(values: { 'tls-verify'?: string; creds?: string; authfile?: string; 'cert-dir'?: string }): RegistryOptions {
-  const tls = values['tls-verify'];
-  if (tls !== undefined && tls !== 'true' && tls !== 'false') throw new UsageError(`--tls-verify: expected true or false, got "${tls}"`);
-  if (values.creds !== undefined) {
-    const bad = credsProblem(values.creds);
-    if (bad) throw new UsageError(bad);
-  }
-  for (const name of ['authfile', 'cert-dir'] as const) {
-    const v = values[name];
-    if (v !== undefined && !existsSync(v)) throw new UsageError(`--${name}: ${v}: no such ${name === 'authfile' ? 'file' : 'folder'}`);
-  }
-  return {
-    ...(tls !== undefined ? { tlsVerify: tls === 'true' } : {}),
-    ...(values.creds !== undefined ? { creds: values.creds } : {}),
-    ...(values.authfile !== undefined ? { authfile: values.authfile } : {}),
-    ...(values['cert-dir'] !== undefined ? { certDir: values['cert-dir'] } : {}),
-  };
-}
 
 export interface ImageTarget {
   /** The file or layout to read. */

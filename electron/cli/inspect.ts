@@ -15,7 +15,8 @@ import { defaultCacheDir } from '../engine/store/cache';
 import { analysis, shownOfBuild, shownOfImage, type Shown } from '../host/inspect';
 import { Progress } from './progress';
 import { UsageError, parse } from './args';
-import { REGISTRY_ARGS, REGISTRY_USAGE, imageTarget, registryOptions } from './images';
+import { imageTarget } from './images';
+import { REGISTRY_ARGS, REGISTRY_USAGE, registryOptions } from './registry-flags';
 
 export const INSPECT_USAGE = `inspect [PROJECT|IMAGE] [--json] [--ci [--lowest-efficiency R] [--highest-wasted-bytes N] [--highest-user-wasted-percent R] [--dive]]
                  layers, totals, wasted space and efficiency (ours, and dive's count beside it);

@@ -13,13 +13,13 @@ import { RecipeLoadError } from '../engine/graph/project';
 import { NoCommandError } from '../engine/entry/run';
 import { RUN_USAGE, cmdRun } from './run';
 import { UsageError, parse } from './args';
-import { REGISTRY_FLAGS, registryFlagsOf, registryRepoOf } from './registry-flags';
+import { REGISTRY_ARGS, registryOptions, registryRepoOf } from './registry-flags';
 import { RecipeError } from '../engine/sources';
 import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/entry/doctor';
 import { ToolMissingError } from '../engine/tools/registry';
 import { readImage } from '../engine/oci/read';
-import { REGISTRY_ARGS, imageTarget, registryOptions, type ImageTarget } from './images';
+import { imageTarget, type ImageTarget } from './images';
 import { PUSH_USAGE, cmdPush } from './push';
 import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
@@ -35,7 +35,7 @@ const USAGE = `usage: scratchyard <command> [options]
 
 commands:
   build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict] [--locked]
-        [--cache-from docker://REPO] [--cache-to docker://REPO] [--tls-verify=false] [--creds USER:PASS] [--authfile F]
+        [--cache-from docker://REPO] [--cache-to docker://REPO] [--tls-verify=false] [--creds USER:PASS] [--authfile F] [--cert-dir DIR]
                  --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings;
                  --cache-from/--cache-to: a registry repository shared by many machines as the build cache
                  --sbom / --no-sbom: write NAME.cdx.json and NAME.spdx.json (default: the recipe's sbom, on)
@@ -164,14 +164,14 @@ async function cmdBuild(args: string[]): Promise<number> {
     strict: { type: 'boolean' },
     'cache-from': { type: 'string' },
     'cache-to': { type: 'string' },
-    ...REGISTRY_FLAGS,
+    ...REGISTRY_ARGS,
     sbom: { type: 'boolean' },
     'no-sbom': { type: 'boolean' },
     locked: { type: 'boolean' },
   });
   if (values.sbom && values['no-sbom']) throw new UsageError('--sbom and --no-sbom: choose one');
   if (values.help) return usageOf('build')();
-  const registry = registryFlagsOf(values);
+  const registry = registryOptions(values);
   const shared = (flag: string, text: string | undefined) => (text === undefined ? undefined : { ref: registryRepoOf(flag, text), ...registry });
   const cacheFrom = shared('--cache-from', values['cache-from']);
   const cacheTo = shared('--cache-to', values['cache-to']);

@@ -9,7 +9,7 @@ import { build } from '../engine/entry/build';
 import { pushImage } from '../engine/oci/transport';
 import { defaultCacheDir } from '../engine/store/cache';
 import { UsageError, parse } from './args';
-import { REGISTRY_ARGS, registryOptions } from './images';
+import { REGISTRY_ARGS, registryOptions } from './registry-flags';
 import { Progress } from './progress';
 
 export const PUSH_USAGE = `push [PROJECT] [DEST] [--tls-verify=false] [--creds USER:PASSWORD] [--authfile FILE] [--cert-dir DIR] [--json]

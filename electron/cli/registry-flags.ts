@@ -1,39 +1,41 @@
-// The registry flags (skopeo's, as docker users know them) and the image
-// references they go with, checked where they enter: a bad one is a usage error
-// naming the flag.
-import { controlProblem } from '../../shared/grammar';
+// The registry flags (skopeo's, as docker users know them), parsed in this one
+// place for every command that talks to a registry (build's --cache-from and
+// --cache-to, push, inspect, ls, diff), and the docker:// repositories they go
+// with. Checked where they enter: a bad one is a usage error naming the flag.
+import { existsSync } from 'node:fs';
 import { formatImageRef, parseImageRef, type ImageRef } from '../../shared/imageref';
+import { credsProblem, type RegistryOptions } from '../engine/oci/transport';
 import { UsageError } from './args';
 
-export const REGISTRY_FLAGS = {
+export const REGISTRY_ARGS = {
   'tls-verify': { type: 'string' },
   creds: { type: 'string' },
   authfile: { type: 'string' },
+  'cert-dir': { type: 'string' },
 } as const;
 
-export interface RegistryFlags {
-  tlsVerify?: boolean;
-  creds?: string;
-  authfile?: string;
-}
+export const REGISTRY_USAGE = `IMAGE: a file or folder (docker-archive, OCI layout), or docker://REGISTRY/NAME:TAG, docker-daemon:NAME:TAG,
+                 containers-storage:NAME:TAG, oci:PATH[:REF], docker-archive:PATH; registries take --tls-verify=false,
+                 --creds USER:PASSWORD, --authfile FILE, --cert-dir DIR (plain HTTP only for 127.0.0.0/8 and localhost)`;
 
-export function registryFlagsOf(values: { 'tls-verify'?: string; creds?: string; authfile?: string }): RegistryFlags {
-  const out: RegistryFlags = {};
+/** The registry options of parsed arguments, checked (a bad one is a usage error). */
+export function registryOptions(values: { 'tls-verify'?: string; creds?: string; authfile?: string; 'cert-dir'?: string }): RegistryOptions {
   const tls = values['tls-verify'];
-  if (tls !== undefined) {
-    if (tls !== 'true' && tls !== 'false') throw new UsageError(`--tls-verify: expected true or false, got "${tls}"`);
-    out.tlsVerify = tls === 'true';
-  }
+  if (tls !== undefined && tls !== 'true' && tls !== 'false') throw new UsageError(`--tls-verify: expected true or false, got "${tls}"`);
   if (values.creds !== undefined) {
-    const bad = controlProblem(values.creds);
-    if (bad || !/^[^:]+(:.*)?$/.test(values.creds)) throw new UsageError(`--creds: expected USER[:PASSWORD]${bad ? ` (${bad})` : ''}`);
-    out.creds = values.creds;
+    const bad = credsProblem(values.creds);
+    if (bad) throw new UsageError(bad);
   }
-  if (values.authfile !== undefined) {
-    if (values.authfile === '' || controlProblem(values.authfile)) throw new UsageError('--authfile: expected the path of an auth.json or docker config.json');
-    out.authfile = values.authfile;
+  for (const name of ['authfile', 'cert-dir'] as const) {
+    const v = values[name];
+    if (v !== undefined && (v === '' || !existsSync(v))) throw new UsageError(`--${name}: ${v}: no such ${name === 'authfile' ? 'file' : 'folder'}`);
   }
-  return out;
+  return {
+    ...(tls !== undefined ? { tlsVerify: tls === 'true' } : {}),
+    ...(values.creds !== undefined ? { creds: values.creds } : {}),
+    ...(values.authfile !== undefined ? { authfile: values.authfile } : {}),
+    ...(values['cert-dir'] !== undefined ? { certDir: values['cert-dir'] } : {}),
+  };
 }
 
 /** A docker:// repository for --cache-from / --cache-to. */

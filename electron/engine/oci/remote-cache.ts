@@ -11,20 +11,20 @@
 // sha256 hex and their bytes hash to them, a pack index is checked like one of
 // ours and its contents are verified when read, and the node JSON goes through
 // the local cache's own validation (a bad one is a miss and is removed).
-// skopeo does the talking (--preserve-digests); a registry that cannot be
-// reached makes --cache-from a miss with a warning, not a failed build.
+// oci/transport (the one skopeo adapter) does the talking, with the same
+// registry options and error sentences as push and inspect; a registry that
+// cannot be reached makes --cache-from a miss with a warning, not a failed build.
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { asSha256 } from '../../../shared/brand';
-import { formatReference, isLoopbackRegistry, registryHost, type ImageRef } from '../../../shared/imageref';
+import { formatImageRef, type ImageRef } from '../../../shared/imageref';
 import { sweepStaleTemps, tempPathFor } from '../store/atomic';
 import type { BlobStore } from '../store/blobs';
 import { NODE_CAP, type BuildCache, type RemoteTier } from '../store/cache';
 import { HEX64, readJsonCapped } from '../store/integrity';
-import { exec } from '../tools/exec';
-import { requireTool } from '../tools/registry';
+import { copyToLayout, pushImage, registryUnusable, TransportError, type RegistryOptions } from './transport';
 
 const ARTIFACT_TYPE = 'application/vnd.scratchyard.node.v1';
 const NODE_MEDIA = 'application/vnd.scratchyard.node.v1+json';
@@ -37,14 +37,10 @@ const KEY_ANNOTATION = 'dev.scratchyard.key';
 const MANIFEST_CAP = 4 << 20;
 const PACK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
-export interface RegistryCacheOptions {
+export interface RegistryCacheOptions extends Omit<RegistryOptions, 'onProgress'> {
   /** docker:// repository the nodes are tagged in. */
   ref: Extract<ImageRef, { transport: 'docker' }>;
-  tlsVerify?: boolean;
-  creds?: string;
-  authfile?: string;
   log?: (line: string) => void;
-  signal?: AbortSignal;
 }
 
 /** The tag a node key is stored under: registry tags are at most 128 characters, keys up to 200. */
@@ -73,7 +69,6 @@ export function namedDigests(v: unknown, into = new Set<string>(), depth = 0): S
 }
 
 export class RegistryCache implements RemoteTier {
-  private readonly skopeo = requireTool('skopeo');
   private readonly repo: string;
   private readonly work: string;
   /** Set when the registry could not be reached: later misses do not ask again. */
@@ -85,18 +80,19 @@ export class RegistryCache implements RemoteTier {
     private readonly cache: BuildCache,
     private readonly opts: RegistryCacheOptions,
   ) {
-    this.repo = `docker://${formatReference({ ...opts.ref.ref, tag: undefined, digest: undefined })}`;
+    this.repo = formatImageRef(this.tagged(undefined));
     this.work = path.join(store.cacheDir, 'remote');
   }
 
-  private tlsArgs(dir: 'src' | 'dest'): string[] {
-    const host = registryHost(this.opts.ref.ref);
-    const verify = this.opts.tlsVerify ?? !isLoopbackRegistry(host);
-    return [
-      `--${dir}-tls-verify=${verify}`,
-      ...(this.opts.creds !== undefined ? [`--${dir}-creds=${this.opts.creds}`] : []),
-      ...(this.opts.authfile !== undefined ? [`--${dir}-authfile=${this.opts.authfile}`] : []),
-    ];
+  /** The repository, with `tag` (a node's). */
+  private tagged(tag: string | undefined): Extract<ImageRef, { transport: 'docker' }> {
+    return { transport: 'docker', ref: { ...this.opts.ref.ref, tag, digest: undefined } };
+  }
+
+  /** The registry options for transport: the caller's, without our own fields. */
+  private registry(): RegistryOptions {
+    const { ref: _ref, log: _log, ...rest } = this.opts;
+    return rest;
   }
 
   private async tempDir(): Promise<string> {
@@ -113,15 +109,16 @@ export class RegistryCache implements RemoteTier {
     const tag = nodeTag(key);
     const dir = await this.tempDir();
     try {
-      const r = await exec(this.skopeo, ['copy', '--quiet', '--preserve-digests', ...this.tlsArgs('src'), `${this.repo}:${tag}`, `oci:${dir}:${tag}`], { signal: this.opts.signal });
-      if (r.code !== 0) {
-        const why = skopeoMessage(r.stderr);
-        if (UNREACHABLE.test(why)) {
-          this.down = why;
-          this.opts.log?.(`cache-from: ${this.repo} cannot be read (${why}); building without it`);
-        } else if (!/manifest unknown|not found|name unknown/i.test(why)) {
+      try {
+        await copyToLayout(this.tagged(tag), dir, tag, this.registry());
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e;
+        if (registryUnusable(e.fault)) {
+          this.down = e.message;
+          this.opts.log?.(`cache-from: ${this.repo} cannot be read (${e.message}); building without it`);
+        } else if (e.fault !== 'missing') {
           // The registry answered with something that is not this node (bad bytes, a broken manifest): computed here instead.
-          this.opts.log?.(`cache-from: node ${tag.slice(5, 17)} refused: ${why}`);
+          this.opts.log?.(`cache-from: node ${tag.slice(5, 17)} refused: ${e.message}`);
         }
         this.stats.missed++;
         return false;
@@ -191,12 +188,13 @@ export class RegistryCache implements RemoteTier {
       try {
         const tag = nodeTag(key);
         await this.layout(dir, key, text, tag);
-        const r = await exec(this.skopeo, ['copy', '--preserve-digests', ...this.tlsArgs('dest'), `oci:${dir}:${tag}`, `${this.repo}:${tag}`], { signal: this.opts.signal });
-        if (r.code !== 0) throw new RegistryCacheError(`cache-to ${this.repo}: ${skopeoMessage(r.stderr) || `skopeo exit code ${r.code}`}`);
+        const pushed = await pushImage(dir, tag, this.tagged(tag), this.registry()).catch((e: unknown) => {
+          throw e instanceof TransportError ? new RegistryCacheError(`cache-to ${e.message}`) : e;
+        });
         this.stats.pushed++;
-        for (const line of r.stdout.split('\n')) {
-          if (/^Copying blob .*skipped/.test(line)) this.stats.blobsSkipped++;
-          else if (/^Copying blob /.test(line)) this.stats.blobsUploaded++;
+        for (const b of pushed.blobs) {
+          if (b.status === 'skipped' || b.status === 'mounted') this.stats.blobsSkipped++;
+          else this.stats.blobsUploaded++;
         }
       } finally {
         await fs.rm(dir, { recursive: true, force: true });
@@ -238,18 +236,6 @@ export class RegistryCache implements RemoteTier {
 }
 
 export class RegistryCacheError extends Error {}
-
-const lastLine = (s: string) => s.trim().split('\n').filter(Boolean).pop() ?? '';
-
-/** Failures that say the registry as a whole cannot be used (rather than that one node is bad). */
-const UNREACHABLE = /connection refused|no such host|dial tcp|i\/o timeout|x509|certificate|tls:|unauthorized|authentication required|denied|server gave HTTP response to HTTPS/i;
-
-/** skopeo's message without its logger's decoration (time=… level=fatal msg="…"). */
-export function skopeoMessage(stderr: string): string {
-  const line = lastLine(stderr);
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
-  return (m ? m[1].replace(/\\"/g, '"') : line).slice(0, 400);
-}
 
 /** The file of a layout's blob named by a descriptor, or undefined when the descriptor is not one. */
 function blobFile(dir: string, d: Descriptor | undefined): string | undefined {

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { asSha256, parseDigest, type Sha256 } from '../../../shared/brand';
 import { controlProblem } from '../../../shared/grammar';
-import { formatImageRef, formatReference, isLoopbackRegistry, isRemote, registryHost, type ImageRef } from '../../../shared/imageref';
+import { formatImageRef, isLoopbackRegistry, isRemote, registryHost, type ImageRef, type RemoteImageRef } from '../../../shared/imageref';
 import { exec } from '../tools/exec';
 import { requireTool } from '../tools/registry';
 import { writeFileAtomic } from '../store/atomic';
@@ -59,7 +59,20 @@ export interface Fetched {
 }
 
 /** A failure of a transport, in words naming the reference: the CLI prints it and exits 1. */
-export class TransportError extends Error {}
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly fault: TransportFault = 'other',
+  ) {
+    super(message);
+  }
+}
+
+/** A TransportError for skopeo's failure with `what`. */
+function failed(what: string, message: string): TransportError {
+  const e = explainFault(what, message);
+  return new TransportError(e.text, e.fault);
+}
 
 /** The shared OCI layout fetched images go into. */
 export function imageCacheDir(cacheDir: string): string {
@@ -99,9 +112,21 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
     if (await layoutHas(layout, tag)) return;
     await fs.mkdir(layout, { recursive: true });
     // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
-    await skopeoCopy(pinnedSource(ref, manifestDigest), `oci:${layout}:${tag}`, flags.map((f) => `--src-${f.slice(2)}`), text, opts);
+    await copyToLayout(pinned(ref, manifestDigest), layout, tag, opts, text);
   });
   return { path: layout, manifestDigest, ref: local };
+}
+
+/**
+ * Copy the image `src` names (a registry's or an engine's) into the OCI layout
+ * `layout` as `tag`, digests preserved. Nothing is checked here beyond what
+ * skopeo checks (blob digests): the reader of the layout checks the rest.
+ * `what`: the reference to name in errors (default: `src`).
+ */
+export async function copyToLayout(src: RemoteImageRef, layout: string, tag: string, opts: RegistryOptions, what = formatImageRef(src)): Promise<SkopeoEvent[]> {
+  if (layout.includes(':')) throw new TransportError(`${layout}: skopeo cannot write an OCI layout whose path holds ":"`);
+  const flags = sourceFlags(src, opts).map((f) => `--src-${f.slice(2)}`);
+  return skopeoCopy(formatImageRef(src), `oci:${layout}:${tag}`, flags, what, opts);
 }
 
 const queues = new Map<string, Promise<unknown>>();
@@ -206,14 +231,13 @@ async function isDockerArchive(p: string): Promise<boolean> {
 async function resolve(source: string | { skopeo: string }, ref: ImageRef, flags: string[], signal?: AbortSignal): Promise<Sha256> {
   const name = typeof source === 'string' ? source : source.skopeo;
   const r = await exec(requireTool('skopeo'), ['inspect', '--raw', ...flags, '--', name], { signal });
-  if (r.code !== 0) throw new TransportError(explain(ref, fatalOf(r.stderr)));
+  if (r.code !== 0) throw failed(formatImageRef(ref), fatalOf(r.stderr));
   return asSha256(createHash('sha256').update(r.stdout).digest('hex'));
 }
 
 /** `ref` by the digest just resolved, where its transport can name one (a registry); the others name one image anyway. */
-function pinnedSource(ref: ImageRef, digest: Sha256): string {
-  if (ref.transport === 'docker') return `docker://${formatReference({ ...ref.ref, tag: undefined, digest: `sha256:${digest}` })}`;
-  return formatImageRef(ref);
+function pinned(ref: RemoteImageRef, digest: Sha256): RemoteImageRef {
+  return ref.transport === 'docker' ? { transport: 'docker', ref: { ...ref.ref, tag: undefined, digest: `sha256:${digest}` } } : ref;
 }
 
 /** Does the layout's index.json name a manifest `tag`? */
@@ -265,7 +289,7 @@ async function skopeoCopy(src: string, dest: string, flags: string[], what: stri
   err(undefined);
   if (r.code !== 0 || r.signal) {
     const fatal = events.filter((e): e is Extract<SkopeoEvent, { kind: 'fatal' }> => e.kind === 'fatal').pop()?.message;
-    throw new TransportError(explainText(what, fatal ?? `exit code ${r.code}`));
+    throw failed(what, fatal ?? `exit code ${r.code}`);
   }
   return events;
 }
@@ -278,37 +302,44 @@ function fatalOf(stderr: string): string {
   return stderr.trim().split('\n').pop() ?? 'no message';
 }
 
-function explain(ref: ImageRef, msg: string): string {
-  return explainText(formatImageRef(ref), msg);
+/** What kind of failure skopeo reported: callers decide by it (a cache treats a missing node as a miss, an unreachable registry as down). */
+export type TransportFault = 'credentials' | 'denied' | 'refused' | 'unreachable' | 'plain-http' | 'tls' | 'engine' | 'missing' | 'digest' | 'other';
+
+/** Faults that say the registry as a whole cannot be used now, rather than that one image is bad or absent. */
+export function registryUnusable(f: TransportFault): boolean {
+  return f === 'credentials' || f === 'denied' || f === 'refused' || f === 'unreachable' || f === 'plain-http' || f === 'tls';
 }
 
 /** A sentence for what went wrong with `what` (a reference), skopeo's own words after it. */
 export function explainText(what: string, message: string): string {
+  return explainFault(what, message).text;
+}
+
+/** The kind of a skopeo failure, and the sentence for it. */
+export function explainFault(what: string, message: string): { fault: TransportFault; text: string } {
   const m = message.replace(/^Error parsing image name "[^"]*": /, '').replace(/^(?:initializing source|trying to reuse blob [^:]+:[0-9a-f]+ at destination|writing blob): /, '');
   const own = m.length > 400 ? `${m.slice(0, 399)}…` : m;
   const host = /(?:registry|https?:\/\/)\s*([A-Za-z0-9.-]+(?::\d+)?)/.exec(m)?.[1] ?? /\b((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+:\d+|localhost:\d+)\b/.exec(m)?.[1] ?? 'the registry';
-  let why: string;
-  if (/\b401\b|unauthorized|authentication required|invalid username\/password/i.test(m)) {
-    why = `${host} refused the credentials (401 unauthorized): give --creds USER:PASSWORD or --authfile FILE, or log in with docker login or skopeo login`;
-  } else if (/\b403\b|denied/i.test(m) && !/permission denied/i.test(m)) {
-    why = `${host} denied access (403): these credentials may not read or write this repository`;
-  } else if (/connection refused/i.test(m)) {
-    why = `cannot connect to ${host} (connection refused): is the registry running, and is the address right?`;
-  } else if (/no such host|server misbehaving|i\/o timeout|network is unreachable/i.test(m)) {
-    why = `cannot reach ${host}: its name does not resolve or the network does not get there`;
-  } else if (/server gave HTTP response to HTTPS client/i.test(m)) {
-    why = `${host} speaks plain HTTP, not HTTPS; plain HTTP is used only for loopback registries, with --tls-verify=false, or for registries marked insecure in registries.conf`;
-  } else if (/x509|certificate|tls:|handshake/i.test(m)) {
-    why = `TLS with ${host} failed: for a registry with its own CA pass --cert-dir DIR holding its ca.crt, or --tls-verify=false to skip verification`;
-  } else if (/Cannot connect to the Docker daemon|docker\.sock/i.test(m)) {
-    why = 'the docker engine is not reachable (is dockerd running, and may this user use /var/run/docker.sock?)';
-  } else if (/manifest unknown|name unknown|repository name not known|\b404\b|not found|no such image|does not exist|reference does not exist/i.test(m)) {
-    why = /docker-daemon:|containers-storage:/.test(what) ? 'no such image in that store' : `no such image in ${host} (the repository or its tag is unknown)`;
-  } else if (/digest did not match|does not match/i.test(m)) {
-    const blob = /expected (sha256:[0-9a-f]{64})/.exec(m)?.[1];
-    why = `the blob ${blob ?? ''}${blob ? ' ' : ''}it sent does not match its digest: refused, nothing kept`;
-  } else {
-    why = 'skopeo failed';
-  }
-  return `${what}: ${why} (skopeo: ${own})`;
+  const [fault, why] = ((): [TransportFault, string] => {
+    if (/\b401\b|unauthorized|authentication required|invalid username\/password/i.test(m)) {
+      return ['credentials', `${host} refused the credentials (401 unauthorized): give --creds USER:PASSWORD or --authfile FILE, or log in with docker login or skopeo login`];
+    }
+    if (/\b403\b|denied/i.test(m) && !/permission denied/i.test(m)) return ['denied', `${host} denied access (403): these credentials may not read or write this repository`];
+    if (/connection refused/i.test(m)) return ['refused', `cannot connect to ${host} (connection refused): is the registry running, and is the address right?`];
+    if (/no such host|server misbehaving|i\/o timeout|network is unreachable/i.test(m)) return ['unreachable', `cannot reach ${host}: its name does not resolve or the network does not get there`];
+    if (/server gave HTTP response to HTTPS client/i.test(m)) {
+      return ['plain-http', `${host} speaks plain HTTP, not HTTPS; plain HTTP is used only for loopback registries, with --tls-verify=false, or for registries marked insecure in registries.conf`];
+    }
+    if (/x509|certificate|tls:|handshake/i.test(m)) return ['tls', `TLS with ${host} failed: for a registry with its own CA pass --cert-dir DIR holding its ca.crt, or --tls-verify=false to skip verification`];
+    if (/Cannot connect to the Docker daemon|docker\.sock/i.test(m)) return ['engine', 'the docker engine is not reachable (is dockerd running, and may this user use /var/run/docker.sock?)'];
+    if (/manifest unknown|name unknown|repository name not known|\b404\b|not found|no such image|does not exist|reference does not exist/i.test(m)) {
+      return ['missing', /docker-daemon:|containers-storage:/.test(what) ? 'no such image in that store' : `no such image in ${host} (the repository or its tag is unknown)`];
+    }
+    if (/digest did not match|does not match/i.test(m)) {
+      const blob = /expected (sha256:[0-9a-f]{64})/.exec(m)?.[1];
+      return ['digest', `the blob ${blob ?? ''}${blob ? ' ' : ''}it sent does not match its digest: refused, nothing kept`];
+    }
+    return ['other', 'skopeo failed'];
+  })();
+  return { fault, text: `${what}: ${why} (skopeo: ${own})` };
 }
