@@ -110,6 +110,8 @@ export const requestSchema = z.discriminatedUnion('cmd', [
     authfile: z.string().max(4096).optional(),
   }),
   z.strictObject({ cmd: z.literal('image.pushDestination') }),
+  /** The local docker and podman images, for Open image…. */
+  z.strictObject({ cmd: z.literal('images.local') }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -184,6 +186,18 @@ export const sizeNode: z.ZodType<SizeNode> = z.lazy(() =>
 );
 
 const countBytes = z.object({ count: z.number(), bytes: z.number() });
+
+/** An image of the local docker engine or podman's store, with the reference it opens by. */
+export const localImage = z.object({
+  engine: z.enum(['docker', 'podman']),
+  name: z.string(),
+  tag: z.string().optional(),
+  id: z.string(),
+  size: z.number(),
+  created: z.string().optional().describe('ISO 8601'),
+  ref: z.string().describe('docker-daemon:NAME:TAG or containers-storage:NAME:TAG (by id when untagged): what image.open takes'),
+});
+export type LocalImageRow = z.infer<typeof localImage>;
 
 export const imageAnalysis = z.object({
   /** What was analysed: the opened image's path or the project's name. */
@@ -297,6 +311,11 @@ export const responses = {
     blobs: z.array(z.object({ digest: z.string(), role: z.enum(['layer', 'config']), status: pushStatus })),
   }),
   'image.pushDestination': z.object({ dest: z.string() }),
+  'images.local': z.object({
+    images: z.array(localImage),
+    /** One line per engine that gave no list (not installed, not reachable). */
+    notes: z.array(z.object({ engine: z.enum(['docker', 'podman']), reason: z.string() })),
+  }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 

@@ -7,7 +7,9 @@ import { parseReference } from '../../shared/grammar';
 import { formatImageRef, formatReference, parseImageRef } from '../../shared/imageref';
 import { isImagePath } from '../engine/oci/read';
 import { fetchImage, layoutTag, type CopyProgress, type RegistryOptions } from '../engine/oci/transport';
-import { UsageError } from './args';
+import { bytes } from '../../shared/units';
+import { localImages } from '../engine/oci/local-images';
+import { UsageError, parse } from './args';
 
 export interface ImageTarget {
   /** The file or layout to read. */
@@ -66,4 +68,24 @@ export function nameHint(text: string): string {
   const r = parseReference(text);
   const shown = r ? formatReference(r.tag || r.digest ? r : { ...r, tag: 'latest' }) : text;
   return `${text}: no such file or folder; an image by name needs its transport: docker-daemon:${shown} (the local docker engine), docker://${shown} (a registry) or containers-storage:${shown} (podman)`;
+}
+
+export const IMAGES_USAGE = `images [--json]   the local docker and podman images (name, tag, id, size, created) and the reference
+                 each opens by (inspect, ls, diff, Open image…); an engine that is missing or down is a note on stderr`;
+
+/** `scratchyard images`: a table (or JSON) of the engines' images; exit 0 even when no engine answers. */
+export async function cmdImages(args: string[], usage: () => number): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } });
+  if (values.help) return usage();
+  if (positionals.length) throw new UsageError(`images: takes no arguments, got ${positionals.join(' ')}`);
+  const { images, notes } = await localImages();
+  for (const n of notes) process.stderr.write(`scratchyard: ${n.reason}\n`);
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ images, notes }, null, 2) + '\n');
+    return 0;
+  }
+  const rows = [['ENGINE', 'NAME', 'TAG', 'ID', 'SIZE', 'CREATED', 'OPEN AS'], ...images.map((i) => [i.engine, i.name, i.tag ?? '<none>', i.id.slice(7, 19), bytes(i.size), i.created?.slice(0, 19).replace('T', ' ') ?? '', i.ref])];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  process.stdout.write(rows.map((r) => r.map((x, c) => (c === r.length - 1 ? x : x.padEnd(widths[c]))).join('  ')).join('\n') + '\n');
+  return 0;
 }

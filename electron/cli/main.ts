@@ -19,7 +19,7 @@ import { defaultCacheDir } from '../engine/store/cache';
 import { doctor } from '../engine/entry/doctor';
 import { ToolMissingError } from '../engine/tools/registry';
 import { readImage } from '../engine/oci/read';
-import { imageTarget, type ImageTarget } from './images';
+import { IMAGES_USAGE, cmdImages, imageTarget, type ImageTarget } from './images';
 import { PUSH_USAGE, cmdPush } from './push';
 import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
@@ -45,6 +45,7 @@ commands:
   ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: a file, folder or reference as inspect takes it; N counts from 1
   ${INSPECT_USAGE}
   ${PUSH_USAGE}
+  ${IMAGES_USAGE}
   ${CACHE_USAGE}
   ${SBOM_USAGE}
   doctor [--json]
@@ -74,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdDiff(rest);
       case 'push':
         return await cmdPush(rest, abortOnSignals());
+      case 'images':
+        return await cmdImages(rest, usageOf('images'));
       case 'doctor':
         return await cmdDoctor(rest);
       case 'sbom':

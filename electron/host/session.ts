@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../shared/brand';
+import { localImagesReply } from './localImages';
 import { requestSchema, responses, type Cmd, type CompareSide, type EngineEvent, type ProjectInfo, type Request, type Response, type TreeRow } from '../../shared/contract';
 import { build, type BuildResult } from '../engine/entry/build';
 import { layerFileList, layerIndex } from '../engine/graph/layers';
@@ -112,6 +113,8 @@ export class EngineSession {
         return pushBuilt(this.built(), this.opts.cacheDir, req, this.opts.emit, this.lifetime.signal);
       case 'image.pushDestination':
         return { dest: await pushDestination(this.opts.cacheDir, this.built()) };
+      case 'images.local':
+        return localImagesReply(this.lifetime.signal);
       case 'project.new':
         return this.newProject(req.path);
       case 'project.validate':
