@@ -15,6 +15,7 @@ import { Compare, Inspect, SizeMap } from './views/Inspect';
 import { RunDialog, RunOptionsButton } from './views/RunDialog';
 import { useRunOptions } from './runOptions';
 import { PushButton, PushDialog } from './views/PushDialog';
+import { OpenImageDialog } from './views/OpenImageDialog';
 
 const TABS: [Tab, string][] = [
   ['explorer', 'Explorer'],
@@ -135,17 +136,16 @@ export function App() {
 const MENU = {
   new: { title: 'New project', label: 'Folder for the new project', go: 'Create' },
   open: { title: 'Open project', label: 'Project folder (or its scratchyard.yaml)', go: 'Open' },
-  image: { title: 'Open image', label: 'Image: docker-archive or docker/podman save tar, OCI layout folder or tar', go: 'Open' },
 } as const;
 
 /** New / Open / Open image: a path typed in (browser mode has no native file dialog). */
 function ProjectMenu() {
-  const { open, create, openImage, project } = useStore();
+  const { open, create, project } = useStore();
   const [mode, setMode] = useState<'open' | 'new' | 'image'>();
   const [path, setPath] = useState('');
   const go = () => {
     if (!path.trim()) return;
-    void (mode === 'new' ? create(path.trim()) : mode === 'image' ? openImage(path.trim()) : open(path.trim()));
+    void (mode === 'new' ? create(path.trim()) : open(path.trim()));
     setMode(undefined);
   };
   const show = (m: 'open' | 'new' | 'image') => {
@@ -161,7 +161,8 @@ function ProjectMenu() {
       <button onClick={() => show('new')}>New…</button>
       <button onClick={() => show('open')}>Open…</button>
       <button onClick={() => show('image')}>Open image…</button>
-      {mode && (
+      {mode === 'image' && <OpenImageDialog initial={path} onClose={() => setMode(undefined)} />}
+      {mode && mode !== 'image' && (
         <div role="dialog" aria-label={MENU[mode].title} className="dialog">
           <label>
             {MENU[mode].label}
