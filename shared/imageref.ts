@@ -127,3 +127,14 @@ export function isLoopbackRegistry(host: string): boolean {
   const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
+
+/**
+ * What is wrong with `text` as a stored reference (a lock's): it must parse,
+ * and be written as formatImageRef writes it, so one image has one spelling.
+ */
+export function imageRefProblem(text: string): string | undefined {
+  const r = parseImageRef(text);
+  if (typeof r === 'string') return r;
+  const canonical = formatImageRef(r);
+  return canonical === text ? undefined : `${JSON.stringify(text)}: expected it written as ${JSON.stringify(canonical)}`;
+}

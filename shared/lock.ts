@@ -4,7 +4,8 @@
 // A lock is untrusted input (it comes with a project): this schema bounds
 // and checks every value before anything names a package, a path or a blob.
 import { z } from 'zod';
-import { debianPackageProblem, debianWordProblem, imagePathProblem, mirrorProblem, pathProblem, referenceProblem } from './grammar';
+import { debianPackageProblem, debianWordProblem, imagePathProblem, mirrorProblem, pathProblem } from './grammar';
+import { imageRefProblem } from './imageref';
 
 export const LOCK_FILE = 'scratchyard.lock';
 export const LOCK_VERSION = 1;
@@ -69,8 +70,12 @@ export const fileLockSchema = z.strictObject({
   files: z.array(z.strictObject({ path: checked(imagePathProblem), sha256 })).max(MAX_ITEMS).optional(),
 });
 
-/** A `kind: image` source: the manifest its reference resolved to (the image source fills it in). */
-export const imageLockSchema = z.strictObject({ field, kind: z.literal('image'), ref: checked((r) => referenceProblem(r)), manifest: sha256 });
+/**
+ * A `kind: image` source: its reference as formatImageRef writes it, and the
+ * digest it resolved to (the manifest's; a docker-archive's config digest,
+ * its image id, as it has no manifest). The image source fills it in.
+ */
+export const imageLockSchema = z.strictObject({ field, kind: z.literal('image'), ref: checked(imageRefProblem), manifest: sha256 });
 
 export const lockEntrySchema = z.discriminatedUnion('kind', [debianLockSchema, hostLockSchema, fileLockSchema, imageLockSchema]);
 
@@ -153,8 +158,14 @@ function entryDrift(o: LockEntry, e: LockEntry): string[] {
     lines.push(...keyedDrift(o.files ?? [], e.files ?? [], (f) => f.path, (f) => short(f.sha256), (a, b) => (a.sha256 !== b.sha256 ? `${a.path}: sha256 ${short(a.sha256)} → ${short(b.sha256)}` : undefined)));
     return lines;
   }
-  if (o.kind === 'image' && e.kind === 'image' && (o.manifest !== e.manifest || o.ref !== e.ref)) return [`${e.ref}: manifest ${short(o.manifest)} → ${short(e.manifest)}`];
+  if (o.kind === 'image' && e.kind === 'image' && (o.manifest !== e.manifest || o.ref !== e.ref)) return [imageDrift(e.field, o, e)];
   return [];
+}
+
+/** A base image that is not the locked one, both digests in full (a moved tag, or another reference). */
+export function imageDrift(field: string, o: { ref: string; manifest: string }, e: { ref: string; manifest: string }): string {
+  const ref = o.ref === e.ref ? e.ref : `${o.ref} → ${e.ref}`;
+  return `${field} (image ${ref}): the lock has sha256:${o.manifest}, the build resolved sha256:${e.manifest}`;
 }
 
 function packageDrift(where: string, old: LockPackage[], now: LockPackage[]): string[] {

@@ -169,6 +169,46 @@ describe('an OCI layout as the base', () => {
     expect(build(p).stderr).not.toContain('moved');
   });
 
+  it('scratchyard.lock records the base by reference and digest; build --locked refuses a moved reference, naming the source and both digests', () => {
+    const moving = path.join(work, 'locked-moving.oci');
+    cpSync(helloOci, moving, { recursive: true });
+    const p = onBase(path.join(work, 'on-locked'), `oci:${moving}`);
+    const lockFile = path.join(p, 'scratchyard.lock');
+    build(p);
+    const was = ociManifest(helloOci).digest;
+    const now = ociManifest(helloGzOci).digest;
+    const entry = (JSON.parse(readFileSync(lockFile, 'utf8')) as { sources: { kind: string }[] }).sources.find((e) => e.kind === 'image');
+    expect(entry).toEqual({ field: 'layers[0].sources[0]', kind: 'image', ref: `oci:${moving}`, manifest: was.slice(7) });
+    expect(build(p, ['--locked']).json.base?.digest).toBe(was.slice(7));
+    // The reference now names another image.
+    rmSync(moving, { recursive: true });
+    cpSync(helloGzOci, moving, { recursive: true });
+    const locked = readFileSync(lockFile, 'utf8');
+    const r = cli(['build', p, '--cache', cache, '--locked']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`layers[0].sources[0] (image oci:${moving}): the lock has ${was}, the build resolved ${now}`);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(readFileSync(lockFile, 'utf8')).toBe(locked);
+    // Without --locked the change is reported and the lock takes the new digest.
+    const w = build(p);
+    expect(w.stderr).toContain(`the lock has ${was}, the build resolved ${now}`);
+    expect(readFileSync(lockFile, 'utf8')).toContain(`"manifest": "${now.slice(7)}"`);
+  });
+
+  it('a lock whose image reference is not one, or not written as Scratchyard writes it, is refused naming the field (exit 2)', () => {
+    const p = onBase(path.join(work, 'on-badlock'), `oci:${helloOci}`);
+    build(p);
+    const lockFile = path.join(p, 'scratchyard.lock');
+    const good = readFileSync(lockFile, 'utf8');
+    for (const [bad, says] of [['docker://Bad Name', 'docker://Bad Name'], ['docker://127.0.0.1:5000/base', 'expected it written as \\"docker://127.0.0.1:5000/base:latest\\"']]) {
+      writeFileSync(lockFile, good.replace(`"ref": "oci:${helloOci}"`, `"ref": ${JSON.stringify(bad)}`));
+      const r = cli(['build', p, '--cache', cache]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('sources[0].ref');
+      expect(r.stderr).toContain(says.replace(/\\/g, ''));
+    }
+  });
+
   it.skipIf(!dockerWorks())('gzip base layers: reused compressed, and docker loads and runs the result', () => {
     const p = onBase(path.join(work, 'on-gz'), helloGzOci);
     const r = build(p);

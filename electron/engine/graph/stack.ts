@@ -6,7 +6,7 @@ import type { Layer, Recipe, Source, SourceOf } from '../../../shared/recipe';
 import { imagePath, isUnder, joinImage } from '../model/path';
 import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
 import { RecipeError, runSource, type SourceContext, type SourceResult } from '../sources';
-import { loadBase, noteBaseDigest, type BaseImage } from '../sources/image';
+import { imageLock, loadBase, noteBaseDigest, type BaseImage } from '../sources/image';
 import type { FileOrigin } from '../sources/types';
 import { hostWarnings, type HostBrought } from '../sources/host-warnings';
 import type { BlobStore } from '../store/blobs';
@@ -153,6 +153,7 @@ async function evaluate(
           if (moved) env.report.log(moved);
           state = new Map(base.states[base.states.length - 1] ?? emptyTree());
           node?.done(`${base.ref} sha256:${base.digest}${moved ? ' (moved)' : ''}`);
+          if (report) env.onSource?.(field, source, { put: new Map(), remove: [], lock: imageLock(field, base) });
           continue;
         }
         const res = await runSource(source, ctx);

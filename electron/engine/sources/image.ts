@@ -13,7 +13,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { asSha256, type Sha256 } from '../../../shared/brand';
-import { parseImageRef, type ImageRef } from '../../../shared/imageref';
+import { formatImageRef, parseImageRef, type ImageRef } from '../../../shared/imageref';
+import { LockDriftError, imageDrift, type LockEntry } from '../../../shared/lock';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { applyLayer } from '../model/apply';
@@ -33,6 +34,8 @@ export interface BaseLayer {
 export interface BaseImage {
   /** The reference as the recipe wrote it. */
   ref: string;
+  /** ...as formatImageRef writes it: what scratchyard.lock records. */
+  lockRef: string;
   /** Manifest digest (OCI layout, pulled images) or config digest (docker-archive). */
   digest: Sha256;
   layers: BaseLayer[];
@@ -125,11 +128,16 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
   if (s.digest !== undefined && s.digest !== `sha256:${digest}`) {
     throw new BaseImageError(`${ctx.field}.digest: base ${s.ref} is sha256:${digest}, the recipe pins ${s.digest}: refused (set digest: sha256:${digest} to take it)`);
   }
+  // build --locked: a reference that names another image than the lock's (a moved tag) stops here, before its layers are read.
+  const lockRef = formatImageRef(ref);
+  if (ctx.locked?.kind === 'image' && ctx.locked.manifest !== digest) {
+    throw new LockDriftError(ctx.field, [imageDrift(ctx.field, ctx.locked, { ref: lockRef, manifest: digest })]);
+  }
   const key = digestOf({ kind: 'image-base', v: 1, digest, tag: local.tag ?? null });
   const hit = await ctx.cache.get(key, cachedBaseSchema);
   if (hit && (await allStored(hit.layers, ctx))) {
     const layers = hit.layers.map((l) => ({ blob: l.blob, tree: treeFromJson(l.tree as [string, Entry][]) }));
-    return { ref: s.ref, digest, layers, states: statesOf(layers), config: hit.config };
+    return { ref: s.ref, lockRef, digest, layers, states: statesOf(layers), config: hit.config };
   }
   const img = await readImage(ctx.store, local.path, { tag: local.tag, keepBlobs: true }).catch((e: unknown) => {
     throw opened(e, field, s.ref);
@@ -138,7 +146,7 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
   if ((img.manifestDigest ?? img.configDigest) !== digest) throw new BaseImageError(`${field}: base ${s.ref} changed while it was read (sha256:${digest} became sha256:${img.manifestDigest ?? img.configDigest})`);
   const layers = img.layers.map((l) => ({ blob: l.blob!, tree: l.tree, pack: `image-layer-${l.digest}` }));
   await ctx.cache.put(key, { layers: layers.map((l) => ({ blob: l.blob, pack: l.pack, tree: treeToJson(l.tree) })), config: img.config });
-  return { ref: s.ref, digest, layers, states: img.states, config: img.config };
+  return { ref: s.ref, lockRef, digest, layers, states: img.states, config: img.config };
 }
 
 async function allStored(layers: { blob: StoredLayer; pack: string }[], ctx: SourceContext): Promise<boolean> {
@@ -161,6 +169,11 @@ export async function noteBaseDigest(ctx: SourceContext, projectDir: string, bas
   if (last?.digest !== base.digest) await ctx.cache.put(key, { digest: base.digest });
   if (!last || last.digest === base.digest) return undefined;
   return `base: ${base.ref} moved sha256:${last.digest} → sha256:${base.digest}`;
+}
+
+/** The base's entry in scratchyard.lock: the reference as formatImageRef writes it, and the digest it resolved to. */
+export function imageLock(field: string, base: BaseImage): LockEntry {
+  return { field, kind: 'image', ref: base.lockRef, manifest: base.digest };
 }
 
 /** As an ordinary source (a stage's bottom): the base's final state. */
