@@ -179,7 +179,7 @@ describe('an OCI layout as the base', () => {
     const now = ociManifest(helloGzOci).digest;
     const entry = (JSON.parse(readFileSync(lockFile, 'utf8')) as { sources: { kind: string }[] }).sources.find((e) => e.kind === 'image');
     expect(entry).toEqual({ field: 'layers[0].sources[0]', kind: 'image', ref: `oci:${moving}`, manifest: was.slice(7) });
-    expect(build(p, ['--locked']).json.base?.digest).toBe(was.slice(7));
+    expect(build(p, ['--locked']).json.base?.digest).toBe(was);
     // The reference now names another image.
     rmSync(moving, { recursive: true });
     cpSync(helloGzOci, moving, { recursive: true });
