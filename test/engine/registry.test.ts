@@ -2,10 +2,12 @@
 // real parts: Debian's docker-registry started here (plain HTTP, and TLS with a
 // CA made here plus htpasswd auth), real skopeo as the oracle of what a registry
 // holds, docker pull/run of what we pushed, docker save of a docker-built image.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOCKER, cli, dockerWorks, lacks, sh, tempDir, type CliResult } from '../helpers/env';
+import { CLI, DOCKER, cli, dockerWorks, lacks, sh, tempDir, type CliResult } from '../helpers/env';
 import { arena, boundedCli, expectContained, expectRefused } from '../helpers/hostile';
 import { helloCopy, writeProject } from '../helpers/projects';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
@@ -172,6 +174,34 @@ describe.skipIf(missing)('a plain-HTTP registry on 127.0.0.1', () => {
     const again: string[] = [];
     await fetchImage(ref, { cacheDir: fresh, onProgress: (p) => again.push(p.kind) });
     expect(again).toEqual(['resolved', 'cached']);
+  });
+
+  it('two processes inspecting one reference into one empty cache: both succeed, one copies, the layout holds it once', async () => {
+    const fresh = path.join(dir, 'two-process-cache');
+    const ref = `docker://${reg.host}/sy/hello:1`;
+    const run = () =>
+      new Promise<CliResult>((resolve) => {
+        execFile(process.execPath, [CLI, 'inspect', ref, '--json', '--cache', fresh], { timeout: 120_000, maxBuffer: 64 << 20 }, (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }));
+      });
+    const both = await Promise.all([run(), run()]);
+    for (const r of both) expect(JSON.parse(ok(r).stdout).layers.map((l: { digest: string }) => l.digest)).toEqual(ours.layers);
+    // Three blobs copied in all (two layers and the config): by one of them; the other waited, then found it.
+    const downloaded = both.map((r) => (r.stderr.match(/^ {2}downloaded /gm) ?? []).length).sort();
+    expect(downloaded).toEqual([0, 3]);
+    expect(both.some((r) => /is in the cache already/.test(r.stderr))).toBe(true);
+    const index = JSON.parse(readFileSync(path.join(fresh, 'images', 'index.json'), 'utf8'));
+    expect(index.manifests.map((m: { digest: string }) => m.digest)).toEqual([ours.manifest]);
+    expect(existsSync(path.join(fresh, 'images.lock'))).toBe(false);
+  });
+
+  it('a lock left by a process that died does not stop a fetch', () => {
+    const fresh = path.join(dir, 'stale-lock-cache');
+    mkdirSync(fresh, { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8', timeout: 30_000 });
+    writeFileSync(path.join(fresh, 'images.lock'), JSON.stringify({ pid: Number(gone.stdout), host: hostname(), nonce: 'left-behind' }));
+    const r = ok(cli(['inspect', `docker://${reg.host}/sy/hello:1`, '--cache', fresh], { timeout: 120_000 }));
+    expect(r.stderr).toMatch(/downloaded/);
+    expect(existsSync(path.join(fresh, 'images.lock'))).toBe(false);
   });
 
   it('reports a tag that moved since it was last fetched', () => {

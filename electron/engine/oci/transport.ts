@@ -23,6 +23,7 @@ import { formatImageRef, isLoopbackRegistry, isRemote, registryHost, type ImageR
 import { exec } from '../tools/exec';
 import { requireTool } from '../tools/registry';
 import { writeFileAtomic } from '../store/atomic';
+import { withFileLock } from '../store/filelock';
 import { readJsonCapped } from '../store/integrity';
 import { SkopeoProgressParser, blobOutcomes, type BlobOutcome, type SkopeoEvent } from './skopeo-progress';
 
@@ -31,7 +32,9 @@ export type CopyProgress =
   /** The reference names this manifest now; `previous`: the one it named when last fetched (a moved tag). */
   | { kind: 'resolved'; ref: string; digest: Sha256; previous?: Sha256 }
   /** The cache already holds that manifest: nothing copied. */
-  | { kind: 'cached'; digest: Sha256 };
+  | { kind: 'cached'; digest: Sha256 }
+  /** Another process is fetching into the same cache: this one waits for it. */
+  | { kind: 'waiting'; holder: string };
 
 export interface RegistryOptions {
   /** false: no TLS verification, plain HTTP allowed. Default: verified, except loopback registries (plain HTTP allowed, as docker does). */
@@ -107,13 +110,24 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
     opts.onProgress?.({ kind: 'cached', digest: manifestDigest });
     return { path: layout, manifestDigest, ref: local };
   }
-  // One copy at a time into the layout from this process: skopeo rewrites index.json whole, so two at once could drop an entry.
-  await oneAtATime(layout, async () => {
-    if (await layoutHas(layout, tag)) return;
-    await fs.mkdir(layout, { recursive: true });
-    // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
-    await copyToLayout(pinned(ref, manifestDigest), layout, tag, opts, text);
-  });
+  // One copy at a time into the layout, from this process (a queue) and from others sharing the cache (a lock file):
+  // skopeo rewrites index.json whole, so two at once could drop an entry; and the second finds the image there.
+  await fs.mkdir(path.dirname(layout), { recursive: true });
+  await oneAtATime(layout, () =>
+    withFileLock(
+      `${layout}.lock`,
+      async () => {
+        if (await layoutHas(layout, tag)) {
+          opts.onProgress?.({ kind: 'cached', digest: manifestDigest });
+          return;
+        }
+        await fs.mkdir(layout, { recursive: true });
+        // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
+        await copyToLayout(pinned(ref, manifestDigest), layout, tag, opts, text);
+      },
+      { signal: opts.signal, onWait: (holder) => opts.onProgress?.({ kind: 'waiting', holder }) },
+    ),
+  );
   return { path: layout, manifestDigest, ref: local };
 }
 
