@@ -340,7 +340,7 @@ export function explainFault(what: string, message: string): { fault: TransportF
     }
     if (/\b403\b|denied/i.test(m) && !/permission denied/i.test(m)) return ['denied', `${host} denied access (403): these credentials may not read or write this repository`];
     if (/connection refused/i.test(m)) return ['refused', `cannot connect to ${host} (connection refused): is the registry running, and is the address right?`];
-    if (/no such host|server misbehaving|i\/o timeout|network is unreachable/i.test(m)) return ['unreachable', `cannot reach ${host}: its name does not resolve or the network does not get there`];
+    if (/no such host|server misbehaving|i\/o timeout|network is unreachable|no route to host/i.test(m)) return ['unreachable', `cannot reach ${host}: its name does not resolve or the network does not get there`];
     if (/server gave HTTP response to HTTPS client/i.test(m)) {
       return ['plain-http', `${host} speaks plain HTTP, not HTTPS; plain HTTP is used only for loopback registries, with --tls-verify=false, or for registries marked insecure in registries.conf`];
     }
