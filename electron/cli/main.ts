@@ -189,6 +189,7 @@ async function cmdBuild(args: string[]): Promise<number> {
     sbom: values.sbom ? true : values['no-sbom'] ? false : undefined,
     signal: abortOnSignals(),
     onEvent: (e) => progress.event(e),
+    registry,
     cacheFrom,
     cacheTo,
     lock: values.locked ? 'locked' : 'write',

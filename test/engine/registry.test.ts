@@ -281,6 +281,20 @@ describe.skipIf(missing)('a TLS registry with its own CA and htpasswd (bcrypt) a
     expect(JSON.parse(back.stdout).layers.map((l: { digest: string }) => l.digest)).toEqual(ours.layers);
   });
 
+  it("a base image behind auth: build's --creds and --cert-dir reach the base's fetch; without them the source is named", () => {
+    const ref = `docker://${reg.host}/sy/hello:1`;
+    ok(cli(['push', hello, ref, '--creds', reg.creds!, '--cert-dir', reg.certDir!, '--cache', cache]));
+    const proj = writeProject(path.join(dir, 'on-tls'), `name: on-tls\ntag: on-tls:1\nlayers:\n  - name: base\n    sources:\n      - kind: image\n        ref: ${ref}\n`);
+    const own = path.join(dir, 'on-tls-cache');
+    const denied = cli(['build', proj, '--format', 'oci', '--cache', own, '--cert-dir', reg.certDir!]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('layers[0].sources[0].ref');
+    expect(denied.stderr).toContain('401 unauthorized');
+    const r = ok(cli(['build', proj, '--format', 'oci', '--cache', own, '--json', '--creds', reg.creds!, '--cert-dir', reg.certDir!]));
+    // An image that is only its base is the base, manifest and all.
+    expect(JSON.parse(r.stdout).manifestDigest).toBe(ours.manifest);
+  });
+
   it('a wrong password: 401 in words, exit 1', () => {
     const ref = `docker://${reg.host}/sy/hello:1`;
     const r = cli(['push', hello, ref, '--creds', 'tester:wrong', '--cert-dir', reg.certDir!, '--cache', cache]);

@@ -27,6 +27,7 @@ import { LOCK_FILE, LockDriftError, lockDrift } from '../../../shared/lock';
 import { sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
 import { RegistryCache, type RegistryCacheOptions } from '../oci/remote-cache';
+import type { RegistryAccess } from '../oci/transport';
 import { BuildCache } from '../store/cache';
 import { CorruptBlobError, CorruptCacheError, HEX64 } from '../store/integrity';
 import { storageFault, type Latched } from '../store/faults';
@@ -61,6 +62,8 @@ export interface BuildOptions {
   sbom?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: BuildEvent) => void;
+  /** How image sources (base images by reference) reach their registries. */
+  registry?: RegistryAccess;
   /** A registry repository shared by many machines: nodes missing here are fetched from it (--cache-from)... */
   cacheFrom?: SharedCacheOptions;
   /** ...and this build's nodes are pushed to it (--cache-to). */
@@ -218,6 +221,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       cache,
       report,
       signal: opts.signal,
+      registry: opts.registry,
       locked: locked && ((field) => locked.get(field)),
       onSource: (field, source, result) => evaluated.push({ field, source, result }),
     });

@@ -9,6 +9,7 @@ import { RecipeError, runSource, type SourceContext, type SourceResult } from '.
 import { imageLock, loadBase, noteBaseDigest, type BaseImage } from '../sources/image';
 import type { FileOrigin } from '../sources/types';
 import { hostWarnings, type HostBrought } from '../sources/host-warnings';
+import type { RegistryAccess } from '../oci/transport';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import type { NodeReporter } from '../model/events';
@@ -42,6 +43,8 @@ export interface StackEnv {
   cache: BuildCache;
   report: NodeReporter;
   signal?: AbortSignal;
+  /** How image sources reach registries. */
+  registry?: RegistryAccess;
   /** `build --locked`: the lock's entry for a source field. */
   locked?: (field: string) => LockEntry | undefined;
   /** Each source as evaluated for the image (not the first pass of a recipe with libs), for the lock. */
@@ -137,6 +140,7 @@ async function evaluate(
         stages,
         log: (line) => env.report.log(line),
         signal: env.signal,
+        registry: env.registry,
         locked: env.locked?.(field),
         node: (id, label) => (report ? env.report.start(`source:${idPrefix}${layer.name}:${si}:${id}`, `${idPrefix}${layer.name}: ${label}`) : { done() {}, cached() {}, failed() {}, progress() {} }),
       };

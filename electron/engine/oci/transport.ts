@@ -49,6 +49,9 @@ export interface RegistryOptions {
   onProgress?: (p: CopyProgress) => void;
 }
 
+/** How to reach registries (the CLI's --tls-verify, --creds, --authfile, --cert-dir), without per-call parts. */
+export type RegistryAccess = Pick<RegistryOptions, 'tlsVerify' | 'creds' | 'authfile' | 'certDir'>;
+
 export interface FetchOptions extends RegistryOptions {
   cacheDir: string;
 }

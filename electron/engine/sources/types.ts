@@ -3,6 +3,7 @@ import type { ImagePath } from '../../../shared/brand';
 import type { LockEntry } from '../../../shared/lock';
 import type { NodeHandle } from '../model/events';
 import type { Tree } from '../model/tree';
+import type { RegistryAccess } from '../oci/transport';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
 import type { HostBrought } from './host-warnings';
@@ -27,6 +28,8 @@ export interface SourceContext {
   log: (line: string) => void;
   /** The build's cancellation: a build step's sandbox is killed with it. */
   signal?: AbortSignal;
+  /** How image sources reach registries (build's --tls-verify, --creds, --authfile, --cert-dir). */
+  registry?: RegistryAccess;
   /** A graph node of its own inside this source (debian's download and install). */
   node: (id: string, label: string) => NodeHandle;
   /** `build --locked`: this source's entry in scratchyard.lock, to be reproduced exactly (debian installs its versions). */
