@@ -112,12 +112,38 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('image.pushDestination') }),
   /** The local docker and podman images, for Open image…. */
   z.strictObject({ cmd: z.literal('images.local') }),
+  /** The Debian packages of the last build (or the opened image), and the lock's state. */
+  z.strictObject({ cmd: z.literal('packages.list') }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
 
 /** A request on the wire: an id to match the reply. */
 export const requestEnvelope = z.strictObject({ id: z.number().int(), request: z.unknown() });
+
+export const packageRow = z.object({
+  name: z.string(),
+  version: z.string(),
+  architecture: z.string(),
+  /** The layer holding its dpkg record (or, for a host source, its first file): index from 0, and its name. */
+  layer: z.number().int().optional(),
+  layerName: z.string().optional(),
+  /** Bytes: dpkg's Installed-Size, or for a host source the sum of its files in the image. */
+  size: z.number().optional(),
+  licenses: z.array(z.string()),
+  /** The recipe source that brought it, e.g. "layers[1].sources[0] (host)". */
+  brought: z.string().optional(),
+  foundIn: z.enum(['dpkg-status', 'status.d', 'host-dpkg']),
+});
+export type PackageRow = z.infer<typeof packageRow>;
+
+export const lockStateSchema = z.object({
+  state: z.enum(['locked', 'drifted', 'none']),
+  file: z.string().optional(),
+  /** What changed since the lock, one line each ("/usr/bin/curl: curl 8.x+deb12u14 → +deb12u15"). */
+  drift: z.array(z.string()),
+});
+export type LockState = z.infer<typeof lockStateSchema>;
 
 export const problemSchema = z.object({ file: z.string(), line: z.number(), column: z.number(), field: z.string(), message: z.string() });
 export type Problem = z.infer<typeof problemSchema>;
@@ -315,6 +341,12 @@ export const responses = {
     images: z.array(localImage),
     /** One line per engine that gave no list (not installed, not reachable). */
     notes: z.array(z.object({ engine: z.enum(['docker', 'podman']), reason: z.string() })),
+  }),
+  'packages.list': z.object({
+    /** What the rows describe: the project's last build, an opened image, or nothing yet. */
+    of: z.enum(['build', 'image', 'none']),
+    packages: z.array(packageRow),
+    lock: lockStateSchema,
   }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../shared/brand';
+import { packagesReply } from './packages';
 import { localImagesReply } from './localImages';
 import { requestSchema, responses, type Cmd, type CompareSide, type EngineEvent, type ProjectInfo, type Request, type Response, type TreeRow } from '../../shared/contract';
 import { build, type BuildResult } from '../engine/entry/build';
@@ -115,6 +116,8 @@ export class EngineSession {
         return { dest: await pushDestination(this.opts.cacheDir, this.built()) };
       case 'images.local':
         return localImagesReply(this.lifetime.signal);
+      case 'packages.list':
+        return packagesReply(this.projectPath, { build: this.result, image: this.image && this.imageStore && { img: this.image.img, store: this.imageStore } });
       case 'project.new':
         return this.newProject(req.path);
       case 'project.validate':

@@ -2,12 +2,12 @@
 // layers), written beside the outputs, and returned as the OCI layout's
 // artifact. One graph node, "sbom".
 import type { ImagePath } from '../../../shared/brand';
-import { imageReference, type Recipe } from '../../../shared/recipe';
+import type { Recipe } from '../../../shared/recipe';
 import type { NodeReporter } from '../model/events';
 import type { SourceRef } from '../model/sbom';
 import type { Tree } from '../model/tree';
 import type { BuiltLayer, ImageMeta } from '../oci/image';
-import { collectSbom } from '../export/sbom-collect';
+import { builtSbomInput, collectSbom } from '../export/sbom-collect';
 import { sbomArtifact, sbomDocs, writeSbomFiles, type OciExtras, type SbomFiles } from '../export/sbom';
 import type { BlobStore } from '../store/blobs';
 
@@ -26,18 +26,9 @@ export interface BuildSbomInput {
 export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Promise<SbomFiles>; oci: OciExtras }> {
   const node = i.report.start('sbom', 'sbom');
   try {
-    const created = new Date(i.recipe.epoch * 1000).toISOString().replace('.000Z', 'Z');
-    const sbom = await collectSbom({
-      name: i.recipe.name,
-      reference: imageReference(i.recipe).full,
-      manifestDigest: i.meta.manifest.digest,
-      architecture: i.recipe.architecture,
-      created,
-      layers: i.layers.map((l, index) => ({ index, name: l.name, digest: l.digest, diffId: l.diffId })),
-      states: i.states,
-      brought: i.brought,
-      store: i.store,
-    });
+    const input = builtSbomInput({ ...i, manifestDigest: i.meta.manifest.digest });
+    const created = input.created;
+    const sbom = await collectSbom(input);
     const docs = sbomDocs(sbom);
     node.done(`${sbom.packages.length} packages, ${sbom.files.length} files`);
     return { write: () => writeSbomFiles(i.outDir, i.recipe.name, docs), oci: sbomArtifact(i.meta, i.recipe.name, docs.cyclonedx, created) };

@@ -2,10 +2,9 @@
 // docker-archive, ours or anyone's: packages from its dpkg status and
 // status.d/), or of a project (built, with the source of every file).
 import path from 'node:path';
-import { imageReference } from '../../../shared/recipe';
 import type { Sbom } from '../model/sbom';
 import { isImagePath, readImage } from '../oci/read';
-import { SbomInputError, collectSbom } from '../export/sbom-collect';
+import { SbomInputError, builtSbomInput, collectSbom } from '../export/sbom-collect';
 import { BlobStore } from '../store/blobs';
 import { build } from './build';
 import type { BuildEvent } from '../model/events';
@@ -13,17 +12,7 @@ import type { BuildEvent } from '../model/events';
 export async function sbomOf(target: string, cacheDir: string, onEvent?: (e: BuildEvent) => void): Promise<Sbom> {
   if (await isImagePath(target)) return imageSbom(target, cacheDir);
   const r = await build({ project: target, cacheDir, formats: [], onEvent });
-  return collectSbom({
-    name: r.recipe.name,
-    reference: imageReference(r.recipe).full,
-    manifestDigest: r.manifestDigest,
-    architecture: r.recipe.architecture,
-    created: new Date(r.recipe.epoch * 1000).toISOString().replace('.000Z', 'Z'),
-    layers: r.layers.map((l, index) => ({ index, name: l.name, digest: l.digest, diffId: l.diffId })),
-    states: r.states,
-    brought: r.brought,
-    store: r.store,
-  });
+  return collectSbom(builtSbomInput(r));
 }
 
 async function imageSbom(target: string, cacheDir: string): Promise<Sbom> {

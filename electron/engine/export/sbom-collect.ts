@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
+import { imageReference, type Recipe } from '../../../shared/recipe';
 import { debPackage, dep5Licenses, parseParagraphs, type DebPackage } from '../model/dpkg';
 import { entryId } from '../model/filelist';
 import { imagePath, isUnder } from '../model/path';
@@ -42,6 +43,28 @@ const STATUS_D = '/var/lib/dpkg/status.d';
 /** Kinds whose files are listed one by one (a Debian base's or a run step's files are its packages'). */
 const FILE_KINDS = new Set(['tarball', 'copy', 'file', 'users', 'host', 'libs', 'busybox']);
 const HOST_KINDS = new Set(['host', 'libs', 'busybox']);
+
+/** What the graph of a build knows, as the SBOM's input: `build --sbom`, `scratchyard sbom PROJECT` and the app's Packages view read it alike. */
+export function builtSbomInput(b: {
+  recipe: Recipe;
+  manifestDigest: Sha256;
+  layers: { name: string; digest: Sha256; diffId?: Sha256 }[];
+  states: Tree[];
+  brought: Map<ImagePath, SourceRef>;
+  store: BlobStore;
+}): SbomInput {
+  return {
+    name: b.recipe.name,
+    reference: imageReference(b.recipe).full,
+    manifestDigest: b.manifestDigest,
+    architecture: b.recipe.architecture,
+    created: new Date(b.recipe.epoch * 1000).toISOString().replace('.000Z', 'Z'),
+    layers: b.layers.map((l, index) => ({ index, name: l.name, digest: l.digest, ...(l.diffId ? { diffId: l.diffId } : {}) })),
+    states: b.states,
+    brought: b.brought,
+    store: b.store,
+  };
+}
 
 export async function collectSbom(input: SbomInput): Promise<Sbom> {
   const { states, store } = input;

@@ -65,6 +65,8 @@ export interface DebPackage {
   architecture: string;
   /** The source package, without its version: "Source: glibc (2.36-9)" -> "glibc". */
   source?: string;
+  /** Installed-Size, in bytes (dpkg records KiB). */
+  installedSize?: number;
 }
 
 const NAME = /^[a-z0-9][a-z0-9+.-]*$/;
@@ -82,7 +84,8 @@ export function debPackage(p: Paragraph): DebPackage | undefined {
   const status = p.get('Status');
   if (status !== undefined && !/\binstalled$/.test(status.trim())) return undefined;
   const source = /^([a-z0-9][a-z0-9+.-]*)/.exec(p.get('Source')?.trim() ?? '')?.[1];
-  return { name, version, architecture, ...(source && source !== name ? { source } : {}) };
+  const kib = /^\d{1,9}$/.exec(p.get('Installed-Size')?.trim() ?? '')?.[0];
+  return { name, version, architecture, ...(source && source !== name ? { source } : {}), ...(kib ? { installedSize: Number(kib) * 1024 } : {}) };
 }
 
 /** One paragraph as dpkg writes it (fields in the given order, continuation lines indented). */

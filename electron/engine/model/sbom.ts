@@ -41,6 +41,8 @@ export interface SbomPackage {
   version: string;
   architecture: string;
   source?: string;
+  /** dpkg's Installed-Size, in bytes. */
+  installedSize?: number;
   /** Debian licence short names from a machine-readable copyright file. */
   licenses: string[];
   layer?: number;
