@@ -19,7 +19,7 @@ export function cleanCommand(createdBy: string): string {
   s = s.replace(ARGS_PREFIX, '');
   let run = false;
   if (/^RUN\s/.test(s)) {
-    s = s.slice(4);
+    s = s.slice(4).replace(ARGS_PREFIX, '');
     run = true;
   }
   const shell = SHELL.exec(s);
