@@ -175,7 +175,8 @@ export function BuildPanel() {
           </ul>
         )}
       </div>
-      <Terminal id="build" label="Build log" />
+      {/* No empty log box before the first build (issue 15): the log's bytes wait in the terminal registry. */}
+      {(building || nodes.length > 0) && <Terminal id="build" label="Build log" />}
     </section>
   );
 }
