@@ -6,7 +6,8 @@ import { layerColour } from './treemap';
 import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
-import { RunnerButtons, VmConsoleButton } from './views/RunResults';
+import { RunEverywhereButton, RunnerButtons, VmConsoleButton } from './views/RunResults';
+import { create } from 'zustand';
 import { Doctor, FileList, LayerDiff, Yaml } from './views/Panels';
 import { Dock } from './views/Dock';
 import { bytes } from './format';
@@ -70,12 +71,14 @@ export function App() {
                   chroot
                 </button>
                 <RunnerButtons />
+                <RunOptionsButton />
               </div>
               <button aria-label="Open shell" title="A shell in a chroot of the image" onClick={() => void s.startRun('shell')} disabled={locked}>
                 shell
               </button>
               <MoreMenu>
-                <RunOptionsButton />
+                <button onClick={() => useProjectDialog.getState().ask('new')}>New…</button>
+                <RunEverywhereButton />
                 <VmConsoleButton />
                 <PushButton />
               </MoreMenu>
@@ -171,11 +174,20 @@ const MENU = {
   image: { title: 'Open image', label: 'Image: docker-archive or docker/podman save tar, OCI layout folder or tar', go: 'Open' },
 } as const;
 
+type MenuMode = 'open' | 'new' | 'image';
+/** Which of New / Open / Open image is asking for a path: New… sits in the ⋯ menu of a project. */
+const useProjectDialog = create<{ mode?: MenuMode; ask(m: MenuMode | undefined): void }>((set) => ({ ask: (mode) => set({ mode }) }));
+
 /** New / Open / Open image: a path typed in (browser mode has no native file dialog). */
 function ProjectMenu() {
   const { open, create, openImage, project } = useStore();
-  const [mode, setMode] = useState<'open' | 'new' | 'image'>();
+  const { mode: asked, ask } = useProjectDialog();
+  const [mode, setModeNow] = useState<MenuMode>();
   const [path, setPath] = useState('');
+  const setMode = (m: MenuMode | undefined) => {
+    setModeNow(m);
+    if (asked) ask(undefined);
+  };
   const go = () => {
     if (!path.trim()) return;
     void (mode === 'new' ? create(path.trim()) : mode === 'image' ? openImage(path.trim()) : open(path.trim()));
@@ -189,9 +201,12 @@ function ProjectMenu() {
     if (e.key === 'Enter') go();
     if (e.key === 'Escape') setMode(undefined);
   };
+  useEffect(() => {
+    if (asked) show(asked);
+  }, [asked]);
   return (
     <div className="project-menu">
-      <button onClick={() => show('new')}>New…</button>
+      {project?.readOnly && <button onClick={() => show('new')}>New…</button>}
       <button onClick={() => show('open')}>Open…</button>
       <button onClick={() => show('image')}>Open image…</button>
       {mode && (

@@ -34,7 +34,7 @@ function useDockMax(): number {
 }
 
 export function Dock() {
-  const { runs, building } = useStore();
+  const { runs, building, nodes } = useStore();
   const results = useRunResults();
   const dock = useDock();
   const max = useDockMax();
@@ -53,6 +53,8 @@ export function Dock() {
   useShowOn(lastRun, lastRun ?? 'build');
   useShowOn(!!results.running || results.checks.some((c) => c.running), 'results');
 
+  // Before the first build there is nothing to show: the dock is its bar and a hint, no empty box.
+  const idle = !building && nodes.length === 0 && tabs.length === 1;
   const close = (t: { id: string; run?: RunView }) => {
     if (t.run) {
       void api.request({ cmd: 'term.close', id: t.id }).catch(() => {});
@@ -69,8 +71,8 @@ export function Dock() {
     document.getElementById(`dock-tab-${t.id}`)?.focus();
   };
   return (
-    <footer className={`dock ${dock.collapsed ? 'collapsed' : ''}`} style={dock.collapsed ? undefined : { height }} aria-label="Bottom panel">
-      {!dock.collapsed && <ResizeHandle height={height} max={max} />}
+    <footer className={`dock ${dock.collapsed || idle ? 'collapsed' : ''}`} style={dock.collapsed || idle ? undefined : { height }} aria-label="Bottom panel">
+      {!dock.collapsed && !idle && <ResizeHandle height={height} max={max} />}
       <div className="dock-bar">
         <div role="tablist" aria-label="Bottom panel tabs" className="dock-tabs">
           {tabs.map((t, i) => (
@@ -93,12 +95,15 @@ export function Dock() {
             </span>
           ))}
         </div>
+        {idle && <span className="muted dock-hint">Press Build to compile the recipe into layers and archives; its log, terminals and run results show here.</span>}
+        {!idle && (
         <button className="small dock-toggle" aria-expanded={!dock.collapsed} aria-label={dock.collapsed ? 'Expand the bottom panel' : 'Collapse the bottom panel'} title={dock.collapsed ? 'Expand' : 'Collapse'} onClick={() => dock.setCollapsed(!dock.collapsed)}>
           {dock.collapsed ? '▴' : '▾'}
         </button>
+        )}
       </div>
       {/* Terminals stay mounted while collapsed or behind another tab: their scrollback lives in xterm. */}
-      <div className="dock-body" hidden={dock.collapsed}>
+      <div className="dock-body" hidden={dock.collapsed || idle}>
         <div role="tabpanel" aria-label="Build" hidden={active !== 'build'} className="dock-panel">
           <BuildPanel />
         </div>

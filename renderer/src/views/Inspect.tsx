@@ -1,6 +1,7 @@
-// Inspecting an image like dive (issue 6): wasted space and efficiency (ours
-// and dive's, side by side), the layers, each wasteful path explained, the
-// largest files and folders; the size map; and comparisons.
+// Inspecting an image like dive (issue 6): efficiency and wasted space (ours
+// first; dive's figures after, explained), the layers by what made them, each
+// wasteful path explained, the largest files and folders; the size map; and
+// comparisons.
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { CompareSide, ImageAnalysis, Response } from '../../../shared/contract';
 import { api } from '../api';
@@ -39,24 +40,23 @@ export function Inspect() {
       <p className="muted">
         {d.layers.length} layer{d.layers.length === 1 ? '' : 's'} of {noteFor} store {bytes(d.stored)} of file content; the final filesystem shows {bytes(d.final)} in {d.files} entries.
       </p>
-      <div className="figures">
-        <figure aria-label="Wasted space">
-          <figcaption>Wasted space</figcaption>
-          <div className="big">{bytes(d.wasted.bytes)}</div>
-          <div className="muted">{d.wasted.bytes} bytes stored in layers that the final filesystem never shows</div>
-          <div className="dive" aria-label="dive counts wasted space">
-            dive counts <b>{bytes(d.dive.wastedBytes)}</b> <span className="muted">({d.dive.wastedBytes} bytes: every copy of a path stored more than once, the surviving one too; user wasted {percent(d.dive.userWastedPercent)} of the bytes above the first layer)</span>
-          </div>
-        </figure>
-        <figure aria-label="Efficiency">
-          <figcaption>Efficiency</figcaption>
-          <div className="big">{percent(d.efficiency)}</div>
-          <div className="muted">1 − wasted / stored</div>
-          <div className="dive" aria-label="dive counts efficiency">
-            dive counts <b>{percent(d.dive.efficiency)}</b>
-          </div>
-        </figure>
-      </div>
+      {/* One figure leads; dive's, counted another way, follow with what makes them differ. */}
+      <figure className="lead-figure" aria-label="Efficiency">
+        <figcaption>Efficiency</figcaption>
+        <div className="big">{percent(d.efficiency)}</div>
+        <div aria-label="Wasted space">
+          <b>{bytes(d.wasted.bytes)}</b> wasted <span className="muted">({d.wasted.bytes} bytes stored in layers that the final filesystem never shows) of {bytes(d.stored)} stored: efficiency = 1 − wasted / stored</span>
+        </div>
+        <details className="dive" aria-label="dive's figures">
+          <summary>
+            dive reports efficiency <b>{percent(d.dive.efficiency)}</b>, wasted <b>{bytes(d.dive.wastedBytes)}</b>
+          </summary>
+          <p className="muted">
+            dive counts a path stored more than once as wasted in every copy, the one the final filesystem shows too ({d.dive.wastedBytes} bytes here), and its efficiency weighs each path's smallest copy against all its copies. Its
+            “user wasted” figure, {percent(d.dive.userWastedPercent)}, is that count divided by the bytes of the layers above the first, so it can pass 100 %. The figure above counts only the bytes nobody can see.
+          </p>
+        </details>
+      </figure>
       <h3>Layers</h3>
       <LayerTable a={d} />
       <h3>Wasteful paths</h3>
@@ -111,7 +111,6 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
             <th>Digest</th>
             <th className="num">Bytes</th>
             <th className="num">Files</th>
-            <th>Command</th>
             <th />
           </tr>
         </thead>
@@ -122,7 +121,9 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
                 <span className="swatch" style={{ background: layerColour(l.index) }} aria-hidden />
                 {l.index + 1}
               </td>
-              <td>{l.name}</td>
+              <td className="mono command" title={l.command ?? l.label ?? l.name}>
+                {l.label ?? l.name}
+              </td>
               <td className="mono" title={l.digest}>
                 {l.digest.slice(0, 19)}
               </td>
@@ -130,9 +131,6 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
                 {bytes(l.bytes)}
               </td>
               <td className="num">{l.files}</td>
-              <td className="mono command" title={l.command}>
-                {l.command ?? <span className="muted">not recorded</span>}
-              </td>
               <td>
                 <button className="small" aria-label={`Export layer ${l.name}`} onClick={() => void exportLayer(l.name)}>
                   Export tar
