@@ -11,7 +11,7 @@ import { diffTrees } from '../engine/model/diff';
 import { BlobStore } from '../engine/store/blobs';
 import type { OpenedImage } from '../engine/inspect';
 import { fileList } from '../engine/model/filelist';
-import { indexOf, indexTree, type TreeIndex } from '../engine/model/index';
+import { indexOf, indexTree } from '../engine/model/index';
 import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
 import type { Entry, Tree } from '../engine/model/tree';
 import type { BuildEvent } from '../engine/model/events';

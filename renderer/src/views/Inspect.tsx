@@ -7,6 +7,7 @@ import type { CompareSide, ImageAnalysis, Response } from '../../../shared/contr
 import { api } from '../api';
 import { bytes } from '../format';
 import { useStore } from '../store';
+import { ChangeTable } from './ChangeTable';
 import { crumbs, layerColour, layoutTreemap, LABEL_H } from '../treemap';
 
 export const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
@@ -394,7 +395,8 @@ export function Compare() {
       setBusy(false);
     }
   };
-  const CLS = { added: 'added', removed: 'removed', changed: 'modified' } as const;
+  // The engine's "changed" is what every other view calls modified.
+  const MODIFIED = { added: 'added', removed: 'removed', changed: 'modified' } as const;
   const shown = res && 'paths' in res ? res.paths.filter((p) => only === 'all' || p.change === only) : [];
   return (
     <section className="compare" aria-label="Comparison">
@@ -415,7 +417,7 @@ export function Compare() {
       {res && 'paths' in res && (
         <>
           <p className="counts" aria-label="Comparison counts">
-            From <b>{res.a}</b> to <b>{res.b}</b>: <span className="added">{res.added.count} added ({bytes(res.added.bytes)})</span> · <span className="modified">{res.changed.count} changed ({bytes(res.changed.bytes)})</span> ·{' '}
+            From <b>{res.a}</b> to <b>{res.b}</b>: <span className="added">{res.added.count} added ({bytes(res.added.bytes)})</span> · <span className="modified">{res.changed.count} modified ({bytes(res.changed.bytes)})</span> ·{' '}
             <span className="removed">{res.removed.count} removed ({bytes(res.removed.bytes)})</span>
           </p>
           {res.paths.length === 0 ? (
@@ -428,7 +430,7 @@ export function Compare() {
                   <select aria-label="Show changes" value={only} onChange={(e) => setOnly(e.target.value as typeof only)}>
                     <option value="all">all changes</option>
                     <option value="added">added</option>
-                    <option value="changed">changed</option>
+                    <option value="changed">modified</option>
                     <option value="removed">removed</option>
                   </select>
                 </label>
@@ -455,20 +457,13 @@ export function Compare() {
                   ))}
                 </pre>
               )}
-              <ul className="diff-list" aria-label="Changed paths" hidden={asList}>
-                {shown.slice(0, 3000).map((p) => (
-                  <li key={p.path} className={CLS[p.change]}>
-                    <span className="tag">{p.change}</span> {p.path}
-                    {p.type === 'dir' ? '/' : ''}
-                    {p.type !== 'dir' && ' '}
-                    {p.type === 'file' && (
-                      <span className="muted">{p.change === 'changed' ? `${bytes(p.before ?? 0)} → ${bytes(p.after ?? 0)}` : bytes((p.change === 'removed' ? p.before : p.after) ?? 0)}</span>
-                    )}
-                    {p.type !== 'file' && p.type !== 'dir' && <span className="muted">{p.type}</span>}
-                  </li>
-                ))}
-              </ul>
-              {res.more + Math.max(0, shown.length - 3000) > 0 && <p className="muted">and {res.more + Math.max(0, shown.length - 3000)} more.</p>}
+              {!asList && (
+                <ChangeTable
+                  label="Changed paths"
+                  more={res.more}
+                  rows={shown.map((p) => ({ path: p.type === 'dir' ? `${p.path}/` : p.path, change: MODIFIED[p.change], type: p.type, size: p.change === 'removed' ? p.before : p.after, before: p.before }))}
+                />
+              )}
             </>
           )}
         </>
