@@ -120,7 +120,7 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
     expect(await page.getByRole('list', { name: 'Build graph' }).textContent()).toMatch(/layer base cached.*layer data cached/);
     await page.getByRole('tab', { name: 'Layer diff' }).click();
     await page.getByRole('combobox', { name: 'Layer', exact: true }).selectOption('tools');
-    await expect.poll(() => page.getByRole('list', { name: 'Changes in layer tools' }).locator('li.added', { hasText: /^added \/srv\/hello\.txt / }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('table', { name: 'Changes in layer tools' }).locator('tr.added', { hasText: /^added\/srv\/hello\.txt\d/ }).count()).toBe(1);
     await page.getByRole('tab', { name: 'Explorer' }).click();
   });
 

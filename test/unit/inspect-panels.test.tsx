@@ -59,7 +59,7 @@ describe('Inspect', () => {
     await store.useStore.getState().runBuild();
     render(<inspect.Inspect />);
     await settle();
-    const wasted = screen.getByRole('figure', { name: 'Wasted space' });
+    const wasted = screen.getByLabelText('Wasted space');
     expect(wasted.textContent).toContain('0 bytes stored in layers');
     expect(screen.getByRole('figure', { name: 'Efficiency' }).textContent).toContain('100.0 %');
     expect(screen.getByText(/Nothing wasted/)).toBeTruthy();
