@@ -160,10 +160,10 @@ describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
 
     const waste = page.getByRole('table', { name: 'Wasteful paths' });
     const big = waste.getByRole('row', { name: /\/data\/big\.bin/ });
-    expect((await big.getByRole('cell').allTextContents()).slice(0, 4)).toEqual(['/data/big.bin', names[0], names[1], 'overwritten']);
+    expect((await big.getByRole('cell').allTextContents()).slice(0, 4)).toEqual(['/data/big.bin', 'scratchyard layer base', 'scratchyard layer top', 'overwritten']);
     expect(await big.getByRole('cell').nth(4).getAttribute('title')).toBe(`${BIG} bytes`);
     const a = waste.getByRole('row', { name: /\/old\/a\.txt/ });
-    expect((await a.getByRole('cell').allTextContents()).slice(0, 4)).toEqual(['/old/a.txt', names[0], names[1], 'removed']);
+    expect((await a.getByRole('cell').allTextContents()).slice(0, 4)).toEqual(['/old/a.txt', 'scratchyard layer base', 'scratchyard layer top', 'removed']);
 
     const largest = page.getByRole('table', { name: 'Largest files' });
     await expect.poll(() => largest.getByRole('row').nth(1).textContent()).toContain('/data/big.bin');

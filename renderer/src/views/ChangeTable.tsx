@@ -56,7 +56,7 @@ export function ChangeTable({ rows, label, more = 0 }: { rows: ChangeRow[]; labe
               <td className="tag">{r.change}</td>
               <td className="mono">{r.path}</td>
               <td className="num" title={r.size !== undefined ? `${r.size} bytes` : undefined}>
-                {r.type && r.type !== 'file' ? <span className="muted">{r.type}</span> : r.change === 'modified' && r.before !== undefined ? `${bytes(r.before)} → ${bytes(r.size ?? 0)}` : bytes(r.size ?? 0)}
+                {r.type === 'dir' ? '' : r.type && r.type !== 'file' ? <span className="muted">{r.type}</span> : r.change === 'modified' && r.before !== undefined ? `${bytes(r.before)} → ${bytes(r.size ?? 0)}` : bytes(r.size ?? 0)}
               </td>
             </tr>
           ))}

@@ -35,6 +35,7 @@ export function Inspect() {
   if (!a || a.key !== key) return <p className="empty">Analysing the layers…</p>;
   if ('error' in a) return <p className="error">{a.error}</p>;
   const d = a.data;
+  const labelOf = (name: string) => d.layers.find((l) => l.name === name)?.label ?? name;
   const noteFor = project?.readOnly ? 'this image' : 'the last build';
   return (
     <section className="inspect" aria-label="Inspect">
@@ -78,8 +79,12 @@ export function Inspect() {
             {d.wasted.paths.map((p) => (
               <tr key={`${p.path}\0${p.storedIn}`}>
                 <td className="mono">{p.path}</td>
-                <td>{p.storedIn}</td>
-                <td>{p.hiddenBy}</td>
+                <td className="label-cell mono" title={p.storedIn}>
+                  {labelOf(p.storedIn)}
+                </td>
+                <td className="label-cell mono" title={p.hiddenBy}>
+                  {labelOf(p.hiddenBy)}
+                </td>
                 <td className={p.how === 'removed' ? 'removed' : 'modified'}>{p.how}</td>
                 <td className="num" title={`${p.bytes} bytes`}>
                   {bytes(p.bytes)}
@@ -90,7 +95,7 @@ export function Inspect() {
         </table>
       )}
       {d.wasted.more > 0 && <p className="muted">and {d.wasted.more} smaller paths.</p>}
-      <Largest names={d.layers.map((l) => l.name)} />
+      <Largest names={d.layers.map((l) => l.name)} labelOf={labelOf} />
     </section>
   );
 }
@@ -150,7 +155,7 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
   );
 }
 
-function Largest({ names }: { names: string[] }) {
+function Largest({ names, labelOf }: { names: string[]; labelOf: (name: string) => string }) {
   const key = useShownKey();
   // A layer picked for another image or build means nothing now: back to the whole image.
   const [pick, setPick] = useState<{ key?: string; layer: string | null }>({ layer: null });
@@ -190,7 +195,9 @@ function Largest({ names }: { names: string[] }) {
                     {f.path}
                   </button>
                 </td>
-                <td>{f.layer ?? ''}</td>
+                <td className="label-cell mono" title={f.layer}>
+                  {f.layer ? labelOf(f.layer) : ''}
+                </td>
                 <td className="num" title={`${f.bytes} bytes`}>
                   {bytes(f.bytes)}
                 </td>
