@@ -147,7 +147,8 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => savedOrder()).toEqual(['base', 'data', 'tools']);
     // Redo from the keyboard puts it back; Undo again.
-    await page.locator('body').click({ position: { x: 700, y: 880 } });
+    // Focus out of any text field (the dock's terminal below takes its keys): the stack's heading.
+    await page.locator('.layer-stack .stack-head h2').click();
     await page.keyboard.press('Control+Shift+Z');
     await expect.poll(() => shownOrder()).toEqual(['data', 'tools', 'base']);
     await page.keyboard.press('Control+Z');
