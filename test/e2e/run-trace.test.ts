@@ -72,7 +72,7 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
     expect(await page.getByRole('button', { name: 'Run with options…' }).getAttribute('aria-description')).toMatch(/^in use: --entrypoint \/bin\/sh/);
     // The header's chroot button runs with the remembered options.
     await page.getByRole('button', { name: 'Run in chroot' }).click();
-    await expect.poll(() => page.getByRole('tab', { name: /^Run: chroot/ }).count()).toBe(2);
+    await expect.poll(() => page.getByRole('tab', { name: /^Run: chroot/ }).count(), { timeout: 30_000 }).toBe(2);
     await expect.poll(() => page.getByRole('region', { name: 'Run: chroot' }).textContent(), { timeout: 60_000 }).toContain('greeting=hi there');
 
     await page.getByRole('button', { name: 'Run with options…' }).click();
