@@ -143,6 +143,21 @@ describe.skipIf(lacks(CHROMIUM))('the layout at 1440×900 and 1024×700', () => 
     await page.getByLabel('Filter').fill('');
   });
 
+  it('a layer view: "Changes only" hides the folders the layer leaves alone; folder sizes are the layer\'s', async () => {
+    await page.getByRole('listitem', { name: 'Layer app', exact: true }).getByRole('button', { name: 'app', exact: true }).click();
+    const lib = tree().getByRole('treeitem', { name: /^lib\// });
+    await expect.poll(() => lib.count()).toBe(1);
+    // /lib is the libs layer's: in app's view it holds nothing of app's.
+    expect(await lib.locator('.num').textContent()).toBe('0 B');
+    await page.getByLabel('Changes only').check();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: /match/ }).count()).toBe(1);
+    expect(await lib.count()).toBe(0);
+    expect(await tree().getByRole('treeitem', { name: /^bin\// }).count()).toBe(1);
+    await shot('layout-1024-changes-only.png');
+    await page.getByLabel('Changes only').uncheck();
+    await page.getByRole('button', { name: 'Whole image' }).click();
+  });
+
   describe.skipIf(!dockerWorks())('an image docker built', () => {
     const tag = `sy-layout-e2e:${process.pid}`;
     const archive = path.join(work, 'docker-made.tar');
