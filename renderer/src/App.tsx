@@ -138,6 +138,8 @@ function MoreMenu({ children }: { children: ReactNode }) {
   const button = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     if (!open) return;
+    // Keyboard users land in the menu, on its first action that can be used.
+    box.current?.querySelector<HTMLButtonElement>('.more-menu button:not(:disabled)')?.focus();
     const away = (e: MouseEvent) => {
       if (!box.current?.contains(e.target as Node)) setOpen(false);
     };
