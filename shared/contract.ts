@@ -74,7 +74,15 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('project.save'), text: z.string() }),
   z.strictObject({ cmd: z.literal('build.start') }),
   z.strictObject({ cmd: z.literal('build.cancel') }),
-  z.strictObject({ cmd: z.literal('tree.page'), layer: layerRef, dir: z.string(), offset: z.number().int().min(0), limit: z.number().int().min(1).max(5000) }),
+  z.strictObject({
+    cmd: z.literal('tree.page'),
+    layer: layerRef,
+    dir: z.string(),
+    offset: z.number().int().min(0),
+    limit: z.number().int().min(1).max(5000),
+    /** Filtered (issue 15): the rows are the whole pruned tree under `dir`, folder before contents, each with its depth. */
+    filter: z.strictObject({ pattern: z.string().max(1024), changesOnly: z.boolean().optional() }).optional(),
+  }),
   z.strictObject({ cmd: z.literal('file.read'), layer: layerRef, path: z.string(), max: z.number().int().min(1).max(1 << 20) }),
   z.strictObject({ cmd: z.literal('filelist.get'), layer: layerRef }),
   z.strictObject({ cmd: z.literal('diff.layer'), layer: z.string() }),
@@ -177,6 +185,9 @@ export const treeRow = z.object({
   children: z.number(),
   /** In a layer view: what the layer does to the entry. */
   change: z.enum(['added', 'modified', 'removed', 'unchanged']).optional(),
+  /** In a filtered page: 1 for the children of the folder asked; and whether the entry itself matched. */
+  depth: z.number().int().optional(),
+  match: z.boolean().optional(),
 });
 export type TreeRow = z.infer<typeof treeRow>;
 
@@ -190,7 +201,7 @@ const buildReply = z.object({
   ok: z.boolean(),
   error: z.string().optional(),
   manifestDigest: z.string().optional(),
-  layers: z.array(z.object({ name: z.string(), digest: z.string(), size: z.number(), files: z.number(), cached: z.boolean() })),
+  layers: z.array(z.object({ name: z.string(), digest: z.string(), size: z.number(), files: z.number(), cached: z.boolean(), label: z.string().optional().describe('what a person reads: the recipe layer and its sources, or the cleaned command that made an image layer') })),
 });
 
 /** A block of the size map: a folder (with children, down to the depth asked) or a file. */
@@ -228,7 +239,7 @@ export type LocalImageRow = z.infer<typeof localImage>;
 export const imageAnalysis = z.object({
   /** What was analysed: the opened image's path or the project's name. */
   subject: z.string(),
-  layers: z.array(z.object({ index: z.number(), name: z.string(), digest: z.string(), bytes: z.number(), files: z.number(), command: z.string().optional() })),
+  layers: z.array(z.object({ index: z.number(), name: z.string(), digest: z.string(), bytes: z.number(), files: z.number(), command: z.string().optional(), label: z.string().optional() })),
   /** Bytes of file content stored in all layers, and what the final filesystem shows. */
   stored: z.number(),
   final: z.number(),
@@ -251,7 +262,7 @@ export const responses = {
   'project.save': projectInfo,
   'build.start': buildReply,
   'build.cancel': z.object({ cancelled: z.boolean() }),
-  'tree.page': z.object({ rows: z.array(treeRow), total: z.number() }),
+  'tree.page': z.object({ rows: z.array(treeRow), total: z.number(), matches: z.number().optional().describe('filtered: entries that matched') }),
   'file.read': z.object({ size: z.number(), base64: z.string(), truncated: z.boolean(), elf: elfSummary.optional() }),
   'filelist.get': z.object({ lines: z.array(z.string()) }),
   'diff.layer': z.object({

@@ -12,7 +12,8 @@ import type { ImagePath } from '../../shared/brand';
 import type { CompareSide, ImageAnalysis, Response, SizeNode } from '../../shared/contract';
 import type { BuildResult } from '../engine/entry/build';
 import { baseState, layerChanges } from '../engine/graph/layers';
-import { analyzeImage, compareTrees, fileListDiff, largestDirs, largestFiles, lastWriterIndex, openImage, sizeMap, type OpenedImage } from '../engine/inspect';
+import { analyzeImage, cleanCommand, compareTrees, fileListDiff, filterTree, largestDirs, largestFiles, lastWriterIndex, openImage, recipeLayerLabel, sizeMap, type Change, type OpenedImage, type TreeFilter } from '../engine/inspect';
+import type { TreeIndex } from '../engine/model/index';
 import { diffTrees, WHITEOUT_PREFIX } from '../engine/model/diff';
 import { sha256 } from '../engine/model/digest';
 import { fileListLine } from '../engine/model/filelist';
@@ -31,6 +32,8 @@ export interface Shown {
   names: string[];
   digests: string[];
   commands: (string | undefined)[];
+  /** What a person reads for each layer: recipe name and sources, or the cleaned command. */
+  labels: string[];
   states: Tree[];
   stages: Map<string, Tree>;
   store: BlobStore;
@@ -59,6 +62,7 @@ export function shownOfBuild(r: BuildResult): Shown {
     names,
     digests: r.layers.map((l) => `sha256:${l.digest}`),
     commands: r.recipe.layers.map((l) => `${l.name}: ${l.sources.map((s) => s.kind).join(', ') || 'no sources'}`),
+    labels: r.recipe.layers.map((l) => recipeLayerLabel(l.name, l.sources.map((s) => s.kind))),
     states: r.states,
     stages: r.stages,
     store: r.store,
@@ -93,6 +97,7 @@ export function shownOfImage(file: string, img: OpenedImage, store: BlobStore): 
     names,
     digests: img.layers.map((l) => (l.digest.startsWith('sha256:') ? l.digest : `sha256:${l.digest}`)),
     commands: img.layers.map((l) => l.command),
+    labels: img.layers.map((l, i) => (l.command ? cleanCommand(l.command) : names[i])),
     states: img.states,
     stages: new Map(),
     store,
@@ -127,6 +132,40 @@ function writersOf(names: string[], states: Tree[], base: (i: number) => Tree): 
     for (const p of [...ch.added, ...ch.modified]) out.set(p, names[i]);
   });
   return out;
+}
+
+/** The layers as a build reply lists them, each with its label (a build's figures from the build; an image's from its tars). */
+export function replyLayers(s: Shown, built?: BuildResult): Response<'build.start'>['layers'] {
+  if (built) return built.layers.map((l, i) => ({ name: l.name, label: s.labels[i] ?? l.name, digest: `sha256:${l.digest}`, size: l.size, files: l.files, cached: l.cached }));
+  return s.names.map((name, i) => {
+    const own = [...s.own(i).values()];
+    return { name, label: s.labels[i], digest: s.digests[i], size: own.reduce((n, e) => n + e.size, 0), files: own.filter((e) => e.type !== 'dir').length, cached: true };
+  });
+}
+
+/** A view of the explorer: a tree, its index and, in a layer view, what the layer does to each path. */
+export interface ExplorerView {
+  tree: Tree;
+  index: TreeIndex;
+  change?: Map<string, 'added' | 'modified' | 'removed'>;
+}
+
+const lastFilter = new WeakMap<ExplorerView, { key: string; rows: { path: ImagePath; depth: number; match: boolean }[]; matches: number }>();
+
+/**
+ * A page of the filtered tree (issue 15): the whole tree under `dir` pruned to
+ * the matches and the folders leading to them. The last result is kept per
+ * view, so paging through it does not walk the tree again.
+ */
+export function filteredPage(v: ExplorerView, dir: string, filter: TreeFilter, offset: number, limit: number): { rows: { path: ImagePath; depth: number; match: boolean }[]; total: number; matches: number } {
+  const key = `${dir}\0${filter.pattern}\0${filter.changesOnly ? 1 : 0}`;
+  let r = lastFilter.get(v);
+  if (r?.key !== key) {
+    const change = v.change ? (p: ImagePath): Change => v.change!.get(p) ?? 'unchanged' : undefined;
+    r = { key, ...filterTree(v.index, imagePath(dir), filter, change) };
+    lastFilter.set(v, r);
+  }
+  return { rows: r.rows.slice(offset, offset + limit), total: r.rows.length, matches: r.matches };
 }
 
 /** One layer's own file list, as `ls --layer` prints it: what its tar holds, whiteouts included. */
@@ -181,7 +220,7 @@ export function analysis(s: Shown): ImageAnalysis {
   const paths = [...a.wasted.paths].sort((x, y) => y.bytes - x.bytes || (x.path < y.path ? -1 : 1));
   return {
     subject: s.subject,
-    layers: a.layers.map((l) => ({ index: l.index, name: name(l.index), digest: s.digests[l.index] ?? l.digest, bytes: l.bytes, files: l.files, ...(l.command !== undefined ? { command: l.command } : {}) })),
+    layers: a.layers.map((l) => ({ index: l.index, name: name(l.index), label: s.labels[l.index] ?? name(l.index), digest: s.digests[l.index] ?? l.digest, bytes: l.bytes, files: l.files, ...(l.command !== undefined ? { command: l.command } : {}) })),
     stored: a.stored,
     final: a.final,
     files: a.files,

@@ -13,7 +13,7 @@ import { diffTrees } from '../engine/model/diff';
 import { BlobStore } from '../engine/store/blobs';
 import type { OpenedImage } from '../engine/inspect';
 import { fileList } from '../engine/model/filelist';
-import { indexOf, indexTree, type TreeIndex } from '../engine/model/index';
+import { indexOf, indexTree } from '../engine/model/index';
 import { baseName, imagePath, resolveLinkTarget } from '../engine/model/path';
 import type { Entry, Tree } from '../engine/model/tree';
 import type { BuildEvent } from '../engine/model/events';
@@ -30,7 +30,8 @@ import { spawnPty, type PtySession } from '../engine/tools/pty';
 import { compareRunners, runFlagsOf, terminalCommand } from './runners';
 import { initFromImage } from '../engine/entry/init';
 import { pushBuilt, pushDestination } from './push';
-import { analysis, compareOf, exportLayer, imageName, largestOf, openNamed, ownFileList, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type Shown } from './inspect';
+import { analysis, compareOf, exportLayer, filteredPage, imageName, largestOf, openNamed, ownFileList, replyLayers, saveFile, shownOfBuild, shownOfImage, sideLabel, sizeMapOf, type ExplorerView, type Shown } from './inspect';
+import { layerSizes } from '../engine/inspect';
 
 export interface SessionOptions {
   project: string;
@@ -41,11 +42,7 @@ export interface SessionOptions {
 /** Views of a build-only stage are asked for as layer "stage:NAME". */
 const STAGE = 'stage:';
 
-interface View {
-  tree: Tree;
-  index: TreeIndex;
-  change?: Map<string, 'added' | 'modified' | 'removed'>;
-}
+type View = ExplorerView;
 
 export class EngineSession {
   private projectPath: string;
@@ -132,7 +129,7 @@ export class EngineSession {
         this.building?.abort();
         return { cancelled: !!this.building };
       case 'tree.page':
-        return this.treePage(req.layer, req.dir, req.offset, req.limit);
+        return req.filter ? this.filteredTreePage(req.layer, req.dir, req.filter, req.offset, req.limit) : this.treePage(req.layer, req.dir, req.offset, req.limit);
       case 'file.read':
         return this.readFile(req.layer, req.path, req.max);
       case 'filelist.get':
@@ -213,10 +210,7 @@ export class EngineSession {
       problems: [],
       readOnly: true,
       image: abs,
-      build: {
-        ok: true,
-        layers: shown.names.map((name, i) => ({ name, digest: shown.digests[i], size: [...shown.own(i).values()].reduce((n, e) => n + e.size, 0), files: [...shown.own(i).values()].filter((e) => e.type !== 'dir').length, cached: true })),
-      },
+      build: { ok: true, layers: replyLayers(shown) },
     };
   }
 
@@ -322,7 +316,7 @@ export class EngineSession {
       return {
         ok: true,
         manifestDigest: `sha256:${r.manifestDigest}`,
-        layers: r.layers.map((l) => ({ name: l.name, digest: `sha256:${l.digest}`, size: l.size, files: l.files, cached: l.cached })),
+        layers: replyLayers(shownOfBuild(r), r),
       };
     } catch (e) {
       const message = e instanceof Error ? (ac.signal.aborted ? 'cancelled' : e.message) : String(e);
@@ -367,7 +361,8 @@ export class EngineSession {
           change.set(p, 'removed');
         }
       }
-      v = { tree, index: indexTree(tree), change };
+      // Folder sizes are the layer's own bytes below them, not the whole state's (issue 15).
+      v = { tree, index: { ...indexTree(tree), sizes: layerSizes(tree, (p) => change.get(p) ?? 'unchanged') }, change };
     }
     this.views.set(key, v);
     return v;
@@ -382,7 +377,16 @@ export class EngineSession {
   private treePage(layer: string | null, dir: string, offset: number, limit: number): Response<'tree.page'> {
     const v = this.view(layer);
     const kids = v.index.children.get(imagePath(dir)) ?? [];
-    const rows: TreeRow[] = kids.slice(offset, offset + limit).map((p) => {
+    return { rows: kids.slice(offset, offset + limit).map((p) => this.treeRow(v, layer, p)), total: kids.length };
+  }
+
+  private filteredTreePage(layer: string | null, dir: string, filter: { pattern: string; changesOnly?: boolean }, offset: number, limit: number): Response<'tree.page'> {
+    const v = this.view(layer);
+    const page = filteredPage(v, dir, filter, offset, limit);
+    return { rows: page.rows.map((r) => ({ ...this.treeRow(v, layer, r.path), depth: r.depth, match: r.match })), total: page.total, matches: page.matches };
+  }
+
+  private treeRow(v: View, layer: string | null, p: ImagePath): TreeRow {
       const e = v.tree.get(p)!;
       return {
         path: p,
@@ -397,8 +401,6 @@ export class EngineSession {
         children: v.index.children.get(p)?.length ?? 0,
         ...(v.change ? { change: v.change.get(p) ?? 'unchanged' } : {}),
       };
-    });
-    return { rows, total: kids.length };
   }
 
   private async readFile(layer: string | null, p: string, max: number): Promise<Response<'file.read'>> {

@@ -1,12 +1,16 @@
-// The window: actions on top, the layer stack on the left, the views in the
-// middle, build progress and terminals below.
-import { useEffect, useState, type KeyboardEvent } from 'react';
+// The window: actions on top (one row; the less used in a menu), the layer
+// stack on the left, the views in the middle, and a dock below for the build
+// log, terminals and run results that never takes more than half the window.
+import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { layerColour } from './treemap';
 import { useStore, type Tab } from './store';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
-import { RunResults, RunnerButtons, VmConsoleButton } from './views/RunResults';
-import { BuildPanel, Doctor, FileList, LayerDiff, Runs, Yaml } from './views/Panels';
+import { RunEverywhereButton, RunnerButtons, VmConsoleButton } from './views/RunResults';
+import { create } from 'zustand';
+import { Doctor, FileList, LayerDiff, Yaml } from './views/Panels';
+import { Dock } from './views/Dock';
+import { bytes } from './format';
 import { ComposeBar } from './views/ComposeBar';
 import { isDirty, useCompose } from './compose';
 import { LayerStack } from './views/LayerStack';
@@ -59,7 +63,6 @@ export function App() {
             <button onClick={() => void s.cancel()} disabled={!s.building}>
               Cancel
             </button>
-            {!ro && <PushButton />}
           </div>
           {!ro && (
             <>
@@ -71,13 +74,15 @@ export function App() {
                 <RunnerButtons />
                 <RunOptionsButton />
               </div>
-              <div className="group" role="group" aria-label="Open a terminal">
-                <span className="group-label" aria-hidden="true">Open</span>
-                <button aria-label="Open shell" title="A shell in a chroot of the image" onClick={() => void s.startRun('shell')} disabled={locked}>
-                  shell
-                </button>
+              <button aria-label="Open shell" title="A shell in a chroot of the image" onClick={() => void s.startRun('shell')} disabled={locked}>
+                shell
+              </button>
+              <MoreMenu>
+                <button onClick={() => useProjectDialog.getState().ask('new')}>New…</button>
+                <RunEverywhereButton />
                 <VmConsoleButton />
-              </div>
+                <PushButton />
+              </MoreMenu>
             </>
           )}
         </div>
@@ -122,12 +127,45 @@ export function App() {
         </div>
       </main>
       {/* An opened image is never built or run here: its room goes to the views. */}
-      {!ro && (
-        <footer>
-          <BuildPanel />
-          <Runs />
-          <RunResults />
-        </footer>
+      {!ro && <Dock />}
+    </div>
+  );
+}
+
+/** Less-used actions, so the header stays one row at 1024 px: a menu that closes on Escape, on a click outside and after an action. */
+function MoreMenu({ children }: { children: ReactNode }) {
+  const [open, setOpen] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    // Keyboard users land in the menu, on its first action that can be used.
+    box.current?.querySelector<HTMLButtonElement>('.more-menu button:not(:disabled)')?.focus();
+    const away = (e: MouseEvent) => {
+      if (!box.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('mousedown', away);
+    return () => document.removeEventListener('mousedown', away);
+  }, [open]);
+  return (
+    <div className="more" ref={box}>
+      <button ref={button} aria-label="More actions" title="More actions" aria-haspopup="true" aria-expanded={open} onClick={() => setOpen(!open)}>
+        ⋯
+      </button>
+      {open && (
+        <div
+          role="group"
+          aria-label="More actions"
+          className="more-menu"
+          onClick={(e) => (e.target as HTMLElement).closest('button') && setOpen(false)}
+          onKeyDown={(e) => {
+            if (e.key !== 'Escape') return;
+            setOpen(false);
+            button.current?.focus();
+          }}
+        >
+          {children}
+        </div>
       )}
     </div>
   );
@@ -138,11 +176,20 @@ const MENU = {
   open: { title: 'Open project', label: 'Project folder (or its scratchyard.yaml)', go: 'Open' },
 } as const;
 
+type MenuMode = 'open' | 'new' | 'image';
+/** Which of New / Open / Open image is asking for a path: New… sits in the ⋯ menu of a project. */
+const useProjectDialog = create<{ mode?: MenuMode; ask(m: MenuMode | undefined): void }>((set) => ({ ask: (mode) => set({ mode }) }));
+
 /** New / Open / Open image: a path typed in (browser mode has no native file dialog). */
 function ProjectMenu() {
   const { open, create, project } = useStore();
-  const [mode, setMode] = useState<'open' | 'new' | 'image'>();
+  const { mode: asked, ask } = useProjectDialog();
+  const [mode, setModeNow] = useState<MenuMode>();
   const [path, setPath] = useState('');
+  const setMode = (m: MenuMode | undefined) => {
+    setModeNow(m);
+    if (asked) ask(undefined);
+  };
   const go = () => {
     if (!path.trim()) return;
     void (mode === 'new' ? create(path.trim()) : open(path.trim()));
@@ -156,9 +203,12 @@ function ProjectMenu() {
     if (e.key === 'Enter') go();
     if (e.key === 'Escape') setMode(undefined);
   };
+  useEffect(() => {
+    if (asked) show(asked);
+  }, [asked]);
   return (
     <div className="project-menu">
-      <button onClick={() => show('new')}>New…</button>
+      {project?.readOnly && <button onClick={() => show('new')}>New…</button>}
       <button onClick={() => show('open')}>Open…</button>
       <button onClick={() => show('image')}>Open image…</button>
       {mode === 'image' && <OpenImageDialog initial={path} onClose={() => setMode(undefined)} />}
@@ -216,10 +266,11 @@ function ReadOnlyBanner() {
   );
 }
 
-/** The layers of an opened image, bottom last, as the stack shows a project's. */
+/** The layers of an opened image, bottom last, as the stack shows a project's: each by the command that made it. */
 function ImageLayers() {
-  const { project, layer, setLayer } = useStore();
+  const { project, layer, setLayer, build } = useStore();
   if (!project) return null;
+  const figures = new Map(build?.layers.map((l) => [l.name, l]));
   return (
     <nav className="layer-stack">
       <div className="stack-head">
@@ -232,14 +283,22 @@ function ImageLayers() {
         {project.layers
           .map((l, i) => ({ l, i }))
           .reverse()
-          .map(({ l, i }) => (
-            <li key={l.name} aria-label={`Layer ${l.name}`} className={layer === l.name ? 'on' : ''}>
-              <span className="swatch" style={{ background: layerColour(i) }} aria-hidden />
-              <button className="layer-pick" onClick={() => setLayer(l.name)} aria-pressed={layer === l.name}>
-                {l.name}
-              </button>
-            </li>
-          ))}
+          .map(({ l, i }) => {
+            const f = figures.get(l.name);
+            return (
+              <li key={l.name} aria-label={`Layer ${l.name}`} className={`image-layer ${layer === l.name ? 'on' : ''}`}>
+                <span className="swatch" style={{ background: layerColour(i) }} aria-hidden />
+                <button className="layer-pick" onClick={() => setLayer(l.name)} aria-pressed={layer === l.name} title={`${f?.label ?? l.name}\n${f?.digest ?? ''}`}>
+                  <span className="layer-label">{f?.label ?? l.name}</span>
+                </button>
+                {f && (
+                  <span className="layer-figures muted">
+                    #{i + 1} · {bytes(f.size)} · {f.files} file{f.files === 1 ? '' : 's'}
+                  </span>
+                )}
+              </li>
+            );
+          })}
       </ol>
     </nav>
   );

@@ -15,13 +15,14 @@ export function lsMode(type: string, mode: number): string {
 
 export { bytes } from '../../shared/units';
 
-export function hexDump(data: Uint8Array, max = 4096): string {
+/** `width` bytes a line (16 as hexdump -C; 8 where the pane is narrow, so the ASCII column is never cut off). */
+export function hexDump(data: Uint8Array, max = 4096, width = 16): string {
   const lines: string[] = [];
-  for (let off = 0; off < Math.min(data.length, max); off += 16) {
-    const chunk = data.subarray(off, off + 16);
+  for (let off = 0; off < Math.min(data.length, max); off += width) {
+    const chunk = data.subarray(off, off + width);
     const hex = [...chunk].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     const ascii = [...chunk].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
-    lines.push(`${off.toString(16).padStart(8, '0')}  ${hex.padEnd(47)}  ${ascii}`);
+    lines.push(`${off.toString(16).padStart(8, '0')}  ${hex.padEnd(width * 3 - 1)}  ${ascii}`);
   }
   return lines.join('\n');
 }

@@ -50,8 +50,8 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
   it('the layer diff of app lists /init as added', async () => {
     await page.getByRole('tab', { name: 'Layer diff' }).click();
     await page.getByRole('combobox', { name: 'Layer', exact: true }).selectOption('app');
-    const list = page.getByRole('list', { name: 'Changes in layer app' });
-    await expect.poll(() => list.locator('li.added', { hasText: /^added \/init / }).count()).toBe(1);
+    const table = page.getByRole('table', { name: 'Changes in layer app' });
+    await expect.poll(() => table.locator('tr.added', { hasText: /^added\/init\d/ }).count()).toBe(1);
     await page.screenshot({ path: path.join(SHOTS, '03-diff.png') });
   });
 
@@ -59,7 +59,7 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
     await page.getByRole('button', { name: 'Run in chroot' }).click();
     const term = page.getByRole('region', { name: 'Run: chroot' });
     await expect.poll(() => term.textContent(), { timeout: 20_000 }).toContain('Hello, world!');
-    await expect.poll(() => page.locator('.runs .result').textContent()).toMatch(/exit code 0/);
+    await expect.poll(() => page.locator('.runs .result:visible').textContent()).toMatch(/exit code 0/);
   });
 
   it('Open shell runs a command typed into the terminal', async () => {
@@ -112,6 +112,7 @@ describe.skipIf(lacks(CHROMIUM))('new projects', () => {
     try {
       // The header re-flows once the first project has loaded: click after that, not into the shift.
       await expect.poll(() => p.locator('header .project').textContent()).not.toBe('no project');
+      await p.getByRole('button', { name: 'More actions' }).click();
       await p.getByRole('button', { name: 'New…' }).click();
       const dialog = p.getByRole('dialog', { name: 'New project' });
       await dialog.getByRole('textbox').fill(path.join(work, 'Fresh Project'));

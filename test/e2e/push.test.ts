@@ -43,6 +43,7 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
     await expect.poll(() => page.getByRole('list', { name: 'Build graph' }).textContent(), { timeout: 180_000 }).toMatch(/layer app.*(done|cached)/);
     await expect.poll(() => page.getByRole('button', { name: 'Build', exact: true }).isDisabled(), { timeout: 60_000 }).toBe(false);
 
+    await page.getByRole('button', { name: 'More actions' }).click();
     await page.getByRole('button', { name: 'Push…' }).click();
     const dest = dialog().getByRole('textbox', { name: 'Destination' });
     // Prefilled from image.pushDestination: nothing pushed yet, so docker:// + the recipe's tag.
@@ -77,6 +78,7 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
     // Esc closes; reopened, the destination is the one pushed to.
     await page.keyboard.press('Escape');
     await expect.poll(() => dialog().count(), { timeout: 10_000 }).toBe(0);
+    await page.getByRole('button', { name: 'More actions' }).click();
     await page.getByRole('button', { name: 'Push…' }).click();
     await expect.poll(() => dialog().getByRole('textbox', { name: 'Destination' }).inputValue(), { timeout: 10_000 }).toBe(target);
     await page.keyboard.press('Escape');
@@ -84,6 +86,7 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
   });
 
   it('a push that fails says why in the dialog, in words', async () => {
+    await page.getByRole('button', { name: 'More actions' }).click();
     await page.getByRole('button', { name: 'Push…' }).click();
     // A registry that is not there (port 1 refuses): skopeo fails at once.
     const dest = dialog().getByRole('textbox', { name: 'Destination' });

@@ -63,7 +63,7 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
     await expect.poll(() => dialog.count()).toBe(0);
     const term = page.getByRole('region', { name: 'Run: chroot' });
     await expect.poll(() => term.textContent(), { timeout: 60_000 }).toContain('greeting=hi there');
-    await expect.poll(() => page.locator('.runs .result').textContent(), { timeout: 30_000 }).toMatch(/exit code 0/);
+    await expect.poll(() => page.locator('.runs .result:visible').textContent(), { timeout: 30_000 }).toMatch(/exit code 0/);
     const out = (await term.textContent()) ?? '';
     expect(out).toMatch(/1000\s*1001\s*\/tmp/);
   });
@@ -72,7 +72,7 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
     expect(await page.getByRole('button', { name: 'Run with options…' }).getAttribute('aria-description')).toMatch(/^in use: --entrypoint \/bin\/sh/);
     // The header's chroot button runs with the remembered options.
     await page.getByRole('button', { name: 'Run in chroot' }).click();
-    await expect.poll(() => page.locator('.runs .tabs button').count()).toBe(2);
+    await expect.poll(() => page.getByRole('tab', { name: /^Run: chroot/ }).count(), { timeout: 30_000 }).toBe(2);
     await expect.poll(() => page.getByRole('region', { name: 'Run: chroot' }).textContent(), { timeout: 60_000 }).toContain('greeting=hi there');
 
     await page.getByRole('button', { name: 'Run with options…' }).click();

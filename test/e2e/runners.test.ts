@@ -32,6 +32,7 @@ describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runner
   });
 
   it('Run everywhere: the table shows chroot, VM and docker agreeing, each output one click away', async () => {
+    await page.getByRole('button', { name: 'More actions' }).click();
     await page.getByRole('button', { name: 'Run everywhere' }).click();
     const table = page.getByRole('table', { name: 'Run results' });
     await expect.poll(() => table.locator('tbody tr').count(), { timeout: 110_000, interval: 1000 }).toBe(4);
@@ -48,6 +49,7 @@ describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runner
   });
 
   it('Open VM console: a shell on the guest serial console runs what is typed', async () => {
+    await page.getByRole('button', { name: 'More actions' }).click();
     await page.getByRole('button', { name: 'Open VM console' }).click();
     const term = page.getByRole('region', { name: 'VM console' });
     await expect.poll(() => term.textContent(), { timeout: 110_000, interval: 1000 }).toContain('/ # ');
@@ -57,7 +59,7 @@ describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runner
     await expect.poll(() => term.textContent()).toContain('rdinit');
     await page.screenshot({ path: path.join(SHOTS, 'runners-02-vm-console.png') });
     await page.keyboard.type('exit\n');
-    await expect.poll(() => page.locator('.runs .result').textContent(), { timeout: 30_000 }).toMatch(/exit code 0/);
+    await expect.poll(() => page.locator('.runs .result:visible').textContent(), { timeout: 30_000 }).toMatch(/exit code 0/);
   });
 
   it('over the contract: run.start with runner docker streams the program into a terminal; a bad runner is refused', async () => {

@@ -59,7 +59,7 @@ describe('Inspect', () => {
     await store.useStore.getState().runBuild();
     render(<inspect.Inspect />);
     await settle();
-    const wasted = screen.getByRole('figure', { name: 'Wasted space' });
+    const wasted = screen.getByLabelText('Wasted space');
     expect(wasted.textContent).toContain('0 bytes stored in layers');
     expect(screen.getByRole('figure', { name: 'Efficiency' }).textContent).toContain('100.0 %');
     expect(screen.getByText(/Nothing wasted/)).toBeTruthy();
@@ -68,7 +68,7 @@ describe('Inspect', () => {
     expect(rows.map((r) => r.textContent)).toEqual([expect.stringContaining('Layer'), expect.stringContaining('one'), expect.stringContaining('two')]);
     // Largest file of the image: the ten-byte one, written by layer two.
     const largest = within(screen.getByRole('table', { name: 'Largest files' })).getAllByRole('row');
-    expect(largest[1].textContent).toMatch(/^\/srv\/data\.txttwo10 B$/);
+    expect(largest[1].textContent).toMatch(/^\/srv\/data\.txttwo: file10 B$/);
     cleanup();
   });
 });
@@ -88,11 +88,15 @@ describe('Compare', () => {
     fireEvent.change(screen.getByRole('combobox', { name: 'B: what' }), { target: { value: 'layer' } });
     await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Compare' })));
     await settle();
-    const items = within(screen.getByRole('list', { name: 'Changed paths' })).getAllByRole('listitem');
-    expect(items.map((i) => [i.className, i.textContent])).toEqual([
-      ['added', 'added /srv/'],
-      ['added', 'added /srv/data.txt 10 B'],
+    const rows = within(screen.getByRole('table', { name: 'Changed paths' })).getAllByRole('row').slice(1);
+    expect(rows.map((r) => [r.className, [...r.children].map((c) => c.textContent)])).toEqual([
+      ['added', ['added', '/srv/', '']],
+      ['added', ['added', '/srv/data.txt', '10 B']],
     ]);
+    // Sortable: by size, largest first.
+    fireEvent.click(screen.getByRole('button', { name: 'Size' }));
+    expect(within(screen.getByRole('table', { name: 'Changed paths' })).getAllByRole('row')[1].textContent).toContain('/srv/data.txt');
+    expect(screen.getByRole('columnheader', { name: /Size/ }).getAttribute('aria-sort')).toBe('descending');
     cleanup();
   });
 });

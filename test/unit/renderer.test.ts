@@ -17,6 +17,8 @@ describe('format', () => {
     expect(bytes(512)).toBe('512 B');
     expect(bytes(3 * 1024 * 1024 + 1)).toBe('3.0 MiB');
     expect(hexDump(new Uint8Array([0x7f, 0x45, 0x4c, 0x46]))).toBe('00000000  7f 45 4c 46' + ' '.repeat(36) + '  .ELF');
+    // A narrow preview takes 8 bytes a line, so the ASCII column fits beside the hex.
+    expect(hexDump(new TextEncoder().encode('0123456789'), 4096, 8).split('\n')).toEqual(['00000000  30 31 32 33 34 35 36 37  01234567', '00000008  38 39' + ' '.repeat(18) + '  89']);
     expect(looksText(new TextEncoder().encode('hello\n'))).toBe(true);
     expect(looksText(new Uint8Array([1, 0, 2]))).toBe(false);
   });

@@ -1,11 +1,13 @@
-// Inspecting an image like dive (issue 6): wasted space and efficiency (ours
-// and dive's, side by side), the layers, each wasteful path explained, the
-// largest files and folders; the size map; and comparisons.
+// Inspecting an image like dive (issue 6): efficiency and wasted space (ours
+// first; dive's figures after, explained), the layers by what made them, each
+// wasteful path explained, the largest files and folders; the size map; and
+// comparisons.
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { CompareSide, ImageAnalysis, Response } from '../../../shared/contract';
 import { api } from '../api';
 import { bytes } from '../format';
 import { useStore } from '../store';
+import { ChangeTable } from './ChangeTable';
 import { crumbs, layerColour, layoutTreemap, LABEL_H } from '../treemap';
 
 export const percent = (x: number) => `${(x * 100).toFixed(1)} %`;
@@ -33,30 +35,30 @@ export function Inspect() {
   if (!a || a.key !== key) return <p className="empty">Analysing the layers…</p>;
   if ('error' in a) return <p className="error">{a.error}</p>;
   const d = a.data;
+  const labelOf = (name: string) => d.layers.find((l) => l.name === name)?.label ?? name;
   const noteFor = project?.readOnly ? 'this image' : 'the last build';
   return (
     <section className="inspect" aria-label="Inspect">
       <p className="muted">
         {d.layers.length} layer{d.layers.length === 1 ? '' : 's'} of {noteFor} store {bytes(d.stored)} of file content; the final filesystem shows {bytes(d.final)} in {d.files} entries.
       </p>
-      <div className="figures">
-        <figure aria-label="Wasted space">
-          <figcaption>Wasted space</figcaption>
-          <div className="big">{bytes(d.wasted.bytes)}</div>
-          <div className="muted">{d.wasted.bytes} bytes stored in layers that the final filesystem never shows</div>
-          <div className="dive" aria-label="dive counts wasted space">
-            dive counts <b>{bytes(d.dive.wastedBytes)}</b> <span className="muted">({d.dive.wastedBytes} bytes: every copy of a path stored more than once, the surviving one too; user wasted {percent(d.dive.userWastedPercent)} of the bytes above the first layer)</span>
-          </div>
-        </figure>
-        <figure aria-label="Efficiency">
-          <figcaption>Efficiency</figcaption>
-          <div className="big">{percent(d.efficiency)}</div>
-          <div className="muted">1 − wasted / stored</div>
-          <div className="dive" aria-label="dive counts efficiency">
-            dive counts <b>{percent(d.dive.efficiency)}</b>
-          </div>
-        </figure>
-      </div>
+      {/* One figure leads; dive's, counted another way, follow with what makes them differ. */}
+      <figure className="lead-figure" aria-label="Efficiency">
+        <figcaption>Efficiency</figcaption>
+        <div className="big">{percent(d.efficiency)}</div>
+        <div aria-label="Wasted space">
+          <b>{bytes(d.wasted.bytes)}</b> wasted <span className="muted">({d.wasted.bytes} bytes stored in layers that the final filesystem never shows) of {bytes(d.stored)} stored: efficiency = 1 − wasted / stored</span>
+        </div>
+        <details className="dive" aria-label="dive's figures">
+          <summary>
+            dive reports efficiency <b>{percent(d.dive.efficiency)}</b>, wasted <b>{bytes(d.dive.wastedBytes)}</b>
+          </summary>
+          <p className="muted">
+            dive counts a path stored more than once as wasted in every copy, the one the final filesystem shows too ({d.dive.wastedBytes} bytes here), and its efficiency weighs each path's smallest copy against all its copies. Its
+            “user wasted” figure, {percent(d.dive.userWastedPercent)}, is that count divided by the bytes of the layers above the first, so it can pass 100 %. The figure above counts only the bytes nobody can see.
+          </p>
+        </details>
+      </figure>
       <h3>Layers</h3>
       <LayerTable a={d} />
       <h3>Wasteful paths</h3>
@@ -77,8 +79,12 @@ export function Inspect() {
             {d.wasted.paths.map((p) => (
               <tr key={`${p.path}\0${p.storedIn}`}>
                 <td className="mono">{p.path}</td>
-                <td>{p.storedIn}</td>
-                <td>{p.hiddenBy}</td>
+                <td className="label-cell mono" title={p.storedIn}>
+                  {labelOf(p.storedIn)}
+                </td>
+                <td className="label-cell mono" title={p.hiddenBy}>
+                  {labelOf(p.hiddenBy)}
+                </td>
                 <td className={p.how === 'removed' ? 'removed' : 'modified'}>{p.how}</td>
                 <td className="num" title={`${p.bytes} bytes`}>
                   {bytes(p.bytes)}
@@ -89,7 +95,7 @@ export function Inspect() {
         </table>
       )}
       {d.wasted.more > 0 && <p className="muted">and {d.wasted.more} smaller paths.</p>}
-      <Largest names={d.layers.map((l) => l.name)} />
+      <Largest names={d.layers.map((l) => l.name)} labelOf={labelOf} />
     </section>
   );
 }
@@ -111,7 +117,6 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
             <th>Digest</th>
             <th className="num">Bytes</th>
             <th className="num">Files</th>
-            <th>Command</th>
             <th />
           </tr>
         </thead>
@@ -122,7 +127,9 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
                 <span className="swatch" style={{ background: layerColour(l.index) }} aria-hidden />
                 {l.index + 1}
               </td>
-              <td>{l.name}</td>
+              <td className="mono command" title={l.command ?? l.label ?? l.name}>
+                {l.label ?? l.name}
+              </td>
               <td className="mono" title={l.digest}>
                 {l.digest.slice(0, 19)}
               </td>
@@ -130,9 +137,6 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
                 {bytes(l.bytes)}
               </td>
               <td className="num">{l.files}</td>
-              <td className="mono command" title={l.command}>
-                {l.command ?? <span className="muted">not recorded</span>}
-              </td>
               <td>
                 <button className="small" aria-label={`Export layer ${l.name}`} onClick={() => void exportLayer(l.name)}>
                   Export tar
@@ -151,7 +155,7 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
   );
 }
 
-function Largest({ names }: { names: string[] }) {
+function Largest({ names, labelOf }: { names: string[]; labelOf: (name: string) => string }) {
   const key = useShownKey();
   // A layer picked for another image or build means nothing now: back to the whole image.
   const [pick, setPick] = useState<{ key?: string; layer: string | null }>({ layer: null });
@@ -191,7 +195,9 @@ function Largest({ names }: { names: string[] }) {
                     {f.path}
                   </button>
                 </td>
-                <td>{f.layer ?? ''}</td>
+                <td className="label-cell mono" title={f.layer}>
+                  {f.layer ? labelOf(f.layer) : ''}
+                </td>
                 <td className="num" title={`${f.bytes} bytes`}>
                   {bytes(f.bytes)}
                 </td>
@@ -396,7 +402,8 @@ export function Compare() {
       setBusy(false);
     }
   };
-  const CLS = { added: 'added', removed: 'removed', changed: 'modified' } as const;
+  // The engine's "changed" is what every other view calls modified.
+  const MODIFIED = { added: 'added', removed: 'removed', changed: 'modified' } as const;
   const shown = res && 'paths' in res ? res.paths.filter((p) => only === 'all' || p.change === only) : [];
   return (
     <section className="compare" aria-label="Comparison">
@@ -417,7 +424,7 @@ export function Compare() {
       {res && 'paths' in res && (
         <>
           <p className="counts" aria-label="Comparison counts">
-            From <b>{res.a}</b> to <b>{res.b}</b>: <span className="added">{res.added.count} added ({bytes(res.added.bytes)})</span> · <span className="modified">{res.changed.count} changed ({bytes(res.changed.bytes)})</span> ·{' '}
+            From <b>{res.a}</b> to <b>{res.b}</b>: <span className="added">{res.added.count} added ({bytes(res.added.bytes)})</span> · <span className="modified">{res.changed.count} modified ({bytes(res.changed.bytes)})</span> ·{' '}
             <span className="removed">{res.removed.count} removed ({bytes(res.removed.bytes)})</span>
           </p>
           {res.paths.length === 0 ? (
@@ -430,7 +437,7 @@ export function Compare() {
                   <select aria-label="Show changes" value={only} onChange={(e) => setOnly(e.target.value as typeof only)}>
                     <option value="all">all changes</option>
                     <option value="added">added</option>
-                    <option value="changed">changed</option>
+                    <option value="changed">modified</option>
                     <option value="removed">removed</option>
                   </select>
                 </label>
@@ -457,20 +464,13 @@ export function Compare() {
                   ))}
                 </pre>
               )}
-              <ul className="diff-list" aria-label="Changed paths" hidden={asList}>
-                {shown.slice(0, 3000).map((p) => (
-                  <li key={p.path} className={CLS[p.change]}>
-                    <span className="tag">{p.change}</span> {p.path}
-                    {p.type === 'dir' ? '/' : ''}
-                    {p.type !== 'dir' && ' '}
-                    {p.type === 'file' && (
-                      <span className="muted">{p.change === 'changed' ? `${bytes(p.before ?? 0)} → ${bytes(p.after ?? 0)}` : bytes((p.change === 'removed' ? p.before : p.after) ?? 0)}</span>
-                    )}
-                    {p.type !== 'file' && p.type !== 'dir' && <span className="muted">{p.type}</span>}
-                  </li>
-                ))}
-              </ul>
-              {res.more + Math.max(0, shown.length - 3000) > 0 && <p className="muted">and {res.more + Math.max(0, shown.length - 3000)} more.</p>}
+              {!asList && (
+                <ChangeTable
+                  label="Changed paths"
+                  more={res.more}
+                  rows={shown.map((p) => ({ path: p.type === 'dir' ? `${p.path}/` : p.path, change: MODIFIED[p.change], type: p.type, size: p.change === 'removed' ? p.before : p.after, before: p.before }))}
+                />
+              )}
             </>
           )}
         </>

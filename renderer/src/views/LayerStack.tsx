@@ -8,6 +8,7 @@ import { layersOf, stagesOf, type SourceValues } from '../recipeText';
 import { useStore, type WarningView } from '../store';
 import { useTrace, warningsOf } from '../hostSources';
 import { carries, droppedOf, MIME } from './dnd';
+import { bytes } from '../format';
 
 function summary(s: SourceValues): string {
   const v = (k: string) => (s[k] === undefined ? '' : Array.isArray(s[k]) ? (s[k] as unknown[]).join(' ') : String(s[k]));
@@ -34,12 +35,14 @@ function summary(s: SourceValues): string {
 }
 
 export function LayerStack() {
-  const { project, layer, setLayer, yaml, selectedSource, selectSource, warnings, building } = useStore();
+  const { project, layer, setLayer, yaml, selectedSource, selectSource, warnings, building, build } = useStore();
   const { trace, byKey: traces } = useTrace();
   const { apply, dropPalette, dropFiles } = useCompose();
   const [over, setOver] = useState<number>();
   const [renaming, setRenaming] = useState<{ index: number; name: string }>();
   if (!project) return null;
+  // What the last build made of each layer: its size and file count (issue 15).
+  const built = new Map(build?.ok ? build.layers.map((l) => [l.name, l]) : []);
   // The stack as the text says now, so edits in forms and YAML show at once.
   const layers = layersOf(yaml) ?? [];
   const stages = stagesOf(yaml);
@@ -142,6 +145,11 @@ export function LayerStack() {
                       </button>
                     </span>
                   </div>
+                  {built.has(l.name) && (
+                    <div className="layer-figures muted" title={`${built.get(l.name)!.digest}${built.get(l.name)!.cached ? ' (from the cache)' : ''}`}>
+                      {bytes(built.get(l.name)!.size)} · {built.get(l.name)!.files} file{built.get(l.name)!.files === 1 ? '' : 's'}
+                    </div>
+                  )}
                   {l.sources.length === 0 ? (
                     <p className="muted drop-hint">Empty: drag a source here.</p>
                   ) : (

@@ -2,7 +2,6 @@
 import { useEffect, useState } from 'react';
 import type { Response } from '../../../shared/contract';
 import { api } from '../api';
-import { bytes } from '../format';
 import { useStore } from '../store';
 import { Terminal } from './Terminal';
 import { useCompose } from '../compose';
@@ -10,47 +9,8 @@ import { useCompose } from '../compose';
 /** The layer stack moved to LayerStack.tsx when it became editable (issue 6). */
 export { LayerStack as Layers } from './LayerStack';
 
-export function LayerDiff() {
-  const { project, build } = useStore();
-  const [layer, setLayer] = useState<string>();
-  const [diff, setDiff] = useState<Response<'diff.layer'>>();
-  const [error, setError] = useState<string>();
-  const names = project?.layers.map((l) => l.name) ?? [];
-  const pick = layer ?? names[names.length - 1];
-  useEffect(() => {
-    if (!build?.ok || !pick) return;
-    api.request({ cmd: 'diff.layer', layer: pick }).then(setDiff, (e: Error) => setError(e.message));
-  }, [build, pick]);
-  if (!build?.ok) return <p className="empty">Build first: a layer diff compares what a layer holds with the layers under it.</p>;
-  return (
-    <div className="diff">
-      <label>
-        Layer{' '}
-        <select value={pick} onChange={(e) => setLayer(e.target.value)}>
-          {names.map((n) => (
-            <option key={n}>{n}</option>
-          ))}
-        </select>
-      </label>
-      {error && <p className="error">{error}</p>}
-      {diff && (
-        <>
-          <p className="counts">
-            <span className="added">{diff.added.count} added ({bytes(diff.added.bytes)})</span> · <span className="modified">{diff.modified.count} modified ({bytes(diff.modified.bytes)})</span> ·{' '}
-            <span className="removed">{diff.removed.count} removed ({bytes(diff.removed.bytes)})</span>
-          </p>
-          <ul className="diff-list" aria-label={`Changes in layer ${pick}`}>
-            {diff.paths.slice(0, 2000).map((p) => (
-              <li key={p.path} className={p.change}>
-                <span className="tag">{p.change}</span> {p.path} <span className="muted">{bytes(p.size)}</span>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
-    </div>
-  );
-}
+/** The layer diff moved to LayerDiff.tsx when it became a sortable table (issue 15). */
+export { LayerDiff } from './LayerDiff';
 
 export function FileList() {
   const { build, layer } = useStore();
@@ -175,7 +135,8 @@ export function BuildPanel() {
           </ul>
         )}
       </div>
-      <Terminal id="build" label="Build log" />
+      {/* No empty log box before the first build (issue 15): the log's bytes wait in the terminal registry. */}
+      {(building || nodes.length > 0) && <Terminal id="build" label="Build log" />}
     </section>
   );
 }

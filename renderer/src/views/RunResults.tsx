@@ -8,14 +8,19 @@ import { useRunOptions } from '../runOptions';
 
 const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'docker', podman: 'podman' };
 
-/** The header's "Run in" buttons after chroot: VM, docker, everywhere. Visible text is
- *  the short word after the group's "Run in" label; the accessible name is whole. */
-export function RunnerButtons() {
+/** Runs are off while building, with recipe problems, or while runners run. */
+function useRunsOff(): boolean {
   const { building, problems } = useStore();
   const { running } = useRunResults();
+  return building || !!problems.length || !!running;
+}
+
+/** The header's "Run in" buttons after chroot: VM, docker. Visible text is
+ *  the short word after the group's "Run in" label; the accessible name is whole. */
+export function RunnerButtons() {
   // With the run dialog's flags, as remembered for this project.
   const run = useRunOptions((o) => o.run);
-  const off = building || !!problems.length || !!running;
+  const off = useRunsOff();
   return (
     <>
       <button aria-label="Run in VM" onClick={() => void run('vm')} disabled={off}>
@@ -24,10 +29,17 @@ export function RunnerButtons() {
       <button aria-label="Run in docker" onClick={() => void run('docker')} disabled={off}>
         docker
       </button>
-      <button aria-label="Run everywhere" title="Every runner, one table of results" onClick={() => void run('everywhere')} disabled={off}>
-        everywhere
-      </button>
     </>
+  );
+}
+
+/** Every runner at once, one table of results (in the header's ⋯ menu). */
+export function RunEverywhereButton() {
+  const run = useRunOptions((o) => o.run);
+  return (
+    <button aria-label="Run everywhere" title="Every runner, one table of results" onClick={() => void run('everywhere')} disabled={useRunsOff()}>
+      Run everywhere
+    </button>
   );
 }
 
@@ -37,7 +49,7 @@ export function VmConsoleButton() {
   const { openVmConsole } = useRunResults();
   return (
     <button aria-label="Open VM console" onClick={() => void openVmConsole()} disabled={building || !!problems.length}>
-      VM console
+      Open VM console
     </button>
   );
 }
