@@ -102,7 +102,7 @@ describe('edits keep the layout of the lines they do not touch', () => {
           if (key !== 'value') return;
           // Lines the value spans (a block scalar: several), the key's line included.
           spans.push(t.slice(_node.range![0], _node.range![1]).trimEnd().split('\n').length);
-          paths.push(ancestors.slice(1).flatMap((a, i) => (isPair(a) ? [] : isSeq(a) ? [(a.items as unknown[]).indexOf(ancestors[i + 2] ?? _node)] : isMap(a) ? [String(((ancestors[i + 2] as Pair).key as Scalar).value)] : [])));
+          paths.push(ancestors.slice(1).flatMap((a, i): (string | number)[] => (isPair(a) ? [] : isSeq(a) ? [(a.items as unknown[]).indexOf(ancestors[i + 2] ?? _node)] : isMap(a) ? [String(((ancestors[i + 2] as Pair).key as Scalar).value)] : [])));
         },
       });
       expect(paths.length).toBeGreaterThanOrEqual(10);
