@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
-import { setYaml, yamlBox, yamlText } from '../helpers/yamlEditor';
+import { focusInEditor, setYaml, yamlBox, yamlText } from '../helpers/yamlEditor';
 
 // Written as a person writes it; the yaml library would write `[ "/init" ]`.
 const RECIPE = `# a person's layout: every byte of it must survive a form edit
@@ -44,12 +44,11 @@ let page: Page;
 
 /** The line numbers the lint gutter marks, read by where its markers sit against the line-number gutter. */
 async function markedLines(p: Page): Promise<number[]> {
-  return p.evaluate(() => {
-    const numbers = [...document.querySelectorAll('.cm-lineNumbers .cm-gutterElement')].map((e) => ({ n: Number(e.textContent), box: e.getBoundingClientRect() }));
-    return [...document.querySelectorAll('.cm-lint-marker-error')].map((m) => {
-      const y = m.getBoundingClientRect().top + m.getBoundingClientRect().height / 2;
-      return numbers.find((x) => x.n > 0 && y >= x.box.top && y < x.box.bottom)?.n ?? -1;
-    });
+  const numbers = await Promise.all((await p.locator('.cm-lineNumbers .cm-gutterElement').all()).map(async (e) => ({ n: Number(await e.textContent()), box: await e.boundingBox() })));
+  const marks = await Promise.all((await p.locator('.cm-lint-marker-error').all()).map((m) => m.boundingBox()));
+  return marks.map((m) => {
+    const y = m!.y + m!.height / 2;
+    return numbers.find((x) => x.n > 0 && x.box && y >= x.box.y && y < x.box.y + x.box.height)?.n ?? -1;
   });
 }
 
@@ -84,7 +83,7 @@ describe.skipIf(lacks(CHROMIUM))('the YAML editor', () => {
       const stack = page.locator('nav.layer-stack');
       expect(await stack.getAttribute('class')).toContain('stale');
       expect(await page.getByRole('list', { name: 'Layers' }).getByRole('listitem', { name: /^Layer (base|app)$/ }).count()).toBe(2);
-      expect(Number(await page.getByRole('list', { name: 'Layers' }).evaluate((e) => getComputedStyle(e).opacity))).toBeLessThan(1);
+      expect(Number(await page.evaluate<string>("getComputedStyle(document.querySelector('nav.layer-stack ol.layers')).opacity"))).toBeLessThan(1);
       expect(await stack.getByRole('status').textContent()).toMatch(/last valid stack/);
       expect(await problems.isVisible()).toBe(true);
       await page.screenshot({ path: path.join(SHOTS, `yaml-01-syntax-error-${width}.png`) });
@@ -93,7 +92,7 @@ describe.skipIf(lacks(CHROMIUM))('the YAML editor', () => {
       expect(await cursorLine(page)).toBe('1');
       await problems.getByRole('button').first().click();
       await expect.poll(() => cursorLine(page)).toBe(String(BROKEN_LINE));
-      expect(await page.evaluate(() => !!document.activeElement?.closest('.cm-editor'))).toBe(true);
+      expect(await focusInEditor(page)).toBe(true);
       await page.screenshot({ path: path.join(SHOTS, `yaml-02-jumped-${width}.png`) });
       // Mended, the stack is live again.
       await setYaml(page, RECIPE);
@@ -106,13 +105,13 @@ describe.skipIf(lacks(CHROMIUM))('the YAML editor', () => {
     await yamlBox(page).locator('.cm-line').first().click();
     await page.keyboard.press('Home');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => !!document.activeElement?.closest('.cm-editor'))).toBe(true);
+    expect(await focusInEditor(page)).toBe(true);
     expect((await yamlText(page)).split('\n')[0]).toBe(`  ${RECIPE.split('\n')[0]}`);
     await page.keyboard.press('Control+Z');
     await expect.poll(() => yamlText(page)).toBe(RECIPE);
     await page.keyboard.press('Escape');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => !!document.activeElement?.closest('.cm-editor'))).toBe(false);
+    expect(await focusInEditor(page)).toBe(false);
   });
 
   it('a form edit saved changes that field\'s line and no other; typing it is one undo step', async () => {

@@ -16,3 +16,8 @@ export async function setYaml(page: Page, text: string): Promise<void> {
   await page.keyboard.press('Control+A');
   await page.keyboard.insertText(text);
 }
+
+/** Focus is inside the editor (evaluated in the page: these tests compile without DOM types). */
+export function focusInEditor(page: Page): Promise<boolean> {
+  return page.evaluate<boolean>("!!document.activeElement?.closest('.cm-editor')");
+}
