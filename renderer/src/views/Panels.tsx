@@ -86,7 +86,7 @@ export function Yaml() {
   const { save, edit, seal, undo, redo } = useCompose();
   const editor = useRef<YamlEditorHandle>(null);
   return (
-    <div className="yaml">
+    <div className="yaml yaml-tab">
       <div className="toolbar">
         <button onClick={() => void save()} disabled={problems.length > 0}>
           Save

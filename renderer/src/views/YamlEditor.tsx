@@ -150,7 +150,7 @@ export function YamlEditor({ value, problems, label, onChange, onBlur, onUndo, o
       const v = view.current;
       if (!v) return;
       const at = offsetOf(v.state.doc, line, column);
-      v.dispatch({ selection: { anchor: at }, effects: EditorView.scrollIntoView(at, { y: 'center' }) });
+      v.dispatch({ selection: { anchor: at }, effects: EditorView.scrollIntoView(at, { y: 'nearest' }) });
       v.focus();
     },
   }));
