@@ -4,8 +4,8 @@
 // the palette or the desktop become sources.
 import { create } from 'zustand';
 import { api } from './api';
-import { canRedo, canUndo, record, redo, startHistory, undo, type History } from './history';
-import { addStage, defaultSource, IMAGE, insertSource, insideProject, NEW_STAGE, tidy } from './recipeEdits';
+import { canRedo, canUndo, LIMIT, record, redo, seal, startHistory, undo, type History } from './history';
+import { addStage, defaultSource, IMAGE, insertSource, insideProject, NEW_STAGE } from './recipeEdits';
 import { layersOf, stagesOf, type SourceValues } from './recipeText';
 import { useStore } from './store';
 
@@ -25,6 +25,13 @@ interface Compose {
   notice?: string;
   /** Apply an edit of the text; an edit that throws shows its message. */
   apply(edit: (text: string) => string): void;
+  /**
+   * A new text from a field being edited (a form field, a line of the YAML):
+   * changes with the same `group` in a row are one undo step, until seal().
+   */
+  edit(text: string, group: string): void;
+  /** The field edit under way ended (focus left the field). */
+  seal(): void;
   undo(): void;
   redo(): void;
   save(): Promise<void>;
@@ -33,6 +40,9 @@ interface Compose {
   dropFiles(items: Dropped[], layer: number, folder?: string): Promise<void>;
   setNotice(n?: string): void;
 }
+
+/** The group of the edit() under way: the history subscription below reads it as the store's text changes. */
+let pendingGroup: string | undefined;
 
 const modeKey = (dir: string) => `scratchyard.dropMode:${dir}`;
 
@@ -66,6 +76,20 @@ export const useCompose = create<Compose>((set, get) => ({
     }
   },
 
+  edit(text, group) {
+    pendingGroup = group;
+    try {
+      void useStore.getState().editYaml(text);
+    } finally {
+      pendingGroup = undefined;
+    }
+  },
+
+  seal() {
+    const h = seal(get().history);
+    if (h !== get().history) set({ history: h });
+  },
+
   undo() {
     const h = undo(get().history);
     if (h === get().history) return;
@@ -81,9 +105,8 @@ export const useCompose = create<Compose>((set, get) => ({
   },
 
   async save() {
-    const st = useStore.getState();
-    const text = tidy(st.yaml);
-    if (text !== st.yaml) await st.editYaml(text);
+    // Written as it stands: edits already touched only their own lines.
+    const text = useStore.getState().yaml;
     await useStore.getState().save();
     const after = useStore.getState();
     if (after.problems.length || after.project?.text !== text) return;
@@ -218,12 +241,13 @@ export const isDirty = () => {
 };
 export { canRedo, canUndo };
 
-// Every change of the text is a step, whoever made it; opening another project starts afresh.
+// Every change of the text is a step, whoever made it (a field's run of changes
+// one step); opening another project starts afresh.
 useStore.subscribe((s, prev) => {
   const h = useCompose.getState().history;
   if (s.project?.file !== prev.project?.file) {
     useCompose.setState({ history: startHistory(s.yaml), dropMode: storedMode(s.project?.dir) });
     return;
   }
-  if (s.yaml !== prev.yaml && s.yaml !== h.present) useCompose.setState({ history: record(h, s.yaml) });
+  if (s.yaml !== prev.yaml && s.yaml !== h.present) useCompose.setState({ history: record(h, s.yaml, LIMIT, pendingGroup) });
 });

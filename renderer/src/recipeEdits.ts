@@ -2,8 +2,9 @@
 // layers and sources, new / rename / delete layers and stages. Each takes the
 // text and returns the new text; the YAML document is edited node by node, so
 // comments travel with the layer or source they sit on and survive elsewhere.
-import { isMap, isNode, isSeq, parseDocument, type Document, type YAMLSeq } from 'yaml';
+import { isMap, isNode, isSeq, type Document, type YAMLSeq } from 'yaml';
 import type { SourceValues } from './recipeText';
+import { editYaml } from './yamlLayout';
 
 /** The palette item of a base image by reference: the recipe takes it only as the first source of the first layer. */
 export const IMAGE = 'image';
@@ -80,11 +81,9 @@ export function defaultSource(id: string, folder = '/', stage = 'tools'): Source
   }
 }
 
+/** One edit of the document; the lines it did not touch stay as the user wrote them. */
 function edit(text: string, change: (doc: Document) => void): string {
-  const doc = parseDocument(text);
-  if (doc.errors.length) throw new Error('the YAML does not parse: fix it in the YAML tab first');
-  change(doc);
-  return String(doc);
+  return editYaml(text, change, true);
 }
 
 function seqAt(doc: Document, path: (string | number)[], what: string): YAMLSeq {
@@ -244,12 +243,6 @@ export function addStage(text: string, base = 'tools'): { text: string; name: st
     }
   });
   return { text: out, name };
-}
-
-/** The same text as the yaml library writes it: the form every edit leaves, comments kept. */
-export function tidy(text: string): string {
-  const doc = parseDocument(text);
-  return doc.errors.length ? text : String(doc);
 }
 
 /** A host path relative to the project folder, when it lies inside it (a drop "referenced in place"). */

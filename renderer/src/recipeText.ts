@@ -1,7 +1,9 @@
 // Editing scratchyard.yaml as a document, not as a string: a form's change is
-// a setIn on the parsed document, so comments and layout elsewhere survive and
+// a setIn on the parsed document, written back into only the lines it touched
+// (yamlLayout.ts), so comments and layout elsewhere survive byte for byte and
 // the YAML tab shows exactly what the forms did.
 import { isMap, isSeq, parseDocument } from 'yaml';
+import { editYaml } from './yamlLayout';
 
 export type Key = string | number;
 
@@ -36,20 +38,19 @@ export function stagesOf(text: string): string[] {
 
 /** Set (or, with undefined or '', remove) one field; the rest of the text is left as it was. */
 export function setField(text: string, path: Key[], value: unknown): string {
-  const doc = parseDocument(text);
-  if (doc.errors.length) return text;
-  if (value === undefined || value === '') doc.deleteIn(path);
-  else doc.setIn(path, value);
-  return String(doc);
+  return editYaml(text, (doc) => {
+    if (value === undefined || value === '') doc.deleteIn(path);
+    else doc.setIn(path, value);
+  });
 }
 
 /** Append a source of `kind` to a layer. */
 export function addSource(text: string, layer: number, source: SourceValues): string {
-  const doc = parseDocument(text);
-  const sources = doc.getIn(['layers', layer, 'sources']);
-  if (isSeq(sources)) sources.add(doc.createNode(source));
-  else if (isMap(doc.getIn(['layers', layer]))) doc.setIn(['layers', layer, 'sources'], [source]);
-  return String(doc);
+  return editYaml(text, (doc) => {
+    const sources = doc.getIn(['layers', layer, 'sources']);
+    if (isSeq(sources)) sources.add(doc.createNode(source));
+    else if (isMap(doc.getIn(['layers', layer]))) doc.setIn(['layers', layer, 'sources'], [source]);
+  });
 }
 
 /** The problem, if any, reported for exactly this field path. */

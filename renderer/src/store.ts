@@ -3,6 +3,7 @@
 import { create } from 'zustand';
 import type { EngineEvent, Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
 import { api } from './api';
+import { layersOf } from './recipeText';
 
 export type Tab = 'explorer' | 'diff' | 'filelist' | 'inspect' | 'sizemap' | 'compare' | 'source' | 'yaml' | 'doctor';
 export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number };
@@ -12,6 +13,10 @@ export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?:
 interface State {
   project?: ProjectInfo;
   yaml: string;
+  /** The last text that parsed as YAML; while `stale`, the layer stack shows its layers (dimmed). */
+  lastGoodYaml: string;
+  /** The text does not parse as YAML now. */
+  stale: boolean;
   problems: Problem[];
   error?: string;
   tab: Tab;
@@ -59,8 +64,15 @@ interface State {
 
 const key = (layer: string | null, dir: string) => `${layer ?? ''}\0${dir}`;
 
+/** The text, and the last good one: a syntax error keeps the last good text's layer stack on screen. */
+function withText(text: string): Pick<State, 'yaml' | 'stale'> & Partial<Pick<State, 'lastGoodYaml'>> {
+  return layersOf(text) ? { yaml: text, stale: false, lastGoodYaml: text } : { yaml: text, stale: true };
+}
+
 export const useStore = create<State>((set, get) => ({
   yaml: '',
+  lastGoodYaml: '',
+  stale: false,
   problems: [],
   tab: 'explorer',
   building: false,
@@ -80,7 +92,7 @@ export const useStore = create<State>((set, get) => ({
     set({ opening: path });
     try {
       const { build, ...project } = await api.request({ cmd: 'image.open', path });
-      useStore.setState({ project, yaml: project.text, problems: [], build, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true }, tab: 'inspect' });
+      useStore.setState({ project, ...withText(project.text), problems: [], build, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true }, tab: 'inspect' });
       await get().loadDir('/');
     } catch (e) {
       set({ error: (e as Error).message });
@@ -106,7 +118,7 @@ export const useStore = create<State>((set, get) => ({
   },
 
   async editYaml(text) {
-    set({ yaml: text });
+    set(withText(text));
     const { problems } = await api.request({ cmd: 'project.validate', text });
     if (get().yaml === text) set({ problems });
   },
@@ -189,7 +201,7 @@ export const useStore = create<State>((set, get) => ({
 async function showProject(load: () => Promise<ProjectInfo>): Promise<void> {
   try {
     const project = await load();
-    useStore.setState({ project, yaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
+    useStore.setState({ project, ...withText(project.text), lastGoodYaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
   } catch (e) {
     useStore.setState({ error: (e as Error).message });
   }

@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { CLI, lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
 import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { setYaml, yamlText } from '../helpers/yamlEditor';
 
 const work = tempDir('sy-e2e-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:latest');
@@ -82,9 +83,9 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
     expect(await mode.getAttribute('aria-invalid')).toBe('true');
     await page.screenshot({ path: path.join(SHOTS, '05-source-form.png') });
     await page.getByRole('tab', { name: /YAML/ }).click();
-    expect(await page.getByRole('textbox', { name: 'scratchyard.yaml' }).inputValue()).toMatch(/mode: "17x7"/);
+    expect(await yamlText(page)).toMatch(/mode: "17x7"/);
     // Comments elsewhere in the file survive a form edit.
-    expect(await page.getByRole('textbox', { name: 'scratchyard.yaml' }).inputValue()).toContain('# busybox');
+    expect(await yamlText(page)).toContain('# busybox');
     await page.getByRole('tab', { name: 'Source' }).click();
     await mode.fill('1777');
     await expect.poll(() => form.getByRole('alert').count()).toBe(0);
@@ -92,14 +93,13 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
 
   it('a bad recipe edit shows the error at its field', async () => {
     await page.getByRole('tab', { name: /YAML/ }).click();
-    const box = page.getByRole('textbox', { name: 'scratchyard.yaml' });
     const text = readFileSync(path.join(project, 'scratchyard.yaml'), 'utf8');
-    await box.fill(text.replace('mode: "1777"', 'mode: "sticky"'));
+    await setYaml(page, text.replace('mode: "1777"', 'mode: "sticky"'));
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/layers\[1\]\.sources\[3\]\.mode: expected an octal string/);
     expect(await page.getByRole('button', { name: 'Build' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, '06-bad-recipe.png') });
-    await box.fill(text);
+    await setYaml(page, text);
     await expect.poll(() => page.getByRole('button', { name: 'Build' }).isDisabled()).toBe(false);
   });
 });

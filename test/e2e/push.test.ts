@@ -13,6 +13,7 @@ import { lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
 import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { yamlText } from '../helpers/yamlEditor';
 
 const work = tempDir('sy-push-e2e-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:latest');
@@ -108,7 +109,7 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
     // Read from the YAML tab: saving would rebuild, and the default ref needs the network.
     await page.getByRole('tab', { name: 'YAML' }).focus();
     await page.keyboard.press('Enter');
-    const recipe = async () => parse(await page.getByRole('textbox', { name: 'scratchyard.yaml' }).inputValue()) as { layers: { sources: { kind: string; ref?: string }[] }[] };
+    const recipe = async () => parse(await yamlText(page)) as { layers: { sources: { kind: string; ref?: string }[] }[] };
     await expect.poll(async () => (await recipe()).layers[0].sources[0].kind, { timeout: 10_000 }).toBe('image');
     expect((await recipe()).layers[0].sources[0].ref).toMatch(/^docker:\/\//);
     // Added again, it is not added twice: the first layer already starts from an image.

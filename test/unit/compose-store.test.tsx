@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 // The compose store against a real EngineSession in this process: every text
-// change is one undoable step whoever made it, Save tidies, writes and
-// rebuilds, and opening another project starts a fresh history.
+// change is one undoable step whoever made it (a field typed letter by letter
+// is one), Save writes and rebuilds, and opening another project starts a
+// fresh history.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,7 +69,7 @@ describe('compose store', () => {
     expect(compose.useCompose.getState().notice).toMatch(/already named "b"/);
   });
 
-  it('Save writes a tidy file with the comments and rebuilds', async () => {
+  it('Save writes the file with the comments and rebuilds', async () => {
     const c = compose.useCompose.getState();
     c.apply((t) => edits.moveLayer(t, 1, 0));
     await c.save();
@@ -88,5 +89,25 @@ describe('compose store', () => {
     const h = compose.useCompose.getState().history;
     expect(h.past).toEqual([]);
     expect(h.present).toBe(store.useStore.getState().yaml);
+  });
+
+  it('a field typed letter by letter is one undo step, a second field the next, the same field after it lost focus another', () => {
+    const c = compose.useCompose.getState();
+    const start = store.useStore.getState().yaml;
+    const type = (path: (string | number)[], word: string) => {
+      for (let i = 1; i <= word.length; i++) c.edit(text.setField(store.useStore.getState().yaml, path, word.slice(0, i)), text.fieldName(path));
+    };
+    type(['layers', 0, 'name'], 'server');
+    type(['name'], 'demo');
+    expect(store.useStore.getState().yaml).toBe('name: demo\nlayers:\n  - name: server\n');
+    expect(compose.useCompose.getState().history.past).toHaveLength(2);
+    c.seal();
+    type(['name'], 'demo2');
+    expect(compose.useCompose.getState().history.past).toHaveLength(3);
+    c.undo();
+    c.undo();
+    expect(store.useStore.getState().yaml).toBe('name: d\nlayers:\n  - name: server\n');
+    c.undo();
+    expect(store.useStore.getState().yaml).toBe(start);
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { recipeSchema, type Recipe } from '../../../shared/recipe';
+import { syntaxErrorStart } from './yamlSyntax';
 
 export const RECIPE_FILE = 'scratchyard.yaml';
 /** A recipe is a page or two of YAML: past this it is refused before it is read. */
@@ -91,8 +92,9 @@ export function parseRecipe(text: string, file = RECIPE_FILE): Recipe {
   if (doc.errors.length) {
     throw new RecipeLoadError(
       doc.errors.map((e) => {
-        const pos = lc.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` };
+        const start = syntaxErrorStart(text, e);
+        const pos = lc.linePos(start.offset);
+        return { file, line: pos.line, column: pos.col, field: '', message: `YAML: ${start.message}` };
       }),
     );
   }

@@ -35,7 +35,9 @@ function summary(s: SourceValues): string {
 }
 
 export function LayerStack() {
-  const { project, layer, setLayer, yaml, selectedSource, selectSource, warnings, building, build } = useStore();
+  const { project, layer, setLayer, yaml: text, stale, lastGoodYaml, selectedSource, selectSource, warnings, building, build } = useStore();
+  // While the text does not parse, the last stack that did stays on screen, dimmed.
+  const yaml = stale ? lastGoodYaml : text;
   const { trace, byKey: traces } = useTrace();
   const { apply, dropPalette, dropFiles } = useCompose();
   const [over, setOver] = useState<number>();
@@ -79,13 +81,18 @@ export function LayerStack() {
     setRenaming(undefined);
   };
   return (
-    <nav className="layer-stack">
+    <nav className={`layer-stack${stale ? ' stale' : ''}`}>
       <div className="stack-head">
         <h2>Layers</h2>
         <button className="small" onClick={newLayer}>
           New layer
         </button>
       </div>
+      {stale && (
+        <p className="stale-note" role="status">
+          The YAML has a syntax error: this is the last valid stack.
+        </p>
+      )}
       {!layers.length ? (
         <p className="empty">{layersOf(yaml) ? 'No layers yet: press New layer.' : 'No layers: the recipe has errors (see the YAML tab).'}</p>
       ) : (

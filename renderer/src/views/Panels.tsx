@@ -1,10 +1,11 @@
 // The smaller views: layer stack, layer diff, file list, YAML, doctor, build and runs.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Response } from '../../../shared/contract';
 import { api } from '../api';
 import { useStore } from '../store';
 import { Terminal } from './Terminal';
 import { useCompose } from '../compose';
+import { YamlEditor, type YamlEditorHandle } from './YamlEditor';
 
 /** The layer stack moved to LayerStack.tsx when it became editable (issue 6). */
 export { LayerStack as Layers } from './LayerStack';
@@ -40,27 +41,32 @@ export function FileList() {
 }
 
 export function Yaml() {
-  const { yaml, problems, editYaml } = useStore();
-  // The same Save as the compose bar: tidy, write, rebuild.
-  const save = useCompose((c) => c.save);
+  const { yaml, problems, stale } = useStore();
+  // The same Save as the compose bar: write, rebuild.
+  const { save, edit, seal, undo, redo } = useCompose();
+  const editor = useRef<YamlEditorHandle>(null);
   return (
-    <div className="yaml">
+    <div className="yaml yaml-tab">
       <div className="toolbar">
         <button onClick={() => void save()} disabled={problems.length > 0}>
           Save
         </button>
         <span className={problems.length ? 'error' : 'muted'}>{problems.length ? `${problems.length} problem${problems.length > 1 ? 's' : ''}` : 'Valid recipe'}</span>
+        {stale && <span className="muted">· the layer stack shows the last text that parsed</span>}
       </div>
-      <textarea aria-label="scratchyard.yaml" spellCheck={false} value={yaml} onChange={(e) => void editYaml(e.target.value)} />
       {problems.length > 0 && (
-        <ul role="alert" className="problems">
+        // Above the editor, so a long file never pushes them out of sight; a click puts the cursor on the spot.
+        <ul role="alert" aria-label="Problems" className="problems">
           {problems.map((p, i) => (
             <li key={i}>
-              line {p.line}, column {p.column}: <b>{p.field || 'recipe'}</b>: {p.message}
+              <button className="problem" onClick={() => editor.current?.jumpTo(p.line, p.column)} title="Show in the editor">
+                line {p.line}, column {p.column}: <b>{p.field || 'recipe'}</b>: {p.message}
+              </button>
             </li>
           ))}
         </ul>
       )}
+      <YamlEditor ref={editor} label="scratchyard.yaml" value={yaml} problems={problems} onChange={(text, group) => (group ? edit(text, group) : void useStore.getState().editYaml(text))} onBlur={seal} onUndo={undo} onRedo={redo} />
     </div>
   );
 }

@@ -2,6 +2,7 @@
 // YAML tab stays in sync) and validated by the engine; errors show at the field.
 import type { Problem } from '../../../shared/contract';
 import { fieldName, layersOf, setField, type Key } from '../recipeText';
+import { useCompose } from '../compose';
 import { useStore } from '../store';
 import { SourceWarnings, TraceCommandsField, TracePanel } from './TracePanel';
 
@@ -64,7 +65,8 @@ const FIELDS: Record<string, [string, FieldKind, string][]> = {
 };
 
 export function SourceForm() {
-  const { yaml, problems, selectedSource, editYaml } = useStore();
+  const { yaml, problems, selectedSource } = useStore();
+  const { edit, seal } = useCompose();
   if (!selectedSource) return <p className="empty">Select a source in the layer stack to edit it here.</p>;
   const [li, si] = selectedSource;
   const layers = layersOf(yaml);
@@ -75,9 +77,10 @@ export function SourceForm() {
   const problemAt = (key: string): Problem | undefined => problems.find((p) => p.field === fieldName([...base, key]));
   const traceField = fieldName([...base, 'trace']);
   const others = problems.filter((p) => p.field.startsWith(fieldName(base)) && !FIELDS[source.kind]?.some(([k]) => p.field === fieldName([...base, k])) && !(source.kind === 'host' && p.field.startsWith(traceField)));
-  const update = (key: string, value: unknown) => void editYaml(setField(yaml, [...base, key], value));
+  // Typing a field is one undo step: its changes share a group until focus leaves it.
+  const update = (key: string, value: unknown) => edit(setField(yaml, [...base, key], value), fieldName([...base, key]));
   return (
-    <form className="source-form" aria-label={`${source.kind} source of layer ${layers[li].name}`} onSubmit={(e) => e.preventDefault()}>
+    <form className="source-form" aria-label={`${source.kind} source of layer ${layers[li].name}`} onSubmit={(e) => e.preventDefault()} onBlur={seal}>
       <h3>
         {source.kind} <span className="muted">in layer {layers[li].name}</span>
       </h3>
