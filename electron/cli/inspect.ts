@@ -15,18 +15,9 @@ import { defaultCacheDir } from '../engine/store/cache';
 import { analysis, shownOfBuild, shownOfImage, type Shown } from '../host/inspect';
 import { Progress } from './progress';
 import { UsageError, parse } from './args';
-import { REGISTRY_ARGS, REGISTRY_USAGE, imageTarget, registryOptions } from './images';
+import { REGISTRY_ARGS, imageTarget, registryOptions } from './images';
+import { INSPECT_USAGE } from './usage';
 
-export const INSPECT_USAGE = `inspect [PROJECT|IMAGE] [--json] [--ci [--lowest-efficiency R] [--highest-wasted-bytes N] [--highest-user-wasted-percent R] [--dive]]
-                 layers, totals, wasted space and efficiency (ours, and dive's count beside it);
-                 --ci exits 1 when a threshold fails (defaults as dive's: efficiency 0.9, user-wasted 0.1;
-                 "disabled" turns one off); --dive applies them to dive's figures instead of ours
-  diff A B [--filelist] [--json] [--exit-code]
-                 added (A), removed (D) and changed (M) paths from A to B, each a PROJECT or an IMAGE,
-                 or IMAGE#LAYER / PROJECT#LAYER for the filesystem after one layer (a layer's name, its
-                 number from 1 as inspect prints it, or a digest prefix); --filelist: a diff of the checksummed file lists;
-                 --exit-code: exit 1 when they differ
-                 ${REGISTRY_USAGE}`;
 
 
 /** What a target shows: an image read from disk, or the project built (cached) into states. */
