@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import type { ImageAnalysis } from '../../shared/contract';
 import { bytes, parseBytes } from '../../shared/units';
-import { build } from '../engine/entry/build';
 import { compareTrees, fileListDiff, openImage } from '../engine/inspect';
 import type { Tree } from '../engine/model/tree';
 import type { RegistryOptions } from '../engine/oci/transport';
@@ -33,6 +32,8 @@ async function show(target: string, cacheDir: string, contents: boolean, progres
     }
   }
   if (!existsSync(target)) throw new Error(`${target}: no such image or project`);
+  // Only a project target pays for loading the build engine.
+  const { build } = await import('../engine/entry/build');
   const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e) });
   progress.finish();
   return shownOfBuild(r);
