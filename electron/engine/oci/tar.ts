@@ -37,8 +37,14 @@ const BLOCK = 512;
 
 const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
 
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
 /** A name from an archive as a clean relative path, or a TarError naming it. */
 export function cleanName(name: string): string {
+  // Most names are clean already but for a leading "./" or a folder's trailing "/": checked without splitting.
+  let s = name.startsWith('./') ? name.slice(2) : name;
+  if (s.endsWith('/')) s = s.slice(0, -1);
+  if (s !== '' && !s.startsWith('/') && !s.endsWith('/') && !s.includes('//') && !s.includes('\0') && !DOT_SEGMENT.test(s)) return s;
   if (name.includes('\0')) throw new TarError(`entry ${JSON.stringify(name)} has a NUL byte in its name`);
   const out: string[] = [];
   for (const seg of name.split('/')) {
