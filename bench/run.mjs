@@ -12,14 +12,17 @@
 //   node bench/run.mjs chroot-config  the chroot runner applying a config (user, workdir) to a cached image
 //   node bench/run.mjs runners    hello run by each runner against the bare command (unshare, qemu, docker run)
 //   node bench/run.mjs inspect    scratchyard inspect of a docker-made Debian-sized image against tar -t
+//   node bench/run.mjs inspect-scale  inspect of 100k, 400k and 1M entries: time per entry and peak memory against tar -tv
 //   node bench/run.mjs shared-cache  the Debian example built from a warm registry (--cache-from) against mmdebstrap alone
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const CLI = path.join(ROOT, 'dist/cli.mjs');
+// SCRATCHYARD_BENCH_CLI: another bundle's entry (an older commit's dist/cli.mjs) to compare.
+const CLI = process.env.SCRATCHYARD_BENCH_CLI ?? path.join(ROOT, 'dist/cli.mjs');
 const MAXRSS = path.join(ROOT, 'bench/maxrss.mjs');
 const DOCKER = '/usr/bin/docker';
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -264,6 +267,111 @@ function benchInspect(work) {
   rowCpu('scratchyard inspect --json (whole CLI)', ours, 'tar -tv of every layer in it', inner, '≤ 1.5× (layer digests verified)');
 }
 
+/** A ustar header: name (under 100 bytes), mode, size, type; the checksum filled in. */
+function ustar(name, type, size = 0) {
+  const h = Buffer.alloc(512);
+  const put = (s, at, len) => h.write(s.slice(0, len), at, 'latin1');
+  const oct = (n, len) => n.toString(8).padStart(len - 1, '0') + '\0';
+  put(name, 0, 100);
+  put(oct(type === '5' ? 0o755 : 0o644, 8), 100, 8);
+  put(oct(0, 8), 108, 8);
+  put(oct(0, 8), 116, 8);
+  put(oct(size, 12), 124, 12);
+  put(oct(0, 12), 136, 12);
+  h.fill(0x20, 148, 156);
+  put(type, 156, 1);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(oct(sum, 7) + ' ', 148, 8);
+  return h;
+}
+
+/**
+ * An unpacked docker-archive (manifest.json, config, layer tars) of `n`
+ * entries: a first layer of folders of 1000 small files each, and a second
+ * that removes every tenth folder (whiteouts, so waste and dive's figures have
+ * work) and rewrites one file in each other folder.
+ */
+function scaleImage(dir, n) {
+  mkdirSync(dir, { recursive: true });
+  const dirs = Math.ceil(n / 1001);
+  const layer = (name, write) => {
+    const fd = openSync(path.join(dir, name), 'w');
+    const hash = createHash('sha256');
+    const chunks = [];
+    let len = 0;
+    const flush = () => {
+      const b = Buffer.concat(chunks);
+      hash.update(b);
+      writeSync(fd, b);
+      chunks.length = 0;
+      len = 0;
+    };
+    write((b) => {
+      chunks.push(b);
+      if ((len += b.length) > 8 << 20) flush();
+    });
+    chunks.push(Buffer.alloc(1024));
+    flush();
+    closeSync(fd);
+    return hash.digest('hex');
+  };
+  const data = Buffer.alloc(512, 0x61);
+  const base = layer('base.tar', (w) => {
+    for (let d = 0; d < dirs; d++) {
+      w(ustar(`srv/d${d}/`, '5'));
+      for (let f = 0; f < 1000; f++) {
+        w(ustar(`srv/d${d}/f${f}`, '0', 100));
+        w(data);
+      }
+    }
+  });
+  const top = layer('top.tar', (w) => {
+    w(ustar('srv/', '5'));
+    for (let d = 0; d < dirs; d++) {
+      if (d % 10 === 0) w(ustar(`srv/.wh.d${d}`, '0'));
+      else {
+        w(ustar(`srv/d${d}/`, '5'));
+        w(ustar(`srv/d${d}/f0`, '0', 200));
+        w(data);
+      }
+    }
+  });
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${base}`, `sha256:${top}`] } }));
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: null, Layers: ['base.tar', 'top.tar'] }]));
+  return dirs * 1001;
+}
+
+/** Issue 17, point 4: inspect at 100k, 400k and 1M entries: time per entry must stay flat, and so must peak memory. */
+function benchInspectScale(work) {
+  console.log('\n## inspect at scale: unpacked docker-archives, 2 layers (whiteouts in the second), interleaved with tar -tv of both layers, median of 3');
+  // SCRATCHYARD_BENCH_SCALE="2000,8000": other sizes (a quick check of the case itself).
+  const sizes = process.env.SCRATCHYARD_BENCH_SCALE?.split(',').map(Number) ?? [100_000, 400_000, 1_000_000];
+  for (const n of sizes) {
+    const dir = path.join(work, `scale-${n}`);
+    const entries = scaleImage(dir, n);
+    run('cat', [path.join(dir, 'base.tar'), path.join(dir, 'top.tar')], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const rss = path.join(work, 'rss');
+    const ours = () => {
+      const r = measure('/usr/bin/time', ['-q', '-o', rss, '-f', '%M', process.execPath, CLI, 'inspect', dir, '--json', '--cache', path.join(work, 'scale-cache')]);
+      return { ...r, rss: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()) / 1024 };
+    };
+    const samples = [];
+    const refs = [];
+    for (let i = 0; i < 3; i++) {
+      samples.push(ours());
+      refs.push(measure('sh', ['-c', `tar -tvf ${dir}/base.tar >/dev/null && tar -tvf ${dir}/top.tar >/dev/null`]));
+    }
+    const m = { ms: median(samples.map((x) => x.ms)), cpu: median(samples.map((x) => x.cpu)) };
+    const ref = { ms: median(refs.map((x) => x.ms)), cpu: median(refs.map((x) => x.cpu)) };
+    rowCpu(`inspect ${entries} entries`, m, 'tar -tv', ref);
+    console.log(`${''.padEnd(44)} ${((m.ms / entries) * 1e3).toFixed(2)} µs per entry   peak RSS ${Math.max(...samples.map((x) => x.rss)).toFixed(0)} MB   target flat µs/entry (±20 %), ≤ 250 MB`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** bench/scale.ts, bundled on the fly (it imports the engine's TypeScript). */
 function benchScale(work) {
   const out = path.join(work, 'scale.mjs');
@@ -401,6 +509,7 @@ try {
   if (which_ === 'all' || which_ === 'debian-node') benchDebianNode(work);
   if (which_ === 'all' || which_ === 'runners') benchRunners(work);
   if (which_ === 'all' || which_ === 'inspect') benchInspect(work);
+  if (which_ === 'all' || which_ === 'inspect-scale') benchInspectScale(work);
   if (which_ === 'all' || which_ === 'shared-cache') benchSharedCache(work);
 } finally {
   rmSync(work, { recursive: true, force: true });
