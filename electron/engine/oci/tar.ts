@@ -157,12 +157,14 @@ function isZero(b: Buffer): boolean {
 
 /** The sum of the header with its checksum field as spaces; old tars summed signed bytes, both are accepted (as GNU tar does). */
 function checksumOk(h: Buffer): boolean {
+  // The checksum field counts as 8 spaces; bytes above 127 count negative in old (signed) archives.
   let unsigned = 8 * 0x20;
-  let signed = 8 * 0x20;
+  let high = 0;
   for (let i = 0; i < BLOCK; i++) {
-    if (i >= 148 && i < 156) continue;
-    unsigned += h[i];
-    signed += h[i] > 127 ? h[i] - 256 : h[i];
+    if (i === 148) i = 156;
+    const b = h[i];
+    unsigned += b;
+    if (b > 127) high++;
   }
   let want: number;
   try {
@@ -170,7 +172,7 @@ function checksumOk(h: Buffer): boolean {
   } catch {
     return false;
   }
-  return want === unsigned || want === signed;
+  return want === unsigned || want === unsigned - 256 * high;
 }
 
 /** A NUL-terminated text field. */
