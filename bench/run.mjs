@@ -67,7 +67,7 @@ function interleaved(n, cases) {
 
 function rowCpu(name, ours, refName, ref, target) {
   console.log(
-    `${name.padEnd(44)} ${ours.ms.toFixed(0).padStart(7)} ms (cpu ${ours.cpu.toFixed(0)})   ref ${refName}: ${ref.ms.toFixed(0)} ms (cpu ${ref.cpu.toFixed(0)})   ratio ${(ours.ms / ref.ms).toFixed(2)} (cpu ${(ours.cpu / ref.cpu).toFixed(2)})${target ? `   target ${target}` : ''}`,
+    `${name.padEnd(44)} ${ours.ms.toFixed(0).padStart(7)} ms (cpu ${ours.cpu.toFixed(0)})   ref ${refName}: ${ref.ms.toFixed(0)} ms (cpu ${ref.cpu.toFixed(0)})   ratio ${(ours.ms / ref.ms).toFixed(2)} (cpu ${ref.cpu > 0 ? (ours.cpu / ref.cpu).toFixed(2) : 'n/a'})${target ? `   target ${target}` : ''}`,
   );
 }
 
