@@ -5,20 +5,24 @@
 //
 //   node bench/run.mjs            all
 //   node bench/run.mjs example    cold build and no-op rebuild of the bundled example
+//   node bench/run.mjs startup    --help and the hello no-op rebuild against node -e "" (wall and CPU), the code cache's effect
 //   node bench/run.mjs debian     a Debian-sized rootfs tarball imported as one layer
 //   node bench/run.mjs scale      the explorer's engine side on 100,000 entries
 //   node bench/run.mjs debian-node  the debian source against mmdebstrap alone, edits above it, basebox's size
 //   node bench/run.mjs chroot-config  the chroot runner applying a config (user, workdir) to a cached image
 //   node bench/run.mjs runners    hello run by each runner against the bare command (unshare, qemu, docker run)
 //   node bench/run.mjs inspect    scratchyard inspect of a docker-made Debian-sized image against tar -t
+//   node bench/run.mjs inspect-scale  inspect of 100k, 400k and 1M entries: time per entry and peak memory against tar -tv
 //   node bench/run.mjs shared-cache  the Debian example built from a warm registry (--cache-from) against mmdebstrap alone
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const CLI = path.join(ROOT, 'dist/cli.mjs');
+// SCRATCHYARD_BENCH_CLI: another bundle's entry (an older commit's dist/cli.mjs) to compare.
+const CLI = process.env.SCRATCHYARD_BENCH_CLI ?? path.join(ROOT, 'dist/cli.mjs');
 const MAXRSS = path.join(ROOT, 'bench/maxrss.mjs');
 const DOCKER = '/usr/bin/docker';
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -45,6 +49,57 @@ function row(name, ms, refName, refMs, target) {
   console.log(`${name.padEnd(44)} ${ms.toFixed(0).padStart(7)} ms   ref ${refName}: ${refMs.toFixed(0)} ms   ratio ${ratio.toFixed(2)}${target ? `   target ${target}` : ''}`);
 }
 
+/** Wall and CPU (user + sys, from time(1)) milliseconds of one child: CPU stays meaningful on a busy machine. */
+function measure(cmd, args, opts = {}) {
+  const out = path.join(os.tmpdir(), `sy-bench-time-${process.pid}`);
+  const ms = time(() => run('/usr/bin/time', ['-q', '-o', out, '-f', '%U %S', cmd, ...args], opts));
+  const [u, s] = readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+  rmSync(out, { force: true });
+  return { ms, cpu: (u + s) * 1000 };
+}
+
+/** Samples of several commands taken in turn (so load drifts hit them alike); medians of wall and CPU. */
+function interleaved(n, cases) {
+  const got = cases.map(() => []);
+  for (let i = 0; i < n; i++) cases.forEach((c, j) => got[j].push(measure(...c)));
+  return got.map((xs) => ({ ms: median(xs.map((x) => x.ms)), cpu: median(xs.map((x) => x.cpu)) }));
+}
+
+function rowCpu(name, ours, refName, ref, target) {
+  console.log(
+    `${name.padEnd(44)} ${ours.ms.toFixed(0).padStart(7)} ms (cpu ${ours.cpu.toFixed(0)})   ref ${refName}: ${ref.ms.toFixed(0)} ms (cpu ${ref.cpu.toFixed(0)})   ratio ${(ours.ms / ref.ms).toFixed(2)} (cpu ${ref.cpu > 0 ? (ours.cpu / ref.cpu).toFixed(2) : 'n/a'})${target ? `   target ${target}` : ''}`,
+  );
+}
+
+/**
+ * Issue 17, point 2: a whole CLI process against node itself. --help loads
+ * only the small entry; the no-op rebuild loads the engine bundle through its
+ * V8 code cache (kept in the cache folder), measured with the cache and with
+ * it removed before every run.
+ */
+function benchStartup(work) {
+  const example = path.join(ROOT, 'assets/examples/hello');
+  const cache = path.join(work, 'startup-cache');
+  const out = path.join(work, 'startup-out');
+  const noop = [process.execPath, [CLI, 'build', example, '--cache', cache, '--out', out]];
+  run(...noop);
+  const N = 11;
+  const [bare, help, rebuild] = interleaved(N, [[process.execPath, ['-e', '']], [process.execPath, [CLI, '--help']], noop]);
+  const cold = interleaved(5, [[process.execPath, ['-e', '']], ['sh', ['-c', `rm -rf ${cache}/v8 && exec "$0" "$@"`, ...noop.flat()]]])[1];
+  // Inline sources only: no host files, so no look-ups in the host's dpkg database (which dominate hello's rebuild).
+  const inline = path.join(work, 'inline');
+  mkdirSync(inline);
+  writeFileSync(path.join(inline, 'scratchyard.yaml'), 'name: inline\nlayers:\n  - name: app\n    sources:\n      - kind: file\n        path: /hello\n        content: "hi\\n"\n');
+  const inlineNoop = [process.execPath, [CLI, 'build', inline, '--cache', cache, '--out', out]];
+  run(...inlineNoop);
+  const [bare2, inlineRebuild] = interleaved(N, [[process.execPath, ['-e', '']], inlineNoop]);
+  console.log(`\n## startup: whole CLI processes against node -e "", interleaved, median of ${N}`);
+  rowCpu('scratchyard --help', help, 'node -e ""', bare, '≤ 1.3×');
+  rowCpu('hello no-op rebuild', rebuild, 'node -e ""', bare, '≤ 2×');
+  rowCpu('hello no-op rebuild, no code cache', cold, 'node -e ""', bare);
+  rowCpu('no-op rebuild, inline sources only', inlineRebuild, 'node -e ""', bare2, '≤ 2×');
+}
+
 function benchExample(work) {
   const example = path.join(ROOT, 'assets/examples/hello');
   const out = path.join(work, 'out');
@@ -63,7 +118,7 @@ function benchExample(work) {
   const noop = median(Array.from({ length: N }, () => time(() => run(process.execPath, [CLI, 'build', example, '--cache', cache, '--out', out]))));
   console.log(`\n## example (hello), whole CLI processes, median of ${N}`);
   row('cold build (empty cache, 3 formats)', cold, 'node -e ""', bare, '≤ 300 ms');
-  row('no-op rebuild', noop, 'node -e ""', bare, '≤ 100 ms');
+  row('no-op rebuild', noop, 'node -e ""', bare, '≤ 2×');
 }
 
 /** A Debian minbase rootfs tarball made once by mmdebstrap, from the host's apt mirror. */
@@ -203,17 +258,124 @@ function benchInspect(work) {
   }
   const layers = JSON.parse(run('tar', ['-xOf', archive, 'manifest.json']).stdout)[0].Layers;
   run('cat', [archive], { stdio: ['ignore', 'ignore', 'ignore'] });
-  const N = 5;
+  const N = 7;
   const cache = path.join(work, 'inspect-cache');
-  let report;
-  const ours = median(Array.from({ length: N }, () => time(() => (report = run(process.execPath, [CLI, 'inspect', archive, '--json', '--cache', cache]).stdout))));
-  const outer = median(Array.from({ length: N }, () => time(() => run('tar', ['-tvf', archive]))));
-  const inner = median(Array.from({ length: N }, () => time(() => run('sh', ['-c', layers.map((l) => `tar -xOf ${archive} ${l} | tar -tv >/dev/null`).join(' && ')]))));
+  const report = run(process.execPath, [CLI, 'inspect', archive, '--json', '--cache', cache]).stdout;
+  const [ours, outer, inner] = interleaved(N, [
+    [process.execPath, [CLI, 'inspect', archive, '--json', '--cache', cache]],
+    ['tar', ['-tvf', archive]],
+    ['sh', ['-c', layers.map((l) => `tar -xOf ${archive} ${l} | tar -tv >/dev/null`).join(' && ')]],
+  ]);
   const a = JSON.parse(report);
   const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
-  console.log(`\n## inspect a docker-made Debian-sized image: ${layers.length} layers, ${mb(a.stored)} stored, ${a.files} entries, wasted ${mb(a.wasted.bytes)}, median of ${N}`);
-  row('scratchyard inspect --json (whole CLI)', ours, 'tar -tvf of the archive', outer, '≤ 1× (as fast as tar -t)');
-  row('scratchyard inspect --json (whole CLI)', ours, 'tar -tv of every layer in it', inner, '≤ 1×');
+  console.log(`\n## inspect a docker-made Debian-sized image: ${layers.length} layers, ${mb(a.stored)} stored, ${a.files} entries, wasted ${mb(a.wasted.bytes)}, interleaved, median of ${N}`);
+  rowCpu('scratchyard inspect --json (whole CLI)', ours, 'tar -tvf of the archive', outer);
+  rowCpu('scratchyard inspect --json (whole CLI)', ours, 'tar -tv of every layer in it', inner, '≤ 1.5× (layer digests verified)');
+}
+
+/** A ustar header: name (under 100 bytes), mode, size, type; the checksum filled in. */
+function ustar(name, type, size = 0) {
+  const h = Buffer.alloc(512);
+  const put = (s, at, len) => h.write(s.slice(0, len), at, 'latin1');
+  const oct = (n, len) => n.toString(8).padStart(len - 1, '0') + '\0';
+  put(name, 0, 100);
+  put(oct(type === '5' ? 0o755 : 0o644, 8), 100, 8);
+  put(oct(0, 8), 108, 8);
+  put(oct(0, 8), 116, 8);
+  put(oct(size, 12), 124, 12);
+  put(oct(0, 12), 136, 12);
+  h.fill(0x20, 148, 156);
+  put(type, 156, 1);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(oct(sum, 7) + ' ', 148, 8);
+  return h;
+}
+
+/**
+ * An unpacked docker-archive (manifest.json, config, layer tars) of `n`
+ * entries: a first layer of folders of 1000 small files each, and a second
+ * that removes every tenth folder (whiteouts, so waste and dive's figures have
+ * work) and rewrites one file in each other folder.
+ */
+function scaleImage(dir, n) {
+  mkdirSync(dir, { recursive: true });
+  const dirs = Math.ceil(n / 1001);
+  const layer = (name, write) => {
+    const fd = openSync(path.join(dir, name), 'w');
+    const hash = createHash('sha256');
+    const chunks = [];
+    let len = 0;
+    const flush = () => {
+      const b = Buffer.concat(chunks);
+      hash.update(b);
+      writeSync(fd, b);
+      chunks.length = 0;
+      len = 0;
+    };
+    write((b) => {
+      chunks.push(b);
+      if ((len += b.length) > 8 << 20) flush();
+    });
+    chunks.push(Buffer.alloc(1024));
+    flush();
+    closeSync(fd);
+    return hash.digest('hex');
+  };
+  const data = Buffer.alloc(512, 0x61);
+  const base = layer('base.tar', (w) => {
+    for (let d = 0; d < dirs; d++) {
+      w(ustar(`srv/d${d}/`, '5'));
+      for (let f = 0; f < 1000; f++) {
+        w(ustar(`srv/d${d}/f${f}`, '0', 100));
+        w(data);
+      }
+    }
+  });
+  const top = layer('top.tar', (w) => {
+    w(ustar('srv/', '5'));
+    for (let d = 0; d < dirs; d++) {
+      if (d % 10 === 0) w(ustar(`srv/.wh.d${d}`, '0'));
+      else {
+        w(ustar(`srv/d${d}/`, '5'));
+        w(ustar(`srv/d${d}/f0`, '0', 200));
+        w(data);
+      }
+    }
+  });
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${base}`, `sha256:${top}`] } }));
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: null, Layers: ['base.tar', 'top.tar'] }]));
+  return dirs * 1001;
+}
+
+/** Issue 17, point 4: inspect at 100k, 400k and 1M entries: time per entry must stay flat, and so must peak memory. */
+function benchInspectScale(work) {
+  console.log('\n## inspect at scale: unpacked docker-archives, 2 layers (whiteouts in the second), interleaved with tar -tv of both layers, median of 3');
+  // SCRATCHYARD_BENCH_SCALE="2000,8000": other sizes (a quick check of the case itself).
+  const sizes = process.env.SCRATCHYARD_BENCH_SCALE?.split(',').map(Number) ?? [100_000, 400_000, 1_000_000];
+  for (const n of sizes) {
+    const dir = path.join(work, `scale-${n}`);
+    const entries = scaleImage(dir, n);
+    run('cat', [path.join(dir, 'base.tar'), path.join(dir, 'top.tar')], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const rss = path.join(work, 'rss');
+    const ours = () => {
+      const r = measure('/usr/bin/time', ['-q', '-o', rss, '-f', '%M', process.execPath, CLI, 'inspect', dir, '--json', '--cache', path.join(work, 'scale-cache')]);
+      return { ...r, rss: Number(readFileSync(rss, 'utf8').trim().split('\n').pop()) / 1024 };
+    };
+    const samples = [];
+    const refs = [];
+    for (let i = 0; i < 3; i++) {
+      samples.push(ours());
+      refs.push(measure('sh', ['-c', `tar -tvf ${dir}/base.tar >/dev/null && tar -tvf ${dir}/top.tar >/dev/null`]));
+    }
+    const m = { ms: median(samples.map((x) => x.ms)), cpu: median(samples.map((x) => x.cpu)) };
+    const ref = { ms: median(refs.map((x) => x.ms)), cpu: median(refs.map((x) => x.cpu)) };
+    rowCpu(`inspect ${entries} entries`, m, 'tar -tv', ref);
+    console.log(`${''.padEnd(44)} ${((m.ms / entries) * 1e3).toFixed(2)} µs per entry   peak RSS ${Math.max(...samples.map((x) => x.rss)).toFixed(0)} MB   target flat µs/entry (±20 %), ≤ 250 MB`);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** bench/scale.ts, bundled on the fly (it imports the engine's TypeScript). */
@@ -346,12 +508,14 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
 try {
   console.log(`scratchyard benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
   if (which_ === 'all' || which_ === 'example') benchExample(work);
+  if (which_ === 'all' || which_ === 'startup') benchStartup(work);
   if (which_ === 'all' || which_ === 'chroot-config') benchChrootConfig(work);
   if (which_ === 'all' || which_ === 'debian') benchDebian(work);
   if (which_ === 'all' || which_ === 'scale') benchScale(work);
   if (which_ === 'all' || which_ === 'debian-node') benchDebianNode(work);
   if (which_ === 'all' || which_ === 'runners') benchRunners(work);
   if (which_ === 'all' || which_ === 'inspect') benchInspect(work);
+  if (which_ === 'all' || which_ === 'inspect-scale') benchInspectScale(work);
   if (which_ === 'all' || which_ === 'shared-cache') benchSharedCache(work);
 } finally {
   rmSync(work, { recursive: true, force: true });

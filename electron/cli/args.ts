@@ -7,9 +7,19 @@ export class UsageError extends Error {}
 
 const common = { cache: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
+let cacheSeen: string | undefined;
+
+/** The --cache a command parsed (undefined: the default), for the entry's code cache. */
+export function cacheOption(): string | undefined {
+  return cacheSeen;
+}
+
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {
-    return parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
+    const cache: unknown = (parsed.values as Record<string, unknown>).cache;
+    cacheSeen = typeof cache === 'string' ? cache : undefined;
+    return parsed;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

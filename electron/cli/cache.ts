@@ -6,10 +6,6 @@ import { humanBytes, parseSize, usage } from '../engine/store/inventory';
 import { verifyCache } from '../engine/store/verify';
 import { UsageError, parse } from './args';
 
-export const CACHE_USAGE = `cache du [--json]                    what the cache holds, by kind
-  cache verify [--json]                re-hash every blob and pack, check node results; drop bad ones (exit 1 if any)
-  cache gc [--keep-storage SIZE] [--dry-run] [--json]
-                 keep what the projects built here last used; SIZE (2GB, 500MB) drops the least recently built first`;
 
 export async function cmdCache(args: string[], usageOk: () => number): Promise<number> {
   const [sub, ...rest] = args;

@@ -72,9 +72,6 @@ export function nameHint(text: string): string {
   return `${text}: no such file or folder; an image by name needs its transport: docker-daemon:${shown} (the local docker engine), docker://${shown} (a registry) or containers-storage:${shown} (podman)`;
 }
 
-export const IMAGES_USAGE = `images [--json]   the local docker and podman images (name, tag, id, size, created) and the reference
-                 each opens by (inspect, ls, diff, Open image…); an engine that is missing or down is a note on stderr`;
-
 /** `scratchyard images`: a table (or JSON) of the engines' images; exit 0 even when no engine answers. */
 export async function cmdImages(args: string[], usage: () => number): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });

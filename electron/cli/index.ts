@@ -1,7 +1,43 @@
-// Entry point of the bundled CLI (dist/cli.mjs).
-import { main } from './main';
+// Entry point of the bundled CLI (dist/cli.mjs). Small on purpose: `--help`
+// is answered from here without the engine; any other command loads the
+// engine bundle (dist/cli-engine.cjs) through its V8 code cache.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultCacheDir } from '../engine/store/cache';
+import { loadBundle } from './code-cache';
+import { USAGE } from './usage';
 
-main(process.argv.slice(2)).then(
+const COMMANDS = new Set(['build', 'init', 'run', 'ls', 'inspect', 'diff', 'push', 'doctor', 'sbom', 'cache', 'gui', 'schema']);
+
+interface Engine {
+  main(argv: string[]): Promise<number>;
+  cacheOption(): string | undefined;
+}
+
+/** --cache as given before any `--` (a guess: the command's own parse decides where the cache is written). */
+function cacheGuess(argv: string[]): string {
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    if (argv[i] === '--cache' && argv[i + 1] !== undefined) return argv[i + 1];
+    if (argv[i].startsWith('--cache=')) return argv[i].slice('--cache='.length);
+  }
+  return defaultCacheDir();
+}
+
+async function start(argv: string[]): Promise<number> {
+  const cmd = argv[0];
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return cmd === undefined ? 2 : 0;
+  }
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli-engine.cjs');
+  const key = COMMANDS.has(cmd) ? cmd : 'other';
+  const bundle = loadBundle(file, cacheGuess(argv), key);
+  const engine = bundle.exports as Engine;
+  process.once('exit', () => bundle.save(engine.cacheOption() ?? defaultCacheDir()));
+  return engine.main(argv);
+}
+
+start(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -3,7 +3,6 @@ import { defaultCacheDir } from '../engine/store/cache';
 import { InitRefError, initFromImage } from '../engine/entry/init';
 import { UsageError, parse } from './args';
 
-export const INIT_USAGE = `init --from REF [DIR]   a new project on the base image REF (docker-archive:F, oci:DIR[:TAG], a path…), pinned by digest`;
 
 export async function cmdInit(args: string[], usageOk: () => number): Promise<number> {
   const { values, positionals } = parse(args, { from: { type: 'string' } });

@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import type { ImageAnalysis } from '../../shared/contract';
 import { bytes, parseBytes } from '../../shared/units';
-import { build } from '../engine/entry/build';
 import { compareTrees, fileListDiff, openImage } from '../engine/inspect';
 import type { Tree } from '../engine/model/tree';
 import type { RegistryOptions } from '../engine/oci/transport';
@@ -16,18 +15,9 @@ import { analysis, shownOfBuild, shownOfImage, type Shown } from '../host/inspec
 import { Progress } from './progress';
 import { UsageError, parse } from './args';
 import { imageTarget } from './images';
-import { REGISTRY_ARGS, REGISTRY_USAGE, registryOptions } from './registry-flags';
+import { REGISTRY_ARGS, registryOptions } from './registry-flags';
+import { INSPECT_USAGE } from './usage';
 
-export const INSPECT_USAGE = `inspect [PROJECT|IMAGE] [--json] [--ci [--lowest-efficiency R] [--highest-wasted-bytes N] [--highest-user-wasted-percent R] [--dive]]
-                 layers, totals, wasted space and efficiency (ours, and dive's count beside it);
-                 --ci exits 1 when a threshold fails (defaults as dive's: efficiency 0.9, user-wasted 0.1;
-                 "disabled" turns one off); --dive applies them to dive's figures instead of ours
-  diff A B [--filelist] [--json] [--exit-code]
-                 added (A), removed (D) and changed (M) paths from A to B, each a PROJECT or an IMAGE,
-                 or IMAGE#LAYER / PROJECT#LAYER for the filesystem after one layer (a layer's name, its
-                 number from 1 as inspect prints it, or a digest prefix); --filelist: a diff of the checksummed file lists;
-                 --exit-code: exit 1 when they differ
-                 ${REGISTRY_USAGE}`;
 
 
 /** What a target shows: an image read from disk, or the project built (cached) into states. */
@@ -43,6 +33,8 @@ async function show(target: string, cacheDir: string, contents: boolean, progres
     }
   }
   if (!existsSync(target)) throw new Error(`${target}: no such image or project`);
+  // Only a project target pays for loading the build engine.
+  const { build } = await import('../engine/entry/build');
   const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e) });
   progress.finish();
   return shownOfBuild(r);

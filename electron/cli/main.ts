@@ -4,58 +4,17 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveGui } from '../host/serve';
-import { recipeJsonSchema } from '../../shared/recipe';
-import { build, DEFAULT_FORMATS, FORMATS, type BuildResult, type Format } from '../engine/entry/build';
-import { layerFileList, layerIndex } from '../engine/graph/layers';
-import { fileList } from '../engine/model/filelist';
-import { RecipeLoadError } from '../engine/graph/project';
-import { NoCommandError } from '../engine/entry/run';
-import { RUN_USAGE, cmdRun } from './run';
+import type { BuildResult, Format } from '../engine/entry/build';
+import type { ImageTarget } from './images';
 import { UsageError, parse } from './args';
 import { REGISTRY_ARGS, registryOptions, registryRepoOf } from './registry-flags';
-import { RecipeError } from '../engine/sources';
 import { defaultCacheDir } from '../engine/store/cache';
-import { doctor } from '../engine/entry/doctor';
-import { ToolMissingError } from '../engine/tools/registry';
-import { readImage } from '../engine/oci/read';
-import { IMAGES_USAGE, cmdImages, imageTarget, type ImageTarget } from './images';
-import { PUSH_USAGE, cmdPush } from './push';
-import { BlobStore } from '../engine/store/blobs';
 import { Progress } from './progress';
-import { INSPECT_USAGE, cmdDiff, cmdInspect } from './inspect';
-import { CACHE_USAGE, cmdCache } from './cache';
-import { INIT_USAGE, cmdInit } from './init';
-import { CacheBusyError } from '../engine/store/gc';
-import { CorruptBlobError } from '../engine/store/integrity';
-import { SBOM_USAGE, cmdSbom } from './sbom';
-import { SbomInputError } from '../engine/export/sbom-collect';
+import { USAGE, usageOf } from './usage';
 
-const USAGE = `usage: scratchyard <command> [options]
-
-commands:
-  build [PROJECT] [--out DIR] [--format docker,oci,rootfs,initrd] [--gzip] [--no-gzip] [--json] [--strict] [--locked]
-        [--cache-from docker://REPO] [--cache-to docker://REPO] [--tls-verify=false] [--creds USER:PASS] [--authfile F] [--cert-dir DIR]
-                 --gzip: gzip layers; --no-gzip: a plain .cpio initrd; --strict: exit 1 on host-source warnings;
-                 --cache-from/--cache-to: a registry repository shared by many machines as the build cache
-                 --sbom / --no-sbom: write NAME.cdx.json and NAME.spdx.json (default: the recipe's sbom, on)
-                 --locked: install scratchyard.lock's Debian versions, exit 1 on any drift from the lock
-  ${INIT_USAGE}
-  ${RUN_USAGE}
-  ls [PROJECT|IMAGE] [--layer NAME|N|DIGEST]   IMAGE: a file, folder or reference as inspect takes it; N counts from 1
-  ${INSPECT_USAGE}
-  ${PUSH_USAGE}
-  ${IMAGES_USAGE}
-  ${CACHE_USAGE}
-  ${SBOM_USAGE}
-  doctor [--json]
-  gui [PROJECT] [--port N] [--no-open]   the app in a browser (browser mode), on 127.0.0.1
-  schema
-
-every command takes --cache DIR (default: ${defaultCacheDir()})
-exit codes: 0 success, 1 failure (a full or read-only cache or output folder too), 2 bad usage or bad recipe;
-run exits with the program's code`;
-
+// Each command imports what it needs when it runs (esbuild evaluates a module
+// imported with import() only then): `run` of a cached image does not pay for
+// the inspector, the GUI server or the SBOM libraries.
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -64,29 +23,29 @@ export async function main(argv: string[]): Promise<number> {
       case 'build':
         return await cmdBuild(rest);
       case 'init':
-        return await cmdInit(rest, usageOf('init'));
+        return await (await import('./init')).cmdInit(rest, usageOf('init'));
       case 'run':
-        return await cmdRun(rest, abortOnSignals());
+        return await (await import('./run')).cmdRun(rest, abortOnSignals());
       case 'ls':
         return await cmdLs(rest);
       case 'inspect':
-        return await cmdInspect(rest);
+        return await (await import('./inspect')).cmdInspect(rest);
       case 'diff':
-        return await cmdDiff(rest);
+        return await (await import('./inspect')).cmdDiff(rest);
       case 'push':
-        return await cmdPush(rest, abortOnSignals());
+        return await (await import('./push')).cmdPush(rest, abortOnSignals());
       case 'images':
-        return await cmdImages(rest, usageOf('images'));
+        return await (await import('./images')).cmdImages(rest, usageOf('images'));
       case 'doctor':
         return await cmdDoctor(rest);
       case 'sbom':
-        return await cmdSbom(rest, usageOf('sbom'));
+        return await (await import('./sbom')).cmdSbom(rest, usageOf('sbom'));
       case 'cache':
-        return await cmdCache(rest, usageOf('cache'));
+        return await (await import('./cache')).cmdCache(rest, usageOf('cache'));
       case 'gui':
         return await cmdGui(rest);
       case 'schema':
-        process.stdout.write(JSON.stringify(recipeJsonSchema(), null, 2) + '\n');
+        process.stdout.write(JSON.stringify((await import('../../shared/recipe')).recipeJsonSchema(), null, 2) + '\n');
         return 0;
       case undefined:
       case 'help':
@@ -98,15 +57,25 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    return report(e);
+    return await report(e);
   }
 }
 
-function report(e: unknown): number {
+async function report(e: unknown): Promise<number> {
   if (e instanceof UsageError) {
     process.stderr.write(`scratchyard: ${e.message}\n\n${USAGE}\n`);
     return 2;
   }
+  // Only a failing command pays for loading the error classes it may have thrown.
+  const [{ RecipeLoadError }, { RecipeError }, { NoCommandError }, { ToolMissingError }, { CacheBusyError }, { CorruptBlobError }, { SbomInputError }] = await Promise.all([
+    import('../engine/graph/project'),
+    import('../engine/sources/types'),
+    import('../engine/run/process'),
+    import('../engine/tools/registry'),
+    import('../engine/store/gc'),
+    import('../engine/store/integrity'),
+    import('../engine/export/sbom-collect'),
+  ]);
   if (e instanceof RecipeLoadError) {
     process.stderr.write(`${e.message}\n`);
     return 2;
@@ -138,7 +107,7 @@ function report(e: unknown): number {
   return 1;
 }
 
-function formatsOf(value: string | undefined): Format[] {
+function formatsOf(value: string | undefined, DEFAULT_FORMATS: readonly Format[], FORMATS: readonly Format[]): Format[] {
   if (value === undefined) return [...DEFAULT_FORMATS];
   const list = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const f of list) if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`unknown format "${f}" (expected ${FORMATS.join(', ')})`);
@@ -178,12 +147,13 @@ async function cmdBuild(args: string[]): Promise<number> {
   const shared = (flag: string, text: string | undefined) => (text === undefined ? undefined : { ref: registryRepoOf(flag, text), ...registry });
   const cacheFrom = shared('--cache-from', values['cache-from']);
   const cacheTo = shared('--cache-to', values['cache-to']);
+  const { build, DEFAULT_FORMATS, FORMATS } = await import('../engine/entry/build');
   const progress = new Progress(process.stderr);
   const result = await build({
     project: onePositional(positionals),
     cacheDir: values.cache ?? defaultCacheDir(),
     outDir: values.out,
-    formats: formatsOf(values.format),
+    formats: formatsOf(values.format, DEFAULT_FORMATS, FORMATS),
     gzip: values.gzip,
     initrdGzip: !values['no-gzip'],
     sbom: values.sbom ? true : values['no-sbom'] ? false : undefined,
@@ -224,6 +194,7 @@ function summary(r: BuildResult): string {
 }
 
 async function cmdLs(args: string[]): Promise<number> {
+  const { imageTarget } = await import('./images');
   const { values, positionals } = parse(args, { layer: { type: 'string' }, ...REGISTRY_ARGS });
   if (values.help) return usageOf('ls')();
   const target = onePositional(positionals);
@@ -235,6 +206,7 @@ async function cmdLs(args: string[]): Promise<number> {
 }
 
 async function lsProject(target: string, cacheDir: string, layer: string | undefined): Promise<string[]> {
+  const [{ build }, { fileList }, { layerFileList, layerIndex }] = await Promise.all([import('../engine/entry/build'), import('../engine/model/filelist'), import('../engine/graph/layers')]);
   const progress = new Progress(process.stderr);
   const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e) });
   progress.finish();
@@ -256,6 +228,7 @@ function pickLayer(digests: string[], layer: string): number {
 
 /** An image made by anyone: its merged tree, or one layer (by number from 1, or digest prefix) as stored. */
 async function lsImage(target: ImageTarget, cacheDir: string, layer: string | undefined): Promise<string[]> {
+  const [{ BlobStore }, { readImage }, { fileList }] = await Promise.all([import('../engine/store/blobs'), import('../engine/oci/read'), import('../engine/model/filelist')]);
   const store = new BlobStore(cacheDir);
   await store.open();
   const img = await readImage(store, target.path, target.tag !== undefined ? { tag: target.tag } : {});
@@ -269,7 +242,7 @@ async function lsImage(target: ImageTarget, cacheDir: string, layer: string | un
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
   if (values.help) return usageOf('doctor')();
-  const d = await doctor();
+  const d = await (await import('../engine/entry/doctor')).doctor();
   if (values.json) {
     process.stdout.write(JSON.stringify(d, null, 2) + '\n');
     return 0;
@@ -292,25 +265,7 @@ async function cmdGui(args: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number, got "${values.port}"`);
   const rendererDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'renderer');
   if (!existsSync(path.join(rendererDir, 'index.html'))) throw new Error(`the renderer is not built (${rendererDir}): run npm run build`);
+  const { serveGui } = await import('../host/serve');
   return serveGui({ project: path.resolve(onePositional(positionals)), cacheDir: values.cache ?? defaultCacheDir(), rendererDir, port, open: !values['no-open'] });
 }
 
-/** `scratchyard CMD --help`: that command's lines of the usage text (and what every command takes). */
-function usageOf(cmd: string): () => number {
-  return () => {
-    const lines = USAGE.split('\n');
-    const start = lines.findIndex((l) => l.startsWith(`  ${cmd} `) || l === `  ${cmd}`);
-    if (start === -1) return usageOk();
-    let end = start + 1;
-    // Continuation lines, and further lines of the same command (cache du, cache verify…).
-    while (end < lines.length && (/^ {3,}/.test(lines[end]) || lines[end].startsWith(`  ${cmd} `))) end++;
-    const own = lines.slice(start, end).map((l) => l.replace(/^ {2}/, ''));
-    process.stdout.write(`usage: scratchyard ${own.join('\n')}\n\n${lines.find((l) => l.startsWith('every command'))}\n`);
-    return 0;
-  };
-}
-
-function usageOk(): number {
-  process.stdout.write(USAGE + '\n');
-  return 0;
-}

@@ -10,11 +10,9 @@ import { pushImage } from '../engine/oci/transport';
 import { defaultCacheDir } from '../engine/store/cache';
 import { UsageError, parse } from './args';
 import { REGISTRY_ARGS, registryOptions } from './registry-flags';
+import { PUSH_USAGE } from './usage';
 import { Progress } from './progress';
 
-export const PUSH_USAGE = `push [PROJECT] [DEST] [--tls-verify=false] [--creds USER:PASSWORD] [--authfile FILE] [--cert-dir DIR] [--json]
-                 build the OCI layout and copy it to a registry, digests preserved; DEST: docker://REGISTRY/NAME:TAG
-                 (default docker:// + the recipe's tag); prints the manifest digest, which equals the built one`;
 
 export async function cmdPush(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' }, ...REGISTRY_ARGS });

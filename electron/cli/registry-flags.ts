@@ -14,10 +14,6 @@ export const REGISTRY_ARGS = {
   'cert-dir': { type: 'string' },
 } as const;
 
-export const REGISTRY_USAGE = `IMAGE: a file or folder (docker-archive, OCI layout), or docker://REGISTRY/NAME:TAG, docker-daemon:NAME:TAG,
-                 containers-storage:NAME:TAG, oci:PATH[:REF], docker-archive:PATH; registries take --tls-verify=false,
-                 --creds USER:PASSWORD, --authfile FILE, --cert-dir DIR (plain HTTP only for 127.0.0.0/8 and localhost)`;
-
 /** The registry options of parsed arguments, checked (a bad one is a usage error). */
 export function registryOptions(values: { 'tls-verify'?: string; creds?: string; authfile?: string; 'cert-dir'?: string }): RegistryOptions {
   const tls = values['tls-verify'];

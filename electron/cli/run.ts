@@ -10,19 +10,9 @@ import type { Accel } from '../engine/run/vm';
 import { defaultCacheDir } from '../engine/store/cache';
 import { Progress } from './progress';
 import { UsageError, parse } from './args';
+import { RUN_HELP, RUN_USAGE } from './usage';
 
-export const RUN_USAGE = `run [PROJECT] [--runner chroot|vm|docker|podman|all] [--entrypoint PROG] [-e|--env K=V]... [--user USER[:GROUP]]
-    [--workdir DIR] [--network none|host] [-p|--publish HOST:CONTAINER]... [--timeout SECONDS]
-    [--probe 'CMD' [--probe-timeout SECONDS]] [--kernel PATH] [--accel auto|kvm|tcg] [--json] [-- CMD ARGS...]`;
 
-/** `run --help`: the flags that need more than their name. */
-export const RUN_HELP = `  -p HOST:CONTAINER   publish a port on 127.0.0.1:HOST (docker, podman; the run gets the engine's private
-                      network, so not with --network none|host); the chroot and the VM say "not supported"
-  --probe 'CMD'       test-run a service: start the image's process, run CMD (a shell command line, with this
-                      machine's tools, read-only) beside it in its network every 200 ms until it exits 0 or the
-                      probe timeout passes, then stop the service. The run's exit code and stdout are the
-                      probe's. chroot, and docker/podman as root; not the VM
-  --probe-timeout S   give up probing after S seconds (default 10)`;
 
 /** docker run's flags, each value checked here, where it enters. */
 export function runFlags(values: { entrypoint?: string; env?: string[]; user?: string; workdir?: string; network?: string; timeout?: string; publish?: string[] }): RunFlags {

@@ -7,7 +7,6 @@ import { writeFileAtomic } from '../engine/store/atomic';
 import { UsageError, parse } from './args';
 import { Progress } from './progress';
 
-export const SBOM_USAGE = `sbom [IMAGE|PROJECT] [--format cyclonedx|spdx] [-o FILE]   packages (dpkg status, status.d/) and files; CycloneDX 1.6 or SPDX 2.3 JSON`;
 
 export async function cmdSbom(args: string[], usage: () => number): Promise<number> {
   const { values, positionals } = parse(args, { format: { type: 'string' }, output: { type: 'string', short: 'o' } });

@@ -3,7 +3,7 @@
 // CLI as a normal user must not depend on that. The bundle and what it loads
 // at run time (node-pty's JavaScript and native module; the renderer for
 // `gui`) are copied to a world-readable temp folder, and such runs start there.
-import { chmodSync, cpSync, mkdirSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { REPO, sh, tempDir } from './env';
 
@@ -22,7 +22,8 @@ export function portableCli(opts: { renderer?: boolean } = {}): PortableCli {
   chmodSync(dir, 0o755);
   const dist = path.join(dir, 'dist');
   mkdirSync(dist, { mode: 0o755 });
-  for (const f of ['cli.mjs', 'cli.mjs.map']) cpSync(path.join(REPO, 'dist', f), path.join(dist, f));
+  // The entry (cli.mjs) loads the engine bundle beside it (cli-engine.cjs): copy every CLI file.
+  for (const f of readdirSync(path.join(REPO, 'dist'))) if (f.startsWith('cli')) cpSync(path.join(REPO, 'dist', f), path.join(dist, f));
   const pty = path.join(REPO, 'node_modules/node-pty');
   const ptyCopy = path.join(dir, 'node_modules/node-pty');
   mkdirSync(ptyCopy, { recursive: true, mode: 0o755 });

@@ -17,7 +17,7 @@
 import type { ImagePath } from '../../../shared/brand';
 import { applyLayer } from '../model/apply';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, opaqueName, whiteoutName } from '../model/diff';
-import { ROOT, ancestors, baseName, isUnder, parentOf } from '../model/path';
+import { ROOT, ancestors, baseName, parentOf } from '../model/path';
 import { contentBytes, emptyTree, type Entry, type Tree } from '../model/tree';
 
 export interface AnalyzedLayer {
@@ -154,12 +154,35 @@ function headerSize(p: ImagePath, e: Entry): number {
   return e.type === 'file' && (e.link === undefined || e.link === p) ? e.size : 0;
 }
 
+/**
+ * Header bytes under each folder of a state, summed in one walk and only when
+ * first asked for (a whiteout of a folder): one scan of the state per layer,
+ * however many folders the layer removes.
+ */
+function subtreeSizes(state: Tree): () => Map<ImagePath, number> {
+  let sums: Map<ImagePath, number> | undefined;
+  return () => {
+    if (sums) return sums;
+    sums = new Map();
+    for (const [q, qe] of state) {
+      const size = headerSize(q, qe);
+      if (size === 0 || q === ROOT) continue;
+      for (let d = parentOf(q); ; d = parentOf(d)) {
+        sums.set(d, (sums.get(d) ?? 0) + size);
+        if (d === ROOT) break;
+      }
+    }
+    return sums;
+  };
+}
+
 function diveFigures(layers: readonly AnalyzedLayer[], states: Tree[], figures: LayerFigures[]): DiveFigures {
   const seen = new Map<ImagePath, { cum: number; min: number; count: number }>();
   layers.forEach((l, i) => {
     const parents = new Set<ImagePath>();
     for (const p of l.tree.keys()) if (p !== ROOT && baseName(p) !== OPAQUE_MARKER) parents.add(parentOf(p));
     const below = i > 0 ? states[i - 1] : emptyTree();
+    const under = subtreeSizes(below);
     for (const [p, e] of l.tree) {
       if (p === ROOT || parents.has(p)) continue;
       const name = baseName(p);
@@ -170,7 +193,7 @@ function diveFigures(layers: readonly AnalyzedLayer[], states: Tree[], figures: 
         const d = parentOf(p);
         path = ((d === ROOT ? '' : d) + '/' + name.slice(WHITEOUT_PREFIX.length)) as ImagePath;
         size = 0;
-        if (below.get(path)?.type === 'dir') for (const [q, qe] of below) if (isUnder(q, path)) size += headerSize(q, qe);
+        if (below.get(path)?.type === 'dir') size = under().get(path) ?? 0;
       } else size = headerSize(p, e);
       const s = seen.get(path);
       if (!s) seen.set(path, { cum: size, min: size, count: 1 });

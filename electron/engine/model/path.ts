@@ -36,7 +36,8 @@ export function strictImagePath(p: string): ImagePath {
 }
 
 export function joinImage(dir: ImagePath | string, rel: string): ImagePath {
-  return imagePath(dir + '/' + rel);
+  // Under "/" no doubled slash: a clean name then takes imagePath's quick check, not its split.
+  return imagePath(dir === ROOT ? '/' + rel : dir + '/' + rel);
 }
 
 export function parentOf(p: ImagePath): ImagePath {

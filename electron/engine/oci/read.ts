@@ -3,8 +3,9 @@
 // states they make. Archives are never copied: their members are found by
 // reading tar headers at their offsets (seeking past contents, as `tar -t`
 // does) and each layer is read in place. Without contents (`contents: false`)
-// an uncompressed layer is read the same way, headers only: sizes and modes,
-// no digests (and nothing to verify them against: its bytes are not read).
+// an uncompressed layer is listed the same way, headers only (sizes and modes,
+// no per-file digests), in a pass that still hashes the whole layer and checks
+// it against its digests.
 //
 // Everything here is untrusted. Digests pass parseDigest before they name a
 // member, a blob or a pack; JSON documents are capped before they are read and
@@ -62,8 +63,8 @@ export interface ReadImage extends ImageIdentity {
 export interface ReadImageOptions {
   /**
    * true (default): every file's content goes into the store (one pack per
-   * layer) and entries carry digests. false: headers only, no digests — what
-   * sizes and waste need, at the speed of listing.
+   * layer) and entries carry digests. false: headers only, no per-file
+   * digests — what sizes and waste need — the layer still verified.
    */
   contents?: boolean;
   /** An OCI layout's manifest by its ref.name annotation (`oci:PATH:TAG`); default: the first. */
@@ -292,8 +293,13 @@ async function readLayer(store: BlobStore, plan: LayerPlan, contents: boolean, k
     const head = Buffer.alloc(2);
     readSync(fd, head, 0, Math.min(2, member.size), member.start);
     gzip = member.size >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-    // Headers only: contents are seeked past, never read, so there is nothing to hash.
-    if (!contents && !gzip && !keepBlob) return { digest: plan.digest, tree: headerTree(scanTar(fd, member.start, member.start + member.size), ROOT) };
+    // Headers only, in one pass that also hashes every byte (the listing skips contents, the digest does not).
+    if (!contents && !gzip && !keepBlob) {
+      const hash = createHash('sha256');
+      const tree = headerTree(scanTar(fd, member.start, member.start + member.size, hash), ROOT);
+      const { blob } = await verified(plan, Promise.resolve(tree), hash, hash, { raw: member.size }, false);
+      return { digest: plan.digest, tree, blob };
+    }
   } finally {
     closeSync(fd);
   }

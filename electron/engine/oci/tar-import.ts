@@ -79,8 +79,14 @@ class TreeBuilder {
 
   add(h: TarHeader, stored: { digest: Sha256; size: number } | undefined): void {
     const p = joinImage(this.dest, h.name);
-    const base = { mode: h.mode, uid: h.uid, gid: h.gid, size: 0, ...(h.xattrs ? { xattrs: h.xattrs } : {}) };
     let e: Entry | undefined;
+    // The common case (a file's header, or a folder's, no xattrs) built directly: the same keys, in the same order.
+    if (!h.xattrs && !stored && (h.type === 'file' || h.type === 'dir')) {
+      e = h.type === 'file' ? { mode: h.mode, uid: h.uid, gid: h.gid, size: h.size, type: 'file' } : { mode: h.mode, uid: h.uid, gid: h.gid, size: 0, type: 'dir' };
+      this.put(h, p, e);
+      return;
+    }
+    const base = { mode: h.mode, uid: h.uid, gid: h.gid, size: 0, ...(h.xattrs ? { xattrs: h.xattrs } : {}) };
     switch (h.type) {
       case 'file':
         e = stored ? { ...base, type: 'file', size: stored.size, digest: stored.digest } : { ...base, type: 'file', size: h.size };
@@ -109,7 +115,11 @@ class TreeBuilder {
       default:
         break; // anything else (GNU sparse, volume labels…) has no place in a rootfs
     }
-    if (!e || (p === this.dest && e.type !== 'dir')) return;
+    if (e) this.put(h, p, e);
+  }
+
+  private put(h: TarHeader, p: ImagePath, e: Entry): void {
+    if (p === this.dest && e.type !== 'dir') return;
     try {
       putEntry(this.tree, p, e);
     } catch (err) {

@@ -37,8 +37,14 @@ const BLOCK = 512;
 
 const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
 
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
 /** A name from an archive as a clean relative path, or a TarError naming it. */
 export function cleanName(name: string): string {
+  // Most names are clean already but for a leading "./" or a folder's trailing "/": checked without splitting.
+  let s = name.startsWith('./') ? name.slice(2) : name;
+  if (s.endsWith('/')) s = s.slice(0, -1);
+  if (s !== '' && !s.startsWith('/') && !s.endsWith('/') && !s.includes('//') && !s.includes('\0') && !DOT_SEGMENT.test(s)) return s;
   if (name.includes('\0')) throw new TarError(`entry ${JSON.stringify(name)} has a NUL byte in its name`);
   const out: string[] = [];
   for (const seg of name.split('/')) {
@@ -151,12 +157,14 @@ function isZero(b: Buffer): boolean {
 
 /** The sum of the header with its checksum field as spaces; old tars summed signed bytes, both are accepted (as GNU tar does). */
 function checksumOk(h: Buffer): boolean {
+  // The checksum field counts as 8 spaces; bytes above 127 count negative in old (signed) archives.
   let unsigned = 8 * 0x20;
-  let signed = 8 * 0x20;
+  let high = 0;
   for (let i = 0; i < BLOCK; i++) {
-    if (i >= 148 && i < 156) continue;
-    unsigned += h[i];
-    signed += h[i] > 127 ? h[i] - 256 : h[i];
+    if (i === 148) i = 156;
+    const b = h[i];
+    unsigned += b;
+    if (b > 127) high++;
   }
   let want: number;
   try {
@@ -164,7 +172,7 @@ function checksumOk(h: Buffer): boolean {
   } catch {
     return false;
   }
-  return want === unsigned || want === signed;
+  return want === unsigned || want === unsigned - 256 * high;
 }
 
 /** A NUL-terminated text field. */
@@ -373,38 +381,72 @@ async function padding(r: ByteReader, size: number, pos: number): Promise<void> 
 
 const WINDOW = 1 << 20;
 
+/** Where scanTar's bytes go when the caller verifies them: every byte of [start, end), once, in order. */
+export interface ByteSink {
+  update(bytes: Buffer): unknown;
+}
+
 /**
  * Every header of the tar stored in bytes [start, end) of an open file, in
- * order, with offsets relative to `start`. Contents are skipped, not read:
- * reads go through a 1 MiB window that moves only when a header falls outside it.
+ * order, with offsets relative to `start`. Without `sink`, contents are
+ * skipped, not read: reads go through a 1 MiB window that moves only when a
+ * header falls outside it. With `sink` (a hash checking the layer's digest),
+ * the same pass reads what lies between the windows too, and hands every byte
+ * of the range to the sink exactly once, in order, to its end.
  */
-export function* scanTar(fd: number, start: number, end: number): Generator<TarHeader> {
+export function* scanTar(fd: number, start: number, end: number, sink?: ByteSink): Generator<TarHeader> {
   const buf = Buffer.alloc(WINDOW);
   let winStart = -1;
   let winLen = 0;
+  const total = end - start;
+  // With a sink: bytes [0, fed) went to it.
+  let fed = 0;
+  const readAt = (into: Buffer, len: number, pos: number): number => {
+    let n = 0;
+    while (n < len) {
+      const got = readSync(fd, into, n, len - n, start + pos + n);
+      if (got === 0) break;
+      n += got;
+    }
+    if (sink && pos + n > fed && pos <= fed) {
+      sink.update(into.subarray(fed - pos, n));
+      fed = pos + n;
+    }
+    return n;
+  };
+  /** Read (and feed) the bytes between what was fed and `pos`: content the listing skips, the digest still covers. */
+  const feedTo = (pos: number) => {
+    while (sink && fed < pos) {
+      const n = readAt(buf, Math.min(WINDOW, pos - fed), fed);
+      winStart = -1;
+      if (n === 0) throw new TarError(`truncated at byte ${fed}`);
+    }
+  };
   const block = (pos: number, len: number): Buffer => {
     if (pos < winStart || pos + len > winStart + winLen) {
+      feedTo(pos);
       if (len > WINDOW) {
         const big = Buffer.alloc(len);
-        const n = readSync(fd, big, 0, len, start + pos);
+        const n = readAt(big, len, pos);
         if (n < len) throw new TarError(`truncated at byte ${pos + n}`);
         return big;
       }
       winStart = pos;
-      winLen = readSync(fd, buf, 0, Math.min(WINDOW, end - start - pos), start + pos);
+      winLen = readAt(buf, Math.min(WINDOW, total - pos), pos);
       if (winLen < len) throw new TarError(`truncated at byte ${pos + winLen}`);
     }
     return buf.subarray(pos - winStart, pos - winStart + len);
   };
   const dec = new HeaderDecoder();
-  const total = end - start;
   for (let pos = 0; pos < total; ) {
     if (pos + BLOCK > total) throw new TarError(`truncated at byte ${total}: a header cut short`);
     const step = dec.header(block(pos, BLOCK), pos, total - pos - BLOCK);
-    if (step.kind === 'end') return;
+    if (step.kind === 'end') break;
     const size = step.kind === 'entry' ? step.header.size : step.size;
     if (step.kind === 'meta') dec.meta(Buffer.from(block(pos + BLOCK, size)));
     else yield step.header;
     pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
   }
+  // The end-of-archive blocks and whatever follows them are part of the digest too.
+  feedTo(total);
 }
