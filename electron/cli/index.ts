@@ -7,7 +7,7 @@ import { defaultCacheDir } from '../engine/store/cache';
 import { loadBundle } from './code-cache';
 import { USAGE } from './usage';
 
-const COMMANDS = new Set(['build', 'init', 'run', 'ls', 'inspect', 'diff', 'push', 'doctor', 'sbom', 'cache', 'gui', 'schema']);
+const COMMANDS = new Set(['build', 'init', 'run', 'ls', 'inspect', 'diff', 'push', 'images', 'doctor', 'sbom', 'cache', 'gui', 'schema']);
 
 interface Engine {
   main(argv: string[]): Promise<number>;
