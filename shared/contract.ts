@@ -364,8 +364,15 @@ export const eventSchema = z.discriminatedUnion('event', [
 ]);
 export type EngineEvent = z.infer<typeof eventSchema>;
 
+/** The window's link to the engine: a preload bridge is always connected; a socket can be lost and reconnected. */
+export type Connection = { state: 'connecting' | 'connected' } | { state: 'lost'; reason: string };
+
 /** What the preload exposes and the browser client implements: the same interface. */
 export interface EngineApi {
   request<C extends Cmd>(req: Extract<Request, { cmd: C }>): Promise<Response<C>>;
   onEvent(listener: (e: EngineEvent) => void): () => void;
+  /** Called at once with the current state, then on every change (absent: always connected). */
+  onConnection?(listener: (c: Connection) => void): () => void;
+  /** Try the engine again after it was lost. */
+  reconnect?(): void;
 }
