@@ -365,7 +365,7 @@ export const eventSchema = z.discriminatedUnion('event', [
 export type EngineEvent = z.infer<typeof eventSchema>;
 
 /** The window's link to the engine: a preload bridge is always connected; a socket can be lost and reconnected. */
-export type Connection = { state: 'connecting' | 'connected' } | { state: 'lost'; reason: string };
+export type Connection = { state: 'connecting' } | { state: 'connected' } | { state: 'lost'; reason: string };
 
 /** What the preload exposes and the browser client implements: the same interface. */
 export interface EngineApi {

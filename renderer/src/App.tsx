@@ -2,7 +2,10 @@
 // middle, build progress and terminals below.
 import { useEffect, useState, type KeyboardEvent } from 'react';
 import { layerColour } from './treemap';
-import { useStore, type Tab } from './store';
+import { engineBlocked, useStore, type Tab } from './store';
+import { ConnectionBanner } from './views/ConnectionBanner';
+import { BuildSummary } from './views/BuildSummary';
+import { StartScreen } from './views/StartScreen';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
 import { RunResults, RunnerButtons, VmConsoleButton } from './views/RunResults';
@@ -35,7 +38,8 @@ export function App() {
   const ro = !!s.project?.readOnly;
   const tabs = TABS.filter(([t]) => !(ro && t === 'source')).map(([t, label]): [Tab, string] => [t, ro && t === 'yaml' ? 'Config' : label]);
   const tab = ro && s.tab === 'source' ? 'explorer' : s.tab;
-  const locked = s.building || !!s.problems.length || ro;
+  const blocked = engineBlocked(s);
+  const locked = s.building || !!s.problems.length || ro || !!blocked;
   return (
     <div className={`app ${ro ? 'readonly-app' : ''}`}>
       <header>
@@ -52,10 +56,10 @@ export function App() {
         {!ro && <ComposeBar />}
         <div className="actions">
           <div className="group" role="group" aria-label="Build">
-            <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={locked} accessKey="b">
+            <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={locked} title={blocked} accessKey="b">
               Build
             </button>
-            <button onClick={() => void s.cancel()} disabled={!s.building}>
+            <button onClick={() => void s.cancel()} disabled={!s.building || !!blocked} title={blocked}>
               Cancel
             </button>
             {!ro && <PushButton />}
@@ -64,7 +68,7 @@ export function App() {
             <>
               <div className="group" role="group" aria-label="Run the image">
                 <span className="group-label" aria-hidden="true">Run in</span>
-                <button aria-label="Run in chroot" onClick={() => void useRunOptions.getState().run('chroot')} disabled={locked}>
+                <button aria-label="Run in chroot" onClick={() => void useRunOptions.getState().run('chroot')} disabled={locked} title={blocked}>
                   chroot
                 </button>
                 <RunnerButtons />
@@ -72,7 +76,7 @@ export function App() {
               </div>
               <div className="group" role="group" aria-label="Open a terminal">
                 <span className="group-label" aria-hidden="true">Open</span>
-                <button aria-label="Open shell" title="A shell in a chroot of the image" onClick={() => void s.startRun('shell')} disabled={locked}>
+                <button aria-label="Open shell" title={blocked ?? 'A shell in a chroot of the image'} onClick={() => void s.startRun('shell')} disabled={locked}>
                   shell
                 </button>
                 <VmConsoleButton />
@@ -81,6 +85,7 @@ export function App() {
           )}
         </div>
       </header>
+      <ConnectionBanner />
       {!ro && <RunDialog />}
       {!ro && <PushDialog />}
       {s.error && (
@@ -100,6 +105,7 @@ export function App() {
         )}
       </aside>
       <main>
+        <StartScreen />
         <div role="tablist" aria-label="Views" className="tabs">
           {tabs.map(([t, label]) => (
             <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'on' : ''} onClick={() => s.setTab(t)}>
@@ -123,6 +129,7 @@ export function App() {
       {/* An opened image is never built or run here: its room goes to the views. */}
       {!ro && (
         <footer>
+          <BuildSummary />
           <BuildPanel />
           <Runs />
           <RunResults />

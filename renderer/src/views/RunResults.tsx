@@ -1,7 +1,7 @@
 // Running the image in a VM, in docker or everywhere at once, and the table of
 // what each runner answered (exit code, time, whether stdout matched), each
 // runner's output one click away.
-import { useStore } from '../store';
+import { engineBlocked, useStore } from '../store';
 import { ALL_RUNNERS, useRunResults, type RunRow } from '../runResults';
 import { shellJoin } from '../runFlags';
 import { useRunOptions } from '../runOptions';
@@ -12,19 +12,20 @@ const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'doc
  *  the short word after the group's "Run in" label; the accessible name is whole. */
 export function RunnerButtons() {
   const { building, problems } = useStore();
+  const blocked = useStore(engineBlocked);
   const { running } = useRunResults();
   // With the run dialog's flags, as remembered for this project.
   const run = useRunOptions((o) => o.run);
-  const off = building || !!problems.length || !!running;
+  const off = building || !!problems.length || !!running || !!blocked;
   return (
     <>
-      <button aria-label="Run in VM" onClick={() => void run('vm')} disabled={off}>
+      <button aria-label="Run in VM" onClick={() => void run('vm')} disabled={off} title={blocked}>
         VM
       </button>
-      <button aria-label="Run in docker" onClick={() => void run('docker')} disabled={off}>
+      <button aria-label="Run in docker" onClick={() => void run('docker')} disabled={off} title={blocked}>
         docker
       </button>
-      <button aria-label="Run everywhere" title="Every runner, one table of results" onClick={() => void run('everywhere')} disabled={off}>
+      <button aria-label="Run everywhere" title={blocked ?? 'Every runner, one table of results'} onClick={() => void run('everywhere')} disabled={off}>
         everywhere
       </button>
     </>
@@ -35,8 +36,9 @@ export function RunnerButtons() {
 export function VmConsoleButton() {
   const { building, problems } = useStore();
   const { openVmConsole } = useRunResults();
+  const blocked = useStore(engineBlocked);
   return (
-    <button aria-label="Open VM console" onClick={() => void openVmConsole()} disabled={building || !!problems.length}>
+    <button aria-label="Open VM console" onClick={() => void openVmConsole()} disabled={building || !!problems.length || !!blocked} title={blocked}>
       VM console
     </button>
   );
