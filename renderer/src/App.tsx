@@ -147,6 +147,7 @@ const MENU = {
 
 /** New / Open / Open image: a path typed in (browser mode has no native file dialog). */
 function ProjectMenu() {
+  const blocked = useStore(engineBlocked);
   const { open, create, openImage, project } = useStore();
   const [mode, setMode] = useState<'open' | 'new' | 'image'>();
   const [path, setPath] = useState('');
@@ -165,9 +166,9 @@ function ProjectMenu() {
   };
   return (
     <div className="project-menu">
-      <button onClick={() => show('new')}>New…</button>
-      <button onClick={() => show('open')}>Open…</button>
-      <button onClick={() => show('image')}>Open image…</button>
+      <button onClick={() => show('new')} disabled={!!blocked} title={blocked}>New…</button>
+      <button onClick={() => show('open')} disabled={!!blocked} title={blocked}>Open…</button>
+      <button onClick={() => show('image')} disabled={!!blocked} title={blocked}>Open image…</button>
       {mode && (
         <div role="dialog" aria-label={MENU[mode].title} className="dialog">
           <label>
