@@ -31,7 +31,9 @@ export class EngineSession {
   async handle(raw: unknown): Promise<unknown> {
     if (this.closing) throw new Error('the engine host is stopping');
     const req = validRequest(raw);
-    const work = Promise.resolve().then(() => (HANDLERS[req.cmd] as Handler<Cmd>)(req as RequestOf<Cmd>, this.state));
+    // The views of a build being restored wait for its trees; opening another project does not.
+    const restoring = req.cmd === 'project.open' || req.cmd === 'project.new' || req.cmd === 'image.open' ? undefined : this.state.restoring;
+    const work = Promise.resolve(restoring).then(() => (HANDLERS[req.cmd] as Handler<Cmd>)(req as RequestOf<Cmd>, this.state));
     this.inFlight.add(work);
     try {
       return responses[req.cmd].parse(await work);

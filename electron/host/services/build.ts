@@ -1,9 +1,11 @@
 // Builds: start, cancel, the history kept per project, and the last build
 // restored from that history and out/ when a project opens (nothing rebuilt).
-import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
 import type { BuildReply, EngineEvent } from '../../../shared/contract';
 import { build, type BuildResult } from '../../engine/entry/build';
 import type { BuildEvent } from '../../engine/model/events';
+import { readJsonCapped } from '../../engine/store/integrity';
 import { openNamed, shownOfImage } from '../inspect';
 import type { Handlers } from './handler';
 import { readHistory, recordBuild, type BuildRecord } from './history';
@@ -54,8 +56,10 @@ function recordOf(r: BuildResult, ms: number): BuildRecord {
 
 /**
  * The project's last successful build, shown as it was: its record from the
- * history and its trees from the OCI layout it wrote to out/ — when that
- * layout still holds the recorded layers (else only the record shows).
+ * history at once, and its trees from the OCI layout it wrote to out/, read in
+ * the background (requests for views wait for them). The layout must still
+ * name the recorded manifest (checked now, cheaply, in its index.json) and hold
+ * the recorded layers (checked when read); else only the record shows.
  */
 export async function restoreLastBuild(state: HostState): Promise<BuildReply | undefined> {
   const { records, problem } = await readHistory(state.cacheDir, state.recipeFile());
@@ -64,20 +68,27 @@ export async function restoreLastBuild(state: HostState): Promise<BuildReply | u
   if (!last) return undefined;
   const reply: BuildReply = { ok: true, manifestDigest: last.manifestDigest, layers: last.layers, record: last, restored: true };
   const oci = last.outputs.oci;
-  if (!oci || !(await fs.stat(oci).catch(() => undefined))) return { ...reply, ok: false, error: `${oci ?? 'out/'}: the last build's output is gone: press Build` };
-  try {
+  const gone = (why: string): BuildReply => ({ ...reply, ok: false, error: `${oci ?? 'out/'}: ${why}: press Build` });
+  if (!oci) return gone('the last build wrote no OCI layout');
+  const index = await readJsonCapped(path.join(oci, 'index.json'), 1 << 20).catch(() => undefined);
+  if (!index || !('value' in index)) return gone("the last build's output is gone");
+  const listed = ociIndex.safeParse(index.value);
+  if (!listed.success || !listed.data.manifests.some((m) => m.digest === last.manifestDigest)) return gone('no longer holds the last build (rebuilt or changed elsewhere)');
+  const generation = state.generation;
+  state.restoring = (async () => {
     const img = await openNamed(await state.store(), oci);
     const same = img.layers.length === last.layers.length && img.layers.every((l, i) => digestOf(l.digest) === last.layers[i].digest);
-    if (!same) return { ...reply, ok: false, error: `${oci} no longer holds the last build (rebuilt or changed elsewhere): press Build` };
+    if (!same) throw new Error(`${oci} no longer holds the layers of the last build: press Build`);
+    if (generation !== state.generation) return;
     const shown = shownOfImage(oci, img, await state.store());
     const names = last.layers.map((l) => l.name);
     state.restored = { record: last, shown: { ...shown, kind: 'build', subject: state.recipeFile(), names, writers: { get: (p) => names[shown.writerIndex(p) ?? -1] } } };
     state.reset();
-    return reply;
-  } catch (e) {
-    return { ...reply, ok: false, error: `${oci}: ${(e as Error).message}` };
-  }
+  })().catch((e: unknown) => state.emit({ event: 'log', line: `the last build is not shown: ${e instanceof Error ? e.message : String(e)}` }));
+  return reply;
 }
+
+const ociIndex = z.object({ manifests: z.array(z.object({ digest: z.string() })).max(1000) });
 
 const digestOf = (d: string) => (d.startsWith('sha256:') ? d : `sha256:${d}`);
 

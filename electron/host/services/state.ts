@@ -33,6 +33,10 @@ export class HostState {
   result?: BuildResult;
   /** The last build as the history and out/ hold it, shown (read-only views) until a build of this session. */
   restored?: { record: BuildRecord; shown: Shown };
+  /** Reading the restored build's trees: view requests wait for it. */
+  restoring?: Promise<void>;
+  /** Bumped whenever what is shown is replaced: a restore begun before does not land after. */
+  generation = 0;
   /** The final tree of the build before `result`, for "compare two builds". */
   previous?: Tree;
   /** An opened image: while set, the views show it, read-only. */
@@ -65,6 +69,8 @@ export class HostState {
   /** Forget what was shown: a new project, an image, a new build. */
   reset(what: { build?: boolean } = {}): void {
     if (what.build) {
+      this.generation++;
+      this.restoring = undefined;
       this.result = undefined;
       this.previous = undefined;
       this.restored = undefined;
@@ -77,6 +83,7 @@ export class HostState {
     if (this.result) this.previous = this.result.states[this.result.states.length - 1];
     this.result = r;
     this.restored = undefined;
+    this.generation++;
     this.reset();
   }
 
