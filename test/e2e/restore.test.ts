@@ -34,6 +34,8 @@ async function shots(name: string): Promise<void> {
 }
 
 const summary = () => page.getByLabel('Last build');
+/** Run in the page (the page's CSP forbids evaluating strings): is an element matching `css` there? */
+const shows = (css: string) => (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document.querySelector(css) !== null;
 const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())));
 
 describe.skipIf(lacks(CHROMIUM))('the app restores its last build and survives a lost server', () => {
@@ -78,9 +80,9 @@ describe.skipIf(lacks(CHROMIUM))('the app restores its last build and survives a
     const t1 = Date.now();
     ({ browser, page } = await openPage(url));
     // Measured in the page, from its navigation's start: first paint, the summary, the tree's first row.
-    await page.waitForFunction('document.querySelector(\'[aria-label="Last build"]\') !== null', null, { polling: 'raf' });
+    await page.waitForFunction(shows, '[aria-label="Last build"]', { polling: 'raf' });
     const summaryAt = await page.evaluate(() => performance.now());
-    await page.waitForFunction('document.querySelector(\'[role="tree"] [role="treeitem"]\') !== null', null, { polling: 'raf' });
+    await page.waitForFunction(shows, '[role="tree"] [role="treeitem"]', { polling: 'raf' });
     const treeAt = await page.evaluate(() => performance.now());
     const paint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1);
     expect(await summary().textContent()).toMatch(/^Built .* · out\/hello\.docker\.tar/);
