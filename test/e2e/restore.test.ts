@@ -94,7 +94,7 @@ describe.skipIf(lacks(CHROMIUM))('the app restores its last build and survives a
     await exited(gui);
     const banner = page.getByRole('alert', { name: 'Engine connection' });
     await expect.poll(() => banner.textContent()).toMatch(/Engine connection lost/);
-    for (const name of ['Build', 'Run in chroot', 'Open shell', 'Push…', 'Run in VM']) {
+    for (const name of ['Build', 'Run in chroot', 'Open shell', 'Push…', 'Run in VM', 'Run with options…', 'Open…', 'Open image…']) {
       const b = page.getByRole('button', { name, exact: true });
       expect(await b.isDisabled(), name).toBe(true);
       expect(await b.getAttribute('title'), name).toMatch(/Not connected to the engine/);
