@@ -122,6 +122,10 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('images.local') }),
   /** The Debian packages of the last build (or the opened image), and the lock's state. */
   z.strictObject({ cmd: z.literal('packages.list') }),
+  /** The project's builds, newest first. */
+  z.strictObject({ cmd: z.literal('build.history') }),
+  /** Recent projects and images (the start screen). */
+  z.strictObject({ cmd: z.literal('recent.list') }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -167,6 +171,10 @@ export const projectInfo = z.object({
   /** An opened image (issue 6): nothing to build or edit; `image` is its path. */
   readOnly: z.boolean().optional(),
   image: z.string().optional(),
+  /** The project's last build, shown at once on open (from the history and out/, nothing rebuilt). */
+  get lastBuild() {
+    return buildReply.optional();
+  },
 });
 export type ProjectInfo = z.infer<typeof projectInfo>;
 
@@ -197,12 +205,39 @@ export const elfSummary = z.object({
   needed: z.array(z.object({ name: z.string(), path: z.string().optional(), layer: z.string().optional() })),
 });
 
+const layerSummary = z.object({ name: z.string(), digest: z.string(), size: z.number(), files: z.number(), cached: z.boolean(), label: z.string().optional().describe('what a person reads: the recipe layer and its sources, or the cleaned command that made an image layer') });
+
+/**
+ * One build as the project's history keeps it (in the cache folder, read back
+ * through this schema: the cache's files are untrusted).
+ */
+export const buildRecord = z.strictObject({
+  /** When it ended, ms since the epoch. */
+  at: z.number().int().nonnegative(),
+  ms: z.number().nonnegative(),
+  ok: z.boolean(),
+  error: z.string().max(4000).optional(),
+  manifestDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
+  layers: z.array(z.strictObject({ name: z.string().max(256), digest: z.string().max(80), size: z.number().nonnegative(), files: z.number().int().nonnegative(), cached: z.boolean() })).max(1000),
+  /** Bytes of the layers' tars. */
+  size: z.number().nonnegative(),
+  cacheHits: z.number().int().nonnegative(),
+  /** Written outputs by format (docker, oci, rootfs, initrd): absolute paths. */
+  outputs: z.record(z.string().max(16), z.string().max(4096)),
+});
+export type BuildRecord = z.infer<typeof buildRecord>;
+
 const buildReply = z.object({
   ok: z.boolean(),
   error: z.string().optional(),
   manifestDigest: z.string().optional(),
-  layers: z.array(z.object({ name: z.string(), digest: z.string(), size: z.number(), files: z.number(), cached: z.boolean(), label: z.string().optional().describe('what a person reads: the recipe layer and its sources, or the cleaned command that made an image layer') })),
+  layers: z.array(layerSummary),
+  /** The build as its history keeps it (time, duration, size, outputs). */
+  record: buildRecord.optional(),
+  /** Read back from the history and out/, not built by this session. */
+  restored: z.boolean().optional(),
 });
+export type BuildReply = z.infer<typeof buildReply>;
 
 /** A block of the size map: a folder (with children, down to the depth asked) or a file. */
 export interface SizeNode {
@@ -359,6 +394,11 @@ export const responses = {
     packages: z.array(packageRow),
     lock: lockStateSchema,
   }),
+  'build.history': z.object({ records: z.array(buildRecord) }),
+  'recent.list': z.object({
+    projects: z.array(z.object({ path: z.string(), name: z.string(), at: z.number() })),
+    images: z.array(z.object({ path: z.string(), at: z.number() })),
+  }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 
@@ -386,8 +426,15 @@ export const eventSchema = z.discriminatedUnion('event', [
 ]);
 export type EngineEvent = z.infer<typeof eventSchema>;
 
+/** The window's link to the engine: a preload bridge is always connected; a socket can be lost and reconnected. */
+export type Connection = { state: 'connecting' } | { state: 'connected' } | { state: 'lost'; reason: string };
+
 /** What the preload exposes and the browser client implements: the same interface. */
 export interface EngineApi {
   request<C extends Cmd>(req: Extract<Request, { cmd: C }>): Promise<Response<C>>;
   onEvent(listener: (e: EngineEvent) => void): () => void;
+  /** Called at once with the current state, then on every change (absent: always connected). */
+  onConnection?(listener: (c: Connection) => void): () => void;
+  /** Try the engine again after it was lost. */
+  reconnect?(): void;
 }

@@ -31,8 +31,8 @@ export interface BrowserServer {
   close(): Promise<void>;
 }
 
-export async function startBrowserMode(opts: { project: string; cacheDir: string; rendererDir: string; port?: number }): Promise<BrowserServer> {
-  const token = randomBytes(24).toString('base64url');
+export async function startBrowserMode(opts: { project: string; cacheDir: string; rendererDir: string; port?: number; token?: string }): Promise<BrowserServer> {
+  const token = opts.token ?? randomBytes(24).toString('base64url');
   const rendererDir = await fs.realpath(opts.rendererDir);
   const clients = new Set<WebSocket>();
   const send = (ws: WebSocket, msg: string) => {

@@ -51,7 +51,7 @@ export async function serveGui(opts: GuiOptions): Promise<number> {
 
   let server;
   try {
-    server = await startBrowserMode(opts);
+    server = await startBrowserMode({ ...opts, token: restartToken(process.env.SCRATCHYARD_GUI_TOKEN) });
   } catch (e) {
     await removeFolders();
     throw e;
@@ -77,6 +77,16 @@ export async function serveGui(opts: GuiOptions): Promise<number> {
   // Lingering handles (a native PTY, a half-closed socket) must not keep a stopped server alive.
   setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
   return 0;
+}
+
+/**
+ * A server restarted on the same port may keep its windows (they reconnect) when
+ * it is given the last launch's token through the environment, never the command line.
+ */
+function restartToken(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9_-]{32,128}$/.test(value)) throw new Error('SCRATCHYARD_GUI_TOKEN: expected 32 to 128 characters of A-Z, a-z, 0-9, _ and -');
+  return value;
 }
 
 /** Resolves with the reason the server should stop. */

@@ -3,7 +3,9 @@
 // log, terminals and run results that never takes more than half the window.
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { layerColour } from './treemap';
-import { useStore, type Tab } from './store';
+import { engineBlocked, useStore, type Tab } from './store';
+import { ConnectionBanner } from './views/ConnectionBanner';
+import { StartScreen } from './views/StartScreen';
 import { Explorer } from './views/Explorer';
 import { SourceForm } from './views/SourceForm';
 import { RunEverywhereButton, RunnerButtons, VmConsoleButton } from './views/RunResults';
@@ -40,7 +42,8 @@ export function App() {
   const ro = !!s.project?.readOnly;
   const tabs = TABS.filter(([t]) => !(ro && t === 'source')).map(([t, label]): [Tab, string] => [t, ro && t === 'yaml' ? 'Config' : label]);
   const tab = ro && s.tab === 'source' ? 'explorer' : s.tab;
-  const locked = s.building || !!s.problems.length || ro;
+  const blocked = engineBlocked(s);
+  const locked = s.building || !!s.problems.length || ro || !!blocked;
   return (
     <div className={`app ${ro ? 'readonly-app' : ''}`}>
       <header>
@@ -57,10 +60,10 @@ export function App() {
         {!ro && <ComposeBar />}
         <div className="actions">
           <div className="group" role="group" aria-label="Build">
-            <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={locked} accessKey="b">
+            <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={locked} title={blocked} accessKey="b">
               Build
             </button>
-            <button onClick={() => void s.cancel()} disabled={!s.building}>
+            <button onClick={() => void s.cancel()} disabled={!s.building || !!blocked} title={blocked}>
               Cancel
             </button>
           </div>
@@ -68,13 +71,13 @@ export function App() {
             <>
               <div className="group" role="group" aria-label="Run the image">
                 <span className="group-label" aria-hidden="true">Run in</span>
-                <button aria-label="Run in chroot" onClick={() => void useRunOptions.getState().run('chroot')} disabled={locked}>
+                <button aria-label="Run in chroot" onClick={() => void useRunOptions.getState().run('chroot')} disabled={locked} title={blocked}>
                   chroot
                 </button>
                 <RunnerButtons />
                 <RunOptionsButton />
               </div>
-              <button aria-label="Open shell" title="A shell in a chroot of the image" onClick={() => void s.startRun('shell')} disabled={locked}>
+              <button aria-label="Open shell" title={blocked ?? 'A shell in a chroot of the image'} onClick={() => void s.startRun('shell')} disabled={locked}>
                 shell
               </button>
               <MoreMenu>
@@ -87,6 +90,7 @@ export function App() {
           )}
         </div>
       </header>
+      <ConnectionBanner />
       {!ro && <RunDialog />}
       {!ro && <PushDialog />}
       {s.error && (
@@ -106,6 +110,7 @@ export function App() {
         )}
       </aside>
       <main>
+        <StartScreen />
         <div role="tablist" aria-label="Views" className="tabs">
           {tabs.map(([t, label]) => (
             <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'on' : ''} onClick={() => s.setTab(t)}>
@@ -182,6 +187,7 @@ const useProjectDialog = create<{ mode?: MenuMode; ask(m: MenuMode | undefined):
 
 /** New / Open / Open image: a path typed in (browser mode has no native file dialog). */
 function ProjectMenu() {
+  const blocked = useStore(engineBlocked);
   const { open, create, project } = useStore();
   const { mode: asked, ask } = useProjectDialog();
   const [mode, setModeNow] = useState<MenuMode>();
@@ -208,9 +214,9 @@ function ProjectMenu() {
   }, [asked]);
   return (
     <div className="project-menu">
-      {project?.readOnly && <button onClick={() => show('new')}>New…</button>}
-      <button onClick={() => show('open')}>Open…</button>
-      <button onClick={() => show('image')}>Open image…</button>
+      {project?.readOnly && <button onClick={() => show('new')} disabled={!!blocked} title={blocked}>New…</button>}
+      <button onClick={() => show('open')} disabled={!!blocked} title={blocked}>Open…</button>
+      <button onClick={() => show('image')} disabled={!!blocked} title={blocked}>Open image…</button>
       {mode === 'image' && <OpenImageDialog initial={path} onClose={() => setMode(undefined)} />}
       {mode && mode !== 'image' && (
         <div role="dialog" aria-label={MENU[mode].title} className="dialog">

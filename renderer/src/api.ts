@@ -1,6 +1,8 @@
 // The engine, as the window sees it: the preload's bridge under Electron, or a
-// WebSocket to the browser-mode host. Both implement the same contract.
-import type { Cmd, EngineApi, EngineEvent, Reply, Request, Response } from '../../shared/contract';
+// WebSocket to the browser-mode host. Both implement the same contract. The
+// socket is a connection with a state (connecting, connected, lost): a request
+// while it is not connected fails at once, naming why, instead of waiting forever.
+import type { Cmd, Connection, EngineApi, EngineEvent, Reply, Request, Response } from '../../shared/contract';
 
 declare global {
   interface Window {
@@ -8,20 +10,39 @@ declare global {
   }
 }
 
+const LOST = 'the connection to the Scratchyard host closed (was the server stopped?)';
+
 class SocketApi implements EngineApi {
-  private ws: WebSocket;
+  private ws!: WebSocket;
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private listeners = new Set<(e: EngineEvent) => void>();
-  private ready: Promise<void>;
+  private watchers = new Set<(c: Connection) => void>();
+  private state: Connection = { state: 'connecting' };
+  private ready!: Promise<void>;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  constructor(private readonly url: string) {
+    this.connect();
+  }
+
+  private setState(c: Connection): void {
+    this.state = c;
+    for (const w of this.watchers) w(c);
+  }
+
+  private connect(): void {
+    this.setState({ state: 'connecting' });
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
     this.ready = new Promise((resolve, reject) => {
-      this.ws.onopen = () => resolve();
-      this.ws.onerror = () => reject(new Error('cannot reach the Scratchyard host (is the URL and its token right?)'));
+      ws.onopen = () => {
+        this.setState({ state: 'connected' });
+        resolve();
+      };
+      ws.onerror = () => reject(new Error('cannot reach the Scratchyard host (is it running, and the URL and its token right?)'));
     });
-    this.ws.onmessage = (m) => {
+    this.ready.catch(() => {});
+    ws.onmessage = (m) => {
       const msg = JSON.parse(String(m.data)) as Reply | EngineEvent;
       if ('event' in msg) {
         for (const l of this.listeners) l(msg);
@@ -33,14 +54,22 @@ class SocketApi implements EngineApi {
       if ('error' in msg) p.reject(new Error(msg.error.message));
       else p.resolve(msg.result);
     };
-    this.ws.onclose = () => {
-      for (const p of this.pending.values()) p.reject(new Error('the connection to the Scratchyard host closed'));
+    ws.onclose = () => {
+      if (ws !== this.ws) return;
+      for (const p of this.pending.values()) p.reject(new Error(LOST));
       this.pending.clear();
+      this.setState({ state: 'lost', reason: this.state.state === 'connecting' ? 'cannot reach the Scratchyard host' : LOST });
     };
   }
 
+  reconnect(): void {
+    if (this.state.state === 'lost') this.connect();
+  }
+
   async request<C extends Cmd>(req: Extract<Request, { cmd: C }>): Promise<Response<C>> {
+    if (this.state.state === 'lost') throw new Error(`${this.state.reason}: Reconnect first`);
     await this.ready;
+    if (this.ws.readyState !== WebSocket.OPEN) throw new Error(LOST);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -51,6 +80,12 @@ class SocketApi implements EngineApi {
   onEvent(listener: (e: EngineEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onConnection(listener: (c: Connection) => void): () => void {
+    this.watchers.add(listener);
+    listener(this.state);
+    return () => this.watchers.delete(listener);
   }
 }
 

@@ -1,16 +1,26 @@
-// The window's state. Actions talk to the engine through the contract; views
-// only read from here and call actions.
-import { create } from 'zustand';
-import type { EngineEvent, Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
-import { api } from './api';
+// The window's state: one zustand store made of slices (project, build,
+// explorer, runs, connection) over an injected engine API, so tests and other
+// windows can make their own (createStore(api)). Views only read from here and
+// call actions; replies that a newer request overtook are dropped (latest.ts).
+import { create, type StateCreator, type StoreApi, type UseBoundStore } from 'zustand';
+import type { BuildRecord, BuildReply, Connection, EngineApi, EngineEvent, Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
+import { api as defaultApi } from './api';
+import { summaryLine } from './buildSummary';
+import { latestRequests, STALE } from './state/latest';
 import { layersOf } from './recipeText';
+import { writeTerminal } from './terminals';
+
+/** The text, and the last good one: a syntax error keeps the last good text's layer stack on screen. */
+function withText(text: string): { yaml: string; stale: boolean; lastGoodYaml?: string } {
+  return layersOf(text) ? { yaml: text, stale: false, lastGoodYaml: text } : { yaml: text, stale: true };
+}
 
 export type Tab = 'explorer' | 'diff' | 'filelist' | 'inspect' | 'sizemap' | 'compare' | 'source' | 'yaml' | 'doctor';
 export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number };
 export type WarningView = Omit<Extract<EngineEvent, { event: 'build.warning' }>, 'event'>;
 export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };
 
-interface State {
+interface ProjectSlice {
   project?: ProjectInfo;
   yaml: string;
   /** The last text that parsed as YAML; while `stale`, the layer stack shows its layers (dimmed). */
@@ -20,209 +30,283 @@ interface State {
   problems: Problem[];
   error?: string;
   tab: Tab;
-  building: boolean;
-  plan: number;
-  nodes: NodeView[];
-  /** What the host sources of the last build brought that the recipe may not mean to. */
-  warnings: WarningView[];
-  build?: Response<'build.start'>;
-  /** null: the merged image. */
-  layer: string | null;
-  rows: Record<string, TreeRow[]>;
-  expanded: Record<string, boolean>;
-  selected?: string;
   /** An image being opened (reading a large archive takes seconds). */
   opening?: string;
-  /** A path the explorer should scroll to once its row is loaded (a size-map click). */
-  reveal?: string;
-  runs: RunView[];
-  activeRun?: string;
   /** [layer index, source index] edited in the Source tab. */
   selectedSource?: [number, number];
-
+  recent?: Response<'recent.list'>;
   open(path?: string): Promise<void>;
   /** Open an image read-only (issue 6); open() returns to the project. */
   openImage(path: string): Promise<void>;
   /** "Use as base": a new project in `dir` made of the opened image's layers. */
   useAsBase(image: string, dir: string): Promise<void>;
-  /** Show a path in the explorer: its layer view, its folders expanded, it selected. */
-  showInExplorer(path: string, layer: string | null): Promise<void>;
   create(path: string): Promise<void>;
   editYaml(text: string): Promise<void>;
   save(): Promise<void>;
+  setTab(t: Tab): void;
+  setError(e?: string): void;
+  selectSource(layer: number, source: number): void;
+  loadRecent(): Promise<void>;
+}
+
+interface BuildSlice {
+  building: boolean;
+  plan: number;
+  nodes: NodeView[];
+  /** What the host sources of the last build brought that the recipe may not mean to. */
+  warnings: WarningView[];
+  /** The build shown: this window's last, or the one restored from the history (`restored`). */
+  build?: BuildReply;
+  /** The project's builds, newest first. */
+  history: BuildRecord[];
   runBuild(): Promise<void>;
   cancel(): Promise<void>;
-  setTab(t: Tab): void;
+  loadHistory(): Promise<void>;
+}
+
+interface ExplorerSlice {
+  /** null: the merged image. */
+  layer: string | null;
+  rows: Record<string, TreeRow[]>;
+  expanded: Record<string, boolean>;
+  selected?: string;
+  /** A path the explorer should scroll to once its row is loaded (a size-map click). */
+  reveal?: string;
+  /** Show a path in the explorer: its layer view, its folders expanded, it selected. */
+  showInExplorer(path: string, layer: string | null): Promise<void>;
   setLayer(l: string | null): void;
   loadDir(dir: string): Promise<void>;
   toggle(dir: string): Promise<void>;
   select(path: string): void;
-  startRun(kind: 'run' | 'shell'): Promise<void>;
-  setError(e?: string): void;
-  selectSource(layer: number, source: number): void;
 }
+
+interface RunsSlice {
+  runs: RunView[];
+  activeRun?: string;
+  startRun(kind: 'run' | 'shell'): Promise<void>;
+}
+
+interface ConnectionSlice {
+  connection: Connection;
+  reconnect(): void;
+}
+
+export type State = ProjectSlice & BuildSlice & ExplorerSlice & RunsSlice & ConnectionSlice;
+type Slice<T> = StateCreator<State, [], [], T>;
 
 const key = (layer: string | null, dir: string) => `${layer ?? ''}\0${dir}`;
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/** The text, and the last good one: a syntax error keeps the last good text's layer stack on screen. */
-function withText(text: string): Pick<State, 'yaml' | 'stale'> & Partial<Pick<State, 'lastGoodYaml'>> {
-  return layersOf(text) ? { yaml: text, stale: false, lastGoodYaml: text } : { yaml: text, stale: true };
+/** Why an action that needs the engine cannot run now, or undefined when it can. */
+export function engineBlocked(s: Pick<State, 'connection'>): string | undefined {
+  if (s.connection.state === 'lost') return `Not connected to the engine: ${s.connection.reason}. Reconnect first.`;
+  if (s.connection.state === 'connecting') return 'Connecting to the engine…';
+  return undefined;
 }
 
-export const useStore = create<State>((set, get) => ({
-  yaml: '',
-  lastGoodYaml: '',
-  stale: false,
-  problems: [],
-  tab: 'explorer',
-  building: false,
-  plan: 0,
-  nodes: [],
-  warnings: [],
-  layer: null,
-  rows: {},
-  expanded: { '/': true },
-  runs: [],
+export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
+  const latest = latestRequests();
 
-  async open(path) {
-    await showProject(() => api.request({ cmd: 'project.open', path }));
-  },
-
-  async openImage(path) {
-    set({ opening: path });
+  /** A newly opened or created project replaces everything shown of the last one; its last build shows at once. */
+  async function showProject(load: () => Promise<ProjectInfo>): Promise<void> {
+    latest.invalidate('');
     try {
-      const { build, ...project } = await api.request({ cmd: 'image.open', path });
-      useStore.setState({ project, ...withText(project.text), problems: [], build, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true }, tab: 'inspect' });
-      await get().loadDir('/');
+      const { lastBuild, ...project } = await load();
+      store.setState({ project, ...withText(project.text), lastGoodYaml: project.text, problems: project.problems, build: lastBuild, history: [], rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
+      if (lastBuild?.ok) await store.getState().loadDir('/');
+      void store.getState().loadHistory();
     } catch (e) {
-      set({ error: (e as Error).message });
-    } finally {
-      set({ opening: undefined });
+      store.setState({ error: message(e) });
     }
-  },
-
-  async useAsBase(image, dir) {
-    await showProject(() => api.request({ cmd: 'project.fromImage', image, dir }));
-  },
-
-  async showInExplorer(path, layer) {
-    if (get().layer !== layer) set({ layer, rows: {}, expanded: { '/': true } });
-    const parts = path.split('/').filter(Boolean);
-    const dirs = ['/', ...parts.slice(0, -1).map((_, i) => '/' + parts.slice(0, i + 1).join('/'))];
-    set((s) => ({ expanded: { ...s.expanded, ...Object.fromEntries(dirs.map((d) => [d, true])) }, selected: path, reveal: path, tab: 'explorer' }));
-    for (const d of dirs) if (!rowsOf(get(), d)) await get().loadDir(d);
-  },
-
-  async create(path) {
-    await showProject(() => api.request({ cmd: 'project.new', path }));
-  },
-
-  async editYaml(text) {
-    set(withText(text));
-    const { problems } = await api.request({ cmd: 'project.validate', text });
-    if (get().yaml === text) set({ problems });
-  },
-
-  async save() {
-    const project = await api.request({ cmd: 'project.save', text: get().yaml });
-    set({ problems: project.problems, ...(project.problems.length ? {} : { project }) });
-  },
-
-  async runBuild() {
-    if (get().building) return;
-    set({ building: true, nodes: [], warnings: [], plan: 0, error: undefined });
-    try {
-      const build = await api.request({ cmd: 'build.start' });
-      set({ build, rows: {}, error: build.ok ? undefined : build.error });
-      if (build.ok) await get().loadDir('/');
-    } catch (e) {
-      set({ error: (e as Error).message });
-    } finally {
-      set({ building: false });
-    }
-  },
-
-  async cancel() {
-    await api.request({ cmd: 'build.cancel' });
-  },
-
-  setTab(tab) {
-    set({ tab });
-  },
-
-  setLayer(layer) {
-    set({ layer, selected: undefined, expanded: { '/': true } });
-    if (get().build?.ok) void get().loadDir('/');
-  },
-
-  async loadDir(dir) {
-    // Page by page: the first rows show at once, no message carries a whole large folder.
-    const { layer } = get();
-    let rows: TreeRow[] = [];
-    for (let offset = 0; ; ) {
-      const page = await api.request({ cmd: 'tree.page', layer, dir, offset, limit: offset === 0 ? 200 : 2000 });
-      if (get().layer !== layer) return;
-      rows = [...rows, ...page.rows];
-      set((s) => ({ rows: { ...s.rows, [key(layer, dir)]: rows } }));
-      offset += page.rows.length;
-      if (offset >= page.total || page.rows.length === 0) break;
-    }
-  },
-
-  async toggle(dir) {
-    const open = !get().expanded[dir];
-    set((s) => ({ expanded: { ...s.expanded, [dir]: open } }));
-    if (open && !get().rows[key(get().layer, dir)]) await get().loadDir(dir);
-  },
-
-  select(path) {
-    set({ selected: path });
-  },
-
-  async startRun(kind) {
-    try {
-      const { id } = kind === 'run' ? await api.request({ cmd: 'run.start', runner: 'chroot', args: [], cols: 100, rows: 20 }) : await api.request({ cmd: 'shell.start', cols: 100, rows: 20 });
-      set((s) => ({ runs: [...s.runs, { id, kind, title: kind === 'run' ? 'Run: chroot' : 'Shell' }], activeRun: id }));
-    } catch (e) {
-      set({ error: (e as Error).message });
-    }
-  },
-
-  setError(error) {
-    set({ error });
-  },
-
-  selectSource(layer, source) {
-    set({ selectedSource: [layer, source], tab: 'source' });
-  },
-}));
-
-/** A newly opened or created project replaces everything shown of the last one. */
-async function showProject(load: () => Promise<ProjectInfo>): Promise<void> {
-  try {
-    const project = await load();
-    useStore.setState({ project, ...withText(project.text), lastGoodYaml: project.text, problems: project.problems, build: undefined, rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
-  } catch (e) {
-    useStore.setState({ error: (e as Error).message });
   }
+
+  const projectSlice: Slice<ProjectSlice> = (set, get) => ({
+    yaml: '',
+    lastGoodYaml: '',
+    stale: false,
+    problems: [],
+    tab: 'explorer',
+    async open(path) {
+      await showProject(() => api.request({ cmd: 'project.open', path }));
+    },
+    async openImage(path) {
+      latest.invalidate('');
+      set({ opening: path });
+      try {
+        const { build, ...project } = await api.request({ cmd: 'image.open', path });
+        set({ project, ...withText(project.text), problems: [], build, history: [], rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true }, tab: 'inspect' });
+        await get().loadDir('/');
+      } catch (e) {
+        set({ error: message(e) });
+      } finally {
+        set({ opening: undefined });
+      }
+    },
+    async useAsBase(image, dir) {
+      await showProject(() => api.request({ cmd: 'project.fromImage', image, dir }));
+    },
+    async create(path) {
+      await showProject(() => api.request({ cmd: 'project.new', path }));
+    },
+    async editYaml(text) {
+      set(withText(text));
+      const r = await latest.run('validate', () => api.request({ cmd: 'project.validate', text }));
+      if (r !== STALE) set({ problems: r.problems });
+    },
+    async save() {
+      const project = await api.request({ cmd: 'project.save', text: get().yaml });
+      set({ problems: project.problems, ...(project.problems.length ? {} : { project }) });
+    },
+    setTab(tab) {
+      set({ tab });
+    },
+    setError(error) {
+      set({ error });
+    },
+    selectSource(layer, source) {
+      set({ selectedSource: [layer, source], tab: 'source' });
+    },
+    async loadRecent() {
+      const recent = await api.request({ cmd: 'recent.list' }).catch(() => undefined);
+      if (recent) set({ recent });
+    },
+  });
+
+  const buildSlice: Slice<BuildSlice> = (set, get) => ({
+    building: false,
+    plan: 0,
+    nodes: [],
+    warnings: [],
+    history: [],
+    async runBuild() {
+      if (get().building) return;
+      const blocked = engineBlocked(get());
+      if (blocked) return set({ error: blocked });
+      latest.invalidate('tree');
+      set({ building: true, nodes: [], warnings: [], plan: 0, error: undefined });
+      // One separator per build: successive builds do not run together in the log.
+      writeTerminal('build', `\r\n\x1b[2m──── build ${new Date().toLocaleTimeString()} ────\x1b[0m\r\n`);
+      try {
+        const build = await api.request({ cmd: 'build.start' });
+        set({ build, rows: {}, error: build.ok ? undefined : build.error });
+        if (build.record) writeTerminal('build', `\x1b[1m${summaryLine(build.record, Date.now(), get().project?.dir)}\x1b[0m\r\n`);
+        void get().loadHistory();
+        if (build.ok) await get().loadDir('/');
+      } catch (e) {
+        set({ error: message(e) });
+      } finally {
+        set({ building: false });
+      }
+    },
+    async cancel() {
+      await api.request({ cmd: 'build.cancel' }).catch((e: unknown) => set({ error: message(e) }));
+    },
+    async loadHistory() {
+      if (get().project?.readOnly) return set({ history: [] });
+      const r = await latest.run('history', () => api.request({ cmd: 'build.history' })).catch((): typeof STALE => STALE);
+      if (r !== STALE) set({ history: r.records });
+    },
+  });
+
+  const explorerSlice: Slice<ExplorerSlice> = (set, get) => ({
+    layer: null,
+    rows: {},
+    expanded: { '/': true },
+    async showInExplorer(path, layer) {
+      if (get().layer !== layer) {
+        latest.invalidate('tree');
+        set({ layer, rows: {}, expanded: { '/': true } });
+      }
+      const parts = path.split('/').filter(Boolean);
+      const dirs = ['/', ...parts.slice(0, -1).map((_, i) => '/' + parts.slice(0, i + 1).join('/'))];
+      set((s) => ({ expanded: { ...s.expanded, ...Object.fromEntries(dirs.map((d) => [d, true])) }, selected: path, reveal: path, tab: 'explorer' }));
+      for (const d of dirs) if (!rowsOf(get(), d)) await get().loadDir(d);
+    },
+    setLayer(layer) {
+      latest.invalidate('tree');
+      set({ layer, selected: undefined, expanded: { '/': true } });
+      if (get().build?.ok) void get().loadDir('/');
+    },
+    async loadDir(dir) {
+      // Page by page: the first rows show at once, no message carries a whole large folder.
+      const { layer } = get();
+      let rows: TreeRow[] = [];
+      for (let offset = 0; ; ) {
+        const page = await latest.run(`tree${key(layer, dir)}`, () => api.request({ cmd: 'tree.page', layer, dir, offset, limit: offset === 0 ? 200 : 2000 }));
+        if (page === STALE) return;
+        rows = [...rows, ...page.rows];
+        set((s) => ({ rows: { ...s.rows, [key(layer, dir)]: rows } }));
+        offset += page.rows.length;
+        if (offset >= page.total || page.rows.length === 0) break;
+      }
+    },
+    async toggle(dir) {
+      const open = !get().expanded[dir];
+      set((s) => ({ expanded: { ...s.expanded, [dir]: open } }));
+      if (open && !get().rows[key(get().layer, dir)]) await get().loadDir(dir);
+    },
+    select(path) {
+      set({ selected: path });
+    },
+  });
+
+  const runsSlice: Slice<RunsSlice> = (set) => ({
+    runs: [],
+    async startRun(kind) {
+      try {
+        const { id } = kind === 'run' ? await api.request({ cmd: 'run.start', runner: 'chroot', args: [], cols: 100, rows: 20 }) : await api.request({ cmd: 'shell.start', cols: 100, rows: 20 });
+        set((s) => ({ runs: [...s.runs, { id, kind, title: kind === 'run' ? 'Run: chroot' : 'Shell' }], activeRun: id }));
+      } catch (e) {
+        set({ error: message(e) });
+      }
+    },
+  });
+
+  const connectionSlice: Slice<ConnectionSlice> = () => ({
+    connection: api.onConnection ? { state: 'connecting' } : { state: 'connected' },
+    reconnect() {
+      api.reconnect?.();
+    },
+  });
+
+  const store = create<State>()((...a) => ({ ...projectSlice(...a), ...buildSlice(...a), ...explorerSlice(...a), ...runsSlice(...a), ...connectionSlice(...a) }));
+
+  api.onConnection?.((c) => {
+    const was = store.getState().connection.state;
+    // A lost engine answers nothing: a build in flight is over, whatever it was doing.
+    store.setState(c.state === 'lost' ? { connection: c, building: false } : { connection: c });
+    // Back after a loss: read the project and its last build again (the engine may have restarted).
+    if (c.state === 'connected' && was !== 'connected' && store.getState().project) void reread();
+  });
+
+  async function reread(): Promise<void> {
+    const { project } = store.getState();
+    if (project?.readOnly && project.image) await store.getState().openImage(project.image);
+    else await store.getState().open(project?.dir);
+    await store.getState().loadRecent();
+  }
+
+  api.onEvent((e) => {
+    if (e.event === 'build.plan') store.setState({ plan: e.nodes });
+    if (e.event === 'build.node') {
+      store.setState((s) => {
+        const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail, progress: e.progress };
+        const i = s.nodes.findIndex((n) => n.id === e.id);
+        return { nodes: i === -1 ? [...s.nodes, node] : s.nodes.map((n, j) => (j === i ? node : n)) };
+      });
+    }
+    if (e.event === 'build.warning') {
+      const { event: _, ...w } = e;
+      store.setState((s) => ({ warnings: [...s.warnings, w] }));
+    }
+    if (e.event === 'term.exit') store.setState((s) => ({ runs: s.runs.map((r) => (r.id === e.id ? { ...r, code: e.code, ms: e.ms } : r)) }));
+  });
+
+  return store;
 }
+
+export const useStore = createStore(defaultApi);
 
 export function rowsOf(s: Pick<State, 'rows' | 'layer'>, dir: string): TreeRow[] | undefined {
   return s.rows[key(s.layer, dir)];
 }
-
-api.onEvent((e) => {
-  if (e.event === 'build.plan') useStore.setState({ plan: e.nodes });
-  if (e.event === 'build.node') {
-    useStore.setState((s) => {
-      const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail, progress: e.progress };
-      const i = s.nodes.findIndex((n) => n.id === e.id);
-      return { nodes: i === -1 ? [...s.nodes, node] : s.nodes.map((n, j) => (j === i ? node : n)) };
-    });
-  }
-  if (e.event === 'build.warning') {
-    const { event: _, ...w } = e;
-    useStore.setState((s) => ({ warnings: [...s.warnings, w] }));
-  }
-  if (e.event === 'term.exit') useStore.setState((s) => ({ runs: s.runs.map((r) => (r.id === e.id ? { ...r, code: e.code, ms: e.ms } : r)) }));
-});

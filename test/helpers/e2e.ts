@@ -10,9 +10,9 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots, to be looked at: test-results/ at the repository root. */
 export const SHOTS = path.join(REPO, 'test-results');
 
-/** `scratchyard gui PROJECT` on a free port; resolves with the URL it prints (the token included). */
-export function startGui(project: string, cacheDir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ gui: ChildProcess; url: string }> {
-  const gui = spawn(process.execPath, [CLI, 'gui', project, '--port', '0', '--no-open', '--cache', cacheDir], { stdio: ['ignore', 'pipe', 'pipe'], env });
+/** `scratchyard gui PROJECT` on a free port (or `port`); resolves with the URL it prints (the token included). */
+export function startGui(project: string, cacheDir: string, env: NodeJS.ProcessEnv = process.env, port = 0): Promise<{ gui: ChildProcess; url: string }> {
+  const gui = spawn(process.execPath, [CLI, 'gui', project, '--port', String(port), '--no-open', '--cache', cacheDir], { stdio: ['ignore', 'pipe', 'pipe'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     gui.stdout!.on('data', (c: Buffer) => {

@@ -3,10 +3,11 @@
 // where the field's own undo applies.
 import { useEffect } from 'react';
 import { canRedo, canUndo, useCompose } from '../compose';
-import { useStore } from '../store';
+import { engineBlocked, useStore } from '../store';
 
 export function ComposeBar() {
   const { project, yaml, problems, building } = useStore();
+  const blocked = useStore(engineBlocked);
   const { history, undo, redo, save, notice, setNotice } = useCompose();
   const dirty = !!project && yaml !== project.text;
   useEffect(() => {
@@ -50,7 +51,7 @@ export function ComposeBar() {
       <button onClick={redo} disabled={!canRedo(history)} aria-keyshortcuts="Control+Shift+Z" title="Redo (Ctrl+Shift+Z)">
         Redo
       </button>
-      <button onClick={() => void save()} disabled={!dirty || problems.length > 0 || building} aria-keyshortcuts="Control+S" title="Save scratchyard.yaml and rebuild what changed (Ctrl+S)">
+      <button onClick={() => void save()} disabled={!dirty || problems.length > 0 || building || !!blocked} aria-keyshortcuts="Control+S" title={blocked ?? 'Save scratchyard.yaml and rebuild what changed (Ctrl+S)'}>
         Save
       </button>
       {dirty && (

@@ -1,6 +1,7 @@
 // The bottom dock (issue 15): build log, terminals and run results as tabs,
 // each terminal and the results closable; collapses to its tab bar, resizes
 // by dragging its edge or with the arrow keys, never past half the window.
+import { BuildSummary } from './BuildSummary';
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { api } from '../api';
 import { DOCK_MIN, dockMax, useDock } from '../dock';
@@ -35,6 +36,8 @@ function useDockMax(): number {
 
 export function Dock() {
   const { runs, building, nodes } = useStore();
+  // The last build's line (this session's, or restored on open) sits in the bar, in sight when collapsed.
+  const record = useStore((s) => s.build?.record);
   const results = useRunResults();
   const dock = useDock();
   const max = useDockMax();
@@ -95,7 +98,7 @@ export function Dock() {
             </span>
           ))}
         </div>
-        {idle && <span className="muted dock-hint">Press Build to compile the recipe into layers and archives; its log, terminals and run results show here.</span>}
+        {record ? <BuildSummary /> : idle && <span className="muted dock-hint">Press Build to compile the recipe into layers and archives; its log, terminals and run results show here.</span>}
         {!idle && (
         <button className="small dock-toggle" aria-expanded={!dock.collapsed} aria-label={dock.collapsed ? 'Expand the bottom panel' : 'Collapse the bottom panel'} title={dock.collapsed ? 'Expand' : 'Collapse'} onClick={() => dock.setCollapsed(!dock.collapsed)}>
           {dock.collapsed ? '▴' : '▾'}

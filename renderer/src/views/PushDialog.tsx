@@ -4,14 +4,15 @@
 // blob's row changes as the host reports it, then the manifest digest shows.
 import { useEffect, useRef } from 'react';
 import { BLOB_WORDS, usePush } from '../push';
-import { useStore } from '../store';
+import { engineBlocked, useStore } from '../store';
 
 /** The header's Push button: usable once a build can run (the host refuses an unbuilt image in words). */
 export function PushButton() {
   const { building, problems } = useStore();
   const show = usePush((p) => p.show);
+  const blocked = useStore(engineBlocked);
   return (
-    <button aria-label="Push…" title="Push the built image to a registry" onClick={() => void show()} disabled={building || !!problems.length}>
+    <button aria-label="Push…" title={blocked ?? 'Push the built image to a registry'} onClick={() => void show()} disabled={building || !!problems.length || !!blocked}>
       Push…
     </button>
   );

@@ -6,7 +6,7 @@ import { useEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import { flagSummary, type RunField } from '../runFlags';
 import { currentRequest, remembered, useRunOptions, type RunTarget } from '../runOptions';
 import { useRunResults } from '../runResults';
-import { useStore } from '../store';
+import { engineBlocked, useStore } from '../store';
 
 const TARGETS: [RunTarget, string][] = [
   ['chroot', 'chroot (in a terminal)'],
@@ -19,6 +19,7 @@ const TARGETS: [RunTarget, string][] = [
 /** The "options…" button of the header's Run group; a dot when flags are set, their summary as its description. */
 export function RunOptionsButton() {
   const { building, problems } = useStore();
+  const blocked = useStore(engineBlocked);
   const running = useRunResults((r) => r.running);
   const { setOpen } = useRunOptions();
   useRunOptions((o) => o.byProject); // re-render when the options change
@@ -29,9 +30,9 @@ export function RunOptionsButton() {
     <button
       aria-label="Run with options…"
       aria-description={summary ? `in use: ${summary}` : undefined}
-      title={summary ? `Runs use: ${summary}` : 'Command, entrypoint, env, user, workdir, network, timeout'}
+      title={blocked ?? (summary ? `Runs use: ${summary}` : 'Command, entrypoint, env, user, workdir, network, timeout')}
       onClick={() => setOpen(true)}
-      disabled={building || !!problems.length || !!running}
+      disabled={building || !!problems.length || !!running || !!blocked}
       className={set ? 'has-options' : ''}
     >
       options…{set ? ' ●' : ''}

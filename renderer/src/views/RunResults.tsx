@@ -1,18 +1,19 @@
 // Running the image in a VM, in docker or everywhere at once, and the table of
 // what each runner answered (exit code, time, whether stdout matched), each
 // runner's output one click away.
-import { useStore } from '../store';
+import { engineBlocked, useStore } from '../store';
 import { ALL_RUNNERS, useRunResults, type RunRow } from '../runResults';
 import { shellJoin } from '../runFlags';
 import { useRunOptions } from '../runOptions';
 
 const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'docker', podman: 'podman' };
 
-/** Runs are off while building, with recipe problems, or while runners run. */
-function useRunsOff(): boolean {
+/** Runs are off while building, with recipe problems, while runners run, or without an engine (`blocked` says why). */
+function useRunsOff(): { off: boolean; blocked?: string } {
   const { building, problems } = useStore();
+  const blocked = useStore(engineBlocked);
   const { running } = useRunResults();
-  return building || !!problems.length || !!running;
+  return { off: building || !!problems.length || !!running || !!blocked, blocked };
 }
 
 /** The header's "Run in" buttons after chroot: VM, docker. Visible text is
@@ -20,13 +21,13 @@ function useRunsOff(): boolean {
 export function RunnerButtons() {
   // With the run dialog's flags, as remembered for this project.
   const run = useRunOptions((o) => o.run);
-  const off = useRunsOff();
+  const { off, blocked } = useRunsOff();
   return (
     <>
-      <button aria-label="Run in VM" onClick={() => void run('vm')} disabled={off}>
+      <button aria-label="Run in VM" onClick={() => void run('vm')} disabled={off} title={blocked}>
         VM
       </button>
-      <button aria-label="Run in docker" onClick={() => void run('docker')} disabled={off}>
+      <button aria-label="Run in docker" onClick={() => void run('docker')} disabled={off} title={blocked}>
         docker
       </button>
     </>
@@ -36,8 +37,9 @@ export function RunnerButtons() {
 /** Every runner at once, one table of results (in the header's ⋯ menu). */
 export function RunEverywhereButton() {
   const run = useRunOptions((o) => o.run);
+  const { off, blocked } = useRunsOff();
   return (
-    <button aria-label="Run everywhere" title="Every runner, one table of results" onClick={() => void run('everywhere')} disabled={useRunsOff()}>
+    <button aria-label="Run everywhere" title={blocked ?? 'Every runner, one table of results'} onClick={() => void run('everywhere')} disabled={off}>
       Run everywhere
     </button>
   );
@@ -47,8 +49,9 @@ export function RunEverywhereButton() {
 export function VmConsoleButton() {
   const { building, problems } = useStore();
   const { openVmConsole } = useRunResults();
+  const blocked = useStore(engineBlocked);
   return (
-    <button aria-label="Open VM console" onClick={() => void openVmConsole()} disabled={building || !!problems.length}>
+    <button aria-label="Open VM console" onClick={() => void openVmConsole()} disabled={building || !!problems.length || !!blocked} title={blocked}>
       Open VM console
     </button>
   );

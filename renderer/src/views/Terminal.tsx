@@ -14,6 +14,12 @@ export function Terminal({ id, label, interactive = false }: { id: string; label
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(el.current!);
+    // A log is read, not typed into: read-only and out of the tab order (it must not trap Tab).
+    if (!interactive)
+      for (const t of el.current!.querySelectorAll('textarea, [tabindex]')) {
+        t.setAttribute('tabindex', '-1');
+        if (t instanceof HTMLTextAreaElement) t.readOnly = true;
+      }
     try {
       fit.fit();
     } catch {
