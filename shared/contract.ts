@@ -218,7 +218,7 @@ export const buildRecord = z.strictObject({
   ok: z.boolean(),
   error: z.string().max(4000).optional(),
   manifestDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
-  layers: z.array(z.strictObject({ name: z.string().max(256), digest: z.string().max(80), size: z.number().nonnegative(), files: z.number().int().nonnegative(), cached: z.boolean() })).max(1000),
+  layers: z.array(z.strictObject({ name: z.string().max(256), label: z.string().max(1024).optional(), digest: z.string().max(80), size: z.number().nonnegative(), files: z.number().int().nonnegative(), cached: z.boolean() })).max(1000),
   /** Bytes of the layers' tars. */
   size: z.number().nonnegative(),
   cacheHits: z.number().int().nonnegative(),
