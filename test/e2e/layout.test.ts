@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-layout-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:latest');
@@ -37,7 +37,7 @@ describe.skipIf(lacks(CHROMIUM))('the layout at 1440×900 and 1024×700', () => 
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
   });
 
   it('keeps the header on one row and shows no empty log before a build', async () => {

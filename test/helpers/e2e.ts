@@ -24,6 +24,16 @@ export function startGui(project: string, cacheDir: string, env: NodeJS.ProcessE
   });
 }
 
+/** Stop a gui and wait for it to end (its last writes into the cache included); SIGKILL after 10 s. */
+export async function stopGui(gui: ChildProcess | undefined): Promise<void> {
+  if (!gui || gui.exitCode !== null || gui.signalCode !== null) return;
+  const ended = new Promise((r) => gui.once('exit', r));
+  gui.kill('SIGTERM');
+  const timer = setTimeout(() => gui.kill('SIGKILL'), 10_000);
+  await ended;
+  clearTimeout(timer);
+}
+
 /** Chromium with a 1360×900 page at `url`. */
 export async function openPage(url: string): Promise<{ browser: Browser; page: Page }> {
   mkdirSync(SHOTS, { recursive: true });

@@ -67,7 +67,8 @@ export function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Cl
 /** A temporary folder removed after the test file. */
 export function tempDir(prefix = 'sy-test-'): string {
   const d = mkdtempSync(path.join(os.tmpdir(), prefix));
-  afterAll(() => rmSync(d, { recursive: true, force: true }));
+  // Retried: a CLI process that is ending may still be writing its code cache into a cache folder here.
+  afterAll(() => rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
   return d;
 }
 
