@@ -236,6 +236,8 @@ const buildReply = z.object({
   record: buildRecord.optional(),
   /** Read back from the history and out/, not built by this session. */
   restored: z.boolean().optional(),
+  /** What this build found against scratchyard.lock. */
+  lock: lockStateSchema.optional(),
 });
 export type BuildReply = z.infer<typeof buildReply>;
 

@@ -12,6 +12,7 @@ import { RunEverywhereButton, RunnerButtons, VmConsoleButton } from './views/Run
 import { create } from 'zustand';
 import { Doctor, FileList, LayerDiff, Yaml } from './views/Panels';
 import { Dock } from './views/Dock';
+import { LockBadge, Packages } from './views/Packages';
 import { bytes } from './format';
 import { ComposeBar } from './views/ComposeBar';
 import { isDirty, useCompose } from './compose';
@@ -32,6 +33,7 @@ const TABS: [Tab, string][] = [
   ['compare', 'Compare'],
   ['source', 'Source'],
   ['yaml', 'YAML'],
+  ['packages', 'Packages'],
   ['doctor', 'Doctor'],
 ];
 
@@ -51,6 +53,7 @@ export function App() {
         <span className="project" title={s.project?.dir}>
           {s.project?.name ?? 'no project'}
         </span>
+        {!ro && <LockBadge />}
         <ProjectMenu />
         {s.opening && (
           <span role="status" className="muted opening">
@@ -128,6 +131,7 @@ export function App() {
           {tab === 'compare' && <Compare />}
           {tab === 'source' && <SourceForm />}
           {tab === 'yaml' && (ro ? <ImageConfig /> : <Yaml />)}
+          {tab === 'packages' && <Packages />}
           {tab === 'doctor' && <Doctor />}
         </div>
       </main>

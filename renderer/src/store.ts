@@ -15,7 +15,7 @@ function withText(text: string): { yaml: string; stale: boolean; lastGoodYaml?: 
   return layersOf(text) ? { yaml: text, stale: false, lastGoodYaml: text } : { yaml: text, stale: true };
 }
 
-export type Tab = 'explorer' | 'diff' | 'filelist' | 'inspect' | 'sizemap' | 'compare' | 'source' | 'yaml' | 'doctor';
+export type Tab = 'explorer' | 'diff' | 'filelist' | 'inspect' | 'sizemap' | 'compare' | 'source' | 'yaml' | 'packages' | 'doctor';
 export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number };
 export type WarningView = Omit<Extract<EngineEvent, { event: 'build.warning' }>, 'event'>;
 export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };

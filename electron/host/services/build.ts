@@ -7,6 +7,7 @@ import { build, type BuildResult } from '../../engine/entry/build';
 import type { BuildEvent } from '../../engine/model/events';
 import { readJsonCapped } from '../../engine/store/integrity';
 import { openNamed, replyLayers, shownOfBuild, shownOfImage } from '../inspect';
+import { lockState } from '../../engine/inspect/packages';
 import type { Handlers } from './handler';
 import { readHistory, recordBuild, type BuildRecord } from './history';
 import type { HostState } from './state';
@@ -28,7 +29,7 @@ export async function runBuild(state: HostState): Promise<BuildReply> {
     state.setResult(r);
     const record = recordOf(r, performance.now() - t0);
     await recordBuild(state.cacheDir, recipeFile, record).catch((e: Error) => state.emit({ event: 'log', line: `build history not written: ${e.message}` }));
-    return { ok: true, manifestDigest: record.manifestDigest, layers: record.layers, record };
+    return { ok: true, manifestDigest: record.manifestDigest, layers: record.layers, record, lock: lockState(r.lock, false) };
   } catch (e) {
     const message = e instanceof Error ? (ac.signal.aborted ? 'cancelled' : e.message) : String(e);
     state.emit({ event: 'log', line: `build failed: ${message}` });
