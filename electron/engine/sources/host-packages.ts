@@ -18,27 +18,27 @@ export interface HostPackage extends DebPackage {
   control: Paragraph;
 }
 
-export interface HostDpkg {
-  /** The package that ships a path (either name of a merged-/usr path), if any. */
-  owner(p: string): HostPackage | undefined;
+/** This machine's dpkg database as read once per process: every package's file list (dpkg-query's text) and control paragraph. */
+interface HostDb {
+  listing: string;
+  controls: Map<string, Paragraph>;
 }
 
 const FORMAT = '${Package}\\t${Version}\\t${Architecture}\\t${db:Status-Abbrev}\\n${db-fsys:Files}';
 const STATUS = '/var/lib/dpkg/status';
 const MAX_STATUS = 64 << 20;
 
-let loaded: Promise<HostDpkg> | undefined;
+let loaded: Promise<HostDb | undefined> | undefined;
 
-/** This machine's dpkg database (empty without dpkg). */
-export function hostDpkg(): Promise<HostDpkg> {
+/** Read once per process (undefined without dpkg). */
+function hostDb(): Promise<HostDb | undefined> {
   loaded ??= load();
   return loaded;
 }
 
-async function load(): Promise<HostDpkg> {
-  const owners = new Map<string, HostPackage>();
+async function load(): Promise<HostDb | undefined> {
   const tool = findTool('dpkgQuery');
-  if (!tool) return { owner: () => undefined };
+  if (!tool) return undefined;
   const [listing, statusText] = await Promise.all([
     exec(tool, ['-W', '-f', FORMAT]),
     fs.stat(STATUS).then((st) => (st.size <= MAX_STATUS ? fs.readFile(STATUS, 'utf8') : ''), () => ''),
@@ -50,19 +50,52 @@ async function load(): Promise<HostDpkg> {
     const control = new Map([...p].filter(([k]) => k !== 'Conffiles'));
     controls.set(`${pkg.name}:${pkg.architecture}`, control);
   }
-  let cur: HostPackage | undefined;
-  for (const line of listing.stdout.split('\n')) {
-    if (line.startsWith(' ')) {
-      const f = line.slice(1);
-      if (cur && f.startsWith('/') && !owners.has(usrKey(f))) owners.set(usrKey(f), cur);
-      continue;
-    }
-    const [name, version, architecture, status] = line.split('\t');
-    const control = controls.get(`${name}:${architecture}`);
-    const pkg = control && status?.startsWith('ii') ? debPackage(control) : undefined;
-    cur = control && pkg && pkg.version === version ? { ...pkg, control } : undefined;
+  return { listing: listing.stdout, controls };
+}
+
+/**
+ * The installed package that ships each of `paths` (by usrKey: either name of a
+ * merged-/usr path). Only the paths asked for are looked at: the listing has
+ * every file of every package (130k lines here), and keying all of them cost
+ * more than the whole rest of a no-op rebuild.
+ */
+async function owners(paths: Iterable<string>): Promise<Map<string, HostPackage>> {
+  const out = new Map<string, HostPackage>();
+  const db = await hostDb();
+  if (!db) return out;
+  const wanted = new Set<string>();
+  for (const p of paths) {
+    const k = usrKey(p);
+    wanted.add(k);
+    wanted.add(`/usr${k}`);
   }
-  return { owner: (p) => owners.get(usrKey(p)) };
+  let cur: HostPackage | undefined;
+  let from = 0;
+  const text = db.listing;
+  while (from < text.length) {
+    let to = text.indexOf('\n', from);
+    if (to === -1) to = text.length;
+    if (text.charCodeAt(from) === 32) {
+      if (cur) {
+        const f = text.slice(from + 1, to);
+        if (wanted.has(f) && !out.has(usrKey(f))) out.set(usrKey(f), cur);
+      }
+    } else {
+      const [name, version, architecture, status] = text.slice(from, to).split('\t');
+      const control = db.controls.get(`${name}:${architecture}`);
+      const pkg = control && status?.startsWith('ii') ? debPackage(control) : undefined;
+      cur = control && pkg && pkg.version === version ? (known.get(control) ?? remember(control, { ...pkg, control })) : undefined;
+    }
+    from = to + 1;
+  }
+  return out;
+}
+
+/** One HostPackage object per package across calls: SBOM and status.d group files by it. */
+const known = new WeakMap<Paragraph, HostPackage>();
+function remember(control: Paragraph, pkg: HostPackage): HostPackage {
+  known.set(control, pkg);
+  return pkg;
 }
 
 /**
@@ -75,9 +108,9 @@ export async function hostFilesByPackage(brought: Iterable<[ImagePath, Entry]>, 
   const candidates = [...brought].filter(([, e]) => e.type === 'file' || e.type === 'symlink');
   // No host file, no dpkg-query.
   if (!candidates.length) return out;
-  const db = await hostDpkg();
+  const owned = await owners(candidates.map(([p]) => p));
   for (const [p, e] of candidates) {
-    const pkg = db.owner(p);
+    const pkg = owned.get(usrKey(p));
     if (!pkg || !(await sameAsHost(p, e, store))) continue;
     out.set(pkg, [...(out.get(pkg) ?? []), p]);
   }
