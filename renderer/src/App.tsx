@@ -1,7 +1,7 @@
 // The window: actions on top (one row; the less used in a menu), the layer
 // stack on the left, the views in the middle, and a dock below for the build
 // log, terminals and run results that never takes more than half the window.
-import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
 import { layerColour } from './treemap';
 import { engineBlocked, useStore, type Tab } from './store';
 import { ConnectionBanner } from './views/ConnectionBanner';
@@ -46,8 +46,15 @@ export function App() {
   const tab = ro && s.tab === 'source' ? 'explorer' : s.tab;
   const blocked = engineBlocked(s);
   const locked = s.building || !!s.problems.length || ro || !!blocked;
+  const buildButton = useRef<HTMLButtonElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
+  useKeepBuildFocus(s.building, buildButton, cancelButton);
   return (
     <div className={`app ${ro ? 'readonly-app' : ''}`}>
+      <nav className="skip-links" aria-label="Skip links">
+        <a href="#view">Skip to the view</a>
+        <a href="#layers">Skip to the layers</a>
+      </nav>
       <header>
         <h1>Scratchyard</h1>
         <span className="project" title={s.project?.dir}>
@@ -63,10 +70,10 @@ export function App() {
         {!ro && <ComposeBar />}
         <div className="actions">
           <div className="group" role="group" aria-label="Build">
-            <button onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={locked} title={blocked} accessKey="b">
+            <button ref={buildButton} onClick={() => void (isDirty() ? useCompose.getState().save() : s.runBuild())} disabled={locked} title={blocked} accessKey="b">
               Build
             </button>
-            <button onClick={() => void s.cancel()} disabled={!s.building || !!blocked} title={blocked}>
+            <button ref={cancelButton} onClick={() => void s.cancel()} disabled={!s.building || !!blocked} title={blocked}>
               Cancel
             </button>
           </div>
@@ -102,7 +109,7 @@ export function App() {
         </div>
       )}
       {ro && <ReadOnlyBanner />}
-      <aside className="side">
+      <aside className="side" id="layers" tabIndex={-1}>
         {ro ? (
           <ImageLayers />
         ) : (
@@ -122,7 +129,7 @@ export function App() {
             </button>
           ))}
         </div>
-        <div role="tabpanel" className="view">
+        <div role="tabpanel" className="view" id="view" tabIndex={-1}>
           {tab === 'explorer' && <Explorer />}
           {tab === 'diff' && <LayerDiff />}
           {tab === 'filelist' && <FileList />}
@@ -322,4 +329,25 @@ function ImageConfig() {
       <textarea aria-label="Image config" readOnly spellCheck={false} value={yaml} />
     </div>
   );
+}
+
+/**
+ * Focus stays on the Build / Cancel pair: a Build pressed from the keyboard
+ * disables itself, so focus moves to Cancel while it runs and back to Build
+ * after (only when it was on one of them: a user elsewhere is not pulled away).
+ */
+function useKeepBuildFocus(building: boolean, build: RefObject<HTMLButtonElement | null>, cancel: RefObject<HTMLButtonElement | null>): void {
+  const held = useRef(false);
+  useEffect(() => {
+    const active = document.activeElement;
+    const onPair = active === build.current || active === cancel.current || (held.current && (active === document.body || active === null));
+    if (!onPair) {
+      held.current = false;
+      return;
+    }
+    held.current = true;
+    const target = building ? cancel.current : build.current;
+    // After React has applied `disabled`.
+    requestAnimationFrame(() => target?.focus());
+  }, [building, build, cancel]);
 }
