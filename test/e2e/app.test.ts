@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { CLI, lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
 import { setYaml, yamlText } from '../helpers/yamlEditor';
 
 const work = tempDir('sy-e2e-');
@@ -27,7 +27,7 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
   });
 
   it('opens the example with its layer stack, and says what to do before a build', async () => {
@@ -123,14 +123,14 @@ describe.skipIf(lacks(CHROMIUM))('new projects', () => {
       expect(readFileSync(path.join(work, 'Fresh Project', 'scratchyard.yaml'), 'utf8')).toContain('name: fresh-project');
     } finally {
       await b.close();
-      second.gui.kill('SIGTERM');
+      await stopGui(second.gui);
     }
   });
 });
 
 describe('the contract over the WebSocket', () => {
   let local: ChildProcess | undefined;
-  afterAll(() => local?.kill('SIGTERM'));
+  afterAll(() => stopGui(local));
 
   it('refuses a wrong token and answers malformed messages with an error, not a crash', async () => {
     const w = tempDir('sy-ws-');

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-compose-');
 const project = writeProject(
@@ -50,7 +50,7 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
   });
 
   it('the palette lists every source kind, Debian, run steps and stages included', async () => {

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
-import { CHROMIUM, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, openPage, startGui, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-local-images-');
 const cache = path.join(work, 'cache');
@@ -48,7 +48,7 @@ describe.skipIf(lacks(CHROMIUM, 'skopeo') || !dockerWorks())('Open image… list
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
     sh(DOCKER, ['rmi', '-f', `${NAME}:${TAG}`], { timeout: 60_000 });
   });
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
-import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
 import { yamlText } from '../helpers/yamlEditor';
 
 const work = tempDir('sy-push-e2e-');
@@ -35,7 +35,7 @@ describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))(
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
     await reg?.stop();
   });
 

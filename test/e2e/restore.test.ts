@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-restore-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:restore');
@@ -46,7 +46,7 @@ describe.skipIf(lacks(CHROMIUM))('the app restores its last build and survives a
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
   });
 
   it('a build ends with a summary line, a separator in the log and a history entry', async () => {

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { copyExample, helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-run-trace-');
 const SIZES = [
@@ -42,7 +42,7 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
   });
 
   it('entrypoint, command, env, user and workdir reach the program in the chroot', async () => {
@@ -118,7 +118,7 @@ describe.skipIf(lacks(CHROMIUM, 'strace', '/usr/bin/python3'))('Trace on a host 
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
   });
 
   it('Trace in the layer stack shows the kept stdlib files with their bytes, the dropped paths and why, and a total', async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-runners-');
 const tag = `scratchyard-test/e2e-runners:${process.pid}`;
@@ -27,7 +27,7 @@ describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runner
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
     if (dockerWorks()) sh(DOCKER, ['rmi', '-f', tag]);
   });
 

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
 import { focusInEditor, setYaml, yamlBox, yamlText } from '../helpers/yamlEditor';
 
 // Written as a person writes it; the yaml library would write `[ "/init" ]`.
@@ -64,7 +64,7 @@ describe.skipIf(lacks(CHROMIUM))('the YAML editor', () => {
 
   afterAll(async () => {
     await browser?.close();
-    gui?.kill('SIGTERM');
+    await stopGui(gui);
   });
 
   for (const [width, height] of [

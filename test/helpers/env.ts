@@ -68,7 +68,7 @@ export function sh(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Cl
 export function tempDir(prefix = 'sy-test-'): string {
   const d = mkdtempSync(path.join(os.tmpdir(), prefix));
   // Retried: a CLI process that is ending may still be writing its code cache into a cache folder here.
-  afterAll(() => rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
+  afterAll(() => rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
   return d;
 }
 
