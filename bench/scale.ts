@@ -1,7 +1,7 @@
 // The explorer's engine side at scale: a 100,000-entry image, from "open the
 // explorer" (index the tree, answer the first page) and a layer diff of two
 // 100,000-entry trees, each beside a reference taken in the same run.
-import type { ImagePath, Sha256 } from '../shared/brand';
+import { asSha256, type ImagePath, type Sha256 } from '../shared/brand';
 import { diffTrees } from '../electron/engine/model/diff';
 import { indexTree } from '../electron/engine/model/index';
 import { sortedPaths, type Entry, type Tree } from '../electron/engine/model/tree';
@@ -61,7 +61,7 @@ console.log(`${'layer diff of two 100k trees'.padEnd(44)} ${diffMs.toFixed(0).pa
 // indexed yet (a fresh copy each run; opening the image is not timed).
 const opened = () => {
   const top = new Map(b);
-  return shownOfImage('bench', { name: 'bench', layers: [{ digest: 'a'.repeat(64), tree: a }, { digest: 'b'.repeat(64), tree: top }], states: [a, top], config: {} }, null as unknown as BlobStore);
+  return shownOfImage('bench', { name: 'bench', layers: [{ digest: asSha256('a'.repeat(64)), tree: a }, { digest: asSha256('b'.repeat(64)), tree: top }], states: [a, top], config: {} }, null as unknown as BlobStore);
 };
 const shows = [...Array(5)].map(opened);
 const cold = shows

@@ -3,11 +3,10 @@
 // by the SBOM's own collector, once per build or image.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseDigest } from '../../shared/brand';
 import type { Response } from '../../shared/contract';
 import { LOCK_FILE } from '../../shared/lock';
 import type { BuildResult } from '../engine/entry/build';
-import { builtSbomInput, collectSbom } from '../engine/export/sbom-collect';
+import { builtSbomInput, collectSbom, openedSbomInput } from '../engine/export/sbom-collect';
 import type { OpenedImage } from '../engine/inspect';
 import { lockState, packageRows } from '../engine/inspect/packages';
 import type { BlobStore } from '../engine/store/blobs';
@@ -20,19 +19,7 @@ export async function packagesReply(projectDir: string, shown: { build?: BuildRe
   const lock = lockState(build?.lock, existsSync(path.join(projectDir, LOCK_FILE)));
   if (shown.image) {
     const { img, store } = shown.image;
-    const rows = once(img, async () =>
-      packageRows(
-        await collectSbom({
-          name: img.name,
-          reference: img.name,
-          architecture: 'unknown',
-          created: new Date(0).toISOString(),
-          layers: img.layers.map((l, index) => ({ index, name: String(index + 1), digest: parseDigest(l.digest, `layer ${index + 1}`) })),
-          states: img.states,
-          store,
-        }),
-      ),
-    );
+    const rows = once(img, async () => packageRows(await collectSbom(openedSbomInput(img, img.name, img.name, store))));
     return { of: 'image', packages: await rows, lock };
   }
   if (!build) return { of: 'none', packages: [], lock };

@@ -2,7 +2,7 @@
 // the host's versions, the layer holding each and the recipe source that
 // brought it; the header says whether the last build matched scratchyard.lock,
 // and a build that drifted from it lists what changed. Screenshots in test-results/.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -72,5 +72,22 @@ describe.skipIf(lacks(CHROMIUM, 'dpkg-query'))('the Packages view and the lock i
     await expect.poll(() => drift.count()).toBe(1);
     expect(await drift.textContent()).toMatch(/\/bin\/bash: bash 0\.0-not-this → /);
     await page.screenshot({ path: path.join(SHOTS, 'packages-drift.png') });
+  });
+
+  it('an opened image (the docker archive just built) lists the same packages, by layer number and without sources', async () => {
+    const archive = path.join(project, 'out', readdirSync(path.join(project, 'out')).find((n) => n.endsWith('.docker.tar'))!);
+    await page.getByRole('button', { name: 'Open image…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Open image' });
+    await dialog.getByLabel(/^Image:/).fill(archive);
+    await dialog.getByLabel(/^Image:/).press('Enter');
+    await expect.poll(() => page.getByRole('region', { name: 'Opened image' }).count(), { timeout: 60_000 }).toBe(1);
+    await page.getByRole('tab', { name: 'Packages' }).click();
+    const table = page.getByRole('table', { name: 'Debian packages' });
+    await expect.poll(() => table.count(), { timeout: 30_000 }).toBe(1);
+    const bash = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'bash', exact: true }) });
+    expect(await bash.count()).toBe(1);
+    const cells = await bash.getByRole('cell').allTextContents();
+    expect(cells[1]).toBe(sh('dpkg-query', ['-W', '-f', '${Version}', 'bash']).stdout);
+    expect(await page.getByRole('alert').filter({ hasText: /not a digest/ }).count()).toBe(0);
   });
 });

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { Sbom } from '../model/sbom';
 import { isImagePath, readImage } from '../oci/read';
-import { SbomInputError, builtSbomInput, collectSbom } from '../export/sbom-collect';
+import { SbomInputError, builtSbomInput, collectSbom, openedSbomInput } from '../export/sbom-collect';
 import { BlobStore } from '../store/blobs';
 import { build } from './build';
 import type { BuildEvent } from '../model/events';
@@ -20,28 +20,12 @@ async function imageSbom(target: string, cacheDir: string): Promise<Sbom> {
   await store.open();
   try {
     const img = await readImage(store, target);
-    const config = (img.config ?? {}) as Record<string, unknown>;
-    const text = (v: unknown, fallback: string) => (typeof v === 'string' && v.length <= 64 && /^[\w.:+-]+$/.test(v) ? v : fallback);
     const name = path.basename(path.resolve(target)).replace(/\.(oci|tar|docker\.tar)$/, '');
-    return await collectSbom({
-      name,
-      reference: path.resolve(target),
-      architecture: text(config.architecture, 'unknown'),
-      created: validTime(config.created) ?? new Date(0).toISOString().replace('.000Z', 'Z'),
-      layers: img.layers.map((l, index) => ({ index, name: String(index + 1), digest: l.digest })),
-      states: img.states,
-      store,
-    });
+    return await collectSbom(openedSbomInput(img, name, path.resolve(target), store));
   } catch (e) {
     if (e instanceof SbomInputError) throw new SbomInputError(`${target}: ${e.message}`);
     throw e;
   } finally {
     await store.close();
   }
-}
-
-function validTime(v: unknown): string | undefined {
-  if (typeof v !== 'string' || v.length > 40 || !/^\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)$/.test(v)) return undefined;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : new Date(t).toISOString().replace('.000Z', 'Z');
 }

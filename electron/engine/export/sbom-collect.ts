@@ -66,6 +66,31 @@ export function builtSbomInput(b: {
   };
 }
 
+/**
+ * Any image read from a file or folder, as the SBOM's input: `scratchyard sbom IMAGE` and
+ * the app's Packages view of an opened image. The config is the image's own: only
+ * well-formed architecture and created values are taken from it.
+ */
+export function openedSbomInput(img: { layers: { digest: Sha256 }[]; states: Tree[]; config?: unknown }, name: string, reference: string, store: BlobStore): SbomInput {
+  const config = (img.config && typeof img.config === 'object' ? img.config : {}) as Record<string, unknown>;
+  const arch = config.architecture;
+  return {
+    name,
+    reference,
+    architecture: typeof arch === 'string' && arch.length <= 64 && /^[\w.:+-]+$/.test(arch) ? arch : 'unknown',
+    created: validTime(config.created) ?? new Date(0).toISOString().replace('.000Z', 'Z'),
+    layers: img.layers.map((l, index) => ({ index, name: String(index + 1), digest: l.digest })),
+    states: img.states,
+    store,
+  };
+}
+
+function validTime(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v.length > 40 || !/^\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)$/.test(v)) return undefined;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString().replace('.000Z', 'Z');
+}
+
 export async function collectSbom(input: SbomInput): Promise<Sbom> {
   const { states, store } = input;
   const top = states[states.length - 1];

@@ -2,6 +2,7 @@
 // whiteouts as .wh.* files), the state after each, its config, and the command
 // that made each layer when the config's history says.
 import path from 'node:path';
+import type { Sha256 } from '../../../shared/brand';
 import type { Tree } from '../model/tree';
 import { readImage, type ReadImageOptions } from '../oci/read';
 import type { BlobStore } from '../store/blobs';
@@ -9,7 +10,7 @@ import type { BlobStore } from '../store/blobs';
 export { ImageOpenError } from '../oci/read';
 
 export interface OpenedLayer {
-  digest: string;
+  digest: Sha256;
   tree: Tree;
   command?: string;
 }
