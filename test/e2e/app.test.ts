@@ -8,27 +8,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { CLI, lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp, openPage, startGui, stopGui } from '../helpers/e2e';
 import { setYaml, yamlText } from '../helpers/yamlEditor';
 
 const work = tempDir('sy-e2e-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:latest');
 let gui: ChildProcess;
-let url: string;
 let browser: Browser;
 let page: Page;
 
 
 describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
   beforeAll(async () => {
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache')));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('opens the example with its layer stack, and says what to do before a build', async () => {
     await expect.poll(() => page.getByRole('list', { name: 'Layers' }).textContent()).toContain('busybox');

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp } from '../helpers/e2e';
 
 const work = tempDir('sy-compose-');
 const project = writeProject(
@@ -42,16 +42,11 @@ const shownOrder = async () => (await page.getByRole('list', { name: 'Layers' })
 
 describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache')));
     await page.getByRole('listitem', { name: 'Layer data', exact: true }).waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('the palette lists every source kind, Debian, run steps and stages included', async () => {
     const palette = page.getByRole('list', { name: 'Sources' });

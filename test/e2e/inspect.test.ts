@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp } from '../helpers/e2e';
 
 const work = tempDir('sy-inspect-');
 const home = path.join(work, 'home');
@@ -86,16 +86,11 @@ async function openImage(p: string): Promise<void> {
 
 describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, cache, { ...process.env, HOME: home }));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, cache, { ...process.env, HOME: home }));
     await page.getByRole('listitem', { name: 'Layer top', exact: true }).waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('says what to do before there is anything to inspect', async () => {
     await page.getByRole('tab', { name: 'Inspect' }).click();

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, closeApp, launchApp } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-keys-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:keys');
@@ -23,15 +23,10 @@ const focused = () => page.evaluate(() => {
 
 describe.skipIf(lacks(CHROMIUM))('the keyboard', () => {
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache'), { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') }));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache'), { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') }));
     await page.getByRole('button', { name: 'Build', exact: true }).waitFor();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('the first Tab reaches "Skip to the view", and Enter moves focus into the view', async () => {
     // A fresh page: Tab starts from the top of the document.

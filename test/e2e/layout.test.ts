@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp } from '../helpers/e2e';
 
 const work = tempDir('sy-layout-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:latest');
@@ -29,16 +29,11 @@ const box = async (selector: string) => (await page.locator(selector).first().bo
 
 describe.skipIf(lacks(CHROMIUM))('the layout at 1440×900 and 1024×700', () => {
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache')));
     await page.getByRole('listitem', { name: 'Layer app', exact: true }).waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('keeps the header on one row and shows no empty log before a build', async () => {
     for (const size of SIZES) {

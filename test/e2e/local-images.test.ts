@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, cli, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
-import { CHROMIUM, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, launchApp, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-local-images-');
 const cache = path.join(work, 'cache');
@@ -41,9 +41,7 @@ describe.skipIf(lacks(CHROMIUM, 'skopeo') || !dockerWorks())('Open image… list
     const imported = sh(DOCKER, ['import', tar, `${NAME}:${TAG}`], { timeout: 120_000 });
     expect(imported.code, imported.stderr).toBe(0);
     id = imported.stdout.trim();
-    let url: string;
-    ({ gui, url } = await startGui(project, cache));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, cache));
   }, 180_000);
 
   afterAll(async () => {

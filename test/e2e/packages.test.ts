@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-packages-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:packages');
@@ -27,14 +27,9 @@ async function build(): Promise<void> {
 describe.skipIf(lacks(CHROMIUM, 'dpkg-query'))('the Packages view and the lock in the header', () => {
   beforeAll(async () => {
     if (existsSync(lockFile)) rmSync(lockFile);
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache'), { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') }));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache'), { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config') }));
   });
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('lists bash at the host\'s version, in the app layer, brought by the host source; the header says locked', async () => {
     await build();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
 import { startRegistry, type TestRegistry } from '../helpers/registry';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, launchApp, stopGui } from '../helpers/e2e';
 import { yamlText } from '../helpers/yamlEditor';
 
 const work = tempDir('sy-push-e2e-');
@@ -27,9 +27,7 @@ const dialog = () => page.getByRole('dialog', { name: 'Push the image' });
 describe.skipIf(lacks(CHROMIUM) || lacks('skopeo') || lacks('docker-registry'))('Push and the Image source in the app', () => {
   beforeAll(async () => {
     reg = await startRegistry();
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache')));
     await page.getByRole('listitem', { name: 'Layer app', exact: true }).waitFor();
   });
 

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp, openPage, startGui } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-restore-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:restore');
@@ -40,14 +40,10 @@ const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== nul
 
 describe.skipIf(lacks(CHROMIUM))('the app restores its last build and survives a lost server', () => {
   beforeAll(async () => {
-    ({ gui, url } = await startGui(project, cache, env));
-    ({ browser, page } = await openPage(url));
+    ({ gui, url, browser, page } = await launchApp(project, cache, env));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('a build ends with a summary line, a separator in the log and a history entry', async () => {
     await expect.poll(() => page.getByRole('list', { name: 'Layers' }).textContent()).toContain('busybox');

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { copyExample, helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-run-trace-');
 const SIZES = [
@@ -34,16 +34,11 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
   let page: Page;
 
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache')));
     await page.locator('header .project', { hasText: 'hello' }).waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('entrypoint, command, env, user and workdir reach the program in the chroot', async () => {
     await page.getByRole('button', { name: 'Run with options…' }).click();
@@ -110,16 +105,11 @@ describe.skipIf(lacks(CHROMIUM, 'strace', '/usr/bin/python3'))('Trace on a host 
   let page: Page;
 
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache-py')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache-py')));
     await page.locator('header .project', { hasText: 'python' }).waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('Trace in the layer stack shows the kept stdlib files with their bytes, the dropped paths and why, and a total', async () => {
     const listFile = path.join(project, 'scratchyard.trace/python3-63845b762164.txt');

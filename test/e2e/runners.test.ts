@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, launchApp, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-runners-');
 const tag = `scratchyard-test/e2e-runners:${process.pid}`;
@@ -21,8 +21,7 @@ let page: Page;
 
 describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runners in the app', () => {
   beforeAll(async () => {
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, url, browser, page } = await launchApp(project, path.join(work, 'cache')));
   });
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp } from '../helpers/e2e';
 import { focusInEditor, setYaml, yamlBox, yamlText } from '../helpers/yamlEditor';
 
 // Written as a person writes it; the yaml library would write `[ "/init" ]`.
@@ -56,16 +56,11 @@ const cursorLine = (p: Page) => p.locator('.cm-activeLineGutter').first().textCo
 
 describe.skipIf(lacks(CHROMIUM))('the YAML editor', () => {
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache')));
     await page.getByRole('listitem', { name: 'Layer app', exact: true }).waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   for (const [width, height] of [
     [1440, 900],

@@ -46,3 +46,27 @@ export async function openPage(url: string): Promise<{ browser: Browser; page: P
   await page.goto(url);
   return { browser, page };
 }
+
+export interface AppPage {
+  gui: ChildProcess;
+  url: string;
+  browser: Browser;
+  page: Page;
+}
+
+/** The app on `project` (its own cache folder) and a Chromium page on it. */
+export async function launchApp(project: string, cacheDir: string, env: NodeJS.ProcessEnv = process.env, port = 0): Promise<AppPage> {
+  const { gui, url } = await startGui(project, cacheDir, env, port);
+  try {
+    return { gui, url, ...(await openPage(url)) };
+  } catch (e) {
+    await stopGui(gui);
+    throw e;
+  }
+}
+
+/** The page's browser closed and the gui stopped (waited for: it writes into its cache as it ends). */
+export async function closeApp(browser: Browser | undefined, gui: ChildProcess | undefined): Promise<void> {
+  await browser?.close();
+  await stopGui(gui);
+}

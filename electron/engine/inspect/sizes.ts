@@ -2,6 +2,7 @@
 // data of a treemap or sunburst) built with d3-hierarchy. Pure.
 import { hierarchy, type HierarchyNode } from 'd3-hierarchy';
 import type { ImagePath } from '../../../shared/brand';
+import type { SizeNode } from '../../../shared/contract';
 import { indexOf } from '../model/index';
 import { ROOT, baseName } from '../model/path';
 import type { Tree } from '../model/tree';
@@ -13,14 +14,8 @@ export interface SizeEntry {
   layer?: number;
 }
 
-export interface SizeNode {
-  name: string;
-  path: string;
-  /** A file's size; a folder's cumulative bytes. */
-  bytes: number;
-  layer?: number;
-  children?: SizeNode[];
-}
+/** The size map's node is the contract's: what the engine makes is what the window is sent. */
+export type { SizeNode };
 
 export type LastWriter = (path: string) => number | undefined;
 
