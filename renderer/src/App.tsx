@@ -21,6 +21,7 @@ import { Palette } from './views/Palette';
 import { Compare, Inspect, SizeMap } from './views/Inspect';
 import { RunDialog, RunOptionsButton } from './views/RunDialog';
 import { useRunOptions } from './runOptions';
+import { rovingTarget } from './keys';
 import { PushButton, PushDialog } from './views/PushDialog';
 import { OpenImageDialog } from './views/OpenImageDialog';
 
@@ -122,14 +123,31 @@ export function App() {
       <main>
         <StartScreen />
         <div role="tablist" aria-label="Views" className="tabs">
-          {tabs.map(([t, label]) => (
-            <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'on' : ''} onClick={() => s.setTab(t)}>
+          {tabs.map(([t, label], i) => (
+            <button
+              key={t}
+              id={`view-tab-${t}`}
+              role="tab"
+              aria-selected={tab === t}
+              aria-controls="view"
+              tabIndex={tab === t ? 0 : -1}
+              className={tab === t ? 'on' : ''}
+              onClick={() => s.setTab(t)}
+              onKeyDown={(e) => {
+                // One tab stop: the arrows, Home and End choose the view (WAI-ARIA tabs, automatic activation).
+                const next = rovingTarget(e.key, i, tabs.length, 'horizontal');
+                if (next === undefined) return;
+                e.preventDefault();
+                s.setTab(tabs[next][0]);
+                document.getElementById(`view-tab-${tabs[next][0]}`)?.focus();
+              }}
+            >
               {label}
               {t === 'yaml' && s.problems.length ? ' ⚠' : ''}
             </button>
           ))}
         </div>
-        <div role="tabpanel" className="view" id="view" tabIndex={-1}>
+        <div role="tabpanel" className="view" id="view" tabIndex={-1} aria-labelledby={`view-tab-${tab}`}>
           {tab === 'explorer' && <Explorer />}
           {tab === 'diff' && <LayerDiff />}
           {tab === 'filelist' && <FileList />}

@@ -23,6 +23,8 @@ interface Compose {
   history: History;
   dropMode: DropMode;
   notice?: string;
+  /** Counts the sources added from the palette: the source form takes focus once for each (issue 15, point 9). */
+  formFocus: number;
   /** Apply an edit of the text; an edit that throws shows its message. */
   apply(edit: (text: string) => string): void;
   /**
@@ -66,6 +68,7 @@ async function base64(file: File): Promise<string> {
 export const useCompose = create<Compose>((set, get) => ({
   history: startHistory(''),
   dropMode: 'copy',
+  formFocus: 0,
 
   apply(edit) {
     const { yaml, editYaml } = useStore.getState();
@@ -216,7 +219,9 @@ function dropImage(): void {
 /** Open the form of the source just added at the end of a layer. */
 function openLast(layer: number): void {
   const n = layersOf(useStore.getState().yaml)?.[layer]?.sources.length ?? 0;
-  if (n) useStore.getState().selectSource(layer, n - 1);
+  if (!n) return;
+  useStore.getState().selectSource(layer, n - 1);
+  useCompose.setState((c) => ({ formFocus: c.formFocus + 1 }));
 }
 
 /** Where a drop on the explorer lands: the layer being viewed, else the top layer. */

@@ -23,7 +23,7 @@ export const PALETTE: PaletteKind[] = [
   { id: 'busybox', label: 'Busybox', hint: '/bin/busybox and its applet links' },
   { id: 'host', label: 'Host files', hint: 'host programs at the same paths, with their libraries' },
   { id: 'debian', label: 'Debian base', hint: 'a Debian tree made by mmdebstrap or debootstrap' },
-  { id: 'file', label: 'File', hint: 'a file written from the recipe' },
+  { id: 'file', label: 'File from text', hint: 'a file whose content is written in the recipe' },
   { id: 'copy', label: 'Folder from the project', hint: 'copy files from the project folder' },
   { id: 'symlink', label: 'Symlink', hint: 'a symbolic link' },
   { id: 'dir', label: 'Folder', hint: 'an empty folder with a mode' },

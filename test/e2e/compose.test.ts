@@ -51,7 +51,7 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
   it('the palette lists every source kind, Debian, run steps and stages included', async () => {
     const palette = page.getByRole('list', { name: 'Sources' });
     const labels = await palette.getByRole('listitem').allTextContents();
-    for (const l of ['Busybox', 'Host files', 'Debian base', 'File', 'Folder from the project', 'Symlink', 'Users', 'Remove', 'Tarball', 'Run step', 'Copy from a stage', 'Run with a stage mount', 'New stage']) {
+    for (const l of ['Busybox', 'Host files', 'Debian base', 'File from text', 'Folder from the project', 'Symlink', 'Users', 'Remove', 'Tarball', 'Run step', 'Copy from a stage', 'Run with a stage mount', 'New stage']) {
       expect(labels.some((t) => t.includes(l)), l).toBe(true);
     }
     expect(await page.getByRole('button', { name: 'Undo' }).isDisabled()).toBe(true);

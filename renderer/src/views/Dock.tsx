@@ -5,6 +5,7 @@ import { BuildSummary } from './BuildSummary';
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { api } from '../api';
 import { DOCK_MIN, dockMax, useDock } from '../dock';
+import { rovingTarget } from '../keys';
 import { useRunResults } from '../runResults';
 import { useStore, type RunView } from '../store';
 import { BuildPanel } from './Panels';
@@ -66,10 +67,10 @@ export function Dock() {
     if (active === t.id) dock.show('build');
   };
   const onTabKey = (e: KeyboardEvent, i: number) => {
-    const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : undefined;
+    const next = rovingTarget(e.key, i, tabs.length, 'horizontal');
     if (next === undefined) return;
     e.preventDefault();
-    const t = tabs[(next + tabs.length) % tabs.length];
+    const t = tabs[next];
     dock.show(t.id);
     document.getElementById(`dock-tab-${t.id}`)?.focus();
   };

@@ -8,10 +8,17 @@ import { api } from '../api';
 import { bytes, hexDump, looksText, lsMode } from '../format';
 import { rowsOf, useStore } from '../store';
 import { folderDrop } from './dnd';
+import { typeAhead } from '../keys';
 
 interface Visible {
   row: TreeRow;
   depth: number;
+}
+
+/** The row of the folder holding row i (the nearest row above it one level up), or i itself at the top. */
+function parentIndex(visible: Visible[], i: number): number {
+  for (let k = i - 1; k >= 0; k--) if (visible[k].depth < visible[i].depth) return k;
+  return i;
 }
 
 const ROW_H = 22;
@@ -62,6 +69,8 @@ export function Explorer() {
   const scroller = useRef<HTMLDivElement>(null);
   const [scroll, setScroll] = useState({ top: 0, height: 600 });
   const [dropAt, setDropAt] = useState<string>();
+  // One type-ahead per tree: its prefix lives as long as the view.
+  const typed = useMemo(() => typeAhead(), []);
   /** Folders closed by hand in the filtered tree (every folder there starts open). */
   const [closed, setClosed] = useState<Record<string, boolean>>({});
   const { rows, expanded, layer } = s;
@@ -133,17 +142,33 @@ export function Explorer() {
       else if (y + 2 * ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = y + 2 * ROW_H - el.clientHeight;
     }
   };
+  // The WAI-ARIA tree's keys: arrows, Home/End, PageUp/PageDown, Left to the parent, Right into a folder, type-ahead.
   const onKey = (e: KeyboardEvent) => {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
     const i = visible.findIndex((v) => v.row.path === s.selected);
     const cur = visible[i]?.row;
+    const page = Math.max(1, Math.floor(scroll.height / ROW_H) - 1);
     if (e.key === 'ArrowDown') focusAt(i + 1);
     else if (e.key === 'ArrowUp') focusAt(i - 1);
-    else if (e.key === 'ArrowRight' && cur?.type === 'dir' && !isOpen(cur)) toggle(cur);
-    else if (e.key === 'ArrowLeft' && cur?.type === 'dir' && isOpen(cur)) toggle(cur);
-    else if (e.key === 'Enter' && cur?.type === 'dir') toggle(cur);
-    else return;
+    else if (e.key === 'Home') focusAt(0);
+    else if (e.key === 'End') focusAt(visible.length - 1);
+    else if (e.key === 'PageDown') focusAt(i + page);
+    else if (e.key === 'PageUp') focusAt(i - page);
+    else if (e.key === 'ArrowRight' && cur?.type === 'dir') {
+      if (!isOpen(cur)) toggle(cur);
+      else if (visible[i + 1]?.depth > visible[i].depth) focusAt(i + 1);
+    } else if (e.key === 'ArrowLeft' && cur) {
+      if (cur.type === 'dir' && isOpen(cur)) toggle(cur);
+      else focusAt(parentIndex(visible, i));
+    } else if (e.key === 'Enter' && cur?.type === 'dir') toggle(cur);
+    else {
+      const to = typed(e.key, i, visible.length, (k) => visible[k].row.name);
+      if (to === undefined) return;
+      focusAt(to);
+    }
     e.preventDefault();
   };
+  const shownAt = visible.findIndex((v) => v.row.path === s.selected);
 
   return (
     <div className="explorer">
@@ -177,6 +202,7 @@ export function Explorer() {
         <div
           role="tree"
           aria-label="Image filesystem"
+          aria-activedescendant={shownAt >= first && shownAt < last ? `tree-row-${shownAt}` : undefined}
           tabIndex={0}
           className="tree"
           onKeyDown={onKey}
@@ -195,6 +221,7 @@ export function Explorer() {
           {visible.slice(first, last).map(({ row, depth }, k) => (
             <div
               key={row.path}
+              id={`tree-row-${first + k}`}
               role="treeitem"
               aria-level={depth}
               aria-posinset={first + k + 1}

@@ -1,5 +1,6 @@
 // A form per source kind. Every change is written into the YAML document (so the
 // YAML tab stays in sync) and validated by the engine; errors show at the field.
+import { useEffect, useRef } from 'react';
 import type { Problem } from '../../../shared/contract';
 import { fieldName, layersOf, setField, type Key } from '../recipeText';
 import { useCompose } from '../compose';
@@ -64,9 +65,18 @@ const FIELDS: Record<string, [string, FieldKind, string][]> = {
   ],
 };
 
+/** The last palette addition whose form took focus: each addition focuses its form once, a later visit does not. */
+let focusedFor = 0;
+
 export function SourceForm() {
   const { yaml, problems, selectedSource } = useStore();
-  const { edit, seal } = useCompose();
+  const { edit, seal, formFocus } = useCompose();
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (formFocus <= focusedFor || !form.current) return;
+    focusedFor = formFocus;
+    form.current.querySelector<HTMLElement>('input, textarea, select')?.focus();
+  }, [formFocus, selectedSource]);
   if (!selectedSource) return <p className="empty">Select a source in the layer stack to edit it here.</p>;
   const [li, si] = selectedSource;
   const layers = layersOf(yaml);
@@ -80,7 +90,7 @@ export function SourceForm() {
   // Typing a field is one undo step: its changes share a group until focus leaves it.
   const update = (key: string, value: unknown) => edit(setField(yaml, [...base, key], value), fieldName([...base, key]));
   return (
-    <form className="source-form" aria-label={`${source.kind} source of layer ${layers[li].name}`} onSubmit={(e) => e.preventDefault()} onBlur={seal}>
+    <form ref={form} className="source-form" aria-label={`${source.kind} source of layer ${layers[li].name}`} onSubmit={(e) => e.preventDefault()} onBlur={seal}>
       <h3>
         {source.kind} <span className="muted">in layer {layers[li].name}</span>
       </h3>
