@@ -128,6 +128,8 @@ describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
       await details.locator('summary').click();
       expect(await pre.isVisible()).toBe(true);
       expect(((await pre.textContent()) ?? '').length).toBeGreaterThan(line.length);
+      await details.locator('summary').click();
+      expect(await pre.isVisible()).toBe(false);
     }
     if ((await row('podman').getAttribute('data-state')) === 'skipped') {
       expect(await row('podman').locator('td.note summary, td.note span.reason').first().innerText()).toMatch(/^podman (cannot run containers here|not found|does not work here)/);
@@ -142,6 +144,7 @@ describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
       expect(await row('vm').locator('td').first().textContent()).toBe('exit 0');
       expect(await row('vm').locator('td').nth(2).textContent()).toBe('matches');
     }
+    await verdict.scrollIntoViewIfNeeded();
     await shots(page, 'run-rows-ended');
   });
 });

@@ -59,8 +59,8 @@ const FIELDS: TextField[] = [
 
 /** A service test-run: ports to publish, and a probe beside it (issue 13). */
 const SERVICE_FIELDS: TextField[] = [
-  { key: 'ports', label: 'Ports', placeholder: 'none, e.g. 8080:80 8443:443', hint: 'HOST:CONTAINER, several separated by blanks; on 127.0.0.1, docker and podman only' },
-  { key: 'probe', label: 'Probe command', placeholder: 'none, e.g. wget -qO- http://127.0.0.1:80/', hint: "A host command beside the service, in its network, until it succeeds; then the service is stopped. The probe's exit code and stdout are compared" },
+  { key: 'ports', label: 'Ports', placeholder: 'none, e.g. 8080:80 8443:443', hint: 'HOST:CONTAINER, blanks between; on 127.0.0.1 (docker, podman)' },
+  { key: 'probe', label: 'Probe command', placeholder: 'none, e.g. wget -qO- http://127.0.0.1:80/', hint: 'Runs on the host in the service\'s network until it succeeds, then the service stops; its exit code and stdout are compared' },
   { key: 'probeTimeout', label: 'Probe timeout (seconds)', placeholder: '10', hint: 'How long the probe is retried', seconds: true },
 ];
 

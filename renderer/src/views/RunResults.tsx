@@ -121,7 +121,7 @@ export function RunResults() {
                       </td>
                       <td>
                         {r.outcome?.stdout !== undefined && (
-                          <button aria-pressed={shown === r.runner} onClick={() => show(shown === r.runner ? undefined : r.runner)} aria-label={`Output of ${label}`}>
+                          <button className="small" aria-pressed={shown === r.runner} onClick={() => show(shown === r.runner ? undefined : r.runner)} aria-label={`Output of ${label}`}>
                             Output
                           </button>
                         )}
