@@ -27,6 +27,18 @@ async function shots(page: Page, name: string): Promise<void> {
   await page.setViewportSize({ width: 1360, height: 900 });
 }
 
+/** In the page (no DOM types here): every state each results row shows, in order, however briefly, into window.seenStates. */
+const WATCH_ROWS = `{
+  const seen = (window.seenStates = {});
+  const note = () => {
+    for (const tr of document.querySelectorAll('table[aria-label="Run results"] tbody tr')) {
+      const list = (seen[tr.dataset.runner] ??= []);
+      if (list[list.length - 1] !== tr.dataset.state) list.push(tr.dataset.state);
+    }
+  };
+  new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+}`;
+
 describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
   const project = helloCopy(path.join(work, 'hello'), tag);
   let gui: ChildProcess;
@@ -76,18 +88,7 @@ describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
   });
 
   it('every runner has its row at once; chroot goes running → exit 0 with a time; a runner that cannot run here is skipped with a one-line reason', { timeout: 600_000 }, async () => {
-    // Every state each row shows, in order, however briefly.
-    await page.evaluate(() => {
-      const seen: Record<string, string[]> = {};
-      (window as unknown as { seen: typeof seen }).seen = seen;
-      const note = () => {
-        for (const tr of document.querySelectorAll<HTMLElement>('table[aria-label="Run results"] tbody tr')) {
-          const list = (seen[tr.dataset.runner!] ??= []);
-          if (list[list.length - 1] !== tr.dataset.state) list.push(tr.dataset.state!);
-        }
-      };
-      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
-    });
+    await page.evaluate(WATCH_ROWS);
     // The program sleeps a little, so chroot's running row is there to be seen.
     await page.getByRole('button', { name: 'Run with options…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Run the image' });
@@ -110,7 +111,7 @@ describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
     await expect.poll(() => row('chroot').getAttribute('data-state'), { timeout: 60_000 }).toBe('exit');
     expect(await row('chroot').locator('td').first().textContent()).toBe('exit 0');
     expect(await row('chroot').locator('td').nth(1).textContent()).toMatch(/^\d+\.\d+ s$/);
-    const seen = await page.evaluate(() => (window as unknown as { seen: Record<string, string[]> }).seen);
+    const seen = await page.evaluate<Record<string, string[]>>('window.seenStates');
     expect(seen.chroot).toEqual(['pending', 'running', 'exit']);
 
     // podman answers here but cannot start containers (and docker may have no daemon): skipped, one line, the rest on demand.
