@@ -69,8 +69,8 @@ describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
     expect(await ports.getAttribute('aria-describedby')).toContain('run-ports-err');
     expect(await dialog.getByLabel('As docker run flags').textContent()).toBe('Fix Ports to run.');
     expect(await dialog.getByRole('button', { name: 'Run', exact: true }).isDisabled()).toBe(true);
-    await dialog.getByLabel('Probe command').fill('wget -qO- http://127.0.0.1:8080/');
-    await dialog.getByLabel('Probe timeout (seconds)').fill('5');
+    await dialog.getByLabel('Probe', { exact: true }).fill('wget -qO- http://127.0.0.1:8080/');
+    await dialog.getByLabel('Probe for (seconds)').fill('5');
     await shots(page, 'run-rows-dialog-ports');
 
     await ports.fill('8080:80');
@@ -81,7 +81,7 @@ describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
     await expect.poll(() => dialog.count()).toBe(0);
     await page.getByRole('button', { name: 'Run with options…' }).click();
     expect(await dialog.getByLabel('Ports').inputValue()).toBe('8080:80');
-    expect(await dialog.getByLabel('Probe timeout (seconds)').inputValue()).toBe('5');
+    expect(await dialog.getByLabel('Probe for (seconds)').inputValue()).toBe('5');
     await dialog.getByRole('button', { name: 'Reset' }).click();
     expect(await dialog.getByLabel('Ports').inputValue()).toBe('');
     await page.keyboard.press('Escape');

@@ -60,8 +60,8 @@ const FIELDS: TextField[] = [
 /** A service test-run: ports to publish, and a probe beside it (issue 13). */
 const SERVICE_FIELDS: TextField[] = [
   { key: 'ports', label: 'Ports', placeholder: 'none, e.g. 8080:80 8443:443', hint: 'HOST:CONTAINER, blanks between; on 127.0.0.1 (docker, podman)' },
-  { key: 'probe', label: 'Probe command', placeholder: 'none, e.g. wget -qO- http://127.0.0.1:80/', hint: 'Runs on the host in the service\'s network until it succeeds, then the service stops; its exit code and stdout are compared' },
-  { key: 'probeTimeout', label: 'Probe timeout (seconds)', placeholder: '10', hint: 'How long the probe is retried', seconds: true },
+  { key: 'probe', label: 'Probe', placeholder: 'none, e.g. wget -qO- http://127.0.0.1:80/', hint: 'Runs on the host in the service\'s network until it succeeds, then the service stops; its exit code and stdout are compared' },
+  { key: 'probeTimeout', label: 'Probe for (seconds)', placeholder: '10', hint: 'How long the probe is retried (default 10)', seconds: true },
 ];
 
 /** Every field's label, to name the fields at fault in the summary line. */
