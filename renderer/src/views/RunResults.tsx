@@ -79,10 +79,13 @@ function noteOf(r: LiveRow): string {
 }
 
 export function RunResults() {
-  const { rows, agree, shown, show, checks } = useRunResults();
+  const { rows, agree, shown, show, checks, running } = useRunResults();
   const live = anyRunning(rows);
   const now = useNow(rows.some((r) => r.phase === 'running'));
-  if (!rows.length && !checks.length) return null;
+  if (!rows.length && !checks.length) {
+    // The table was closed while its runners still run: say so until they end.
+    return running ? <p className="muted">Still running in {running.map((r) => RUNNER_LABEL[r]).join(', ')}; the closed table's results are dropped.</p> : null;
+  }
   const open = rows.find((r) => r.runner === shown)?.outcome;
   return (
     <section className="run-results" aria-label="Runners">
