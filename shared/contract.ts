@@ -88,7 +88,14 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('diff.layer'), layer: z.string() }),
   z.strictObject({ cmd: z.literal('run.start'), runner: runnerName, args: z.array(z.string()).default([]), flags: runFlagsSchema.optional(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('shell.start'), cols: z.number().int().min(1), rows: z.number().int().min(1), runner: z.enum(['chroot', 'vm']).optional() }),
-  z.strictObject({ cmd: z.literal('runs.compare'), runners: z.array(runnerName).min(1).max(4), args: z.array(z.string()).default([]), flags: runFlagsSchema.optional() }),
+  z.strictObject({
+    cmd: z.literal('runs.compare'),
+    runners: z.array(runnerName).min(1).max(4),
+    args: z.array(z.string()).default([]),
+    flags: runFlagsSchema.optional(),
+    /** A name the window picks for this comparison: with it, each runner's start and end come as run.runner events under that name. */
+    run: z.string().min(1).max(64).optional(),
+  }),
   z.strictObject({ cmd: z.literal('term.write'), id: z.string(), data: z.string().max(1 << 16) }),
   z.strictObject({ cmd: z.literal('term.resize'), id: z.string(), cols: z.number().int().min(1), rows: z.number().int().min(1) }),
   z.strictObject({ cmd: z.literal('term.close'), id: z.string() }),
@@ -292,6 +299,25 @@ export const imageAnalysis = z.object({
 });
 export type ImageAnalysis = z.infer<typeof imageAnalysis>;
 
+/** What one runner gave in a comparison (before the comparison marks whether it matches the others). */
+export const runOutcome = z.object({
+  runner: runnerName,
+  code: z.number().optional(),
+  /** The program's own time (the runner's preparing not included). */
+  ms: z.number().optional(),
+  stdout: z.string().optional(),
+  stderr: z.string().optional(),
+  accel: z.string().optional(),
+  timedOut: z.boolean().optional(),
+  error: z.string().optional(),
+  skipped: z.boolean().optional(),
+  /** With a probe: code and stdout are the probe's; serviceCode is the stopped service's. */
+  probe: z.object({ code: z.number(), attempts: z.number(), timedOut: z.boolean(), error: z.string().optional(), serviceCode: z.number() }).optional(),
+});
+/** A row of the runners' table: exit code and stdout equal to what most runners gave? */
+export const runRow = runOutcome.extend({ matches: z.boolean() });
+export type RunRowReply = z.infer<typeof runRow>;
+
 export const responses = {
   'project.open': projectInfo,
   'project.new': projectInfo,
@@ -310,25 +336,7 @@ export const responses = {
   }),
   'run.start': z.object({ id: z.string() }),
   'shell.start': z.object({ id: z.string() }),
-  'runs.compare': z.object({
-    agree: z.boolean(),
-    rows: z.array(
-      z.object({
-        runner: runnerName,
-        code: z.number().optional(),
-        ms: z.number().optional(),
-        stdout: z.string().optional(),
-        stderr: z.string().optional(),
-        accel: z.string().optional(),
-        timedOut: z.boolean().optional(),
-        error: z.string().optional(),
-        skipped: z.boolean().optional(),
-        /** With a probe: code and stdout are the probe's; serviceCode is the stopped service's. */
-        probe: z.object({ code: z.number(), attempts: z.number(), timedOut: z.boolean(), error: z.string().optional(), serviceCode: z.number() }).optional(),
-        matches: z.boolean(),
-      }),
-    ),
-  }),
+  'runs.compare': z.object({ agree: z.boolean(), rows: z.array(runRow) }),
   'term.write': z.object({}),
   'term.resize': z.object({}),
   'term.close': z.object({}),
@@ -423,6 +431,15 @@ export const eventSchema = z.discriminatedUnion('event', [
     reason: z.string(),
     field: z.string(),
   }),
+  /**
+   * A runner of a runs.compare that named its `run`: it started its program (the
+   * image readied for it), or it ended (ran, skipped, failed). elapsedMs: from the
+   * comparison's start to this runner's end, preparing included.
+   */
+  z.discriminatedUnion('state', [
+    z.object({ event: z.literal('run.runner'), run: z.string(), runner: runnerName, state: z.literal('running') }),
+    z.object({ event: z.literal('run.runner'), run: z.string(), runner: runnerName, state: z.literal('ended'), elapsedMs: z.number().nonnegative(), row: runOutcome }),
+  ]),
   z.object({ event: z.literal('term.data'), id: z.string(), data: z.string() }),
   z.object({ event: z.literal('term.exit'), id: z.string(), code: z.number(), ms: z.number() }),
 ]);

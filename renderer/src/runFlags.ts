@@ -1,6 +1,7 @@
 // The run dialog's text fields as the contract's run flags, and back: a command
 // line split as a POSIX shell would (quotes, backslashes; no expansion), env as
-// NAME=value lines, and the contract's own checks, each message at its field.
+// NAME=value lines, -p entries, a probe, and the contract's own checks, each
+// message at its field.
 // Pure: no store, no DOM; tested directly.
 import { runFlagsSchema, type RunFlagsRequest } from '../../shared/contract';
 
@@ -17,10 +18,16 @@ export interface RunForm {
   network: '' | 'none' | 'host';
   /** Seconds, as typed. */
   timeout: string;
+  /** -p HOST:CONTAINER entries, separated by blanks or commas ("-p" itself may be typed too). */
+  ports: string;
+  /** A host command line beside the service, in its network (empty: no probe). */
+  probe: string;
+  /** Seconds the probe is retried for, as typed (empty: the engine's default). */
+  probeTimeout: string;
 }
 export type RunField = keyof RunForm;
 
-export const EMPTY_FORM: RunForm = { args: '', entrypoint: '', env: '', user: '', workdir: '', network: '', timeout: '' };
+export const EMPTY_FORM: RunForm = { args: '', entrypoint: '', env: '', user: '', workdir: '', network: '', timeout: '', ports: '', probe: '', probeTimeout: '' };
 
 /** A command line that cannot be split (an unclosed quote, a trailing backslash). */
 export class SplitError extends Error {}
@@ -96,29 +103,59 @@ export function requestOfForm(form: RunForm): { args: string[]; flags: RunFlagsR
   if (form.user.trim()) raw.user = form.user.trim();
   if (form.workdir.trim()) raw.workdir = form.workdir.trim();
   if (form.network) raw.network = form.network;
-  if (form.timeout.trim()) {
-    const n = Number(form.timeout.trim());
-    if (!Number.isFinite(n) || n <= 0) errors.timeout = `expected a number of seconds above 0, got "${form.timeout.trim()}"`;
-    else raw.timeoutS = n;
-  }
+  const seconds = (field: 'timeout' | 'probeTimeout') => {
+    const t = form[field].trim();
+    if (!t) return undefined;
+    const n = Number(t);
+    if (Number.isFinite(n) && n > 0) return n;
+    errors[field] = `expected a number of seconds above 0, got "${t}"`;
+    return undefined;
+  };
+  const timeoutS = seconds('timeout');
+  if (timeoutS !== undefined) raw.timeoutS = timeoutS;
+  const ports = portsOf(form.ports);
+  if (ports.length) raw.ports = ports;
+  const probeTimeoutS = seconds('probeTimeout');
+  if (form.probe.trim()) raw.probe = { command: form.probe.trim(), ...(probeTimeoutS !== undefined ? { timeoutS: probeTimeoutS } : {}) };
+  else if (form.probeTimeout.trim() && !errors.probeTimeout) errors.probeTimeout = 'only with a probe command';
   // The contract's own checks, so the dialog says what the engine would refuse, at the field.
   const parsed = runFlagsSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const f = FIELD_OF[String(issue.path[0])];
-      if (f && !errors[f]) errors[f] = issue.path.length > 1 ? `${String(issue.path[1])}: ${issue.message}` : issue.message;
+      const at = fieldAt(issue.path.map(String));
+      if (!at || errors[at.field]) continue;
+      // A port is named as typed ("80:abc"), an env variable by its name.
+      const which = at.field === 'ports' && at.sub !== undefined ? `"${ports[Number(at.sub)] ?? at.sub}"` : at.sub;
+      errors[at.field] = which !== undefined ? `${which}: ${issue.message}` : issue.message;
     }
   }
   return { args, flags: parsed.success ? parsed.data : {}, errors };
 }
 
-const FIELD_OF: Record<string, RunField> = { entrypoint: 'entrypoint', env: 'env', user: 'user', workdir: 'workdir', network: 'network', timeoutS: 'timeout', args: 'args' };
+const FIELD_OF: Record<string, RunField> = { entrypoint: 'entrypoint', env: 'env', user: 'user', workdir: 'workdir', network: 'network', timeoutS: 'timeout', args: 'args', ports: 'ports' };
+
+/** The field a contract path ("probe","timeoutS" / "ports","0" / "env","A") is about, and what inside it. */
+function fieldAt(path: string[]): { field: RunField; sub?: string } | undefined {
+  if (path[0] === 'probe') return path[1] === 'timeoutS' ? { field: 'probeTimeout' } : { field: 'probe' };
+  const field = FIELD_OF[path[0]];
+  return field ? { field, ...(path.length > 1 ? { sub: path[1] } : {}) } : undefined;
+}
+
+/** The ports field's entries: blanks or commas between them, a typed "-p"/"--publish" ignored. */
+export function portsOf(text: string): string[] {
+  return text.split(/[\s,]+/).filter((p) => p && p !== '-p' && p !== '--publish');
+}
 
 /** An engine refusal ("invalid request: flags.user: expected…") as the field it names, when it names one. */
 export function fieldOfRefusal(message: string): { field: RunField; message: string } | undefined {
   const first = message.replace(/^invalid request: /, '').split('; ')[0];
   const m = /^flags\.(\w+)(?:\.([^:]+))?: (.*)$/s.exec(first);
-  if (m) return FIELD_OF[m[1]] ? { field: FIELD_OF[m[1]], message: m[2] ? `${m[2]}: ${m[3]}` : m[3] } : undefined;
+  if (m) {
+    const at = fieldAt(m[2] !== undefined ? [m[1], m[2]] : [m[1]]);
+    if (!at) return undefined;
+    const sub = at.field === 'ports' && at.sub !== undefined ? `entry ${Number(at.sub) + 1}` : at.sub;
+    return { field: at.field, message: sub !== undefined ? `${sub}: ${m[3]}` : m[3] };
+  }
   const a = /^args(?:\.\d+)?: (.*)$/s.exec(first);
   return a ? { field: 'args', message: a[1] } : undefined;
 }
@@ -132,6 +169,8 @@ export function flagSummary(args: string[], f: RunFlagsRequest): string {
   if (f.workdir !== undefined) parts.push(`--workdir ${shellJoin([f.workdir])}`);
   if (f.network !== undefined) parts.push(`--network ${f.network}`);
   if (f.timeoutS !== undefined) parts.push(`--timeout ${f.timeoutS}`);
+  for (const p of f.ports ?? []) parts.push(`-p ${p}`);
+  if (f.probe) parts.push(`--probe ${shellJoin([f.probe.command])}`, ...(f.probe.timeoutS !== undefined ? [`--probe-timeout ${f.probe.timeoutS}`] : []));
   if (args.length) parts.push('--', shellJoin(args));
   return parts.join(' ');
 }

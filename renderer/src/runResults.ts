@@ -1,10 +1,12 @@
-// State of the "Run results" table: which runners are running, their rows, and
-// whose output is open. Kept apart from the main store: only these views use it.
+// State of the "Run results" table: which runners are running, their live rows
+// (moved by the host's run.runner events), and whose output is open. Kept apart
+// from the main store: only these views use it.
 import { create } from 'zustand';
 import type { Response, RunFlagsRequest, RunnerId } from '../../shared/contract';
 import { api } from './api';
 import { fieldOfRefusal } from './runFlags';
 import { useStore } from './store';
+import { applyRunnerEvent, failRows, pendingRows, settleRows, type LiveRow } from './runRows';
 
 export type RunRow = Response<'runs.compare'>['rows'][number];
 
@@ -18,8 +20,12 @@ export interface TraceCheck {
 }
 
 interface RunResultsState {
+  /** The runners of the comparison in flight. */
   running?: RunnerId[];
-  rows: RunRow[];
+  /** A row per runner from the click on: pending, running, ended. */
+  rows: LiveRow[];
+  /** The comparison the rows show: the name its run.runner events carry. */
+  runId?: string;
   agree?: boolean;
   /** The runner whose output is shown under the table. */
   shown?: RunnerId;
@@ -37,22 +43,30 @@ interface RunResultsState {
 
 export const ALL_RUNNERS: RunnerId[] = ['chroot', 'vm', 'docker', 'podman'];
 
+let compares = 0;
+
 export const useRunResults = create<RunResultsState>((set, get) => ({
   rows: [],
   checks: [],
 
   async compare(runners, req) {
-    set({ running: runners, rows: [], agree: undefined, shown: undefined });
+    const run = `compare-${++compares}`;
+    const t0 = Date.now();
+    set({ running: runners, rows: pendingRows(runners), runId: run, agree: undefined, shown: undefined });
+    const mine = () => get().runId === run;
     try {
-      const r = await api.request({ cmd: 'runs.compare', runners, args: req?.args ?? [], ...(req && Object.keys(req.flags).length ? { flags: req.flags } : {}) });
-      set({ rows: r.rows, agree: r.agree });
+      const r = await api.request({ cmd: 'runs.compare', runners, args: req?.args ?? [], ...(req && Object.keys(req.flags).length ? { flags: req.flags } : {}), run });
+      if (mine()) set({ rows: settleRows(get().rows, r.rows, Date.now() - t0), agree: r.agree });
       return undefined;
     } catch (e) {
       const message = (e as Error).message;
-      if (!fieldOfRefusal(message)) useStore.getState().setError(message);
+      const atField = fieldOfRefusal(message);
+      // A refused flag goes back to its field in the dialog; nothing ran.
+      if (mine()) set({ rows: atField ? [] : failRows(get().rows, message, Date.now() - t0) });
+      if (!atField) useStore.getState().setError(message);
       return message;
     } finally {
-      set({ running: undefined });
+      if (mine()) set({ running: undefined });
     }
   },
 
@@ -87,3 +101,10 @@ export const useRunResults = create<RunResultsState>((set, get) => ({
     }
   },
 }));
+
+// Each runner's start and end, for the comparison shown (another one's, or a closed table's, are dropped).
+api.onEvent((e) => {
+  if (e.event !== 'run.runner') return;
+  const s = useRunResults.getState();
+  if (e.run === s.runId) useRunResults.setState({ rows: applyRunnerEvent(s.rows, e, Date.now()) });
+});

@@ -81,7 +81,7 @@ describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
     await dialog.getByLabel('Timeout (seconds)').fill('soon');
     await expect.poll(() => dialog.getByRole('alert').allTextContents()).toEqual([expect.stringMatching(/expected a user/), 'expected a number of seconds above 0, got "soon"']);
     expect(await dialog.getByRole('button', { name: 'Run', exact: true }).isDisabled()).toBe(true);
-    expect(await dialog.getByLabel('As docker run flags').textContent()).toBe('Fix the fields marked in red to run.');
+    expect(await dialog.getByLabel('As docker run flags').textContent()).toBe('Fix User, Timeout (seconds) to run.');
     await shots(page, 'run-dialog-error');
     // A header button with a bad option opens the dialog at the problem instead of running.
     await page.keyboard.press('Escape');

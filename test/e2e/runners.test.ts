@@ -34,14 +34,16 @@ describe.skipIf(lacks(CHROMIUM, 'qemu-system-x86_64') || !dockerWorks())('runner
     await page.getByRole('button', { name: 'More actions' }).click();
     await page.getByRole('button', { name: 'Run everywhere' }).click();
     const table = page.getByRole('table', { name: 'Run results' });
-    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 110_000, interval: 1000 }).toBe(4);
+    // A row per runner at once; the table is busy until every runner has ended.
+    await expect.poll(() => table.locator('tbody tr').count(), { timeout: 10_000 }).toBe(4);
+    await expect.poll(() => table.getAttribute('aria-busy'), { timeout: 110_000, interval: 1000 }).toBe('false');
     const rows = await table.locator('tbody tr').allTextContents();
-    expect(rows[0]).toMatch(/^chroot0.*matches/);
-    expect(rows[1]).toMatch(/^VM0.*matchesaccel (kvm|tcg)/);
-    expect(rows[2]).toMatch(/^docker0.*matches/);
+    expect(rows[0]).toMatch(/^chrootexit 0.*matches/);
+    expect(rows[1]).toMatch(/^VMexit 0.*matchesaccel (kvm|tcg)/);
+    expect(rows[2]).toMatch(/^dockerexit 0.*matches/);
     // podman where it runs; otherwise a skipped row that says why (missing, or no containers in this sandbox).
-    expect(rows[3]).toMatch(/^podman(0.*matches|.*skipped.*podman (not found|cannot run containers here|does not work here))/);
-    expect(await page.getByText('All runners agree.').isVisible()).toBe(true);
+    expect(rows[3]).toMatch(/^podman(exit 0.*matches|skipped.*podman (not found|cannot run containers here|does not work here))/);
+    expect(await page.getByText(/^All [34] runners that ran agree \(compared: exit code and stdout\)/).isVisible()).toBe(true);
     await page.getByRole('button', { name: 'Output of VM' }).click();
     expect(await page.getByLabel('stdout of VM').textContent()).toBe('Hello, world!\n');
     await page.screenshot({ path: path.join(SHOTS, 'runners-01-everywhere.png') });

@@ -66,3 +66,27 @@ describe('fieldOfRefusal', () => {
     expect(fieldOfRefusal('nothing built yet: press Build')).toBeUndefined();
   });
 });
+
+describe('ports and the probe', () => {
+  it('reads several -p entries and a probe with its timeout, as docker words in the summary', () => {
+    const r = requestOfForm({ ...EMPTY_FORM, ports: '-p 8080:80, 8053:53/udp', probe: 'wget -qO- http://127.0.0.1:8080/', probeTimeout: '5' });
+    expect(r.errors).toEqual({});
+    expect(r.flags).toEqual({ ports: ['8080:80', '8053:53/udp'], probe: { command: 'wget -qO- http://127.0.0.1:8080/', timeoutS: 5 } });
+    expect(flagSummary(r.args, r.flags)).toBe(`-p 8080:80 -p 8053:53/udp --probe 'wget -qO- http://127.0.0.1:8080/' --probe-timeout 5`);
+  });
+
+  it('refuses a bad port naming it, at the Ports field; a probe timeout without a probe; ports with a network', () => {
+    const r = requestOfForm({ ...EMPTY_FORM, ports: '8080:80 80:abc', probeTimeout: 'soon' });
+    expect(r.errors.ports).toMatch(/^"80:abc": expected HOST:CONTAINER/);
+    expect(r.errors.probeTimeout).toBe('expected a number of seconds above 0, got "soon"');
+    expect(requestOfForm({ ...EMPTY_FORM, probeTimeout: '3' }).errors.probeTimeout).toBe('only with a probe command');
+    expect(requestOfForm({ ...EMPTY_FORM, ports: '8080:80', network: 'host' }).errors.ports).toMatch(/cannot go with network host/);
+    expect(requestOfForm({ ...EMPTY_FORM, probe: 'x', probeTimeout: '99999' }).errors.probeTimeout).toMatch(/3600/);
+  });
+
+  it("maps the engine's refusals of ports and the probe to their fields", () => {
+    expect(fieldOfRefusal('invalid request: flags.ports.1: expected HOST:CONTAINER')).toEqual({ field: 'ports', message: 'entry 2: expected HOST:CONTAINER' });
+    expect(fieldOfRefusal('invalid request: flags.probe.timeoutS: too big')).toEqual({ field: 'probeTimeout', message: 'too big' });
+    expect(fieldOfRefusal('invalid request: flags.probe.command: is empty')).toEqual({ field: 'probe', message: 'is empty' });
+  });
+});

@@ -1,6 +1,6 @@
 // What runs the image: runs and shells in terminals (PTYs whose bytes go out
 // as events), Run everywhere, the host-source tracer, doctor and push.
-import type { Response } from '../../../shared/contract';
+import type { EngineEvent, Response } from '../../../shared/contract';
 import { doctor } from '../../engine/entry/doctor';
 import { imageOf } from '../../engine/entry/run';
 import { traceHostSource } from '../../engine/entry/trace';
@@ -64,7 +64,8 @@ export const terminalHandlers: Handlers<'run.start' | 'shell.start' | 'runs.comp
   },
   'runs.compare': async (req, state) => {
     state.writable();
-    return compareRunners(await builtImage(state), req.runners, req.args, state.lifetime.signal, req.flags);
+    const progress = req.run !== undefined ? { run: req.run, emit: (e: EngineEvent) => state.emit(e) } : undefined;
+    return compareRunners(await builtImage(state), req.runners, req.args, state.lifetime.signal, req.flags, progress);
   },
   'term.write': (req, state) => {
     term(state, req.id).write(req.data);

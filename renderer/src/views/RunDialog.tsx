@@ -1,8 +1,8 @@
 // The run dialog: docker's run flags (a command replacing cmd, --entrypoint,
-// -e, --user, --workdir, --network, --timeout) for a chroot terminal or the
-// runners' table. Checked as typed against the contract, each problem at its
+// -e, --user, --workdir, --network, --timeout, -p) and a service's probe for a
+// chroot terminal or the runners' table. Checked as typed against the contract, each problem at its
 // field; remembered per project for the session. Enter runs, Esc closes.
-import { useEffect, useRef, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useRef, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
 import { flagSummary, type RunField } from '../runFlags';
 import { currentRequest, remembered, useRunOptions, type RunTarget } from '../runOptions';
 import { useRunResults } from '../runResults';
@@ -30,7 +30,7 @@ export function RunOptionsButton() {
     <button
       aria-label="Run with options…"
       aria-description={summary ? `in use: ${summary}` : undefined}
-      title={blocked ?? (summary ? `Runs use: ${summary}` : 'Command, entrypoint, env, user, workdir, network, timeout')}
+      title={blocked ?? (summary ? `Runs use: ${summary}` : 'Command, entrypoint, env, user, workdir, network, timeout, ports, probe')}
       onClick={() => setOpen(true)}
       disabled={building || !!problems.length || !!running || !!blocked}
       className={set ? 'has-options' : ''}
@@ -40,13 +40,36 @@ export function RunOptionsButton() {
   );
 }
 
-const FIELDS: { key: Exclude<RunField, 'network' | 'env'>; label: string; placeholder: string; hint?: string }[] = [
+interface TextField {
+  key: Exclude<RunField, 'network' | 'env'>;
+  label: string;
+  placeholder: string;
+  hint?: string;
+  /** A number of seconds: a short box. */
+  seconds?: boolean;
+}
+
+const FIELDS: TextField[] = [
   { key: 'args', label: 'Command', placeholder: "the image's cmd", hint: 'Replaces the cmd, split as a shell would: quotes group words' },
   { key: 'entrypoint', label: 'Entrypoint', placeholder: "the image's entrypoint", hint: 'One program; with it set, the command is its arguments' },
   { key: 'user', label: 'User', placeholder: "the image's user", hint: 'uid[:gid] or a name in the image' },
   { key: 'workdir', label: 'Working folder', placeholder: "the image's workdir" },
-  { key: 'timeout', label: 'Timeout (seconds)', placeholder: 'none', hint: 'The program is stopped then, and the result says so' },
+  { key: 'timeout', label: 'Timeout (seconds)', placeholder: 'none', hint: 'The program is stopped then, and the result says so', seconds: true },
 ];
+
+/** A service test-run: ports to publish, and a probe beside it (issue 13). */
+const SERVICE_FIELDS: TextField[] = [
+  { key: 'ports', label: 'Ports', placeholder: 'none, e.g. 8080:80 8443:443', hint: 'HOST:CONTAINER, blanks between; on 127.0.0.1 (docker, podman)' },
+  { key: 'probe', label: 'Probe', placeholder: 'none, e.g. wget -qO- http://127.0.0.1:80/', hint: 'Runs on the host in the service\'s network until it succeeds, then the service stops; its exit code and stdout are compared' },
+  { key: 'probeTimeout', label: 'Probe for (seconds)', placeholder: '10', hint: 'How long the probe is retried (default 10)', seconds: true },
+];
+
+/** Every field's label, to name the fields at fault in the summary line. */
+const LABELS: Record<RunField, string> = {
+  ...(Object.fromEntries([...FIELDS, ...SERVICE_FIELDS].map((f) => [f.key, f.label])) as Record<TextField['key'], string>),
+  env: 'Environment',
+  network: 'Network',
+};
 
 export function RunDialog() {
   const o = useRunOptions();
@@ -82,6 +105,29 @@ export function RunDialog() {
       </span>
     ) : null;
   const described = (k: RunField, hint = false) => [problem(k) ? `run-${k}-err` : '', hint ? `run-${k}-hint` : ''].filter(Boolean).join(' ') || undefined;
+  const textRow = (f: TextField, ref?: RefObject<HTMLInputElement | null>) => (
+    <FieldRow key={f.key} id={`run-${f.key}`} label={f.label}>
+      <input
+        id={`run-${f.key}`}
+        ref={ref}
+        className={f.seconds ? 'short' : ''}
+        inputMode={f.seconds ? 'decimal' : undefined}
+        spellCheck={false}
+        value={form[f.key]}
+        placeholder={f.placeholder}
+        aria-invalid={!!problem(f.key)}
+        aria-describedby={described(f.key, !!f.hint)}
+        onChange={(e) => o.update({ [f.key]: e.target.value })}
+      />
+      {f.hint && (
+        <span id={`run-${f.key}-hint`} className="muted hint">
+          {f.hint}
+        </span>
+      )}
+      {err(f.key)}
+    </FieldRow>
+  );
+  const faulty = (Object.keys(LABELS) as RunField[]).filter((k) => problem(k)).map((k) => LABELS[k]);
   const summary = flagSummary(args, flags);
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && o.setOpen(false)}>
@@ -108,28 +154,7 @@ export function RunDialog() {
               ))}
             </select>
           </div>
-          {FIELDS.map((f, i) => (
-            <FieldRow key={f.key} id={`run-${f.key}`} label={f.label}>
-              <input
-                id={`run-${f.key}`}
-                ref={i === 0 ? first : undefined}
-                className={f.key === 'timeout' ? 'short' : ''}
-                inputMode={f.key === 'timeout' ? 'decimal' : undefined}
-                spellCheck={false}
-                value={form[f.key]}
-                placeholder={f.placeholder}
-                aria-invalid={!!problem(f.key)}
-                aria-describedby={described(f.key, !!f.hint)}
-                onChange={(e) => o.update({ [f.key]: e.target.value })}
-              />
-              {f.hint && (
-                <span id={`run-${f.key}-hint`} className="muted hint">
-                  {f.hint}
-                </span>
-              )}
-              {err(f.key)}
-            </FieldRow>
-          ))}
+          {FIELDS.map((f, i) => textRow(f, i === 0 ? first : undefined))}
           <FieldRow id="run-env" label="Environment">
             <textarea
               id="run-env"
@@ -153,9 +178,11 @@ export function RunDialog() {
             </select>
             {err('network')}
           </FieldRow>
+          <h3 className="run-section">Service test-run</h3>
+          {SERVICE_FIELDS.map((f) => textRow(f))}
         </div>
         <p className="muted summary" aria-label="As docker run flags">
-          {bad ? <span className="error">Fix the fields marked in red to run.</span> : summary ? <code>{summary}</code> : "The image's own config, as it is."}
+          {faulty.length ? <span className="error">Fix {faulty.join(', ')} to run.</span> : summary ? <code>{summary}</code> : "The image's own config, as it is."}
         </p>
         <div className="buttons">
           <button type="submit" className="primary" disabled={bad}>

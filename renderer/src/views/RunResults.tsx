@@ -1,12 +1,13 @@
 // Running the image in a VM, in docker or everywhere at once, and the table of
-// what each runner answered (exit code, time, whether stdout matched), each
-// runner's output one click away.
+// what each runner answered: a row per runner from the click on (pending,
+// running with its seconds, then exit code, skipped or failed, and the time),
+// whether exit code and stdout matched, each runner's output one click away.
 import { engineBlocked, useStore } from '../store';
+import { useEffect, useState } from 'react';
 import { ALL_RUNNERS, useRunResults, type RunRow } from '../runResults';
+import { agreementLine, anyRunning, rowView, RUNNER_LABEL, type LiveRow } from '../runRows';
 import { shellJoin } from '../runFlags';
 import { useRunOptions } from '../runOptions';
-
-const LABEL: Record<string, string> = { chroot: 'chroot', vm: 'VM', docker: 'docker', podman: 'podman' };
 
 /** Runs are off while building, with recipe problems, while runners run, or without an engine (`blocked` says why). */
 function useRunsOff(): { off: boolean; blocked?: string } {
@@ -57,69 +58,94 @@ export function VmConsoleButton() {
   );
 }
 
-function seconds(ms?: number): string {
-  return ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`;
+/** Re-renders every second while `ticking`: the running rows' elapsed seconds. */
+function useNow(ticking: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ticking) return;
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [ticking]);
+  return now;
+}
+
+/** What a row's Note says beside its state: the probe, a timeout, the VM's acceleration. */
+function noteOf(r: LiveRow): string {
+  const o = r.outcome;
+  if (!o || o.skipped || o.error !== undefined) return '';
+  const probe = o.probe && `probe ${o.probe.code === 0 ? 'answered' : 'failed'} after ${o.probe.attempts} ${o.probe.attempts === 1 ? 'try' : 'tries'}, service exit ${o.probe.serviceCode}${o.probe.error ? `: ${o.probe.error}` : ''}`;
+  return [probe ?? '', o.timedOut ? 'stopped at the timeout' : '', o.accel ? `accel ${o.accel}` : ''].filter(Boolean).join(', ');
 }
 
 export function RunResults() {
-  const { running, rows, agree, shown, show, checks } = useRunResults();
-  if (!running && !rows.length && !checks.length) return null;
-  const open = rows.find((r) => r.runner === shown);
+  const { rows, agree, shown, show, checks, running } = useRunResults();
+  const live = anyRunning(rows);
+  const now = useNow(rows.some((r) => r.phase === 'running'));
+  if (!rows.length && !checks.length) {
+    // The table was closed while its runners still run: say so until they end.
+    return running ? <p className="muted">Still running in {running.map((r) => RUNNER_LABEL[r]).join(', ')}; the closed table's results are dropped.</p> : null;
+  }
+  const open = rows.find((r) => r.runner === shown)?.outcome;
   return (
     <section className="run-results" aria-label="Runners">
-      {running && (
-        <p className="muted" aria-live="polite">
-          Running in {running.map((r) => LABEL[r]).join(', ')}… (a VM boot takes a few seconds)
-        </p>
-      )}
       {rows.length > 0 && (
         <div className="run-results-body">
           <div>
             <h2>Run results</h2>
-            <table role="table" aria-label="Run results" className="doctor">
+            <table role="table" aria-label="Run results" className="doctor run-rows" aria-busy={live}>
               <thead>
                 <tr>
                   <th>Runner</th>
-                  <th>Exit code</th>
+                  <th>State</th>
                   <th>Time</th>
-                  <th>stdout</th>
+                  <th>Compared</th>
                   <th>Note</th>
                   <th>Output</th>
                 </tr>
               </thead>
               <tbody>
-                {rows.map((r) => (
-                  <tr key={r.runner}>
-                    <td>{LABEL[r.runner]}</td>
-                    <td className="mono">{r.code ?? '–'}</td>
-                    <td className="mono">{seconds(r.ms)}</td>
-                    <td className={r.skipped ? 'muted' : r.matches ? 'ok' : 'error'}>{r.skipped ? 'skipped' : r.error !== undefined ? 'failed' : r.matches ? 'matches' : 'differs'}</td>
-                    <td className="muted">{r.error ?? [r.timedOut ? 'timed out' : '', r.accel ? `accel ${r.accel}` : ''].filter(Boolean).join(', ')}</td>
-                    <td>
-                      {r.stdout !== undefined && (
-                        <button aria-pressed={shown === r.runner} onClick={() => show(shown === r.runner ? undefined : r.runner)} aria-label={`Output of ${LABEL[r.runner]}`}>
-                          Output
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
+                {rows.map((r) => {
+                  const v = rowView(r, now);
+                  const label = RUNNER_LABEL[r.runner];
+                  return (
+                    <tr key={r.runner} data-runner={r.runner} data-state={v.state.split(' ')[0]}>
+                      <th scope="row">{label}</th>
+                      <td className={`state ${v.cls}`}>
+                        {v.cls === 'running' && <span className="spinner" aria-hidden="true" />}
+                        {v.state}
+                      </td>
+                      <td className="mono" title={r.outcome?.ms !== undefined ? `the program itself: ${(r.outcome.ms / 1000).toFixed(2)} s; the rest readied the image for ${label}` : undefined}>
+                        {v.elapsed}
+                      </td>
+                      <td className={v.verdict === 'matches' ? 'ok' : v.verdict === 'differs' ? 'error' : 'muted'}>{v.verdict ?? (r.phase === 'ended' ? '–' : '')}</td>
+                      <td className="note">
+                        {v.reason ? <Reason label={label} line={v.reason.line} details={v.reason.details} /> : <span className="muted">{noteOf(r)}</span>}
+                      </td>
+                      <td>
+                        {r.outcome?.stdout !== undefined && (
+                          <button className="small" aria-pressed={shown === r.runner} onClick={() => show(shown === r.runner ? undefined : r.runner)} aria-label={`Output of ${label}`}>
+                            Output
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
-            {rows.length > 1 && agree !== undefined && (
-              <p className={agree ? 'ok' : 'error'} aria-live="polite">
-                {agree ? 'All runners agree.' : 'The runners disagree.'} <span className="muted">(exit code and stdout compared)</span>
-              </p>
-            )}
+            <p className={live || rows.length < 2 || agree === undefined ? 'muted' : agree ? 'ok' : 'error'} aria-live="polite">
+              {live ? 'Running: exit code and stdout are compared once every runner has ended (a VM without KVM takes minutes).' : rows.length > 1 && agree !== undefined ? agreementLine(rows, agree) : ''}
+            </p>
           </div>
           {open && (
             <div className="run-output">
-              <h3>{LABEL[open.runner]} stdout</h3>
-              <pre aria-label={`stdout of ${LABEL[open.runner]}`}>{open.stdout}</pre>
+              <h3>{RUNNER_LABEL[open.runner]} stdout</h3>
+              <pre aria-label={`stdout of ${RUNNER_LABEL[open.runner]}`}>{open.stdout}</pre>
               {open.stderr ? (
                 <>
-                  <h3>{LABEL[open.runner]} stderr</h3>
-                  <pre aria-label={`stderr of ${LABEL[open.runner]}`}>{open.stderr}</pre>
+                  <h3>{RUNNER_LABEL[open.runner]} stderr</h3>
+                  <pre aria-label={`stderr of ${RUNNER_LABEL[open.runner]}`}>{open.stderr}</pre>
                 </>
               ) : null}
             </div>
@@ -128,6 +154,19 @@ export function RunResults() {
       )}
       {checks.length > 0 && <TraceChecks />}
     </section>
+  );
+}
+
+/** Why a runner was skipped or failed: one line; the whole text behind a disclosure. */
+function Reason({ label, line, details }: { label: string; line: string; details?: string }) {
+  if (!details) return <span className="reason">{line}</span>;
+  return (
+    <details className="reason">
+      <summary aria-label={`${line}: details for ${label}`}>
+        {line} <span className="muted">(details)</span>
+      </summary>
+      <pre aria-label={`Why ${label} did not run`}>{details}</pre>
+    </details>
   );
 }
 
@@ -152,7 +191,7 @@ function TraceChecks() {
             <tr>
               <th>Command</th>
               {ALL_RUNNERS.map((r) => (
-                <th key={r}>{LABEL[r]}</th>
+                <th key={r}>{RUNNER_LABEL[r]}</th>
               ))}
               <th>Result</th>
             </tr>
@@ -169,7 +208,7 @@ function TraceChecks() {
                   return (
                     <td key={runner} className={cls}>
                       {r && (r.stdout !== undefined || r.stderr || r.error) ? (
-                        <button aria-pressed={checkShown?.[0] === i && checkShown[1] === runner} aria-label={`Output of command ${i + 1} in ${LABEL[runner]}`} title={r.error ?? r.accel} onClick={() => showCheck(checkShown?.[0] === i && checkShown[1] === runner ? undefined : [i, runner])}>
+                        <button aria-pressed={checkShown?.[0] === i && checkShown[1] === runner} aria-label={`Output of command ${i + 1} in ${RUNNER_LABEL[runner]}`} title={r.error ?? r.accel} onClick={() => showCheck(checkShown?.[0] === i && checkShown[1] === runner ? undefined : [i, runner])}>
                           {text}
                         </button>
                       ) : (
@@ -187,11 +226,11 @@ function TraceChecks() {
       {open && (
         <div className="run-output">
           <h3>
-            Command {checkShown![0] + 1} in {LABEL[open.runner]}
+            Command {checkShown![0] + 1} in {RUNNER_LABEL[open.runner]}
           </h3>
           {open.error && <p className="error">{open.error}</p>}
-          <pre aria-label={`stdout of command ${checkShown![0] + 1} in ${LABEL[open.runner]}`}>{open.stdout}</pre>
-          {open.stderr ? <pre aria-label={`stderr of command ${checkShown![0] + 1} in ${LABEL[open.runner]}`}>{open.stderr}</pre> : null}
+          <pre aria-label={`stdout of command ${checkShown![0] + 1} in ${RUNNER_LABEL[open.runner]}`}>{open.stdout}</pre>
+          {open.stderr ? <pre aria-label={`stderr of command ${checkShown![0] + 1} in ${RUNNER_LABEL[open.runner]}`}>{open.stderr}</pre> : null}
         </div>
       )}
     </div>
