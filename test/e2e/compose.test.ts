@@ -120,7 +120,7 @@ describe.skipIf(lacks(CHROMIUM))('composing by drag-and-drop', () => {
   });
 
   it('a palette item dragged onto a tree folder gets that folder as its destination', async () => {
-    await page.getByRole('list', { name: 'Sources' }).getByRole('listitem').filter({ hasText: /^⋮⋮File\+$/ }).dragTo(tree().getByRole('treeitem', { name: /^srv\// }));
+    await page.getByRole('list', { name: 'Sources' }).getByRole('listitem').filter({ hasText: /^⋮⋮File from text\+$/ }).dragTo(tree().getByRole('treeitem', { name: /^srv\// }));
     const form = page.getByRole('form', { name: 'file source of layer tools' });
     await expect.poll(() => form.count()).toBe(1);
     expect(await form.getByLabel('Path in the image').inputValue()).toBe('/srv/new-file');

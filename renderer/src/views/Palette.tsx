@@ -6,7 +6,7 @@ import { selectedFolder, targetLayer, useCompose, type DropMode } from '../compo
 import { NEW_STAGE, PALETTE } from '../recipeEdits';
 import { useStore } from '../store';
 import { MIME } from './dnd';
-import { rovingKeyDown } from '../keys';
+import { rovingKeyDown } from './roving';
 
 export function Palette() {
   const project = useStore((s) => s.project);
