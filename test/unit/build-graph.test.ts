@@ -134,12 +134,14 @@ describe('build.plan from a real session', () => {
     for (const n of g) expect([n.id, ended.get(n.id)?.label, ended.get(n.id)?.state]).toEqual([n.id, n.label, 'done']);
   });
 
+  // With a libs source, the stack is first evaluated without events: the failure still names its node.
   it('a missing file fails its source node, and nothing downstream of it ran', async () => {
-    const p = writeProject(path.join(work, 'broken'), 'name: broken\nlayers:\n  - name: app\n    sources:\n      - kind: busybox\n      - kind: copy\n        src: missing.txt\n        dest: /missing.txt\n');
+    const p = writeProject(path.join(work, 'broken'), 'name: broken\nlayers:\n  - name: libs\n    sources:\n      - kind: libs\n  - name: app\n    sources:\n      - kind: busybox\n      - kind: copy\n        src: missing.txt\n        dest: /missing.txt\n');
     const b = await run(p);
     expect(b.ok).toBe(false);
     const ended = new Map(events.flatMap((e) => (e.event === 'build.node' && e.state !== 'running' ? [[e.id, e.state]] : [])));
     expect(ended.get('source:app:1')).toBe('failed');
+    expect(events.find((e) => e.event === 'build.node' && e.state === 'failed')).toMatchObject({ label: 'app: copy', detail: expect.stringContaining('missing.txt') });
     expect(ended.has('layer:app')).toBe(false);
     expect(ended.has('image')).toBe(false);
   });

@@ -34,7 +34,7 @@ import { storageFault, type Latched } from '../store/faults';
 import { markBuilding, recordRoots } from '../store/roots';
 import { NodeReporter, type BuildEvent } from '../model/events';
 import { evaluateStack } from '../graph/stack';
-import { planOf } from '../graph/plan';
+import { planOf, sourceId } from '../graph/plan';
 import type { Project } from '../graph/project';
 import { buildSboms } from './build-sbom';
 import type { SbomFiles } from '../export/sbom';
@@ -160,6 +160,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       await unmark();
       return result;
     } catch (e) {
+      nodes.blame(e, project.recipe);
       const bad = e instanceof CorruptBlobError ? e : store.corrupt[0];
       if (bad && (e as Error)?.name !== 'AbortError') {
         bad.node ??= nodes.culprit();
@@ -196,6 +197,20 @@ class NodeTracker {
     }
     this.onEvent?.(e);
   };
+
+  /**
+   * A recipe with a libs source is first evaluated without reporting (graph/stack.ts): a source
+   * failing there has sent no event. Its field names it: its node is marked failed.
+   */
+  blame(e: unknown, recipe: Recipe): void {
+    if (this.failed || !(e instanceof RecipeError)) return;
+    const m = /^(?:stages\[(\d+)\]\.)?layers\[(\d+)\]\.sources\[(\d+)\]/.exec(e.field);
+    const stage = m?.[1] !== undefined ? recipe.stages[Number(m[1])] : undefined;
+    const layer = m && (stage ? stage.layers : recipe.layers)[Number(m[2])];
+    if (!m || !layer || !layer.sources[Number(m[3])]) return;
+    const prefix = stage ? `${stage.name}/` : '';
+    new NodeReporter(this.emit).start(sourceId(prefix, layer.name, Number(m[3])), `${prefix}${layer.name}: ${layer.sources[Number(m[3])].kind}`).failed(e);
+  }
 
   culprit(): string | undefined {
     return this.failed ?? ([...this.running.values()].pop() || undefined);
