@@ -45,7 +45,7 @@ describe.skipIf(lacks(CHROMIUM))('the build graph', () => {
     ({ gui, url } = await startGui(project, path.join(work, 'cache')));
     ({ browser, page } = await openPage(url));
     await page.setViewportSize({ width: 1440, height: 900 });
-    await expect.poll(() => page.getByRole('list', { name: 'Layers' }).textContent()).toContain('busybox');
+    await page.getByRole('list', { name: 'Layers' }).getByText('busybox').first().waitFor();
   });
 
   afterAll(async () => {

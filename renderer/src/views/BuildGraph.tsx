@@ -2,15 +2,15 @@
 // depth, edges from what a node reads to it, each node's state in colour AND
 // word, its time, a running node's progress. The nodes are a list (one tab
 // stop, arrow keys between them) so screen readers and tests read it as one.
-import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { PlanNode } from '../../../shared/contract';
 import { formatMs, layoutGraph, shownState, totalLine, type Placed, type ShownState } from '../buildGraph';
 import type { NodeView } from '../store';
 
-const W = 172;
-const H = 48;
-const COL_GAP = 44;
-const ROW_GAP = 8;
+const W = 148;
+const H = 36;
+const COL_GAP = 28;
+const ROW_GAP = 6;
 const PAD = 4;
 
 const ICON: Record<ShownState, string> = { waiting: '○', running: '◐', cached: '↺', done: '✓', failed: '✗', 'not run': '–' };
@@ -35,7 +35,7 @@ function showNodes(graph: PlanNode[], nodes: NodeView[], building: boolean): Map
   return new Map(graph.map((p) => [p.id, { state: shownState(own.get(p.id)?.state, building), view: own.get(p.id), sub: subs.get(p.id) }]));
 }
 
-export function BuildGraph({ graph, nodes, building, planAt }: { graph: PlanNode[]; nodes: NodeView[]; building: boolean; planAt?: number }) {
+export function BuildGraph({ graph, nodes, building, planAt, progress }: { graph: PlanNode[]; nodes: NodeView[]; building: boolean; planAt?: number; progress?: ReactNode }) {
   // Nodes that reported without being planned (none today) are drawn too, on their own.
   const all = useMemo(() => {
     const ids = new Set(graph.map((n) => n.id));
@@ -44,20 +44,21 @@ export function BuildGraph({ graph, nodes, building, planAt }: { graph: PlanNode
   }, [graph, nodes]);
   const layout = useMemo(() => layoutGraph(all), [all]);
   const shown = showNodes(all, nodes, building);
+  // The roving tab stop (kept when focus leaves), and the node focused now (its edges lit).
+  const [stop, setStop] = useState<string>();
   const [focus, setFocus] = useState<string>();
   const refs = useRef(new Map<string, HTMLLIElement>());
-  const current = layout.placed.find((p) => p.node.id === focus) ?? layout.placed[0];
+  const current = layout.placed.find((p) => p.node.id === stop) ?? layout.placed[0];
 
-  const colHeight = (c: number) => layout.placed.filter((p) => p.col === c).length;
-  // Shorter columns are centred against the tallest.
-  const pos = (p: Placed) => ({ x: PAD + p.col * (W + COL_GAP), y: PAD + (p.row + (layout.rows - colHeight(p.col)) / 2) * (H + ROW_GAP) });
+  // Top-aligned: in a low dock, the layers, the image and the outputs are in sight without scrolling.
+  const pos = (p: Placed) => ({ x: PAD + p.col * (W + COL_GAP), y: PAD + p.row * (H + ROW_GAP) });
   const width = PAD * 2 + layout.columns * W + Math.max(0, layout.columns - 1) * COL_GAP;
   const height = PAD * 2 + layout.rows * H + Math.max(0, layout.rows - 1) * ROW_GAP;
   const labelOf = new Map(all.map((n) => [n.id, n.label]));
 
   const move = (to: Placed | undefined) => {
     if (!to) return;
-    setFocus(to.node.id);
+    setStop(to.node.id);
     refs.current.get(to.node.id)?.focus();
   };
   const onKey = (e: KeyboardEvent) => {
@@ -87,12 +88,15 @@ export function BuildGraph({ graph, nodes, building, planAt }: { graph: PlanNode
   const total = !building && planAt !== undefined && ends.length ? Math.max(...ends) - planAt : undefined;
   return (
     <div className="build-graph">
-      <p className="graph-total" aria-label="Build graph total">
-        {totalLine(
-          layout.placed.map((p) => shown.get(p.node.id)!.state),
-          total,
-        )}
-      </p>
+      <div className="graph-head">
+        <p className="graph-total" aria-label="Build graph total">
+          {totalLine(
+            layout.placed.map((p) => shown.get(p.node.id)!.state),
+            total,
+          )}
+        </p>
+        {progress}
+      </div>
       <div className="graph-scroll">
         <div className="graph-canvas" style={{ width, height }}>
           <svg className="graph-edges" width={width} height={height} aria-hidden="true">
@@ -101,7 +105,7 @@ export function BuildGraph({ graph, nodes, building, planAt }: { graph: PlanNode
               const b = pos(to);
               const [x1, y1, x2, y2] = [a.x + W, a.y + H / 2, b.x, b.y + H / 2];
               const mid = (x1 + x2) / 2;
-              const lit = current && (from === current || to === current);
+              const lit = focus !== undefined && (from.node.id === focus || to.node.id === focus);
               return <path key={`${from.node.id}>${to.node.id}`} data-from={from.node.id} data-to={to.node.id} className={`edge ${shown.get(from.node.id)!.state.replace(' ', '-')}${lit ? ' lit' : ''}`} d={`M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`} />;
             })}
           </svg>
@@ -122,7 +126,11 @@ export function BuildGraph({ graph, nodes, building, planAt }: { graph: PlanNode
                   className={`gnode ${p.node.kind} ${s.state.replace(' ', '-')}`}
                   style={{ left: x, top: y, width: W, height: H }}
                   tabIndex={p === current ? 0 : -1}
-                  onFocus={() => setFocus(p.node.id)}
+                  onFocus={() => {
+                    setStop(p.node.id);
+                    setFocus(p.node.id);
+                  }}
+                  onBlur={() => setFocus((f) => (f === p.node.id ? undefined : f))}
                   aria-label={name}
                   title={[name, s.view?.detail].filter(Boolean).join('\n')}
                   data-id={p.node.id}

@@ -121,9 +121,9 @@ export function BuildPanel() {
   return (
     <section className="build" aria-label="Build">
       <div className="nodes">
-        {building || nodes.length ? <progress aria-label="Build progress" max={plan || 1} value={finished} /> : <span className="muted">{build?.restored ? 'The graph of a build shows here while it runs: press Build to see it.' : 'Press Build to compile the recipe into layers and archives.'}</span>}
+        {graph.length > 0 ? null : building || nodes.length ? <progress aria-label="Build progress" max={plan || 1} value={finished} /> : <span className="muted">{build?.restored ? 'The graph of a build shows here while it runs: press Build to see it.' : 'Press Build to compile the recipe into layers and archives.'}</span>}
         {graph.length > 0 ? (
-          <BuildGraph graph={graph} nodes={nodes} building={building} planAt={planAt} />
+          <BuildGraph graph={graph} nodes={nodes} building={building} planAt={planAt} progress={<progress aria-label="Build progress" max={plan || 1} value={finished} />} />
         ) : (
           // A plan too large to draw (or none yet): the nodes as they report.
           <ul aria-label="Build graph">
