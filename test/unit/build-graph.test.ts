@@ -3,7 +3,7 @@
 // example, checked against the recipe and against the node events that follow.
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventSchema, type EngineEvent, type PlanNode, type Response } from '../../shared/contract';
+import { eventSchema, PLAN_MAX_NODES, type EngineEvent, type PlanNode, type Response } from '../../shared/contract';
 import { recipeSchema, type RecipeInput } from '../../shared/recipe';
 import { planOf } from '../../electron/engine/graph/plan';
 import { layoutGraph, shownState, totalLine } from '../../renderer/src/buildGraph';
@@ -133,6 +133,14 @@ describe('build.plan from a real session', () => {
     const ended = new Map(events.flatMap((e) => (e.event === 'build.node' && e.state !== 'running' ? [[e.id, e]] : [])));
     for (const n of g) expect([n.id, ended.get(n.id)?.label, ended.get(n.id)?.state]).toEqual([n.id, n.label, 'done']);
   });
+
+  it("a plan beyond the contract's bounds goes without its graph, and the build goes on", async () => {
+    const files = Array.from({ length: PLAN_MAX_NODES }, (_, i) => `      - kind: file\n        path: /f${i}\n        content: x\n`).join('');
+    const b = await run(writeProject(path.join(work, 'wide'), `name: wide\nsbom: false\nlayers:\n  - name: app\n    sources:\n${files}`));
+    expect(b.ok, b.error).toBe(true);
+    const plan = events.find((e) => e.event === 'build.plan');
+    expect(plan).toMatchObject({ nodes: PLAN_MAX_NODES + 5, graph: [] });
+  }, 60_000);
 
   // With a libs source, the stack is first evaluated without events: the failure still names its node.
   it('a missing file fails its source node, and nothing downstream of it ran', async () => {
