@@ -118,13 +118,18 @@ export function Doctor() {
 export function BuildPanel() {
   const { nodes, plan, graph, planAt, building, warnings, build } = useStore();
   const finished = nodes.filter((n) => n.state !== 'running').length;
+  const bar = <progress aria-label="Build progress" max={plan || 1} value={finished} />;
+  // A restored build has no node events to draw: its graph shows at the next build.
+  const idle = build?.restored ? 'The graph of a build shows here while it runs: press Build to see it.' : 'Press Build to compile the recipe into layers and archives.';
   return (
     <section className="build" aria-label="Build">
       <div className="nodes">
-        {graph.length > 0 ? null : building || nodes.length ? <progress aria-label="Build progress" max={plan || 1} value={finished} /> : <span className="muted">{build?.restored ? 'The graph of a build shows here while it runs: press Build to see it.' : 'Press Build to compile the recipe into layers and archives.'}</span>}
         {graph.length > 0 ? (
-          <BuildGraph graph={graph} nodes={nodes} building={building} planAt={planAt} progress={<progress aria-label="Build progress" max={plan || 1} value={finished} />} />
+          <BuildGraph graph={graph} nodes={nodes} building={building} planAt={planAt} progress={bar} />
         ) : (
+          building || nodes.length ? bar : <span className="muted">{idle}</span>
+        )}
+        {graph.length === 0 && (
           // A plan too large to draw (or none yet): the nodes as they report.
           <ul aria-label="Build graph">
             {nodes
