@@ -416,8 +416,19 @@ export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 export type Answer = { result: unknown } | { error: { message: string } };
 export type Reply = Answer & { id: number };
 
+/** The most nodes a drawn build graph carries; a larger plan is sent without its graph (progress still counts it). */
+export const PLAN_MAX_NODES = 2000;
+/** One node of the build graph: sources → layers → the image → outputs; `deps` are the ids of the nodes it reads. */
+const planNode = z.object({
+  id: z.string().max(1024),
+  label: z.string().max(1024),
+  kind: z.enum(['stage', 'source', 'layer', 'image', 'export', 'sbom']),
+  deps: z.array(z.string().max(1024)).max(PLAN_MAX_NODES),
+});
+export type PlanNode = z.infer<typeof planNode>;
+
 export const eventSchema = z.discriminatedUnion('event', [
-  z.object({ event: z.literal('build.plan'), nodes: z.number() }),
+  z.object({ event: z.literal('build.plan'), nodes: z.number().int().nonnegative(), graph: z.array(planNode).max(PLAN_MAX_NODES) }),
   z.object({ event: z.literal('build.node'), id: z.string(), label: z.string(), state: z.enum(['running', 'cached', 'done', 'failed']), ms: z.number().optional(), detail: z.string().optional(), progress: z.number().min(0).max(1).optional() }),
   z.object({ event: z.literal('log'), line: z.string() }),
   /** A push's progress, per blob: started (copying), then what became of it. */

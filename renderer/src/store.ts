@@ -3,7 +3,7 @@
 // windows can make their own (createStore(api)). Views only read from here and
 // call actions; replies that a newer request overtook are dropped (latest.ts).
 import { create, type StateCreator, type StoreApi, type UseBoundStore } from 'zustand';
-import type { BuildRecord, BuildReply, Connection, EngineApi, EngineEvent, Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
+import type { BuildRecord, BuildReply, Connection, EngineApi, EngineEvent, PlanNode, Problem, ProjectInfo, Response, TreeRow } from '../../shared/contract';
 import { api as defaultApi } from './api';
 import { summaryLine } from './buildSummary';
 import { latestRequests, STALE } from './state/latest';
@@ -16,7 +16,8 @@ function withText(text: string): { yaml: string; stale: boolean; lastGoodYaml?: 
 }
 
 export type Tab = 'explorer' | 'diff' | 'filelist' | 'inspect' | 'sizemap' | 'compare' | 'source' | 'yaml' | 'packages' | 'doctor';
-export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number };
+/** A node as it last reported; `at`: when it ended (the window's clock). */
+export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number; at?: number };
 export type WarningView = Omit<Extract<EngineEvent, { event: 'build.warning' }>, 'event'>;
 export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };
 
@@ -52,6 +53,10 @@ interface ProjectSlice {
 interface BuildSlice {
   building: boolean;
   plan: number;
+  /** The graph the running (or last) build planned: drawn with the nodes' states; empty before a build. */
+  graph: PlanNode[];
+  /** When this window got the build's first plan. */
+  planAt?: number;
   nodes: NodeView[];
   /** What the host sources of the last build brought that the recipe may not mean to. */
   warnings: WarningView[];
@@ -112,7 +117,7 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
     latest.invalidate('');
     try {
       const { lastBuild, ...project } = await load();
-      store.setState({ project, ...withText(project.text), lastGoodYaml: project.text, problems: project.problems, build: lastBuild, history: [], rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
+      store.setState({ project, ...withText(project.text), lastGoodYaml: project.text, problems: project.problems, build: lastBuild, history: [], rows: {}, nodes: [], graph: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
       if (lastBuild?.ok) await store.getState().loadDir('/');
       void store.getState().loadHistory();
     } catch (e) {
@@ -134,7 +139,7 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
       set({ opening: path });
       try {
         const { build, ...project } = await api.request({ cmd: 'image.open', path });
-        set({ project, ...withText(project.text), problems: [], build, history: [], rows: {}, nodes: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true }, tab: 'inspect' });
+        set({ project, ...withText(project.text), problems: [], build, history: [], rows: {}, nodes: [], graph: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true }, tab: 'inspect' });
         await get().loadDir('/');
       } catch (e) {
         set({ error: message(e) });
@@ -175,6 +180,7 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
   const buildSlice: Slice<BuildSlice> = (set, get) => ({
     building: false,
     plan: 0,
+    graph: [],
     nodes: [],
     warnings: [],
     history: [],
@@ -183,7 +189,7 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
       const blocked = engineBlocked(get());
       if (blocked) return set({ error: blocked });
       latest.invalidate('tree');
-      set({ building: true, nodes: [], warnings: [], plan: 0, error: undefined });
+      set({ building: true, nodes: [], graph: [], planAt: undefined, warnings: [], plan: 0, error: undefined });
       // One separator per build: successive builds do not run together in the log.
       writeTerminal('build', `\r\n\x1b[2m──── build ${new Date().toLocaleTimeString()} ────\x1b[0m\r\n`);
       try {
@@ -287,10 +293,11 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
   }
 
   api.onEvent((e) => {
-    if (e.event === 'build.plan') store.setState({ plan: e.nodes });
+    // Sent again when a base image's layers become known: the same build, a fuller graph.
+    if (e.event === 'build.plan') store.setState((s) => ({ plan: e.nodes, graph: e.graph, planAt: s.planAt ?? Date.now() }));
     if (e.event === 'build.node') {
       store.setState((s) => {
-        const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail, progress: e.progress };
+        const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail, progress: e.progress, ...(e.state === 'running' ? {} : { at: Date.now() }) };
         const i = s.nodes.findIndex((n) => n.id === e.id);
         return { nodes: i === -1 ? [...s.nodes, node] : s.nodes.map((n, j) => (j === i ? node : n)) };
       });

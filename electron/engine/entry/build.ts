@@ -34,6 +34,7 @@ import { storageFault, type Latched } from '../store/faults';
 import { markBuilding, recordRoots } from '../store/roots';
 import { NodeReporter, type BuildEvent } from '../model/events';
 import { evaluateStack } from '../graph/stack';
+import { planOf, sourceId } from '../graph/plan';
 import type { Project } from '../graph/project';
 import { buildSboms } from './build-sbom';
 import type { SbomFiles } from '../export/sbom';
@@ -159,6 +160,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       await unmark();
       return result;
     } catch (e) {
+      nodes.blame(e, project.recipe);
       const bad = e instanceof CorruptBlobError ? e : store.corrupt[0];
       if (bad && (e as Error)?.name !== 'AbortError') {
         bad.node ??= nodes.culprit();
@@ -196,6 +198,20 @@ class NodeTracker {
     this.onEvent?.(e);
   };
 
+  /**
+   * A recipe with a libs source is first evaluated without reporting (graph/stack.ts): a source
+   * failing there has sent no event. Its field names it: its node is marked failed.
+   */
+  blame(e: unknown, recipe: Recipe): void {
+    if (this.failed || !(e instanceof RecipeError)) return;
+    const m = /^(?:stages\[(\d+)\]\.)?layers\[(\d+)\]\.sources\[(\d+)\]/.exec(e.field);
+    const stage = m?.[1] !== undefined ? recipe.stages[Number(m[1])] : undefined;
+    const layer = m && (stage ? stage.layers : recipe.layers)[Number(m[2])];
+    if (!m || !layer || !layer.sources[Number(m[3])]) return;
+    const prefix = stage ? `${stage.name}/` : '';
+    new NodeReporter(this.emit).start(sourceId(prefix, layer.name, Number(m[3])), `${prefix}${layer.name}: ${layer.sources[Number(m[3])].kind}`).failed(e);
+  }
+
   culprit(): string | undefined {
     return this.failed ?? ([...this.running.values()].pop() || undefined);
   }
@@ -203,10 +219,9 @@ class NodeTracker {
 
 async function buildOnce(opts: BuildOptions, project: Project, outDir: string, store: BlobStore, cache: BuildCache, report: NodeReporter): Promise<BuildResult> {
   const formats = opts.formats ?? [...DEFAULT_FORMATS];
-  const sourceCount = (layers: Recipe['layers']) => layers.reduce((n, l) => n + l.sources.length, 0);
   const r0 = project.recipe;
   const wantSbom = formats.length > 0 && (opts.sbom ?? r0.sbom);
-  report.plan(sourceCount(r0.layers) + r0.stages.reduce((n, st) => n + sourceCount(st.layers), 0) + r0.layers.length + formats.length + (wantSbom ? 1 : 0));
+  report.plan(planOf(r0, { formats, sbom: wantSbom }));
   let failed = false;
   try {
     await Promise.all([store.open(), cache.open()]);
@@ -226,6 +241,8 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       onSource: (field, source, result) => evaluated.push({ field, source, result }),
     });
     const { states, stages, base: baseImage, brought } = stack;
+    // A base image's own layers are known now: the graph again, with them.
+    if (baseImage) report.plan(planOf(r0, { formats, sbom: wantSbom, layers: stack.layers }));
     const baseConfig = baseImage && startingConfig(r0, baseImage);
     const recipe: Recipe = baseConfig ? { ...r0, layers: stack.layers, config: mergeConfig(baseConfig.fields, r0.config) } : r0;
     const lock = lockMode === 'ignore' ? undefined : await settleLock(project.dir, evaluated, store, report, lockMode, old);
@@ -263,7 +280,15 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       }
     }
 
-    const meta = imageMeta(recipe, layers, baseConfig);
+    const imageNode = report.start('image', `image ${recipe.tag ?? `${recipe.name}:latest`}`);
+    let meta: ReturnType<typeof imageMeta>;
+    try {
+      meta = imageMeta(recipe, layers, baseConfig);
+    } catch (e) {
+      imageNode.failed(e as Error);
+      throw e;
+    }
+    imageNode.done(`sha256:${meta.manifest.digest.slice(0, 12)}`);
     const outputs: Partial<Record<Format, string>> = {};
     const written: Format[] = [];
     if (formats.length) {

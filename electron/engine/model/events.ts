@@ -3,8 +3,20 @@
 
 export type NodeState = 'running' | 'cached' | 'done' | 'failed';
 
+/** What a node of the build graph is: sources (of a stage, or of a layer) → layers → the image → its outputs. */
+export type PlanKind = 'stage' | 'source' | 'layer' | 'image' | 'export' | 'sbom';
+
+/** One node of the build graph as planned: the id its node events carry, and the ids of the nodes it reads. */
+export interface PlanNode {
+  id: string;
+  label: string;
+  kind: PlanKind;
+  deps: string[];
+}
+
 export type BuildEvent =
-  | { type: 'plan'; nodes: number }
+  /** The graph about to run (sent again when a base image's layers become known). */
+  | { type: 'plan'; nodes: number; graph: PlanNode[] }
   | { type: 'node'; id: string; label: string; state: NodeState; ms?: number; detail?: string; progress?: number }
   | { type: 'log'; line: string }
   | ({ type: 'warning' } & HostWarning);
@@ -47,9 +59,9 @@ export class NodeReporter {
     };
   }
 
-  /** How many nodes this build will report, so progress can be a fraction. */
-  plan(nodes: number): void {
-    this.emit({ type: 'plan', nodes });
+  /** The graph this build will run, so progress can be a fraction and a window can draw it. */
+  plan(graph: PlanNode[]): void {
+    this.emit({ type: 'plan', nodes: graph.length, graph });
   }
 
   log(line: string): void {

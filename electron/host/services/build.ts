@@ -2,9 +2,9 @@
 // restored from that history and out/ when a project opens (nothing rebuilt).
 import path from 'node:path';
 import { z } from 'zod';
-import type { BuildReply, EngineEvent } from '../../../shared/contract';
+import { PLAN_MAX_NODES, type BuildReply, type EngineEvent } from '../../../shared/contract';
 import { build, type BuildResult } from '../../engine/entry/build';
-import type { BuildEvent } from '../../engine/model/events';
+import type { BuildEvent, PlanNode } from '../../engine/model/events';
 import { readJsonCapped } from '../../engine/store/integrity';
 import { openNamed, replyLayers, shownOfBuild, shownOfImage } from '../inspect';
 import { lockState } from '../../engine/inspect/packages';
@@ -105,9 +105,15 @@ export const buildHandlers: Handlers<'build.start' | 'build.cancel' | 'build.his
   'build.history': async (_req, state) => ({ records: (await readHistory(state.cacheDir, state.recipeFile())).records }),
 };
 
+/** The plan's graph within the contract's bounds, or none (the window then lists nodes as they report). */
+function planGraph(graph: PlanNode[]): PlanNode[] {
+  const fits = graph.length <= PLAN_MAX_NODES && graph.every((n) => n.deps.length <= PLAN_MAX_NODES && n.id.length <= 1024 && n.label.length <= 1024 && n.deps.every((d) => d.length <= 1024));
+  return fits ? graph : [];
+}
+
 /** A build event as the window receives it. */
 function engineEvent(e: BuildEvent): EngineEvent {
-  if (e.type === 'plan') return { event: 'build.plan', nodes: e.nodes };
+  if (e.type === 'plan') return { event: 'build.plan', nodes: e.nodes, graph: planGraph(e.graph) };
   if (e.type === 'log') return { event: 'log', line: e.line };
   if (e.type === 'warning') return { event: 'build.warning', kind: e.kind, image: e.image, host: e.host, reason: e.reason, field: e.field };
   return { ...e, event: 'build.node' };

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { Response } from '../../../shared/contract';
 import { api } from '../api';
 import { useStore } from '../store';
+import { BuildGraph } from './BuildGraph';
 import { Terminal } from './Terminal';
 import { useCompose } from '../compose';
 import { YamlEditor, type YamlEditorHandle } from './YamlEditor';
@@ -115,22 +116,32 @@ export function Doctor() {
 }
 
 export function BuildPanel() {
-  const { nodes, plan, building, warnings } = useStore();
+  const { nodes, plan, graph, planAt, building, warnings, build } = useStore();
   const finished = nodes.filter((n) => n.state !== 'running').length;
+  const bar = <progress aria-label="Build progress" max={plan || 1} value={finished} />;
+  // A restored build has no node events to draw: its graph shows at the next build.
+  const idle = build?.restored ? 'The graph of a build shows here while it runs: press Build to see it.' : 'Press Build to compile the recipe into layers and archives.';
   return (
     <section className="build" aria-label="Build">
       <div className="nodes">
-        {building || nodes.length ? <progress aria-label="Build progress" max={plan || 1} value={finished} /> : <span className="muted">Press Build to compile the recipe into layers and archives.</span>}
-        <ul aria-label="Build graph">
-          {nodes
-            .filter((n) => !n.id.startsWith('source:') || n.id.split(':').length > 3)
-            .map((n) => (
-              <li key={n.id} className={n.state}>
-                {n.label} <span className="state">{n.state}</span> {n.ms !== undefined && <span className="muted">{n.ms} ms</span>}
-                {n.state === 'running' && n.progress !== undefined && <progress aria-label={`${n.label} progress`} max={1} value={n.progress} />}
-              </li>
-            ))}
-        </ul>
+        {graph.length > 0 ? (
+          <BuildGraph graph={graph} nodes={nodes} building={building} planAt={planAt} progress={bar} />
+        ) : (
+          building || nodes.length ? bar : <span className="muted">{idle}</span>
+        )}
+        {graph.length === 0 && (
+          // A plan too large to draw (or none yet): the nodes as they report.
+          <ul aria-label="Build graph">
+            {nodes
+              .filter((n) => !n.id.startsWith('source:') || n.id.split(':').length > 3)
+              .map((n) => (
+                <li key={n.id} className={n.state}>
+                  {n.label} <span className="state">{n.state}</span> {n.ms !== undefined && <span className="muted">{n.ms} ms</span>}
+                  {n.state === 'running' && n.progress !== undefined && <progress aria-label={`${n.label} progress`} max={1} value={n.progress} />}
+                </li>
+              ))}
+          </ul>
+        )}
         {warnings.length > 0 && (
           <ul className="warnings" aria-label="Build warnings">
             {warnings.map((w, i) => (
