@@ -35,6 +35,28 @@ export const compareSide = z.union([
 ]);
 export type CompareSide = z.infer<typeof compareSide>;
 
+/** An absolute host path with no NUL, as typed or pasted into the file browser; the message names it. */
+const hostFolder = z.string().max(4096).superRefine((p, ctx) => {
+  const shown = JSON.stringify(p.slice(0, 200));
+  if (p.includes('\0')) ctx.addIssue({ code: 'custom', message: `${shown} contains a NUL byte` });
+  else if (!p.startsWith('/')) ctx.addIssue({ code: 'custom', message: `${shown} is relative: give an absolute path (starting with /)` });
+});
+
+/** Entries one files.list sends at most; the rest are counted. */
+export const FILES_LIST_MAX = 5000;
+
+/** A folder entry: folders (and links to folders) can be entered; `mark` says what a folder holds (a project, an OCI layout). */
+export const fileEntry = z.object({
+  name: z.string(),
+  kind: z.enum(['dir', 'file', 'symlink-dir', 'other']),
+  /** Files: bytes (of the target, for a link). */
+  size: z.number().optional(),
+  /** A symbolic link (to a file, or to a folder: kind symlink-dir). */
+  link: z.boolean().optional(),
+  mark: z.enum(['project', 'oci']).optional(),
+});
+export type FileEntry = z.infer<typeof fileEntry>;
+
 const savePath = z.string().min(1).optional().describe('a folder (the file keeps its name) or a file path; default ~/Desktop, else ~/Downloads, else home');
 
 /** A run-flag value: no NUL, no line break, bounded. */
@@ -126,6 +148,8 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('build.history') }),
   /** Recent projects and images (the start screen). */
   z.strictObject({ cmd: z.literal('recent.list') }),
+  /** A folder of the host, listed for the file browser (browser mode's Open…): names, kinds and sizes, never contents. */
+  z.strictObject({ cmd: z.literal('files.list'), dir: hostFolder.optional().describe('absolute; default: the project\'s folder'), hidden: z.boolean().optional().describe('list dot-files too') }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -400,6 +424,19 @@ export const responses = {
   'recent.list': z.object({
     projects: z.array(z.object({ path: z.string(), name: z.string(), at: z.number() })),
     images: z.array(z.object({ path: z.string(), at: z.number() })),
+  }),
+  'files.list': z.object({
+    /** The folder listed, absolute and resolved; its parent (null at /). */
+    dir: z.string(),
+    parent: z.string().nullable(),
+    /** Folders first, then files, each by name. */
+    entries: z.array(fileEntry),
+    /** Entries not sent (past FILES_LIST_MAX). */
+    more: z.number().int().nonnegative(),
+    /** Dot-files left out (when `hidden` was not asked). */
+    hiddenCount: z.number().int().nonnegative(),
+    /** Where to start: home, the project's folder, recent folders. */
+    places: z.array(z.object({ kind: z.enum(['home', 'project', 'recent']), label: z.string(), path: z.string() })),
   }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
