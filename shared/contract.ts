@@ -465,6 +465,20 @@ export const eventSchema = z.discriminatedUnion('event', [
 ]);
 export type EngineEvent = z.infer<typeof eventSchema>;
 
+/** Electron's native open dialog (the preload's pickPath), asked over its own channel and checked like every request. */
+export const PICK_CHANNEL = 'scratchyard:pick';
+export const pickRequestSchema = z.strictObject({
+  title: z.string().max(200),
+  /** A folder, or a file (an image also may be an OCI layout folder: `folders` lets either be picked). */
+  kind: z.enum(['folder', 'file']),
+  folders: z.boolean().optional(),
+  defaultPath: hostFolder.optional(),
+  filters: z.array(z.strictObject({ name: z.string().max(100), extensions: z.array(z.string().regex(/^[\w*.-]{1,20}$/)).max(20) })).max(10).optional(),
+  /** New…: a folder that does not exist yet may be named (it is made). */
+  create: z.boolean().optional(),
+});
+export type PickRequest = z.infer<typeof pickRequestSchema>;
+
 /** The window's link to the engine: a preload bridge is always connected; a socket can be lost and reconnected. */
 export type Connection = { state: 'connecting' } | { state: 'connected' } | { state: 'lost'; reason: string };
 
@@ -476,4 +490,6 @@ export interface EngineApi {
   onConnection?(listener: (c: Connection) => void): () => void;
   /** Try the engine again after it was lost. */
   reconnect?(): void;
+  /** Electron only: the native open dialog; the path picked, or null when cancelled. Browser mode uses the file browser. */
+  pickPath?(req: PickRequest): Promise<string | null>;
 }
