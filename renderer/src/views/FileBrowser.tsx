@@ -99,7 +99,8 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
   /** Enter in the field: a folder is gone into (the one shown is picked), a file picked, a missing path picked only for New…. */
   const typedPath = async () => {
     const t = text.trim();
-    if (!t.startsWith('/')) return onPick(t);
+    // An image may be a reference (docker://…); anything else relative is the host's to refuse, naming it.
+    if (!t || (pick === 'image' && !t.startsWith('/'))) return onPick(t);
     const r = await latest.run('list', () => api.request({ cmd: 'files.list', dir: t, ...(hidden ? { hidden: true } : {}) }).then((l) => ({ l }), (e: Error) => ({ e })));
     if (r === STALE) return;
     if ('l' in r) {
