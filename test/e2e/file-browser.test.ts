@@ -148,6 +148,7 @@ describe.skipIf(lacks(CHROMIUM))('the file browser: open without typing', () => 
     expect(await list.evaluate(hasFocus)).toBe(true);
     await page.keyboard.press('Backspace');
     await showing(dialog, home);
+    // Up: the folder come out of is selected.
     const active = () =>
       list.evaluate((e) => (globalThis as unknown as { document: Doc }).document.getElementById(e.getAttribute('aria-activedescendant') ?? '')?.getAttribute('aria-label'));
     expect(await active()).toBe('based-here (folder) (project)');
@@ -163,9 +164,14 @@ describe.skipIf(lacks(CHROMIUM))('the file browser: open without typing', () => 
     await page.keyboard.press('Enter');
     await showing(dialog, path.join(home, 'projects'));
     await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
     expect(await active()).toBe('second (folder) (project)');
     await page.keyboard.press('Enter');
     await showing(dialog, path.join(home, 'projects', 'second'));
+    // A folder gone into has nothing selected: the field holds it (Open would open it).
+    expect(await active()).toBeUndefined();
+    expect(await field(dialog).inputValue()).toBe(path.join(home, 'projects', 'second'));
+    await page.keyboard.press('ArrowDown');
     expect(await active()).toBe('scratchyard.yaml');
     await page.keyboard.press('Enter');
     await expect.poll(() => header().textContent()).toBe('second');

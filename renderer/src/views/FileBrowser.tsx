@@ -26,7 +26,8 @@ function picks(kind: PickKind, e: FileEntry): boolean {
   return false;
 }
 
-const ICON: Record<FileEntry['kind'], string> = { dir: '📁', 'symlink-dir': '📁', file: '📄', other: '·' };
+/** Plain glyphs (no emoji font on a bare Debian): a folder can be gone into. */
+const ICON: Record<FileEntry['kind'], string> = { dir: '▸', 'symlink-dir': '▸', file: '', other: '·' };
 const MARK: Record<NonNullable<FileEntry['mark']>, string> = { project: 'project', oci: 'OCI layout' };
 
 export interface FileBrowserProps {
@@ -61,15 +62,24 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
       if (!opts.quiet) setError(r.e.message);
       return undefined;
     }
-    setError(undefined);
-    setListing(r.l);
-    setActive(r.l.entries.length ? 0 : -1);
+    show(r.l);
     return r.l;
   };
-  /** Go into a folder: listed, and the field shows it. */
-  const go = async (dir: string) => {
+  /** A listing arrived: nothing selected yet (the field keeps the folder, which is what the button acts on). */
+  const show = (l: Listing) => {
+    setError(undefined);
+    setListing(l);
+    setActive(-1);
+  };
+  /** Go into a folder: listed, and the field shows it; going up, the folder come out of is selected. */
+  const go = async (dir: string, from?: string) => {
     const l = await load(dir);
-    if (l) onText(l.dir);
+    if (!l) return;
+    const back = from ? l.entries.findIndex((e) => join(l.dir, e.name) === from) : -1;
+    if (back >= 0) {
+      setActive(back);
+      onText(from!);
+    } else onText(l.dir);
   };
 
   useEffect(() => {
@@ -105,9 +115,7 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
     if (r === STALE) return;
     if ('l' in r) {
       if (r.l.dir === listing?.dir) return onPick(t);
-      setError(undefined);
-      setListing(r.l);
-      setActive(r.l.entries.length ? 0 : -1);
+      show(r.l);
       return onText(r.l.dir);
     }
     if (/: not a folder$/.test(r.e.message) || (allowMissing && /: no such file or folder$/.test(r.e.message))) return onPick(t);
@@ -116,7 +124,7 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
 
   const onListKey = (e: KeyboardEvent) => {
     const page = Math.max(1, Math.floor((list.current?.clientHeight ?? 240) / 24) - 1);
-    const moves: Record<string, number> = { ArrowDown: active + 1, ArrowUp: active - 1, PageDown: active + page, PageUp: active - page, Home: 0, End: entries.length - 1 };
+    const moves: Record<string, number> = { ArrowDown: active + 1, ArrowUp: active < 0 ? 0 : active - 1, PageDown: active + page, PageUp: active - page, Home: 0, End: entries.length - 1 };
     if (e.key in moves) {
       e.preventDefault();
       select(moves[e.key]);
@@ -125,7 +133,7 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
       choose(entries[active]);
     } else if (e.key === 'Backspace' && listing?.parent) {
       e.preventDefault();
-      void go(listing.parent);
+      void go(listing.parent, listing.dir);
     } else if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) {
       // Type-ahead: the first entry whose name starts with what was typed within the last second.
       const now = Date.now();
@@ -149,7 +157,7 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
         ))}
       </div>
       <div className="path-row">
-        <button aria-label="Parent folder" title={listing?.parent ? `Up to ${listing.parent} (Backspace)` : 'At the root'} disabled={!listing?.parent} onClick={() => listing?.parent && void go(listing.parent)}>
+        <button aria-label="Parent folder" title={listing?.parent ? `Up to ${listing.parent} (Backspace)` : 'At the root'} disabled={!listing?.parent} onClick={() => listing?.parent && void go(listing.parent, listing.dir)}>
           ↑
         </button>
         <input
@@ -194,7 +202,9 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
               onClick={() => (isFolder(e) && !pickable ? void go(join(listing!.dir, e.name)) : select(i))}
               onDoubleClick={() => choose(e)}
             >
-              <span aria-hidden="true">{ICON[e.kind]}</span>
+              <span aria-hidden="true" className="icon">
+                {ICON[e.kind]}
+              </span>
               <span className="name">
                 {e.name}
                 {e.link ? <span className="muted"> ↪</span> : null}

@@ -6,7 +6,7 @@
 // field still takes anything else: a path, oci:PATH:REF, docker://…; what is
 // typed there (unless a path) also narrows the images. An engine that gave no
 // list says why in one line, and the dialog works without it.
-import { useEffect, useState, type CSSProperties } from 'react';
+import { useEffect, useState } from 'react';
 import type { LocalImageRow, Response } from '../../../shared/contract';
 import { bytes } from '../../../shared/units';
 import { api } from '../api';
@@ -15,8 +15,6 @@ import { FileDialog, nativePick } from './FileBrowser';
 
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '');
 const label = (i: LocalImageRow) => (i.tag ? `${i.name}:${i.tag}` : `${i.name} ${i.id.slice(7, 19)}`);
-
-const ROW: CSSProperties = { display: 'grid', gridTemplateColumns: '58px minmax(0, 1fr) 72px 112px', gap: 8, padding: '3px 6px', cursor: 'pointer', whiteSpace: 'nowrap' };
 
 export function OpenImageDialog({ initial, onClose }: { initial: string; onClose: () => void }) {
   const openImage = useStore((s) => s.openImage);
@@ -73,18 +71,17 @@ function LocalImages({ text, go }: { text: string; go: (ref: string) => void }) 
                 aria-label={`${i.engine} ${label(i)}`}
                 title={`open as ${i.ref}`}
                 tabIndex={0}
-                style={ROW}
                 onClick={() => go(i.ref)}
                 onKeyDown={(e) => e.key === 'Enter' && (e.stopPropagation(), go(i.ref))}
               >
                 <span>{i.engine}</span>
-                <span style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>{label(i)}</span>
-                <span style={{ textAlign: 'right' }}>{bytes(i.size)}</span>
-                <span>{when(i.created)}</span>
+                <span className="name">{label(i)}</span>
+                <span className="size">{bytes(i.size)}</span>
+                <span className="created">{when(i.created)}</span>
               </li>
             ))}
             {!shown.length && (
-              <li role="presentation" style={{ ...ROW, cursor: 'default' }} className="muted">
+              <li role="presentation" className="muted none">
                 {local.images.length ? 'no local image matches what is typed' : 'no local images'}
               </li>
             )}
