@@ -32,15 +32,12 @@ function refusal(dir: string, e: unknown): Error {
   return new Error(`${dir}: cannot be listed (${code ?? (e instanceof Error ? e.message : String(e))})`);
 }
 
+/** An entry by its directory record; a link is stat'ed to say what it points at (a file's size comes later, for the entries sent). */
 async function entryOf(dir: string, d: Dirent): Promise<FileEntry> {
-  const full = path.join(dir, d.name);
   if (d.isDirectory()) return { name: d.name, kind: 'dir' };
-  if (d.isFile()) {
-    const st = await fs.lstat(full).catch(() => undefined);
-    return { name: d.name, kind: 'file', ...(st ? { size: st.size } : {}) };
-  }
+  if (d.isFile()) return { name: d.name, kind: 'file' };
   if (d.isSymbolicLink()) {
-    const st = await fs.stat(full).catch(() => undefined);
+    const st = await fs.stat(path.join(dir, d.name)).catch(() => undefined);
     if (st?.isDirectory()) return { name: d.name, kind: 'symlink-dir', link: true };
     if (st?.isFile()) return { name: d.name, kind: 'file', size: st.size, link: true };
     return { name: d.name, kind: 'other', link: true };
@@ -86,12 +83,18 @@ export async function listFolder(dir: string, opts: { hidden?: boolean } = {}): 
   all.sort((a, b) => Number(isFolder(b)) - Number(isFolder(a)) || byName.compare(a.name, b.name) || (a.name < b.name ? -1 : 1));
   const entries = all.slice(0, FILES_LIST_MAX);
   const folders = entries.filter(isFolder).slice(0, MARK_MAX);
-  await Promise.all(
-    folders.map(async (e) => {
+  await Promise.all([
+    ...folders.map(async (e) => {
       const mark = await markOf(path.join(abs, e.name));
       if (mark) e.mark = mark;
     }),
-  );
+    ...entries
+      .filter((e) => e.kind === 'file' && e.size === undefined)
+      .map(async (e) => {
+        const st = await fs.lstat(path.join(abs, e.name)).catch(() => undefined);
+        if (st) e.size = st.size;
+      }),
+  ]);
   const parent = path.dirname(abs);
   return { dir: abs, parent: parent === abs ? null : parent, entries, more: all.length - entries.length + unread, hiddenCount };
 }
