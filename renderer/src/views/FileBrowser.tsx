@@ -22,7 +22,7 @@ const isFolder = (e: FileEntry) => e.kind === 'dir' || e.kind === 'symlink-dir';
 /** Whether Enter or a double click on this entry picks it (else a folder is gone into). */
 function picks(kind: PickKind, e: FileEntry): boolean {
   if (kind === 'image') return e.mark === 'oci' || (e.kind === 'file' && /\.(tar|tar\.gz|tgz)$/i.test(e.name));
-  if (kind === 'project') return e.kind === 'file' && /\.ya?ml$/i.test(e.name);
+  if (kind === 'project') return e.kind === 'file' && /\.yaml$/i.test(e.name);
   return false;
 }
 
