@@ -35,6 +35,28 @@ export const compareSide = z.union([
 ]);
 export type CompareSide = z.infer<typeof compareSide>;
 
+/** An absolute host path with no NUL, as typed or pasted into the file browser; the message names it. */
+const hostFolder = z.string().max(4096).superRefine((p, ctx) => {
+  const shown = JSON.stringify(p.slice(0, 200));
+  if (p.includes('\0')) ctx.addIssue({ code: 'custom', message: `${shown} contains a NUL byte` });
+  else if (!p.startsWith('/')) ctx.addIssue({ code: 'custom', message: `${shown} is relative: give an absolute path (starting with /)` });
+});
+
+/** Entries one files.list sends at most; the rest are counted. */
+export const FILES_LIST_MAX = 5000;
+
+/** A folder entry: folders (and links to folders) can be entered; `mark` says what a folder holds (a project, an OCI layout). */
+export const fileEntry = z.object({
+  name: z.string(),
+  kind: z.enum(['dir', 'file', 'symlink-dir', 'other']),
+  /** Files: bytes (of the target, for a link). */
+  size: z.number().optional(),
+  /** A symbolic link (to a file, or to a folder: kind symlink-dir). */
+  link: z.boolean().optional(),
+  mark: z.enum(['project', 'oci']).optional(),
+});
+export type FileEntry = z.infer<typeof fileEntry>;
+
 const savePath = z.string().min(1).optional().describe('a folder (the file keeps its name) or a file path; default ~/Desktop, else ~/Downloads, else home');
 
 /** A run-flag value: no NUL, no line break, bounded. */
@@ -133,6 +155,8 @@ export const requestSchema = z.discriminatedUnion('cmd', [
   z.strictObject({ cmd: z.literal('build.history') }),
   /** Recent projects and images (the start screen). */
   z.strictObject({ cmd: z.literal('recent.list') }),
+  /** A folder of the host, listed for the file browser (browser mode's Open…): names, kinds and sizes, never contents. */
+  z.strictObject({ cmd: z.literal('files.list'), dir: hostFolder.optional().describe('absolute; default: the project\'s folder'), hidden: z.boolean().optional().describe('list dot-files too') }),
 ]);
 export type Request = z.input<typeof requestSchema>;
 export type Cmd = Request['cmd'];
@@ -409,6 +433,19 @@ export const responses = {
     projects: z.array(z.object({ path: z.string(), name: z.string(), at: z.number() })),
     images: z.array(z.object({ path: z.string(), at: z.number() })),
   }),
+  'files.list': z.object({
+    /** The folder listed, absolute and resolved; its parent (null at /). */
+    dir: z.string(),
+    parent: z.string().nullable(),
+    /** Folders first, then files, each by name. */
+    entries: z.array(fileEntry),
+    /** Entries not sent (past FILES_LIST_MAX). */
+    more: z.number().int().nonnegative(),
+    /** Dot-files left out (when `hidden` was not asked). */
+    hiddenCount: z.number().int().nonnegative(),
+    /** Where to start: home, the project's folder, recent folders. */
+    places: z.array(z.object({ kind: z.enum(['home', 'project', 'recent']), label: z.string(), path: z.string() })),
+  }),
 } satisfies Record<Cmd, z.ZodType>;
 export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 
@@ -456,6 +493,20 @@ export const eventSchema = z.discriminatedUnion('event', [
 ]);
 export type EngineEvent = z.infer<typeof eventSchema>;
 
+/** Electron's native open dialog (the preload's pickPath), asked over its own channel and checked like every request. */
+export const PICK_CHANNEL = 'scratchyard:pick';
+export const pickRequestSchema = z.strictObject({
+  title: z.string().max(200),
+  /** A folder, or a file (an image also may be an OCI layout folder: `folders` lets either be picked). */
+  kind: z.enum(['folder', 'file']),
+  folders: z.boolean().optional(),
+  defaultPath: hostFolder.optional(),
+  filters: z.array(z.strictObject({ name: z.string().max(100), extensions: z.array(z.string().regex(/^[\w*.-]{1,20}$/)).max(20) })).max(10).optional(),
+  /** New…: a folder that does not exist yet may be named (it is made). */
+  create: z.boolean().optional(),
+});
+export type PickRequest = z.infer<typeof pickRequestSchema>;
+
 /** The window's link to the engine: a preload bridge is always connected; a socket can be lost and reconnected. */
 export type Connection = { state: 'connecting' } | { state: 'connected' } | { state: 'lost'; reason: string };
 
@@ -467,4 +518,6 @@ export interface EngineApi {
   onConnection?(listener: (c: Connection) => void): () => void;
   /** Try the engine again after it was lost. */
   reconnect?(): void;
+  /** Electron only: the native open dialog; the path picked, or null when cancelled. Browser mode uses the file browser. */
+  pickPath?(req: PickRequest): Promise<string | null>;
 }

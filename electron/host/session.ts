@@ -5,6 +5,7 @@
 // the contract's response schema before it leaves.
 import { requestSchema, responses, type Cmd } from '../../shared/contract';
 import { buildHandlers } from './services/build';
+import { fileHandlers } from './services/files';
 import type { Handler, Handlers, RequestOf } from './services/handler';
 import { inspectHandlers } from './services/inspect';
 import { projectHandlers } from './services/project';
@@ -15,7 +16,7 @@ import { viewHandlers } from './services/views';
 export type { SessionOptions };
 
 /** Every command of the contract, each answered by one service (the type fails when one is missing). */
-const HANDLERS: Handlers<Cmd> = { ...projectHandlers, ...buildHandlers, ...viewHandlers, ...inspectHandlers, ...terminalHandlers };
+const HANDLERS: Handlers<Cmd> = { ...projectHandlers, ...buildHandlers, ...viewHandlers, ...inspectHandlers, ...terminalHandlers, ...fileHandlers };
 
 export class EngineSession {
   private readonly state: HostState;

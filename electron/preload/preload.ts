@@ -1,7 +1,7 @@
 // Exposes exactly the contract to the page, and nothing else: no ipcRenderer,
 // no Node. Runs sandboxed, so it is bundled into one file.
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { CHANNEL, type EngineApi, type EngineEvent, type Answer } from '../../shared/contract';
+import { CHANNEL, PICK_CHANNEL, type EngineApi, type EngineEvent, type Answer } from '../../shared/contract';
 
 const api: EngineApi = {
   async request(req) {
@@ -13,6 +13,12 @@ const api: EngineApi = {
     const handler = (_e: unknown, event: EngineEvent) => listener(event);
     ipcRenderer.on('scratchyard:event', handler);
     return () => void ipcRenderer.off('scratchyard:event', handler);
+  },
+  // The native open dialog (checked in main against pickRequestSchema).
+  async pickPath(req) {
+    const reply = (await ipcRenderer.invoke(PICK_CHANNEL, req)) as Answer;
+    if ('error' in reply) throw new Error(reply.error.message);
+    return reply.result as string | null;
   },
 };
 

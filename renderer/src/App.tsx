@@ -1,7 +1,7 @@
 // The window: actions on top (one row; the less used in a menu), the layer
 // stack on the left, the views in the middle, and a dock below for the build
 // log, terminals and run results that never takes more than half the window.
-import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
+import { useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { layerColour } from './treemap';
 import { engineBlocked, useStore, type Tab } from './store';
 import { ConnectionBanner } from './views/ConnectionBanner';
@@ -24,6 +24,7 @@ import { useRunOptions } from './runOptions';
 import { rovingTarget } from './keys';
 import { PushButton, PushDialog } from './views/PushDialog';
 import { OpenImageDialog } from './views/OpenImageDialog';
+import { FileDialog, nativePick } from './views/FileBrowser';
 
 const TABS: [Tab, string][] = [
   ['explorer', 'Explorer'],
@@ -206,56 +207,58 @@ function MoreMenu({ children }: { children: ReactNode }) {
 }
 
 const MENU = {
-  new: { title: 'New project', label: 'Folder for the new project', go: 'Create' },
-  open: { title: 'Open project', label: 'Project folder (or its scratchyard.yaml)', go: 'Open' },
+  new: { title: 'New project', label: 'Folder for the new project', go: 'Create', pick: 'folder' },
+  open: { title: 'Open project', label: 'Project folder (or its scratchyard.yaml)', go: 'Open', pick: 'project' },
 } as const;
 
 type MenuMode = 'open' | 'new' | 'image';
 /** Which of New / Open / Open image is asking for a path: New… sits in the ⋯ menu of a project. */
 const useProjectDialog = create<{ mode?: MenuMode; ask(m: MenuMode | undefined): void }>((set) => ({ ask: (mode) => set({ mode }) }));
 
-/** New / Open / Open image: a path typed in (browser mode has no native file dialog). */
+/** The folder a path is in (a reference such as docker-daemon:… has none). */
+const folderOf = (p: string | undefined) => (p?.startsWith('/') ? p.replace(/\/[^/]*\/?$/, '') || '/' : undefined);
+
+/** New / Open / Open image: Electron's native dialog when there is one, else the file browser over the host's folders. */
 function ProjectMenu() {
   const blocked = useStore(engineBlocked);
   const { open, create, project } = useStore();
   const { mode: asked, ask } = useProjectDialog();
   const [mode, setModeNow] = useState<MenuMode>();
-  const [path, setPath] = useState('');
   const setMode = (m: MenuMode | undefined) => {
     setModeNow(m);
     if (asked) ask(undefined);
   };
-  const go = () => {
-    if (!path.trim()) return;
-    void (mode === 'new' ? create(path.trim()) : open(path.trim()));
-    setMode(undefined);
-  };
-  const show = (m: 'open' | 'new' | 'image') => {
+  const go = (m: 'open' | 'new', p: string) => void (m === 'new' ? create(p) : open(p));
+  const here = project?.readOnly ? undefined : project?.dir;
+  const show = async (m: MenuMode) => {
+    if (m !== 'image') {
+      const picked = await nativePick({ title: MENU[m].title, kind: 'folder', create: m === 'new', ...(here ? { defaultPath: here } : {}) });
+      if (picked !== undefined) return void (picked && go(m, picked));
+    }
     setMode(m);
-    setPath(m === 'open' && !project?.readOnly ? (project?.dir ?? '') : m === 'image' && project?.readOnly ? (project.image ?? '') : '');
-  };
-  const onKey = (e: KeyboardEvent) => {
-    if (e.key === 'Enter') go();
-    if (e.key === 'Escape') setMode(undefined);
   };
   useEffect(() => {
-    if (asked) show(asked);
+    if (asked) void show(asked);
   }, [asked]);
   return (
     <div className="project-menu">
-      {project?.readOnly && <button onClick={() => show('new')} disabled={!!blocked} title={blocked}>New…</button>}
-      <button onClick={() => show('open')} disabled={!!blocked} title={blocked}>Open…</button>
-      <button onClick={() => show('image')} disabled={!!blocked} title={blocked}>Open image…</button>
-      {mode === 'image' && <OpenImageDialog initial={path} onClose={() => setMode(undefined)} />}
+      {project?.readOnly && <button onClick={() => void show('new')} disabled={!!blocked} title={blocked}>New…</button>}
+      <button onClick={() => void show('open')} disabled={!!blocked} title={blocked}>Open…</button>
+      <button onClick={() => void show('image')} disabled={!!blocked} title={blocked}>Open image…</button>
+      {mode === 'image' && <OpenImageDialog initial={project?.readOnly ? (project.image ?? '') : ''} onClose={() => setMode(undefined)} />}
       {mode && mode !== 'image' && (
-        <div role="dialog" aria-label={MENU[mode].title} className="dialog">
-          <label>
-            {MENU[mode].label}
-            <input autoFocus value={path} onChange={(e) => setPath(e.target.value)} onKeyDown={onKey} />
-          </label>
-          <button onClick={go}>{MENU[mode].go}</button>
-          <button onClick={() => setMode(undefined)}>Cancel</button>
-        </div>
+        <FileDialog
+          title={MENU[mode].title}
+          label={MENU[mode].label}
+          goLabel={MENU[mode].go}
+          pick={MENU[mode].pick}
+          // Open starts in the project; New beside it.
+          initial={mode === 'open' ? (here ?? '') : ''}
+          start={mode === 'open' ? here : folderOf(here)}
+          allowMissing={mode === 'new'}
+          onGo={(p) => go(mode, p)}
+          onClose={() => setMode(undefined)}
+        />
       )}
     </div>
   );
@@ -265,37 +268,31 @@ function ProjectMenu() {
 function ReadOnlyBanner() {
   const { project, useAsBase, open } = useStore();
   const [asking, setAsking] = useState(false);
-  const [dir, setDir] = useState('');
   if (!project?.image) return null;
-  const go = () => {
-    if (!dir.trim()) return;
-    void useAsBase(project.image!, dir.trim());
-    setAsking(false);
+  const image = project.image;
+  const ask = async () => {
+    const picked = await nativePick({ title: 'Folder for a project on this image', kind: 'folder', create: true, ...(folderOf(image) ? { defaultPath: folderOf(image) } : {}) });
+    if (picked === undefined) setAsking(true);
+    else if (picked) void useAsBase(image, picked);
   };
   return (
     <div className="readonly" role="region" aria-label="Opened image">
       <span>
         <b>Read-only</b> · {project.image} · {project.layers.length} layer{project.layers.length === 1 ? '' : 's'}
       </span>
-      <button onClick={() => setAsking(true)}>Use as base</button>
+      <button onClick={() => void ask()}>Use as base</button>
       <button onClick={() => void open()}>Back to the project</button>
       {asking && (
-        <div role="dialog" aria-label="Use as base" className="dialog">
-          <label>
-            Folder for a new project on this image (its layers as they are, pinned by digest)
-            <input
-              autoFocus
-              value={dir}
-              onChange={(e) => setDir(e.target.value)}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter') go();
-                if (e.key === 'Escape') setAsking(false);
-              }}
-            />
-          </label>
-          <button onClick={go}>Create project</button>
-          <button onClick={() => setAsking(false)}>Cancel</button>
-        </div>
+        <FileDialog
+          title="Use as base"
+          label="Folder for a new project on this image (its layers as they are, pinned by digest)"
+          goLabel="Create project"
+          pick="folder"
+          start={folderOf(image)}
+          allowMissing
+          onGo={(dir) => void useAsBase(image, dir)}
+          onClose={() => setAsking(false)}
+        />
       )}
     </div>
   );

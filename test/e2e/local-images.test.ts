@@ -77,7 +77,7 @@ describe.skipIf(lacks(CHROMIUM, 'skopeo') || !dockerWorks())('Open image… list
     expect(await row.textContent()).toMatch(/\d+(\.\d)? (B|KiB)/);
     // Typing narrows the list: another image's row goes, ours stays.
     await dialog.getByRole('textbox').fill(`local-images-${process.pid}`);
-    expect(await dialog.getByRole('option').count()).toBe(1);
+    expect(await dialog.getByRole('listbox', { name: 'Local images' }).getByRole('option').count()).toBe(1);
     await row.click();
     const banner = page.getByRole('region', { name: 'Opened image' });
     await banner.waitFor({ timeout: 120_000 });

@@ -1,24 +1,40 @@
-// Open image…: the local docker and podman images (name, tag, size, created),
-// listed by the host (images.local); a click opens one by the reference the
-// host gave it (docker-daemon:NAME:TAG, containers-storage:NAME:TAG). The box
-// still takes anything else: a file or folder, oci:PATH:REF, docker://…; what
-// is typed there also narrows the list. An engine that gave no list says why
-// in one line, and the dialog works without it.
-import { useEffect, useState, type CSSProperties, type KeyboardEvent } from 'react';
+// Open image…: a file browser over the host's folders (a docker-archive or
+// OCI tar, an OCI layout folder), or under Electron the native dialog; and
+// beside it the local docker and podman images (name, tag, size, created),
+// listed by the host (images.local), a click opening one by the reference the
+// host gave it (docker-daemon:NAME:TAG, containers-storage:NAME:TAG). The
+// field still takes anything else: a path, oci:PATH:REF, docker://…; what is
+// typed there (unless a path) also narrows the images. An engine that gave no
+// list says why in one line, and the dialog works without it.
+import { useEffect, useState } from 'react';
 import type { LocalImageRow, Response } from '../../../shared/contract';
 import { bytes } from '../../../shared/units';
 import { api } from '../api';
 import { useStore } from '../store';
+import { FileDialog, nativePick } from './FileBrowser';
 
 const when = (iso: string | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') : '');
 const label = (i: LocalImageRow) => (i.tag ? `${i.name}:${i.tag}` : `${i.name} ${i.id.slice(7, 19)}`);
 
-const LIST: CSSProperties = { listStyle: 'none', margin: 0, padding: 0, maxHeight: 260, overflowY: 'auto', width: 560, border: '1px solid #8884', borderRadius: 4 };
-const ROW: CSSProperties = { display: 'grid', gridTemplateColumns: '58px 1fr 72px 120px', gap: 8, padding: '3px 6px', cursor: 'pointer', whiteSpace: 'nowrap' };
-
 export function OpenImageDialog({ initial, onClose }: { initial: string; onClose: () => void }) {
   const openImage = useStore((s) => s.openImage);
-  const [text, setText] = useState(initial);
+  const folder = initial.startsWith('/') ? initial.replace(/\/[^/]*\/?$/, '') || '/' : undefined;
+  return (
+    <FileDialog
+      title="Open image"
+      label="Image: a file or folder (docker-archive, OCI layout or tar), or docker://…, docker-daemon:…, containers-storage:…, oci:…"
+      goLabel="Open"
+      pick="image"
+      initial={initial}
+      start={folder}
+      onGo={(ref) => void openImage(ref)}
+      onClose={onClose}
+      aside={(text, go) => <LocalImages text={text} go={go} />}
+    />
+  );
+}
+
+function LocalImages({ text, go }: { text: string; go: (ref: string) => void }) {
   const [local, setLocal] = useState<Response<'images.local'>>();
   const [failed, setFailed] = useState<string>();
   useEffect(() => {
@@ -31,32 +47,22 @@ export function OpenImageDialog({ initial, onClose }: { initial: string; onClose
       live = false;
     };
   }, []);
-  const open = (ref: string) => {
-    if (!ref.trim()) return;
-    void openImage(ref.trim());
-    onClose();
+  const chooseFile = async () => {
+    const picked = await nativePick({ title: 'Open image', kind: 'file', folders: true, filters: [{ name: 'Image archives', extensions: ['tar', 'tar.gz', 'tgz'] }, { name: 'All files', extensions: ['*'] }] });
+    if (picked) go(picked);
   };
-  const onKey = (e: KeyboardEvent) => {
-    if (e.key === 'Enter') open(text);
-    if (e.key === 'Escape') onClose();
-  };
-  const needle = text.trim().toLowerCase();
+  // A path in the field is the file browser's; anything else narrows the images.
+  const needle = text.trim().startsWith('/') ? '' : text.trim().toLowerCase();
   const shown = (local?.images ?? []).filter((i) => !needle || `${i.name}:${i.tag ?? ''} ${i.ref}`.toLowerCase().includes(needle));
   return (
-    <div role="dialog" aria-label="Open image" className="dialog" style={{ flexDirection: 'column', alignItems: 'stretch' }} onKeyDown={(e) => e.key === 'Escape' && onClose()}>
-      <div style={{ display: 'flex', gap: 8, alignItems: 'flex-end' }}>
-        <label>
-          Image: a file or folder (docker-archive, OCI layout or tar), or docker://…, docker-daemon:…, containers-storage:…, oci:…
-          <input autoFocus value={text} onChange={(e) => setText(e.target.value)} onKeyDown={onKey} />
-        </label>
-        <button onClick={() => open(text)}>Open</button>
-        <button onClick={onClose}>Cancel</button>
-      </div>
+    <section className="local-images" aria-label="Local images">
+      <h3>Local images</h3>
+      {api.pickPath && <button onClick={() => void chooseFile()}>Choose a file…</button>}
       {!local && !failed && <small>Listing the local docker and podman images…</small>}
       {failed && <small>Local images: {failed}</small>}
       {local && (
         <>
-          <ul role="listbox" aria-label="Local images" style={LIST}>
+          <ul role="listbox" aria-label="Local images" className="image-list">
             {shown.map((i) => (
               <li
                 key={`${i.engine} ${i.ref}`}
@@ -65,23 +71,26 @@ export function OpenImageDialog({ initial, onClose }: { initial: string; onClose
                 aria-label={`${i.engine} ${label(i)}`}
                 title={`open as ${i.ref}`}
                 tabIndex={0}
-                style={ROW}
-                onClick={() => open(i.ref)}
-                onKeyDown={(e) => e.key === 'Enter' && (e.stopPropagation(), open(i.ref))}
+                onClick={() => go(i.ref)}
+                onKeyDown={(e) => e.key === 'Enter' && (e.stopPropagation(), go(i.ref))}
               >
                 <span>{i.engine}</span>
-                <span style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>{label(i)}</span>
-                <span style={{ textAlign: 'right' }}>{bytes(i.size)}</span>
-                <span>{when(i.created)}</span>
+                <span className="name">{label(i)}</span>
+                <span className="size">{bytes(i.size)}</span>
+                <span className="created">{when(i.created)}</span>
               </li>
             ))}
-            {!shown.length && <li style={{ ...ROW, cursor: 'default' }}>{local.images.length ? 'no local image matches what is typed' : 'no local images'}</li>}
+            {!shown.length && (
+              <li role="presentation" className="muted none">
+                {local.images.length ? 'no local image matches what is typed' : 'no local images'}
+              </li>
+            )}
           </ul>
           {local.notes.map((n) => (
             <small key={n.engine}>{n.reason}</small>
           ))}
         </>
       )}
-    </div>
+    </section>
   );
 }
