@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, closeApp, launchApp, shotsAtSizes } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-graph-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:graph');
@@ -19,17 +19,7 @@ let gui: ChildProcess;
 let browser: Browser;
 let page: Page;
 
-const SIZES = [
-  [1440, 900],
-  [1024, 700],
-] as const;
-
-async function shots(name: string): Promise<void> {
-  for (const [width, height] of SIZES) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: path.join(SHOTS, `build-graph-${name}-${width}x${height}.png`) });
-  }
-}
+const shots = (name: string) => shotsAtSizes(page, `build-graph-${name}`);
 
 const graph = () => page.getByRole('list', { name: 'Build graph' });
 const total = () => page.getByLabel('Build graph total');
@@ -41,17 +31,12 @@ const ended = /^13 nodes · .* · [\d.]+ m?s$/;
 
 describe.skipIf(lacks(CHROMIUM))('the build graph', () => {
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache')));
     await page.setViewportSize({ width: 1440, height: 900 });
     await page.getByRole('list', { name: 'Layers' }).getByText('busybox').first().waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('a build draws its nodes in columns, joined by edges, each with a state and a time', async () => {
     await page.getByRole('button', { name: 'Build', exact: true }).click();

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, lacks, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, SHOTS, closeApp, launchApp } from '../helpers/e2e';
 
 const work = tempDir('sy-files-e2e-');
 const home = path.join(work, 'home');
@@ -47,16 +47,11 @@ describe.skipIf(lacks(CHROMIUM))('the file browser: open without typing', () => 
     const built = cli(['build', arch, '--cache', cache]);
     expect(built.code, built.stderr).toBe(0);
     expect(existsSync(archive) && existsSync(path.join(layout, 'oci-layout'))).toBe(true);
-    let url: string;
-    ({ gui, url } = await startGui(start, cache, { ...process.env, HOME: home, XDG_CONFIG_HOME: '' }));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(start, cache, { ...process.env, HOME: home, XDG_CONFIG_HOME: '' }));
     await page.getByRole('listitem', { name: 'Layer one', exact: true }).waitFor();
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
-  });
+  afterAll(() => closeApp(browser, gui));
 
   it('Open…: from Home, through two folders, a project opened by clicks alone', async () => {
     await page.getByRole('button', { name: 'Open…' }).click();

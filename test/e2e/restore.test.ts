@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, closeApp, launchApp, openPage, startGui } from '../helpers/e2e';
+import { CHROMIUM, closeApp, launchApp, openPage, shotsAtSizes, startGui } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-restore-');
 const project = helloCopy(path.join(work, 'hello'), 'hello:restore');
@@ -21,17 +21,7 @@ let url: string;
 let browser: Browser;
 let page: Page;
 
-const SIZES = [
-  [1440, 900],
-  [1024, 700],
-] as const;
-
-async function shots(name: string): Promise<void> {
-  for (const [width, height] of SIZES) {
-    await page.setViewportSize({ width, height });
-    await page.screenshot({ path: path.join(SHOTS, `restore-${name}-${width}x${height}.png`) });
-  }
-}
+const shots = (name: string) => shotsAtSizes(page, `restore-${name}`);
 
 const summary = () => page.getByLabel('Last build');
 /** Run in the page (the page's CSP forbids evaluating strings): is an element matching `css` there? */

@@ -9,23 +9,11 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, openPage, startGui, stopGui } from '../helpers/e2e';
+import { CHROMIUM, launchApp, shotsAtSizes, stopGui } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-run-rows-');
 const tag = `scratchyard-test/e2e-run-rows:${process.pid}`;
-const SIZES = [
-  [1440, 900],
-  [1024, 700],
-] as const;
-
-/** A screenshot at each agreed window size. */
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [w, h] of SIZES) {
-    await page.setViewportSize({ width: w, height: h });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${w}x${h}.png`) });
-  }
-  await page.setViewportSize({ width: 1360, height: 900 });
-}
+const shots = shotsAtSizes;
 
 /** In the page (no DOM types here): every state each results row shows, in order, however briefly, into window.seenStates. */
 const WATCH_ROWS = `{
@@ -46,9 +34,7 @@ describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
   let page: Page;
 
   beforeAll(async () => {
-    let url: string;
-    ({ gui, url } = await startGui(project, path.join(work, 'cache')));
-    ({ browser, page } = await openPage(url));
+    ({ gui, browser, page } = await launchApp(project, path.join(work, 'cache')));
     await page.locator('header .project', { hasText: 'hello' }).waitFor();
   });
 

@@ -10,22 +10,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lacks, tempDir } from '../helpers/env';
 import { copyExample, helloCopy } from '../helpers/projects';
-import { CHROMIUM, SHOTS, closeApp, launchApp } from '../helpers/e2e';
+import { CHROMIUM, closeApp, launchApp, shotsAtSizes } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-run-trace-');
-const SIZES = [
-  [1440, 900],
-  [1024, 700],
-] as const;
-
-/** A screenshot at each agreed window size. */
-async function shots(page: Page, name: string): Promise<void> {
-  for (const [w, h] of SIZES) {
-    await page.setViewportSize({ width: w, height: h });
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${w}x${h}.png`) });
-  }
-  await page.setViewportSize({ width: 1360, height: 900 });
-}
+const shots = shotsAtSizes;
 
 describe.skipIf(lacks(CHROMIUM))('the run dialog', () => {
   const project = helloCopy(path.join(work, 'hello'), 'hello:latest');

@@ -70,3 +70,18 @@ export async function closeApp(browser: Browser | undefined, gui: ChildProcess |
   await browser?.close();
   await stopGui(gui);
 }
+
+/** The window sizes every screen is looked at in. */
+export const SHOT_SIZES = [
+  [1440, 900],
+  [1024, 700],
+] as const;
+
+/** A screenshot at each agreed window size, `test-results/NAME-WxH.png`; the page is put back at 1360×900. */
+export async function shotsAtSizes(page: Page, name: string): Promise<void> {
+  for (const [width, height] of SHOT_SIZES) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${width}x${height}.png`) });
+  }
+  await page.setViewportSize({ width: 1360, height: 900 });
+}
