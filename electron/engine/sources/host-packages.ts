@@ -1,15 +1,21 @@
 // Which Debian package of this machine each host file belongs to, and that
-// package's control fields: read once per process with one dpkg-query call
-// (every package's name, version and file list) and the status file. Used to
-// name host files' packages in SBOMs and to write distroless-style
-// /var/lib/dpkg/status.d entries for them.
+// package's control fields: one dpkg-query call (every package's name,
+// version and file list) and the status file, or the answer kept in the cache
+// folder for the same database and paths. Used to name host files' packages
+// in SBOMs and the lock, and to write distroless-style /var/lib/dpkg/status.d
+// entries for them.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
 import type { ImagePath } from '../../../shared/brand';
-import { debPackage, formatParagraph, parseParagraphs, usrKey, type DebPackage, type Paragraph } from '../model/dpkg';
+import { digestOf } from '../model/digest';
+import { DPKG_LIMITS, debPackage, formatParagraph, parseParagraphs, usrKey, type DebPackage, type Paragraph } from '../model/dpkg';
 import { imagePath } from '../model/path';
 import type { Entry, Tree } from '../model/tree';
+import { sweepStaleTemps, writeFileAtomic } from '../store/atomic';
 import type { BlobStore } from '../store/blobs';
+import { readJsonCapped } from '../store/integrity';
 import { exec } from '../tools/exec';
 import { findTool } from '../tools/registry';
 
@@ -18,30 +24,35 @@ export interface HostPackage extends DebPackage {
   control: Paragraph;
 }
 
-/** This machine's dpkg database as read once per process: every package's file list (dpkg-query's text) and control paragraph. */
+/** This machine's dpkg database as read in full (on a miss of the answers' cache): every package's file list (dpkg-query's text) and control paragraph. */
 interface HostDb {
   listing: string;
   controls: Map<string, Paragraph>;
 }
 
 const FORMAT = '${Package}\\t${Version}\\t${Architecture}\\t${db:Status-Abbrev}\\n${db-fsys:Files}';
-const STATUS = '/var/lib/dpkg/status';
 const MAX_STATUS = 64 << 20;
 
-let loaded: Promise<HostDb | undefined> | undefined;
-
-/** Read once per process (undefined without dpkg). */
-function hostDb(): Promise<HostDb | undefined> {
-  loaded ??= load();
-  return loaded;
+/** dpkg's database folder: DPKG_ADMINDIR, as dpkg-query itself honours it, else Debian's. */
+function adminDir(): string {
+  return process.env.DPKG_ADMINDIR || '/var/lib/dpkg';
 }
 
-async function load(): Promise<HostDb | undefined> {
+/** The full read, once per identity of the database (a long-lived process sees an upgrade). */
+let loaded: { identity: string; db: Promise<HostDb | undefined> } | undefined;
+
+function hostDb(identity: string): Promise<HostDb | undefined> {
+  if (loaded?.identity !== identity) loaded = { identity, db: load(adminDir()) };
+  return loaded.db;
+}
+
+async function load(dir: string): Promise<HostDb | undefined> {
   const tool = findTool('dpkgQuery');
   if (!tool) return undefined;
+  const status = path.join(dir, 'status');
   const [listing, statusText] = await Promise.all([
     exec(tool, ['-W', '-f', FORMAT]),
-    fs.stat(STATUS).then((st) => (st.size <= MAX_STATUS ? fs.readFile(STATUS, 'utf8') : ''), () => ''),
+    fs.stat(status).then((st) => (st.size <= MAX_STATUS ? fs.readFile(status, 'utf8') : ''), () => ''),
   ]);
   const controls = new Map<string, Paragraph>();
   for (const p of parseParagraphs(statusText)) {
@@ -54,18 +65,52 @@ async function load(): Promise<HostDb | undefined> {
 }
 
 /**
- * The installed package that ships each of `paths` (by usrKey: either name of a
- * merged-/usr path). Only the paths asked for are looked at: the listing has
- * every file of every package (130k lines here), and keying all of them cost
- * more than the whole rest of a no-op rebuild.
+ * The identity of the dpkg database: what any install, upgrade or removal
+ * changes (status is replaced by a rename, info/ gains or loses .list files,
+ * updates/ holds the journal of one in progress). Undefined without one.
  */
-async function owners(paths: Iterable<string>): Promise<Map<string, HostPackage>> {
+async function dbIdentity(dir: string): Promise<string | undefined> {
+  const parts = await Promise.all(
+    ['status', 'info', 'updates'].map((n) =>
+      fs.stat(path.join(dir, n), { bigint: true }).then(
+        (st) => `${n}:${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+        () => `${n}:-`,
+      ),
+    ),
+  );
+  if (parts[0] === 'status:-') return undefined;
+  return digestOf({ dir, parts });
+}
+
+/**
+ * The installed package that ships each of `paths`, by usrKey (either name of
+ * a merged-/usr path). The answer for a set of paths is kept in the cache
+ * folder (host-dpkg/), named by the database's identity and the paths: a
+ * no-op rebuild reads a few KB instead of the whole database (130k file
+ * lines here, more than all the rest of the rebuild). A changed database has
+ * another identity, so its answers are computed again.
+ */
+async function owners(paths: Iterable<string>, cacheDir: string | undefined): Promise<Map<string, HostPackage>> {
+  const keys = [...new Set([...paths].map(usrKey))].sort();
+  const dir = adminDir();
+  const identity = await dbIdentity(dir);
+  if (!identity) return new Map();
+  const file = cacheDir && answerFile(cacheDir, identity, keys);
+  if (file) {
+    const hit = await readAnswer(file.path, file.key, keys);
+    if (hit) return hit;
+  }
+  const out = await ownersFromDb(keys, identity);
+  if (file) await writeAnswer(file, out).catch(() => {});
+  return out;
+}
+
+async function ownersFromDb(keys: string[], identity: string): Promise<Map<string, HostPackage>> {
   const out = new Map<string, HostPackage>();
-  const db = await hostDb();
+  const db = await hostDb(identity);
   if (!db) return out;
   const wanted = new Set<string>();
-  for (const p of paths) {
-    const k = usrKey(p);
+  for (const k of keys) {
     wanted.add(k);
     wanted.add(`/usr${k}`);
   }
@@ -83,19 +128,106 @@ async function owners(paths: Iterable<string>): Promise<Map<string, HostPackage>
     } else {
       const [name, version, architecture, status] = text.slice(from, to).split('\t');
       const control = db.controls.get(`${name}:${architecture}`);
-      const pkg = control && status?.startsWith('ii') ? debPackage(control) : undefined;
-      cur = control && pkg && pkg.version === version ? (known.get(control) ?? remember(control, { ...pkg, control })) : undefined;
+      // Status-Abbrev is want, state, error: "ii", or "hi" for a held package.
+      const pkg = control && status?.[1] === 'i' ? debPackage(control) : undefined;
+      cur = control && pkg && pkg.version === version ? intern(control) : undefined;
     }
     from = to + 1;
   }
   return out;
 }
 
-/** One HostPackage object per package across calls: SBOM and status.d group files by it. */
-const known = new WeakMap<Paragraph, HostPackage>();
-function remember(control: Paragraph, pkg: HostPackage): HostPackage {
-  known.set(control, pkg);
-  return pkg;
+/** One HostPackage object per package across calls (and cache hits): SBOM and status.d group files by it. */
+const known = new Map<string, HostPackage>();
+function intern(control: Paragraph): HostPackage | undefined {
+  const text = formatParagraph(control);
+  const had = known.get(text);
+  if (had) return had;
+  const pkg = debPackage(control);
+  if (!pkg) return undefined;
+  const made = { ...pkg, control };
+  known.set(text, made);
+  return made;
+}
+
+/** The host's dpkg answers in the cache folder, one file per (database identity, set of paths asked). */
+const ANSWERS = 'host-dpkg';
+const ANSWER_CAP = 16 << 20;
+const FIELD_NAME = /^[!-9;-~]+$/;
+
+function answerFile(cacheDir: string, identity: string, keys: string[]): { dir: string; path: string; key: string; identity: string } {
+  const key = digestOf({ v: 1, identity, keys });
+  const dir = path.join(cacheDir, ANSWERS);
+  return { dir, path: path.join(dir, `${identity.slice(0, 16)}-${key}.json`), key, identity };
+}
+
+let answerSchema: z.ZodType<{ v: 1; key: string; packages: [string, string][][]; owners: [string, number][] }> | undefined;
+function schema() {
+  answerSchema ??= z.strictObject({
+    v: z.literal(1),
+    key: z.string().max(64),
+    packages: z.array(z.array(z.tuple([z.string().max(128), z.string().max(DPKG_LIMITS.value)])).max(DPKG_LIMITS.fields)).max(DPKG_LIMITS.paragraphs),
+    owners: z.array(z.tuple([z.string().max(4096), z.number().int().nonnegative()])).max(1_000_000),
+  });
+  return answerSchema;
+}
+
+/**
+ * A cached answer, checked as the untrusted file it is: its size, its shape,
+ * the key it answers, paths that were asked, control paragraphs that name a
+ * package and read back as written. Anything else is a miss (then rewritten).
+ */
+async function readAnswer(file: string, key: string, keys: string[]): Promise<Map<string, HostPackage> | undefined> {
+  const doc = await readJsonCapped(file, ANSWER_CAP).catch(() => undefined);
+  if (!doc || !('value' in doc)) return undefined;
+  const r = schema().safeParse(doc.value);
+  if (!r.success || r.data.key !== key) return undefined;
+  const pkgs: HostPackage[] = [];
+  for (const fields of r.data.packages) {
+    if (!fields.every(([k]) => FIELD_NAME.test(k))) return undefined;
+    const control: Paragraph = new Map(fields);
+    if (control.size !== fields.length || !sameParagraph(parseParagraphs(formatParagraph(control))[0], control)) return undefined;
+    const pkg = intern(control);
+    if (!pkg) return undefined;
+    pkgs.push(pkg);
+  }
+  const asked = new Set(keys);
+  const out = new Map<string, HostPackage>();
+  for (const [p, i] of r.data.owners) {
+    if (!asked.has(p) || i >= pkgs.length || out.has(p)) return undefined;
+    out.set(p, pkgs[i]);
+  }
+  return out;
+}
+
+function sameParagraph(a: Paragraph | undefined, b: Paragraph): boolean {
+  if (!a || a.size !== b.size) return false;
+  for (const [k, v] of b) if (a.get(k) !== v) return false;
+  return true;
+}
+
+/** Write an answer (atomically), and drop the answers of other identities of the database: they can never be read again. */
+async function writeAnswer(file: { dir: string; path: string; key: string; identity: string }, answer: Map<string, HostPackage>): Promise<void> {
+  const pkgs = [...new Set(answer.values())];
+  const index = new Map(pkgs.map((p, i) => [p, i]));
+  const doc = { v: 1, key: file.key, packages: pkgs.map((p) => [...p.control]), owners: [...answer].map(([k, p]) => [k, index.get(p)!]) };
+  await fs.mkdir(file.dir, { recursive: true });
+  await sweepStaleTemps(file.dir);
+  await writeFileAtomic(file.path, JSON.stringify(doc));
+  const prefix = `${file.identity.slice(0, 16)}-`;
+  for (const n of await fs.readdir(file.dir)) if (!n.startsWith(prefix) && !n.startsWith('.')) await fs.rm(path.join(file.dir, n), { force: true });
+}
+
+/** The installed host package that ships each of `paths` (those dpkg knows), by path as given: for the lock. */
+export async function hostPackagesOf(paths: string[], cacheDir: string): Promise<Map<string, HostPackage>> {
+  const out = new Map<string, HostPackage>();
+  if (!paths.length) return out;
+  const owned = await owners(paths, cacheDir);
+  for (const p of paths) {
+    const pkg = owned.get(usrKey(p));
+    if (pkg) out.set(p, pkg);
+  }
+  return out;
 }
 
 /**
@@ -108,7 +240,7 @@ export async function hostFilesByPackage(brought: Iterable<[ImagePath, Entry]>, 
   const candidates = [...brought].filter(([, e]) => e.type === 'file' || e.type === 'symlink');
   // No host file, no dpkg-query.
   if (!candidates.length) return out;
-  const owned = await owners(candidates.map(([p]) => p));
+  const owned = await owners(candidates.map(([p]) => p), store.cacheDir);
   for (const [p, e] of candidates) {
     const pkg = owned.get(usrKey(p));
     if (!pkg || !(await sameAsHost(p, e, store))) continue;
