@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
-import type { ImagePath } from '../../../shared/brand';
+import type { ImagePath, Sha256 } from '../../../shared/brand';
 import { digestOf } from '../model/digest';
 import { DPKG_LIMITS, debPackage, formatParagraph, parseParagraphs, usrKey, type DebPackage, type Paragraph } from '../model/dpkg';
 import { imagePath } from '../model/path';
@@ -92,16 +91,14 @@ async function dbIdentity(dir: string): Promise<string | undefined> {
  */
 async function owners(paths: Iterable<string>, cacheDir: string | undefined): Promise<Map<string, HostPackage>> {
   const keys = [...new Set([...paths].map(usrKey))].sort();
-  const dir = adminDir();
-  const identity = await dbIdentity(dir);
+  const identity = await dbIdentity(adminDir());
   if (!identity) return new Map();
-  const file = cacheDir && answerFile(cacheDir, identity, keys);
-  if (file) {
-    const hit = await readAnswer(file.path, file.key, keys);
-    if (hit) return hit;
-  }
+  const memo = cacheDir ? memoOf(cacheDir, identity) : undefined;
+  const key = digestOf({ v: 1, identity, keys });
+  const hit = memo && answerOf(await memoRead(memo, key), key, keys);
+  if (hit) return hit;
   const out = await ownersFromDb(keys, identity);
-  if (file) await writeAnswer(file, out).catch(() => {});
+  if (memo) await memoWrite(memo, key, answerDoc(key, out));
   return out;
 }
 
@@ -150,42 +147,64 @@ function intern(control: Paragraph): HostPackage | undefined {
   return made;
 }
 
-/** The host's dpkg answers in the cache folder, one file per (database identity, set of paths asked). */
-const ANSWERS = 'host-dpkg';
-const ANSWER_CAP = 16 << 20;
-const FIELD_NAME = /^[!-9;-~]+$/;
+/**
+ * Answers kept in the cache folder (host-dpkg/), each file named by the
+ * database's identity and a key of what was asked. Read as untrusted: capped,
+ * shape-checked by hand (a zod schema costs more to build and run than the
+ * look-up it saves), and any fault is a miss, computed again and rewritten.
+ */
+interface Memo {
+  dir: string;
+  prefix: string;
+}
+const MEMO_CAP = 16 << 20;
 
-function answerFile(cacheDir: string, identity: string, keys: string[]): { dir: string; path: string; key: string; identity: string } {
-  const key = digestOf({ v: 1, identity, keys });
-  const dir = path.join(cacheDir, ANSWERS);
-  return { dir, path: path.join(dir, `${identity.slice(0, 16)}-${key}.json`), key, identity };
+function memoOf(cacheDir: string, identity: string): Memo {
+  return { dir: path.join(cacheDir, 'host-dpkg'), prefix: `${identity.slice(0, 16)}-` };
 }
 
-let answerSchema: z.ZodType<{ v: 1; key: string; packages: [string, string][][]; owners: [string, number][] }> | undefined;
-function schema() {
-  answerSchema ??= z.strictObject({
-    v: z.literal(1),
-    key: z.string().max(64),
-    packages: z.array(z.array(z.tuple([z.string().max(128), z.string().max(DPKG_LIMITS.value)])).max(DPKG_LIMITS.fields)).max(DPKG_LIMITS.paragraphs),
-    owners: z.array(z.tuple([z.string().max(4096), z.number().int().nonnegative()])).max(1_000_000),
-  });
-  return answerSchema;
+async function memoRead(m: Memo, key: string): Promise<unknown> {
+  const doc = await readJsonCapped(path.join(m.dir, `${m.prefix}${key}.json`), MEMO_CAP).catch(() => undefined);
+  return doc && 'value' in doc ? doc.value : undefined;
+}
+
+/** Write an answer (atomically; a read-only cache only costs speed), and drop those of other identities of the database: they can never be read again. */
+async function memoWrite(m: Memo, key: string, value: unknown): Promise<void> {
+  try {
+    await fs.mkdir(m.dir, { recursive: true });
+    await sweepStaleTemps(m.dir);
+    await writeFileAtomic(path.join(m.dir, `${m.prefix}${key}.json`), JSON.stringify(value));
+    for (const n of await fs.readdir(m.dir)) if (!n.startsWith(m.prefix) && !n.startsWith('.')) await fs.rm(path.join(m.dir, n), { force: true });
+  } catch {
+    // Not kept: the next build computes it again.
+  }
+}
+
+const FIELD_NAME = /^[!-9;-~]+$/;
+const isStr = (x: unknown, max: number): x is string => typeof x === 'string' && x.length <= max;
+const isObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
+
+/** An owners answer as stored: each package's control fields once, and each path asked with the index of its package. */
+function answerDoc(key: string, answer: Map<string, HostPackage>): unknown {
+  const pkgs = [...new Set(answer.values())];
+  const index = new Map(pkgs.map((p, i) => [p, i]));
+  return { v: 1, key, packages: pkgs.map((p) => [...p.control]), owners: [...answer].map(([k, p]) => [k, index.get(p)!]) };
 }
 
 /**
- * A cached answer, checked as the untrusted file it is: its size, its shape,
- * the key it answers, paths that were asked, control paragraphs that name a
- * package and read back as written. Anything else is a miss (then rewritten).
+ * A stored owners answer back, when it is whole: the key it answers, paths
+ * that were asked, control paragraphs that name a package and read back as
+ * written (they become status.d files of images).
  */
-async function readAnswer(file: string, key: string, keys: string[]): Promise<Map<string, HostPackage> | undefined> {
-  const doc = await readJsonCapped(file, ANSWER_CAP).catch(() => undefined);
-  if (!doc || !('value' in doc)) return undefined;
-  const r = schema().safeParse(doc.value);
-  if (!r.success || r.data.key !== key) return undefined;
+function answerOf(v: unknown, key: string, keys: string[]): Map<string, HostPackage> | undefined {
+  if (!isObject(v) || v.v !== 1 || v.key !== key || Object.keys(v).length !== 4) return undefined;
+  const { packages, owners } = v;
+  if (!Array.isArray(packages) || !Array.isArray(owners) || packages.length > DPKG_LIMITS.paragraphs || owners.length > keys.length) return undefined;
   const pkgs: HostPackage[] = [];
-  for (const fields of r.data.packages) {
-    if (!fields.every(([k]) => FIELD_NAME.test(k))) return undefined;
-    const control: Paragraph = new Map(fields);
+  for (const fields of packages as unknown[]) {
+    if (!Array.isArray(fields) || fields.length > DPKG_LIMITS.fields) return undefined;
+    for (const f of fields as unknown[]) if (!Array.isArray(f) || f.length !== 2 || !isStr(f[0], 128) || !FIELD_NAME.test(f[0]) || !isStr(f[1], DPKG_LIMITS.value)) return undefined;
+    const control: Paragraph = new Map(fields as [string, string][]);
     if (control.size !== fields.length || !sameParagraph(parseParagraphs(formatParagraph(control))[0], control)) return undefined;
     const pkg = intern(control);
     if (!pkg) return undefined;
@@ -193,9 +212,9 @@ async function readAnswer(file: string, key: string, keys: string[]): Promise<Ma
   }
   const asked = new Set(keys);
   const out = new Map<string, HostPackage>();
-  for (const [p, i] of r.data.owners) {
-    if (!asked.has(p) || i >= pkgs.length || out.has(p)) return undefined;
-    out.set(p, pkgs[i]);
+  for (const o of owners as unknown[]) {
+    if (!Array.isArray(o) || o.length !== 2 || !asked.has(o[0] as string) || out.has(o[0] as string) || !Number.isInteger(o[1]) || !pkgs[o[1] as number]) return undefined;
+    out.set(o[0] as string, pkgs[o[1] as number]);
   }
   return out;
 }
@@ -204,18 +223,6 @@ function sameParagraph(a: Paragraph | undefined, b: Paragraph): boolean {
   if (!a || a.size !== b.size) return false;
   for (const [k, v] of b) if (a.get(k) !== v) return false;
   return true;
-}
-
-/** Write an answer (atomically), and drop the answers of other identities of the database: they can never be read again. */
-async function writeAnswer(file: { dir: string; path: string; key: string; identity: string }, answer: Map<string, HostPackage>): Promise<void> {
-  const pkgs = [...new Set(answer.values())];
-  const index = new Map(pkgs.map((p, i) => [p, i]));
-  const doc = { v: 1, key: file.key, packages: pkgs.map((p) => [...p.control]), owners: [...answer].map(([k, p]) => [k, index.get(p)!]) };
-  await fs.mkdir(file.dir, { recursive: true });
-  await sweepStaleTemps(file.dir);
-  await writeFileAtomic(file.path, JSON.stringify(doc));
-  const prefix = `${file.identity.slice(0, 16)}-`;
-  for (const n of await fs.readdir(file.dir)) if (!n.startsWith(prefix) && !n.startsWith('.')) await fs.rm(path.join(file.dir, n), { force: true });
 }
 
 /** The installed host package that ships each of `paths` (those dpkg knows), by path as given: for the lock. */
@@ -237,14 +244,15 @@ export async function hostPackagesOf(paths: string[], cacheDir: string): Promise
  */
 export async function hostFilesByPackage(brought: Iterable<[ImagePath, Entry]>, store: BlobStore): Promise<Map<HostPackage, ImagePath[]>> {
   const out = new Map<HostPackage, ImagePath[]>();
-  const candidates = [...brought].filter(([, e]) => e.type === 'file' || e.type === 'symlink');
-  // No host file, no dpkg-query.
+  // Only the host's own files are asked about (busybox's applet links are not /bin/ar's package).
+  const candidates: ImagePath[] = [];
+  for (const [p, e] of brought) if ((e.type === 'file' || e.type === 'symlink') && (await sameAsHost(p, e, store))) candidates.push(p);
+  // No host file, no dpkg look-up.
   if (!candidates.length) return out;
-  const owned = await owners(candidates.map(([p]) => p), store.cacheDir);
-  for (const [p, e] of candidates) {
+  const owned = await owners(candidates, store.cacheDir);
+  for (const p of candidates) {
     const pkg = owned.get(usrKey(p));
-    if (!pkg || !(await sameAsHost(p, e, store))) continue;
-    out.set(pkg, [...(out.get(pkg) ?? []), p]);
+    if (pkg) out.set(pkg, [...(out.get(pkg) ?? []), p]);
   }
   return out;
 }
@@ -268,17 +276,36 @@ export const STATUS_D = '/var/lib/dpkg/status.d';
 export async function statusDEntries(files: Map<HostPackage, ImagePath[]>, state: Tree, store: BlobStore): Promise<Tree> {
   const out: Tree = new Map();
   const meta = { mode: 0o644, uid: 0, gid: 0 };
+  const identity = await dbIdentity(adminDir());
+  const memo = identity ? memoOf(store.cacheDir, identity) : undefined;
   for (const [pkg, paths] of [...files].sort(([a], [b]) => (a.name < b.name ? -1 : 1))) {
     const control = await store.putBytes(formatParagraph(pkg.control));
     out.set(imagePath(`${STATUS_D}/${pkg.name}`), { type: 'file', ...meta, size: control.size, digest: control.digest });
-    let sums = '';
+    const listed: [ImagePath, Sha256][] = [];
     for (const p of [...new Set(paths)].sort()) {
       const e = state.get(p);
-      if (e?.type !== 'file' || !e.digest) continue;
-      sums += `${createHash('md5').update(await store.read(e.digest)).digest('hex')}  ${p.slice(1)}\n`;
+      if (e?.type === 'file' && e.digest) listed.push([p, e.digest]);
     }
-    const md5 = await store.putBytes(sums);
+    const md5 = await store.putBytes(await md5sums(listed, store, memo));
     out.set(imagePath(`${STATUS_D}/${pkg.name}.md5sums`), { type: 'file', ...meta, size: md5.size, digest: md5.digest });
   }
   return out;
+}
+
+/** md5sums' text for files by content digest: remembered, since it means reading (and checking) every file again. */
+async function md5sums(files: [ImagePath, Sha256][], store: BlobStore, memo: Memo | undefined): Promise<string> {
+  const key = `md5-${digestOf({ v: 1, files })}`;
+  const kept = memo && (await memoRead(memo, key));
+  if (isObject(kept) && kept.key === key && typeof kept.sums === 'string' && sumsFor(kept.sums, files)) return kept.sums;
+  let sums = '';
+  for (const [p, digest] of files) sums += `${createHash('md5').update(await store.read(digest)).digest('hex')}  ${p.slice(1)}\n`;
+  if (memo) await memoWrite(memo, key, { key, sums });
+  return sums;
+}
+
+/** Whether `text` is an md5sums file of exactly `files`, in order. */
+function sumsFor(text: string, files: [ImagePath, Sha256][]): boolean {
+  const lines = text.split('\n');
+  if (lines.length !== files.length + 1 || lines[files.length] !== '') return false;
+  return files.every(([p], i) => lines[i].length === 34 + p.length - 1 && /^[0-9a-f]{32} {2}/.test(lines[i]) && lines[i].slice(34) === p.slice(1));
 }
