@@ -270,7 +270,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       await fs.mkdir(outDir, { recursive: true });
       await sweepStaleTemps(outDir);
     }
-    const sbom = wantSbom ? await buildSboms({ recipe, meta, layers, states, brought, store, outDir, report }) : undefined;
+    const sbom = wantSbom ? await buildSboms({ recipe, meta, layers, states, brought, store, cache, outDir, report }) : undefined;
     // The exports are independent files: written side by side (one mostly reads, one mostly writes).
     opts.signal?.throwIfAborted();
     const initrdGzip = opts.initrdGzip ?? true;

@@ -81,6 +81,11 @@ async function dbIdentity(dir: string): Promise<string | undefined> {
   return digestOf({ dir, parts });
 }
 
+/** The identity of this machine's dpkg database (undefined without one): what answers about host packages depend on. */
+export function hostDbIdentity(): Promise<string | undefined> {
+  return dbIdentity(adminDir());
+}
+
 /**
  * The installed package that ships each of `paths`, by usrKey (either name of
  * a merged-/usr path). The answer for a set of paths is kept in the cache
