@@ -1,10 +1,10 @@
 // A build's SBOMs: collected from the graph (the source of each path, the
 // layers), written beside the outputs, and returned as the OCI layout's
-// artifact. One graph node, "sbom". When nothing the SBOMs say has changed
-// (same image manifest, layers, sources, host packages) and the files beside
-// the outputs are still the ones written for it (checked by digest), they are
-// reused: nothing is collected or written, and the CycloneDX library is not
-// even loaded.
+// artifact. One graph node, "sbom", cached like the others: when nothing the
+// SBOMs say has changed (same image manifest, layers, sources, host
+// packages), the documents made last time are reused: the files beside the
+// outputs if they are still those (checked by digest), else the copies kept
+// in the store. Nothing is collected, and the CycloneDX library not loaded.
 import { promises as fs } from 'node:fs';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
 import { imageReference, type Recipe } from '../../../shared/recipe';
@@ -13,7 +13,8 @@ import type { NodeReporter } from '../model/events';
 import type { SourceRef } from '../model/sbom';
 import type { Tree } from '../model/tree';
 import type { BuiltLayer, ImageMeta } from '../oci/image';
-import { SBOM_TOOL_VERSION, sbomArtifact, sbomCreated, sbomFileNames, writeSbomFiles, type OciExtras, type SbomDocs, type SbomFiles } from '../export/sbom-files';
+import { SBOM_TOOL_VERSION, sbomArtifact, sbomCreated, sbomFileNames, writeSbomFiles, type OciExtras, type SbomFiles } from '../export/sbom-files';
+import { writeFileAtomic } from '../store/atomic';
 import { hostDbIdentity } from '../sources/host-packages';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
@@ -26,7 +27,7 @@ export interface BuildSbomInput {
   states: Tree[];
   brought: Map<ImagePath, SourceRef>;
   store: BlobStore;
-  /** Where the SBOMs written last time are recorded. */
+  /** Where the SBOM node (the digests of the documents made for these inputs) is kept. */
   cache: BuildCache;
   outDir: string;
   report: NodeReporter;
@@ -41,27 +42,32 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
   try {
     const created = sbomCreated(i.recipe.epoch);
     const files = sbomFileNames(i.outDir, i.recipe.name);
-    const key = await sbomKey(i);
-    const recordKey = `sbom-output-${digestOf({ target: files.cyclonedx })}`;
-    const reused = await reusable(i.cache, recordKey, key, files);
-    if (reused) {
-      node.cached(reused.summary);
-      return { write: async () => files, oci: sbomArtifact(i.meta, i.recipe.name, reused.cyclonedx, created) };
+    const nodeKey = `sbom-${await sbomKey(i)}`;
+    const made = await madeBefore(i.cache, i.store, nodeKey);
+    if (made) {
+      // The documents of the last build with these inputs: the files beside the outputs when they are still those, else from the store.
+      const [cyclonedx, spdx] = await Promise.all([current(files.cyclonedx, made.cyclonedx), current(files.spdx, made.spdx)]);
+      const cdxText = (cyclonedx ?? (await i.store.read(made.cyclonedx.digest))).toString('utf8');
+      node.cached(made.summary);
+      return {
+        write: async () => {
+          if (!cyclonedx) await writeFileAtomic(files.cyclonedx, cdxText);
+          if (!spdx) await writeFileAtomic(files.spdx, await i.store.read(made.spdx.digest));
+          return files;
+        },
+        oci: sbomArtifact(i.meta, i.recipe.name, cdxText, created),
+      };
     }
     // Loaded only when SBOMs are made: the collector, packageurl-js and the CycloneDX library.
     const [{ builtSbomInput, collectSbom }, { sbomDocs }] = await Promise.all([import('../export/sbom-collect'), import('../export/sbom')]);
     const sbom = await collectSbom(builtSbomInput({ ...i, manifestDigest: i.meta.manifest.digest }));
     const docs = sbomDocs(sbom);
     const summary = `${sbom.packages.length} packages, ${sbom.files.length} files`;
+    // Kept in the store, and the node written once they are there.
+    const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(docs.cyclonedx), i.store.putBytes(docs.spdx)]);
+    await i.cache.put(nodeKey, { cyclonedx, spdx, summary });
     node.done(summary);
-    return {
-      write: async () => {
-        const written = await writeSbomFiles(i.outDir, i.recipe.name, docs);
-        await i.cache.put(recordKey, record(key, docs, summary));
-        return written;
-      },
-      oci: sbomArtifact(i.meta, i.recipe.name, docs.cyclonedx, created),
-    };
+    return { write: () => writeSbomFiles(i.outDir, i.recipe.name, docs), oci: sbomArtifact(i.meta, i.recipe.name, docs.cyclonedx, created) };
   } catch (e) {
     node.failed(e as Error);
     throw e;
@@ -96,38 +102,31 @@ async function sbomKey(i: BuildSbomInput): Promise<Sha256> {
   });
 }
 
-interface Written {
+interface Made {
   digest: Sha256;
   size: number;
 }
 
-/** What was written for an SBOM key: each file's digest and size. */
-function record(key: Sha256, docs: SbomDocs, summary: string) {
-  const of = (text: string): Written => ({ digest: sha256(text), size: Buffer.byteLength(text) });
-  return { key, cyclonedx: of(docs.cyclonedx), spdx: of(docs.spdx), summary };
-}
-
-/** The CycloneDX text of the SBOMs beside the outputs when they are the ones recorded for `key` (the record is checked as the untrusted file it is). */
-async function reusable(cache: BuildCache, recordKey: string, key: Sha256, files: SbomFiles): Promise<{ cyclonedx: string; summary: string } | undefined> {
-  const rec = await cache.get<unknown>(recordKey);
+/** The SBOM node of these inputs (checked as the untrusted file it is), when both its documents are in the store. */
+async function madeBefore(cache: BuildCache, store: BlobStore, nodeKey: string): Promise<{ cyclonedx: Made; spdx: Made; summary: string } | undefined> {
+  const rec = await cache.get<unknown>(nodeKey);
   if (!rec || typeof rec !== 'object') return undefined;
-  const r = rec as Record<string, unknown>;
-  if (r.key !== key || typeof r.summary !== 'string' || r.summary.length > 200 || !isWritten(r.cyclonedx) || !isWritten(r.spdx)) return undefined;
-  const cyclonedx = await readIfSame(files.cyclonedx, r.cyclonedx);
-  if (cyclonedx === undefined || (await readIfSame(files.spdx, r.spdx)) === undefined) return undefined;
-  return { cyclonedx: cyclonedx.toString('utf8'), summary: r.summary };
+  const { cyclonedx, spdx, summary } = rec as Record<string, unknown>;
+  if (typeof summary !== 'string' || summary.length > 200 || !isMade(cyclonedx) || !isMade(spdx)) return undefined;
+  if (!(await store.has(cyclonedx.digest)) || !(await store.has(spdx.digest))) return undefined;
+  return { cyclonedx, spdx, summary };
 }
 
-function isWritten(v: unknown): v is Written {
+function isMade(v: unknown): v is Made {
   if (!v || typeof v !== 'object') return false;
   const w = v as Record<string, unknown>;
   return typeof w.digest === 'string' && HEX64.test(w.digest) && Number.isSafeInteger(w.size) && (w.size as number) >= 0;
 }
 
-/** A file's bytes when it is a regular file of exactly the recorded size and digest. */
-async function readIfSame(file: string, w: Written): Promise<Buffer | undefined> {
+/** A file's bytes when it is a regular file of exactly this size and digest: the SBOM written last time, reused as it is. */
+async function current(file: string, m: Made): Promise<Buffer | undefined> {
   const st = await fs.lstat(file).catch(() => undefined);
-  if (!st?.isFile() || st.size !== w.size) return undefined;
+  if (!st?.isFile() || st.size !== m.size) return undefined;
   const bytes = await fs.readFile(file).catch(() => undefined);
-  return bytes && sha256(bytes) === w.digest ? bytes : undefined;
+  return bytes && sha256(bytes) === m.digest ? bytes : undefined;
 }
