@@ -302,10 +302,10 @@ export async function statusDEntries(files: Map<HostPackage, ImagePath[]>, state
 async function md5sums(files: [ImagePath, Sha256][], store: BlobStore, memo: Memo | undefined): Promise<string> {
   const key = `md5-${digestOf({ v: 1, files })}`;
   const kept = memo && (await memoRead(memo, key));
-  if (isObject(kept) && kept.key === key && typeof kept.sums === 'string' && sumsFor(kept.sums, files)) return kept.sums;
+  if (isObject(kept) && kept.v === 1 && kept.key === key && typeof kept.sums === 'string' && sumsFor(kept.sums, files)) return kept.sums;
   let sums = '';
   for (const [p, digest] of files) sums += `${createHash('md5').update(await store.read(digest)).digest('hex')}  ${p.slice(1)}\n`;
-  if (memo) await memoWrite(memo, key, { key, sums });
+  if (memo) await memoWrite(memo, key, { v: 1, key, sums });
   return sums;
 }
 
