@@ -5,6 +5,7 @@
 // packages), the documents made last time are reused: the files beside the
 // outputs if they are still those (checked by digest), else the copies kept
 // in the store. Nothing is collected, and the CycloneDX library not loaded.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
 import { imageReference, type Recipe } from '../../../shared/recipe';
@@ -47,15 +48,15 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
     if (made) {
       // The documents of the last build with these inputs: the files beside the outputs when they are still those, else from the store.
       const [cyclonedx, spdx] = await Promise.all([current(files.cyclonedx, made.cyclonedx), current(files.spdx, made.spdx)]);
-      const cdxText = (cyclonedx ?? (await i.store.read(made.cyclonedx.digest))).toString('utf8');
+      const cdx = cyclonedx ?? (await i.store.read(made.cyclonedx.digest));
       node.cached(made.summary);
       return {
         write: async () => {
-          if (!cyclonedx) await writeFileAtomic(files.cyclonedx, cdxText);
+          if (!cyclonedx) await writeFileAtomic(files.cyclonedx, cdx);
           if (!spdx) await writeFileAtomic(files.spdx, await i.store.read(made.spdx.digest));
           return files;
         },
-        oci: sbomArtifact(i.meta, i.recipe.name, cdxText, created),
+        oci: sbomArtifact(i.meta, i.recipe.name, { digest: made.cyclonedx.digest, bytes: cdx }, created),
       };
     }
     // Loaded only when SBOMs are made: the collector, packageurl-js and the CycloneDX library.
@@ -64,10 +65,11 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
     const docs = sbomDocs(sbom);
     const summary = `${sbom.packages.length} packages, ${sbom.files.length} files`;
     // Kept in the store, and the node written once they are there.
-    const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(docs.cyclonedx), i.store.putBytes(docs.spdx)]);
+    const cdx = Buffer.from(docs.cyclonedx);
+    const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(cdx), i.store.putBytes(docs.spdx)]);
     await i.cache.put(nodeKey, { cyclonedx, spdx, summary });
     node.done(summary);
-    return { write: () => writeSbomFiles(i.outDir, i.recipe.name, docs), oci: sbomArtifact(i.meta, i.recipe.name, docs.cyclonedx, created) };
+    return { write: () => writeSbomFiles(i.outDir, i.recipe.name, docs), oci: sbomArtifact(i.meta, i.recipe.name, { digest: cyclonedx.digest, bytes: cdx }, created) };
   } catch (e) {
     node.failed(e as Error);
     throw e;
@@ -82,9 +84,10 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
  */
 async function sbomKey(i: BuildSbomInput): Promise<Sha256> {
   let host = false;
-  const brought: unknown[] = [];
+  // Hashed as it goes: a Debian-sized image brings ~9k paths.
+  const brought = createHash('sha256');
   for (const [p, r] of i.brought) {
-    brought.push(p, r.layer, r.source, r.kind);
+    brought.update(`${p}\0${r.layer}\0${r.source}\0${r.kind}\n`);
     host ||= HOST_KINDS.has(r.kind);
   }
   return digestOf({
@@ -97,7 +100,7 @@ async function sbomKey(i: BuildSbomInput): Promise<Sha256> {
     architecture: i.recipe.architecture,
     epoch: i.recipe.epoch,
     layers: i.layers.map((l) => [l.name, l.digest, l.diffId ?? null]),
-    brought: sha256(JSON.stringify(brought)),
+    brought: brought.digest('hex'),
     host: host ? ((await hostDbIdentity()) ?? null) : null,
   });
 }

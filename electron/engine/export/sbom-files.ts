@@ -52,9 +52,8 @@ function blob(value: unknown): Blob {
   return { digest: sha256(bytes), bytes };
 }
 
-/** The CycloneDX document as an artifact manifest referring to the image manifest. */
-export function sbomArtifact(meta: ImageMeta, name: string, cyclonedx: string, created: string): OciExtras {
-  const doc: Blob = { digest: sha256(cyclonedx), bytes: Buffer.from(cyclonedx) };
+/** The CycloneDX document (its bytes and their digest, known to whoever hashed them first) as an artifact manifest referring to the image manifest. */
+export function sbomArtifact(meta: ImageMeta, name: string, doc: Blob, created: string): OciExtras {
   const empty: Blob = { digest: sha256('{}'), bytes: Buffer.from('{}') };
   const manifest = blob({
     schemaVersion: 2,
