@@ -37,26 +37,32 @@ export interface BuildSbomInput {
 /** Source kinds whose SBOM entries come from this machine's dpkg database (and status.d, which the build writes from it). */
 const HOST_KINDS = new Set(['host', 'libs', 'busybox', 'status.d']);
 
-/** The SBOMs of a build, and the OCI layout's artifact; `write` puts the files beside the outputs (once those are written). */
-export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Promise<SbomFiles>; oci: OciExtras }> {
+/**
+ * The SBOMs of a build, and (for a recipe with sbomInLayout) the OCI layout's
+ * artifact; `write` puts the files beside the outputs (once those are written).
+ */
+export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Promise<SbomFiles>; oci?: OciExtras }> {
   const node = i.report.start('sbom', 'sbom');
   try {
     const created = sbomCreated(i.recipe.epoch);
     const files = sbomFileNames(i.outDir, i.recipe.name);
     const nodeKey = `sbom-${await sbomKey(i)}`;
+    const outputKey = `sbom-output-${digestOf({ target: files.cyclonedx })}`;
     const made = await madeBefore(i.cache, i.store, nodeKey);
     if (made) {
       // The documents of the last build with these inputs: the files beside the outputs when they are still those, else from the store.
-      const [cyclonedx, spdx] = await Promise.all([current(files.cyclonedx, made.cyclonedx), current(files.spdx, made.spdx)]);
-      const cdx = cyclonedx ?? (await i.store.read(made.cyclonedx.digest));
+      const rec = await i.cache.get<unknown>(outputKey);
+      const written = rec && typeof rec === 'object' && (rec as Record<string, unknown>).node === nodeKey ? (rec as Record<string, unknown>) : {};
+      const [cyclonedx, spdx] = await Promise.all([current(written.cyclonedx, files.cyclonedx, made.cyclonedx), current(written.spdx, files.spdx, made.spdx)]);
       node.cached(made.summary);
       return {
         write: async () => {
-          if (!cyclonedx) await writeFileAtomic(files.cyclonedx, cdx);
+          if (!cyclonedx) await writeFileAtomic(files.cyclonedx, await i.store.read(made.cyclonedx.digest));
           if (!spdx) await writeFileAtomic(files.spdx, await i.store.read(made.spdx.digest));
+          if (cyclonedx !== 'unchanged' || spdx !== 'unchanged') await recordWritten(i.cache, outputKey, nodeKey, files);
           return files;
         },
-        oci: sbomArtifact(i.meta, i.recipe.name, { digest: made.cyclonedx.digest, bytes: cdx }, created),
+        ...(i.recipe.sbomInLayout ? { oci: sbomArtifact(i.meta, i.recipe.name, { digest: made.cyclonedx.digest, bytes: await i.store.read(made.cyclonedx.digest) }, created) } : {}),
       };
     }
     // Loaded only when SBOMs are made: the collector, packageurl-js and the CycloneDX library.
@@ -69,7 +75,14 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
     const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(cdx), i.store.putBytes(docs.spdx)]);
     await i.cache.put(nodeKey, { cyclonedx, spdx, summary });
     node.done(summary);
-    return { write: () => writeSbomFiles(i.outDir, i.recipe.name, docs), oci: sbomArtifact(i.meta, i.recipe.name, { digest: cyclonedx.digest, bytes: cdx }, created) };
+    return {
+      write: async () => {
+        const written = await writeSbomFiles(i.outDir, i.recipe.name, docs);
+        await recordWritten(i.cache, outputKey, nodeKey, files);
+        return written;
+      },
+      ...(i.recipe.sbomInLayout ? { oci: sbomArtifact(i.meta, i.recipe.name, { digest: cyclonedx.digest, bytes: cdx }, created) } : {}),
+    };
   } catch (e) {
     node.failed(e as Error);
     throw e;
@@ -126,10 +139,27 @@ function isMade(v: unknown): v is Made {
   return typeof w.digest === 'string' && HEX64.test(w.digest) && Number.isSafeInteger(w.size) && (w.size as number) >= 0;
 }
 
-/** A file's bytes when it is a regular file of exactly this size and digest: the SBOM written last time, reused as it is. */
-async function current(file: string, m: Made): Promise<Buffer | undefined> {
-  const st = await fs.lstat(file).catch(() => undefined);
-  if (!st?.isFile() || st.size !== m.size) return undefined;
+/** A file's identity as stat gives it: a rewrite (a rename over it, an edit) changes it. */
+async function statId(file: string): Promise<string | undefined> {
+  const st = await fs.lstat(file, { bigint: true }).catch(() => undefined);
+  return st?.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : undefined;
+}
+
+/** Which SBOM node the files beside the outputs were written from, with their identities then. */
+async function recordWritten(cache: BuildCache, outputKey: string, nodeKey: string, files: SbomFiles): Promise<void> {
+  await cache.put(outputKey, { node: nodeKey, cyclonedx: await statId(files.cyclonedx), spdx: await statId(files.spdx) });
+}
+
+/**
+ * Whether the file beside the outputs is still the document `m`: unchanged
+ * since this cache wrote it from this node (the stat identity recorded then),
+ * or else read and found to have exactly its size and digest. False: write it
+ * again.
+ */
+async function current(recorded: unknown, file: string, m: Made): Promise<'unchanged' | 'same bytes' | false> {
+  const id = await statId(file);
+  if (id === undefined) return false;
+  if (recorded === id) return 'unchanged';
   const bytes = await fs.readFile(file).catch(() => undefined);
-  return bytes && sha256(bytes) === m.digest ? bytes : undefined;
+  return !!bytes && bytes.length === m.size && sha256(bytes) === m.digest ? 'same bytes' : false;
 }
