@@ -57,6 +57,25 @@ describe.skipIf(lacks('dpkg-query', 'tar'))('a no-op rebuild', () => {
     expect(digests(out2)).toEqual(files);
   });
 
+  it('puts the same SBOM artifact into the OCI layout from a reused SBOM (sbomInLayout)', () => {
+    const inLayout = path.join(work, 'in-layout');
+    copyExample('hello', inLayout);
+    const recipe = path.join(inLayout, 'scratchyard.yaml');
+    writeFileSync(recipe, readFileSync(recipe, 'utf8').replace(/^epoch:/m, 'sbomInLayout: true\nepoch:'));
+    const layout = (out: string, c: string) => {
+      const r = cli(['build', inLayout, '--cache', c, '--out', out, '--format', 'oci'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stderr;
+    };
+    // Made in a cache of its own, then reused from the warm one (sbomInLayout is not an input of the SBOM itself).
+    expect(layout(path.join(work, 'layout1'), path.join(work, 'cache-layout'))).not.toMatch(/sbom cached/);
+    expect(layout(path.join(work, 'layout2'), cache)).toMatch(/sbom cached/);
+    const index = (out: string) => readFileSync(path.join(out, 'hello.oci/index.json'), 'utf8');
+    expect(JSON.parse(index(path.join(work, 'layout2'))).manifests).toHaveLength(2);
+    expect(index(path.join(work, 'layout2'))).toBe(index(path.join(work, 'layout1')));
+    expect(sh('diff', ['-r', path.join(work, 'layout1'), path.join(work, 'layout2')]).code).toBe(0);
+  });
+
   it('asks dpkg again when its database changes, even by a same-sized edit', () => {
     const bash = statusD(path.join(work, 'out1'), 'bash');
     const version = /^Version: (.+)$/m.exec(bash)![1];
