@@ -14,6 +14,7 @@
 //   node bench/run.mjs inspect    scratchyard inspect of a docker-made Debian-sized image against tar -t
 //   node bench/run.mjs inspect-scale  inspect of 100k, 400k and 1M entries: time per entry and peak memory against tar -tv
 //   node bench/run.mjs shared-cache  the Debian example built from a warm registry (--cache-from) against mmdebstrap alone
+//   node bench/run.mjs sbom       the SBOM step's share of warm rebuilds of a Debian-sized image with host files
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -93,7 +94,7 @@ function benchStartup(work) {
   const inlineNoop = [process.execPath, [CLI, 'build', inline, '--cache', cache, '--out', out]];
   run(...inlineNoop);
   const [bare2, inlineRebuild] = interleaved(N, [[process.execPath, ['-e', '']], inlineNoop]);
-  console.log(`\n## startup: whole CLI processes against node -e "", interleaved, median of ${N}`);
+  console.log(`\n## startup: whole CLI processes against node -e "", interleaved, median of ${N} (${load()})`);
   rowCpu('scratchyard --help', help, 'node -e ""', bare, '≤ 1.3×');
   rowCpu('hello no-op rebuild', rebuild, 'node -e ""', bare, '≤ 2×');
   rowCpu('hello no-op rebuild, no code cache', cold, 'node -e ""', bare);
@@ -502,11 +503,60 @@ function benchChrootConfig(work) {
   row('run --runner chroot (config applied)', median_(9, cli), 'unshare -r chroot DIR sh', bare);
 }
 
+const load = () => `load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+
+/**
+ * Issue 16's benchmark: the SBOM step (the "sbom" node's own time, as the
+ * build reports it) against the whole build, on warm rebuilds of a
+ * Debian-sized image (the minbase tarball: 96 packages in its dpkg database)
+ * with host files above it (bash and curl at their /usr paths, as the
+ * merged-/usr base has them: status.d entries and host packages). Two kinds of rebuild: into the same output folder (nothing to
+ * write) and into a new one each time (every output rewritten).
+ */
+function benchSbom(work) {
+  if (!which('mmdebstrap')) return console.log('\n## sbom: skipped (apt-get install mmdebstrap)');
+  const tar = minbaseTarball();
+  const project = path.join(work, 'sbom');
+  mkdirSync(project, { recursive: true });
+  if (spawnSync('ln', ['-f', tar, path.join(project, 'rootfs.tar')]).status !== 0) run('cp', [tar, path.join(project, 'rootfs.tar')]);
+  writeFileSync(
+    path.join(project, 'scratchyard.yaml'),
+    'name: sbomimg\nsbom: true\nlayers:\n  - name: rootfs\n    sources:\n      - kind: tarball\n        src: rootfs.tar\n  - name: tools\n    sources:\n      - kind: host\n        paths: [/usr/bin/bash, /usr/bin/curl]\n',
+  );
+  const cache = path.join(work, 'sbom-cache');
+  const build = (out) => {
+    let stderr = '';
+    const ms = time(() => (stderr = run(process.execPath, [CLI, 'build', project, '--cache', cache, '--out', out]).stderr));
+    const m = /sbom (?:done|cached) (\d+) ms/.exec(stderr);
+    if (!m) throw new Error(`no sbom step in:\n${stderr}`);
+    return { ms, sbom: Number(m[1]), cached: /sbom cached/.test(stderr) };
+  };
+  const cold = build(path.join(work, 'sbom-out'));
+  const N = 5;
+  const same = [];
+  const fresh = [];
+  for (let i = 0; i < N; i++) {
+    same.push(build(path.join(work, 'sbom-out')));
+    const out = path.join(work, `sbom-out-${i}`);
+    fresh.push(build(out));
+    rmSync(out, { recursive: true, force: true });
+  }
+  const show = (name, xs) => {
+    const ms = median(xs.map((x) => x.ms));
+    const step = median(xs.map((x) => x.sbom));
+    console.log(`${name.padEnd(44)} ${step.toFixed(0).padStart(7)} ms   whole build: ${ms.toFixed(0)} ms   share ${((100 * step) / ms).toFixed(1)} %   ${xs.every((x) => x.cached) ? 'reused' : 'made'}   target ≤ 5 %`);
+  };
+  console.log(`\n## sbom: the SBOM step in rebuilds of a Debian-sized image with host files, median of ${N} (${load()})`);
+  show('sbom step, cold build', [cold]);
+  show('sbom step, no-op rebuild (same out folder)', same);
+  show('sbom step, rebuild into a new out folder', fresh);
+}
+
 const which_ = process.argv[2] ?? 'all';
 if (!process.env.SCRATCHYARD_BENCH_PREBUILT) execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs')], { stdio: 'inherit' });
 const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
 try {
-  console.log(`scratchyard benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
+  console.log(`scratchyard benchmarks — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${load()}`);
   if (which_ === 'all' || which_ === 'example') benchExample(work);
   if (which_ === 'all' || which_ === 'startup') benchStartup(work);
   if (which_ === 'all' || which_ === 'chroot-config') benchChrootConfig(work);
@@ -517,6 +567,7 @@ try {
   if (which_ === 'all' || which_ === 'inspect') benchInspect(work);
   if (which_ === 'all' || which_ === 'inspect-scale') benchInspectScale(work);
   if (which_ === 'all' || which_ === 'shared-cache') benchSharedCache(work);
+  if (which_ === 'all' || which_ === 'sbom') benchSbom(work);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -29,8 +29,10 @@ export interface LoadedBundle {
 
 /** Compile and run the CommonJS bundle `file`, with the code cache kept under `cacheDir` for command `key`. */
 export function loadBundle(file: string, cacheDir: string, key: string): LoadedBundle {
-  const source = readFileSync(file, 'utf8');
-  const digest = createHash('sha256').update(source).digest('hex');
+  // Hashed as read (hashing the string would encode all of it to UTF-8 again).
+  const bytes = readFileSync(file);
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const source = bytes.toString('utf8');
   const cacheFile = path.join(cacheDir, 'v8', `${digest}.${key}.bin`);
   const cachedData = readCache(cacheFile);
   // The wrapper stays on the bundle's first line, so its line numbers (and its source map) still hold.

@@ -295,7 +295,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       await fs.mkdir(outDir, { recursive: true });
       await sweepStaleTemps(outDir);
     }
-    const sbom = wantSbom ? await buildSboms({ recipe, meta, layers, states, brought, store, outDir, report }) : undefined;
+    const sbom = wantSbom ? await buildSboms({ recipe, meta, layers, states, brought, store, cache, outDir, report }) : undefined;
     // The exports are independent files: written side by side (one mostly reads, one mostly writes).
     opts.signal?.throwIfAborted();
     const initrdGzip = opts.initrdGzip ?? true;
@@ -304,7 +304,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
         const target = path.join(outDir, `${recipe.name}.${OUTPUT_SUFFIX[f]}${f === 'initrd' && initrdGzip ? '.gz' : ''}`);
         outputs[f] = target;
         const node = report.start(`export:${f}`, `export ${f}`);
-        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(f === 'oci' && sbom && recipe.sbomInLayout ? { sbom: sbom.oci.index.digest } : {}) });
+        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(f === 'oci' && sbom?.oci && recipe.sbomInLayout ? { sbom: sbom.oci.index.digest } : {}) });
         if (await outputCurrent(cache, target, exportKey)) {
           node.cached();
           return;

@@ -14,6 +14,7 @@ import { packageKey, type Sbom, type SbomFile, type SbomLayer, type SbomPackage,
 import type { Entry, Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 import { hostFilesByPackage } from '../sources/host-packages';
+import { sbomCreated } from './sbom-files';
 
 /** Caps on what is read from an image: a hostile dpkg database is refused past these, not read. */
 export const SBOM_LIMITS = {
@@ -58,7 +59,7 @@ export function builtSbomInput(b: {
     reference: imageReference(b.recipe).full,
     manifestDigest: b.manifestDigest,
     architecture: b.recipe.architecture,
-    created: new Date(b.recipe.epoch * 1000).toISOString().replace('.000Z', 'Z'),
+    created: sbomCreated(b.recipe.epoch),
     layers: b.layers.map((l, index) => ({ index, name: l.name, digest: l.digest, ...(l.diffId ? { diffId: l.diffId } : {}) })),
     states: b.states,
     brought: b.brought,

@@ -10,7 +10,6 @@ import { digestOf } from '../model/digest';
 import { spdxLicense } from '../model/dpkg';
 import { debPurl, sourceField, type Sbom, type SbomFile, type SbomPackage, type SourceRef } from '../model/sbom';
 
-export const CDX_MEDIA_TYPE = 'application/vnd.cyclonedx+json';
 
 export function cyclonedxJson(s: Sbom, toolVersion: string): string {
   const layerName = (i: number | undefined) => (i === undefined ? undefined : s.layers[i]?.name);

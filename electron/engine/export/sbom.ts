@@ -1,67 +1,12 @@
-// SBOMs beside the image outputs (NAME.cdx.json, NAME.spdx.json) and the
-// CycloneDX one as an OCI artifact whose subject is the image manifest
-// (OCI 1.1 referrers): listed in index.json without a ref.name, so tools
-// that pick the image by its tag (skopeo oci:DIR:TAG, umoci --image DIR:TAG)
-// see the image as before.
-import path from 'node:path';
-import { version } from '../../../package.json';
-import { sha256 } from '../model/digest';
+// An SBOM as its two documents (CycloneDX 1.6 and SPDX 2.3 JSON); writing
+// them and the OCI artifact are in sbom-files.ts.
 import type { Sbom } from '../model/sbom';
-import { MEDIA, type Blob, type ImageMeta } from '../oci/image';
-import { writeFileAtomic } from '../store/atomic';
-import { CDX_MEDIA_TYPE, cyclonedxJson } from './sbom-cyclonedx';
+import { cyclonedxJson } from './sbom-cyclonedx';
+import { SBOM_TOOL_VERSION, type SbomDocs } from './sbom-files';
 import { spdxJson } from './sbom-spdx';
 
-export const SBOM_TOOL_VERSION: string = version;
-
-export interface SbomDocs {
-  cyclonedx: string;
-  spdx: string;
-}
+export { SBOM_TOOL_VERSION, sbomArtifact, writeSbomFiles, type OciExtras, type SbomDocs, type SbomFiles } from './sbom-files';
 
 export function sbomDocs(s: Sbom): SbomDocs {
   return { cyclonedx: cyclonedxJson(s, SBOM_TOOL_VERSION), spdx: spdxJson(s, SBOM_TOOL_VERSION) };
-}
-
-export interface SbomFiles {
-  cyclonedx: string;
-  spdx: string;
-}
-
-export async function writeSbomFiles(outDir: string, name: string, docs: SbomDocs): Promise<SbomFiles> {
-  const files = { cyclonedx: path.join(outDir, `${name}.cdx.json`), spdx: path.join(outDir, `${name}.spdx.json`) };
-  await writeFileAtomic(files.cyclonedx, docs.cyclonedx);
-  await writeFileAtomic(files.spdx, docs.spdx);
-  return files;
-}
-
-/** What an OCI layout holds besides the image: extra blobs, and the index.json that lists them. */
-export interface OciExtras {
-  blobs: Blob[];
-  index: Blob;
-}
-
-const EMPTY_MEDIA = 'application/vnd.oci.empty.v1+json';
-
-function blob(value: unknown): Blob {
-  const bytes = Buffer.from(JSON.stringify(value));
-  return { digest: sha256(bytes), bytes };
-}
-
-/** The CycloneDX document as an artifact manifest referring to the image manifest. */
-export function sbomArtifact(meta: ImageMeta, name: string, cyclonedx: string, created: string): OciExtras {
-  const doc: Blob = { digest: sha256(cyclonedx), bytes: Buffer.from(cyclonedx) };
-  const empty: Blob = { digest: sha256('{}'), bytes: Buffer.from('{}') };
-  const manifest = blob({
-    schemaVersion: 2,
-    mediaType: MEDIA.manifest,
-    artifactType: CDX_MEDIA_TYPE,
-    config: { mediaType: EMPTY_MEDIA, digest: `sha256:${empty.digest}`, size: 2 },
-    layers: [{ mediaType: CDX_MEDIA_TYPE, digest: `sha256:${doc.digest}`, size: doc.bytes.length, annotations: { 'org.opencontainers.image.title': `${name}.cdx.json` } }],
-    subject: { mediaType: MEDIA.manifest, digest: `sha256:${meta.manifest.digest}`, size: meta.manifest.bytes.length },
-    annotations: { 'org.opencontainers.image.created': created },
-  });
-  const index = JSON.parse(meta.index.bytes.toString()) as { manifests: unknown[] };
-  index.manifests.push({ mediaType: MEDIA.manifest, artifactType: CDX_MEDIA_TYPE, digest: `sha256:${manifest.digest}`, size: manifest.bytes.length });
-  return { blobs: [doc, empty, manifest], index: blob(index) };
 }

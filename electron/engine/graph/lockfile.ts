@@ -9,10 +9,9 @@ import type { Source } from '../../../shared/recipe';
 import { hostPathProblem } from '../../../shared/grammar';
 import type { SourceResult } from '../sources/types';
 import { traceListName, TRACE_DIR } from '../sources/trace';
+import { hostPackagesOf } from '../sources/host-packages';
 import type { BlobStore } from '../store/blobs';
 import { writeFileAtomic } from '../store/atomic';
-import { exec } from '../tools/exec';
-import { findTool } from '../tools/registry';
 import { RecipeLoadError } from './project';
 
 /** A source as evaluated: its recipe field, its spec and what it gave. */
@@ -82,7 +81,7 @@ export async function writeLock(projectDir: string, lock: Lock, old?: string): P
 
 /**
  * The lock of a build: the entries sources gave (debian, image), host files
- * with their digests and Debian packages (dpkg-query, batched), tarballs'
+ * with their digests and Debian packages (the host's dpkg database), tarballs'
  * and project files' digests, traced lists' digests.
  */
 export async function lockOf(sources: EvaluatedSource[], projectDir: string, store: BlobStore): Promise<Lock> {
@@ -103,48 +102,18 @@ export async function lockOf(sources: EvaluatedSource[], projectDir: string, sto
       entries.push({ field, kind: 'copy', src: s.src, files: files.sort((a, b) => (a.path < b.path ? -1 : 1)) });
     }
   }
-  const owners = await debianOwners(hostFiles.map((f) => f.path));
+  const owners = await debianOwners(hostFiles.map((f) => f.path), store.cacheDir);
   for (const f of hostFiles) Object.assign(f, owners.get(f.path) ?? {});
   return { lockVersion: LOCK_VERSION, sources: entries };
 }
 
-/** Batch size: far below the argument-length limit. */
-const BATCH = 2000;
-
 /**
- * The Debian package (and its installed version) that ships each host path:
- * one `dpkg-query -S` per 2000 paths (each also asked under its /usr-merged
- * alias: dpkg knows /bin/bash, the file may be listed as /usr/bin/bash) and
- * one `dpkg-query -W`.
+ * The Debian package (and its installed version) that ships each host path,
+ * from the host's dpkg database (sources/host-packages: one read, or its
+ * cached answer for the same database and paths).
  */
-export async function debianOwners(paths: string[]): Promise<Map<string, { package: string; version: string }>> {
+export async function debianOwners(paths: string[], cacheDir: string): Promise<Map<string, { package: string; version: string }>> {
   const out = new Map<string, { package: string; version: string }>();
-  const dpkgQuery = findTool('dpkgQuery');
-  if (!paths.length || !dpkgQuery) return out;
-  const alias = (p: string) => (p.startsWith('/usr/') ? p.slice(4) : `/usr${p}`);
-  const wanted = [...new Set(paths)];
-  const owner = new Map<string, string>();
-  for (let i = 0; i < wanted.length; i += BATCH) {
-    const batch = wanted.slice(i, i + BATCH).flatMap((p) => [p, alias(p)]);
-    const r = await exec(dpkgQuery, ['-S', ...batch]);
-    for (const m of r.stdout.matchAll(/^([^\s:,][^:]*(?::[a-z0-9-]+)?(?:, [^:]+(?::[a-z0-9-]+)?)*): (\/.*)$/gm)) {
-      if (m[1].startsWith('diversion by')) continue;
-      owner.set(m[2], m[1].split(', ')[0]);
-    }
-  }
-  const versions = new Map<string, string>();
-  const w = await exec(dpkgQuery, ['-W', '-f', '${binary:Package}\t${Version}\n']);
-  for (const line of w.stdout.split('\n')) {
-    const [pkg, version] = line.split('\t');
-    if (pkg && version) {
-      versions.set(pkg, version);
-      versions.set(pkg.replace(/:.*/, ''), version);
-    }
-  }
-  for (const p of wanted) {
-    const pkg = owner.get(p) ?? owner.get(alias(p));
-    const version = pkg && versions.get(pkg);
-    if (pkg && version) out.set(p, { package: pkg.replace(/:.*/, ''), version });
-  }
+  for (const [p, pkg] of await hostPackagesOf([...new Set(paths)], cacheDir)) out.set(p, { package: pkg.name, version: pkg.version });
   return out;
 }
