@@ -468,6 +468,8 @@ export const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('build.plan'), nodes: z.number().int().nonnegative(), graph: z.array(planNode).max(PLAN_MAX_NODES) }),
   z.object({ event: z.literal('build.node'), id: z.string(), label: z.string(), state: z.enum(['running', 'cached', 'done', 'failed']), ms: z.number().optional(), detail: z.string().optional(), progress: z.number().min(0).max(1).optional() }),
   z.object({ event: z.literal('log'), line: z.string() }),
+  /** A build the window did not start (a run, shell or comparison built the image first) ended: the window shows it as its own. */
+  z.object({ event: z.literal('build.done'), reply: buildReply }),
   /** A push's progress, per blob: started (copying), then what became of it. */
   z.object({ event: z.literal('push.blob'), digest: z.string(), status: z.union([z.literal('copying'), pushStatus]) }),
   /** Something a host source brought that the recipe may not mean to (a dangling link, a private key…): the build still succeeds. */

@@ -65,6 +65,8 @@ interface BuildSlice {
   /** The project's builds, newest first. */
   history: BuildRecord[];
   runBuild(): Promise<void>;
+  /** Show a finished build (this window's, or one a run built first): the summary, the history, the tree. */
+  showBuild(build: BuildReply): Promise<void>;
   cancel(): Promise<void>;
   loadHistory(): Promise<void>;
 }
@@ -193,16 +195,18 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
       // One separator per build: successive builds do not run together in the log.
       writeTerminal('build', `\r\n\x1b[2m──── build ${new Date().toLocaleTimeString()} ────\x1b[0m\r\n`);
       try {
-        const build = await api.request({ cmd: 'build.start' });
-        set({ build, rows: {}, error: build.ok ? undefined : build.error });
-        if (build.record) writeTerminal('build', `\x1b[1m${summaryLine(build.record, Date.now(), get().project?.dir)}\x1b[0m\r\n`);
-        void get().loadHistory();
-        if (build.ok) await get().loadDir('/');
+        await get().showBuild(await api.request({ cmd: 'build.start' }));
       } catch (e) {
         set({ error: message(e) });
       } finally {
         set({ building: false });
       }
+    },
+    async showBuild(build) {
+      set({ build, rows: {}, error: build.ok ? undefined : build.error });
+      if (build.record) writeTerminal('build', `\x1b[1m${summaryLine(build.record, Date.now(), get().project?.dir)}\x1b[0m\r\n`);
+      void get().loadHistory();
+      if (build.ok) await get().loadDir('/');
     },
     async cancel() {
       await api.request({ cmd: 'build.cancel' }).catch((e: unknown) => set({ error: message(e) }));
@@ -305,6 +309,11 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
     if (e.event === 'build.warning') {
       const { event: _, ...w } = e;
       store.setState((s) => ({ warnings: [...s.warnings, w] }));
+    }
+    // A run or a comparison built the image first: the views show that build as if Build had been pressed.
+    if (e.event === 'build.done' && !store.getState().building) {
+      latest.invalidate('tree');
+      void store.getState().showBuild(e.reply);
     }
     if (e.event === 'term.exit') store.setState((s) => ({ runs: s.runs.map((r) => (r.id === e.id ? { ...r, code: e.code, ms: e.ms } : r)) }));
   });

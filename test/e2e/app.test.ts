@@ -115,6 +115,11 @@ describe.skipIf(lacks(CHROMIUM))('new projects', () => {
       await expect.poll(() => p.locator('header .project').textContent()).toBe('fresh-project');
       await p.getByRole('button', { name: 'Run in chroot' }).click();
       await expect.poll(() => p.getByRole('region', { name: 'Run: chroot' }).textContent(), { timeout: 20_000 }).toContain('Hello from fresh-project');
+      // The run built the image first: the window shows that build as its own, not "Nothing built yet".
+      await expect.poll(() => p.getByLabel('Last build').textContent(), { timeout: 20_000 }).toMatch(/^Built /);
+      await p.getByRole('tab', { name: 'Explorer', exact: true }).click();
+      await expect.poll(() => p.getByRole('tree', { name: 'Image filesystem' }).getByRole('treeitem').count()).toBeGreaterThan(0);
+      expect(await p.getByText('Nothing built yet').count()).toBe(0);
       expect(readFileSync(path.join(work, 'Fresh Project', 'scratchyard.yaml'), 'utf8')).toContain('name: fresh-project');
     } finally {
       await b.close();

@@ -16,6 +16,7 @@ import type { HostState } from './state';
 async function builtImage(state: HostState): Promise<BuiltImage> {
   if (!state.result) {
     const r = await runBuild(state);
+    state.emit({ event: 'build.done', reply: r });
     if (!r.ok) throw new Error(`the build failed: ${r.error}`);
   }
   return imageOf(state.built(), state.cacheDir);
