@@ -117,6 +117,17 @@ describe.skipIf(missing)('cache gc and the layout of fetched images', () => {
     const built = JSON.parse(ok(cli(['build', offline, '--cache', path.join(work, 'empty-cache'), '--json'])).stdout);
     expect(built.base).toEqual({ ref: `oci:${layout}:${digestB.slice(7)}`, digest: digestB });
   }, 120_000);
+
+  it('--keep-storage: a project let go to fit the limit lets go of its fetched base too', () => {
+    const keepB = reached(digestB);
+    const dry = JSON.parse(ok(cli(['cache', 'gc', '--cache', cache, '--keep-storage', '1KB', '--dry-run', '--json'])).stdout);
+    expect(dry.dropped).toEqual([live]);
+    expect(dry.images).toEqual({ dropped: [digestB], kept: 0 });
+    expect(existsSync(blob(keepB[0]))).toBe(true);
+    ok(cli(['cache', 'gc', '--cache', cache, '--keep-storage', '1KB']));
+    expect(entries()).toEqual([]);
+    for (const h of keepB) expect(existsSync(blob(h))).toBe(false);
+  });
 });
 
 describe('a hostile image layout in the cache', () => {
