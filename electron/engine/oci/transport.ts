@@ -24,6 +24,7 @@ import { exec } from '../tools/exec';
 import { requireTool } from '../tools/registry';
 import { writeFileAtomic } from '../store/atomic';
 import { withFileLock } from '../store/filelock';
+import { imageLayoutDir, imageLayoutLock } from '../store/image-layout';
 import { readJsonCapped } from '../store/integrity';
 import { SkopeoProgressParser, blobOutcomes, type BlobOutcome, type SkopeoEvent } from './skopeo-progress';
 
@@ -82,7 +83,7 @@ function failed(what: string, message: string): TransportError {
 
 /** The shared OCI layout fetched images go into. */
 export function imageCacheDir(cacheDir: string): string {
-  return path.join(path.resolve(cacheDir), 'images');
+  return imageLayoutDir(cacheDir);
 }
 
 /** The ref.name a layout gives a manifest, when it is a selectable one (oci: refs, fetched images). */
@@ -118,7 +119,8 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
   await fs.mkdir(path.dirname(layout), { recursive: true });
   await oneAtATime(layout, () =>
     withFileLock(
-      `${layout}.lock`,
+      // The lock `cache gc` takes too before it prunes the layout.
+      imageLayoutLock(layout),
       async () => {
         if (await layoutHas(layout, tag)) {
           opts.onProgress?.({ kind: 'cached', digest: manifestDigest });

@@ -4,8 +4,16 @@
 // sources point at content blobs a fully cached build never opens). With a
 // size limit, the least recently built projects are let go first, as
 // `docker builder prune --keep-storage` lets go of the oldest records.
+//
+// The image layout fetched base images go into (images/, store/image-layout.ts)
+// is pruned the same way: an index.json entry stays while a kept node names
+// its manifest digest (a build's image source records it), the blobs no kept
+// entry reaches go. That happens under the layout's lock, so no fetch writes
+// it meanwhile; a damaged layout is reported and left as it is.
 import { promises as fs } from 'node:fs';
-import { inventory, removeItem, type Item } from './inventory';
+import { withFileLock } from './filelock';
+import { entryNamed, imageLayoutDir, imageLayoutLock, readImageLayout, rewriteIndex, type LayoutEntry } from './image-layout';
+import { imageBlobItems, inventory, removeItem, type AnyKind, type Item } from './inventory';
 import { readAllRoots, runningBuilds, type RootsFile } from './roots';
 
 export interface GcOptions {
@@ -15,12 +23,14 @@ export interface GcOptions {
 }
 
 export interface GcReport {
-  removed: Item[];
-  kept: Item[];
+  removed: Item<AnyKind>[];
+  kept: Item<AnyKind>[];
   /** Projects whose builds are still kept, most recent first. */
   projects: string[];
   /** Projects let go: folder gone, or the oldest over the size limit. */
   dropped: string[];
+  /** The image layout: entries dropped from index.json (manifest digests), entries kept; or why it was left alone. */
+  images: { dropped: string[]; kept: number } | { damaged: string };
 }
 
 /** A build is running on this cache: gc would race it. */
@@ -31,11 +41,22 @@ const HEX_IN_TEXT = /[0-9a-f]{64}/g;
 export async function gc(cacheDir: string, opts: GcOptions = {}): Promise<GcReport> {
   const busy = await runningBuilds(cacheDir);
   if (busy.length) throw new CacheBusyError(`a build is running on the cache ${cacheDir} (process ${busy.join(', ')}); run cache gc when it has ended`);
-  const items = await inventory(cacheDir);
-  const byKind = (k: Item['kind']) => new Map(items.filter((i) => i.kind === k).map((i) => [i.name, i]));
+  const layout = imageLayoutDir(cacheDir);
+  // Only when there is a layout: the lock file goes beside it, and gc must not make a cache folder that is not there.
+  if (!(await exists(layout))) return collect(cacheDir, opts);
+  return withFileLock(imageLayoutLock(layout), () => collect(cacheDir, opts));
+}
+
+async function collect(cacheDir: string, opts: GcOptions): Promise<GcReport> {
+  const layout = await readImageLayout(cacheDir);
+  // A damaged layout's blobs are neither kept nor removed: they are not counted at all.
+  const items: Item<AnyKind>[] = [...(await inventory(cacheDir)), ...(layout.kind === 'ok' ? await imageBlobItems(cacheDir) : [])];
+  const byKind = (k: AnyKind) => new Map(items.filter((i) => i.kind === k).map((i) => [i.name, i]));
   const blobs = byKind('blobs');
   const packs = byKind('packs');
   const nodes = byKind('nodes');
+  const imageBlobs = byKind('images');
+  const entries = layout.kind === 'ok' ? layout.entries : [];
 
   // What a node's result names: read once per node.
   const named = new Map<string, string[]>();
@@ -48,12 +69,13 @@ export async function gc(cacheDir: string, opts: GcOptions = {}): Promise<GcRepo
     }
     return n;
   };
-  const keptBy = async (roots: RootsFile[]): Promise<Set<Item>> => {
-    const kept = new Set<Item>();
-    const keep = (m: Map<string, Item>, name: string) => {
+  const keptBy = async (roots: RootsFile[]): Promise<{ items: Set<Item<AnyKind>>; entries: Set<LayoutEntry> }> => {
+    const kept = new Set<Item<AnyKind>>();
+    const keep = (m: Map<string, Item<AnyKind>>, name: string) => {
       const it = m.get(name);
       if (it) kept.add(it);
     };
+    const names = new Set<string>();
     for (const r of roots) {
       for (const b of r.blobs) keep(blobs, b);
       for (const p of r.packs) keep(packs, p);
@@ -62,14 +84,17 @@ export async function gc(cacheDir: string, opts: GcOptions = {}): Promise<GcRepo
         keep(nodes, k);
         keep(packs, k);
         for (const h of await namesOf(k)) {
+          names.add(h);
           keep(blobs, h);
           keep(nodes, `tar-offsets-${h}`);
         }
       }
     }
-    return kept;
+    const keptEntries = new Set(entries.filter((e) => entryNamed(e, names)));
+    for (const e of keptEntries) for (const h of e.reaches) keep(imageBlobs, h);
+    return { items: kept, entries: keptEntries };
   };
-  const bytes = (s: Set<Item>) => [...s].reduce((n, i) => n + i.bytes, 0);
+  const bytes = (s: Set<Item<AnyKind>>) => [...s].reduce((n, i) => n + i.bytes, 0);
 
   const all = (await readAllRoots(cacheDir)).sort((a, b) => b.time - a.time);
   const dropped: RootsFile[] = [];
@@ -77,17 +102,26 @@ export async function gc(cacheDir: string, opts: GcOptions = {}): Promise<GcRepo
   for (const r of all) ((await exists(r.project)) ? live : dropped).push(r);
   let kept = await keptBy(live);
   if (opts.keepStorage !== undefined) {
-    while (live.length && bytes(kept) > opts.keepStorage) {
+    while (live.length && bytes(kept.items) > opts.keepStorage) {
       dropped.push(live.pop()!);
       kept = await keptBy(live);
     }
   }
-  const removed = items.filter((i) => !kept.has(i));
+  const removed = items.filter((i) => !kept.items.has(i));
+  const droppedEntries = entries.filter((e) => !kept.entries.has(e));
   if (!opts.dryRun) {
+    // index.json first: a gc killed midway leaves unreferenced blobs (the next gc removes them), never an entry without its blobs.
+    if (layout.kind === 'ok' && droppedEntries.length) await rewriteIndex(layout, kept.entries);
     for (const it of removed) await removeItem(it);
     for (const r of dropped) await fs.rm(r.file, { force: true });
   }
-  return { removed, kept: [...kept], projects: live.map((r) => r.project), dropped: dropped.map((r) => r.project) };
+  return {
+    removed,
+    kept: [...kept.items],
+    projects: live.map((r) => r.project),
+    dropped: dropped.map((r) => r.project),
+    images: layout.kind === 'damaged' ? { damaged: `${layout.file}: ${layout.why}` } : { dropped: droppedEntries.map((e) => `sha256:${e.digest}`), kept: kept.entries.size },
+  };
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -1,12 +1,18 @@
 // What the cache folder holds, by kind: blob files, packs (with their
-// indexes), node results. Read by `cache du`, `cache gc` and `cache verify`.
+// indexes), node results; and the blobs of the shared OCI layout fetched
+// images go into (images/). Read by `cache du`, `cache gc` and `cache verify`.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { HEX64 } from './integrity';
+import { imageLayoutDir } from './image-layout';
 
+/** What the store itself holds. */
 export type Kind = 'blobs' | 'packs' | 'nodes';
+/** ...and the blobs of the image layout (images/blobs/sha256). */
+export type AnyKind = Kind | 'images';
 
-export interface Item {
-  kind: Kind;
+export interface Item<K extends AnyKind = Kind> {
+  kind: K;
   /** The blob's hex digest, the pack's id, the node's key. */
   name: string;
   /** The files it is made of (a pack and its index). */
@@ -49,20 +55,41 @@ export async function inventory(cacheDir: string): Promise<Item[]> {
   return items;
 }
 
-export async function removeItem(item: Item): Promise<void> {
+/**
+ * The image layout's blobs: files named by a sha256 hex in images/blobs/sha256;
+ * none when blobs or blobs/sha256 is not a real folder (a symlink could lead
+ * out of the cache). Other names (a writer's temporaries) are left alone.
+ */
+export async function imageBlobItems(cacheDir: string): Promise<Item<'images'>[]> {
+  const layout = imageLayoutDir(cacheDir);
+  for (const sub of ['', 'blobs', 'blobs/sha256']) {
+    const st = await fs.lstat(path.join(layout, sub)).catch(() => undefined);
+    if (!st?.isDirectory()) return [];
+  }
+  const dir = path.join(layout, 'blobs', 'sha256');
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => HEX64.test(n)).sort();
+  const items: Item<'images'>[] = [];
+  for (const n of names) {
+    const file = path.join(dir, n);
+    items.push({ kind: 'images', name: n, files: [file], bytes: await sizeOf(file) });
+  }
+  return items;
+}
+
+export async function removeItem(item: Item<AnyKind>): Promise<void> {
   for (const f of item.files) await fs.rm(f, { recursive: true, force: true });
 }
 
 export interface Usage {
   folder: string;
-  kinds: Record<Kind, { count: number; bytes: number }>;
+  kinds: Record<AnyKind, { count: number; bytes: number }>;
   /** Everything under the folder (the stat cache, roots and temporaries too). */
   total: number;
 }
 
 export async function usage(cacheDir: string): Promise<Usage> {
-  const kinds = { blobs: { count: 0, bytes: 0 }, packs: { count: 0, bytes: 0 }, nodes: { count: 0, bytes: 0 } };
-  for (const it of await inventory(cacheDir)) {
+  const kinds = { blobs: { count: 0, bytes: 0 }, packs: { count: 0, bytes: 0 }, nodes: { count: 0, bytes: 0 }, images: { count: 0, bytes: 0 } };
+  for (const it of [...(await inventory(cacheDir)), ...(await imageBlobItems(cacheDir))]) {
     kinds[it.kind].count++;
     kinds[it.kind].bytes += it.bytes;
   }
