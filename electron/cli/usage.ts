@@ -30,7 +30,8 @@ export const IMAGES_USAGE = `images [--json]   the local docker and podman image
 export const CACHE_USAGE = `cache du [--json]                    what the cache holds, by kind
   cache verify [--json]                re-hash every blob and pack, check node results; drop bad ones (exit 1 if any)
   cache gc [--keep-storage SIZE] [--dry-run] [--json]
-                 keep what the projects built here last used; SIZE (2GB, 500MB) drops the least recently built first`;
+                 keep what the projects built here last used, fetched base images included; SIZE (2GB, 500MB)
+                 drops the least recently built first`;
 
 export const INIT_USAGE = `init --from REF [DIR]   a new project on the base image REF (docker-archive:F, oci:DIR[:TAG], a path…), pinned by digest`;
 
