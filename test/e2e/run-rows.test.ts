@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCKER, dockerWorks, lacks, sh, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
-import { CHROMIUM, launchApp, shotsAtSizes, stopGui } from '../helpers/e2e';
+import { CHROMIUM, closeApp, launchApp, shotsAtSizes } from '../helpers/e2e';
 
 const work = tempDir('sy-e2e-run-rows-');
 const tag = `scratchyard-test/e2e-run-rows:${process.pid}`;
@@ -39,8 +39,7 @@ describe.skipIf(lacks(CHROMIUM))('Run everywhere, row by row', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await stopGui(gui);
+    await closeApp(browser, gui);
     if (dockerWorks()) sh(DOCKER, ['rmi', '-f', tag]);
   });
 
