@@ -81,11 +81,6 @@ function failed(what: string, message: string): TransportError {
   return new TransportError(e.text, e.fault);
 }
 
-/** The shared OCI layout fetched images go into. */
-export function imageCacheDir(cacheDir: string): string {
-  return imageLayoutDir(cacheDir);
-}
-
 /** The ref.name a layout gives a manifest, when it is a selectable one (oci: refs, fetched images). */
 export function layoutTag(ref: ImageRef): string | undefined {
   return ref.transport === 'oci' ? ref.tag : undefined;
@@ -107,7 +102,7 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
   const manifestDigest = await resolve(text, ref, flags, opts.signal);
   const previous = await remember(opts.cacheDir, ref, manifestDigest);
   opts.onProgress?.({ kind: 'resolved', ref: text, digest: manifestDigest, ...(previous ? { previous } : {}) });
-  const layout = imageCacheDir(opts.cacheDir);
+  const layout = imageLayoutDir(opts.cacheDir);
   const tag: string = manifestDigest;
   const local: ImageRef = { transport: 'oci', path: layout, tag };
   if (await layoutHas(layout, tag)) {

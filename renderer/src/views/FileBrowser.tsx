@@ -5,11 +5,12 @@
 // Backspace to go up, type-ahead). The field shows what the dialog's button
 // acts on: the entry selected, else the folder shown. It only lists: picking
 // is the dialog's business (onPick).
-import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { FileEntry, PickRequest, Response } from '../../../shared/contract';
 import { bytes } from '../../../shared/units';
 import { api } from '../api';
 import { latestRequests, STALE } from '../state/latest';
+import { typeAhead } from '../keys';
 
 type Listing = Response<'files.list'>;
 
@@ -51,7 +52,7 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
   const [hidden, setHidden] = useState(false);
   const latest = useRef(latestRequests()).current;
   const list = useRef<HTMLUListElement>(null);
-  const typed = useRef({ text: '', at: 0 });
+  const typed = useMemo(() => typeAhead(), []);
   const id = useId();
 
   /** List `dir` (undefined: the project's folder); resolves with the listing, or undefined when it failed (the error shown) or was overtaken. */
@@ -134,13 +135,11 @@ export function FileBrowser({ pick, text, onText, onPick, start, allowMissing, l
     } else if (e.key === 'Backspace' && listing?.parent) {
       e.preventDefault();
       void go(listing.parent, listing.dir);
-    } else if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) {
-      // Type-ahead: the first entry whose name starts with what was typed within the last second.
-      const now = Date.now();
-      const t = (now - typed.current.at < 1000 ? typed.current.text : '') + e.key.toLowerCase();
-      typed.current = { text: t, at: now };
-      const hit = entries.findIndex((x) => x.name.toLowerCase().startsWith(t));
-      if (hit >= 0) select(hit);
+    } else if (!e.ctrlKey && !e.metaKey && !e.altKey) {
+      // Type-ahead, as in the explorer's tree.
+      const hit = typed(e.key, active, entries.length, (i) => entries[i].name);
+      if (hit === undefined) return;
+      select(hit);
       e.preventDefault();
     }
   };
