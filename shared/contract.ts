@@ -238,6 +238,17 @@ export const elfSummary = z.object({
 
 const layerSummary = z.object({ name: z.string(), digest: z.string(), size: z.number(), files: z.number(), cached: z.boolean(), label: z.string().optional().describe('what a person reads: the recipe layer and its sources, or the cleaned command that made an image layer') });
 
+/** The most nodes a drawn build graph carries; a larger plan is sent without its graph (progress still counts it). */
+export const PLAN_MAX_NODES = 2000;
+/** One node of the build graph: sources → layers → the image → outputs; `deps` are the ids of the nodes it reads. */
+const planNode = z.object({
+  id: z.string().max(1024),
+  label: z.string().max(1024),
+  kind: z.enum(['stage', 'source', 'layer', 'image', 'export', 'sbom']),
+  deps: z.array(z.string().max(1024)).max(PLAN_MAX_NODES),
+});
+export type PlanNode = z.infer<typeof planNode>;
+
 /**
  * One build as the project's history keeps it (in the cache folder, read back
  * through this schema: the cache's files are untrusted).
@@ -255,6 +266,9 @@ export const buildRecord = z.strictObject({
   cacheHits: z.number().int().nonnegative(),
   /** Written outputs by format (docker, oci, rootfs, initrd): absolute paths. */
   outputs: z.record(z.string().max(16), z.string().max(4096)),
+  /** The build's graph and each node's end state, so a restored build draws as it ran (kept on the newest records only). */
+  graph: z.array(planNode).max(PLAN_MAX_NODES).optional(),
+  nodes: z.array(z.strictObject({ id: z.string().max(1024), label: z.string().max(1024), state: z.enum(['cached', 'done', 'failed']), ms: z.number().nonnegative().optional() })).max(PLAN_MAX_NODES * 4).optional(),
 });
 export type BuildRecord = z.infer<typeof buildRecord>;
 
@@ -453,16 +467,6 @@ export type Response<C extends Cmd> = z.infer<(typeof responses)[C]>;
 export type Answer = { result: unknown } | { error: { message: string } };
 export type Reply = Answer & { id: number };
 
-/** The most nodes a drawn build graph carries; a larger plan is sent without its graph (progress still counts it). */
-export const PLAN_MAX_NODES = 2000;
-/** One node of the build graph: sources → layers → the image → outputs; `deps` are the ids of the nodes it reads. */
-const planNode = z.object({
-  id: z.string().max(1024),
-  label: z.string().max(1024),
-  kind: z.enum(['stage', 'source', 'layer', 'image', 'export', 'sbom']),
-  deps: z.array(z.string().max(1024)).max(PLAN_MAX_NODES),
-});
-export type PlanNode = z.infer<typeof planNode>;
 
 export const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('build.plan'), nodes: z.number().int().nonnegative(), graph: z.array(planNode).max(PLAN_MAX_NODES) }),

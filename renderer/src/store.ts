@@ -111,6 +111,12 @@ export function engineBlocked(s: Pick<State, 'connection'>): string | undefined 
   return undefined;
 }
 
+/** A restored build's graph as it ran: its nodes end when the build ended, so the graph's total is the build's time. */
+function drawnRecord(record: BuildRecord | undefined): Pick<State, 'graph' | 'nodes' | 'planAt'> {
+  if (!record?.graph?.length) return { graph: [], nodes: [], planAt: undefined };
+  return { graph: record.graph, nodes: (record.nodes ?? []).map((n) => ({ ...n, at: record.at })), planAt: record.at - record.ms };
+}
+
 export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
   const latest = latestRequests();
 
@@ -119,7 +125,7 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
     latest.invalidate('');
     try {
       const { lastBuild, ...project } = await load();
-      store.setState({ project, ...withText(project.text), lastGoodYaml: project.text, problems: project.problems, build: lastBuild, history: [], rows: {}, nodes: [], graph: [], error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
+      store.setState({ project, ...withText(project.text), lastGoodYaml: project.text, problems: project.problems, build: lastBuild, history: [], rows: {}, ...drawnRecord(lastBuild?.record), error: undefined, selectedSource: undefined, selected: undefined, layer: null, expanded: { '/': true } });
       if (lastBuild?.ok) await store.getState().loadDir('/');
       void store.getState().loadHistory();
     } catch (e) {

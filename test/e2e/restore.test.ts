@@ -55,6 +55,11 @@ describe.skipIf(lacks(CHROMIUM))('the app restores its last build and survives a
     expect(await page.getByRole('region', { name: 'Build log', includeHidden: true }).count()).toBe(0);
     expect(await page.getByText('History (1)').count()).toBe(1);
     expect(await page.getByText('Nothing built yet').count()).toBe(0);
+    // The graph draws as the build ran: every planned node in its end state, the image among them.
+    const states = await page.locator('[aria-label="Build graph"] li[data-state]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-id')}=${e.getAttribute('data-state')}`));
+    expect(states.length).toBeGreaterThan(5);
+    expect(states.filter((s) => !/=(done|cached)$/.test(s))).toEqual([]);
+    expect(states.some((s) => s.startsWith('image'))).toBe(true);
     await shots('reloaded');
   });
 

@@ -53,6 +53,10 @@ describe('build history and the restored build', () => {
     const lines = await req<Response<'filelist.get'>>(again.s, { cmd: 'filelist.get', layer: 'app' });
     expect(lines.lines.join('\n')).toContain('./hello');
     expect(again.events.filter((e) => e.event.startsWith('build.'))).toEqual([]);
+    // The graph is kept with the record, so the restored build draws as it ran.
+    expect(info.lastBuild!.record!.graph!.map((n) => n.id)).toEqual(built.record!.graph!.map((n) => n.id));
+    expect(info.lastBuild!.record!.graph!.map((n) => n.id)).toContain('image');
+    expect(new Set(info.lastBuild!.record!.nodes!.map((n) => n.state))).toEqual(new Set(['done']));
     const recent = await req<Response<'recent.list'>>(again.s, { cmd: 'recent.list' });
     expect(recent.projects[0]).toMatchObject({ path: project, name: 'p' });
   });
@@ -63,6 +67,7 @@ describe('build history and the restored build', () => {
     const cases: [string, () => void, RegExp][] = [
       ['not JSON', () => writeFileSync(file, '{'), /is not JSON/],
       ['a forged digest and a field too many', () => writeFileSync(file, JSON.stringify({ ...good, records: [{ ...good.records[0], manifestDigest: 'sha256:../../canary', extra: 1 }] })), /record 0: .*manifestDigest/],
+      ['a graph node too long', () => writeFileSync(file, JSON.stringify({ ...good, records: [{ ...good.records[0], graph: [{ id: 'x'.repeat(1025), label: 'x', kind: 'image', deps: [] }] }] })), /record 0: graph\.0\.id/],
       ['another project', () => writeFileSync(file, JSON.stringify({ ...good, project: '/elsewhere/scratchyard.yaml' })), /the history of \/elsewhere/],
       ['oversized', () => writeFileSync(file, ' '.repeat((1 << 20) + 1)), /bytes \(at most/],
       [

@@ -18,27 +18,48 @@ export async function runBuild(state: HostState): Promise<BuildReply> {
   state.building = ac;
   const t0 = performance.now();
   const recipeFile = state.recipeFile();
+  const drawn = drawnBuild();
   try {
     const r = await build({
       project: state.projectPath,
       cacheDir: state.cacheDir,
       formats: ['docker', 'oci', 'rootfs'],
       signal: ac.signal,
-      onEvent: (e) => state.emit(engineEvent(e)),
+      onEvent: (e) => {
+        const event = engineEvent(e);
+        drawn.see(event);
+        state.emit(event);
+      },
     });
     state.setResult(r);
-    const record = recordOf(r, performance.now() - t0);
+    const record = { ...recordOf(r, performance.now() - t0), ...drawn.record() };
     await recordBuild(state.cacheDir, recipeFile, record).catch((e: Error) => state.emit({ event: 'log', line: `build history not written: ${e.message}` }));
     return { ok: true, manifestDigest: record.manifestDigest, layers: record.layers, record, lock: lockState(r.lock, false) };
   } catch (e) {
     const message = e instanceof Error ? (ac.signal.aborted ? 'cancelled' : e.message) : String(e);
     state.emit({ event: 'log', line: `build failed: ${message}` });
-    const record: BuildRecord = { at: Date.now(), ms: Math.round(performance.now() - t0), ok: false, error: message.slice(0, 4000), layers: [], size: 0, cacheHits: 0, outputs: {} };
+    const record: BuildRecord = { at: Date.now(), ms: Math.round(performance.now() - t0), ok: false, error: message.slice(0, 4000), layers: [], size: 0, cacheHits: 0, outputs: {}, ...drawn.record() };
     await recordBuild(state.cacheDir, recipeFile, record).catch(() => {});
     return { ok: false, error: message, layers: [], record };
   } finally {
     if (state.building === ac) state.building = undefined;
   }
+}
+
+/** The graph a build planned and each node's last state, as the history keeps them for drawing a restored build. */
+function drawnBuild() {
+  let graph: PlanNode[] = [];
+  const nodes = new Map<string, NonNullable<BuildRecord['nodes']>[number]>();
+  return {
+    see(e: EngineEvent) {
+      if (e.event === 'build.plan') graph = e.graph;
+      const fits = (t: string) => t.length <= 1024;
+      if (e.event === 'build.node' && e.state !== 'running' && fits(e.id) && fits(e.label) && nodes.size < PLAN_MAX_NODES * 4) nodes.set(e.id, { id: e.id, label: e.label, state: e.state, ...(e.ms !== undefined ? { ms: Math.round(e.ms) } : {}) });
+    },
+    record(): Pick<BuildRecord, 'graph' | 'nodes'> {
+      return graph.length ? { graph, nodes: [...nodes.values()] } : {};
+    },
+  };
 }
 
 function recordOf(r: BuildResult, ms: number): BuildRecord {

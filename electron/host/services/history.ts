@@ -49,5 +49,14 @@ export async function recordBuild(cacheDir: string, recipeFile: string, record: 
   const file = historyPath(cacheDir, recipeFile);
   const { records } = await readHistory(cacheDir, recipeFile);
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify({ project: path.resolve(recipeFile), records: [record, ...records].slice(0, HISTORY_MAX) }) + '\n');
+  // Graphs are kept where a restore looks (the newest record and the newest good one), and only while the file stays in bounds.
+  const lastGood = [record, ...records].find((r) => r.ok);
+  const kept = [record, ...records].slice(0, HISTORY_MAX).map((r) => (r === record || r === lastGood ? r : withoutGraph(r)));
+  const text = (rs: BuildRecord[]) => JSON.stringify({ project: path.resolve(recipeFile), records: rs }) + '\n';
+  const full = text(kept);
+  await writeFileAtomic(file, Buffer.byteLength(full) <= HISTORY_BYTES ? full : text(kept.map(withoutGraph)));
+}
+
+function withoutGraph({ graph: _g, nodes: _n, ...r }: BuildRecord): BuildRecord {
+  return r;
 }

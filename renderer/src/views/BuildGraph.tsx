@@ -2,14 +2,16 @@
 // depth, edges from what a node reads to it, each node's state in colour AND
 // word, its time, a running node's progress. The nodes are a list (one tab
 // stop, arrow keys between them) so screen readers and tests read it as one.
-import { useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { PlanNode } from '../../../shared/contract';
 import { formatMs, layoutGraph, shownState, totalLine, type Placed, type ShownState } from '../buildGraph';
 import type { NodeView } from '../store';
 
-const W = 148;
+// Node width shrinks to fit the pane (down to MIN_W) so a narrow window still shows the outputs.
+const MAX_W = 148;
+const MIN_W = 108;
 const H = 36;
-const COL_GAP = 28;
+const COL_GAP = 22;
 const ROW_GAP = 6;
 const PAD = 4;
 
@@ -48,6 +50,17 @@ export function BuildGraph({ graph, nodes, building, planAt, progress }: { graph
   const [stop, setStop] = useState<string>();
   const [focus, setFocus] = useState<string>();
   const refs = useRef(new Map<string, HTMLLIElement>());
+  const scroller = useRef<HTMLDivElement>(null);
+  const [room, setRoom] = useState<number>();
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setRoom(el.clientWidth));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const fit = room === undefined ? MAX_W : Math.floor((room - PAD * 2 - Math.max(0, layout.columns - 1) * COL_GAP) / Math.max(1, layout.columns));
+  const W = Math.max(MIN_W, Math.min(MAX_W, fit));
   const current = layout.placed.find((p) => p.node.id === stop) ?? layout.placed[0];
 
   // Top-aligned: in a low dock, the layers, the image and the outputs are in sight without scrolling.
@@ -97,7 +110,7 @@ export function BuildGraph({ graph, nodes, building, planAt, progress }: { graph
         </p>
         {progress}
       </div>
-      <div className="graph-scroll">
+      <div className="graph-scroll" ref={scroller}>
         <div className="graph-canvas" style={{ width, height }}>
           <svg className="graph-edges" width={width} height={height} aria-hidden="true">
             {layout.edges.map(({ from, to }) => {

@@ -119,10 +119,12 @@ export function BuildPanel() {
   const { nodes, plan, graph, planAt, building, warnings, build } = useStore();
   const finished = nodes.filter((n) => n.state !== 'running').length;
   const bar = <progress aria-label="Build progress" max={plan || 1} value={finished} />;
-  // A restored build has no node events to draw: its graph shows at the next build.
+  // A restored build draws the graph its record kept; an older record has none: it shows at the next build.
   const idle = build?.restored ? 'The graph of a build shows here while it runs: press Build to see it.' : 'Press Build to compile the recipe into layers and archives.';
+  // A restored build's log was not kept: its graph takes the whole width.
+  const showLog = building || (nodes.length > 0 && !build?.restored);
   return (
-    <section className="build" aria-label="Build">
+    <section className={`build${showLog ? '' : ' no-log'}`} aria-label="Build">
       <div className="nodes">
         {graph.length > 0 ? (
           <BuildGraph graph={graph} nodes={nodes} building={building} planAt={planAt} progress={bar} />
@@ -153,7 +155,7 @@ export function BuildPanel() {
         )}
       </div>
       {/* No empty log box before the first build (issue 15): the log's bytes wait in the terminal registry. */}
-      {(building || nodes.length > 0) && <Terminal id="build" label="Build log" />}
+      {showLog && <Terminal id="build" label="Build log" />}
     </section>
   );
 }
