@@ -68,6 +68,15 @@ describe.skipIf(lacks(CHROMIUM))('the app in browser mode', () => {
     await page.screenshot({ path: path.join(SHOTS, '04-shell.png') });
   });
 
+  it('Stop ends a running shell; its tab keeps the output and shows the exit code', async () => {
+    const stop = page.getByRole('button', { name: 'Stop Shell' });
+    expect(await stop.count()).toBe(1);
+    await stop.click();
+    await expect.poll(() => page.locator('.runs .result:visible').textContent(), { timeout: 20_000 }).toMatch(/exit code -?\d+ in \d+ ms/);
+    expect(await stop.count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Shell' }).textContent()).toContain('42');
+  });
+
   it('a source form edits the YAML and shows errors at the field', async () => {
     await page.getByRole('button', { name: 'Edit dir source of app' }).click();
     const form = page.getByRole('form', { name: 'dir source of layer app' });

@@ -116,6 +116,12 @@ export function Dock() {
             <section className="runs" aria-label="Runs">
               <p className="result" aria-live="polite">
                 {r.code === undefined ? 'running…' : `exit code ${r.code} in ${r.ms} ms`}
+                {r.code === undefined && (
+                  // Ends the process as docker stop would; the tab stays with its output and exit code.
+                  <button className="small run-stop" aria-label={`Stop ${r.title}`} onClick={() => void api.request({ cmd: 'term.close', id: r.id }).catch(() => {})}>
+                    Stop
+                  </button>
+                )}
               </p>
               <Terminal id={r.id} label={r.title} interactive={r.kind === 'shell'} />
             </section>
