@@ -6,14 +6,18 @@ import type { Response, RunFlagsRequest, RunnerId } from '../../shared/contract'
 import { api } from './api';
 import { fieldOfRefusal } from './runFlags';
 import { useStore } from './store';
-import { applyRunnerEvent, failRows, pendingRows, settleRows, type LiveRow } from './runRows';
+import { applyRunnerEvent, failRows, pendingRows, settleRows, type LiveRow, type RunnerEvent } from './runRows';
 
 export type RunRow = Response<'runs.compare'>['rows'][number];
 
 /** A traced command run in the built image by every runner ("check the result" of a trace). */
 export interface TraceCheck {
   argv: string[];
+  /** A row per runner as each ends (live, from run.runner events), then the comparison's. */
   rows: RunRow[];
+  /** The name its run.runner events carry, once it is asked; and the runners whose program is running. */
+  run?: string;
+  started?: RunnerId[];
   agree?: boolean;
   running: boolean;
   error?: string;
@@ -76,7 +80,9 @@ export const useRunResults = create<RunResultsState>((set, get) => ({
     for (const [i, argv] of commands.entries()) {
       const patch = (p: Partial<TraceCheck>) => set({ checks: get().checks.map((c, j) => (j === i ? { ...c, ...p } : c)) });
       try {
-        const r = await api.request({ cmd: 'runs.compare', runners: ALL_RUNNERS, args: argv.slice(1), flags: { entrypoint: argv[0] } });
+        const run = `check-${++compares}`;
+        patch({ run });
+        const r = await api.request({ cmd: 'runs.compare', runners: ALL_RUNNERS, args: argv.slice(1), flags: { entrypoint: argv[0] }, run });
         patch({ rows: r.rows, agree: r.agree, running: false });
       } catch (e) {
         patch({ error: (e as Error).message, running: false });
@@ -107,4 +113,12 @@ api.onEvent((e) => {
   if (e.event !== 'run.runner') return;
   const s = useRunResults.getState();
   if (e.run === s.runId) useRunResults.setState({ rows: applyRunnerEvent(s.rows, e, Date.now()) });
+  const i = s.checks.findIndex((c) => c.run === e.run && c.running);
+  if (i !== -1) useRunResults.setState({ checks: s.checks.map((c, j) => (j === i ? checkWithEvent(c, e) : c)) });
 });
+
+/** A traced command's check as one runner starts or ends. */
+function checkWithEvent(c: TraceCheck, e: RunnerEvent): TraceCheck {
+  if (e.state === 'running') return { ...c, started: [...(c.started ?? []), e.runner] };
+  return { ...c, rows: [...c.rows.filter((r) => r.runner !== e.runner), { ...e.row, matches: false }] };
+}

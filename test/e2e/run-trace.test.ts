@@ -125,6 +125,9 @@ describe.skipIf(lacks(CHROMIUM, 'strace', '/usr/bin/python3'))('Trace on a host 
   it('Check in every runner: the traced command has a row in the results table, succeeding in the chroot', async () => {
     await page.getByRole('button', { name: 'Check in every runner' }).click();
     const table = page.getByRole('table', { name: 'Traced commands in every runner' });
+    // Live: the chroot's cell has its exit code while the slower runners (a TCG VM takes 10 s or more) still run.
+    await expect.poll(() => table.locator('tbody tr td').nth(1).textContent(), { timeout: 120_000, interval: 200 }).toBe('exit 0');
+    expect(await table.locator('tbody tr td').last().textContent()).toBe('running…');
     await expect.poll(() => table.locator('tbody tr td').last().textContent(), { timeout: 300_000, interval: 2000 }).not.toBe('running…');
     const cells = await table.locator('tbody tr td').allTextContents();
     expect(cells[0]).toMatch(/^\/usr\/bin\/python3 -c/);

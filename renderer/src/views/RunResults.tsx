@@ -212,7 +212,7 @@ function TraceChecks() {
                           {text}
                         </button>
                       ) : (
-                        <span title={r?.error}>{c.running ? '…' : text}</span>
+                        <span title={r?.error}>{!r && c.running ? (c.started?.includes(runner) ? 'running…' : 'pending') : text}</span>
                       )}
                     </td>
                   );
