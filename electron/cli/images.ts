@@ -29,6 +29,8 @@ export function progressLine(p: CopyProgress): string | undefined {
         : `${p.ref}: sha256:${p.digest}`;
     case 'cached':
       return `  sha256:${p.digest.slice(0, 12)} is in the cache already`;
+    case 'offline':
+      return `${p.ref}: ${p.reason}: using sha256:${p.digest}, what it named when last fetched (in the cache)`;
     case 'waiting':
       return `  waiting for ${p.holder}, which is fetching into the same cache`;
     case 'blob':

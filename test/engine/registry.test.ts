@@ -231,6 +231,28 @@ describe.skipIf(missing)('a plain-HTTP registry on 127.0.0.1', () => {
     expect(r.stderr).toContain(`${ref}: cannot connect to ${gone.host} (connection refused)`);
   });
 
+  it('a registry that went down: a base by tag builds from what the tag named last (said), a base by digest without asking', async () => {
+    const off = await startRegistry();
+    const ref = `docker://${off.host}/sy/off:1`;
+    ok(cli(['push', hello, ref, '--cache', cache]));
+    const recipe = (r: string) => `name: off\nlayers:\n  - name: base\n    sources:\n      - kind: image\n        ref: ${JSON.stringify(r)}\n  - name: extra\n    sources:\n      - kind: file\n        path: /etc/extra\n        content: "x\\n"\n`;
+    const byTag = writeProject(path.join(dir, 'off-tag'), recipe(ref));
+    const byDigest = writeProject(path.join(dir, 'off-digest'), recipe(`docker://${off.host}/sy/off@${ours.manifest}`));
+    const up = built(byTag);
+    expect(built(byDigest).manifest).toBe(up.manifest);
+    await off.stop();
+    const r = ok(cli(['build', byTag, '--format', 'oci', '--cache', cache, '--json']));
+    expect(JSON.parse(r.stdout).manifestDigest).toBe(up.manifest);
+    expect(r.stderr).toContain(`layers[0].sources[0].ref: ${ref}: cannot connect to ${off.host} (connection refused): using ${ours.manifest}, what it named when last fetched (in the cache)`);
+    const d = ok(cli(['build', byDigest, '--format', 'oci', '--cache', cache, '--json']));
+    expect(JSON.parse(d.stdout).manifestDigest).toBe(up.manifest);
+    expect(d.stderr).not.toContain('cannot connect');
+    // Another cache never fetched it: the registry being down is the error, named.
+    const elsewhere = cli(['build', byTag, '--format', 'oci', '--cache', path.join(dir, 'cache-never')]);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toContain(`layers[0].sources[0].ref: ${ref}: cannot connect to ${off.host} (connection refused)`);
+  });
+
   it('a bare name that is no file gets the transports it could mean', () => {
     const r = cli(['inspect', 'nginx:latest', '--cache', cache]);
     expect(r.code).toBe(1);

@@ -35,7 +35,9 @@ export type CopyProgress =
   /** The cache already holds that manifest: nothing copied. */
   | { kind: 'cached'; digest: Sha256 }
   /** Another process is fetching into the same cache: this one waits for it. */
-  | { kind: 'waiting'; holder: string };
+  | { kind: 'waiting'; holder: string }
+  /** The registry cannot be reached: the cache's copy of what the reference last resolved to is used, as docker build uses a local base. */
+  | { kind: 'offline'; ref: string; digest: Sha256; reason: string };
 
 export interface RegistryOptions {
   /** false: no TLS verification, plain HTTP allowed. Default: verified, except loopback registries (plain HTTP allowed, as docker does). */
@@ -99,10 +101,27 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
     return { path: local.path, manifestDigest, ref: local.ref };
   }
   const text = formatImageRef(ref);
-  const manifestDigest = await resolve(text, ref, flags, opts.signal);
+  const layout = imageLayoutDir(opts.cacheDir);
+  const inCache = (digest: Sha256): Fetched => ({ path: layout, manifestDigest: digest, ref: { transport: 'oci', path: layout, tag: digest } });
+  // A reference by digest names one image for ever: once in the cache, no registry is asked.
+  const named = ref.transport === 'docker' && ref.ref.digest ? parseDigest(ref.ref.digest, text) : undefined;
+  if (named && (await layoutHas(layout, named))) {
+    opts.onProgress?.({ kind: 'cached', digest: named });
+    return inCache(named);
+  }
+  let manifestDigest: Sha256;
+  try {
+    manifestDigest = await resolve(text, ref, flags, opts.signal);
+  } catch (e) {
+    // Down or unreachable (not refused credentials): what this tag named last time, if the cache still holds it.
+    const known = e instanceof TransportError && (e.fault === 'unreachable' || e.fault === 'refused') ? await lastResolved(opts.cacheDir, ref) : undefined;
+    if (!known || !(await layoutHas(layout, known))) throw e;
+    const host = ref.transport === 'docker' ? registryHost(ref.ref) : text;
+    opts.onProgress?.({ kind: 'offline', ref: text, digest: known, reason: (e as TransportError).fault === 'refused' ? `cannot connect to ${host} (connection refused)` : `${host} cannot be reached` });
+    return inCache(known);
+  }
   const previous = await remember(opts.cacheDir, ref, manifestDigest);
   opts.onProgress?.({ kind: 'resolved', ref: text, digest: manifestDigest, ...(previous ? { previous } : {}) });
-  const layout = imageLayoutDir(opts.cacheDir);
   const tag: string = manifestDigest;
   const local: ImageRef = { transport: 'oci', path: layout, tag };
   if (await layoutHas(layout, tag)) {
@@ -263,14 +282,30 @@ async function layoutHas(layout: string, tag: string): Promise<boolean> {
   return fs.stat(path.join(layout, 'blobs', 'sha256')).then(() => true, () => false);
 }
 
+/** What each reference resolved to last (a cache file: read capped, each digest held to its grammar). */
+async function resolvedFile(cacheDir: string): Promise<{ file: string; known: Record<string, string> }> {
+  const file = path.join(path.resolve(cacheDir), 'images.resolved.json');
+  const doc = await readJsonCapped(file, 16 << 20).catch(() => undefined);
+  const known: Record<string, string> = doc && 'value' in doc && doc.value && typeof doc.value === 'object' && !Array.isArray(doc.value) ? (doc.value as Record<string, string>) : {};
+  return { file, known };
+}
+
+function digestIn(known: Record<string, string>, ref: ImageRef): Sha256 | undefined {
+  const key = formatImageRef(ref);
+  const d = Object.hasOwn(known, key) ? known[key] : undefined;
+  return typeof d === 'string' && /^[0-9a-f]{64}$/.test(d) ? asSha256(d) : undefined;
+}
+
+async function lastResolved(cacheDir: string, ref: ImageRef): Promise<Sha256 | undefined> {
+  return digestIn((await resolvedFile(cacheDir)).known, ref);
+}
+
 /** Record what a reference resolved to; the digest it named before, when that differs (a moved tag). */
 async function remember(cacheDir: string, ref: ImageRef, digest: Sha256): Promise<Sha256 | undefined> {
   if (ref.transport === 'docker' && ref.ref.digest) return undefined;
-  const file = path.join(path.resolve(cacheDir), 'images.resolved.json');
-  const doc = await readJsonCapped(file, 16 << 20).catch(() => undefined);
-  const known: Record<string, string> = doc && 'value' in doc && doc.value && typeof doc.value === 'object' ? (doc.value as Record<string, string>) : {};
+  const { file, known } = await resolvedFile(cacheDir);
   const key = formatImageRef(ref);
-  const before = typeof known[key] === 'string' && /^[0-9a-f]{64}$/.test(known[key]) ? asSha256(known[key]) : undefined;
+  const before = digestIn(known, ref);
   if (before === digest) return undefined;
   await fs.mkdir(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, JSON.stringify({ ...known, [key]: digest }, null, 1) + '\n');

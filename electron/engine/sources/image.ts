@@ -20,7 +20,7 @@ import { digestOf } from '../model/digest';
 import { applyLayer } from '../model/apply';
 import { emptyTree, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { ImageOpenError, readImage, readImageIdentity, type StoredLayer } from '../oci/read';
-import { TransportError, fetchImage, layoutTag, type RegistryAccess } from '../oci/transport';
+import { TransportError, fetchImage, layoutTag, type CopyProgress, type RegistryAccess } from '../oci/transport';
 import { badDigests } from '../store/cache';
 import { HEX64 } from '../store/integrity';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -56,6 +56,8 @@ export interface ResolveContext {
   cacheDir: string;
   signal?: AbortSignal;
   registry?: RegistryAccess;
+  /** Where a base fetched from the cache because its registry is down is told. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -74,7 +76,10 @@ export async function localImage(ref: ImageRef, at: ResolveContext, field: strin
     case 'docker':
     case 'docker-daemon':
     case 'containers-storage': {
-      const fetched = await fetchImage(ref, { ...at.registry, cacheDir: at.cacheDir, signal: at.signal }).catch((e: unknown) => {
+      const onProgress = (p: CopyProgress) => {
+        if (p.kind === 'offline') at.log?.(`${field}: ${p.ref}: ${p.reason}: using sha256:${p.digest}, what it named when last fetched (in the cache)`);
+      };
+      const fetched = await fetchImage(ref, { ...at.registry, cacheDir: at.cacheDir, signal: at.signal, onProgress }).catch((e: unknown) => {
         if (e instanceof TransportError) throw new BaseImageError(`${field}: ${e.message}`);
         throw e;
       });
@@ -124,7 +129,7 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
   const field = `${ctx.field}.ref`;
   const ref = parseImageRef(s.ref);
   if (typeof ref === 'string') throw new RecipeError(field, ref);
-  const local = await localImage(ref, { projectDir: ctx.projectDir, cacheDir: ctx.store.cacheDir, signal: ctx.signal, registry: ctx.registry }, field);
+  const local = await localImage(ref, { projectDir: ctx.projectDir, cacheDir: ctx.store.cacheDir, signal: ctx.signal, registry: ctx.registry, log: ctx.log }, field);
   const { digest } = await baseIdentity(local, s.ref, field);
   if (s.digest !== undefined && s.digest !== `sha256:${digest}`) {
     throw new BaseImageError(`${ctx.field}.digest: base ${s.ref} is sha256:${digest}, the recipe pins ${s.digest}: refused (set digest: sha256:${digest} to take it)`);
