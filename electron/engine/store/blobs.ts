@@ -47,6 +47,8 @@ export class BlobStore {
   private known = new Set<string>();
   /** Blob files this process wrote, or read whole and found right: not hashed again. */
   private verified = new Set<string>();
+  /** Packed contents this process wrote, or read and found right: only their length is checked again. */
+  private verifiedPacked = new Set<string>();
   private verifying = new Map<string, Promise<void>>();
   /** What this store touched; a build records them as its roots, which `cache gc` keeps. */
   readonly used = { blobs: new Set<string>(), packs: new Set<string>() };
@@ -218,8 +220,11 @@ export class BlobStore {
     const loc = this.locations.get(digest);
     const data = loc ? this.readPacked(loc) : this.readBlobFile(digest);
     if (typeof data === 'string') throw this.bad(digest, data);
+    // The SBOM reads every file the layer tar just read: a packed content is hashed once per process.
+    if (loc && data.length === loc.size && this.verifiedPacked.has(digest)) return data;
     const why = mismatch(digest, data, loc?.size);
     if (why) throw this.bad(digest, why);
+    if (loc) this.verifiedPacked.add(digest);
     return data;
   }
 
@@ -246,10 +251,15 @@ export class BlobStore {
     if (loc.size > PACK_WINDOW) return preadAll(fd, loc.offset, loc.size);
     const w = this.window;
     if (!w || w.pack !== loc.pack || loc.offset < w.offset || loc.offset + loc.size > w.offset + w.data.length) {
+      // A window moves forward for reads in pack order (imports, layer tars); a read elsewhere
+      // (the SBOM's, in package order) reads just its bytes, not 4 MiB for a small file.
+      const forward = !w || (w.pack === loc.pack && loc.offset >= w.offset && loc.offset < w.offset + w.data.length + PACK_WINDOW);
+      if (!forward) return preadAll(fd, loc.offset, loc.size);
       this.window = { pack: loc.pack, offset: loc.offset, data: preadAll(fd, loc.offset, PACK_WINDOW) };
     }
     const start = loc.offset - this.window!.offset;
-    return Buffer.from(this.window!.data.subarray(start, start + loc.size));
+    // A slice, not a copy: each window is a fresh buffer, never written again.
+    return this.window!.data.subarray(start, start + loc.size);
   }
 
   private window?: { pack: string; offset: number; data: Buffer };
@@ -337,7 +347,11 @@ export class BlobStore {
     if (typeof fd === 'number') closeSync(fd);
     this.packFds.delete(id);
     if (this.window?.pack === id) this.window = undefined;
-    for (const [d, l] of this.locations) if (l.pack === id) this.locations.delete(d);
+    for (const [d, l] of this.locations)
+      if (l.pack === id) {
+        this.locations.delete(d);
+        this.verifiedPacked.delete(d);
+      }
     this.used.packs.delete(id);
     rmSync(this.packPath(id) + '.idx.json', { force: true });
     rmSync(this.packPath(id), { recursive: true, force: true });
@@ -380,6 +394,8 @@ export class BlobStore {
       await writeFileAtomic(this.packPath(id) + '.idx.json', JSON.stringify(index));
     });
     this.register(id, index);
+    // Its bytes are the ones this process hashed on their way in.
+    for (const [d] of index) if (this.locations.get(d)?.pack === id) this.verifiedPacked.add(d);
   }
 
   /** Make the contents of an earlier pack readable; false when it is gone or its index is not one (then it is removed). */
