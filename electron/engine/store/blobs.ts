@@ -14,6 +14,7 @@ import { asSha256, type Sha256 } from '../../../shared/brand';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic } from './atomic';
 import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
 import { latchingFaults } from './faults';
+import { InPlacePackWriter } from './inplace-pack';
 
 const COALESCE = 1 << 20;
 /** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
@@ -385,6 +386,14 @@ export class BlobStore {
     await this.writing(() => fs.mkdir(this.packDir, { recursive: true }));
     await sweepStaleTemps(this.packDir);
     return new PackWriter(this, id, tempPathFor(file));
+  }
+
+  /** A pack that is the imported tar itself, its contents indexed in place (store/inplace-pack.ts). */
+  async beginPackInPlace(id: string): Promise<InPlacePackWriter> {
+    const file = this.packPath(id);
+    await this.writing(() => fs.mkdir(this.packDir, { recursive: true }));
+    await sweepStaleTemps(this.packDir);
+    return new InPlacePackWriter(this, id, tempPathFor(file));
   }
 
   /** Called by PackWriter.finish: make a finished pack's contents readable. */
