@@ -6,7 +6,7 @@
 // files must be regular files, and pack indexes and the stat cache are
 // validated before use.
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readSync, rmSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pipeline as pipe, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,6 +15,7 @@ import { sweepStaleTemps, tempPathFor, writeFileAtomic } from './atomic';
 import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
 import { latchingFaults } from './faults';
 import { InPlacePackWriter } from './inplace-pack';
+import { writevAllSync } from './writev';
 
 const COALESCE = 1 << 20;
 /** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
@@ -142,29 +143,29 @@ export class BlobStore {
     const hash = createHash('sha256');
     let size = 0;
     try {
-      await this.writing(() =>
-        pipeline(
-          stream,
-          async function* (src: AsyncIterable<Buffer>) {
-            // Tar streams come in many small pieces; one write per MiB, not per piece.
-            let pending: Buffer[] = [];
-            let pendingBytes = 0;
-            for await (const chunk of src) {
-              hash.update(chunk);
-              size += chunk.length;
-              pending.push(chunk);
-              pendingBytes += chunk.length;
-              if (pendingBytes >= COALESCE) {
-                yield Buffer.concat(pending, pendingBytes);
-                pending = [];
-                pendingBytes = 0;
-              }
-            }
-            if (pendingBytes) yield Buffer.concat(pending, pendingBytes);
-          },
-          createWriteStream(tmp, { mode: 0o444 }),
-        ),
-      );
+      await this.writing(async () => {
+        // Tar streams come in many small pieces: one gathered write (no concatenation) per MiB, not one per piece.
+        const fd = openSync(tmp, 'w', 0o444);
+        try {
+          let pending: Buffer[] = [];
+          let pendingBytes = 0;
+          const flush = () => {
+            writevAllSync(fd, pending, size - pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+          };
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            hash.update(chunk);
+            size += chunk.length;
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes >= COALESCE) flush();
+          }
+          if (pendingBytes) flush();
+        } finally {
+          closeSync(fd);
+        }
+      });
       const digest = asSha256(hash.digest('hex'));
       if (this.verified.has(digest)) await fs.rm(tmp, { force: true });
       else {
@@ -554,9 +555,8 @@ export class PackWriter {
   }
 
   private flush(): void {
-    const data = Buffer.concat(this.buffered);
-    for (let w = 0; w < data.length; ) w += writeSync(this.fd, data, w, data.length - w, this.flushed + w);
-    this.flushed += data.length;
+    writevAllSync(this.fd, this.buffered, this.flushed);
+    this.flushed = this.offset;
     this.buffered = [];
   }
 

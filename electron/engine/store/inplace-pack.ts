@@ -6,9 +6,10 @@
 // against the pack's size whenever it is loaded (BlobStore.loadPack), and every
 // content against its digest when first read.
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, openSync, promises as fs, writevSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
 import type { Sha256 } from '../../../shared/brand';
 import type { BlobStore } from './blobs';
+import { writevAllSync } from './writev';
 
 const COALESCE = 1 << 20;
 
@@ -67,24 +68,8 @@ export class InPlacePackWriter {
   }
 
   private flush(): void {
-    if (!this.pendingBytes) return;
-    let bufs = this.pending;
-    let left = this.pendingBytes;
-    while (left > 0) {
-      let n = writevSync(this.fd, bufs, this.written);
-      this.written += n;
-      left -= n;
-      // A short write: drop what went out, go on with the rest.
-      while (n > 0 && bufs.length) {
-        if (n >= bufs[0].length) {
-          n -= bufs[0].length;
-          bufs = bufs.slice(1);
-        } else {
-          bufs = [bufs[0].subarray(n), ...bufs.slice(1)];
-          n = 0;
-        }
-      }
-    }
+    writevAllSync(this.fd, this.pending, this.written);
+    this.written += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
   }
