@@ -15,6 +15,7 @@
 //   node bench/run.mjs inspect-scale  inspect of 100k, 400k and 1M entries: time per entry and peak memory against tar -tv
 //   node bench/run.mjs shared-cache  the Debian example built from a warm registry (--cache-from) against mmdebstrap alone
 //   node bench/run.mjs sbom       the SBOM step's share of warm rebuilds of a Debian-sized image with host files
+//   node bench/run.mjs import-scale  tarball imports of ~0.17, 0.7 and 2.7 GB: time per GB and peak memory against tar | openssl dgst
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -552,6 +553,63 @@ function benchSbom(work) {
   show('sbom step, rebuild into a new out folder', fresh);
 }
 
+/**
+ * Issue 17, points 1 and 4: a tarball imported as one layer (docker + OCI +
+ * rootfs, no SBOM: that step has its own case) at three sizes, the Debian
+ * tree copied under 1, 4 and 16 prefixes (hard-linked copies, archived with
+ * --hard-dereference so every copy's bytes are in the tar). Time per GB must
+ * stay constant (±20 %) and peak RSS flat; each size's reference is
+ * `tar --sort=name -c | openssl dgst -sha256` of the same tree, same run.
+ */
+function benchImportScale(work) {
+  if (!which('mmdebstrap')) return console.log('\n## import-scale: skipped (apt-get install mmdebstrap)');
+  const tar = minbaseTarball();
+  const tree = path.join(work, 'scale-tree');
+  mkdirSync(tree);
+  run('tar', ['-xf', tar, '-C', tree]);
+  const cpuOf = (file) => {
+    const [wall, u, s, kb] = readFileSync(file, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    return { wall: wall * 1000, cpu: (u + s) * 1000, rssMb: kb / 1024 };
+  };
+  const timed = (cmd) => {
+    const out = path.join(work, 'time.txt');
+    run('/usr/bin/time', ['-q', '-o', out, '-f', '%e %U %S %M', 'sh', '-c', cmd]);
+    return cpuOf(out);
+  };
+  const rows = [];
+  console.log(`\n## import-scale: one tarball layer, docker + OCI + rootfs, no SBOM (${load()})`);
+  for (const copies of [1, 4, 16]) {
+    const root = path.join(work, `scale-${copies}`);
+    const project = path.join(work, `scale-project-${copies}`);
+    mkdirSync(root);
+    mkdirSync(project);
+    for (let i = 0; i < copies; i++) run('cp', ['-al', tree, path.join(root, `p${i}`)]);
+    const big = path.join(project, 'rootfs.tar');
+    run('tar', ['--sort=name', '--hard-dereference', '-C', root, '-cf', big, '.']);
+    const bytes = Number(run('du', ['-sb', big]).stdout.split('\t')[0]);
+    writeFileSync(path.join(project, 'scratchyard.yaml'), 'name: scale\nlayers:\n  - name: rootfs\n    sources:\n      - kind: tarball\n        src: rootfs.tar\n');
+    run('cat', [big], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const ref = timed(`tar --sort=name --hard-dereference -C ${root} -c . | openssl dgst -sha256 >/dev/null`);
+    const cache = path.join(work, `scale-cache-${copies}`);
+    const out = path.join(work, `scale-out-${copies}`);
+    const ours = timed(`${process.execPath} ${CLI} build ${project} --cache ${cache} --out ${out} --no-sbom >/dev/null`);
+    rmSync(cache, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+    rmSync(project, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
+    const gb = bytes / 1e9;
+    rows.push({ gb, ours, ref });
+    console.log(
+      `${`${gb.toFixed(2)} GB tarball`.padEnd(18)} ours ${(ours.wall / 1000).toFixed(1).padStart(6)} s (cpu ${(ours.cpu / 1000).toFixed(1)} s, ${(ours.wall / 1000 / gb).toFixed(1)} s/GB, cpu ${(ours.cpu / 1000 / gb).toFixed(1)} s/GB)   peak RSS ${ours.rssMb.toFixed(0)} MB   ref tar | openssl dgst: ${(ref.wall / 1000).toFixed(1)} s (cpu ${(ref.cpu / 1000).toFixed(1)} s)   ratio ${(ours.wall / ref.wall).toFixed(2)} (cpu ${(ours.cpu / ref.cpu).toFixed(2)})`,
+    );
+  }
+  const perGb = rows.map((r) => r.ours.cpu / r.gb);
+  const mid = median(perGb);
+  const spread = Math.max(...perGb.map((x) => Math.abs(x / mid - 1)));
+  console.log(`${'cpu time per GB, largest deviation from the median'.padEnd(44)} ${(100 * spread).toFixed(0)} %   target ≤ 20 %`);
+  console.log(`${'peak RSS, largest'.padEnd(44)} ${Math.max(...rows.map((r) => r.ours.rssMb)).toFixed(0)} MB   target ≤ 250 MB at every size`);
+}
+
 const which_ = process.argv[2] ?? 'all';
 if (!process.env.SCRATCHYARD_BENCH_PREBUILT) execFileSync(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs')], { stdio: 'inherit' });
 const work = mkdtempSync(path.join(os.tmpdir(), 'scratchyard-bench-'));
@@ -568,6 +626,7 @@ try {
   if (which_ === 'all' || which_ === 'inspect-scale') benchInspectScale(work);
   if (which_ === 'all' || which_ === 'shared-cache') benchSharedCache(work);
   if (which_ === 'all' || which_ === 'sbom') benchSbom(work);
+  if (which_ === 'all' || which_ === 'import-scale') benchImportScale(work);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -21,7 +21,8 @@ export async function decompressed(file: string): Promise<Readable> {
   const magic = Buffer.alloc(6);
   await fh.read(magic, 0, 6, 0);
   await fh.close();
-  const raw = createReadStream(file);
+  // 1 MiB reads: the tar reader's per-chunk cost is paid 16 times less than with 64 KiB.
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
   if (magic[0] === 0x1f && magic[1] === 0x8b) return raw.pipe(createGunzip());
   if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return viaTool('xz', file);
   if (magic.readUInt32LE(0) === 0xfd2fb528) return viaTool('zstd', file);
@@ -43,7 +44,8 @@ function viaTool(tool: 'xz' | 'zstd', file: string): Readable {
 
 /** Where imported contents go: a pack (one file for all) or the blob store (one file each). */
 export interface ContentSink {
-  add(chunks: AsyncIterable<Buffer>): Promise<{ digest: Sha256; size: number }>;
+  /** `place`: where the content lies in the tar stream, for a sink that indexes it in place. */
+  add(chunks: AsyncIterable<Buffer>, place?: { dataOffset: number; size: number }): Promise<{ digest: Sha256; size: number }>;
 }
 
 /**
@@ -54,7 +56,7 @@ export interface ContentSink {
 export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath): Promise<Tree> {
   const tree = new TreeBuilder(dest);
   for await (const { header, content } of readTar(tar)) {
-    const stored = header.type === 'file' && sink ? await sink.add(content) : undefined;
+    const stored = header.type === 'file' && sink ? await sink.add(content, header) : undefined;
     tree.add(header, stored);
   }
   return tree.tree;

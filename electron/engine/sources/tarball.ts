@@ -1,6 +1,7 @@
 // The tarball source: a rootfs tarball (.tar, .tar.gz, .tar.xz, .tar.zst) read
-// by oci/tar-import.ts (over oci/tar.ts, the one tar reader) into a tree, its contents in one pack, cached by the
-// file's identity.
+// by oci/tar-import.ts (over oci/tar.ts, the one tar reader) into a tree, cached by the file's identity.
+// The tar itself, decompressed once, becomes the pack: its contents are indexed where they lie in it
+// (store/inplace-pack.ts), not copied, and the same pass reads, checks and hashes them.
 import { promises as fs } from 'node:fs';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
@@ -18,10 +19,10 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
   const key = digestOf({ kind: 'tarball-import', v: 1, dest: s.dest, file: hostPath, stat: [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs] });
   const cached = await ctx.cache.get<[string, Entry][]>(key);
   if (cached && (await ctx.store.loadPack(key))) return { put: treeFromJson(cached), remove: [] };
-  const pack = await ctx.store.beginPack(key);
+  const pack = await ctx.store.beginPackInPlace(key);
   let put: Tree;
   try {
-    put = await importTar(pack, await decompressed(hostPath), imagePath(s.dest));
+    put = await importTar(pack, pack.tee(await decompressed(hostPath)), imagePath(s.dest));
     await pack.finish();
   } catch (e) {
     await pack.abort();

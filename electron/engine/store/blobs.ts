@@ -6,7 +6,7 @@
 // files must be regular files, and pack indexes and the stat cache are
 // validated before use.
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readSync, rmSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pipeline as pipe, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +14,8 @@ import { asSha256, type Sha256 } from '../../../shared/brand';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic } from './atomic';
 import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
 import { latchingFaults } from './faults';
+import { InPlacePackWriter } from './inplace-pack';
+import { writevAllSync } from './writev';
 
 const COALESCE = 1 << 20;
 /** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
@@ -47,6 +49,8 @@ export class BlobStore {
   private known = new Set<string>();
   /** Blob files this process wrote, or read whole and found right: not hashed again. */
   private verified = new Set<string>();
+  /** Packed contents this process wrote, or read and found right: only their length is checked again. */
+  private verifiedPacked = new Set<string>();
   private verifying = new Map<string, Promise<void>>();
   /** What this store touched; a build records them as its roots, which `cache gc` keeps. */
   readonly used = { blobs: new Set<string>(), packs: new Set<string>() };
@@ -139,29 +143,29 @@ export class BlobStore {
     const hash = createHash('sha256');
     let size = 0;
     try {
-      await this.writing(() =>
-        pipeline(
-          stream,
-          async function* (src: AsyncIterable<Buffer>) {
-            // Tar streams come in many small pieces; one write per MiB, not per piece.
-            let pending: Buffer[] = [];
-            let pendingBytes = 0;
-            for await (const chunk of src) {
-              hash.update(chunk);
-              size += chunk.length;
-              pending.push(chunk);
-              pendingBytes += chunk.length;
-              if (pendingBytes >= COALESCE) {
-                yield Buffer.concat(pending, pendingBytes);
-                pending = [];
-                pendingBytes = 0;
-              }
-            }
-            if (pendingBytes) yield Buffer.concat(pending, pendingBytes);
-          },
-          createWriteStream(tmp, { mode: 0o444 }),
-        ),
-      );
+      await this.writing(async () => {
+        // Tar streams come in many small pieces: one gathered write (no concatenation) per MiB, not one per piece.
+        const fd = openSync(tmp, 'w', 0o444);
+        try {
+          let pending: Buffer[] = [];
+          let pendingBytes = 0;
+          const flush = () => {
+            writevAllSync(fd, pending, size - pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+          };
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            hash.update(chunk);
+            size += chunk.length;
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes >= COALESCE) flush();
+          }
+          if (pendingBytes) flush();
+        } finally {
+          closeSync(fd);
+        }
+      });
       const digest = asSha256(hash.digest('hex'));
       if (this.verified.has(digest)) await fs.rm(tmp, { force: true });
       else {
@@ -218,8 +222,11 @@ export class BlobStore {
     const loc = this.locations.get(digest);
     const data = loc ? this.readPacked(loc) : this.readBlobFile(digest);
     if (typeof data === 'string') throw this.bad(digest, data);
+    // The SBOM reads every file the layer tar just read: a packed content is hashed once per process.
+    if (loc && data.length === loc.size && this.verifiedPacked.has(digest)) return data;
     const why = mismatch(digest, data, loc?.size);
     if (why) throw this.bad(digest, why);
+    if (loc) this.verifiedPacked.add(digest);
     return data;
   }
 
@@ -246,10 +253,15 @@ export class BlobStore {
     if (loc.size > PACK_WINDOW) return preadAll(fd, loc.offset, loc.size);
     const w = this.window;
     if (!w || w.pack !== loc.pack || loc.offset < w.offset || loc.offset + loc.size > w.offset + w.data.length) {
+      // A window moves forward for reads in pack order (imports, layer tars); a read elsewhere
+      // (the SBOM's, in package order) reads just its bytes, not 4 MiB for a small file.
+      const forward = !w || (w.pack === loc.pack && loc.offset >= w.offset && loc.offset < w.offset + w.data.length + PACK_WINDOW);
+      if (!forward) return preadAll(fd, loc.offset, loc.size);
       this.window = { pack: loc.pack, offset: loc.offset, data: preadAll(fd, loc.offset, PACK_WINDOW) };
     }
     const start = loc.offset - this.window!.offset;
-    return Buffer.from(this.window!.data.subarray(start, start + loc.size));
+    // A slice, not a copy: each window is a fresh buffer, never written again.
+    return this.window!.data.subarray(start, start + loc.size);
   }
 
   private window?: { pack: string; offset: number; data: Buffer };
@@ -337,7 +349,11 @@ export class BlobStore {
     if (typeof fd === 'number') closeSync(fd);
     this.packFds.delete(id);
     if (this.window?.pack === id) this.window = undefined;
-    for (const [d, l] of this.locations) if (l.pack === id) this.locations.delete(d);
+    for (const [d, l] of this.locations)
+      if (l.pack === id) {
+        this.locations.delete(d);
+        this.verifiedPacked.delete(d);
+      }
     this.used.packs.delete(id);
     rmSync(this.packPath(id) + '.idx.json', { force: true });
     rmSync(this.packPath(id), { recursive: true, force: true });
@@ -373,6 +389,14 @@ export class BlobStore {
     return new PackWriter(this, id, tempPathFor(file));
   }
 
+  /** A pack that is the imported tar itself, its contents indexed in place (store/inplace-pack.ts). */
+  async beginPackInPlace(id: string): Promise<InPlacePackWriter> {
+    const file = this.packPath(id);
+    await this.writing(() => fs.mkdir(this.packDir, { recursive: true }));
+    await sweepStaleTemps(this.packDir);
+    return new InPlacePackWriter(this, id, tempPathFor(file));
+  }
+
   /** Called by PackWriter.finish: make a finished pack's contents readable. */
   async commitPack(id: string, tmp: string, index: [string, number, number][]): Promise<void> {
     await this.writing(async () => {
@@ -380,6 +404,8 @@ export class BlobStore {
       await writeFileAtomic(this.packPath(id) + '.idx.json', JSON.stringify(index));
     });
     this.register(id, index);
+    // Its bytes are the ones this process hashed on their way in.
+    for (const [d] of index) if (this.locations.get(d)?.pack === id) this.verifiedPacked.add(d);
   }
 
   /** Make the contents of an earlier pack readable; false when it is gone or its index is not one (then it is removed). */
@@ -529,9 +555,8 @@ export class PackWriter {
   }
 
   private flush(): void {
-    const data = Buffer.concat(this.buffered);
-    for (let w = 0; w < data.length; ) w += writeSync(this.fd, data, w, data.length - w, this.flushed + w);
-    this.flushed += data.length;
+    writevAllSync(this.fd, this.buffered, this.flushed);
+    this.flushed = this.offset;
     this.buffered = [];
   }
 

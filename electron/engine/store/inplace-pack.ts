@@ -1,0 +1,94 @@
+// A pack that is the imported tar itself: the tar's bytes go to disk as they
+// are read (decompressed once, when they were compressed), and each file's
+// content is indexed where it already lies (its data offset and size in the
+// tar) instead of being copied into a pack of contents. The tar reader and the
+// contents' hashes see the same bytes in the same pass; the index is checked
+// against the pack's size whenever it is loaded (BlobStore.loadPack), and every
+// content against its digest when first read.
+import { createHash } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
+import type { Sha256 } from '../../../shared/brand';
+import type { BlobStore } from './blobs';
+import { writevAllSync } from './writev';
+
+const COALESCE = 1 << 20;
+
+/** Where a content sits in the stream: the tar reader's header fields this writer needs. */
+export interface ContentPlace {
+  dataOffset: number;
+  size: number;
+}
+
+export class InPlacePackWriter {
+  private fd: number;
+  private written = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private index: [string, number, number][] = [];
+  private seen = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly store: BlobStore,
+    readonly id: string,
+    private readonly tmp: string,
+  ) {
+    this.fd = openSync(tmp, 'w', 0o444);
+  }
+
+  /** The stream, passed on unchanged, every byte of it written to the pack on the way. */
+  async *tee(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of src) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes >= COALESCE) this.flush();
+      yield chunk;
+    }
+  }
+
+  /**
+   * One file's content, as the tar reader hands it out of the teed stream:
+   * hashed, and indexed at its place (identical contents once, at the first).
+   */
+  async add(chunks: AsyncIterable<Buffer>, place?: ContentPlace): Promise<{ digest: Sha256; size: number }> {
+    if (!place) throw new Error('an in-place pack indexes contents by their place in the tar');
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const c of chunks) {
+      hash.update(c);
+      size += c.length;
+    }
+    if (size !== place.size) throw new Error(`content at byte ${place.dataOffset} is ${size} bytes, its header says ${place.size}`);
+    const digest = hash.digest('hex') as Sha256;
+    if (!this.seen.has(digest)) {
+      this.seen.add(digest);
+      this.index.push([digest, place.dataOffset, size]);
+    }
+    return { digest, size };
+  }
+
+  private flush(): void {
+    writevAllSync(this.fd, this.pending, this.written);
+    this.written += this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  async finish(): Promise<void> {
+    this.flush();
+    ftruncateSync(this.fd, this.written);
+    this.close();
+    for (const [, off, size] of this.index) if (off + size > this.written) throw new Error(`pack ${this.id}: a content ends past the tar's ${this.written} bytes`);
+    await this.store.commitPack(this.id, this.tmp, this.index);
+  }
+
+  private close(): void {
+    if (!this.closed) closeSync(this.fd);
+    this.closed = true;
+  }
+
+  async abort(): Promise<void> {
+    this.close();
+    await fs.rm(this.tmp, { force: true });
+  }
+}
