@@ -9,17 +9,18 @@
 // V8 accepts it (V8 checks its version, flags and the source). Anything else
 // is ignored and a fresh one is written, atomically, at exit. No fault here
 // ever fails the command.
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-// Taken with getBuiltinModule, not `import`: an ESM import of a built-in reads
-// every export to build its facade, and node:crypto's `webcrypto` getter alone
-// loads WebCrypto (~40 ms of a 150 ms start).
-const { createHash } = process.getBuiltinModule('node:crypto');
-const { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } = process.getBuiltinModule('node:fs');
-const { createRequire } = process.getBuiltinModule('node:module');
-const vm = process.getBuiltinModule('node:vm');
-const { isAscii } = process.getBuiltinModule('node:buffer');
+// Required, not imported: an ESM import of a built-in reads every export to
+// build its facade, and node:crypto's `webcrypto` getter alone loads WebCrypto
+// (~40 ms of a 150 ms start). (process.getBuiltinModule would do, from Node 20.16 on.)
+const builtin = createRequire(import.meta.url);
+const { createHash } = builtin('node:crypto') as typeof import('node:crypto');
+const { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } = builtin('node:fs') as typeof import('node:fs');
+const vm = builtin('node:vm') as typeof import('node:vm');
+const { isAscii } = builtin('node:buffer') as typeof import('node:buffer');
 
 const MAGIC = Buffer.from('SYV8\0\0\0\x01');
 const HEADER = MAGIC.length + 32;
