@@ -2,12 +2,12 @@
 // cost): its document must be the library's, byte for byte, however the
 // paths sort (case, accents, canonically equal spellings that the library's
 // localeCompare calls equal, digits, punctuation), and valid by the library's
-// strict validator.
+// strict validator. Its serial number digests the same text as canonicalJson.
 import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import * as Validation from '@cyclonedx/cyclonedx-library/Validation';
 import { describe, expect, it } from 'vitest';
-import { cyclonedxJson, cyclonedxJsonByLibrary } from '../../electron/engine/export/sbom-cyclonedx';
-import { sha256 } from '../../electron/engine/model/digest';
+import { cyclonedxJson, cyclonedxJsonByLibrary, sortedJson } from '../../electron/engine/export/sbom-cyclonedx';
+import { canonicalJson, sha256 } from '../../electron/engine/model/digest';
 import { imagePath } from '../../electron/engine/model/path';
 import type { Sbom, SbomFile } from '../../electron/engine/model/sbom';
 
@@ -60,5 +60,10 @@ describe('the CycloneDX writer', () => {
   it('writes the library document for an image without files or packages', () => {
     const s = { ...sbom([]), packages: [] };
     expect(cyclonedxJson(s, '1.2.3')).toBe(cyclonedxJsonByLibrary(s, '1.2.3'));
+  });
+
+  it('digests for the serial number exactly the text canonicalJson gives', () => {
+    const odd = { b: [1, undefined, () => 0, null, -0, 1e21, NaN, 'x\ud800'], a: { z: undefined, y: new Map([[1, 2]]), '10': 1, '9': 2 }, d: new Date(0), 'é': Object.create(null), c: Buffer.from('hi') };
+    for (const v of [{ s: sbom(PATHS), toolVersion: '1.2.3' }, odd, [odd, { q: { p: 1 } }], { s: { ...sbom([]), packages: [] } }]) expect(sortedJson(v)).toBe(canonicalJson(v));
   });
 });
