@@ -64,6 +64,8 @@ describe('the CycloneDX writer', () => {
 
   it('digests for the serial number exactly the text canonicalJson gives', () => {
     const odd = { b: [1, undefined, () => 0, null, -0, 1e21, NaN, 'x\ud800'], a: { z: undefined, y: new Map([[1, 2]]), '10': 1, '9': 2 }, d: new Date(0), 'é': Object.create(null), c: Buffer.from('hi') };
-    for (const v of [{ s: sbom(PATHS), toolVersion: '1.2.3' }, odd, [odd, { q: { p: 1 } }], { s: { ...sbom([]), packages: [] } }]) expect(sortedJson(v)).toBe(canonicalJson(v));
+    const control = Object.assign(new Map([['Package', 'bash']]), { z: 1, a: { d: 1, c: 2 }, 3: 'x' });
+    const host = { ...sbom(PATHS), packages: sbom(PATHS).packages.map((p) => ({ ...p, control })) };
+    for (const v of [{ s: sbom(PATHS), toolVersion: '1.2.3' }, { s: host }, odd, [odd, { q: { p: 1 } }], { s: { ...sbom([]), packages: [] } }]) expect(sortedJson(v)).toBe(canonicalJson(v));
   });
 });
