@@ -1,8 +1,9 @@
 // What a no-op rebuild skips (issue 17 point 2, issue 16's SBOM cost), and
 // that skipping changes nothing: the host's dpkg answers kept in the cache
 // folder (host-dpkg/, keyed by the dpkg database's identity and the paths
-// asked) and the SBOM node give byte-identical outputs; a changed dpkg
-// database is asked again; damaged cache files are recomputed, never trusted.
+// asked), the SBOM node and the files' sha1s kept per layer (sbom-sha1/)
+// give byte-identical outputs; a changed dpkg database is asked again;
+// damaged cache files are recomputed, never trusted.
 // The database is a copy (DPKG_ADMINDIR, which dpkg-query honours too): the
 // host's own is never touched.
 import { createHash } from 'node:crypto';
@@ -130,6 +131,28 @@ describe.skipIf(lacks('dpkg-query', 'tar'))('a no-op rebuild', () => {
     ];
     names.forEach((n, i) => damage[i % damage.length](path.join(answers, n)));
     for (const n of readdirSync(path.join(a.cache, 'nodes')).filter((n) => n.startsWith('sbom-'))) writeFileSync(path.join(a.cache, 'nodes', n), '{"value":{"cyclonedx":{"digest":"../../etc","size":1}}}');
+    // The files' sha1s kept per layer: each record damaged another way (the SBOM is made again above, so they are read).
+    const sums = path.join(a.cache, 'sbom-sha1');
+    const records = readdirSync(sums).filter((n) => n.endsWith('.json'));
+    expect(records.length).toBeGreaterThan(1);
+    const record = JSON.parse(readFileSync(path.join(sums, records[0]), 'utf8'));
+    const [content] = Object.keys(record.sha1);
+    const forged: ((f: string, layer: string) => void)[] = [
+      (f) => writeFileSync(f, JSON.stringify({ ...record, sha1: { [content]: 'not a sha1' } })),
+      (f) => writeFileSync(f, JSON.stringify({ ...record, sha1: { '../../etc/passwd': '0'.repeat(40) } })),
+      (f, layer) => writeFileSync(f, `{"v":1,"layer":"${layer}","sha1":{"__proto__":"${'0'.repeat(40)}"}}`),
+      (f) => writeFileSync(f, JSON.stringify({ ...record, sha1: { [content]: '0'.repeat(40) }, extra: 1 })),
+      (f, layer) => writeFileSync(f, JSON.stringify({ v: 1, layer: layer.replace(/^./, (c) => (c === '0' ? '1' : '0')), sha1: { [content]: '0'.repeat(40) } })),
+      (f) => {
+        rmSync(f);
+        symlinkSync('/etc/passwd', f);
+      },
+      (f) => {
+        writeFileSync(f, '');
+        truncateSync(f, 80 << 20);
+      },
+    ];
+    records.forEach((n, i) => forged[i % forged.length](path.join(sums, n), n.replace(/\.json$/, '')));
     const r = expectContained(a, () => boundedCli(['build', project, '--cache', a.cache, '--out', a.out, '--json'], { env, timeoutMs: 120_000 }));
     expect(r.timedOut).toBe(false);
     expect(r.code, r.stderr).toBe(0);
@@ -139,5 +162,6 @@ describe.skipIf(lacks('dpkg-query', 'tar'))('a no-op rebuild', () => {
     expect(digests(a.out)).toEqual(files);
     // Rewritten whole: the next build reads them back.
     for (const n of names) expect(existsSync(path.join(answers, n)) && JSON.parse(readFileSync(path.join(answers, n), 'utf8')).v).toBe(1);
+    for (const n of records) expect(JSON.parse(readFileSync(path.join(sums, n), 'utf8')).sha1[content] ?? 'absent').not.toBe('0'.repeat(40));
   });
 });

@@ -3,7 +3,6 @@
 // model/dpkg), their licences, the layer holding each; and for a built image,
 // which recipe source brought each path, host files grouped under the host
 // package that ships them, and the other files with their digests.
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
 import { imageReference, type Recipe } from '../../../shared/recipe';
@@ -15,6 +14,7 @@ import type { Entry, Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 import { hostFilesByPackage } from '../sources/host-packages';
 import { sbomCreated } from './sbom-files';
+import { Sha1Cache } from './sbom-sha1';
 
 /** Caps on what is read from an image: a hostile dpkg database is refused past these, not read. */
 export const SBOM_LIMITS = {
@@ -117,6 +117,7 @@ export async function collectSbom(input: SbomInput): Promise<Sbom> {
 
   const files: SbomFile[] = [];
   let hostOwned = false;
+  const sha1s = new Sha1Cache(store, input.layers);
   if (input.brought) {
     const listed = [...input.brought].filter(([p, r]) => FILE_KINDS.has(r.kind) && top.get(p)?.type === 'file').sort(([a], [b]) => (a < b ? -1 : 1));
     const owned = await hostFilesByPackage(
@@ -137,12 +138,13 @@ export async function collectSbom(input: SbomInput): Promise<Sbom> {
         if (!pkg.licenses.length) pkg.licenses = dep5Licenses((await hostCopyright(pkg.name)) ?? '') ?? [];
       }
       for (const p of paths) {
-        pkg.files.push(await fileOf(p, top.get(p)!, input));
+        pkg.files.push(await fileOf(p, top.get(p)!, input, sha1s));
         inPackage.add(p);
       }
     }
-    for (const [p] of listed) if (!inPackage.has(p)) files.push(await fileOf(p, top.get(p)!, input));
+    for (const [p] of listed) if (!inPackage.has(p)) files.push(await fileOf(p, top.get(p)!, input, sha1s));
   }
+  await sha1s.save();
 
   // An image without its own os-release whose packages are this machine's: the machine's distribution names them.
   // Debian's /etc/os-release is a link to /usr/lib/os-release.
@@ -185,14 +187,13 @@ async function hostCopyright(name: string): Promise<string | undefined> {
   return fs.readFile(file, 'utf8').catch(() => undefined);
 }
 
-async function fileOf(p: ImagePath, e: Entry, input: SbomInput): Promise<SbomFile> {
-  const bytes = await input.store.read(e.digest!);
+async function fileOf(p: ImagePath, e: Entry, input: SbomInput, sha1s: Sha1Cache): Promise<SbomFile> {
   const layer = layerOf(input.states, p);
   const brought = input.brought?.get(p);
   return {
     path: p,
     sha256: e.digest!,
-    sha1: createHash('sha1').update(bytes).digest('hex'),
+    sha1: await sha1s.sha1(e.digest!, layer),
     size: e.size,
     ...(layer !== undefined ? { layer } : {}),
     ...(brought ? { brought } : {}),
