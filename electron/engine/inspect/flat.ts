@@ -1,0 +1,344 @@
+// Read-only inspection at tar's speed (issue 17): an image's layers as flat
+// entries — a kind and a size per entry in typed arrays, paths mapped to entry
+// numbers — built from tar headers alone, with the same rules as the trees of
+// oci/tar-import.ts and model/apply.ts (folders made for missing parents, a
+// non-folder replacing a folder's subtree, hard links only to earlier files,
+// nothing under a symlink, whiteouts and opaque markers), and with our figures
+// and dive's worked out in the same walk: dive's per layer against the state
+// under it as that layer is applied, ours once the final state is known.
+// analyze.ts computes the same figures from trees (the app's path); the two
+// agree to the byte (test/engine/inspect-flat.test.ts).
+import type { ImagePath, Sha256 } from '../../../shared/brand';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX, opaqueName, whiteoutName } from '../model/diff';
+import { ROOT, ancestors, baseName, comparePaths, joinImage, parentOf } from '../model/path';
+import { TreeConflictError } from '../model/tree';
+import { scanImageHeaders } from '../oci/read';
+import type { HeaderRecord } from '../oci/tar-headers';
+import { TarError } from '../oci/tar';
+import type { DiveFigures, ImageAnalysis, LayerFigures, WastedPath } from './analyze';
+import { layerCommands } from './open';
+
+const FILE = 1;
+const DIR = 2;
+const SYMLINK = 3;
+const KINDS: Record<string, number> = { file: FILE, dir: DIR, symlink: SYMLINK, char: 4, block: 5, fifo: 6 };
+const KIND_NAMES = ['', 'file', 'dir', 'symlink', 'char', 'block', 'fifo'];
+/** Entry 0: every folder made for a missing parent (identity matters only for files). */
+const MADE_DIR = 0;
+
+/** path -> entry number. */
+type FlatTree = Map<ImagePath, number>;
+
+/** Every entry of every layer: kind and size by number; the rare link keys and symlink targets aside. */
+class Entries {
+  kind = new Uint8Array(1 << 12);
+  size = new Float64Array(1 << 12);
+  count = 1;
+  /** Hard-link group key (the first path of the inode), as tar-import's Entry.link. */
+  readonly link = new Map<number, string>();
+  /** Symlink targets, for the message of a conflict. */
+  readonly target = new Map<number, string>();
+
+  constructor() {
+    this.kind[MADE_DIR] = DIR;
+  }
+
+  add(kind: number, size: number): number {
+    if (this.count === this.kind.length) {
+      const k = new Uint8Array(this.count * 2);
+      k.set(this.kind);
+      this.kind = k;
+      const s = new Float64Array(this.count * 2);
+      s.set(this.size);
+      this.size = s;
+    }
+    this.kind[this.count] = kind;
+    this.size[this.count] = size;
+    return this.count++;
+  }
+
+  /** The size dive reads from a tar header: a file's, 0 for a hard link after its first path. */
+  headerSize(p: ImagePath, id: number): number {
+    if (this.kind[id] !== FILE) return 0;
+    const key = this.link.get(id);
+    return key === undefined || key === p ? this.size[id] : 0;
+  }
+
+  /** model/tree.ts putEntry on entry numbers. */
+  put(tree: FlatTree, p: ImagePath, id: number): void {
+    const parent = tree.get(parentOf(p));
+    if (parent === undefined || this.kind[parent] !== DIR) this.ensureFolders(tree, p);
+    const old = tree.get(p);
+    if (old !== undefined && this.kind[old] === DIR && this.kind[id] !== DIR) {
+      tree.delete(p);
+      const under = p + '/';
+      for (const q of tree.keys()) if (q.startsWith(under)) tree.delete(q);
+    }
+    tree.set(p, id);
+  }
+
+  private ensureFolders(tree: FlatTree, p: ImagePath): void {
+    for (const a of ancestors(p)) {
+      const e = tree.get(a);
+      if (e === undefined) tree.set(a, MADE_DIR);
+      else if (this.kind[e] !== DIR) {
+        const type = KIND_NAMES[this.kind[e]];
+        throw new TreeConflictError(`cannot create ${p}: ${a} is a ${type}${type === 'symlink' ? ` (-> ${this.target.get(e)})` : ''}, not a directory`);
+      }
+    }
+  }
+
+  /** model/tree.ts contentBytes: file bytes, a hard-linked inode once. */
+  contentBytes(tree: FlatTree): number {
+    let n = 0;
+    const seen = new Set<string>();
+    for (const id of tree.values()) {
+      if (this.kind[id] !== FILE) continue;
+      const key = this.link.get(id);
+      if (key !== undefined) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      n += this.size[id];
+    }
+    return n;
+  }
+}
+
+/** dive's tally of one path over every layer: total and smallest occurrence, and how many. */
+class Occurrences {
+  private readonly slot = new Map<string, number>();
+  private cum: number[] = [];
+  private min: number[] = [];
+  private count: number[] = [];
+
+  add(path: string, size: number): void {
+    const s = this.slot.get(path);
+    if (s === undefined) {
+      this.slot.set(path, this.cum.length);
+      this.cum.push(size);
+      this.min.push(size);
+      this.count.push(1);
+    } else {
+      this.cum[s] += size;
+      if (size < this.min[s]) this.min[s] = size;
+      this.count[s]++;
+    }
+  }
+
+  figures(userBytes: number): DiveFigures {
+    let min = 0;
+    let cum = 0;
+    let wastedBytes = 0;
+    for (let s = 0; s < this.cum.length; s++) {
+      min += this.min[s];
+      cum += this.cum[s];
+      if (this.count[s] > 1) wastedBytes += this.cum[s];
+    }
+    return { wastedBytes, efficiency: cum === 0 ? 1 : min / cum, userWastedPercent: userBytes === 0 ? 0 : wastedBytes / userBytes };
+  }
+}
+
+/** The image being read: its layers' own entries, the state they make, dive's tally. */
+class FlatImage {
+  readonly e = new Entries();
+  readonly layers: FlatTree[] = [];
+  readonly state: FlatTree = new Map([[ROOT, MADE_DIR]]);
+  readonly dive = new Occurrences();
+
+  /** One header of the layer being read, as tar-import's TreeBuilder takes it. */
+  entry(own: FlatTree, h: HeaderRecord): void {
+    const p = joinImage(ROOT, h.name);
+    let id: number;
+    if (h.type === 'link') {
+      const target = joinImage(ROOT, h.linkname);
+      const t = own.get(target);
+      if (t === undefined || this.e.kind[t] !== FILE) throw new TarError(`hard link "${h.name}" points to "${h.linkname}", which is not a file earlier in the archive`);
+      let key = this.e.link.get(t);
+      if (key === undefined) this.e.link.set(t, (key = target));
+      id = this.e.add(FILE, this.e.size[t]);
+      this.e.link.set(id, key);
+    } else {
+      const kind = KINDS[h.type];
+      if (kind === undefined) return; // GNU sparse, volume labels…: no place in a rootfs
+      id = this.e.add(kind, kind === FILE ? h.size : 0);
+      if (kind === SYMLINK) this.e.target.set(id, h.linkname);
+    }
+    if (p === ROOT && this.e.kind[id] !== DIR) return;
+    try {
+      this.e.put(own, p, id);
+    } catch (err) {
+      if (err instanceof TreeConflictError) throw new TarError(`entry "${h.name}": ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The layer read and verified: dive's occurrences against the state under it, then model/apply.ts's applyLayer. */
+  apply(own: FlatTree): void {
+    this.tallyDive(own);
+    const paths = [...own.keys()];
+    if (paths.some((p) => /[\ud800-\uffff]/.test(p))) paths.sort(comparePaths);
+    else paths.sort();
+    const gone = new Set<ImagePath>();
+    const emptied = new Set<ImagePath>();
+    for (const p of paths) {
+      const name = baseName(p);
+      const dir = parentOf(p);
+      if (name === OPAQUE_MARKER) emptied.add(dir);
+      else if (name.startsWith(WHITEOUT_PREFIX)) gone.add(((dir === ROOT ? '' : dir) + '/' + name.slice(WHITEOUT_PREFIX.length)) as ImagePath);
+    }
+    if (gone.size || emptied.size) {
+      for (const q of [...this.state.keys()]) if (removed(q, gone, emptied)) this.state.delete(q);
+    }
+    for (const p of paths) {
+      if (baseName(p).startsWith(WHITEOUT_PREFIX)) continue;
+      this.e.put(this.state, p, own.get(p)!);
+    }
+    this.layers.push(own);
+  }
+
+  /** dive's occurrences of one layer: its leaves, a whiteout sized by the bytes it removes from the state under it. */
+  private tallyDive(own: FlatTree): void {
+    const parents = new Set<ImagePath>();
+    for (const p of own.keys()) if (p !== ROOT && baseName(p) !== OPAQUE_MARKER) parents.add(parentOf(p));
+    let under: Map<ImagePath, number> | undefined;
+    for (const [p, id] of own) {
+      if (p === ROOT || parents.has(p)) continue;
+      const name = baseName(p);
+      if (name === OPAQUE_MARKER) continue;
+      if (!name.startsWith(WHITEOUT_PREFIX)) {
+        this.dive.add(p, this.e.headerSize(p, id));
+        continue;
+      }
+      const d = parentOf(p);
+      const path = ((d === ROOT ? '' : d) + '/' + name.slice(WHITEOUT_PREFIX.length)) as ImagePath;
+      const below = this.state.get(path);
+      let size = 0;
+      if (below !== undefined && this.e.kind[below] === DIR) size = (under ??= this.subtreeSizes()).get(path) ?? 0;
+      this.dive.add(path, size);
+    }
+  }
+
+  /** Header bytes under each folder of the state. */
+  private subtreeSizes(): Map<ImagePath, number> {
+    const sums = new Map<ImagePath, number>();
+    for (const [q, id] of this.state) {
+      const size = this.e.headerSize(q, id);
+      if (size === 0 || q === ROOT) continue;
+      for (let d = parentOf(q); ; d = parentOf(d)) {
+        sums.set(d, (sums.get(d) ?? 0) + size);
+        if (d === ROOT) break;
+      }
+    }
+    return sums;
+  }
+
+  analysis(digests: readonly string[], commands: readonly (string | undefined)[]): ImageAnalysis {
+    const layers: LayerFigures[] = this.layers.map((own, index) => ({
+      index,
+      digest: digests[index],
+      bytes: this.e.contentBytes(own),
+      files: own.size - (own.has(ROOT) ? 1 : 0),
+      ...(commands[index] !== undefined ? { command: commands[index] } : {}),
+    }));
+    const stored = layers.reduce((n, f) => n + f.bytes, 0);
+    const paths = this.wastedPaths();
+    const wastedBytes = paths.reduce((n, w) => n + w.bytes, 0);
+    return {
+      layers,
+      stored,
+      final: this.e.contentBytes(this.state),
+      files: this.state.size - 1,
+      wasted: { bytes: wastedBytes, paths },
+      efficiency: stored === 0 ? 1 : 1 - wastedBytes / stored,
+      dive: this.dive.figures(layers.slice(1).reduce((n, f) => n + f.bytes, 0)),
+    };
+  }
+
+  /**
+   * analyze.ts's wasted copies: an inode a layer stores that no path of it
+   * shows in the final state. A path shows layer i's copy exactly when the
+   * final state still holds layer i's entry for it (no layer above wrote it,
+   * nothing removed it), so the state's entry numbers answer without a map
+   * of last writers.
+   */
+  private wastedPaths(): WastedPath[] {
+    const out: WastedPath[] = [];
+    this.layers.forEach((own, i) => {
+      const groups = new Map<string, { paths: ImagePath[]; size: number; visible: boolean }>();
+      const wasted = (p: ImagePath, size: number) => {
+        const hid = this.hider(i, p);
+        out.push({ path: p, bytes: size, storedIn: i, hiddenBy: hid.layer, how: hid.how });
+      };
+      // A group per stored inode, keyed by its link key or its path (analyze.ts's grouping). A
+      // path can share its key with a link group only when the layer has hard links: without
+      // any, each file is its own group and needs no map.
+      let links = false;
+      for (const id of own.values()) if (this.e.link.has(id)) links = true;
+      for (const [p, id] of own) {
+        if (this.e.kind[id] !== FILE || baseName(p).startsWith(WHITEOUT_PREFIX)) continue;
+        const visible = this.state.get(p) === id;
+        if (!links) {
+          if (!visible && this.e.size[id] !== 0) wasted(p, this.e.size[id]);
+          continue;
+        }
+        const key = this.e.link.get(id) ?? p;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { paths: [], size: this.e.size[id], visible: false }));
+        g.paths.push(p);
+        g.visible ||= visible;
+      }
+      for (const g of groups.values()) if (!g.visible && g.size !== 0) wasted(g.paths.sort()[0], g.size);
+    });
+    return out.sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.storedIn - b.storedIn));
+  }
+
+  /** The first layer above `i` that hides path p, and how (analyze.ts's hider, on entry numbers). */
+  private hider(i: number, p: ImagePath): { layer: number; how: WastedPath['how'] } {
+    const above = ancestors(p);
+    for (let j = i + 1; j < this.layers.length; j++) {
+      const t = this.layers[j];
+      for (const a of above) {
+        if (t.has(whiteoutName(a)) || t.has(opaqueName(a))) return { layer: j, how: 'removed' };
+        const e = t.get(a);
+        if (e !== undefined && this.e.kind[e] !== DIR) return { layer: j, how: 'overwritten' };
+      }
+      if (t.has(whiteoutName(p))) return { layer: j, how: 'removed' };
+      if (t.has(p)) return { layer: j, how: 'overwritten' };
+    }
+    return { layer: -1, how: 'removed' };
+  }
+}
+
+/** Is q removed: whited out itself, or under a whited-out path or an opaque folder? The root never is. */
+function removed(q: ImagePath, gone: Set<ImagePath>, emptied: Set<ImagePath>): boolean {
+  if (q === ROOT) return false;
+  if (gone.has(q)) return true;
+  for (let a = parentOf(q); ; a = parentOf(a)) {
+    if (gone.has(a) || emptied.has(a)) return true;
+    if (a === ROOT) return false;
+  }
+}
+
+export interface InspectedImage {
+  layers: { digest: Sha256; command?: string }[];
+  analysis: ImageAnalysis;
+}
+
+/**
+ * An image file or folder's figures from its layers' tar headers, every
+ * layer's bytes hashed in the same pass and checked against its digests.
+ * Errors are readImage's, word for word.
+ */
+export async function inspectImageFile(file: string, opts: { tag?: string } = {}): Promise<InspectedImage> {
+  const img = new FlatImage();
+  const { config, digests } = await scanImageHeaders(file, opts, () => {
+    const own: FlatTree = new Map();
+    return { entry: (h) => img.entry(own, h), end: () => img.apply(own) };
+  });
+  const commands = layerCommands(config, digests.length);
+  return {
+    layers: digests.map((digest, i) => ({ digest, ...(commands[i] !== undefined ? { command: commands[i] } : {}) })),
+    analysis: img.analysis(digests, commands),
+  };
+}
