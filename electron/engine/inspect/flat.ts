@@ -10,7 +10,7 @@
 // agree to the byte (test/engine/inspect-flat.test.ts).
 import type { ImagePath, Sha256 } from '../../../shared/brand';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, opaqueName, whiteoutName } from '../model/diff';
-import { ROOT, ancestors, baseName, comparePaths, joinImage, parentOf } from '../model/path';
+import { ROOT, ancestors, joinImage, parentOf } from '../model/path';
 import { TreeConflictError } from '../model/tree';
 import { scanImageHeaders } from '../oci/read';
 import type { HeaderRecord } from '../oci/tar-headers';
@@ -29,10 +29,23 @@ const MADE_DIR = 0;
 /** path -> entry number. */
 type FlatTree = Map<ImagePath, number>;
 
+/** A layer's own entries as its tar makes them, and what the walk needs to know of them. */
+class Layer {
+  readonly own: FlatTree = new Map();
+  /** Paths named .wh.* (possibly removed again since: check own). */
+  readonly whiteouts = new Set<ImagePath>();
+  /** Holds hard links (so paths may share an inode). */
+  links = false;
+}
+
+/** An entry with a child other than an opaque marker in its layer: a folder dive does not count as a leaf. */
+const HAS_CHILD = 1;
+
 /** Every entry of every layer: kind and size by number; the rare link keys and symlink targets aside. */
 class Entries {
   kind = new Uint8Array(1 << 12);
   size = new Float64Array(1 << 12);
+  flags = new Uint8Array(1 << 12);
   count = 1;
   /** Hard-link group key (the first path of the inode), as tar-import's Entry.link. */
   readonly link = new Map<number, string>();
@@ -45,12 +58,10 @@ class Entries {
 
   add(kind: number, size: number): number {
     if (this.count === this.kind.length) {
-      const k = new Uint8Array(this.count * 2);
-      k.set(this.kind);
-      this.kind = k;
-      const s = new Float64Array(this.count * 2);
-      s.set(this.size);
-      this.size = s;
+      const grow = <T extends Uint8Array | Float64Array>(a: T, b: T): T => (b.set(a), b);
+      this.kind = grow(this.kind, new Uint8Array(this.count * 2));
+      this.size = grow(this.size, new Float64Array(this.count * 2));
+      this.flags = grow(this.flags, new Uint8Array(this.count * 2));
     }
     this.kind[this.count] = kind;
     this.size[this.count] = size;
@@ -60,14 +71,12 @@ class Entries {
   /** The size dive reads from a tar header: a file's, 0 for a hard link after its first path. */
   headerSize(p: ImagePath, id: number): number {
     if (this.kind[id] !== FILE) return 0;
-    const key = this.link.get(id);
+    const key = this.link.size ? this.link.get(id) : undefined;
     return key === undefined || key === p ? this.size[id] : 0;
   }
 
-  /** model/tree.ts putEntry on entry numbers. */
-  put(tree: FlatTree, p: ImagePath, id: number): void {
-    const parent = tree.get(parentOf(p));
-    if (parent === undefined || this.kind[parent] !== DIR) this.ensureFolders(tree, p);
+  /** Put the entry at p, as model/tree.ts putEntry: a non-folder over a folder takes its subtree with it. */
+  replace(tree: FlatTree, p: ImagePath, id: number): number | undefined {
     const old = tree.get(p);
     if (old !== undefined && this.kind[old] === DIR && this.kind[id] !== DIR) {
       tree.delete(p);
@@ -75,17 +84,7 @@ class Entries {
       for (const q of tree.keys()) if (q.startsWith(under)) tree.delete(q);
     }
     tree.set(p, id);
-  }
-
-  private ensureFolders(tree: FlatTree, p: ImagePath): void {
-    for (const a of ancestors(p)) {
-      const e = tree.get(a);
-      if (e === undefined) tree.set(a, MADE_DIR);
-      else if (this.kind[e] !== DIR) {
-        const type = KIND_NAMES[this.kind[e]];
-        throw new TreeConflictError(`cannot create ${p}: ${a} is a ${type}${type === 'symlink' ? ` (-> ${this.target.get(e)})` : ''}, not a directory`);
-      }
-    }
+    return old;
   }
 
   /** model/tree.ts contentBytes: file bytes, a hard-linked inode once. */
@@ -94,7 +93,7 @@ class Entries {
     const seen = new Set<string>();
     for (const id of tree.values()) {
       if (this.kind[id] !== FILE) continue;
-      const key = this.link.get(id);
+      const key = this.link.size ? this.link.get(id) : undefined;
       if (key !== undefined) {
         if (seen.has(key)) continue;
         seen.add(key);
@@ -104,6 +103,10 @@ class Entries {
     return n;
   }
 }
+
+/** Is the name of p (its last "/" at cut) a whiteout, or the opaque marker? */
+const isWhiteoutAt = (p: string, cut: number) => p.startsWith(WHITEOUT_PREFIX, cut + 1);
+const isOpaqueAt = (p: string, cut: number) => p.length === cut + 1 + OPAQUE_MARKER.length && p.startsWith(OPAQUE_MARKER, cut + 1);
 
 /** dive's tally of one path over every layer: total and smallest occurrence, and how many. */
 class Occurrences {
@@ -142,76 +145,113 @@ class Occurrences {
 /** The image being read: its layers' own entries, the state they make, dive's tally. */
 class FlatImage {
   readonly e = new Entries();
-  readonly layers: FlatTree[] = [];
+  readonly layers: Layer[] = [];
   readonly state: FlatTree = new Map([[ROOT, MADE_DIR]]);
   readonly dive = new Occurrences();
+  /** The folder of the last entry put in a layer: a tar lists a folder's entries together, so its look-up is reused. */
+  private lastDir: ImagePath = ROOT;
 
   /** One header of the layer being read, as tar-import's TreeBuilder takes it. */
-  entry(own: FlatTree, h: HeaderRecord): void {
+  entry(layer: Layer, h: HeaderRecord): void {
     const p = joinImage(ROOT, h.name);
     let id: number;
     if (h.type === 'link') {
       const target = joinImage(ROOT, h.linkname);
-      const t = own.get(target);
+      const t = layer.own.get(target);
       if (t === undefined || this.e.kind[t] !== FILE) throw new TarError(`hard link "${h.name}" points to "${h.linkname}", which is not a file earlier in the archive`);
       let key = this.e.link.get(t);
       if (key === undefined) this.e.link.set(t, (key = target));
       id = this.e.add(FILE, this.e.size[t]);
       this.e.link.set(id, key);
+      layer.links = true;
     } else {
       const kind = KINDS[h.type];
       if (kind === undefined) return; // GNU sparse, volume labels…: no place in a rootfs
       id = this.e.add(kind, kind === FILE ? h.size : 0);
       if (kind === SYMLINK) this.e.target.set(id, h.linkname);
     }
-    if (p === ROOT && this.e.kind[id] !== DIR) return;
+    if (p === ROOT) {
+      if (this.e.kind[id] === DIR) this.e.replace(layer.own, p, id);
+      return;
+    }
     try {
-      this.e.put(own, p, id);
+      this.putOwn(layer, p, id);
     } catch (err) {
       if (err instanceof TreeConflictError) throw new TarError(`entry "${h.name}": ${err.message}`);
       throw err;
     }
   }
 
-  /** The layer read and verified: dive's occurrences against the state under it, then model/apply.ts's applyLayer. */
-  apply(own: FlatTree): void {
-    this.tallyDive(own);
-    const paths = [...own.keys()];
-    if (paths.some((p) => /[\ud800-\uffff]/.test(p))) paths.sort(comparePaths);
-    else paths.sort();
+  /** model/tree.ts putEntry into a layer's own entries, marking the parent as having a child. */
+  private putOwn(layer: Layer, p: ImagePath, id: number): void {
+    const own = layer.own;
+    const cut = p.lastIndexOf('/');
+    const dir = cut === 0 ? ROOT : cut === this.lastDir.length && p.startsWith(this.lastDir) ? this.lastDir : (p.slice(0, cut) as ImagePath);
+    let parent = own.get(dir);
+    if (parent === undefined || this.e.kind[parent] !== DIR) {
+      this.ensureFolders(own, p);
+      parent = own.get(dir);
+    }
+    this.lastDir = dir;
+    const old = this.e.replace(own, p, id);
+    // A folder over a folder keeps what is under it.
+    if (old !== undefined && this.e.kind[old] === DIR && this.e.kind[id] === DIR) this.e.flags[id] |= this.e.flags[old] & HAS_CHILD;
+    if (parent !== undefined && !isOpaqueAt(p, cut)) this.e.flags[parent] |= HAS_CHILD;
+    if (isWhiteoutAt(p, cut)) layer.whiteouts.add(p);
+  }
+
+  /** Missing folders above p made (each a new entry), or a conflict when one is not a folder. */
+  private ensureFolders(tree: FlatTree, p: ImagePath): void {
+    let above = tree.get(ROOT);
+    for (const a of ancestors(p)) {
+      let e = tree.get(a);
+      if (e === undefined) tree.set(a, (e = this.e.add(DIR, 0)));
+      else if (this.e.kind[e] !== DIR) {
+        const type = KIND_NAMES[this.e.kind[e]];
+        throw new TreeConflictError(`cannot create ${p}: ${a} is a ${type}${type === 'symlink' ? ` (-> ${this.e.target.get(e)})` : ''}, not a directory`);
+      }
+      if (above !== undefined) this.e.flags[above] |= HAS_CHILD;
+      above = e;
+    }
+  }
+
+  /**
+   * The layer read and verified: dive's occurrences against the state under
+   * it, then model/apply.ts's applyLayer. In a layer's own order a folder
+   * comes before what it holds (a path's parent exists when it is put, and
+   * leaves only with it), so putting the entries in that order makes the
+   * state applyLayer's sorted order makes, with no sort and no parent checks.
+   */
+  apply(layer: Layer): void {
+    this.tallyDive(layer);
     const gone = new Set<ImagePath>();
     const emptied = new Set<ImagePath>();
-    for (const p of paths) {
-      const name = baseName(p);
+    for (const p of layer.whiteouts) {
+      if (!layer.own.has(p)) continue;
+      const cut = p.lastIndexOf('/');
       const dir = parentOf(p);
-      if (name === OPAQUE_MARKER) emptied.add(dir);
-      else if (name.startsWith(WHITEOUT_PREFIX)) gone.add(((dir === ROOT ? '' : dir) + '/' + name.slice(WHITEOUT_PREFIX.length)) as ImagePath);
+      if (isOpaqueAt(p, cut)) emptied.add(dir);
+      else gone.add(((dir === ROOT ? '' : dir) + '/' + p.slice(cut + 1 + WHITEOUT_PREFIX.length)) as ImagePath);
     }
     if (gone.size || emptied.size) {
       for (const q of [...this.state.keys()]) if (removed(q, gone, emptied)) this.state.delete(q);
     }
-    for (const p of paths) {
-      if (baseName(p).startsWith(WHITEOUT_PREFIX)) continue;
-      this.e.put(this.state, p, own.get(p)!);
-    }
-    this.layers.push(own);
+    for (const [p, id] of layer.own) if (!isWhiteoutAt(p, p.lastIndexOf('/'))) this.e.replace(this.state, p, id);
+    this.layers.push(layer);
   }
 
   /** dive's occurrences of one layer: its leaves, a whiteout sized by the bytes it removes from the state under it. */
-  private tallyDive(own: FlatTree): void {
-    const parents = new Set<ImagePath>();
-    for (const p of own.keys()) if (p !== ROOT && baseName(p) !== OPAQUE_MARKER) parents.add(parentOf(p));
+  private tallyDive(layer: Layer): void {
     let under: Map<ImagePath, number> | undefined;
-    for (const [p, id] of own) {
-      if (p === ROOT || parents.has(p)) continue;
-      const name = baseName(p);
-      if (name === OPAQUE_MARKER) continue;
-      if (!name.startsWith(WHITEOUT_PREFIX)) {
+    for (const [p, id] of layer.own) {
+      if (p === ROOT || this.e.flags[id] & HAS_CHILD) continue;
+      const cut = p.lastIndexOf('/');
+      if (!isWhiteoutAt(p, cut)) {
         this.dive.add(p, this.e.headerSize(p, id));
         continue;
       }
-      const d = parentOf(p);
-      const path = ((d === ROOT ? '' : d) + '/' + name.slice(WHITEOUT_PREFIX.length)) as ImagePath;
+      if (isOpaqueAt(p, cut)) continue;
+      const path = (p.slice(0, cut + 1) + p.slice(cut + 1 + WHITEOUT_PREFIX.length)) as ImagePath;
       const below = this.state.get(path);
       let size = 0;
       if (below !== undefined && this.e.kind[below] === DIR) size = (under ??= this.subtreeSizes()).get(path) ?? 0;
@@ -234,7 +274,7 @@ class FlatImage {
   }
 
   analysis(digests: readonly string[], commands: readonly (string | undefined)[]): ImageAnalysis {
-    const layers: LayerFigures[] = this.layers.map((own, index) => ({
+    const layers: LayerFigures[] = this.layers.map(({ own }, index) => ({
       index,
       digest: digests[index],
       bytes: this.e.contentBytes(own),
@@ -264,7 +304,7 @@ class FlatImage {
    */
   private wastedPaths(): WastedPath[] {
     const out: WastedPath[] = [];
-    this.layers.forEach((own, i) => {
+    this.layers.forEach(({ own, links }, i) => {
       const groups = new Map<string, { paths: ImagePath[]; size: number; visible: boolean }>();
       const wasted = (p: ImagePath, size: number) => {
         const hid = this.hider(i, p);
@@ -273,10 +313,8 @@ class FlatImage {
       // A group per stored inode, keyed by its link key or its path (analyze.ts's grouping). A
       // path can share its key with a link group only when the layer has hard links: without
       // any, each file is its own group and needs no map.
-      let links = false;
-      for (const id of own.values()) if (this.e.link.has(id)) links = true;
       for (const [p, id] of own) {
-        if (this.e.kind[id] !== FILE || baseName(p).startsWith(WHITEOUT_PREFIX)) continue;
+        if (this.e.kind[id] !== FILE || isWhiteoutAt(p, p.lastIndexOf('/'))) continue;
         const visible = this.state.get(p) === id;
         if (!links) {
           if (!visible && this.e.size[id] !== 0) wasted(p, this.e.size[id]);
@@ -297,7 +335,7 @@ class FlatImage {
   private hider(i: number, p: ImagePath): { layer: number; how: WastedPath['how'] } {
     const above = ancestors(p);
     for (let j = i + 1; j < this.layers.length; j++) {
-      const t = this.layers[j];
+      const t = this.layers[j].own;
       for (const a of above) {
         if (t.has(whiteoutName(a)) || t.has(opaqueName(a))) return { layer: j, how: 'removed' };
         const e = t.get(a);
@@ -333,8 +371,8 @@ export interface InspectedImage {
 export async function inspectImageFile(file: string, opts: { tag?: string } = {}): Promise<InspectedImage> {
   const img = new FlatImage();
   const { config, digests } = await scanImageHeaders(file, opts, () => {
-    const own: FlatTree = new Map();
-    return { entry: (h) => img.entry(own, h), end: () => img.apply(own) };
+    const layer = new Layer();
+    return { entry: (h) => img.entry(layer, h), end: () => img.apply(layer) };
   });
   const commands = layerCommands(config, digests.length);
   return {
