@@ -8,9 +8,8 @@
 // under it as that layer is applied, ours once the final state is known.
 // analyze.ts computes the same figures from trees (the app's path); the two
 // agree to the byte (test/engine/inspect-flat.test.ts).
-import type { ImagePath, Sha256 } from '../../../shared/brand';
-import { OPAQUE_MARKER, WHITEOUT_PREFIX, opaqueName, whiteoutName } from '../model/diff';
-import { ROOT, ancestors, joinImage, parentOf } from '../model/path';
+import type { Sha256 } from '../../../shared/brand';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../model/diff';
 import { TreeConflictError } from '../model/tree';
 import { scanImageHeaders } from '../oci/read';
 import type { HeaderRecord } from '../oci/tar-headers';
@@ -26,14 +25,36 @@ const KIND_NAMES = ['', 'file', 'dir', 'symlink', 'char', 'block', 'fifo'];
 /** Entry 0: every folder made for a missing parent (identity matters only for files). */
 const MADE_DIR = 0;
 
-/** path -> entry number. */
-type FlatTree = Map<ImagePath, number>;
+/**
+ * name -> entry number. Names are the tar's clean relative names ("" is the
+ * root): an image path without its leading "/", so each entry costs one
+ * string, the one its header was decoded into.
+ */
+type FlatTree = Map<string, number>;
+const ROOT = '';
+
+const parentName = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
+
+/** Every folder above p, nearest to the root first, the root and p left out (model/path.ts ancestors). */
+function ancestorNames(p: string): string[] {
+  const out: string[] = [];
+  for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) out.push(p.slice(0, i));
+  return out;
+}
+
+/** model/diff.ts whiteoutName and opaqueName, on names. */
+const whiteoutOf = (p: string) => p.slice(0, p.lastIndexOf('/') + 1) + WHITEOUT_PREFIX + p.slice(p.lastIndexOf('/') + 1);
+const opaqueIn = (d: string) => `${d}/${OPAQUE_MARKER}`;
+/** The path a whiteout named p removes ("" for ".wh." at the root). */
+const whitedOut = (p: string, cut: number) => p.slice(0, cut + 1) + p.slice(cut + 1 + WHITEOUT_PREFIX.length);
+/** The image path a person reads. */
+const imagePathOf = (p: string) => `/${p}`;
 
 /** A layer's own entries as its tar makes them, and what the walk needs to know of them. */
 class Layer {
   readonly own: FlatTree = new Map();
   /** Paths named .wh.* (possibly removed again since: check own). */
-  readonly whiteouts = new Set<ImagePath>();
+  readonly whiteouts = new Set<string>();
   /** Holds hard links (so paths may share an inode). */
   links = false;
 }
@@ -69,14 +90,14 @@ class Entries {
   }
 
   /** The size dive reads from a tar header: a file's, 0 for a hard link after its first path. */
-  headerSize(p: ImagePath, id: number): number {
+  headerSize(p: string, id: number): number {
     if (this.kind[id] !== FILE) return 0;
     const key = this.link.size ? this.link.get(id) : undefined;
     return key === undefined || key === p ? this.size[id] : 0;
   }
 
   /** Put the entry at p, as model/tree.ts putEntry: a non-folder over a folder takes its subtree with it. */
-  replace(tree: FlatTree, p: ImagePath, id: number): number | undefined {
+  replace(tree: FlatTree, p: string, id: number): number | undefined {
     const old = tree.get(p);
     if (old !== undefined && this.kind[old] === DIR && this.kind[id] !== DIR) {
       tree.delete(p);
@@ -115,6 +136,13 @@ class Occurrences {
   private min: number[] = [];
   private count: number[] = [];
 
+  /** The sum of occurrences kept out of the map: each its path's only one so far (its min and its total alike). */
+  single = 0;
+
+  has(path: string): boolean {
+    return this.slot.has(path);
+  }
+
   add(path: string, size: number): void {
     const s = this.slot.get(path);
     if (s === undefined) {
@@ -130,8 +158,8 @@ class Occurrences {
   }
 
   figures(userBytes: number): DiveFigures {
-    let min = 0;
-    let cum = 0;
+    let min = this.single;
+    let cum = this.single;
     let wastedBytes = 0;
     for (let s = 0; s < this.cum.length; s++) {
       min += this.min[s];
@@ -149,14 +177,14 @@ class FlatImage {
   readonly state: FlatTree = new Map([[ROOT, MADE_DIR]]);
   readonly dive = new Occurrences();
   /** The folder of the last entry put in a layer: a tar lists a folder's entries together, so its look-up is reused. */
-  private lastDir: ImagePath = ROOT;
+  private lastDir = ROOT;
 
   /** One header of the layer being read, as tar-import's TreeBuilder takes it. */
   entry(layer: Layer, h: HeaderRecord): void {
-    const p = joinImage(ROOT, h.name);
+    const p = h.name;
     let id: number;
     if (h.type === 'link') {
-      const target = joinImage(ROOT, h.linkname);
+      const target = h.linkname;
       const t = layer.own.get(target);
       if (t === undefined || this.e.kind[t] !== FILE) throw new TarError(`hard link "${h.name}" points to "${h.linkname}", which is not a file earlier in the archive`);
       let key = this.e.link.get(t);
@@ -183,10 +211,10 @@ class FlatImage {
   }
 
   /** model/tree.ts putEntry into a layer's own entries, marking the parent as having a child. */
-  private putOwn(layer: Layer, p: ImagePath, id: number): void {
+  private putOwn(layer: Layer, p: string, id: number): void {
     const own = layer.own;
     const cut = p.lastIndexOf('/');
-    const dir = cut === 0 ? ROOT : cut === this.lastDir.length && p.startsWith(this.lastDir) ? this.lastDir : (p.slice(0, cut) as ImagePath);
+    const dir = cut === -1 ? ROOT : cut === this.lastDir.length && p.startsWith(this.lastDir) ? this.lastDir : p.slice(0, cut);
     let parent = own.get(dir);
     if (parent === undefined || this.e.kind[parent] !== DIR) {
       this.ensureFolders(own, p);
@@ -201,14 +229,14 @@ class FlatImage {
   }
 
   /** Missing folders above p made (each a new entry), or a conflict when one is not a folder. */
-  private ensureFolders(tree: FlatTree, p: ImagePath): void {
+  private ensureFolders(tree: FlatTree, p: string): void {
     let above = tree.get(ROOT);
-    for (const a of ancestors(p)) {
+    for (const a of ancestorNames(p)) {
       let e = tree.get(a);
       if (e === undefined) tree.set(a, (e = this.e.add(DIR, 0)));
       else if (this.e.kind[e] !== DIR) {
         const type = KIND_NAMES[this.e.kind[e]];
-        throw new TreeConflictError(`cannot create ${p}: ${a} is a ${type}${type === 'symlink' ? ` (-> ${this.e.target.get(e)})` : ''}, not a directory`);
+        throw new TreeConflictError(`cannot create ${imagePathOf(p)}: ${imagePathOf(a)} is a ${type}${type === 'symlink' ? ` (-> ${this.e.target.get(e)})` : ''}, not a directory`);
       }
       if (above !== undefined) this.e.flags[above] |= HAS_CHILD;
       above = e;
@@ -224,14 +252,13 @@ class FlatImage {
    */
   apply(layer: Layer): void {
     this.tallyDive(layer);
-    const gone = new Set<ImagePath>();
-    const emptied = new Set<ImagePath>();
+    const gone = new Set<string>();
+    const emptied = new Set<string>();
     for (const p of layer.whiteouts) {
       if (!layer.own.has(p)) continue;
       const cut = p.lastIndexOf('/');
-      const dir = parentOf(p);
-      if (isOpaqueAt(p, cut)) emptied.add(dir);
-      else gone.add(((dir === ROOT ? '' : dir) + '/' + p.slice(cut + 1 + WHITEOUT_PREFIX.length)) as ImagePath);
+      if (isOpaqueAt(p, cut)) emptied.add(parentName(p));
+      else gone.add(whitedOut(p, cut));
     }
     if (gone.size || emptied.size) {
       for (const q of [...this.state.keys()]) if (removed(q, gone, emptied)) this.state.delete(q);
@@ -242,30 +269,71 @@ class FlatImage {
 
   /** dive's occurrences of one layer: its leaves, a whiteout sized by the bytes it removes from the state under it. */
   private tallyDive(layer: Layer): void {
-    let under: Map<ImagePath, number> | undefined;
+    const first = this.layers.length === 0;
+    // The first layer's occurrences stay out of dive's map until a second occurrence of their path turns up.
+    const tally = first && !layer.whiteouts.size ? (_: string, size: number) => (this.dive.single += size) : (path: string, size: number) => this.occurrence(path, size, first ? layer.own : undefined);
+    let under: Map<string, number> | undefined;
     for (const [p, id] of layer.own) {
       if (p === ROOT || this.e.flags[id] & HAS_CHILD) continue;
       const cut = p.lastIndexOf('/');
       if (!isWhiteoutAt(p, cut)) {
-        this.dive.add(p, this.e.headerSize(p, id));
+        tally(p, this.e.headerSize(p, id));
         continue;
       }
       if (isOpaqueAt(p, cut)) continue;
-      const path = (p.slice(0, cut + 1) + p.slice(cut + 1 + WHITEOUT_PREFIX.length)) as ImagePath;
+      const path = whitedOut(p, cut);
       const below = this.state.get(path);
       let size = 0;
       if (below !== undefined && this.e.kind[below] === DIR) size = (under ??= this.subtreeSizes()).get(path) ?? 0;
-      this.dive.add(path, size);
+      tally(path, size);
     }
   }
 
+  /**
+   * One occurrence of a path for dive. `first`: the first layer's own entries
+   * while it is tallied (an occurrence goes to the map only when the layer
+   * holds the path twice: itself and its whiteout). Above it, a path new to
+   * the map takes its first layer's occurrence out of the single sum first.
+   */
+  private occurrence(path: string, size: number, first: FlatTree | undefined): void {
+    if (first) {
+      if (this.firstLayerSizes(path, first).length === 2) this.dive.add(path, size);
+      else this.dive.single += size;
+      return;
+    }
+    if (!this.dive.has(path)) {
+      const before = this.firstLayerSizes(path, this.layers[0].own);
+      if (before.length === 1) {
+        this.dive.single -= before[0];
+        this.dive.add(path, before[0]);
+      }
+    }
+    this.dive.add(path, size);
+  }
+
+  /** The sizes dive counted for path in the first layer: its own leaf, its whiteout (0: nothing lies under the first layer). */
+  private firstLayerSizes(path: string, own: FlatTree): number[] {
+    const out: number[] = [];
+    const id = own.get(path);
+    if (id !== undefined && this.isLeaf(path, id) && !isWhiteoutAt(path, path.lastIndexOf('/'))) out.push(this.e.headerSize(path, id));
+    const w = whiteoutOf(path);
+    const wid = own.get(w);
+    if (wid !== undefined && this.isLeaf(w, wid)) out.push(0);
+    return out;
+  }
+
+  /** Does dive count p (entry id) of a layer: not the root, no child, not an opaque marker. */
+  private isLeaf(p: string, id: number): boolean {
+    return p !== ROOT && !(this.e.flags[id] & HAS_CHILD) && !isOpaqueAt(p, p.lastIndexOf('/'));
+  }
+
   /** Header bytes under each folder of the state. */
-  private subtreeSizes(): Map<ImagePath, number> {
-    const sums = new Map<ImagePath, number>();
+  private subtreeSizes(): Map<string, number> {
+    const sums = new Map<string, number>();
     for (const [q, id] of this.state) {
       const size = this.e.headerSize(q, id);
       if (size === 0 || q === ROOT) continue;
-      for (let d = parentOf(q); ; d = parentOf(d)) {
+      for (let d = parentName(q); ; d = parentName(d)) {
         sums.set(d, (sums.get(d) ?? 0) + size);
         if (d === ROOT) break;
       }
@@ -305,10 +373,10 @@ class FlatImage {
   private wastedPaths(): WastedPath[] {
     const out: WastedPath[] = [];
     this.layers.forEach(({ own, links }, i) => {
-      const groups = new Map<string, { paths: ImagePath[]; size: number; visible: boolean }>();
-      const wasted = (p: ImagePath, size: number) => {
+      const groups = new Map<string, { paths: string[]; size: number; visible: boolean }>();
+      const wasted = (p: string, size: number) => {
         const hid = this.hider(i, p);
-        out.push({ path: p, bytes: size, storedIn: i, hiddenBy: hid.layer, how: hid.how });
+        out.push({ path: imagePathOf(p), bytes: size, storedIn: i, hiddenBy: hid.layer, how: hid.how });
       };
       // A group per stored inode, keyed by its link key or its path (analyze.ts's grouping). A
       // path can share its key with a link group only when the layer has hard links: without
@@ -332,16 +400,16 @@ class FlatImage {
   }
 
   /** The first layer above `i` that hides path p, and how (analyze.ts's hider, on entry numbers). */
-  private hider(i: number, p: ImagePath): { layer: number; how: WastedPath['how'] } {
-    const above = ancestors(p);
+  private hider(i: number, p: string): { layer: number; how: WastedPath['how'] } {
+    const above = ancestorNames(p);
     for (let j = i + 1; j < this.layers.length; j++) {
       const t = this.layers[j].own;
       for (const a of above) {
-        if (t.has(whiteoutName(a)) || t.has(opaqueName(a))) return { layer: j, how: 'removed' };
+        if (t.has(whiteoutOf(a)) || t.has(opaqueIn(a))) return { layer: j, how: 'removed' };
         const e = t.get(a);
         if (e !== undefined && this.e.kind[e] !== DIR) return { layer: j, how: 'overwritten' };
       }
-      if (t.has(whiteoutName(p))) return { layer: j, how: 'removed' };
+      if (t.has(whiteoutOf(p))) return { layer: j, how: 'removed' };
       if (t.has(p)) return { layer: j, how: 'overwritten' };
     }
     return { layer: -1, how: 'removed' };
@@ -349,10 +417,10 @@ class FlatImage {
 }
 
 /** Is q removed: whited out itself, or under a whited-out path or an opaque folder? The root never is. */
-function removed(q: ImagePath, gone: Set<ImagePath>, emptied: Set<ImagePath>): boolean {
+function removed(q: string, gone: Set<string>, emptied: Set<string>): boolean {
   if (q === ROOT) return false;
   if (gone.has(q)) return true;
-  for (let a = parentOf(q); ; a = parentOf(a)) {
+  for (let a = parentName(q); ; a = parentName(a)) {
     if (gone.has(a) || emptied.has(a)) return true;
     if (a === ROOT) return false;
   }
