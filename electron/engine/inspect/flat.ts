@@ -217,7 +217,7 @@ class FlatImage {
     const dir = cut === -1 ? ROOT : cut === this.lastDir.length && p.startsWith(this.lastDir) ? this.lastDir : p.slice(0, cut);
     let parent = own.get(dir);
     if (parent === undefined || this.e.kind[parent] !== DIR) {
-      this.ensureFolders(own, p);
+      this.ensureFolders(own, p, true);
       parent = own.get(dir);
     }
     this.lastDir = dir;
@@ -228,8 +228,8 @@ class FlatImage {
     if (isWhiteoutAt(p, cut)) layer.whiteouts.add(p);
   }
 
-  /** Missing folders above p made (each a new entry), or a conflict when one is not a folder. */
-  private ensureFolders(tree: FlatTree, p: string): void {
+  /** Missing folders above p made (each a new entry), or a conflict when one is not a folder; `mark`: a layer's own, whose folders learn they have a child. */
+  private ensureFolders(tree: FlatTree, p: string, mark: boolean): void {
     let above = tree.get(ROOT);
     for (const a of ancestorNames(p)) {
       let e = tree.get(a);
@@ -238,7 +238,7 @@ class FlatImage {
         const type = KIND_NAMES[this.e.kind[e]];
         throw new TreeConflictError(`cannot create ${imagePathOf(p)}: ${imagePathOf(a)} is a ${type}${type === 'symlink' ? ` (-> ${this.e.target.get(e)})` : ''}, not a directory`);
       }
-      if (above !== undefined) this.e.flags[above] |= HAS_CHILD;
+      if (mark && above !== undefined) this.e.flags[above] |= HAS_CHILD;
       above = e;
     }
   }
@@ -248,7 +248,8 @@ class FlatImage {
    * it, then model/apply.ts's applyLayer. In a layer's own order a folder
    * comes before what it holds (a path's parent exists when it is put, and
    * leaves only with it), so putting the entries in that order makes the
-   * state applyLayer's sorted order makes, with no sort and no parent checks.
+   * state applyLayer's sorted order makes, with no sort and no parent checks
+   * (but below a folder named .wh.*, which is not put).
    */
   apply(layer: Layer): void {
     this.tallyDive(layer);
@@ -263,7 +264,13 @@ class FlatImage {
     if (gone.size || emptied.size) {
       for (const q of [...this.state.keys()]) if (removed(q, gone, emptied)) this.state.delete(q);
     }
-    for (const [p, id] of layer.own) if (!isWhiteoutAt(p, p.lastIndexOf('/'))) this.e.replace(this.state, p, id);
+    for (const [p, id] of layer.own) {
+      const cut = p.lastIndexOf('/');
+      if (isWhiteoutAt(p, cut)) continue;
+      // Under a folder with a whiteout's name (never put itself), the folders are made as putEntry makes them.
+      if (cut > 0 && (p.startsWith(WHITEOUT_PREFIX) || p.lastIndexOf(`/${WHITEOUT_PREFIX}`, cut - 1) !== -1)) this.ensureFolders(this.state, p, false);
+      this.e.replace(this.state, p, id);
+    }
     this.layers.push(layer);
   }
 
