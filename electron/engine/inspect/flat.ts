@@ -79,10 +79,12 @@ class Entries {
 
   add(kind: number, size: number): number {
     if (this.count === this.kind.length) {
+      // By half again, not double: at a million entries the slack is what the peak is made of.
+      const n = Math.ceil(this.count * 1.5);
       const grow = <T extends Uint8Array | Float64Array>(a: T, b: T): T => (b.set(a), b);
-      this.kind = grow(this.kind, new Uint8Array(this.count * 2));
-      this.size = grow(this.size, new Float64Array(this.count * 2));
-      this.flags = grow(this.flags, new Uint8Array(this.count * 2));
+      this.kind = grow(this.kind, new Uint8Array(n));
+      this.size = grow(this.size, new Float64Array(n));
+      this.flags = grow(this.flags, new Uint8Array(n));
     }
     this.kind[this.count] = kind;
     this.size[this.count] = size;
