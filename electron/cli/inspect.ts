@@ -11,14 +11,20 @@ import type { Tree } from '../engine/model/tree';
 import type { RegistryOptions } from '../engine/oci/transport';
 import { BlobStore } from '../engine/store/blobs';
 import { defaultCacheDir } from '../engine/store/cache';
-import { analysis, shownOfBuild, shownOfImage, type Shown } from '../host/inspect';
+import { analysis, imageAnalysis, shownOfBuild, shownOfImage, type Shown } from '../host/inspect';
+import { inspectImageFile } from '../engine/inspect/flat';
 import { Progress } from './progress';
 import { UsageError, parse } from './args';
 import { imageTarget } from './images';
 import { REGISTRY_ARGS, registryOptions } from './registry-flags';
 import { INSPECT_USAGE } from './usage';
 
-
+/** inspect's figures: an image's from its layers' tar headers alone (no trees, nothing stored), a project's from its build. */
+async function figuresOf(target: string, cacheDir: string, ropts: RegistryOptions): Promise<ImageAnalysis> {
+  const image = await imageTarget(target, cacheDir, ropts, (line) => process.stderr.write(`${line}\n`));
+  if (image) return imageAnalysis(image.label, await inspectImageFile(image.path, image.tag !== undefined ? { tag: image.tag } : {}));
+  return analysis(await show(target, cacheDir, false, new Progress(process.stderr), ropts));
+}
 
 /** What a target shows: an image read from disk, or the project built (cached) into states. */
 async function show(target: string, cacheDir: string, contents: boolean, progress: Progress, ropts: RegistryOptions): Promise<Shown> {
@@ -98,8 +104,7 @@ export async function cmdInspect(args: string[]): Promise<number> {
     wasted: size('highest-wasted-bytes', values['highest-wasted-bytes']),
     user: ratio('highest-user-wasted-percent', values['highest-user-wasted-percent'], 0.1),
   };
-  const shown = await show(positionals[0] ?? '.', values.cache ?? defaultCacheDir(), false, new Progress(process.stderr), registryOptions(values));
-  const a = analysis(shown);
+  const a = await figuresOf(positionals[0] ?? '.', values.cache ?? defaultCacheDir(), registryOptions(values));
   const figures = values.dive
     ? { efficiency: a.dive.efficiency, wasted: a.dive.wastedBytes, user: a.dive.userWastedPercent, whose: "dive's" }
     : { efficiency: a.efficiency, wasted: a.wasted.bytes, user: userWastedRatio(a, a.wasted.bytes), whose: 'our' };

@@ -12,7 +12,8 @@ import type { ImagePath } from '../../shared/brand';
 import type { CompareSide, ImageAnalysis, Response, SizeNode } from '../../shared/contract';
 import type { BuildResult } from '../engine/entry/build';
 import { baseState, layerChanges } from '../engine/graph/layers';
-import { analyzeImage, cleanCommand, compareTrees, fileListDiff, filterTree, largestDirs, largestFiles, lastWriterIndex, openImage, recipeLayerLabel, sizeMap, type Change, type OpenedImage, type TreeFilter } from '../engine/inspect';
+import { analyzeImage, cleanCommand, compareTrees, fileListDiff, filterTree, largestDirs, largestFiles, lastWriterIndex, openImage, recipeLayerLabel, sizeMap, type Change, type ImageAnalysis as EngineAnalysis, type OpenedImage, type TreeFilter } from '../engine/inspect';
+import type { InspectedImage } from '../engine/inspect/flat';
 import type { TreeIndex } from '../engine/model/index';
 import { diffTrees, WHITEOUT_PREFIX } from '../engine/model/diff';
 import { sha256 } from '../engine/model/digest';
@@ -216,6 +217,18 @@ export function analysis(s: Shown): ImageAnalysis {
     s.names.map((_, i) => ({ tree: s.own(i), digest: s.digests[i], command: s.commands[i] })),
     s.states,
   );
+  return shapedAnalysis(s, a);
+}
+
+/** The figures of an image inspected without trees (engine/inspect/flat.ts), named as an opened image's. */
+export function imageAnalysis(subject: string, img: InspectedImage): ImageAnalysis {
+  const names = img.layers.map((l, i) => imageLayerName(i, l.digest));
+  const labels = img.layers.map((l, i) => (l.command ? cleanCommand(l.command) : names[i]));
+  const digests = img.layers.map((l) => (l.digest.startsWith('sha256:') ? l.digest : `sha256:${l.digest}`));
+  return shapedAnalysis({ subject, names, labels, digests }, img.analysis);
+}
+
+function shapedAnalysis(s: Pick<Shown, 'subject' | 'names' | 'labels' | 'digests'>, a: EngineAnalysis): ImageAnalysis {
   const name = (i: number) => s.names[i] ?? String(i);
   const paths = [...a.wasted.paths].sort((x, y) => y.bytes - x.bytes || (x.path < y.path ? -1 : 1));
   return {

@@ -22,7 +22,8 @@ import { applyLayer } from '../model/apply';
 import { ROOT } from '../model/path';
 import { emptyTree, type Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
-import { TarError, cleanName, scanTar } from './tar';
+import { TarError, cleanName, readTar, scanTar } from './tar';
+import { scanHeaders, type HeaderRecord } from './tar-headers';
 import { headerTree, importTar } from './tar-import';
 
 export interface ReadLayer {
@@ -113,18 +114,81 @@ export async function readImage(store: BlobStore, target: string, opts: ReadImag
   const states: Tree[] = [];
   let state = emptyTree();
   for (const [i, plan] of plans.entries()) {
-    let layer: ReadLayer;
-    try {
-      layer = await readLayer(store, plan, opts.contents !== false, !!opts.keepBlobs);
-    } catch (e) {
-      const why = e instanceof TarError || e instanceof ImageOpenError ? e.message : `not a readable tar (${(e as Error).message})`;
-      throw new ImageOpenError(`${target}: layer ${i} (sha256:${plan.digest.slice(0, 12)}, ${plan.member.name}): ${why}`);
-    }
+    const layer = await layerError(target, i, plan, () => readLayer(store, plan, opts.contents !== false, !!opts.keepBlobs));
     layers.push(layer);
     state = applyLayer(state, layer.tree);
     states.push(state);
   }
   return { ...identity, layers, states };
+}
+
+/** A layer's fault, whatever it is, as an ImageOpenError naming the image, the layer and its member. */
+async function layerError<T>(target: string, i: number, plan: LayerPlan, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    const why = e instanceof TarError || e instanceof ImageOpenError ? e.message : `not a readable tar (${(e as Error).message})`;
+    throw new ImageOpenError(`${target}: layer ${i} (sha256:${plan.digest.slice(0, 12)}, ${plan.member.name}): ${why}`);
+  }
+}
+
+/** What scanImageHeaders asks of its caller for each layer: take its entries, then the layer once verified. */
+export interface LayerHeaderVisitor {
+  /** One entry, in a record reused for the next: a thrown TarError is the layer's fault, named as readImage names it. */
+  entry(h: HeaderRecord): void;
+  /** Every entry given and the layer's digests checked (a throw here is not wrapped: readImage's applyLayer's isn't). */
+  end(): void;
+}
+
+/**
+ * Read-only inspection's read (issue 17): each layer's entries from its tar
+ * headers (oci/tar-headers.ts), no tree, nothing stored; every layer's bytes
+ * still hashed in the one pass that reads them (an uncompressed layer is read
+ * whole for its digest, the listing seeks nothing) and checked against the
+ * digests the image states. Errors are readImage's, word for word.
+ */
+export async function scanImageHeaders(target: string, opts: Pick<ReadImageOptions, 'tag'>, layer: (i: number, digest: Sha256) => LayerHeaderVisitor): Promise<ImageIdentity & { digests: Sha256[] }> {
+  const { plans, ...identity } = await planImage(target, opts.tag, true);
+  for (const [i, plan] of plans.entries()) {
+    const visit = layer(i, plan.digest);
+    await layerError(target, i, plan, () => scanLayer(plan, visit));
+    visit.end();
+  }
+  return { ...identity, digests: plans.map((p) => p.digest) };
+}
+
+async function scanLayer(plan: LayerPlan, visit: LayerHeaderVisitor): Promise<void> {
+  const { member } = plan;
+  const fd = member.open();
+  try {
+    const head = Buffer.alloc(2);
+    readSync(fd, head, 0, Math.min(2, member.size), member.start);
+    if (!(member.size >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+      const hash = createHash('sha256');
+      scanHeaders(fd, member.start, member.start + member.size, hash, (h) => visit.entry(h));
+      checkLayer(plan, hash, hash, { raw: member.size }, false);
+      return;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  // gzip: decompressed as it streams, both digests taken on the way (readLayer's stream path).
+  const blobHash = createHash('sha256');
+  const diffHash = createHash('sha256');
+  const count = { raw: 0 };
+  const raw: Readable = createReadStream('', { fd: member.open(), start: member.start, end: member.start + member.size - 1 });
+  try {
+    raw.on('data', (c: Buffer) => {
+      blobHash.update(c);
+      count.raw += c.length;
+    });
+    const gunzip = raw.pipe(createGunzip());
+    raw.on('error', (e) => gunzip.destroy(e));
+    for await (const { header } of readTar(hashing(gunzip, diffHash))) visit.entry(header);
+  } finally {
+    raw.destroy();
+  }
+  checkLayer(plan, blobHash, diffHash, count, true);
 }
 
 /** The image's manifest and config digests and its config, reading its JSON documents only (no layer bytes). */
@@ -353,13 +417,18 @@ async function keep(store: BlobStore, member: Member, digest: Sha256): Promise<v
 /** The tree, once the bytes it came from are checked against the digests the image states. */
 async function verified(plan: LayerPlan, reading: Promise<Tree>, blobHash: Hash, diffHash: Hash, count: { raw: number }, gzip: boolean): Promise<{ tree: Tree; blob: StoredLayer }> {
   const tree = await reading;
+  return { tree, blob: checkLayer(plan, blobHash, diffHash, count, gzip) };
+}
+
+/** The layer as stored, once its bytes (all read) hash to the digests the image states. */
+function checkLayer(plan: LayerPlan, blobHash: Hash, diffHash: Hash, count: { raw: number }, gzip: boolean): StoredLayer {
   if (count.raw !== plan.member.size) throw new ImageOpenError(`read ${count.raw} of the blob's ${plan.member.size} bytes`);
   const blob = blobHash.digest('hex');
   const diff = diffHash === blobHash ? blob : diffHash.digest('hex');
   if (plan.blob && blob !== plan.blob) throw new ImageOpenError(`the blob's bytes hash to sha256:${blob.slice(0, 12)}…, not sha256:${plan.blob.slice(0, 12)}… as its name and descriptor say`);
   if (plan.diffId && diff !== plan.diffId) throw new ImageOpenError(`the uncompressed tar hashes to sha256:${diff.slice(0, 12)}…, not sha256:${plan.diffId.slice(0, 12)}… as ${plan.diffIdField} says`);
   const mediaType = plan.mediaType ?? (gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar');
-  return { tree, blob: { digest: asSha256(blob), size: plan.member.size, mediaType, diffId: asSha256(diff) } };
+  return { digest: asSha256(blob), size: plan.member.size, mediaType, diffId: asSha256(diff) };
 }
 
 async function* hashing(src: AsyncIterable<Buffer>, hash: Hash, count?: { raw: number }): AsyncGenerator<Buffer> {

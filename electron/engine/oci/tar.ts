@@ -33,9 +33,9 @@ export interface TarHeader {
 
 /** PAX and GNU long-name records above this are refused (GNU tar's own names stop at 4 KiB of PATH_MAX). */
 export const MAX_META_RECORD = 1 << 20;
-const BLOCK = 512;
+export const BLOCK = 512;
 
-const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+export const TYPES: Record<string, TarType> = { '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
 
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
@@ -150,13 +150,13 @@ function pick(o: Record<string, string>, keys: string[]): Record<string, string>
   return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
 }
 
-function isZero(b: Buffer): boolean {
+export function isZero(b: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (b[i] !== 0) return false;
   return true;
 }
 
 /** The sum of the header with its checksum field as spaces; old tars summed signed bytes, both are accepted (as GNU tar does). */
-function checksumOk(h: Buffer): boolean {
+export function checksumOk(h: Buffer): boolean {
   // The checksum field counts as 8 spaces; bytes above 127 count negative in old (signed) archives.
   let unsigned = 8 * 0x20;
   let high = 0;
@@ -176,7 +176,7 @@ function checksumOk(h: Buffer): boolean {
 }
 
 /** A NUL-terminated text field. */
-function field(b: Buffer, at: number, len: number): string {
+export function field(b: Buffer, at: number, len: number): string {
   const z = b.indexOf(0, at);
   return b.toString('utf8', at, z === -1 || z > at + len ? at + len : z);
 }
@@ -186,7 +186,7 @@ function field(b: Buffer, at: number, len: number): string {
  * base-256 when the top bit of the first byte is set. Negative (base-256 with
  * the sign bit) and unsafe integers are refused, as is anything else.
  */
-function octal(b: Buffer, at: number, len: number, name: string, pos: number): number {
+export function octal(b: Buffer, at: number, len: number, name: string, pos: number): number {
   if (b[at] & 0x80) {
     if (b[at] & 0x40) throw new TarError(`negative ${name} in the header at byte ${pos}`);
     let v = b[at] & 0x3f;
@@ -210,7 +210,7 @@ function octal(b: Buffer, at: number, len: number, name: string, pos: number): n
   return digits ? v : 0;
 }
 
-function decimal(s: string, name: string, pos: number): number {
+export function decimal(s: string, name: string, pos: number): number {
   if (!/^\d{1,16}$/.test(s) || !Number.isSafeInteger(Number(s))) throw new TarError(`${name} ${JSON.stringify(s.slice(0, 40))} is not a non-negative integer (record before the header at byte ${pos})`);
   return Number(s);
 }
