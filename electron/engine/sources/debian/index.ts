@@ -80,7 +80,6 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   if (!findTool(tool)) throw new ToolMissingError(TOOLS[tool]);
   const archives = await archivesOf(s).catch((e: Error) => Promise.reject(new RecipeError(`${ctx.field}.mirror`, e.message)));
   const locked = ctx.locked?.kind === 'debian' ? ctx.locked : undefined;
-  if (locked && tool !== 'mmdebstrap') throw new RecipeError(`${ctx.field}.tool`, 'build --locked installs the locked versions with mmdebstrap: install it (apt-get install mmdebstrap), or build without --locked');
   const arch = 'amd64';
   // The pool of .debs is shared by both tools and all archives of a suite: a .deb is a .deb.
   const poolKey = poolKeyOf(s.suite, arch);
@@ -132,7 +131,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
         for (const [name, digest] of fetched.debs) poolMap.set(name, digest);
         await ctx.cache.put(poolKey, { debs: pool } satisfies DownloadRecord);
       }
-      await lockedRepository(locked, poolMap, debDir, s.suite, arch, ctx);
+      await lockedRepository(locked, poolMap, debDir, s, arch, ctx);
       mirrors = [`deb [trusted=yes] file://${debDir} ./`];
     } else {
       for (const [name, digest] of download?.debs ?? pool) await placeDeb(ctx.store, digest, path.join(debDir, name), true);
@@ -174,6 +173,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
       await pack.abort();
       throw e;
     }
+    if (locked && tool === 'debootstrap') await debootstrapSources(raw, locked, s, ctx);
     // Read from the finished pack: the status file, dpkg's log, the packages' file lists.
     const t0 = performance.now();
     const { packages, missing } = withDebDigests(await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined)), new Map(merged));
@@ -192,7 +192,8 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
 }
 
 /** A local repository of exactly the locked .debs from the pool, for apt to resolve against alone. */
-async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, suite: string, arch: string, ctx: SourceContext): Promise<void> {
+async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, s: SourceOf<'debian'>, arch: string, ctx: SourceContext): Promise<void> {
+  const suite = s.suite;
   // Linked unverified: dpkg-scanpackages hashes every .deb, and its index is checked against the lock below.
   for (const p of locked.packages) await placeDeb(ctx.store, pool.get(debFileName(p))!, path.join(debDir, debFileName(p)), false);
   const scan = await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: debDir });
@@ -205,6 +206,17 @@ async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, d
   const index = Buffer.from(scan.stdout);
   const release = [`Suite: ${suite}`, `Codename: ${suite}`, 'Date: Thu, 01 Jan 1970 00:00:00 UTC', `Architectures: ${arch} all`, 'SHA256:', ` ${createHash('sha256').update(index).digest('hex')} ${index.length} Packages`, ''];
   await fs.writeFile(path.join(debDir, 'Release'), release.join('\n'));
+  // debootstrap reads a mirror's dists/SUITE/COMPONENT/binary-ARCH/Packages (the first component holds them all).
+  const dists = path.join(debDir, 'dists', suite);
+  const lists: string[] = [];
+  for (const [i, c] of s.components.entries()) {
+    const rel = `${c}/binary-${arch}/Packages`;
+    const body = i === 0 ? index : Buffer.alloc(0);
+    await fs.mkdir(path.dirname(path.join(dists, rel)), { recursive: true });
+    await fs.writeFile(path.join(dists, rel), body);
+    lists.push(` ${createHash('sha256').update(body).digest('hex')} ${body.length} ${rel}`);
+  }
+  await fs.writeFile(path.join(dists, 'Release'), [`Suite: ${suite}`, `Codename: ${suite}`, 'Date: Thu, 01 Jan 1970 00:00:00 UTC', `Architectures: ${arch} all`, `Components: ${s.components.join(' ')}`, 'SHA256:', ...lists, ''].join('\n'));
 }
 
 /** Each archive with the sha256 of the InRelease (or Release) file apt fetched for it. */
@@ -219,6 +231,16 @@ async function releaseDigests(archives: Archive[], listsDir: string, ctx: Source
     out.push({ ...a, ...(release ? { release } : {}) });
   }
   return out;
+}
+
+/** debootstrap named the local repository in /etc/apt/sources.list: name the lock's first archive instead, as an unlocked debootstrap writes it. */
+async function debootstrapSources(raw: Tree, locked: DebianLock, s: SourceOf<'debian'>, ctx: SourceContext): Promise<void> {
+  const file = '/etc/apt/sources.list' as ImagePath;
+  const e = raw.get(file);
+  const a = locked.archives[0];
+  if (e?.type !== 'file') return;
+  const blob = await ctx.store.putBytes(a ? `deb ${a.uri} ${a.suite} ${s.components.join(' ')}\n` : '');
+  raw.set(file, { ...e, digest: blob.digest, size: blob.size });
 }
 
 /** The system's temporary folder when it shares the blobs' file system (links work), else a folder in the cache. */
@@ -296,7 +318,9 @@ async function bootstrap(b: BootstrapRun): Promise<void> {
       r = await streamTool(findTool('mmdebstrap')!, [...lockedHooks(b.locked), ...mmdebstrapArgs(b.s, b.mirrors, b.debDir, b.out, b.listsDir)], env, b.ctx, progress, b.onProgress, full);
     } else {
       // debootstrap reads one archive: the suite's (the -updates and -security archives need mmdebstrap).
-      r = await runDebootstrap({ s: b.s, mirror: b.mirrors[0].split(' ')[1], debDir: b.debDir, work: b.work, out: b.out, ctx: b.ctx, progress, onProgress: b.onProgress, full });
+      // Locked: the local repository of checked .debs (unsigned: each .deb's sha256 was compared with the lock).
+      const mirror = b.locked ? `file://${b.debDir}` : b.mirrors[0].split(' ')[1];
+      r = await runDebootstrap({ s: b.s, mirror, unsigned: !!b.locked, debDir: b.debDir, work: b.work, out: b.out, ctx: b.ctx, progress, onProgress: b.onProgress, full });
     }
   } finally {
     await new Promise<void>((resolve) => full.end(resolve));
