@@ -82,6 +82,12 @@ export function debianPackageProblem(name: string): string | undefined {
   return controlProblem(name) ?? `expected a Debian package name such as "ca-certificates" (lower-case letters, digits, "+", "-", "."; two characters or more, a letter or digit first)`;
 }
 
+/** Debian policy 5.6.12: [epoch:]upstream[-revision], a digit first (never an option, never a shell word). */
+export function debianVersionProblem(v: string): string | undefined {
+  if (/^(?:\d{1,9}:)?[0-9][A-Za-z0-9.+~:-]{0,127}$/.test(v)) return undefined;
+  return controlProblem(v) ?? 'expected a Debian version such as "2.36-9+deb12u7"';
+}
+
 /** A suite, codename or archive component: "bookworm", "stable-updates", "non-free-firmware". */
 export function debianWordProblem(word: string, what: 'suite' | 'component'): string | undefined {
   if (/^[a-z0-9][a-z0-9.-]{0,63}$/.test(word)) return undefined;

@@ -4,7 +4,7 @@
 // A lock is untrusted input (it comes with a project): this schema bounds
 // and checks every value before anything names a package, a path or a blob.
 import { z } from 'zod';
-import { debianPackageProblem, debianWordProblem, imagePathProblem, mirrorProblem, pathProblem } from './grammar';
+import { debianPackageProblem, debianVersionProblem, debianWordProblem, imagePathProblem, mirrorProblem, pathProblem } from './grammar';
 import { imageRefProblem } from './imageref';
 
 export const LOCK_FILE = 'scratchyard.lock';
@@ -24,8 +24,7 @@ function checked(check: (s: string) => string | undefined) {
 }
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected 64 lower-case hex digits (a sha256)' });
-/** Debian policy 5.6.12: [epoch:]upstream[-revision]. */
-const debianVersion = z.string().regex(/^(?:\d{1,9}:)?[0-9][A-Za-z0-9.+~:-]{0,127}$/, { message: 'expected a Debian version such as "2.36-9+deb12u7"' });
+const debianVersion = checked(debianVersionProblem);
 const debianArch = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'expected a Debian architecture such as "amd64" or "all"' });
 const packageName = checked(debianPackageProblem);
 const field = z.string().regex(/^(?:stages\[\d{1,6}\]\.)?layers\[\d{1,6}\]\.sources\[\d{1,6}\]$/, { message: 'expected a recipe field such as "layers[0].sources[1]"' });
@@ -147,7 +146,7 @@ export function lockDrift(old: Lock, now: Lock): string[] {
 }
 
 function entryDrift(o: LockEntry, e: LockEntry): string[] {
-  if (o.kind === 'debian' && e.kind === 'debian') return packageDrift(e.field, o.packages, e.packages);
+  if (o.kind === 'debian' && e.kind === 'debian') return [...releaseDrift(e.field, o.archives, e.archives), ...packageDrift(e.field, o.packages, e.packages)];
   if ((o.kind === 'host' || o.kind === 'busybox' || o.kind === 'libs') && o.kind === e.kind) {
     const lines = keyedDrift(o.files, e.files, (f) => f.path, hostFileText, (a, b) => (a.version !== b.version || a.package !== b.package ? `${a.path}: ${hostFileText(a)} → ${hostFileText(b)}` : a.sha256 !== b.sha256 ? `${a.path}: sha256 ${short(a.sha256)} → ${short(b.sha256)}` : undefined));
     lines.push(...keyedDrift(o.traces ?? [], e.traces ?? [], (t) => t.list, (t) => `trace list ${t.list}`, (a, b) => (a.sha256 !== b.sha256 ? `${a.list}: sha256 ${short(a.sha256)} → ${short(b.sha256)}` : undefined)));
@@ -166,6 +165,20 @@ function entryDrift(o: LockEntry, e: LockEntry): string[] {
 export function imageDrift(field: string, o: { ref: string; manifest: string }, e: { ref: string; manifest: string }): string {
   const ref = o.ref === e.ref ? e.ref : `${o.ref} → ${e.ref}`;
   return `${field} (image ${ref}): the lock has sha256:${o.manifest}, the build resolved sha256:${e.manifest}`;
+}
+
+/**
+ * An archive whose Release file changed since the lock: "debian bookworm-security
+ * Release: sha256:… → sha256:…". Reported, never refused alone: under --locked the
+ * packages decide (a locked install reads the pool, and keeps the lock's archives).
+ */
+function releaseDrift(where: string, old: LockArchive[], now: LockArchive[]): string[] {
+  const key = (a: LockArchive) => `${a.uri} ${a.suite}`;
+  const releaseText = (a: LockArchive) => (a.release ? `sha256:${short(a.release)}` : 'none');
+  const text = (a: LockArchive) => `Release ${releaseText(a)}`;
+  return keyedDrift(old, now, key, text, (a, b) => (a.release !== b.release ? `${where}: debian ${b.suite} Release: ${releaseText(a)} → ${releaseText(b)}` : undefined)).map((l) =>
+    l.startsWith('+ ') || l.startsWith('- ') ? `${where}: ${l[0]} archive ${l.slice(2)}` : l,
+  );
 }
 
 function packageDrift(where: string, old: LockPackage[], now: LockPackage[]): string[] {

@@ -36,6 +36,7 @@ export const TOOLS = {
   newgidmap: { command: 'newgidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox', versionArgs: ['--version'] },
   strace: { command: 'strace', debianPackage: 'strace', purpose: 'tracing the files a host program opens (host sources\' trace:)', versionArgs: ['-V'] },
   dpkgScanpackages: { command: 'dpkg-scanpackages', debianPackage: 'dpkg-dev', purpose: 'build --locked: a repository of the locked .debs', versionArgs: ['--version'] },
+  aptGet: { command: 'apt-get', debianPackage: 'apt', purpose: 'build --locked: fetching locked .debs the cache lacks from the archives', versionArgs: ['--version'] },
   dpkgQuery: { command: 'dpkg-query', debianPackage: 'dpkg', purpose: 'the Debian package of each host file (SBOMs, status.d, scratchyard.lock)', versionArgs: ['--version'] },
   qemu: { command: 'qemu-system-x86_64', debianPackage: 'qemu-system-x86', purpose: 'the VM runner', versionArgs: ['--version'] },
 } satisfies Record<string, ToolInfo>;

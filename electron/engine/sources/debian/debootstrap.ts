@@ -38,6 +38,8 @@ async function fakerootLibrary(): Promise<string> {
 export interface DebootstrapRun {
   s: SourceOf<'debian'>;
   mirror: string;
+  /** build --locked: the mirror is a local repository of .debs checked against the lock, with no signed Release. */
+  unsigned?: boolean;
   /** The .deb pool, given to debootstrap as its --cache-dir (it adds what it downloads). */
   debDir: string;
   /** A scratch folder for the root and fakeroot's state. */
@@ -71,6 +73,7 @@ export async function runDebootstrap(r: DebootstrapRun): Promise<StreamResult> {
     ...(r.s.include.length ? [`--include=${r.s.include.join(',')}`] : []),
     ...(r.s.exclude.length ? [`--exclude=${r.s.exclude.join(',')}`] : []),
     `--cache-dir=${r.debDir}`,
+    ...(r.unsigned ? ['--no-check-gpg'] : []),
   ];
   const purge = ['dpkg', '--purge', '--force-depends', '--force-remove-essential', '--', ...r.s.exclude];
   const tar = ['tar', '-C', root, '--numeric-owner', '--sort=name'];

@@ -5,7 +5,8 @@
 // the install with the pool handed to apt, so only new packages are fetched;
 // a layer above re-runs neither. Each install also records what it installed
 // (scratchyard.lock's entry); `build --locked` installs exactly a lock's
-// packages from the pool, as a local repository apt sees alone.
+// packages from the pool, as a local repository apt sees alone, first
+// fetching from the archives exactly the locked versions the pool lacks.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,8 @@ import { importTar } from '../../oci/tar-import';
 import { RecipeError, type SourceContext, type SourceResult } from '../types';
 import { archivesOf, listsName, sourcesLine, type Archive } from './archives';
 import { runDebootstrap } from './debootstrap';
+import { fetchLocked } from './fetch';
+import { adoptDeb, placeDeb } from './pool';
 import { debFileName, installedPackages, shippedPaths, withDebDigests } from './installed';
 import { mmdebstrapArgs } from './mmdebstrap';
 import { DebianProgress, type DebianTool } from './progress';
@@ -77,7 +80,6 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   if (!findTool(tool)) throw new ToolMissingError(TOOLS[tool]);
   const archives = await archivesOf(s).catch((e: Error) => Promise.reject(new RecipeError(`${ctx.field}.mirror`, e.message)));
   const locked = ctx.locked?.kind === 'debian' ? ctx.locked : undefined;
-  if (locked && tool !== 'mmdebstrap') throw new RecipeError(`${ctx.field}.tool`, 'build --locked installs the locked versions with mmdebstrap: install it (apt-get install mmdebstrap), or build without --locked');
   const arch = 'amd64';
   // The pool of .debs is shared by both tools and all archives of a suite: a .deb is a .deb.
   const poolKey = poolKeyOf(s.suite, arch);
@@ -97,27 +99,42 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   }
   const dlKey = lockedKey ?? unlockedKey;
   const download = await ctx.cache.get(dlKey, downloadSchema);
-  const pool = (await ctx.cache.get(poolKey, downloadSchema))?.debs ?? [];
+  let pool = (await ctx.cache.get(poolKey, downloadSchema))?.debs ?? [];
   const poolMap = new Map(pool);
-  if (locked) {
-    const lacking = poolProblems(locked, poolMap);
-    if (lacking.length) return fromMirror(s, ctx, locked, lacking);
-  }
   // The tool downloads and installs in one run; the two nodes report together.
   const dlNode = ctx.node('download', `${label} download`);
   const installNode = ctx.node('install', `${label} install`);
 
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-debian-'));
+  // The work folder sits beside the cache when it can, so the pool's .debs are hard links, not copies.
+  const work = await fs.mkdtemp(path.join(await workParent(ctx.store.cacheDir), 'scratchyard-debian-'));
   try {
     const debDir = path.join(work, 'debs');
     const listsDir = path.join(work, 'lists');
     await Promise.all([fs.mkdir(debDir), fs.mkdir(listsDir)]);
     let mirrors: string[];
     if (locked) {
-      await lockedRepository(locked, poolMap, debDir, s.suite, arch, ctx);
+      const lacking = locked.packages.filter((p) => poolMap.get(debFileName(p)) !== p.sha256);
+      if (lacking.length) {
+        // The lock's archives too: they may still serve what the recipe's no longer do.
+        const from = [...new Map([...archives, ...locked.archives].map((a) => [`${a.uri} ${a.suite}`, { uri: a.uri, suite: a.suite, components: a.components }])).values()];
+        ctx.log(`debian ${s.suite}/${s.variant}: ${lacking.length} locked package(s) not in the cache's pool: asking the archives for exactly those versions`);
+        const fetched = await fetchLocked(lacking, from, path.join(work, 'fetch'), ctx).catch((e: Error) => {
+          dlNode.failed(e);
+          throw e;
+        });
+        if (fetched.problems.length) {
+          const err = new LockDriftError(ctx.field, fetched.problems);
+          dlNode.failed(err);
+          throw err;
+        }
+        pool = mergeDebs(pool, fetched.debs);
+        for (const [name, digest] of fetched.debs) poolMap.set(name, digest);
+        await ctx.cache.put(poolKey, { debs: pool } satisfies DownloadRecord);
+      }
+      await lockedRepository(locked, poolMap, debDir, s, arch, ctx);
       mirrors = [`deb [trusted=yes] file://${debDir} ./`];
     } else {
-      for (const [name, digest] of download?.debs ?? pool) await ctx.store.copyTo(digest, path.join(debDir, name), 0o644);
+      for (const [name, digest] of download?.debs ?? pool) await placeDeb(ctx.store, digest, path.join(debDir, name), true);
       mirrors = archives.map(sourcesLine);
     }
     const out = path.join(work, 'root.tar');
@@ -137,7 +154,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
 
     // The download node: the .deb files apt had, by content (the pool grows with each new set).
     const debs: [string, Sha256][] = [];
-    for (const name of (await fs.readdir(debDir)).filter((n) => n.endsWith('.deb')).sort()) debs.push([name, poolMap.get(name) ?? (await ctx.store.putHostFile(path.join(debDir, name))).digest]);
+    for (const name of (await fs.readdir(debDir)).filter((n) => n.endsWith('.deb')).sort()) debs.push([name, poolMap.get(name) ?? (await adoptDeb(ctx.store, path.join(debDir, name)))]);
     const record = download ?? { debs };
     if (!download) await ctx.cache.put(dlKey, record);
     const merged = mergeDebs(pool, debs);
@@ -156,6 +173,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
       await pack.abort();
       throw e;
     }
+    if (locked && tool === 'debootstrap') await debootstrapSources(raw, locked, s, ctx);
     // Read from the finished pack: the status file, dpkg's log, the packages' file lists.
     const t0 = performance.now();
     const { packages, missing } = withDebDigests(await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined)), new Map(merged));
@@ -173,42 +191,32 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   }
 }
 
-/** Locked packages the pool lacks, or holds with another digest, one line each. */
-function poolProblems(locked: DebianLock, pool: Map<string, Sha256>): string[] {
-  const problems: string[] = [];
-  for (const p of locked.packages) {
-    const have = pool.get(debFileName(p));
-    if (!have) problems.push(`${p.name} ${p.version} (${p.arch}): not in the cache's .deb pool, nor in the mirror's archives`);
-    else if (have !== p.sha256) problems.push(`${p.name} ${p.version} (${p.arch}): the pool's .deb has sha256 ${have.slice(0, 12)}, the lock ${p.sha256.slice(0, 12)}`);
-  }
-  return problems;
-}
-
-/**
- * The pool lacks locked .debs: install from the mirror (which fills the pool).
- * While the mirror still serves exactly the locked packages that is the
- * locked install; otherwise the pool now holds what the mirror has, and
- * whatever it still lacks is refused by name.
- */
-async function fromMirror(s: SourceOf<'debian'>, ctx: SourceContext, locked: DebianLock, lacking: string[]): Promise<SourceResult> {
-  ctx.log(`debian ${s.suite}/${s.variant}: ${lacking.length} locked package(s) not in the cache's pool: trying the mirror`);
-  const fresh = await debianSource(s, { ...ctx, locked: undefined });
-  if (fresh.lock?.kind === 'debian' && samePackages(fresh.lock.packages, locked.packages)) return { ...fresh, lock: { ...fresh.lock, archives: locked.archives } };
-  const pool = new Map((await ctx.cache.get(poolKeyOf(s.suite, 'amd64'), downloadSchema))?.debs ?? []);
-  const problems = poolProblems(locked, pool);
-  if (problems.length) throw new LockDriftError(ctx.field, problems);
-  return debianSource(s, ctx);
-}
-
 /** A local repository of exactly the locked .debs from the pool, for apt to resolve against alone. */
-async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, suite: string, arch: string, ctx: SourceContext): Promise<void> {
-  for (const p of locked.packages) await ctx.store.copyTo(pool.get(debFileName(p))!, path.join(debDir, debFileName(p)), 0o644);
+async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, s: SourceOf<'debian'>, arch: string, ctx: SourceContext): Promise<void> {
+  const suite = s.suite;
+  // Linked unverified: dpkg-scanpackages hashes every .deb, and its index is checked against the lock below.
+  for (const p of locked.packages) await placeDeb(ctx.store, pool.get(debFileName(p))!, path.join(debDir, debFileName(p)), false);
   const scan = await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: debDir });
+  const scanned = new Map([...scan.stdout.matchAll(/^Filename: \.\/(\S+)\n(?:.+\n)*?SHA256: ([0-9a-f]{64})$/gm)].map((m) => [m[1], m[2]]));
+  const bad = locked.packages.filter((p) => scanned.get(debFileName(p)) !== p.sha256);
+  for (const p of bad) ctx.store.drop(pool.get(debFileName(p))!);
+  if (bad.length) throw new Error(`the cache's .deb pool (${ctx.store.dir}) holds damaged .debs, now removed: ${bad.map((p) => `${debFileName(p)} (sha256 ${scanned.get(debFileName(p))?.slice(0, 12) ?? 'unreadable'}, the lock ${p.sha256.slice(0, 12)})`).join(', ')}; build again to fetch them anew`);
   await fs.writeFile(path.join(debDir, 'Packages'), scan.stdout);
   // mmdebstrap picks the essential set with ?archive(^SUITE$): the repository names the suite it stands for.
   const index = Buffer.from(scan.stdout);
   const release = [`Suite: ${suite}`, `Codename: ${suite}`, 'Date: Thu, 01 Jan 1970 00:00:00 UTC', `Architectures: ${arch} all`, 'SHA256:', ` ${createHash('sha256').update(index).digest('hex')} ${index.length} Packages`, ''];
   await fs.writeFile(path.join(debDir, 'Release'), release.join('\n'));
+  // debootstrap reads a mirror's dists/SUITE/COMPONENT/binary-ARCH/Packages (the first component holds them all).
+  const dists = path.join(debDir, 'dists', suite);
+  const lists: string[] = [];
+  for (const [i, c] of s.components.entries()) {
+    const rel = `${c}/binary-${arch}/Packages`;
+    const body = i === 0 ? index : Buffer.alloc(0);
+    await fs.mkdir(path.dirname(path.join(dists, rel)), { recursive: true });
+    await fs.writeFile(path.join(dists, rel), body);
+    lists.push(` ${createHash('sha256').update(body).digest('hex')} ${body.length} ${rel}`);
+  }
+  await fs.writeFile(path.join(dists, 'Release'), [`Suite: ${suite}`, `Codename: ${suite}`, 'Date: Thu, 01 Jan 1970 00:00:00 UTC', `Architectures: ${arch} all`, `Components: ${s.components.join(' ')}`, 'SHA256:', ...lists, ''].join('\n'));
 }
 
 /** Each archive with the sha256 of the InRelease (or Release) file apt fetched for it. */
@@ -223,6 +231,24 @@ async function releaseDigests(archives: Archive[], listsDir: string, ctx: Source
     out.push({ ...a, ...(release ? { release } : {}) });
   }
   return out;
+}
+
+/** debootstrap named the local repository in /etc/apt/sources.list: name the lock's first archive instead, as an unlocked debootstrap writes it. */
+async function debootstrapSources(raw: Tree, locked: DebianLock, s: SourceOf<'debian'>, ctx: SourceContext): Promise<void> {
+  const file = '/etc/apt/sources.list' as ImagePath;
+  const e = raw.get(file);
+  const a = locked.archives[0];
+  if (e?.type !== 'file') return;
+  const blob = await ctx.store.putBytes(a ? `deb ${a.uri} ${a.suite} ${s.components.join(' ')}\n` : '');
+  raw.set(file, { ...e, digest: blob.digest, size: blob.size });
+}
+
+/** The system's temporary folder when it shares the blobs' file system (links work), else a folder in the cache. */
+async function workParent(cacheDir: string): Promise<string> {
+  const [tmp, cache] = await Promise.all([fs.stat(os.tmpdir()), fs.stat(cacheDir)]);
+  if (tmp.dev === cache.dev) return os.tmpdir();
+  const dir = path.join(cacheDir, 'tmp');
+  return fs.mkdir(dir, { recursive: true }).then(() => dir, () => os.tmpdir());
 }
 
 function mergeDebs(a: [string, Sha256][], b: [string, Sha256][]): [string, Sha256][] {
@@ -292,7 +318,9 @@ async function bootstrap(b: BootstrapRun): Promise<void> {
       r = await streamTool(findTool('mmdebstrap')!, [...lockedHooks(b.locked), ...mmdebstrapArgs(b.s, b.mirrors, b.debDir, b.out, b.listsDir)], env, b.ctx, progress, b.onProgress, full);
     } else {
       // debootstrap reads one archive: the suite's (the -updates and -security archives need mmdebstrap).
-      r = await runDebootstrap({ s: b.s, mirror: b.mirrors[0].split(' ')[1], debDir: b.debDir, work: b.work, out: b.out, ctx: b.ctx, progress, onProgress: b.onProgress, full });
+      // Locked: the local repository of checked .debs (unsigned: each .deb's sha256 was compared with the lock).
+      const mirror = b.locked ? `file://${b.debDir}` : b.mirrors[0].split(' ')[1];
+      r = await runDebootstrap({ s: b.s, mirror, unsigned: !!b.locked, debDir: b.debDir, work: b.work, out: b.out, ctx: b.ctx, progress, onProgress: b.onProgress, full });
     }
   } finally {
     await new Promise<void>((resolve) => full.end(resolve));
