@@ -11,15 +11,13 @@ import type { EngineEvent, Response } from '../../shared/contract';
 import { EngineSession } from '../../electron/host/session';
 import { historyPath } from '../../electron/host/services/history';
 import { writeProject } from '../helpers/projects';
-import { arena, outsideState as everythingOutside } from '../helpers/hostile';
+import { arena, outsideState } from '../helpers/hostile';
 
 const a = arena('sy-history-');
 const project = writeProject(path.join(a.dir, 'p'), 'name: p\nlayers:\n  - name: app\n    sources:\n      - kind: file\n        path: /hello\n        content: "hi\\n"\n');
 const recipe = path.join(project, 'scratchyard.yaml');
 const configDir = path.join(a.cache, 'config');
 const sessions: EngineSession[] = [];
-/** What lies outside the cache; other tests' gui servers (their /tmp folders) come and go meanwhile. */
-const outsideState = (x: typeof a) => everythingOutside(x).filter((l) => !l.startsWith('/tmp/scratchyard-gui-'));
 
 function open(): { s: EngineSession; events: EngineEvent[] } {
   const events: EngineEvent[] = [];
