@@ -103,6 +103,6 @@ export async function copyBlob(store: BlobStore, digest: Sha256, to: string): Pr
   }
 }
 
-function uniqueSorted(xs: string[]): Sha256[] {
-  return [...new Set(xs)].sort() as Sha256[];
+function uniqueSorted(xs: Sha256[]): Sha256[] {
+  return [...new Set(xs)].sort();
 }

@@ -536,7 +536,7 @@ export class PackWriter {
         flushedDuring = true;
       }
     }
-    const digest = hash.digest('hex') as Sha256;
+    const digest = asSha256(hash.digest('hex'));
     const size = this.offset - start;
     if (this.seen.has(digest)) {
       // Stored already: drop this copy, buffered or written (later writes land over it; finish truncates).

@@ -7,7 +7,7 @@
 // content against its digest when first read.
 import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
-import type { Sha256 } from '../../../shared/brand';
+import { asSha256, type Sha256 } from '../../../shared/brand';
 import type { BlobStore } from './blobs';
 import { writevAllSync } from './writev';
 
@@ -59,7 +59,7 @@ export class InPlacePackWriter {
       size += c.length;
     }
     if (size !== place.size) throw new Error(`content at byte ${place.dataOffset} is ${size} bytes, its header says ${place.size}`);
-    const digest = hash.digest('hex') as Sha256;
+    const digest = asSha256(hash.digest('hex'));
     if (!this.seen.has(digest)) {
       this.seen.add(digest);
       this.index.push([digest, place.dataOffset, size]);
