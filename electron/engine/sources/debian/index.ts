@@ -164,10 +164,11 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
 
     // The install node: the root, normalized, and what it installed.
     const key = installKeyOf(dlKey, record.debs, ctx.epoch);
-    const pack = await ctx.store.beginPack(key);
+    // The tool's tar is the pack: contents indexed where they lie in it, not copied (store/inplace-pack.ts).
+    const pack = await ctx.store.beginPackInPlace(key);
     let raw: Tree;
     try {
-      raw = await importTar(pack, createReadStream(out), ROOT);
+      raw = await importTar(pack, pack.tee(createReadStream(out, { highWaterMark: 1 << 20 })), ROOT);
       await pack.finish();
     } catch (e) {
       await pack.abort();
