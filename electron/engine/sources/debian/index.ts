@@ -26,6 +26,7 @@ import { importTar } from '../../oci/tar-import';
 import { RecipeError, type SourceContext, type SourceResult } from '../types';
 import { archivesOf, listsName, sourcesLine, type Archive } from './archives';
 import { runDebootstrap } from './debootstrap';
+import { debootstrapStatus } from './deb-fields';
 import { fetchLocked } from './fetch';
 import { adoptDeb, placeDeb } from './pool';
 import { debFileName, installedPackages, shippedPaths, withDebDigests } from './installed';
@@ -34,13 +35,15 @@ import { DebianProgress, type DebianTool } from './progress';
 import { OFFLINE, lastLines, streamTool, type StreamResult } from './stream';
 
 const ENGINE = 5;
+/** Bumped when what an install makes of the tool's root changes: cached roots are made again, downloads and the pool stay. */
+const ROOT_FORMAT = 2;
 
 /** Their contents vary by host and time and are dropped; the folders packages ship under them stay (emptied files too). */
 const DROP_CONTENTS = ['/var/log', '/var/cache/apt', '/var/lib/apt/lists'];
 /** Files that vary by host and time, dropped. */
 const DROP = ['/var/cache/ldconfig/aux-cache', '/etc/resolv.conf', '/etc/hostname', '/var/cache/debconf/config.dat-old', '/var/cache/debconf/templates.dat-old', '/var/lib/dpkg/status-old', '/var/lib/dpkg/diversions-old'];
-/** Kept as empty files: present in every Debian root, their content is per machine. */
-const EMPTY = ['/etc/machine-id'];
+/** Kept as empty files: their content is per machine (machine-id) or the archive's index as fetched (debootstrap's dpkg `available`). */
+const EMPTY = ['/etc/machine-id', '/var/lib/dpkg/available'];
 
 const sha256 = z.string().regex(HEX64).transform(asSha256);
 /** The cache's record of a download: the .deb files apt had, by content (checked: the cache is untrusted). */
@@ -59,7 +62,7 @@ function chooseTool(s: SourceOf<'debian'>): DebianTool {
 }
 
 const poolKeyOf = (suite: string, arch: string) => digestOf({ node: 'debian-pool', v: ENGINE, suite, arch });
-const installKeyOf = (dlKey: string, debs: DownloadRecord['debs'], epoch: number) => digestOf({ node: 'debian-install', v: ENGINE, dlKey, debs, epoch });
+const installKeyOf = (dlKey: string, debs: DownloadRecord['debs'], epoch: number) => digestOf({ node: 'debian-install', v: ENGINE, root: ROOT_FORMAT, dlKey, debs, epoch });
 const lockKeyOf = (installKey: string) => digestOf({ node: 'debian-lock', v: ENGINE, installKey });
 
 /** A cached install (tree, pack and lock entry all present) of the download `dlKey`. */
@@ -177,8 +180,10 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     if (locked && tool === 'debootstrap') await debootstrapSources(raw, locked, s, ctx);
     // Read from the finished pack: the status file, dpkg's log, the packages' file lists.
     const t0 = performance.now();
-    const { packages, missing } = withDebDigests(await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined)), new Map(merged));
+    const installed = await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined));
+    const { packages, missing } = withDebDigests(installed, new Map(merged));
     if (missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${missing.map(debFileName).join(', ')}`);
+    if (tool === 'debootstrap') await debootstrapStatus(raw, installed, debDir, path.join(work, 'installed-debs'), ctx);
     const lock: InstallLock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages };
     const lockMs = Math.round(performance.now() - t0);
     const tree = normalize(raw, await ctx.store.putBytes(''), await shippedPaths(raw, ctx.store));

@@ -1,0 +1,66 @@
+// One set of packages makes one root, whichever way it was installed.
+// debootstrap copies the archive's Packages index into dpkg's `available`,
+// and dpkg then records the archive's Priority and Section overrides in its
+// status; apt (mmdebstrap) and a locked install (a local repository indexed
+// from the .debs themselves) record the .debs' own. A debootstrap root's
+// status therefore takes each package's Priority and Section from its .deb
+// (and `available`, a copy of the archive index as fetched, is emptied by
+// normalization), so a locked rebuild gives the unlocked build's digest.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { imagePath } from '../../model/path';
+import type { Tree } from '../../model/tree';
+import { execOk } from '../../tools/exec';
+import { requireTool } from '../../tools/registry';
+import type { SourceContext } from '../types';
+import { debFileName, type Installed } from './installed';
+
+/** The fields dpkg's status may take from the archive instead of the .deb. */
+const OVERRIDDEN = ['Priority', 'Section'] as const;
+type Fields = Partial<Record<(typeof OVERRIDDEN)[number], string>>;
+
+const field = (stanza: string, name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1];
+const keyOf = (stanza: string) => `${field(stanza, 'Package')} ${field(stanza, 'Version')} ${field(stanza, 'Architecture')}`;
+
+/** Each installed package's Priority and Section as its .deb in `debDir` declares them (one dpkg-scanpackages run over links to just those). */
+async function debFields(installed: Installed[], debDir: string, scratch: string): Promise<Map<string, Fields>> {
+  await fs.mkdir(scratch);
+  for (const p of installed) await fs.link(path.join(debDir, debFileName(p)), path.join(scratch, debFileName(p)));
+  const scan = await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: scratch });
+  const out = new Map<string, Fields>();
+  for (const stanza of scan.stdout.split(/\n\n+/)) {
+    const fields: Fields = {};
+    for (const f of OVERRIDDEN) {
+      const v = field(stanza, f);
+      if (v !== undefined) fields[f] = v;
+    }
+    out.set(keyOf(stanza), fields);
+  }
+  return out;
+}
+
+/** `status` with each stanza's Priority and Section as its package's .deb declares them (a field either lacks is left as it is). */
+export function withDebFields(status: string, fields: Map<string, Fields>): string {
+  return status
+    .split('\n\n')
+    .map((stanza) => {
+      const deb = fields.get(keyOf(stanza));
+      if (!deb) return stanza;
+      let out = stanza;
+      for (const f of OVERRIDDEN) if (deb[f] !== undefined) out = out.replace(new RegExp(`^${f}: .*$`, 'm'), () => `${f}: ${deb[f]}`);
+      return out;
+    })
+    .join('\n\n');
+}
+
+/** Rewrite a debootstrap root's /var/lib/dpkg/status in `raw` as above. */
+export async function debootstrapStatus(raw: Tree, installed: Installed[], debDir: string, scratch: string, ctx: SourceContext): Promise<void> {
+  const file = imagePath('/var/lib/dpkg/status');
+  const e = raw.get(file);
+  if (e?.type !== 'file' || !e.digest) return;
+  const before = String(await ctx.store.read(e.digest));
+  const after = withDebFields(before, await debFields(installed, debDir, scratch));
+  if (after === before) return;
+  const blob = await ctx.store.putBytes(after);
+  raw.set(file, { ...e, digest: blob.digest, size: blob.size });
+}
