@@ -46,6 +46,8 @@ export const debianLockSchema = z.strictObject({
   archives: z.array(lockArchiveSchema).max(64),
   /** In install order. */
   packages: z.array(lockPackageSchema).max(MAX_ITEMS),
+  /** Installed as dependencies, then purged by the recipe's `exclude`: not in the image, yet a locked install needs their .debs. */
+  purged: z.array(lockPackageSchema).max(MAX_ITEMS).optional(),
 });
 
 /** A file from this machine (at the same path in the image), with the Debian package that ships it here (when one does). */

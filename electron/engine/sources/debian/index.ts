@@ -76,7 +76,7 @@ async function cachedInstall(dlKey: string, ctx: SourceContext): Promise<{ tree:
   return { tree: treeFromJson(rows), lock, download };
 }
 
-const samePackages = (a: LockPackage[], b: LockPackage[]) => a.length === b.length && a.every((p, i) => p.name === b[i].name && p.version === b[i].version && p.arch === b[i].arch && p.sha256 === b[i].sha256);
+const samePackages = (a: LockPackage[] = [], b: LockPackage[] = []) => a.length === b.length && a.every((p, i) => p.name === b[i].name && p.version === b[i].version && p.arch === b[i].arch && p.sha256 === b[i].sha256);
 
 export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): Promise<SourceResult> {
   const tool = chooseTool(s);
@@ -94,7 +94,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   // An unlocked install is reused by --locked when it installed exactly the locked packages.
   for (const key of lockedKey ? [unlockedKey, lockedKey] : [unlockedKey]) {
     const hit = await cachedInstall(key, ctx);
-    if (hit && (!locked || samePackages(hit.lock.packages, locked.packages))) {
+    if (hit && (!locked || (samePackages(hit.lock.packages, locked.packages) && samePackages(hit.lock.purged, locked.purged)))) {
       ctx.node('download', `${label} download`).cached(`${hit.download.debs.length} packages`);
       ctx.node('install', `${label} install`).cached();
       return result(hit.tree, locked ? { ...hit.lock, archives: locked.archives } : hit.lock);
@@ -116,7 +116,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     await Promise.all([fs.mkdir(debDir), fs.mkdir(listsDir)]);
     let mirrors: string[];
     if (locked) {
-      const lacking = locked.packages.filter((p) => poolMap.get(debFileName(p)) !== p.sha256);
+      const lacking = withPurged(locked).filter((p) => poolMap.get(debFileName(p)) !== p.sha256);
       if (lacking.length) {
         // The lock's archives too: they may still serve what the recipe's no longer do.
         const from = [...new Map([...archives, ...locked.archives].map((a) => [`${a.uri} ${a.suite}`, { uri: a.uri, suite: a.suite, components: a.components }])).values()];
@@ -181,10 +181,11 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     // Read from the finished pack: the status file, dpkg's log, the packages' file lists.
     const t0 = performance.now();
     const installed = await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined));
-    const { packages, missing } = withDebDigests(installed, new Map(merged));
-    if (missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${missing.map(debFileName).join(', ')}`);
-    if (tool === 'debootstrap') await debootstrapStatus(raw, installed, debDir, path.join(work, 'installed-debs'), ctx);
-    const lock: InstallLock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages };
+    const { packages, missing } = withDebDigests(installed.packages, new Map(merged));
+    const purged = withDebDigests(installed.purged, new Map(merged));
+    if (missing.length || purged.missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${[...missing, ...purged.missing].map(debFileName).join(', ')}`);
+    if (tool === 'debootstrap') await debootstrapStatus(raw, installed.packages, debDir, path.join(work, 'installed-debs'), ctx);
+    const lock: InstallLock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages, ...(purged.packages.length ? { purged: purged.packages } : {}) };
     const lockMs = Math.round(performance.now() - t0);
     const tree = normalize(raw, await ctx.store.putBytes(''), await shippedPaths(raw, ctx.store));
     await ctx.cache.put(key, treeToJson(tree));
@@ -197,14 +198,18 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
   }
 }
 
+/** The locked packages, and those the install pulled in and the recipe's `exclude` purged (apt needs them to resolve). */
+const withPurged = (locked: DebianLock): LockPackage[] => [...locked.packages, ...(locked.purged ?? [])];
+
 /** A local repository of exactly the locked .debs from the pool, for apt to resolve against alone. */
 async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, s: SourceOf<'debian'>, arch: string, ctx: SourceContext): Promise<void> {
   const suite = s.suite;
   // Linked unverified: dpkg-scanpackages hashes every .deb, and its index is checked against the lock below.
-  for (const p of locked.packages) await placeDeb(ctx.store, pool.get(debFileName(p))!, path.join(debDir, debFileName(p)), false);
+  const all = withPurged(locked);
+  for (const p of all) await placeDeb(ctx.store, pool.get(debFileName(p))!, path.join(debDir, debFileName(p)), false);
   const scan = await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: debDir });
   const scanned = new Map([...scan.stdout.matchAll(/^Filename: \.\/(\S+)\n(?:.+\n)*?SHA256: ([0-9a-f]{64})$/gm)].map((m) => [m[1], m[2]]));
-  const bad = locked.packages.filter((p) => scanned.get(debFileName(p)) !== p.sha256);
+  const bad = all.filter((p) => scanned.get(debFileName(p)) !== p.sha256);
   for (const p of bad) ctx.store.drop(pool.get(debFileName(p))!);
   if (bad.length) throw new Error(`the cache's .deb pool (${ctx.store.dir}) holds damaged .debs, now removed: ${bad.map((p) => `${debFileName(p)} (sha256 ${scanned.get(debFileName(p))?.slice(0, 12) ?? 'unreadable'}, the lock ${p.sha256.slice(0, 12)})`).join(', ')}; build again to fetch them anew`);
   await fs.writeFile(path.join(debDir, 'Packages'), scan.stdout);

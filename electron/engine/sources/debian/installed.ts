@@ -18,8 +18,9 @@ async function text(tree: Tree, store: BlobStore, p: string): Promise<string> {
 /**
  * Installed packages (status "install ok installed"), in the order dpkg's log
  * (`dpkgLog`, or the tree's when mmdebstrap did not remove it) shows them set up; the rest by name.
+ * `purged`: the packages the log shows set up that are no longer installed (the recipe's `exclude`).
  */
-export async function installedPackages(tree: Tree, store: BlobStore, dpkgLog?: string): Promise<Installed[]> {
+export async function installedPackages(tree: Tree, store: BlobStore, dpkgLog?: string): Promise<{ packages: Installed[]; purged: Installed[] }> {
   const installed = new Map<string, Installed>();
   for (const stanza of (await text(tree, store, '/var/lib/dpkg/status')).split(/\n\n+/)) {
     const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1].trim();
@@ -27,10 +28,12 @@ export async function installedPackages(tree: Tree, store: BlobStore, dpkgLog?: 
     if (name && version && arch && status === 'install ok installed') installed.set(`${name}:${arch}`, { name, version, arch });
   }
   const order: Installed[] = [];
+  const gone = new Map<string, Installed>();
   // "DATE TIME status installed NAME:ARCH VERSION": the order packages were set up in.
   for (const m of (dpkgLog ?? (await text(tree, store, '/var/log/dpkg.log'))).matchAll(/^\S+ \S+ status installed (\S+?)(?::(\S+))? (\S+)$/gm)) {
     const p = installed.get(`${m[1]}:${m[2] ?? ''}`) ?? [...installed.values()].find((x) => x.name === m[1] && x.version === m[3]);
     if (p && !order.includes(p)) order.push(p);
+    else if (!p && m[2]) gone.set(`${m[1]}:${m[2]}`, { name: m[1], version: m[3], arch: m[2] });
   }
   // apt's marks: packages it installed as dependencies.
   for (const stanza of (await text(tree, store, '/var/lib/apt/extended_states')).split(/\n\n+/)) {
@@ -39,7 +42,8 @@ export async function installedPackages(tree: Tree, store: BlobStore, dpkgLog?: 
     if (name && /^Auto-Installed: 1$/m.test(stanza)) for (const p of installed.values()) if (p.name === name && (!arch || p.arch === arch || p.arch === 'all')) p.auto = true;
   }
   const rest = [...installed.values()].filter((p) => !order.includes(p)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return [...order, ...rest];
+  const purged = [...gone.values()].filter((p) => ![...installed.values()].some((x) => x.name === p.name && x.arch === p.arch));
+  return { packages: [...order, ...rest], purged };
 }
 
 /** Every path some package's info/*.list names. */
