@@ -225,6 +225,15 @@ describe('a hostile record of what fetched references resolved to', () => {
     expect(existsSync(path.join(h.a.canary, 'keep'))).toBe(true);
   };
 
+  it('a sound record, bare hex as earlier versions wrote it: references whose image the layout lacks are dropped, exit 0', () => {
+    const h = hostile(JSON.stringify({ 'docker://example.org/a:1': 'a'.repeat(64) }));
+    const r = expectContained(h.a, () => boundedCli(['cache', 'gc', '--cache', h.a.cache, '--json']));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).resolved).toEqual({ dropped: ['docker://example.org/a:1'], kept: 0 });
+    expect(JSON.parse(readFileSync(h.file, 'utf8'))).toEqual({});
+    expect(existsSync(h.orphanBlob)).toBe(false);
+  });
+
   it('a huge record is refused unread, named', () => {
     const h = hostile(Buffer.alloc(17 << 20, 0x20));
     refused(h, `${h.file}: is ${17 << 20} bytes`);
