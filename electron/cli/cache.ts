@@ -44,17 +44,20 @@ export async function cmdCache(args: string[], usageOk: () => number): Promise<n
       const freed = r.removed.reduce((n, i) => n + i.bytes, 0);
       const kept = r.kept.reduce((n, i) => n + i.bytes, 0);
       const damaged = 'damaged' in r.images ? r.images.damaged : undefined;
-      if (values.json) out(JSON.stringify({ dryRun: !!values['dry-run'], removed: r.removed.map(({ kind, name, bytes }) => ({ kind, name, bytes })), freed, kept, projects: r.projects, dropped: r.dropped, images: r.images }, null, 2));
+      const damagedRecord = 'damaged' in r.resolved ? r.resolved.damaged : undefined;
+      if (values.json) out(JSON.stringify({ dryRun: !!values['dry-run'], removed: r.removed.map(({ kind, name, bytes }) => ({ kind, name, bytes })), freed, kept, projects: r.projects, dropped: r.dropped, images: r.images, resolved: r.resolved }, null, 2));
       else {
         const count = (k: string) => r.removed.filter((i) => i.kind === k).length;
         const images = 'dropped' in r.images && (r.images.dropped.length || count('images')) ? `, ${r.images.dropped.length} fetched images (${count('images')} image blobs)` : '';
         out(`${values['dry-run'] ? 'would remove' : 'removed'} ${count('blobs')} blobs, ${count('packs')} packs, ${count('nodes')} node results${images} (${humanBytes(freed)}) from ${dir}`);
         out(`kept ${humanBytes(kept)} for ${r.projects.length} project(s)${r.projects.length ? ': ' + r.projects.join(', ') : ''}`);
         if (r.dropped.length) out(`let go: ${r.dropped.join(', ')}`);
+        if ('dropped' in r.resolved && r.resolved.dropped.length) out(`${values['dry-run'] ? 'would forget' : 'forgot'} what ${r.resolved.dropped.join(', ')} resolved to (image gone from the cache)`);
       }
       // The rest of the cache was collected; the layout was not: say why, and fail.
       if (damaged) process.stderr.write(`scratchyard: cache gc: ${damaged}: the image layout ${imageLayoutDir(dir)} is damaged and was left as it is (nothing removed from it); remove that folder to let the next build fetch its base images again\n`);
-      return damaged ? 1 : 0;
+      if (damagedRecord) process.stderr.write(`scratchyard: cache gc: ${damagedRecord}: the record of what fetched references resolved to is damaged and was left as it is; remove it (each reference's next fetch records it again)\n`);
+      return damaged || damagedRecord ? 1 : 0;
     }
     default:
       throw new UsageError(`unknown cache command "${sub}" (expected du, verify or gc)`);

@@ -43,6 +43,9 @@ interface Entry {
   annotations?: Record<string, string>;
 }
 const entries = (): Entry[] => JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')).manifests;
+/** images.resolved.json: what each fetched reference resolved to (read without our code). */
+const resolvedFile = path.join(cache, 'images.resolved.json');
+const resolved = (): Record<string, string> => JSON.parse(readFileSync(resolvedFile, 'utf8'));
 
 /** Every blob hex a manifest in the layout reaches: itself, its config, its layers (read without our code). */
 function reached(digest: string): string[] {
@@ -57,6 +60,8 @@ describe.skipIf(missing)('cache gc and the layout of fetched images', () => {
   let digestB: string;
   let live: string;
   let gone: string;
+  let refA: string;
+  let refB: string;
   beforeAll(async () => {
     reg = await startRegistry();
     // The bases are built and pushed with a cache of their own: the project cache holds only what the fetches bring.
@@ -66,8 +71,9 @@ describe.skipIf(missing)('cache gc and the layout of fetched images', () => {
       ok(cli(['build', p, '--format', 'oci', '--cache', pushCache]));
       ok(cli(['push', p, `docker://${reg.host}/sy/${n}:1`, '--cache', pushCache]));
     }
-    gone = onBase('uses-a', `docker://${reg.host}/sy/base-a:1`);
-    live = onBase('uses-b', `docker://${reg.host}/sy/base-b:1`);
+    [refA, refB] = [`docker://${reg.host}/sy/base-a:1`, `docker://${reg.host}/sy/base-b:1`];
+    gone = onBase('uses-a', refA);
+    live = onBase('uses-b', refB);
     ok(cli(['build', gone, '--cache', cache]));
     ok(cli(['build', live, '--cache', cache]));
     const byTag = new Map(entries().map((e) => [e.annotations?.['org.opencontainers.image.ref.name'], e.digest]));
@@ -89,6 +95,8 @@ describe.skipIf(missing)('cache gc and the layout of fetched images', () => {
     expect(report.removed.filter((i: { kind: string }) => i.kind === 'images').map((i: { name: string }) => i.name).sort()).toEqual(onlyA.sort());
     expect(readFileSync(path.join(layout, 'index.json'), 'utf8')).toBe(before);
     for (const h of reached(digestA)) expect(existsSync(blob(h))).toBe(true);
+    expect(report.resolved).toEqual({ dropped: [refA], kept: 1 });
+    expect(resolved()).toEqual({ [refA]: digestA, [refB]: digestB });
   });
 
   it('removes the entry and blobs of the base only a deleted project used; the live base stays and still builds offline', async () => {
@@ -98,6 +106,9 @@ describe.skipIf(missing)('cache gc and the layout of fetched images', () => {
     const r = ok(cli(['cache', 'gc', '--cache', cache]));
     expect(r.stdout).toMatch(/removed \d+ blobs, \d+ packs, \d+ node results, 1 fetched images \(3 image blobs\)/);
     expect(entries().map((e) => e.digest)).toEqual([digestB]);
+    // The dead base's tag is forgotten with its image; the live one's record stays.
+    expect(r.stdout).toContain(`forgot what ${refA} resolved to`);
+    expect(resolved()).toEqual({ [refB]: digestB });
     for (const h of onlyA) expect(existsSync(blob(h))).toBe(false);
     for (const h of keepB) expect(existsSync(blob(h))).toBe(true);
     const after = JSON.parse(ok(cli(['cache', 'du', '--cache', cache, '--json'])).stdout);
@@ -111,8 +122,11 @@ describe.skipIf(missing)('cache gc and the layout of fetched images', () => {
     const again = ok(cli(['build', live, '--cache', cache]));
     expect(again.stderr).not.toMatch(/downloaded/);
     expect(readFileSync(path.join(layout, 'index.json'), 'utf8')).toBe(index);
-    // ...and, the registry gone, the layout alone is a whole image: read as a base into an empty cache, every blob re-hashed.
+    // ...and, the registry gone, its tag still builds from what the kept record says it named...
     await reg.stop();
+    const down = ok(cli(['build', live, '--cache', cache]));
+    expect(down.stderr).toContain(`${refB}: cannot connect to ${reg.host} (connection refused): using ${digestB}`);
+    // ...and the layout alone is a whole image: read as a base into an empty cache, every blob re-hashed.
     const offline = onBase('from-layout', `oci:${layout}:${digestB.slice(7)}`);
     const built = JSON.parse(ok(cli(['build', offline, '--cache', path.join(work, 'empty-cache'), '--json'])).stdout);
     expect(built.base).toEqual({ ref: `oci:${layout}:${digestB.slice(7)}`, digest: digestB });
@@ -127,6 +141,7 @@ describe.skipIf(missing)('cache gc and the layout of fetched images', () => {
     ok(cli(['cache', 'gc', '--cache', cache, '--keep-storage', '1KB']));
     expect(entries()).toEqual([]);
     for (const h of keepB) expect(existsSync(blob(h))).toBe(false);
+    expect(resolved()).toEqual({});
   });
 });
 
@@ -182,5 +197,59 @@ describe('a hostile image layout in the cache', () => {
     const r = expectContained(h.a, () => boundedCli(['cache', 'gc', '--cache', h.a.cache]));
     expectRefused(r, 1, `${path.join(h.dir, 'blobs', 'sha256')}: is a symbolic link`);
     expect(existsSync(path.join(h.a.canary, 'keep'))).toBe(true);
+  });
+});
+
+describe('a hostile record of what fetched references resolved to', () => {
+  const orphan = 'e'.repeat(64);
+  /** An arena whose cache holds `record` as images.resolved.json, beside a sound layout naming nothing (and so an unreferenced blob gc removes). */
+  function hostile(record: string | Buffer) {
+    const a = arena('sy-gc-resolved-');
+    const dir = path.join(a.cache, 'images');
+    mkdirSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+    writeFileSync(path.join(dir, 'index.json'), '{"schemaVersion": 2, "manifests": []}');
+    writeFileSync(path.join(dir, 'blobs', 'sha256', orphan), 'nobody names me');
+    const file = path.join(a.cache, 'images.resolved.json');
+    writeFileSync(file, record);
+    return { a, file, orphanBlob: path.join(dir, 'blobs', 'sha256', orphan) };
+  }
+  /** Named, exit 1, the record left byte for byte, and the rest of the cache collected all the same. */
+  const refused = (h: ReturnType<typeof hostile>, culprit: string | RegExp) => {
+    const before = readFileSync(h.file);
+    const r = expectContained(h.a, () => boundedCli(['cache', 'gc', '--cache', h.a.cache]));
+    expectRefused(r, 1, culprit);
+    expect(r.stderr).toContain('left as it is');
+    expect(readFileSync(h.file).equals(before)).toBe(true);
+    expect(existsSync(h.orphanBlob)).toBe(false);
+    expect(existsSync(path.join(h.a.canary, 'keep'))).toBe(true);
+  };
+
+  it('a sound record, bare hex as earlier versions wrote it: references whose image the layout lacks are dropped, exit 0', () => {
+    const h = hostile(JSON.stringify({ 'docker://example.org/a:1': 'a'.repeat(64) }));
+    const r = expectContained(h.a, () => boundedCli(['cache', 'gc', '--cache', h.a.cache, '--json']));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).resolved).toEqual({ dropped: ['docker://example.org/a:1'], kept: 0 });
+    expect(JSON.parse(readFileSync(h.file, 'utf8'))).toEqual({});
+    expect(existsSync(h.orphanBlob)).toBe(false);
+  });
+
+  it('a huge record is refused unread, named', () => {
+    const h = hostile(Buffer.alloc(17 << 20, 0x20));
+    refused(h, `${h.file}: is ${17 << 20} bytes`);
+  });
+
+  it('a malformed record, named', () => {
+    const h = hostile('{"docker://example.org/a:1": ');
+    refused(h, `${h.file}: is not JSON`);
+    const list = hostile('["sha256:' + 'a'.repeat(64) + '"]');
+    refused(list, `${list.file}: top:`);
+    const number = hostile('{"docker://example.org/a:1": 7}');
+    refused(number, `${number.file}: docker://example.org/a:1:`);
+  });
+
+  it('a digest that climbs out never becomes a path', () => {
+    const h = hostile(JSON.stringify({ 'docker://example.org/a:1': 'sha256:../../x', 'docker://example.org/b:1': `sha256:${'b'.repeat(64)}` }));
+    refused(h, `${h.file}: "docker://example.org/a:1": "sha256:../../x" is not a digest`);
   });
 });

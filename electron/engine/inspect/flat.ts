@@ -9,6 +9,7 @@
 // analyze.ts computes the same figures from trees (the app's path); the two
 // agree to the byte (test/engine/inspect-flat.test.ts).
 import type { Sha256 } from '../../../shared/brand';
+import { removed, type PathForm } from '../model/apply';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../model/diff';
 import { TreeConflictError } from '../model/tree';
 import { scanImageHeaders } from '../oci/read';
@@ -34,6 +35,7 @@ type FlatTree = Map<string, number>;
 const ROOT = '';
 
 const parentName = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
+const TAR_NAMES: PathForm<string> = { root: ROOT, parent: parentName };
 
 /** Every folder above p, nearest to the root first, the root and p left out (model/path.ts ancestors). */
 function ancestorNames(p: string): string[] {
@@ -264,7 +266,7 @@ class FlatImage {
       else gone.add(whitedOut(p, cut));
     }
     if (gone.size || emptied.size) {
-      for (const q of [...this.state.keys()]) if (removed(q, gone, emptied)) this.state.delete(q);
+      for (const q of [...this.state.keys()]) if (removed(q, gone, emptied, TAR_NAMES)) this.state.delete(q);
     }
     for (const [p, id] of layer.own) {
       const cut = p.lastIndexOf('/');
@@ -422,16 +424,6 @@ class FlatImage {
       if (t.has(p)) return { layer: j, how: 'overwritten' };
     }
     return { layer: -1, how: 'removed' };
-  }
-}
-
-/** Is q removed: whited out itself, or under a whited-out path or an opaque folder? The root never is. */
-function removed(q: string, gone: Set<string>, emptied: Set<string>): boolean {
-  if (q === ROOT) return false;
-  if (gone.has(q)) return true;
-  for (let a = parentName(q); ; a = parentName(a)) {
-    if (gone.has(a) || emptied.has(a)) return true;
-    if (a === ROOT) return false;
   }
 }
 

@@ -21,7 +21,7 @@ export function applyLayer(base: Tree, layer: Tree): Tree {
     else if (name.startsWith(WHITEOUT_PREFIX)) gone.add(((dir === '/' ? '' : dir) + '/' + name.slice(WHITEOUT_PREFIX.length)) as ImagePath);
   }
   if (gone.size || emptied.size) {
-    for (const q of [...out.keys()]) if (removed(q, gone, emptied)) out.delete(q);
+    for (const q of [...out.keys()]) if (removed(q, gone, emptied, IMAGE_PATHS)) out.delete(q);
   }
   for (const p of own) {
     if (baseName(p).startsWith(WHITEOUT_PREFIX)) continue;
@@ -30,12 +30,20 @@ export function applyLayer(base: Tree, layer: Tree): Tree {
   return out;
 }
 
+/** How paths of one form nest: image paths ("/" the root) here, tar names ("" the root) in inspect/flat.ts. */
+export interface PathForm<P extends string> {
+  root: P;
+  parent(p: P): P;
+}
+
+const IMAGE_PATHS: PathForm<ImagePath> = { root: ROOT, parent: parentOf };
+
 /** Is q removed: whited out itself, or under a whited-out path or an opaque folder? The root never is. */
-function removed(q: ImagePath, gone: Set<ImagePath>, emptied: Set<ImagePath>): boolean {
-  if (q === ROOT) return false;
+export function removed<P extends string>(q: P, gone: ReadonlySet<P>, emptied: ReadonlySet<P>, form: PathForm<P>): boolean {
+  if (q === form.root) return false;
   if (gone.has(q)) return true;
-  for (let a = parentOf(q); ; a = parentOf(a)) {
+  for (let a = form.parent(q); ; a = form.parent(a)) {
     if (gone.has(a) || emptied.has(a)) return true;
-    if (a === ROOT) return false;
+    if (a === form.root) return false;
   }
 }

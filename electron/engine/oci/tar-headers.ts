@@ -6,8 +6,7 @@
 // helpers and its messages: checksum, sizes within the file, PAX and GNU
 // records bounded and well-formed, no NUL in names or link targets, clean
 // relative names, numeric fields that are numbers.
-import { readSync } from 'node:fs';
-import { BLOCK, MAX_META_RECORD, TYPES, TarError, checksumOk, cleanName, decimal, field, isZero, octal, parsePax, type ByteSink, type TarType } from './tar';
+import { BLOCK, MAX_META_RECORD, TYPES, TarError, TarWindow, checksumOk, cleanName, decimal, field, gnuLongText, isZero, octal, parsePax, type ByteSink, type TarType } from './tar';
 
 /** What inspection reads of an entry. One object, rewritten for every header: copy what you keep. */
 export interface HeaderRecord {
@@ -86,10 +85,7 @@ class Pending {
   /** The data of the record `header` asked for. */
   meta(data: Buffer): void {
     if (this.metaFlag === 'L' || this.metaFlag === 'K') {
-      const z = data.indexOf(0);
-      const s = data.toString('utf8', 0, z === -1 ? data.length : z);
-      if (this.metaFlag === 'L') this.longName = s;
-      else this.longLink = s;
+      this[this.metaFlag === 'L' ? 'longName' : 'longLink'] = gnuLongText(data);
       return;
     }
     const { pax } = parsePax(data, this.metaAt);
@@ -103,66 +99,24 @@ class Pending {
 }
 
 const END = 1;
-const WINDOW = 1 << 20;
 
 /**
  * Every entry of the tar in bytes [start, end) of an open file, in order,
- * handed to `onEntry` in one reused record. Without `sink`, contents are
- * skipped; with it, every byte of the range goes to the sink once, in order,
- * to its end (the end-of-archive blocks and what follows them too), in the
- * same pass that reads the headers.
+ * handed to `onEntry` in one reused record, read through a TarWindow: without
+ * `sink`, contents are skipped; with it, every byte of the range goes to the
+ * sink once, in order, to its end, in the same pass that reads the headers.
  */
 export function scanHeaders(fd: number, start: number, end: number, sink: ByteSink | undefined, onEntry: (h: HeaderRecord) => void): void {
-  const total = end - start;
-  const buf = Buffer.allocUnsafe(Math.min(WINDOW, Math.max(total, BLOCK)));
-  /** The window: bytes [winStart, winStart + winLen) of the range are in buf. */
-  let winStart = 0;
-  let winLen = 0;
-  /** Bytes [0, fed) went to the sink. */
-  let fed = 0;
-  const fill = (into: Buffer, len: number, pos: number): number => {
-    let n = 0;
-    while (n < len) {
-      const got = readSync(fd, into, n, len - n, start + pos + n);
-      if (got === 0) break;
-      n += got;
-    }
-    if (sink && pos <= fed && pos + n > fed) {
-      sink.update(into.subarray(fed - pos, n));
-      fed = pos + n;
-    }
-    return n;
-  };
-  const skipTo = (pos: number) => {
-    while (sink && fed < pos) {
-      winLen = 0;
-      if (fill(buf, Math.min(buf.length, pos - fed), fed) === 0) throw new TarError(`truncated at byte ${fed}`);
-    }
-  };
-  const at = (pos: number, len: number): Buffer => {
-    if (pos >= winStart && pos + len <= winStart + winLen) return buf.subarray(pos - winStart, pos - winStart + len);
-    skipTo(pos);
-    if (len > buf.length) {
-      const big = Buffer.allocUnsafe(len);
-      const n = fill(big, len, pos);
-      if (n < len) throw new TarError(`truncated at byte ${pos + n}`);
-      return big;
-    }
-    winStart = pos;
-    winLen = fill(buf, Math.min(buf.length, total - pos), pos);
-    if (winLen < len) throw new TarError(`truncated at byte ${pos + winLen}`);
-    return buf.subarray(0, len);
-  };
+  const win = new TarWindow(fd, start, end, sink);
   const dec = new Pending();
   const rec: HeaderRecord = { name: '', linkname: '', type: 'other', size: 0 };
-  for (let pos = 0; pos < total; ) {
-    if (pos + BLOCK > total) throw new TarError(`truncated at byte ${total}: a header cut short`);
-    const step = dec.header(at(pos, BLOCK), pos, total - pos - BLOCK, rec);
+  for (let pos = 0; pos < win.total; ) {
+    const step = dec.header(win.header(pos), pos, win.total - pos - BLOCK, rec);
     if (step === END) break;
     const size = step < 0 ? -1 - step : rec.size;
-    if (step < 0) dec.meta(Buffer.from(at(pos + BLOCK, size)));
+    if (step < 0) dec.meta(Buffer.from(win.at(pos + BLOCK, size)));
     else onEntry(rec);
     pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
   }
-  skipTo(total);
+  win.finish();
 }

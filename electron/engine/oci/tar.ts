@@ -130,10 +130,7 @@ class HeaderDecoder {
   meta(data: Buffer): void {
     const at = this.metaAt;
     if (this.metaFlag === 'L' || this.metaFlag === 'K') {
-      const z = data.indexOf(0);
-      const s = data.toString('utf8', 0, z === -1 ? data.length : z);
-      if (this.metaFlag === 'L') this.longName = s;
-      else this.longLink = s;
+      this[this.metaFlag === 'L' ? 'longName' : 'longLink'] = gnuLongText(data);
       return;
     }
     const { pax, xattrs } = parsePax(data, at);
@@ -144,6 +141,12 @@ class HeaderDecoder {
     this.pax = { ...this.pax, ...pax };
     if (xattrs) this.xattrs = { ...this.xattrs, ...xattrs };
   }
+}
+
+/** A GNU long name or link record's text: up to its first NUL. */
+export function gnuLongText(data: Buffer): string {
+  const z = data.indexOf(0);
+  return data.toString('utf8', 0, z === -1 ? data.length : z);
 }
 
 function pick(o: Record<string, string>, keys: string[]): Record<string, string> {
@@ -387,66 +390,100 @@ export interface ByteSink {
 }
 
 /**
- * Every header of the tar stored in bytes [start, end) of an open file, in
- * order, with offsets relative to `start`. Without `sink`, contents are
- * skipped, not read: reads go through a 1 MiB window that moves only when a
- * header falls outside it. With `sink` (a hash checking the layer's digest),
- * the same pass reads what lies between the windows too, and hands every byte
- * of the range to the sink exactly once, in order, to its end.
+ * Bytes [start, end) of an open file, read for a header walk (scanTar here,
+ * oci/tar-headers.ts's scanHeaders): a 1 MiB window that moves only when what
+ * is asked for falls outside it, so contents are skipped, not read. With a
+ * sink (a hash checking the layer's digest), the same pass reads what lies
+ * between the windows too, and hands every byte of the range to the sink
+ * exactly once, in order, to its end (finish).
  */
-export function* scanTar(fd: number, start: number, end: number, sink?: ByteSink): Generator<TarHeader> {
-  const buf = Buffer.alloc(WINDOW);
-  let winStart = -1;
-  let winLen = 0;
-  const total = end - start;
-  // With a sink: bytes [0, fed) went to it.
-  let fed = 0;
-  const readAt = (into: Buffer, len: number, pos: number): number => {
+export class TarWindow {
+  /** The range's length. */
+  readonly total: number;
+  private readonly buf: Buffer;
+  /** Bytes [winStart, winStart + winLen) of the range are in buf. */
+  private winStart = 0;
+  private winLen = 0;
+  /** With a sink: bytes [0, fed) went to it. */
+  private fed = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly start: number,
+    end: number,
+    private readonly sink: ByteSink | undefined,
+  ) {
+    this.total = end - start;
+    // A small layer gets a small window.
+    this.buf = Buffer.allocUnsafe(Math.min(WINDOW, Math.max(this.total, BLOCK)));
+  }
+
+  /** The 512-byte header at `pos`, or a TarError when the range ends inside it. */
+  header(pos: number): Buffer {
+    if (pos + BLOCK > this.total) throw new TarError(`truncated at byte ${this.total}: a header cut short`);
+    return this.at(pos, BLOCK);
+  }
+
+  /** Bytes [pos, pos + len) of the range (a view of the window: copy what you keep), or a TarError when they are not all there. */
+  at(pos: number, len: number): Buffer {
+    if (pos >= this.winStart && pos + len <= this.winStart + this.winLen) return this.buf.subarray(pos - this.winStart, pos - this.winStart + len);
+    this.feedTo(pos);
+    if (len > this.buf.length) {
+      const big = Buffer.allocUnsafe(len);
+      const n = this.fill(big, len, pos);
+      if (n < len) throw new TarError(`truncated at byte ${pos + n}`);
+      return big;
+    }
+    this.winStart = pos;
+    this.winLen = this.fill(this.buf, Math.min(this.buf.length, this.total - pos), pos);
+    if (this.winLen < len) throw new TarError(`truncated at byte ${pos + this.winLen}`);
+    return this.buf.subarray(0, len);
+  }
+
+  /** The walk is over: the end-of-archive blocks and whatever follows them are part of the digest too. */
+  finish(): void {
+    this.feedTo(this.total);
+  }
+
+  /** Read up to `len` bytes at `pos` into `into`, feeding the sink what it has not had yet; how many were read. */
+  private fill(into: Buffer, len: number, pos: number): number {
     let n = 0;
     while (n < len) {
-      const got = readSync(fd, into, n, len - n, start + pos + n);
+      const got = readSync(this.fd, into, n, len - n, this.start + pos + n);
       if (got === 0) break;
       n += got;
     }
-    if (sink && pos + n > fed && pos <= fed) {
-      sink.update(into.subarray(fed - pos, n));
-      fed = pos + n;
+    if (this.sink && pos <= this.fed && pos + n > this.fed) {
+      this.sink.update(into.subarray(this.fed - pos, n));
+      this.fed = pos + n;
     }
     return n;
-  };
-  /** Read (and feed) the bytes between what was fed and `pos`: content the listing skips, the digest still covers. */
-  const feedTo = (pos: number) => {
-    while (sink && fed < pos) {
-      const n = readAt(buf, Math.min(WINDOW, pos - fed), fed);
-      winStart = -1;
-      if (n === 0) throw new TarError(`truncated at byte ${fed}`);
+  }
+
+  /** Read (and feed) the bytes between what was fed and `pos`: content the walk skips, the digest still covers. */
+  private feedTo(pos: number): void {
+    while (this.sink && this.fed < pos) {
+      this.winLen = 0;
+      if (this.fill(this.buf, Math.min(this.buf.length, pos - this.fed), this.fed) === 0) throw new TarError(`truncated at byte ${this.fed}`);
     }
-  };
-  const block = (pos: number, len: number): Buffer => {
-    if (pos < winStart || pos + len > winStart + winLen) {
-      feedTo(pos);
-      if (len > WINDOW) {
-        const big = Buffer.alloc(len);
-        const n = readAt(big, len, pos);
-        if (n < len) throw new TarError(`truncated at byte ${pos + n}`);
-        return big;
-      }
-      winStart = pos;
-      winLen = readAt(buf, Math.min(WINDOW, total - pos), pos);
-      if (winLen < len) throw new TarError(`truncated at byte ${pos + winLen}`);
-    }
-    return buf.subarray(pos - winStart, pos - winStart + len);
-  };
+  }
+}
+
+/**
+ * Every header of the tar stored in bytes [start, end) of an open file, in
+ * order, with offsets relative to `start`, read through a TarWindow: contents
+ * skipped, or with `sink`, every byte of the range handed to it in the same pass.
+ */
+export function* scanTar(fd: number, start: number, end: number, sink?: ByteSink): Generator<TarHeader> {
+  const win = new TarWindow(fd, start, end, sink);
   const dec = new HeaderDecoder();
-  for (let pos = 0; pos < total; ) {
-    if (pos + BLOCK > total) throw new TarError(`truncated at byte ${total}: a header cut short`);
-    const step = dec.header(block(pos, BLOCK), pos, total - pos - BLOCK);
+  for (let pos = 0; pos < win.total; ) {
+    const step = dec.header(win.header(pos), pos, win.total - pos - BLOCK);
     if (step.kind === 'end') break;
     const size = step.kind === 'entry' ? step.header.size : step.size;
-    if (step.kind === 'meta') dec.meta(Buffer.from(block(pos + BLOCK, size)));
+    if (step.kind === 'meta') dec.meta(Buffer.from(win.at(pos + BLOCK, size)));
     else yield step.header;
     pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
   }
-  // The end-of-archive blocks and whatever follows them are part of the digest too.
-  feedTo(total);
+  win.finish();
 }

@@ -22,10 +22,10 @@ import { controlProblem } from '../../../shared/grammar';
 import { formatImageRef, isLoopbackRegistry, isRemote, registryHost, type ImageRef, type RemoteImageRef } from '../../../shared/imageref';
 import { exec } from '../tools/exec';
 import { requireTool } from '../tools/registry';
-import { writeFileAtomic } from '../store/atomic';
 import { withFileLock } from '../store/filelock';
 import { imageLayoutDir, imageLayoutLock } from '../store/image-layout';
 import { readJsonCapped } from '../store/integrity';
+import { knownRefs, resolvedRefsFile, writeResolvedRefs } from '../store/resolved-refs';
 import { SkopeoProgressParser, blobOutcomes, type BlobOutcome, type SkopeoEvent } from './skopeo-progress';
 
 export type CopyProgress =
@@ -120,29 +120,34 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
     opts.onProgress?.({ kind: 'offline', ref: text, digest: known, reason: (e as TransportError).fault === 'refused' ? `cannot connect to ${host} (connection refused)` : `${host} cannot be reached` });
     return inCache(known);
   }
-  const previous = await remember(opts.cacheDir, ref, manifestDigest);
-  opts.onProgress?.({ kind: 'resolved', ref: text, digest: manifestDigest, ...(previous ? { previous } : {}) });
+  const before = await lastResolved(opts.cacheDir, ref);
+  opts.onProgress?.({ kind: 'resolved', ref: text, digest: manifestDigest, ...(before && before !== manifestDigest ? { previous: before } : {}) });
+  // A reference by digest needs no record: it names one image for ever.
+  const record = before !== manifestDigest && !named;
   const tag: string = manifestDigest;
   const local: ImageRef = { transport: 'oci', path: layout, tag };
-  if (await layoutHas(layout, tag)) {
-    opts.onProgress?.({ kind: 'cached', digest: manifestDigest });
-    return { path: layout, manifestDigest, ref: local };
-  }
+  let cached = await layoutHas(layout, tag);
+  if (cached) opts.onProgress?.({ kind: 'cached', digest: manifestDigest });
+  if (cached && !record) return { path: layout, manifestDigest, ref: local };
   // One copy at a time into the layout, from this process (a queue) and from others sharing the cache (a lock file):
   // skopeo rewrites index.json whole, so two at once could drop an entry; and the second finds the image there.
   await fs.mkdir(path.dirname(layout), { recursive: true });
   await oneAtATime(layout, () =>
     withFileLock(
-      // The lock `cache gc` takes too before it prunes the layout.
+      // The lock `cache gc` takes too before it prunes the layout and the record of what references resolved to.
       imageLayoutLock(layout),
       async () => {
-        if (await layoutHas(layout, tag)) {
+        if (!cached && (await layoutHas(layout, tag))) {
+          cached = true;
           opts.onProgress?.({ kind: 'cached', digest: manifestDigest });
-          return;
         }
-        await fs.mkdir(layout, { recursive: true });
-        // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
-        await copyToLayout(pinned(ref, manifestDigest), layout, tag, opts, text);
+        if (!cached) {
+          await fs.mkdir(layout, { recursive: true });
+          // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
+          await copyToLayout(pinned(ref, manifestDigest), layout, tag, opts, text);
+        }
+        // Recorded once the layout holds the image: gc (under this lock) never drops a record being written, nor keeps one it cannot use.
+        if (record) await remember(opts.cacheDir, ref, manifestDigest);
       },
       { signal: opts.signal, onWait: (holder) => opts.onProgress?.({ kind: 'waiting', holder }) },
     ),
@@ -282,34 +287,18 @@ async function layoutHas(layout: string, tag: string): Promise<boolean> {
   return fs.stat(path.join(layout, 'blobs', 'sha256')).then(() => true, () => false);
 }
 
-/** What each reference resolved to last (a cache file: read capped, each digest held to its grammar). */
-async function resolvedFile(cacheDir: string): Promise<{ file: string; known: Record<string, string> }> {
-  const file = path.join(path.resolve(cacheDir), 'images.resolved.json');
-  const doc = await readJsonCapped(file, 16 << 20).catch(() => undefined);
-  const known: Record<string, string> = doc && 'value' in doc && doc.value && typeof doc.value === 'object' && !Array.isArray(doc.value) ? (doc.value as Record<string, string>) : {};
-  return { file, known };
-}
-
-function digestIn(known: Record<string, string>, ref: ImageRef): Sha256 | undefined {
-  const key = formatImageRef(ref);
-  const d = Object.hasOwn(known, key) ? known[key] : undefined;
-  return typeof d === 'string' && /^[0-9a-f]{64}$/.test(d) ? asSha256(d) : undefined;
-}
-
+/** What `ref` resolved to when last fetched, if the cache's record says (store/resolved-refs.ts checks it). */
 async function lastResolved(cacheDir: string, ref: ImageRef): Promise<Sha256 | undefined> {
-  return digestIn((await resolvedFile(cacheDir)).known, ref);
+  return (await knownRefs(cacheDir)).get(formatImageRef(ref));
 }
 
-/** Record what a reference resolved to; the digest it named before, when that differs (a moved tag). */
-async function remember(cacheDir: string, ref: ImageRef, digest: Sha256): Promise<Sha256 | undefined> {
-  if (ref.transport === 'docker' && ref.ref.digest) return undefined;
-  const { file, known } = await resolvedFile(cacheDir);
+/** Record what a reference resolved to (read again here: another process may have recorded meanwhile). Hold the layout's lock. */
+async function remember(cacheDir: string, ref: ImageRef, digest: Sha256): Promise<void> {
+  const refs = await knownRefs(cacheDir);
   const key = formatImageRef(ref);
-  const before = digestIn(known, ref);
-  if (before === digest) return undefined;
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify({ ...known, [key]: digest }, null, 1) + '\n');
-  return before;
+  if (refs.get(key) === digest) return;
+  refs.set(key, digest);
+  await writeResolvedRefs(resolvedRefsFile(cacheDir), refs);
 }
 
 // ---- running skopeo ---------------------------------------------------------------------

@@ -9,11 +9,15 @@
 // is pruned the same way: an index.json entry stays while a kept node names
 // its manifest digest (a build's image source records it), the blobs no kept
 // entry reaches go. That happens under the layout's lock, so no fetch writes
-// it meanwhile; a damaged layout is reported and left as it is.
+// it meanwhile; a damaged layout is reported and left as it is. So is the
+// record of what fetched references resolved to (images.resolved.json,
+// store/resolved-refs.ts): a reference whose manifest the pruned layout no
+// longer holds is dropped from it.
 import { promises as fs } from 'node:fs';
 import { withFileLock } from './filelock';
-import { entryNamed, imageLayoutDir, imageLayoutLock, readImageLayout, rewriteIndex, type LayoutEntry } from './image-layout';
+import { entryNamed, imageLayoutDir, imageLayoutLock, readImageLayout, rewriteIndex, type ImageLayout, type LayoutEntry } from './image-layout';
 import { imageBlobItems, inventory, removeItem, type AnyKind, type Item } from './inventory';
+import { readResolvedRefs, resolvedRefsFile, writeResolvedRefs } from './resolved-refs';
 import { readAllRoots, runningBuilds, type RootsFile } from './roots';
 
 export interface GcOptions {
@@ -31,6 +35,8 @@ export interface GcReport {
   dropped: string[];
   /** The image layout: entries dropped from index.json (manifest digests), entries kept; or why it was left alone. */
   images: { dropped: string[]; kept: number } | { damaged: string };
+  /** images.resolved.json: references dropped (their manifest left the layout), references kept; or why it was left alone. */
+  resolved: { dropped: string[]; kept: number } | { damaged: string };
 }
 
 /** A build is running on this cache: gc would race it. */
@@ -42,8 +48,8 @@ export async function gc(cacheDir: string, opts: GcOptions = {}): Promise<GcRepo
   const busy = await runningBuilds(cacheDir);
   if (busy.length) throw new CacheBusyError(`a build is running on the cache ${cacheDir} (process ${busy.join(', ')}); run cache gc when it has ended`);
   const layout = imageLayoutDir(cacheDir);
-  // Only when there is a layout: the lock file goes beside it, and gc must not make a cache folder that is not there.
-  if (!(await exists(layout))) return collect(cacheDir, opts);
+  // Only when there is a layout or a record: the lock file goes beside them, and gc must not make a cache folder that is not there.
+  if (!(await exists(layout)) && !(await exists(resolvedRefsFile(cacheDir)))) return collect(cacheDir, opts);
   return withFileLock(imageLayoutLock(layout), () => collect(cacheDir, opts));
 }
 
@@ -115,13 +121,33 @@ async function collect(cacheDir: string, opts: GcOptions): Promise<GcReport> {
     for (const it of removed) await removeItem(it);
     for (const r of dropped) await fs.rm(r.file, { force: true });
   }
+  const resolved = await pruneResolved(cacheDir, layout, kept.entries, !!opts.dryRun);
   return {
     removed,
     kept: [...kept.items],
     projects: live.map((r) => r.project),
     dropped: dropped.map((r) => r.project),
     images: layout.kind === 'damaged' ? { damaged: `${layout.file}: ${layout.why}` } : { dropped: droppedEntries.map((e) => `sha256:${e.digest}`), kept: kept.entries.size },
+    resolved,
   };
+}
+
+/**
+ * Drop from images.resolved.json the references whose manifest the layout no
+ * longer holds (all of them when there is no layout). A damaged record is
+ * named and left as it is; with a damaged layout, the record is not pruned.
+ */
+async function pruneResolved(cacheDir: string, layout: ImageLayout, kept: ReadonlySet<LayoutEntry>, dryRun: boolean): Promise<GcReport['resolved']> {
+  const record = await readResolvedRefs(cacheDir);
+  if (record.kind === 'damaged') return { damaged: `${record.file}: ${record.why}` };
+  if (record.kind === 'absent') return { dropped: [], kept: 0 };
+  if (layout.kind === 'damaged') return { dropped: [], kept: record.refs.size };
+  // fetchImage names an entry by its digest's hex (ref.name), as it looks it up.
+  const held = new Set<string>([...kept].flatMap((e) => (e.tag !== undefined ? [e.digest, e.tag] : [e.digest])));
+  const stays = new Map([...record.refs].filter(([, digest]) => held.has(digest)));
+  const dropped = [...record.refs.keys()].filter((ref) => !stays.has(ref));
+  if (dropped.length && !dryRun) await writeResolvedRefs(record.file, stays);
+  return { dropped, kept: stays.size };
 }
 
 async function exists(p: string): Promise<boolean> {
