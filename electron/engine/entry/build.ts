@@ -295,9 +295,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       await fs.mkdir(outDir, { recursive: true });
       await sweepStaleTemps(outDir);
     }
-    // The SBOMs are made while the exports write (they wait on the disk): only an OCI layout that lists the SBOM waits for it.
-    const sbomMade = wantSbom ? buildSboms({ recipe, meta, layers, states, brought, store, cache, outDir, report }) : undefined;
-    sbomMade?.catch(() => undefined);
+    const sbom = wantSbom ? await buildSboms({ recipe, meta, layers, states, brought, store, cache, outDir, report }) : undefined;
     // The exports are independent files: written side by side (one mostly reads, one mostly writes).
     opts.signal?.throwIfAborted();
     const initrdGzip = opts.initrdGzip ?? true;
@@ -305,16 +303,15 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       formats.map(async (f) => {
         const target = path.join(outDir, `${recipe.name}.${OUTPUT_SUFFIX[f]}${f === 'initrd' && initrdGzip ? '.gz' : ''}`);
         outputs[f] = target;
-        const sbom = f === 'oci' && recipe.sbomInLayout ? await sbomMade : undefined;
         const node = report.start(`export:${f}`, `export ${f}`);
-        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(sbom?.oci ? { sbom: sbom.oci.index.digest } : {}) });
+        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(f === 'oci' && sbom?.oci && recipe.sbomInLayout ? { sbom: sbom.oci.index.digest } : {}) });
         if (await outputCurrent(cache, target, exportKey)) {
           node.cached();
           return;
         }
         try {
           if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
-          else if (f === 'oci') await writeOciLayout(target, store, meta, layers, sbom?.oci);
+          else if (f === 'oci') await writeOciLayout(target, store, meta, layers, recipe.sbomInLayout ? sbom?.oci : undefined);
           else if (f === 'initrd') {
             const spec = defaultWrapperSpec(recipe);
             const blob = await initrdBlob(store, cache, states[states.length - 1], digests[digests.length - 1], spec, recipe.epoch, initrdGzip);
@@ -335,7 +332,6 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
     if (rejected) throw rejected.reason;
     written.sort((a, b) => formats.indexOf(a) - formats.indexOf(b));
     // After the exports: a build that failed leaves no SBOM of an image it did not write.
-    const sbom = await sbomMade;
     const sboms = sbom ? await sbom.write() : undefined;
     return { recipe, ...(baseImage ? { base: { ref: baseImage.ref, digest: baseImage.digest } } : {}), projectDir: project.dir, manifestDigest: meta.manifest.digest, layers, outputs, written, ...(sboms ? { sboms } : {}), states, stages, brought, store, lock };
   } catch (e) {
