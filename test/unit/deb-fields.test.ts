@@ -1,7 +1,8 @@
 // A debootstrap root's dpkg status takes Priority and Section from each
-// package's .deb, as apt's installs record them; nothing else changes.
+// package's .deb, as apt's installs record them; nothing else changes. apt's
+// auto marks are kept for installed packages only, in one order.
 import { describe, expect, it } from 'vitest';
-import { withDebFields } from '../../electron/engine/sources/debian/deb-fields';
+import { withDebFields, withInstalledMarks } from '../../electron/engine/sources/debian/deb-fields';
 
 const status = [
   'Package: apt\nStatus: install ok installed\nPriority: required\nSection: admin\nVersion: 2.6.1\nArchitecture: amd64\nDescription: commandline package manager\n Priority: this continuation line is text',
@@ -32,5 +33,22 @@ describe('withDebFields', () => {
 
   it('leaves a status no .deb speaks for as it is', () => {
     expect(withDebFields(status, new Map())).toBe(status);
+  });
+});
+
+describe('withInstalledMarks', () => {
+  const installed = [
+    { name: 'libffi8', version: '3.4.4-1', arch: 'amd64' },
+    { name: 'libext2fs2', version: '1.47.0-2', arch: 'amd64' },
+    { name: 'tzdata', version: '2024a-0+deb12u1', arch: 'all' },
+  ];
+  it("keeps installed packages' marks (an arch:all package's under the native architecture), sorted; drops a purged one's", () => {
+    const apt = 'Package: libffi8\nArchitecture: amd64\nAuto-Installed: 1\n\nPackage: debian-archive-keyring\nArchitecture: amd64\nAuto-Installed: 1\n\nPackage: tzdata\nArchitecture: amd64\nAuto-Installed: 1\n\nPackage: libext2fs2\nArchitecture: amd64\nAuto-Installed: 1\n\n';
+    const out = withInstalledMarks(apt, installed);
+    expect(out).toBe('Package: libext2fs2\nArchitecture: amd64\nAuto-Installed: 1\n\nPackage: libffi8\nArchitecture: amd64\nAuto-Installed: 1\n\nPackage: tzdata\nArchitecture: amd64\nAuto-Installed: 1\n\n');
+    // The same marks in another order (a locked install's repository) give the same text.
+    const reordered = apt.split('\n\n').filter(Boolean).reverse().join('\n\n') + '\n\n';
+    expect(withInstalledMarks(reordered, installed)).toBe(out);
+    expect(withInstalledMarks(out, installed)).toBe(out);
   });
 });

@@ -1,4 +1,12 @@
 // One set of packages makes one root, whichever way it was installed.
+//
+// apt writes its auto marks (/var/lib/apt/extended_states) in the order of
+// its package cache, which follows the archive's index (a locked install's
+// local repository orders it otherwise), and keeps the marks of packages the
+// recipe's `exclude` purged with dpkg behind its back; so the marks are kept
+// for installed packages only, sorted by name and architecture (apt reads
+// them into a map, and writes them anew at its next change).
+//
 // debootstrap copies the archive's Packages index into dpkg's `available`,
 // and dpkg then records the archive's Priority and Section overrides in its
 // status; apt (mmdebstrap) and a locked install (a local repository indexed
@@ -55,11 +63,37 @@ export function withDebFields(status: string, fields: Map<string, Fields>): stri
 
 /** Rewrite a debootstrap root's /var/lib/dpkg/status in `raw` as above. */
 export async function debootstrapStatus(raw: Tree, installed: Installed[], debDir: string, scratch: string, ctx: SourceContext): Promise<void> {
-  const file = imagePath('/var/lib/dpkg/status');
+  const fields = await debFields(installed, debDir, scratch);
+  await rewriteText(raw, '/var/lib/dpkg/status', ctx, (status) => withDebFields(status, fields));
+}
+
+/** `extendedStates` with only the stanzas of installed packages, sorted by package and architecture. */
+export function withInstalledMarks(extendedStates: string, installed: Installed[]): string {
+  const isInstalled = (stanza: string) => {
+    const [name, arch] = [field(stanza, 'Package'), field(stanza, 'Architecture')];
+    return installed.some((p) => p.name === name && (!arch || p.arch === arch || p.arch === 'all'));
+  };
+  const key = (stanza: string) => `${field(stanza, 'Package')}\0${field(stanza, 'Architecture') ?? ''}`;
+  const stanzas = extendedStates
+    .split(/\n\n+/)
+    .map((x) => x.trim())
+    .filter((x) => x && isInstalled(x))
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return stanzas.map((x) => `${x}\n\n`).join('');
+}
+
+/** Rewrite a root's /var/lib/apt/extended_states in `raw` as above. */
+export function installedMarks(raw: Tree, installed: Installed[], ctx: SourceContext): Promise<void> {
+  return rewriteText(raw, '/var/lib/apt/extended_states', ctx, (text) => withInstalledMarks(text, installed));
+}
+
+/** A file of `raw` (when it is one) with its text made by `edit`, its contents put in the store. */
+async function rewriteText(raw: Tree, at: string, ctx: SourceContext, edit: (text: string) => string): Promise<void> {
+  const file = imagePath(at);
   const e = raw.get(file);
   if (e?.type !== 'file' || !e.digest) return;
   const before = String(await ctx.store.read(e.digest));
-  const after = withDebFields(before, await debFields(installed, debDir, scratch));
+  const after = edit(before);
   if (after === before) return;
   const blob = await ctx.store.putBytes(after);
   raw.set(file, { ...e, digest: blob.digest, size: blob.size });

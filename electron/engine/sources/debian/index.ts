@@ -26,7 +26,7 @@ import { importTar } from '../../oci/tar-import';
 import { RecipeError, type SourceContext, type SourceResult } from '../types';
 import { archivesOf, listsName, sourcesLine, type Archive } from './archives';
 import { runDebootstrap } from './debootstrap';
-import { debootstrapStatus } from './deb-fields';
+import { debootstrapStatus, installedMarks } from './deb-fields';
 import { fetchLocked } from './fetch';
 import { adoptDeb, placeDeb } from './pool';
 import { debFileName, installedPackages, shippedPaths, withDebDigests } from './installed';
@@ -185,6 +185,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     const purged = withDebDigests(installed.purged, new Map(merged));
     if (missing.length || purged.missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${[...missing, ...purged.missing].map(debFileName).join(', ')}`);
     if (tool === 'debootstrap') await debootstrapStatus(raw, installed.packages, debDir, path.join(work, 'installed-debs'), ctx);
+    await installedMarks(raw, installed.packages, ctx);
     const lock: InstallLock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages, ...(purged.packages.length ? { purged: purged.packages } : {}) };
     const lockMs = Math.round(performance.now() - t0);
     const tree = normalize(raw, await ctx.store.putBytes(''), await shippedPaths(raw, ctx.store));
