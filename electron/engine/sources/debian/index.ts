@@ -36,7 +36,7 @@ import { OFFLINE, lastLines, streamTool, type StreamResult } from './stream';
 
 const ENGINE = 5;
 /** Bumped when what an install makes of the tool's root changes: cached roots are made again, downloads and the pool stay. */
-const ROOT_FORMAT = 2;
+const ROOT_FORMAT = 3;
 
 /** Their contents vary by host and time and are dropped; the folders packages ship under them stay (emptied files too). */
 const DROP_CONTENTS = ['/var/log', '/var/cache/apt', '/var/lib/apt/lists'];
