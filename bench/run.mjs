@@ -9,6 +9,7 @@
 //   node bench/run.mjs debian     a Debian-sized rootfs tarball imported as one layer
 //   node bench/run.mjs scale      the explorer's engine side on 100,000 entries
 //   node bench/run.mjs debian-node  the debian source against mmdebstrap alone, edits above it, basebox's size
+//                                   (SCRATCHYARD_BENCH_MMDEBSTRAP_ONLY=1: the mmdebstrap rows alone)
 //   node bench/run.mjs chroot-config  the chroot runner applying a config (user, workdir) to a cached image
 //   node bench/run.mjs runners    hello run by each runner against the bare command (unshare, qemu, docker run)
 //   node bench/run.mjs inspect    scratchyard inspect of a docker-made Debian-sized image against tar -t
@@ -142,6 +143,22 @@ function hostMirror() {
   return m[1];
 }
 
+/** sources.list lines for the suite, SUITE-updates and SUITE-security as the host's apt sources offer them (what `mirror: auto` reads). */
+function hostArchiveLines(suite) {
+  const text = run('sh', ['-c', 'cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true']).stdout;
+  const lines = [];
+  for (const name of [suite, `${suite}-updates`, `${suite}-security`]) {
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const field = (f) => new RegExp(`^${f}:\\s*(.*)$`, 'mi').exec(stanza)?.[1].trim().split(/\s+/) ?? [];
+      if (field('Types').includes('deb') && field('Suites').includes(name)) {
+        lines.push(`deb ${field('URIs')[0]} ${name} main`);
+        break;
+      }
+    }
+  }
+  return lines.length ? lines : [`deb ${hostMirror()} ${suite} main`];
+}
+
 function benchDebian(work) {
   if (!which('mmdebstrap')) return console.log('\n## debian: skipped (apt-get install mmdebstrap)');
   const tar = minbaseTarball();
@@ -196,14 +213,20 @@ function benchDebianNode(work) {
   if (!which('mmdebstrap')) return console.log('\n## debian node: skipped (apt-get install mmdebstrap)');
   const mirror = hostMirror();
   const example = path.join(ROOT, 'assets/examples/debian');
-  const alone = time(() => run('mmdebstrap', ['--variant=minbase', '--format=tar', 'bookworm', path.join(work, 'alone.tar'), mirror]));
+  // The example's `mirror: auto` reads the suite, its -updates and -security archives from the host's apt
+  // sources: the reference reads the same ones (with the suite alone apt fetches fewer lists and older packages).
+  const archives = hostArchiveLines('bookworm');
+  const suiteOnly = time(() => run('mmdebstrap', ['--variant=minbase', '--format=tar', 'bookworm', path.join(work, 'alone.tar'), mirror]));
+  const alone = time(() => run('mmdebstrap', ['--variant=minbase', '--format=tar', 'bookworm', path.join(work, 'alone.tar'), ...archives]));
   const project = path.join(work, 'debian-node');
   run('cp', ['-r', example, project]);
   run('rm', ['-rf', path.join(project, 'out')]);
   const cache = path.join(work, 'debian-node-cache');
   const ours = time(() => run(process.execPath, [CLI, 'build', project, '--cache', cache, '--format', '']));
-  console.log(`\n## debian node (bookworm minbase, cold: both download and install)`);
-  row('scratchyard build, layers only', ours, 'mmdebstrap alone (--format=tar)', alone, '≤ 1.2×');
+  console.log(`\n## debian node (bookworm minbase, cold: both download and install; ${load()})`);
+  row('scratchyard build, layers only', ours, `mmdebstrap alone, same ${archives.length} archives`, alone, '≤ 1.2×');
+  row('same build', ours, 'mmdebstrap alone, the suite only', suiteOnly);
+  if (process.env.SCRATCHYARD_BENCH_MMDEBSTRAP_ONLY) return;
   const file = path.join(project, 'scratchyard.yaml');
   writeFileSync(file, readFileSync(file, 'utf8').replace('wc -l', 'wc -l; echo edited'));
   let rerun = '';
