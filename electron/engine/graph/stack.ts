@@ -161,6 +161,8 @@ async function evaluate(
           continue;
         }
         const res = await runSource(source, ctx);
+        // One record for every path this source put, not one each.
+        const ref: SourceRef = { layer: li, source: si, kind: source.kind };
         for (const p of res.remove) removeSubtree(state, p);
         for (const p of sortedPaths(res.put)) {
           try {
@@ -170,7 +172,7 @@ async function evaluate(
             throw e;
           }
           layerPut.set(p, res.put.get(p)!);
-          bro.set(p, { layer: li, source: si, kind: source.kind });
+          bro.set(p, ref);
         }
         if (report && res.brought) brought.push(res.brought);
         if (report) env.onSource?.(field, source, res);
@@ -208,10 +210,11 @@ async function addStatusD(li: number, layerPut: Tree, state: Tree, bro: Map<Imag
     touched.set(pkg, all);
   }
   const entries = await statusDEntries(touched, state, store);
+  const ref: SourceRef = { layer: li, source: -1, kind: 'status.d' };
   for (const p of sortedPaths(entries)) {
     putEntry(state, p, entries.get(p)!);
     layerPut.set(p, entries.get(p)!);
-    bro.set(p, { layer: li, source: -1, kind: 'status.d' });
+    bro.set(p, ref);
   }
 }
 

@@ -2,6 +2,7 @@
 //   ./bin/busybox 0100755-0-0-<sha256 of content>
 // type+permission bits in octal, uid, gid, digest: of the content for a file,
 // of the target for a symlink, "major,minor" for a device, 0 for the rest.
+import { createHash } from 'node:crypto';
 import type { ImagePath } from '../../../shared/brand';
 import { sha256 } from './digest';
 import { dotPath } from './path';
@@ -40,13 +41,21 @@ export function fileList(tree: Tree): string[] {
  * the same digest export to the same bytes.
  */
 export function treeDigest(tree: Tree): string {
-  const lines: string[] = [];
+  // Hashed as it is made, a few dozen KB at a time: the joined list of a large tree is tens of MB.
+  const hash = createHash('sha256');
+  let chunk = '';
+  let first = true;
   for (const p of sortedPaths(tree)) {
     const e = tree.get(p)!;
     let line = fileListLine(p, e);
     if (e.link) line += ` link=${e.link}`;
     if (e.xattrs) for (const k of Object.keys(e.xattrs).sort()) line += ` x:${k}=${e.xattrs[k]}`;
-    lines.push(line);
+    chunk += first ? line : '\n' + line;
+    first = false;
+    if (chunk.length >= 1 << 16) {
+      hash.update(chunk);
+      chunk = '';
+    }
   }
-  return sha256(lines.join('\n'));
+  return hash.update(chunk).digest('hex');
 }

@@ -25,7 +25,8 @@ export class InPlacePackWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private index: [string, number, number][] = [];
-  private seen = new Set<string>();
+  /** Each content's digest, one string for all the files that hold it (a tree keeps many). */
+  private seen = new Map<string, Sha256>();
   private closed = false;
 
   constructor(
@@ -60,10 +61,10 @@ export class InPlacePackWriter {
     }
     if (size !== place.size) throw new Error(`content at byte ${place.dataOffset} is ${size} bytes, its header says ${place.size}`);
     const digest = asSha256(hash.digest('hex'));
-    if (!this.seen.has(digest)) {
-      this.seen.add(digest);
-      this.index.push([digest, place.dataOffset, size]);
-    }
+    const first = this.seen.get(digest);
+    if (first !== undefined) return { digest: first, size };
+    this.seen.set(digest, digest);
+    this.index.push([digest, place.dataOffset, size]);
     return { digest, size };
   }
 
