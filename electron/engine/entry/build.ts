@@ -46,6 +46,9 @@ export const DEFAULT_FORMATS: Format[] = ['docker', 'oci', 'rootfs'];
 
 const OUTPUT_SUFFIX: Record<Format, string> = { docker: 'docker.tar', oci: 'oci', rootfs: 'rootfs.tar', initrd: 'initrd.cpio' };
 
+/** Source kinds whose files graph/lockfile.ts lists (lockOf reads their `put`). */
+const LOCK_READS_FILES = new Set(['host', 'busybox', 'libs', 'copy']);
+
 /** Bump when the bytes a cached node produces would change for the same inputs. */
 const ENGINE_VERSION = 1;
 
@@ -238,7 +241,8 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       signal: opts.signal,
       registry: opts.registry,
       locked: locked && ((field) => locked.get(field)),
-      onSource: (field, source, result) => evaluated.push({ field, source, result }),
+      // The lock reads the files of a few kinds only: another source's tree (a tarball's can be the whole image) is not kept for it.
+      onSource: (field, source, result) => evaluated.push({ field, source, result: LOCK_READS_FILES.has(source.kind) ? result : { ...result, put: new Map() } }),
     });
     const { states, stages, base: baseImage, brought } = stack;
     // A base image's own layers are known now: the graph again, with them.
