@@ -14,7 +14,6 @@
 // OCI folder, members that are symlinks or special files are refused.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, constants, createReadStream, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -23,7 +22,6 @@ import { applyLayer } from '../model/apply';
 import { ROOT } from '../model/path';
 import { emptyTree, type Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
-import { HashWorker } from '../store/hash-worker';
 import { TarError, cleanName, readTar, scanTar } from './tar';
 import { scanHeaders, type HeaderRecord } from './tar-headers';
 import { headerTree, importTar } from './tar-import';
@@ -151,32 +149,22 @@ export interface LayerHeaderVisitor {
  */
 export async function scanImageHeaders(target: string, opts: Pick<ReadImageOptions, 'tag'>, layer: (i: number, digest: Sha256) => LayerHeaderVisitor): Promise<ImageIdentity & { digests: Sha256[] }> {
   const { plans, ...identity } = await planImage(target, opts.tag, true);
-  // Big uncompressed layers are hashed on the second core while this thread reads their headers.
-  const big = plans.some((p) => p.member.size >= HASH_ELSEWHERE) && os.availableParallelism() > 1;
-  const worker = big ? new HashWorker() : undefined;
-  try {
-    for (const [i, plan] of plans.entries()) {
-      const visit = layer(i, plan.digest);
-      await layerError(target, i, plan, () => scanLayer(plan, visit, worker));
-      visit.end();
-    }
-  } finally {
-    await worker?.close();
+  for (const [i, plan] of plans.entries()) {
+    const visit = layer(i, plan.digest);
+    await layerError(target, i, plan, () => scanLayer(plan, visit));
+    visit.end();
   }
   return { ...identity, digests: plans.map((p) => p.digest) };
 }
 
-/** Below this a layer is hashed where it is read: the thread's start-up would cost more than it saves. */
-const HASH_ELSEWHERE = 8 << 20;
-
-async function scanLayer(plan: LayerPlan, visit: LayerHeaderVisitor, worker: HashWorker | undefined): Promise<void> {
+async function scanLayer(plan: LayerPlan, visit: LayerHeaderVisitor): Promise<void> {
   const { member } = plan;
   const fd = member.open();
   try {
     const head = Buffer.alloc(2);
     readSync(fd, head, 0, Math.min(2, member.size), member.start);
     if (!(member.size >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
-      const hash = worker && member.size >= HASH_ELSEWHERE ? worker : createHash('sha256');
+      const hash = createHash('sha256');
       scanHeaders(fd, member.start, member.start + member.size, hash, (h) => visit.entry(h));
       checkLayer(plan, hash, hash, { raw: member.size }, false);
       return;
@@ -433,7 +421,7 @@ async function verified(plan: LayerPlan, reading: Promise<Tree>, blobHash: Hash,
 }
 
 /** The layer as stored, once its bytes (all read) hash to the digests the image states. */
-function checkLayer(plan: LayerPlan, blobHash: Digester, diffHash: Digester, count: { raw: number }, gzip: boolean): StoredLayer {
+function checkLayer(plan: LayerPlan, blobHash: Hash, diffHash: Hash, count: { raw: number }, gzip: boolean): StoredLayer {
   if (count.raw !== plan.member.size) throw new ImageOpenError(`read ${count.raw} of the blob's ${plan.member.size} bytes`);
   const blob = blobHash.digest('hex');
   const diff = diffHash === blobHash ? blob : diffHash.digest('hex');
@@ -441,11 +429,6 @@ function checkLayer(plan: LayerPlan, blobHash: Digester, diffHash: Digester, cou
   if (plan.diffId && diff !== plan.diffId) throw new ImageOpenError(`the uncompressed tar hashes to sha256:${diff.slice(0, 12)}…, not sha256:${plan.diffId.slice(0, 12)}… as ${plan.diffIdField} says`);
   const mediaType = plan.mediaType ?? (gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar');
   return { digest: asSha256(blob), size: plan.member.size, mediaType, diffId: asSha256(diff) };
-}
-
-/** A hash here or on the hashing thread. */
-interface Digester {
-  digest(encoding: 'hex'): string;
 }
 
 async function* hashing(src: AsyncIterable<Buffer>, hash: Hash, count?: { raw: number }): AsyncGenerator<Buffer> {
