@@ -21,14 +21,13 @@ import type { Tree } from '../../model/tree';
 import { execOk } from '../../tools/exec';
 import { requireTool } from '../../tools/registry';
 import type { SourceContext } from '../types';
-import { debFileName, type Installed } from './installed';
+import { debFileName, markedFor, stanzaField, type Installed } from './installed';
 
 /** The fields dpkg's status may take from the archive instead of the .deb. */
 const OVERRIDDEN = ['Priority', 'Section'] as const;
 type Fields = Partial<Record<(typeof OVERRIDDEN)[number], string>>;
 
-const field = (stanza: string, name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1];
-const keyOf = (stanza: string) => `${field(stanza, 'Package')} ${field(stanza, 'Version')} ${field(stanza, 'Architecture')}`;
+const keyOf = (stanza: string) => `${stanzaField(stanza, 'Package')} ${stanzaField(stanza, 'Version')} ${stanzaField(stanza, 'Architecture')}`;
 
 /** Each installed package's Priority and Section as its .deb in `debDir` declares them (one dpkg-scanpackages run over links to just those). */
 async function debFields(installed: Installed[], debDir: string, scratch: string): Promise<Map<string, Fields>> {
@@ -39,7 +38,7 @@ async function debFields(installed: Installed[], debDir: string, scratch: string
   for (const stanza of scan.stdout.split(/\n\n+/)) {
     const fields: Fields = {};
     for (const f of OVERRIDDEN) {
-      const v = field(stanza, f);
+      const v = stanzaField(stanza, f);
       if (v !== undefined) fields[f] = v;
     }
     out.set(keyOf(stanza), fields);
@@ -69,11 +68,8 @@ export async function debootstrapStatus(raw: Tree, installed: Installed[], debDi
 
 /** `extendedStates` with only the stanzas of installed packages, sorted by package and architecture. */
 export function withInstalledMarks(extendedStates: string, installed: Installed[]): string {
-  const isInstalled = (stanza: string) => {
-    const [name, arch] = [field(stanza, 'Package'), field(stanza, 'Architecture')];
-    return installed.some((p) => p.name === name && (!arch || p.arch === arch || p.arch === 'all'));
-  };
-  const key = (stanza: string) => `${field(stanza, 'Package')}\0${field(stanza, 'Architecture') ?? ''}`;
+  const isInstalled = (stanza: string) => installed.some((p) => markedFor(p, stanzaField(stanza, 'Package'), stanzaField(stanza, 'Architecture')));
+  const key = (stanza: string) => `${stanzaField(stanza, 'Package')}\0${stanzaField(stanza, 'Architecture') ?? ''}`;
   const stanzas = extendedStates
     .split(/\n\n+/)
     .map((x) => x.trim())
@@ -88,11 +84,11 @@ export function installedMarks(raw: Tree, installed: Installed[], ctx: SourceCon
 }
 
 /** A file of `raw` (when it is one) with its text made by `edit`, its contents put in the store. */
-async function rewriteText(raw: Tree, at: string, ctx: SourceContext, edit: (text: string) => string): Promise<void> {
+export async function rewriteText(raw: Tree, at: string, ctx: SourceContext, edit: (text: string) => string): Promise<void> {
   const file = imagePath(at);
   const e = raw.get(file);
-  if (e?.type !== 'file' || !e.digest) return;
-  const before = String(await ctx.store.read(e.digest));
+  if (e?.type !== 'file') return;
+  const before = e.digest ? String(await ctx.store.read(e.digest)) : '';
   const after = edit(before);
   if (after === before) return;
   const blob = await ctx.store.putBytes(after);

@@ -26,7 +26,7 @@ import { importTar } from '../../oci/tar-import';
 import { RecipeError, type SourceContext, type SourceResult } from '../types';
 import { archivesOf, listsName, sourcesLine, type Archive } from './archives';
 import { runDebootstrap } from './debootstrap';
-import { debootstrapStatus, installedMarks } from './deb-fields';
+import { debootstrapStatus, installedMarks, rewriteText } from './deb-fields';
 import { fetchLocked } from './fetch';
 import { adoptDeb, placeDeb } from './pool';
 import { debFileName, installedPackages, shippedPaths, withDebDigests } from './installed';
@@ -181,8 +181,9 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     // Read from the finished pack: the status file, dpkg's log, the packages' file lists.
     const t0 = performance.now();
     const installed = await installedPackages(raw, ctx.store, await fs.readFile(path.join(listsDir, 'dpkg.log'), 'utf8').catch(() => undefined));
-    const { packages, missing } = withDebDigests(installed.packages, new Map(merged));
-    const purged = withDebDigests(installed.purged, new Map(merged));
+    const pooled = new Map(merged);
+    const { packages, missing } = withDebDigests(installed.packages, pooled);
+    const purged = withDebDigests(installed.purged, pooled);
     if (missing.length || purged.missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${[...missing, ...purged.missing].map(debFileName).join(', ')}`);
     if (tool === 'debootstrap') await debootstrapStatus(raw, installed.packages, debDir, path.join(work, 'installed-debs'), ctx);
     await installedMarks(raw, installed.packages, ctx);
@@ -246,13 +247,9 @@ async function releaseDigests(archives: Archive[], listsDir: string, ctx: Source
 }
 
 /** debootstrap named the local repository in /etc/apt/sources.list: name the lock's first archive instead, as an unlocked debootstrap writes it. */
-async function debootstrapSources(raw: Tree, locked: DebianLock, s: SourceOf<'debian'>, ctx: SourceContext): Promise<void> {
-  const file = '/etc/apt/sources.list' as ImagePath;
-  const e = raw.get(file);
+function debootstrapSources(raw: Tree, locked: DebianLock, s: SourceOf<'debian'>, ctx: SourceContext): Promise<void> {
   const a = locked.archives[0];
-  if (e?.type !== 'file') return;
-  const blob = await ctx.store.putBytes(a ? `deb ${a.uri} ${a.suite} ${s.components.join(' ')}\n` : '');
-  raw.set(file, { ...e, digest: blob.digest, size: blob.size });
+  return rewriteText(raw, '/etc/apt/sources.list', ctx, () => (a ? `deb ${a.uri} ${a.suite} ${s.components.join(' ')}\n` : ''));
 }
 
 /** The system's temporary folder when it shares the blobs' file system (links work), else a folder in the cache. */

@@ -10,6 +10,12 @@ import type { BlobStore } from '../../store/blobs';
 
 export type Installed = Omit<LockPackage, 'sha256'>;
 
+/** A field of one control-file stanza (dpkg's status, a Packages index, apt's extended_states). */
+export const stanzaField = (stanza: string, name: string): string | undefined => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1].trim();
+
+/** Whether apt's mark for `name` (and `arch`, when given: apt writes an arch:all package's under the native one) is `p`'s. */
+export const markedFor = (p: Installed, name: string | undefined, arch: string | undefined): boolean => p.name === name && (!arch || p.arch === arch || p.arch === 'all');
+
 async function text(tree: Tree, store: BlobStore, p: string): Promise<string> {
   const e = tree.get(p as ImagePath);
   return e?.type === 'file' && e.digest ? String(await store.read(e.digest)) : '';
@@ -23,7 +29,7 @@ async function text(tree: Tree, store: BlobStore, p: string): Promise<string> {
 export async function installedPackages(tree: Tree, store: BlobStore, dpkgLog?: string): Promise<{ packages: Installed[]; purged: Installed[] }> {
   const installed = new Map<string, Installed>();
   for (const stanza of (await text(tree, store, '/var/lib/dpkg/status')).split(/\n\n+/)) {
-    const field = (name: string) => new RegExp(`^${name}: (.*)$`, 'm').exec(stanza)?.[1].trim();
+    const field = (name: string) => stanzaField(stanza, name);
     const [name, version, arch, status] = [field('Package'), field('Version'), field('Architecture'), field('Status')];
     if (name && version && arch && status === 'install ok installed') installed.set(`${name}:${arch}`, { name, version, arch });
   }
@@ -39,10 +45,10 @@ export async function installedPackages(tree: Tree, store: BlobStore, dpkgLog?: 
   for (const stanza of (await text(tree, store, '/var/lib/apt/extended_states')).split(/\n\n+/)) {
     const name = /^Package: (\S+)$/m.exec(stanza)?.[1];
     const arch = /^Architecture: (\S+)$/m.exec(stanza)?.[1];
-    if (name && /^Auto-Installed: 1$/m.test(stanza)) for (const p of installed.values()) if (p.name === name && (!arch || p.arch === arch || p.arch === 'all')) p.auto = true;
+    if (name && /^Auto-Installed: 1$/m.test(stanza)) for (const p of installed.values()) if (markedFor(p, name, arch)) p.auto = true;
   }
   const rest = [...installed.values()].filter((p) => !order.includes(p)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const purged = [...gone.values()].filter((p) => ![...installed.values()].some((x) => x.name === p.name && x.arch === p.arch));
+  const purged = [...gone.values()].filter((p) => !installed.has(`${p.name}:${p.arch}`));
   return { packages: [...order, ...rest], purged };
 }
 
