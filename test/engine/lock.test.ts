@@ -100,6 +100,23 @@ describe('a hostile scratchyard.lock', () => {
     for (const mode of [[], ['--locked']]) expectRefused(build(...mode), 2, `${lockFile}:0:0: sources[0].packages[0].name: expected a Debian package name`, 200);
   });
 
+  it('the purged list is held to the same grammar as the packages, each fault named', () => {
+    const withPurged = (p: Record<string, unknown>) => {
+      const lock = debianEntry('curl');
+      writeFileSync(lockFile, JSON.stringify({ ...lock, sources: [{ ...lock.sources[0], purged: [{ name: 'keyring', version: '1.0', arch: 'all', sha256: 'c'.repeat(64), ...p }] }] }));
+    };
+    withPurged({ name: '-oAPT::Get::Assume-Yes' });
+    for (const mode of [[], ['--locked']]) expectRefused(build(...mode), 2, `${lockFile}:0:0: sources[0].purged[0].name: expected a Debian package name`, 200);
+    withPurged({ version: '1.0; touch /tmp/x' });
+    expectRefused(build('--locked'), 2, 'sources[0].purged[0].version', 200);
+    withPurged({ sha256: '../../../etc/passwd' });
+    expectRefused(build('--locked'), 2, 'sources[0].purged[0].sha256: expected 64 lower-case hex digits', 200);
+    withPurged({ arch: '../amd64' });
+    expectRefused(build('--locked'), 2, 'sources[0].purged[0].arch', 200);
+    withPurged({ path: '/x' });
+    expectRefused(build('--locked'), 2, 'Unrecognized key: "path"', 200);
+  });
+
   it('malformed JSON is refused with its line', () => {
     writeFileSync(lockFile, '{\n  "lockVersion": 1,\n  "sources": [\n    {,\n');
     expectRefused(build(), 2, new RegExp(`^${lockFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:4:\\d+: is not JSON`, 'm'), 200);
