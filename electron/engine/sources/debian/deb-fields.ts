@@ -29,13 +29,22 @@ type Fields = Partial<Record<(typeof OVERRIDDEN)[number], string>>;
 
 const keyOf = (stanza: string) => `${stanzaField(stanza, 'Package')} ${stanzaField(stanza, 'Version')} ${stanzaField(stanza, 'Architecture')}`;
 
-/** Each installed package's Priority and Section as its .deb in `debDir` declares them (one dpkg-scanpackages run over links to just those). */
-async function debFields(installed: Installed[], debDir: string, scratch: string): Promise<Map<string, Fields>> {
-  await fs.mkdir(scratch);
-  for (const p of installed) await fs.link(path.join(debDir, debFileName(p)), path.join(scratch, debFileName(p)));
-  const scan = await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: scratch });
+/**
+ * Each installed package's Priority and Section as its .deb declares them:
+ * read from `index` (dpkg-scanpackages' output over the .debs, as a locked
+ * install's local repository already has), or scanned from the .debs in
+ * `debDir` (one run over links to just the installed ones, in `scratch`).
+ */
+async function debFields(installed: Installed[], index: string | DebDir): Promise<Map<string, Fields>> {
+  let text: string;
+  if (typeof index === 'string') text = index;
+  else {
+    await fs.mkdir(index.scratch);
+    for (const p of installed) await fs.link(path.join(index.debDir, debFileName(p)), path.join(index.scratch, debFileName(p)));
+    text = (await execOk(requireTool('dpkgScanpackages'), ['--multiversion', '.', '/dev/null'], { cwd: index.scratch })).stdout;
+  }
   const out = new Map<string, Fields>();
-  for (const stanza of scan.stdout.split(/\n\n+/)) {
+  for (const stanza of text.split(/\n\n+/)) {
     const fields: Fields = {};
     for (const f of OVERRIDDEN) {
       const v = stanzaField(stanza, f);
@@ -60,9 +69,15 @@ export function withDebFields(status: string, fields: Map<string, Fields>): stri
     .join('\n\n');
 }
 
-/** Rewrite a debootstrap root's /var/lib/dpkg/status in `raw` as above. */
-export async function debootstrapStatus(raw: Tree, installed: Installed[], debDir: string, scratch: string, ctx: SourceContext): Promise<void> {
-  const fields = await debFields(installed, debDir, scratch);
+/** The folder the tool's .debs are in, and an empty folder's path to link the installed ones into. */
+export interface DebDir {
+  debDir: string;
+  scratch: string;
+}
+
+/** Rewrite a debootstrap root's /var/lib/dpkg/status in `raw` as above; `index` as debFields takes it. */
+export async function debootstrapStatus(raw: Tree, installed: Installed[], index: string | DebDir, ctx: SourceContext): Promise<void> {
+  const fields = await debFields(installed, index);
   await rewriteText(raw, '/var/lib/dpkg/status', ctx, (status) => withDebFields(status, fields));
 }
 

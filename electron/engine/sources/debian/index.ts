@@ -115,6 +115,8 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     const listsDir = path.join(work, 'lists');
     await Promise.all([fs.mkdir(debDir), fs.mkdir(listsDir)]);
     let mirrors: string[];
+    /** Under --locked, the local repository's index: dpkg-scanpackages' stanzas of every locked .deb. */
+    let repoIndex: string | undefined;
     if (locked) {
       const lacking = withPurged(locked).filter((p) => poolMap.get(debFileName(p)) !== p.sha256);
       if (lacking.length) {
@@ -134,7 +136,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
         for (const [name, digest] of fetched.debs) poolMap.set(name, digest);
         await ctx.cache.put(poolKey, { debs: pool } satisfies DownloadRecord);
       }
-      await lockedRepository(locked, poolMap, debDir, s, arch, ctx);
+      repoIndex = await lockedRepository(locked, poolMap, debDir, s, arch, ctx);
       mirrors = [`deb [trusted=yes] file://${debDir} ./`];
     } else {
       for (const [name, digest] of download?.debs ?? pool) await placeDeb(ctx.store, digest, path.join(debDir, name), true);
@@ -185,7 +187,7 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
     const { packages, missing } = withDebDigests(installed.packages, pooled);
     const purged = withDebDigests(installed.purged, pooled);
     if (missing.length || purged.missing.length) throw new Error(`${tool} installed packages whose .deb is not in the pool: ${[...missing, ...purged.missing].map(debFileName).join(', ')}`);
-    if (tool === 'debootstrap') await debootstrapStatus(raw, installed.packages, debDir, path.join(work, 'installed-debs'), ctx);
+    if (tool === 'debootstrap') await debootstrapStatus(raw, installed.packages, repoIndex ?? { debDir, scratch: path.join(work, 'installed-debs') }, ctx);
     await installedMarks(raw, installed.packages, ctx);
     const lock: InstallLock = { kind: 'debian', archives: locked ? locked.archives : await releaseDigests(archives, listsDir, ctx), packages, ...(purged.packages.length ? { purged: purged.packages } : {}) };
     const lockMs = Math.round(performance.now() - t0);
@@ -203,8 +205,8 @@ export async function debianSource(s: SourceOf<'debian'>, ctx: SourceContext): P
 /** The locked packages, and those the install pulled in and the recipe's `exclude` purged (apt needs them to resolve). */
 const withPurged = (locked: DebianLock): LockPackage[] => [...locked.packages, ...(locked.purged ?? [])];
 
-/** A local repository of exactly the locked .debs from the pool, for apt to resolve against alone. */
-async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, s: SourceOf<'debian'>, arch: string, ctx: SourceContext): Promise<void> {
+/** A local repository of exactly the locked .debs from the pool, for apt to resolve against alone; its Packages index is returned. */
+async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, debDir: string, s: SourceOf<'debian'>, arch: string, ctx: SourceContext): Promise<string> {
   const suite = s.suite;
   // Linked unverified: dpkg-scanpackages hashes every .deb, and its index is checked against the lock below.
   const all = withPurged(locked);
@@ -230,6 +232,7 @@ async function lockedRepository(locked: DebianLock, pool: Map<string, Sha256>, d
     lists.push(` ${createHash('sha256').update(body).digest('hex')} ${body.length} ${rel}`);
   }
   await fs.writeFile(path.join(dists, 'Release'), [`Suite: ${suite}`, `Codename: ${suite}`, 'Date: Thu, 01 Jan 1970 00:00:00 UTC', `Architectures: ${arch} all`, `Components: ${s.components.join(' ')}`, 'SHA256:', ...lists, ''].join('\n'));
+  return scan.stdout;
 }
 
 /** Each archive with the sha256 of the InRelease (or Release) file apt fetched for it. */
