@@ -3,16 +3,25 @@
 // PAX records (written here, byte-exact) for long or non-ASCII names and for
 // xattrs, a fixed PAX header name with no PID in it, and hard links written
 // after the file they point to.
-import { pipeline } from 'node:stream/promises';
-import { pack, type Header, type Pack } from 'tar-stream';
-
-type H = Partial<Header> & { name: string };
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { ImagePath } from '../../../shared/brand';
 import { opaqueName, whiteoutName, type LayerChanges } from '../model/diff';
 import { ROOT, comparePaths } from '../model/path';
 import { sortedPaths, type Entry, type Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
+
+/** A header as written: tar-stream's field names and type names (the bytes follow its encoder). */
+interface H {
+  name: string;
+  type: 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo' | 'pax-header';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+}
 
 export type TarItem = { path: ImagePath; entry: Entry } | { path: ImagePath; whiteout: true };
 
@@ -32,26 +41,57 @@ export function treeItems(tree: Tree): TarItem[] {
     .map((p) => ({ path: p, entry: tree.get(p)! }));
 }
 
-/** The tar stream of `items`; contents are read from the blob store as the stream is consumed. */
+/** Where writeTar's bytes go, in order. A piece is only valid during the call (its buffer is reused after). */
+export type TarOut = (bytes: Buffer) => void;
+
+/**
+ * The tar stream of `items` as a Readable (for pipelines); contents are read from the blob
+ * store as the stream is consumed. Each piece is a copy: writeTar reuses its buffers.
+ */
 export function tarStream(store: BlobStore, items: TarItem[], epoch: number): Readable {
-  const p = withRawPax(pack());
-  void writeAll(p, store, items, new Date(epoch * 1000)).catch((e: Error) => p.destroy(e));
-  // tar-stream's streamx streams are async-iterable and pipe like Node's own.
-  return p as unknown as Readable;
+  const out = new PassThrough({ highWaterMark: OUT });
+  const write: TarOut = (b) => void out.write(Buffer.from(b));
+  const room = async () => {
+    if (out.writableNeedDrain) await new Promise<void>((resolve) => out.once('drain', resolve));
+  };
+  writeTar(store, items, epoch, write, room).then(
+    () => out.end(),
+    (e: Error) => out.destroy(e),
+  );
+  return out;
 }
 
-const SMALL = 1 << 20;
+const OUT = 1 << 20;
+/** Pieces at least this long go out as they are, not copied into the output buffer. */
+const DIRECT = 64 << 10;
+/** Between two of these many bytes, writeTar lets the event loop run (and `room` apply back-pressure). */
+const TURN = 8 << 20;
 
-async function writeAll(p: Pack, store: BlobStore, items: TarItem[], mtime: Date): Promise<void> {
+/**
+ * The deterministic tar of `items`, handed to `out` in pieces of about 1 MiB
+ * (headers and small contents gathered in one reused buffer, large contents in
+ * pieces as they are read and checked). Memory stays flat whatever the size: no
+ * object or buffer per entry outlives it. `room` is awaited now and then (the
+ * event loop turns there); the default is a turn of the loop.
+ */
+export async function writeTar(store: BlobStore, items: TarItem[], epoch: number, out: TarOut, room: () => Promise<void> = turn): Promise<void> {
+  const w = new TarBuffer(out);
+  const secs = (new Date(epoch * 1000).getTime() / 1000) | 0;
+  const scratch = store.scratch();
   const written = new Map<string, string>(); // hard-link group -> tar name of the file already written
+  let next = TURN;
   for (const item of items) {
+    if (w.total >= next) {
+      next = w.total + TURN;
+      await room();
+    }
     const name = item.path.slice(1);
     if ('whiteout' in item) {
-      await add(p, { name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime }, Buffer.alloc(0));
+      w.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0 }, secs);
       continue;
     }
     const e = item.entry;
-    const h: H = { name, mode: e.mode, uid: e.uid, gid: e.gid, mtime, size: 0, type: 'file' };
+    const h: H = { name, mode: e.mode, uid: e.uid, gid: e.gid, size: 0, type: 'file' };
     const pax: Record<string, Buffer> = {};
     if (e.xattrs) for (const k of Object.keys(e.xattrs).sort()) pax[`SCHILY.xattr.${k}`] = Buffer.from(e.xattrs[k], 'base64');
     switch (e.type) {
@@ -84,11 +124,132 @@ async function writeAll(p: Pack, store: BlobStore, items: TarItem[], mtime: Date
       }
     }
     fitUstar(h, pax);
-    if (Object.keys(pax).length) (h as RawPaxHeader).rawPax = { header: paxHeader(name, pax, mtime), body: paxBody(pax) };
-    if (h.type === 'file' && h.size! > 0) await addBlob(p, h, store, e);
-    else await add(p, h, Buffer.alloc(0));
+    // What tar-stream (the writer these bytes were first made by) did to a header: kept, so layers keep their digests.
+    if (!h.mode) h.mode = h.type === 'directory' ? 0o755 : 0o644;
+    if (h.type === 'symlink') h.size = 0;
+    if (Object.keys(pax).length) {
+      const body = paxBody(pax);
+      w.header(paxHeader(name, body.length), secs);
+      w.bytes(body);
+      w.pad(body.length);
+    }
+    w.header(h, secs);
+    if (h.type === 'file' && h.size > 0) {
+      let got = 0;
+      store.readInto(e.digest!, scratch, (piece) => {
+        got += piece.length;
+        if (got <= h.size) w.bytes(piece);
+      });
+      if (got !== h.size) throw new Error(`tar entry ${name}: its content has ${got} bytes, its entry says ${h.size}`);
+      w.pad(h.size);
+    }
   }
-  p.finalize();
+  w.zeros(2 * BLOCK);
+  w.flush();
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const BLOCK = 512;
+
+/** Tar bytes gathered in one buffer, reused: handed to `out` when full, large pieces passed straight on. */
+class TarBuffer {
+  private buf = Buffer.allocUnsafe(OUT);
+  private used = 0;
+  total = 0;
+
+  constructor(private readonly out: TarOut) {}
+
+  header(h: H, secs: number): void {
+    if (this.used + BLOCK > OUT) this.flush();
+    if (!encodeHeader(this.buf, this.used, h, secs)) throw new Error(`tar entry ${h.name} cannot be written without PAX records`);
+    this.used += BLOCK;
+    this.total += BLOCK;
+  }
+
+  bytes(b: Buffer): void {
+    this.total += b.length;
+    if (b.length >= DIRECT) {
+      this.flush();
+      this.out(b);
+      return;
+    }
+    if (this.used + b.length > OUT) this.flush();
+    b.copy(this.buf, this.used);
+    this.used += b.length;
+  }
+
+  zeros(n: number): void {
+    if (this.used + n > OUT) this.flush();
+    this.buf.fill(0, this.used, this.used + n);
+    this.used += n;
+    this.total += n;
+  }
+
+  /** Zeros up to the next block after `size` bytes of data. */
+  pad(size: number): void {
+    const r = size % BLOCK;
+    if (r) this.zeros(BLOCK - r);
+  }
+
+  flush(): void {
+    if (this.used) this.out(this.buf.subarray(0, this.used));
+    this.used = 0;
+  }
+}
+
+const TYPEFLAG: Record<string, number> = { file: 0, link: 1, symlink: 2, 'character-device': 3, 'block-device': 4, directory: 5, fifo: 6, 'pax-header': 72 };
+const ZEROS = '0000000000000000000';
+const SEVENS = '7777777777777777777';
+
+/** `n` octal digits and a space; all sevens when the value does not fit. */
+function octal(v: number, n: number): string {
+  const s = v.toString(8);
+  return s.length > n ? SEVENS.slice(0, n) + ' ' : ZEROS.slice(0, n - s.length) + s + ' ';
+}
+
+/**
+ * A ustar header at `b[at..at+512)`, byte for byte as tar-stream 3 encodes
+ * one; false when it cannot hold the header (non-ASCII or too long names).
+ */
+function encodeHeader(b: Buffer, at: number, h: H, secs: number): boolean {
+  let name = h.name;
+  let prefix = '';
+  if (Buffer.byteLength(name) !== name.length) return false;
+  while (name.length > 100) {
+    const i = name.indexOf('/');
+    if (i === -1) return false;
+    prefix += prefix ? '/' + name.slice(0, i) : name.slice(0, i);
+    name = name.slice(i + 1);
+  }
+  if (name.length > 100 || prefix.length > 155) return false;
+  if (h.linkname && Buffer.byteLength(h.linkname) > 100) return false;
+  b.fill(0, at, at + BLOCK);
+  b.write(name, at, 'latin1');
+  b.write(octal(h.mode & 0o7777, 6), at + 100, 'latin1');
+  b.write(octal(h.uid, 6), at + 108, 'latin1');
+  b.write(octal(h.gid, 6), at + 116, 'latin1');
+  if (h.size.toString(8).length > 11) {
+    // base-256, as GNU tar reads it
+    b[at + 124] = 0x80;
+    let num = h.size;
+    for (let i = 11; i > 0; i--) {
+      b[at + 124 + i] = num & 0xff;
+      num = Math.floor(num / 0x100);
+    }
+  } else b.write(octal(h.size, 11), at + 124, 'latin1');
+  b.write(octal(secs, 11), at + 136, 'latin1');
+  b[at + 156] = 0x30 + (TYPEFLAG[h.type] ?? 0);
+  if (h.linkname) b.write(h.linkname, at + 157);
+  b.write('ustar\u000000', at + 257, 'latin1');
+  b.write(octal(h.devmajor ?? 0, 6), at + 329, 'latin1');
+  b.write(octal(h.devminor ?? 0, 6), at + 337, 'latin1');
+  if (prefix) b.write(prefix, at + 345, 'latin1');
+  let sum = 8 * 32;
+  for (let i = at; i < at + 148; i++) sum += b[i];
+  for (let i = at + 156; i < at + BLOCK; i++) sum += b[i];
+  b.write(octal(sum, 6), at + 148, 'latin1');
+  return true;
 }
 
 /** Move what ustar cannot hold into PAX records; leave a short ASCII stand-in in the header. */
@@ -124,33 +285,9 @@ function standIn(s: string, max: number): string {
   return s.replace(/[^\x20-\x7e]/g, '_').slice(-max);
 }
 
-function paxHeader(name: string, pax: Record<string, Buffer>, mtime: Date): H {
+function paxHeader(name: string, size: number): H {
   const base = standIn(name.slice(name.lastIndexOf('/') + 1), 80);
-  return { name: `PaxHeaders/${base}`, type: 'pax-header' as Header['type'], mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime, size: paxBody(pax).length };
-}
-
-type RawPaxHeader = H & { rawPax?: { header: H; body: Buffer } };
-type PackInternals = Pack & { _encode(h: RawPaxHeader): void; _encodePax(h: RawPaxHeader): void; push(b: Buffer): boolean };
-
-/**
- * tar-stream writes PAX values as UTF-8 text, which would corrupt binary xattr
- * values, and has no way to emit a raw entry. So its PAX step is replaced, on
- * this one Pack, by one that writes our byte-exact records with tar-stream's
- * own header encoder. Covered by the xattr and long-name tests (GNU tar reads them).
- */
-function withRawPax(p: Pack): Pack {
-  const q = p as PackInternals;
-  const encode = q._encode.bind(q);
-  q._encodePax = (h: RawPaxHeader) => {
-    const { rawPax, pax: _pax, ...plain } = h;
-    if (!rawPax) throw new Error(`tar entry ${h.name} cannot be written without PAX records`);
-    encode(rawPax.header);
-    q.push(rawPax.body);
-    const pad = rawPax.body.length % 512;
-    if (pad) q.push(Buffer.alloc(512 - pad));
-    encode(plain);
-  };
-  return p;
+  return { name: `PaxHeaders/${base}`, type: 'pax-header', mode: 0o644, uid: 0, gid: 0, size };
 }
 
 /** "%d %s=%s\n" records where %d counts the whole record, itself included. Values are raw bytes. */
@@ -163,23 +300,4 @@ function paxBody(pax: Record<string, Buffer>): Buffer {
     recs.push(Buffer.concat([Buffer.from(String(len)), payload]));
   }
   return Buffer.concat(recs);
-}
-
-function add(p: Pack, h: H, body: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    p.entry(withPaxFlag({ ...h, uname: '', gname: '' }), body, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-/** A header carrying raw PAX records is routed (by tar-stream's `pax` flag) to the step withRawPax replaced. */
-function withPaxFlag(h: RawPaxHeader): Header {
-  return (h.rawPax ? { ...h, pax: {} } : h) as Header;
-}
-
-async function addBlob(p: Pack, h: H, store: BlobStore, e: Entry): Promise<void> {
-  if (e.size <= SMALL) return add(p, h, store.readSync(e.digest!));
-  await new Promise<void>((resolve, reject) => {
-    const sink = p.entry(withPaxFlag({ ...h, uname: '', gname: '' }), (err) => (err ? reject(err) : resolve()));
-    pipeline(store.readStream(e.digest!), sink).catch(reject);
-  });
 }

@@ -139,29 +139,44 @@ export class BlobStore {
 
   /** Store a stream, hashing it on the way to disk. */
   async putStream(stream: AsyncIterable<Buffer> | Readable): Promise<{ digest: Sha256; size: number }> {
+    return this.putWritten(async (write) => {
+      // Tar streams come in many small pieces: one gathered write (no concatenation) per MiB, not one per piece.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= COALESCE) {
+          write(pending);
+          pending = [];
+          pendingBytes = 0;
+        }
+      }
+      if (pendingBytes) write(pending);
+    });
+  }
+
+  /**
+   * Store what `produce` writes, hashed on the way to disk. Each write goes
+   * out before it returns, so a producer may reuse its buffers (oci/tarwriter does).
+   */
+  async putWritten(produce: (write: (bytes: Buffer | Buffer[]) => void) => Promise<void>): Promise<{ digest: Sha256; size: number }> {
     const tmp = tempPathFor(path.join(this.dir, 'stream'));
     const hash = createHash('sha256');
     let size = 0;
     try {
       await this.writing(async () => {
-        // Tar streams come in many small pieces: one gathered write (no concatenation) per MiB, not one per piece.
         const fd = openSync(tmp, 'w', 0o444);
         try {
-          let pending: Buffer[] = [];
-          let pendingBytes = 0;
-          const flush = () => {
-            writevAllSync(fd, pending, size - pendingBytes);
-            pending = [];
-            pendingBytes = 0;
-          };
-          for await (const chunk of stream as AsyncIterable<Buffer>) {
-            hash.update(chunk);
-            size += chunk.length;
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            if (pendingBytes >= COALESCE) flush();
-          }
-          if (pendingBytes) flush();
+          await produce((bytes) => {
+            const bufs = Array.isArray(bytes) ? bytes : [bytes];
+            const at = size;
+            for (const b of bufs) {
+              hash.update(b);
+              size += b.length;
+            }
+            writevAllSync(fd, bufs, at);
+          });
         } finally {
           closeSync(fd);
         }
@@ -265,6 +280,75 @@ export class BlobStore {
   }
 
   private window?: { pack: string; offset: number; data: Buffer };
+
+  /** Buffers for readInto, one set per caller (a tar being written): reused from one content to the next. */
+  scratch(): ReadScratch {
+    return { buf: Buffer.allocUnsafe(PACK_WINDOW), pack: '', offset: 0, len: 0 };
+  }
+
+  /**
+   * A content's bytes, handed to `emit` in order and checked against its digest
+   * (a bad one is dropped and thrown once read). Each piece lies in `scratch`
+   * and is valid only during the call: nothing is allocated per content, so
+   * writing a tar of any size leaves no garbage buffers behind.
+   */
+  readInto(digest: Sha256, scratch: ReadScratch, emit: (piece: Buffer) => void): void {
+    const loc = this.locations.get(digest);
+    let fd: number;
+    let offset = 0;
+    let size: number;
+    let owned: number | undefined;
+    if (loc) {
+      const f = this.packFd(loc.pack);
+      if (typeof f === 'string') throw this.bad(digest, `is in pack ${loc.pack}, which ${f}`);
+      fd = f;
+      offset = loc.offset;
+      size = loc.size;
+      // Most contents are small and in pack order: served from a window read ahead, as readPacked does.
+      if (size <= PACK_WINDOW) {
+        const w = scratch;
+        if (w.pack !== loc.pack || offset < w.offset || offset + size > w.offset + w.len) {
+          w.pack = loc.pack;
+          w.offset = offset;
+          w.len = preadInto(fd, w.buf, offset, PACK_WINDOW);
+        }
+        const piece = w.buf.subarray(offset - w.offset, Math.min(offset - w.offset + size, w.len));
+        if (!this.verifiedPacked.has(digest) || piece.length !== size) {
+          const why = mismatch(digest, piece, size);
+          if (why) throw this.bad(digest, why);
+          this.verifiedPacked.add(digest);
+        }
+        emit(piece);
+        return;
+      }
+    } else {
+      const f = openRegularSync(this.pathOf(digest));
+      if (typeof f === 'string') throw this.bad(digest, f);
+      fd = owned = f.fd;
+      size = f.size;
+    }
+    // A large content (or a blob file): read in pieces into the scratch buffer, hashed on the way.
+    scratch.pack = '';
+    const check = loc ? !this.verifiedPacked.has(digest) : !this.verified.has(digest);
+    const hash = check ? createHash('sha256') : undefined;
+    let done = 0;
+    try {
+      while (done < size) {
+        const n = preadInto(fd, scratch.buf, offset + done, Math.min(PACK_WINDOW, size - done));
+        if (n === 0) break;
+        const piece = scratch.buf.subarray(0, n);
+        hash?.update(piece);
+        emit(piece);
+        done += n;
+      }
+    } finally {
+      if (owned !== undefined) closeSync(owned);
+    }
+    if (done !== size) throw this.bad(digest, `has ${done} bytes where ${loc ? 'its index' : 'its file'} says ${size}`);
+    if (hash && hash.digest('hex') !== digest) throw this.bad(digest, 'does not match its digest');
+    if (loc) this.verifiedPacked.add(digest);
+    else this.verified.add(digest);
+  }
 
   /**
    * A content as a stream that fails, at its end, when the bytes are not the
@@ -486,6 +570,25 @@ async function readStatCache(file: string): Promise<[string, StatCacheEntry][] |
     if (!e || typeof e.stat !== 'string' || typeof e.digest !== 'string' || !HEX64.test(e.digest) || !Number.isSafeInteger(e.size) || e.size! < 0) return undefined;
   }
   return doc.value as [string, StatCacheEntry][];
+}
+
+/** Reused buffers of one reader of contents (BlobStore.readInto); `pack`, `offset`, `len`: the window they hold. */
+export interface ReadScratch {
+  buf: Buffer;
+  pack: string;
+  offset: number;
+  len: number;
+}
+
+/** Read up to `len` bytes at `offset` into the start of `buf`; fewer when the file ends first. */
+function preadInto(fd: number, buf: Buffer, offset: number, len: number): number {
+  let done = 0;
+  while (done < len) {
+    const n = readSync(fd, buf, done, len - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
 }
 
 /** Read `size` bytes at `offset`, fewer when the file ends first. */
