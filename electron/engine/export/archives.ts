@@ -2,65 +2,65 @@
 // OCI layout plus docker's manifest.json, as docker 25+ saves), OCI image
 // layout folder, and the flattened rootfs tar. Each is written to a temporary
 // name next to its destination and renamed when complete.
-import { createWriteStream, constants, promises as fs } from 'node:fs';
+import { closeSync, constants, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { pack, type Header } from 'tar-stream';
 import type { Sha256 } from '../../../shared/brand';
 import type { BlobStore } from '../store/blobs';
+import { writevAllSync } from '../store/writev';
+import { TarBuffer } from '../oci/tarwriter';
 import { replaceWith, tempPathFor } from '../store/atomic';
 import type { Blob, BuiltLayer, ImageMeta } from '../oci/image';
-
-type H = Partial<Header> & { name: string };
 
 const OCI_LAYOUT = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
 
 export async function writeDockerArchive(file: string, store: BlobStore, meta: ImageMeta, layers: BuiltLayer[], epoch: number): Promise<void> {
-  const mtime = new Date(epoch * 1000);
+  const secs = (new Date(epoch * 1000).getTime() / 1000) | 0;
   const blobs = uniqueSorted([meta.config.digest, meta.manifest.digest, ...layers.map((l) => l.digest)]);
   const inline = new Map<string, Buffer>([
     [meta.config.digest, meta.config.bytes],
     [meta.manifest.digest, meta.manifest.bytes],
   ]);
   const tmp = tempPathFor(file);
-  const p = pack();
-  const done = pipeline(p, createWriteStream(tmp, { mode: 0o644, highWaterMark: 1 << 20 }));
-  // A write error (a full disk) ends `done` while an entry is being added: that entry's
-  // promise never settles, so the first of the two to fail decides.
-  const failedWrite = done.then(
-    () => new Promise<never>(() => {}),
-    (e: unknown) => Promise.reject(e),
-  );
-  const step = <T>(x: Promise<T>) => Promise.race([x, failedWrite]);
-  const entry = (h: H, body?: Buffer) =>
-    new Promise<void>((res, rej) => p.entry({ uid: 0, gid: 0, uname: '', gname: '', mtime, ...h } as Header, body ?? Buffer.alloc(0), (e) => (e ? rej(e) : res())));
+  // Written as it is made, through one reused buffer (layers are copied in pieces, checked on the way).
+  const fd = openSync(tmp, 'w', 0o644);
+  let pos = 0;
+  let closed = false;
+  const tar = new TarBuffer((b) => {
+    writevAllSync(fd, [b], pos);
+    pos += b.length;
+  });
+  const dir = (name: string) => tar.header({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0 }, secs);
+  const member = (name: string, body: Buffer) => {
+    tar.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length }, secs);
+    tar.bytes(body);
+    tar.pad(body.length);
+  };
   try {
-    await step(entry({ name: 'blobs', type: 'directory', mode: 0o755 }));
-    await step(entry({ name: 'blobs/sha256', type: 'directory', mode: 0o755 }));
+    dir('blobs');
+    dir('blobs/sha256');
+    const scratch = store.scratch();
     for (const d of blobs) {
       const name = `blobs/sha256/${d}`;
       const body = inline.get(d);
-      if (body) await step(entry({ name, type: 'file', mode: 0o644 }, body));
+      if (body) member(name, body);
       else {
-        // The layer's size as built; the stream checks the bytes against the digest as they go.
+        // The layer's size as built; its bytes are checked against the digest as they are read.
         const size = layers.find((l) => l.digest === d)!.size;
-        await step(
-          new Promise<void>((res, rej) => {
-            const sink = p.entry({ name, type: 'file', mode: 0o644, size, uid: 0, gid: 0, uname: '', gname: '', mtime } as Header, (e) => (e ? rej(e) : res()));
-            pipeline(store.readStream(d, size), sink).catch(rej);
-          }),
-        );
+        tar.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size }, secs);
+        await store.readInto(d, scratch, (piece) => tar.bytes(piece), size);
+        tar.pad(size);
       }
     }
-    await step(entry({ name: 'index.json', type: 'file', mode: 0o644 }, meta.index.bytes));
-    await step(entry({ name: 'manifest.json', type: 'file', mode: 0o644 }, meta.dockerManifest));
-    await step(entry({ name: 'oci-layout', type: 'file', mode: 0o644 }, OCI_LAYOUT));
-    p.finalize();
-    await done;
+    member('index.json', meta.index.bytes);
+    member('manifest.json', meta.dockerManifest);
+    member('oci-layout', OCI_LAYOUT);
+    tar.zeros(1024);
+    tar.flush();
+    closed = true;
+    closeSync(fd);
     await fs.rename(tmp, file);
   } catch (e) {
-    p.destroy();
-    await done.catch(() => {});
+    if (!closed) closeSync(fd);
     await fs.rm(tmp, { force: true });
     throw e;
   }

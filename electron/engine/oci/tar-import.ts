@@ -15,16 +15,29 @@ import { TarError, readTar, type TarHeader } from './tar';
 
 export { TarError } from './tar';
 
-/** Open a possibly compressed tarball as a stream of tar bytes. */
-export async function decompressed(file: string): Promise<Readable> {
+/** Whether a tarball is compressed (gzip, xz or zstd), by its first bytes. */
+export async function isCompressed(file: string): Promise<boolean> {
+  const magic = await magicOf(file);
+  return (magic[0] === 0x1f && magic[1] === 0x8b) || magic.equals(XZ_MAGIC) || magic.readUInt32LE(0) === 0xfd2fb528;
+}
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+async function magicOf(file: string): Promise<Buffer> {
   const fh = await fs.open(file, 'r');
   const magic = Buffer.alloc(6);
   await fh.read(magic, 0, 6, 0);
   await fh.close();
+  return magic;
+}
+
+/** Open a possibly compressed tarball as a stream of tar bytes. */
+export async function decompressed(file: string): Promise<Readable> {
+  const magic = await magicOf(file);
   // 1 MiB reads: the tar reader's per-chunk cost is paid 16 times less than with 64 KiB.
   const raw = createReadStream(file, { highWaterMark: 1 << 20 });
   if (magic[0] === 0x1f && magic[1] === 0x8b) return raw.pipe(createGunzip());
-  if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return viaTool('xz', file);
+  if (magic.equals(XZ_MAGIC)) return viaTool('xz', file);
   if (magic.readUInt32LE(0) === 0xfd2fb528) return viaTool('zstd', file);
   return raw;
 }

@@ -11,7 +11,7 @@ import { sortedPaths, type Entry, type Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
 
 /** A header as written: tar-stream's field names and type names (the bytes follow its encoder). */
-interface H {
+export interface H {
   name: string;
   type: 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo' | 'pax-header';
   mode: number;
@@ -135,12 +135,7 @@ export async function writeTar(store: BlobStore, items: TarItem[], epoch: number
     }
     w.header(h, secs);
     if (h.type === 'file' && h.size > 0) {
-      let got = 0;
-      store.readInto(e.digest!, scratch, (piece) => {
-        got += piece.length;
-        if (got <= h.size) w.bytes(piece);
-      });
-      if (got !== h.size) throw new Error(`tar entry ${name}: its content has ${got} bytes, its entry says ${h.size}`);
+      await store.readInto(e.digest!, scratch, (piece) => w.bytes(piece), h.size);
       w.pad(h.size);
     }
   }
@@ -153,7 +148,7 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const BLOCK = 512;
 
 /** Tar bytes gathered in one buffer, reused: handed to `out` when full, large pieces passed straight on. */
-class TarBuffer {
+export class TarBuffer {
   private buf = Buffer.allocUnsafe(OUT);
   private used = 0;
   total = 0;

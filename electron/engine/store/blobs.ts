@@ -18,6 +18,8 @@ import { InPlacePackWriter } from './inplace-pack';
 import { writevAllSync } from './writev';
 
 const COALESCE = 1 << 20;
+/** A large content read by readInto lets the event loop turn every this many bytes. */
+const TURN = 32 << 20;
 /** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
 const PACK_WINDOW = 4 << 20;
 /** Pack indexes and the stat cache: a Debian-sized one is a few MB. */
@@ -212,10 +214,28 @@ export class BlobStore {
     const id = statId(st);
     const hit = this.statCache.get(hostPath);
     if (hit && hit.stat === id && (await this.has(hit.digest))) return { digest: hit.digest, size: hit.size };
-    const res = st.size <= 64 * 1024 * 1024 ? await this.putBytes(await fs.readFile(hostPath)) : await this.putStream(createReadStream(hostPath));
+    const res = st.size <= COALESCE ? await this.putBytes(await fs.readFile(hostPath)) : await this.putFile(hostPath);
     this.statCache.set(hostPath, { stat: id, digest: res.digest, size: res.size });
     this.statCacheDirty = true;
     return res;
+  }
+
+  /** A large file, read into one reused buffer: each piece is hashed and written before the next read. */
+  private putFile(hostPath: string): Promise<{ digest: Sha256; size: number }> {
+    return this.putWritten(async (write) => {
+      const fh = await fs.open(hostPath, 'r');
+      const buf = Buffer.allocUnsafe(COALESCE);
+      try {
+        for (let pos = 0; ; ) {
+          const { bytesRead } = await fh.read(buf, 0, COALESCE, pos);
+          if (bytesRead === 0) break;
+          write(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+    });
   }
 
   /** Digest of a host file via the stat cache, for cache keys; stores the content as a side effect. */
@@ -290,20 +310,23 @@ export class BlobStore {
    * A content's bytes, handed to `emit` in order and checked against its digest
    * (a bad one is dropped and thrown once read). Each piece lies in `scratch`
    * and is valid only during the call: nothing is allocated per content, so
-   * writing a tar of any size leaves no garbage buffers behind.
+   * writing a tar of any size leaves no garbage buffers behind. `size`, when
+   * the caller knows it, must be the content's. A large content lets the event
+   * loop turn between its pieces.
    */
-  readInto(digest: Sha256, scratch: ReadScratch, emit: (piece: Buffer) => void): void {
+  async readInto(digest: Sha256, scratch: ReadScratch, emit: (piece: Buffer) => void, size?: number): Promise<void> {
     const loc = this.locations.get(digest);
     let fd: number;
     let offset = 0;
-    let size: number;
     let owned: number | undefined;
+    const known = size;
     if (loc) {
       const f = this.packFd(loc.pack);
       if (typeof f === 'string') throw this.bad(digest, `is in pack ${loc.pack}, which ${f}`);
       fd = f;
       offset = loc.offset;
       size = loc.size;
+      if (known !== undefined && known !== size) throw new Error(`content sha256:${digest} has ${size} bytes where ${known} were expected`);
       // Most contents are small and in pack order: served from a window read ahead, as readPacked does.
       if (size <= PACK_WINDOW) {
         const w = scratch;
@@ -326,6 +349,10 @@ export class BlobStore {
       if (typeof f === 'string') throw this.bad(digest, f);
       fd = owned = f.fd;
       size = f.size;
+      if (known !== undefined && known !== size) {
+        closeSync(owned);
+        throw new Error(`content sha256:${digest} has ${size} bytes where ${known} were expected`);
+      }
     }
     // A large content (or a blob file): read in pieces into the scratch buffer, hashed on the way.
     scratch.pack = '';
@@ -340,6 +367,7 @@ export class BlobStore {
         hash?.update(piece);
         emit(piece);
         done += n;
+        if (done % TURN < n) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       if (owned !== undefined) closeSync(owned);

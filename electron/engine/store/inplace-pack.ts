@@ -48,6 +48,38 @@ export class InPlacePackWriter {
   }
 
   /**
+   * A plain (uncompressed) tar file, read into two buffers that take turns
+   * (the next read runs while this chunk is parsed) and written to the pack as
+   * it goes. A chunk is valid until the one after it is asked for: the tar
+   * reader and this pack's `add` are done with a chunk by then (they hash and
+   * copy, never keep). No buffer per chunk, so no garbage for the GC to find late.
+   */
+  async *teeFile(file: string): AsyncGenerator<Buffer> {
+    const fh = await fs.open(file, 'r');
+    const bufs = [Buffer.allocUnsafe(COALESCE), Buffer.allocUnsafe(COALESCE)];
+    let turn = 0;
+    let pos = 0;
+    let next = fh.read(bufs[0], 0, COALESCE, 0);
+    try {
+      for (;;) {
+        const { bytesRead } = await next;
+        if (bytesRead === 0) break;
+        const chunk = bufs[turn].subarray(0, bytesRead);
+        pos += bytesRead;
+        turn ^= 1;
+        next = fh.read(bufs[turn], 0, COALESCE, pos);
+        this.pending.push(chunk);
+        this.pendingBytes += chunk.length;
+        this.flush();
+        yield chunk;
+      }
+    } finally {
+      await next.catch(() => undefined);
+      await fh.close();
+    }
+  }
+
+  /**
    * One file's content, as the tar reader hands it out of the teed stream:
    * hashed, and indexed at its place (identical contents once, at the first).
    */
