@@ -149,7 +149,12 @@ export function contentBytes(tree: Tree): number {
 
 /** JSON form for the cache: [[path, entry], ...] sorted. */
 export function treeToJson(tree: Tree): [string, Entry][] {
-  return sortedPaths(tree).map((p) => [p, tree.get(p)!]);
+  return [...treeRows(tree)];
+}
+
+/** The rows of treeToJson one at a time (for a writer that streams them). */
+export function* treeRows(tree: Tree): Generator<[string, Entry]> {
+  for (const p of sortedPaths(tree)) yield [p, tree.get(p)!];
 }
 
 export function treeFromJson(rows: [string, Entry][]): Tree {

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { imagePath } from '../model/path';
-import { treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
+import { treeFromJson, treeRows, type Entry, type Tree } from '../model/tree';
 import { TarError, decompressed, importTar, isCompressed } from '../oci/tar-import';
 import { ToolMissingError } from '../tools/registry';
 import { projectFile } from './copy';
@@ -31,6 +31,6 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
     if (e instanceof TarError) throw new RecipeError(field, `${s.src}: ${e.message}`);
     throw new RecipeError(field, `${s.src}: not a readable tar archive (${(e as Error).message})`);
   }
-  await ctx.cache.put(key, treeToJson(put));
+  await ctx.cache.putRows(key, treeRows(put));
   return { put, remove: [] };
 }

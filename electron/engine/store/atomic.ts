@@ -28,6 +28,37 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   }
 }
 
+/**
+ * A JSON array written atomically a batch of rows at a time: the same text as
+ * JSON.stringify of the whole array, without holding all of it (a large
+ * tree's is tens of MB) as one string and one buffer.
+ */
+export async function writeJsonRowsAtomic(target: string, rows: Iterable<unknown>): Promise<void> {
+  const tmp = tempPathFor(target);
+  try {
+    const fh = await fs.open(tmp, 'w', 0o644);
+    try {
+      let text = '[';
+      let first = true;
+      for (const row of rows) {
+        text += (first ? '' : ',') + JSON.stringify(row);
+        first = false;
+        if (text.length >= 1 << 16) {
+          await fh.write(text);
+          text = '';
+        }
+      }
+      await fh.write(text + ']');
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, target);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
 /** Put a finished temporary file or folder in place of `target`, replacing what was there. */
 export async function replaceWith(tmp: string, target: string): Promise<void> {
   try {

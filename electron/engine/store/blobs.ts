@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pipeline as pipe, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { asSha256, type Sha256 } from '../../../shared/brand';
-import { sweepStaleTemps, tempPathFor, writeFileAtomic } from './atomic';
+import { sweepStaleTemps, tempPathFor, writeFileAtomic, writeJsonRowsAtomic } from './atomic';
 import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
 import { latchingFaults } from './faults';
 import { InPlacePackWriter } from './inplace-pack';
@@ -513,7 +513,7 @@ export class BlobStore {
   async commitPack(id: string, tmp: string, index: [string, number, number][]): Promise<void> {
     await this.writing(async () => {
       await fs.rename(tmp, this.packPath(id));
-      await writeFileAtomic(this.packPath(id) + '.idx.json', JSON.stringify(index));
+      await writeJsonRowsAtomic(this.packPath(id) + '.idx.json', index);
     });
     this.register(id, index);
     // Its bytes are the ones this process hashed on their way in.

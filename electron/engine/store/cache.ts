@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { sweepStaleTemps, writeFileAtomic } from './atomic';
+import { sweepStaleTemps, writeFileAtomic, writeJsonRowsAtomic } from './atomic';
 import { HEX64, readJsonCapped } from './integrity';
 import { latchingFaults } from './faults';
 
@@ -84,6 +84,12 @@ export class BuildCache {
 
   async put(key: string, value: unknown): Promise<void> {
     await this.writing(() => writeFileAtomic(this.file(key), JSON.stringify(value)));
+    this.used.add(key);
+  }
+
+  /** A node whose result is a long array, written a batch of rows at a time (same text as put). */
+  async putRows(key: string, rows: Iterable<unknown>): Promise<void> {
+    await this.writing(() => writeJsonRowsAtomic(this.file(key), rows));
     this.used.add(key);
   }
 
