@@ -2,7 +2,8 @@
 // by path, mtimes at the recipe epoch, numeric ids only, no host user names,
 // PAX records (written here, byte-exact) for long or non-ASCII names and for
 // xattrs, a fixed PAX header name with no PID in it, and hard links written
-// after the file they point to.
+// after the file they point to. The headers are encoded here, byte for byte as
+// tar-stream 3 (which wrote them first) does, so layer digests never moved.
 import { PassThrough, type Readable } from 'node:stream';
 import type { ImagePath } from '../../../shared/brand';
 import { opaqueName, whiteoutName, type LayerChanges } from '../model/diff';
@@ -52,6 +53,8 @@ export function tarStream(store: BlobStore, items: TarItem[], epoch: number): Re
   const out = new PassThrough({ highWaterMark: OUT });
   const write: TarOut = (b) => void out.write(Buffer.from(b));
   const room = async () => {
+    // A reader that gave up: stop reading contents for it.
+    if (out.destroyed) throw new Error('the tar stream was closed before its end');
     if (out.writableNeedDrain) await new Promise<void>((resolve) => out.once('drain', resolve));
   };
   writeTar(store, items, epoch, write, room).then(
