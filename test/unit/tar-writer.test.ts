@@ -1,6 +1,7 @@
-// The layer tar writer: its own header encoder must give the bytes tar-stream 3
-// gave (layer digests must never move), through both of its outputs, and it
-// must check every content it copies.
+// The layer tar writer: tar-stream encodes its headers, gathered in one reused
+// buffer rather than streamed by a Pack. It must give the bytes the Pack gave
+// (layer digests must never move), through both of its outputs, and it must
+// check every content it copies.
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -14,7 +14,7 @@ import type { Blob, BuiltLayer, ImageMeta } from '../oci/image';
 const OCI_LAYOUT = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
 
 export async function writeDockerArchive(file: string, store: BlobStore, meta: ImageMeta, layers: BuiltLayer[], epoch: number): Promise<void> {
-  const secs = (new Date(epoch * 1000).getTime() / 1000) | 0;
+  const mtime = new Date(epoch * 1000);
   const blobs = uniqueSorted([meta.config.digest, meta.manifest.digest, ...layers.map((l) => l.digest)]);
   const inline = new Map<string, Buffer>([
     [meta.config.digest, meta.config.bytes],
@@ -29,9 +29,9 @@ export async function writeDockerArchive(file: string, store: BlobStore, meta: I
     writevAllSync(fd, [b], pos);
     pos += b.length;
   });
-  const dir = (name: string) => tar.header({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0 }, secs);
+  const dir = (name: string) => tar.header({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0 }, mtime);
   const member = (name: string, body: Buffer) => {
-    tar.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length }, secs);
+    tar.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length }, mtime);
     tar.bytes(body);
     tar.pad(body.length);
   };
@@ -46,7 +46,7 @@ export async function writeDockerArchive(file: string, store: BlobStore, meta: I
       else {
         // The layer's size as built; its bytes are checked against the digest as they are read.
         const size = layers.find((l) => l.digest === d)!.size;
-        tar.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size }, secs);
+        tar.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size }, mtime);
         await store.readInto(d, scratch, (piece) => tar.bytes(piece), size);
         tar.pad(size);
       }

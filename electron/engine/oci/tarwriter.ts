@@ -2,9 +2,11 @@
 // by path, mtimes at the recipe epoch, numeric ids only, no host user names,
 // PAX records (written here, byte-exact) for long or non-ASCII names and for
 // xattrs, a fixed PAX header name with no PID in it, and hard links written
-// after the file they point to. The headers are encoded here, byte for byte as
-// tar-stream 3 (which wrote them first) does, so layer digests never moved.
+// after the file they point to. tar-stream encodes each header; the bytes are
+// gathered in one reused buffer rather than a stream, promise and buffer per
+// entry (its Pack's way), so a tar of any size is written in flat memory.
 import { PassThrough, type Readable } from 'node:stream';
+import { pack, type Header, type Pack } from 'tar-stream';
 import type { ImagePath } from '../../../shared/brand';
 import { opaqueName, whiteoutName, type LayerChanges } from '../model/diff';
 import { ROOT, comparePaths } from '../model/path';
@@ -79,7 +81,7 @@ const TURN = 8 << 20;
  */
 export async function writeTar(store: BlobStore, items: TarItem[], epoch: number, out: TarOut, room: () => Promise<void> = turn): Promise<void> {
   const w = new TarBuffer(out);
-  const secs = (new Date(epoch * 1000).getTime() / 1000) | 0;
+  const mtime = new Date(epoch * 1000);
   const scratch = store.scratch();
   const written = new Map<string, string>(); // hard-link group -> tar name of the file already written
   let next = TURN;
@@ -90,7 +92,7 @@ export async function writeTar(store: BlobStore, items: TarItem[], epoch: number
     }
     const name = item.path.slice(1);
     if ('whiteout' in item) {
-      w.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0 }, secs);
+      w.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0 }, mtime);
       continue;
     }
     const e = item.entry;
@@ -132,11 +134,11 @@ export async function writeTar(store: BlobStore, items: TarItem[], epoch: number
     if (h.type === 'symlink') h.size = 0;
     if (Object.keys(pax).length) {
       const body = paxBody(pax);
-      w.header(paxHeader(name, body.length), secs);
+      w.header(paxHeader(name, body.length), mtime);
       w.bytes(body);
       w.pad(body.length);
     }
-    w.header(h, secs);
+    w.header(h, mtime);
     if (h.type === 'file' && h.size > 0) {
       await store.readInto(e.digest!, scratch, (piece) => w.bytes(piece), h.size);
       w.pad(h.size);
@@ -153,14 +155,17 @@ const BLOCK = 512;
 /** Tar bytes gathered in one buffer, reused: handed to `out` when full, large pieces passed straight on. */
 export class TarBuffer {
   private buf = Buffer.allocUnsafe(OUT);
+  private encode = ustarEncoder();
   private used = 0;
   total = 0;
 
   constructor(private readonly out: TarOut) {}
 
-  header(h: H, secs: number): void {
+  header(h: H, mtime: Date): void {
     if (this.used + BLOCK > OUT) this.flush();
-    if (!encodeHeader(this.buf, this.used, h, secs)) throw new Error(`tar entry ${h.name} cannot be written without PAX records`);
+    const b = this.encode(h, mtime);
+    if (b?.length !== BLOCK) throw new Error(`tar entry ${h.name} cannot be written without PAX records`);
+    b.copy(this.buf, this.used);
     this.used += BLOCK;
     this.total += BLOCK;
   }
@@ -196,58 +201,29 @@ export class TarBuffer {
   }
 }
 
-const TYPEFLAG: Record<string, number> = { file: 0, link: 1, symlink: 2, 'character-device': 3, 'block-device': 4, directory: 5, fifo: 6, 'pax-header': 72 };
-const ZEROS = '0000000000000000000';
-const SEVENS = '7777777777777777777';
-
-/** `n` octal digits and a space; all sevens when the value does not fit. */
-function octal(v: number, n: number): string {
-  const s = v.toString(8);
-  return s.length > n ? SEVENS.slice(0, n) + ' ' : ZEROS.slice(0, n - s.length) + s + ' ';
-}
+type PackInternals = Pack & { _encode(h: Header): void; _encodePax(h: Header): void };
 
 /**
- * A ustar header at `b[at..at+512)`, byte for byte as tar-stream 3 encodes
- * one; false when it cannot hold the header (non-ASCII or too long names).
+ * tar-stream's own header encoder, without a stream per entry: one Pack whose
+ * `push` takes the encoded header instead of queuing it. tar-stream still
+ * makes every header's bytes (layer digests follow it); what it does not do
+ * here is carry contents, which go through one reused buffer (TarBuffer).
+ * Its encoder is not exported, and `_encode` is the step `entry` calls.
  */
-function encodeHeader(b: Buffer, at: number, h: H, secs: number): boolean {
-  let name = h.name;
-  let prefix = '';
-  if (Buffer.byteLength(name) !== name.length) return false;
-  while (name.length > 100) {
-    const i = name.indexOf('/');
-    if (i === -1) return false;
-    prefix += prefix ? '/' + name.slice(0, i) : name.slice(0, i);
-    name = name.slice(i + 1);
-  }
-  if (name.length > 100 || prefix.length > 155) return false;
-  if (h.linkname && Buffer.byteLength(h.linkname) > 100) return false;
-  b.fill(0, at, at + BLOCK);
-  b.write(name, at, 'latin1');
-  b.write(octal(h.mode & 0o7777, 6), at + 100, 'latin1');
-  b.write(octal(h.uid, 6), at + 108, 'latin1');
-  b.write(octal(h.gid, 6), at + 116, 'latin1');
-  if (h.size.toString(8).length > 11) {
-    // base-256, as GNU tar reads it
-    b[at + 124] = 0x80;
-    let num = h.size;
-    for (let i = 11; i > 0; i--) {
-      b[at + 124 + i] = num & 0xff;
-      num = Math.floor(num / 0x100);
-    }
-  } else b.write(octal(h.size, 11), at + 124, 'latin1');
-  b.write(octal(secs, 11), at + 136, 'latin1');
-  b[at + 156] = 0x30 + (TYPEFLAG[h.type] ?? 0);
-  if (h.linkname) b.write(h.linkname, at + 157);
-  b.write('ustar\u000000', at + 257, 'latin1');
-  b.write(octal(h.devmajor ?? 0, 6), at + 329, 'latin1');
-  b.write(octal(h.devminor ?? 0, 6), at + 337, 'latin1');
-  if (prefix) b.write(prefix, at + 345, 'latin1');
-  let sum = 8 * 32;
-  for (let i = at; i < at + 148; i++) sum += b[i];
-  for (let i = at + 156; i < at + BLOCK; i++) sum += b[i];
-  b.write(octal(sum, 6), at + 148, 'latin1');
-  return true;
+function ustarEncoder(): (h: H, mtime: Date) => Buffer | undefined {
+  const p = pack() as PackInternals;
+  let out: Buffer | undefined;
+  p.push = (b: unknown) => {
+    out = Buffer.isBuffer(b) ? b : undefined;
+    return true;
+  };
+  // A header that needs PAX (fitUstar has moved all of that out) is not encoded: the caller refuses it.
+  p._encodePax = () => {};
+  return (h, mtime) => {
+    out = undefined;
+    p._encode({ ...h, mtime, uname: '', gname: '' } as Header);
+    return out;
+  };
 }
 
 /** Move what ustar cannot hold into PAX records; leave a short ASCII stand-in in the header. */
