@@ -9,7 +9,6 @@
 // analyze.ts computes the same figures from trees (the app's path); the two
 // agree to the byte (test/engine/inspect-flat.test.ts).
 import type { Sha256 } from '../../../shared/brand';
-import { removed, type PathForm } from '../model/apply';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../model/diff';
 import { TreeConflictError } from '../model/tree';
 import { scanImageHeaders } from '../oci/read';
@@ -34,8 +33,6 @@ const MADE_DIR = 0;
 type FlatTree = Map<string, number>;
 const ROOT = '';
 
-const parentName = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
-const TAR_NAMES: PathForm<string> = { root: ROOT, parent: parentName };
 
 /** Every folder above p, nearest to the root first, the root and p left out (model/path.ts ancestors). */
 function ancestorNames(p: string): string[] {
@@ -46,7 +43,6 @@ function ancestorNames(p: string): string[] {
 
 /** model/diff.ts whiteoutName and opaqueName, on names. */
 const whiteoutOf = (p: string) => p.slice(0, p.lastIndexOf('/') + 1) + WHITEOUT_PREFIX + p.slice(p.lastIndexOf('/') + 1);
-const opaqueIn = (d: string) => `${d}/${OPAQUE_MARKER}`;
 /** The path a whiteout named p removes ("" for ".wh." at the root). */
 const whitedOut = (p: string, cut: number) => p.slice(0, cut + 1) + p.slice(cut + 1 + WHITEOUT_PREFIX.length);
 /** The image path a person reads. */
@@ -69,6 +65,8 @@ class Entries {
   kind = new Uint8Array(1 << 12);
   size = new Float64Array(1 << 12);
   flags = new Uint8Array(1 << 12);
+  /** The path number of the entry (Paths), once put in a layer. */
+  pathOf = new Int32Array(1 << 12);
   count = 1;
   /** Hard-link group key (the first path of the inode), as tar-import's Entry.link. */
   readonly link = new Map<number, string>();
@@ -83,10 +81,11 @@ class Entries {
     if (this.count === this.kind.length) {
       // By half again, not double: at a million entries the slack is what the peak is made of.
       const n = Math.ceil(this.count * 1.5);
-      const grow = <T extends Uint8Array | Float64Array>(a: T, b: T): T => (b.set(a), b);
+      const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T, b: T): T => (b.set(a), b);
       this.kind = grow(this.kind, new Uint8Array(n));
       this.size = grow(this.size, new Float64Array(n));
       this.flags = grow(this.flags, new Uint8Array(n));
+      this.pathOf = grow(this.pathOf, new Int32Array(n));
     }
     this.kind[this.count] = kind;
     this.size[this.count] = size;
@@ -112,12 +111,12 @@ class Entries {
     return old;
   }
 
-  /** model/tree.ts contentBytes: file bytes, a hard-linked inode once. */
-  contentBytes(tree: FlatTree): number {
+  /** model/tree.ts contentBytes of the entries given (negative numbers: none): file bytes, a hard-linked inode once. */
+  contentBytes(ids: Iterable<number>): number {
     let n = 0;
     const seen = new Set<string>();
-    for (const id of tree.values()) {
-      if (this.kind[id] !== FILE) continue;
+    for (const id of ids) {
+      if (id < 0 || this.kind[id] !== FILE) continue;
       const key = this.link.size ? this.link.get(id) : undefined;
       if (key !== undefined) {
         if (seen.has(key)) continue;
@@ -126,6 +125,78 @@ class Entries {
       n += this.size[id];
     }
     return n;
+  }
+}
+
+/**
+ * Every path any layer holds, numbered once in the order the layers first
+ * make them: a folder before what it holds (its parent is always in the layer
+ * when a path is put), so a path's number is above its parent's. The state is
+ * then an entry number per path, and walks up or down the tree are integer
+ * steps: no parent name is ever built.
+ */
+class Paths {
+  readonly number = new Map<string, number>([[ROOT, 0]]);
+  readonly name: string[] = [ROOT];
+  parent = new Int32Array(1 << 12);
+  count = 1;
+
+  /** p's number, made (under `parent`'s) if p is new. */
+  of(p: string, parent: number): number {
+    let n = this.number.get(p);
+    if (n !== undefined) return n;
+    if (this.count === this.parent.length) {
+      const grown = new Int32Array(Math.ceil(this.count * 1.5));
+      grown.set(this.parent);
+      this.parent = grown;
+    }
+    n = this.count++;
+    this.parent[n] = parent;
+    this.name.push(p);
+    this.number.set(p, n);
+    return n;
+  }
+
+  /** Is path d a folder above path q (a proper ancestor)? Parents are numbered below their children. */
+  above(d: number, q: number): boolean {
+    let a = this.parent[q];
+    while (a > d) a = this.parent[a];
+    return a === d && q !== d;
+  }
+}
+
+/** No entry at a path of the state. */
+const NONE = -1;
+
+/** The state the layers make: an entry number per path number (NONE: no entry), grown as paths are. */
+class State {
+  at = new Int32Array(1 << 12).fill(NONE);
+  /** Entries in the state, the root included. */
+  size = 1;
+
+  constructor() {
+    this.at[0] = MADE_DIR;
+  }
+
+  get(n: number): number {
+    return n < this.at.length ? this.at[n] : NONE;
+  }
+
+  set(n: number, id: number): void {
+    if (n >= this.at.length) {
+      const grown = new Int32Array(Math.max(n + 1, Math.ceil(this.at.length * 1.5))).fill(NONE);
+      grown.set(this.at);
+      this.at = grown;
+    }
+    if (this.at[n] === NONE) this.size++;
+    this.at[n] = id;
+  }
+
+  delete(n: number): void {
+    if (n < this.at.length && this.at[n] !== NONE) {
+      this.at[n] = NONE;
+      this.size--;
+    }
   }
 }
 
@@ -174,12 +245,26 @@ class Occurrences {
   }
 }
 
+/** What a layer above hides, by path number: paths it whites out (a .wh.* name of it), folders it makes opaque. */
+interface Hides {
+  whitedOut: Set<number>;
+  opaque: Set<number>;
+}
+
+/** Marks of apply's removal walk, by path number. */
+const GONE = 1;
+const EMPTIED = 2;
+const UNDER = 4;
+
 /** The image being read: its layers' own entries, the state they make, dive's tally. */
 class FlatImage {
   readonly e = new Entries();
+  readonly paths = new Paths();
   readonly layers: Layer[] = [];
-  readonly state: FlatTree = new Map([[ROOT, MADE_DIR]]);
+  readonly state = new State();
   readonly dive = new Occurrences();
+  /** What each layer hides, worked out when the first wasted copy below it asks. */
+  private readonly hides = new Map<Layer, Hides>();
   /** The folder of the last entry put in a layer: a tar lists a folder's entries together, so its look-up is reused. */
   private lastDir = ROOT;
 
@@ -221,30 +306,64 @@ class FlatImage {
     const dir = cut === -1 ? ROOT : cut === this.lastDir.length && p.startsWith(this.lastDir) ? this.lastDir : p.slice(0, cut);
     let parent = own.get(dir);
     if (parent === undefined || this.e.kind[parent] !== DIR) {
-      this.ensureFolders(own, p, true);
+      this.ownFolders(own, p);
       parent = own.get(dir);
     }
     this.lastDir = dir;
     const old = this.e.replace(own, p, id);
+    // The root's number is 0, as is the path number of a layer's own root entry.
+    this.e.pathOf[id] = old !== undefined ? this.e.pathOf[old] : this.paths.of(p, parent === undefined ? 0 : this.e.pathOf[parent]);
     // A folder over a folder keeps what is under it.
     if (old !== undefined && this.e.kind[old] === DIR && this.e.kind[id] === DIR) this.e.flags[id] |= this.e.flags[old] & HAS_CHILD;
     if (parent !== undefined && !isOpaqueAt(p, cut)) this.e.flags[parent] |= HAS_CHILD;
     if (isWhiteoutAt(p, cut)) layer.whiteouts.add(p);
   }
 
-  /** Missing folders above p made (each a new entry), or a conflict when one is not a folder; `mark`: a layer's own, whose folders learn they have a child. */
-  private ensureFolders(tree: FlatTree, p: string, mark: boolean): void {
-    let above = tree.get(ROOT);
+  /** Missing folders above p made in a layer's own entries (each a new entry, learning it has a child), or a conflict when one is not a folder. */
+  private ownFolders(own: FlatTree, p: string): void {
+    let above = own.get(ROOT);
+    let n = 0;
     for (const a of ancestorNames(p)) {
-      let e = tree.get(a);
-      if (e === undefined) tree.set(a, (e = this.e.add(DIR, 0)));
-      else if (this.e.kind[e] !== DIR) {
-        const type = KIND_NAMES[this.e.kind[e]];
-        throw new TreeConflictError(`cannot create ${imagePathOf(p)}: ${imagePathOf(a)} is a ${type}${type === 'symlink' ? ` (-> ${this.e.target.get(e)})` : ''}, not a directory`);
-      }
-      if (mark && above !== undefined) this.e.flags[above] |= HAS_CHILD;
+      let e = own.get(a);
+      if (e === undefined) {
+        own.set(a, (e = this.e.add(DIR, 0)));
+        this.e.pathOf[e] = this.paths.of(a, n);
+      } else if (this.e.kind[e] !== DIR) throw this.conflict(p, a, e);
+      if (above !== undefined) this.e.flags[above] |= HAS_CHILD;
       above = e;
+      n = this.e.pathOf[e];
     }
+  }
+
+  /** Missing folders above path number n made in the state, as putEntry makes them, or a conflict. */
+  private stateFolders(n: number): void {
+    const up: number[] = [];
+    for (let a = this.paths.parent[n]; a !== 0; a = this.paths.parent[a]) up.push(a);
+    for (let i = up.length - 1; i >= 0; i--) {
+      const a = up[i];
+      const e = this.state.get(a);
+      if (e === NONE) {
+        const made = this.e.add(DIR, 0);
+        this.e.pathOf[made] = a;
+        this.state.set(a, made);
+      } else if (this.e.kind[e] !== DIR) throw this.conflict(this.paths.name[n], this.paths.name[a], e);
+    }
+  }
+
+  private conflict(p: string, a: string, e: number): TreeConflictError {
+    const type = KIND_NAMES[this.e.kind[e]];
+    return new TreeConflictError(`cannot create ${imagePathOf(p)}: ${imagePathOf(a)} is a ${type}${type === 'symlink' ? ` (-> ${this.e.target.get(e)})` : ''}, not a directory`);
+  }
+
+  /** Put entry id at path number n of the state, as model/tree.ts putEntry: a non-folder over a folder takes its subtree with it. */
+  private putState(n: number, id: number): void {
+    const old = this.state.get(n);
+    if (old !== NONE && this.e.kind[old] === DIR && this.e.kind[id] !== DIR) {
+      // What lies under n is numbered above it.
+      const at = this.state.at;
+      for (let q = n + 1; q < at.length; q++) if (at[q] !== NONE && this.paths.above(n, q)) this.state.delete(q);
+    }
+    this.state.set(n, id);
   }
 
   /**
@@ -257,25 +376,46 @@ class FlatImage {
    */
   apply(layer: Layer): void {
     this.tallyDive(layer);
-    const gone = new Set<string>();
-    const emptied = new Set<string>();
+    const gone: number[] = [];
+    const emptied: number[] = [];
     for (const p of layer.whiteouts) {
-      if (!layer.own.has(p)) continue;
+      const w = layer.own.get(p);
+      if (w === undefined) continue;
       const cut = p.lastIndexOf('/');
-      if (isOpaqueAt(p, cut)) emptied.add(parentName(p));
-      else gone.add(whitedOut(p, cut));
+      if (isOpaqueAt(p, cut)) emptied.push(this.paths.parent[this.e.pathOf[w]]);
+      else {
+        // A path never numbered is in no layer, so nothing of the state lies at or under it.
+        const n = this.paths.number.get(whitedOut(p, cut));
+        if (n !== undefined) gone.push(n);
+      }
     }
-    if (gone.size || emptied.size) {
-      for (const q of [...this.state.keys()]) if (removed(q, gone, emptied, TAR_NAMES)) this.state.delete(q);
-    }
+    if (gone.length || emptied.length) this.remove(gone, emptied);
     for (const [p, id] of layer.own) {
       const cut = p.lastIndexOf('/');
       if (isWhiteoutAt(p, cut)) continue;
+      const n = this.e.pathOf[id];
       // Under a folder with a whiteout's name (never put itself), the folders are made as putEntry makes them.
-      if (cut > 0 && (p.startsWith(WHITEOUT_PREFIX) || p.lastIndexOf(`/${WHITEOUT_PREFIX}`, cut - 1) !== -1)) this.ensureFolders(this.state, p, false);
-      this.e.replace(this.state, p, id);
+      if (cut > 0 && (p.startsWith(WHITEOUT_PREFIX) || p.lastIndexOf(`/${WHITEOUT_PREFIX}`, cut - 1) !== -1)) this.stateFolders(n);
+      this.putState(n, id);
     }
     this.layers.push(layer);
+  }
+
+  /**
+   * model/apply.ts's removed() over the whole state in one walk by number (a
+   * parent before its children): a path whited out, under one, or under an
+   * opaque folder leaves the state; the root never does.
+   */
+  private remove(gone: readonly number[], emptied: readonly number[]): void {
+    const n = Math.min(this.paths.count, this.state.at.length);
+    const mark = new Uint8Array(n);
+    for (const g of gone) if (g < n) mark[g] |= GONE;
+    for (const d of emptied) if (d < n) mark[d] |= EMPTIED;
+    for (let q = 1; q < n; q++) {
+      const under = mark[this.paths.parent[q]] !== 0;
+      if (under) mark[q] |= UNDER;
+      if (under || mark[q] & GONE) this.state.delete(q);
+    }
   }
 
   /** dive's occurrences of one layer: its leaves, a whiteout sized by the bytes it removes from the state under it. */
@@ -283,7 +423,7 @@ class FlatImage {
     const first = this.layers.length === 0;
     // The first layer's occurrences stay out of dive's map until a second occurrence of their path turns up.
     const tally = first && !layer.whiteouts.size ? (_: string, size: number) => (this.dive.single += size) : (path: string, size: number) => this.occurrence(path, size, first ? layer.own : undefined);
-    let under: Map<string, number> | undefined;
+    let under: Float64Array | undefined;
     for (const [p, id] of layer.own) {
       if (p === ROOT || this.e.flags[id] & HAS_CHILD) continue;
       const cut = p.lastIndexOf('/');
@@ -293,9 +433,12 @@ class FlatImage {
       }
       if (isOpaqueAt(p, cut)) continue;
       const path = whitedOut(p, cut);
-      const below = this.state.get(path);
+      const n = this.paths.number.get(path);
       let size = 0;
-      if (below !== undefined && this.e.kind[below] === DIR) size = (under ??= this.subtreeSizes()).get(path) ?? 0;
+      if (n !== undefined) {
+        const below = this.state.get(n);
+        if (below !== NONE && this.e.kind[below] === DIR) size = (under ??= this.subtreeSizes())[n];
+      }
       tally(path, size);
     }
   }
@@ -338,16 +481,15 @@ class FlatImage {
     return p !== ROOT && !(this.e.flags[id] & HAS_CHILD) && !isOpaqueAt(p, p.lastIndexOf('/'));
   }
 
-  /** Header bytes under each folder of the state. */
-  private subtreeSizes(): Map<string, number> {
-    const sums = new Map<string, number>();
-    for (const [q, id] of this.state) {
-      const size = this.e.headerSize(q, id);
-      if (size === 0 || q === ROOT) continue;
-      for (let d = parentName(q); ; d = parentName(d)) {
-        sums.set(d, (sums.get(d) ?? 0) + size);
-        if (d === ROOT) break;
-      }
+  /** Header bytes under each path of the state, by number: one walk from the last number down, each adding itself to its parent. */
+  private subtreeSizes(): Float64Array {
+    const n = Math.min(this.paths.count, this.state.at.length);
+    const sums = new Float64Array(this.paths.count);
+    const at = this.state.at;
+    for (let q = n - 1; q > 0; q--) {
+      // A folder's own header size is 0: its sum is what lies under it.
+      if (at[q] !== NONE) sums[q] += this.e.headerSize(this.paths.name[q], at[q]);
+      sums[this.paths.parent[q]] += sums[q];
     }
     return sums;
   }
@@ -356,7 +498,7 @@ class FlatImage {
     const layers: LayerFigures[] = this.layers.map(({ own }, index) => ({
       index,
       digest: digests[index],
-      bytes: this.e.contentBytes(own),
+      bytes: this.e.contentBytes(own.values()),
       files: own.size - (own.has(ROOT) ? 1 : 0),
       ...(commands[index] !== undefined ? { command: commands[index] } : {}),
     }));
@@ -366,7 +508,7 @@ class FlatImage {
     return {
       layers,
       stored,
-      final: this.e.contentBytes(this.state),
+      final: this.e.contentBytes(this.state.at),
       files: this.state.size - 1,
       wasted: { bytes: wastedBytes, paths },
       efficiency: stored === 0 ? 1 : 1 - wastedBytes / stored,
@@ -384,46 +526,72 @@ class FlatImage {
   private wastedPaths(): WastedPath[] {
     const out: WastedPath[] = [];
     this.layers.forEach(({ own, links }, i) => {
-      const groups = new Map<string, { paths: string[]; size: number; visible: boolean }>();
-      const wasted = (p: string, size: number) => {
-        const hid = this.hider(i, p);
+      const groups = new Map<string, { first: string; id: number; size: number; visible: boolean }>();
+      const wasted = (p: string, id: number, size: number) => {
+        const hid = this.hider(i, this.e.pathOf[id]);
         out.push({ path: imagePathOf(p), bytes: size, storedIn: i, hiddenBy: hid.layer, how: hid.how });
       };
-      // A group per stored inode, keyed by its link key or its path (analyze.ts's grouping). A
-      // path can share its key with a link group only when the layer has hard links: without
-      // any, each file is its own group and needs no map.
+      // A group per stored inode, keyed by its link key or its path (analyze.ts's grouping), shown
+      // by its least path. A path can share its key with a link group only when the layer has
+      // hard links: without any, each file is its own group and needs no map.
       for (const [p, id] of own) {
         if (this.e.kind[id] !== FILE || isWhiteoutAt(p, p.lastIndexOf('/'))) continue;
-        const visible = this.state.get(p) === id;
+        const visible = this.state.get(this.e.pathOf[id]) === id;
         if (!links) {
-          if (!visible && this.e.size[id] !== 0) wasted(p, this.e.size[id]);
+          if (!visible && this.e.size[id] !== 0) wasted(p, id, this.e.size[id]);
           continue;
         }
         const key = this.e.link.get(id) ?? p;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { paths: [], size: this.e.size[id], visible: false }));
-        g.paths.push(p);
-        g.visible ||= visible;
+        const g = groups.get(key);
+        if (!g) groups.set(key, { first: p, id, size: this.e.size[id], visible });
+        else {
+          if (p < g.first) [g.first, g.id] = [p, id];
+          g.visible ||= visible;
+        }
       }
-      for (const g of groups.values()) if (!g.visible && g.size !== 0) wasted(g.paths.sort()[0], g.size);
+      for (const g of groups.values()) if (!g.visible && g.size !== 0) wasted(g.first, g.id, g.size);
     });
     return out.sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.storedIn - b.storedIn));
   }
 
-  /** The first layer above `i` that hides path p, and how (analyze.ts's hider, on entry numbers). */
-  private hider(i: number, p: string): { layer: number; how: WastedPath['how'] } {
-    const above = ancestorNames(p);
+  /** The first layer above `i` that hides path number n, and how (analyze.ts's hider, on numbers). */
+  private hider(i: number, n: number): { layer: number; how: WastedPath['how'] } {
+    // The folders above n, the root left out, nearest to the root last.
+    const up: number[] = [];
+    for (let a = this.paths.parent[n]; a !== 0; a = this.paths.parent[a]) up.push(a);
     for (let j = i + 1; j < this.layers.length; j++) {
       const t = this.layers[j].own;
-      for (const a of above) {
-        if (t.has(whiteoutOf(a)) || t.has(opaqueIn(a))) return { layer: j, how: 'removed' };
-        const e = t.get(a);
+      const hides = this.hidesOf(this.layers[j]);
+      for (let k = up.length - 1; k >= 0; k--) {
+        const a = up[k];
+        if (hides.whitedOut.has(a) || hides.opaque.has(a)) return { layer: j, how: 'removed' };
+        const e = t.get(this.paths.name[a]);
         if (e !== undefined && this.e.kind[e] !== DIR) return { layer: j, how: 'overwritten' };
       }
-      if (t.has(whiteoutOf(p))) return { layer: j, how: 'removed' };
-      if (t.has(p)) return { layer: j, how: 'overwritten' };
+      if (hides.whitedOut.has(n)) return { layer: j, how: 'removed' };
+      if (t.has(this.paths.name[n])) return { layer: j, how: 'overwritten' };
     }
     return { layer: -1, how: 'removed' };
+  }
+
+  /**
+   * What a layer's own entries named .wh.* hide: every one (folders made for
+   * a missing parent too, and opaque markers, which whiteoutOf of a path
+   * named .wh..opq spells), by the number of the path it names.
+   */
+  private hidesOf(layer: Layer): Hides {
+    let h = this.hides.get(layer);
+    if (h) return h;
+    h = { whitedOut: new Set(), opaque: new Set() };
+    for (const [p, id] of layer.own) {
+      const cut = p.lastIndexOf('/');
+      if (!isWhiteoutAt(p, cut)) continue;
+      const n = this.paths.number.get(whitedOut(p, cut));
+      if (n !== undefined) h.whitedOut.add(n);
+      if (isOpaqueAt(p, cut)) h.opaque.add(this.paths.parent[this.e.pathOf[id]]);
+    }
+    this.hides.set(layer, h);
+    return h;
   }
 }
 
