@@ -51,10 +51,14 @@ const imagePathOf = (p: string) => `/${p}`;
 /** A layer's own entries as its tar makes them, and what the walk needs to know of them. */
 class Layer {
   readonly own: FlatTree = new Map();
-  /** Paths named .wh.* (possibly removed again since: check own). */
+  /** Paths named .wh.* put by the layer's entries (possibly removed again since: check own): what apply removes by. */
   readonly whiteouts = new Set<string>();
+  /** Every path of the layer named .wh.*, folders made for a missing parent too (possibly removed again since): what dive and the hider count. */
+  readonly named = new Set<string>();
   /** Holds hard links (so paths may share an inode). */
   links = false;
+  /** Regular-file bytes stored, a hard-linked inode once (model/tree.ts contentBytes), once the layer is applied. */
+  bytes = 0;
 }
 
 /** An entry with a child other than an opaque marker in its layer: a folder dive does not count as a leaf. */
@@ -112,10 +116,11 @@ class Entries {
   }
 
   /** model/tree.ts contentBytes of the entries given (negative numbers: none): file bytes, a hard-linked inode once. */
-  contentBytes(ids: Iterable<number>): number {
+  contentBytes(ids: Int32Array): number {
     let n = 0;
     const seen = new Set<string>();
-    for (const id of ids) {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
       if (id < 0 || this.kind[id] !== FILE) continue;
       const key = this.link.size ? this.link.get(id) : undefined;
       if (key !== undefined) {
@@ -265,8 +270,9 @@ class FlatImage {
   readonly dive = new Occurrences();
   /** What each layer hides, worked out when the first wasted copy below it asks. */
   private readonly hides = new Map<Layer, Hides>();
-  /** The folder of the last entry put in a layer: a tar lists a folder's entries together, so its look-up is reused. */
+  /** The folder of the last entry put in a layer and its entry: a tar lists a folder's entries together, so its look-up is reused. */
   private lastDir = ROOT;
+  private lastParent: number | undefined;
 
   /** One header of the layer being read, as tar-import's TreeBuilder takes it. */
   entry(layer: Layer, h: HeaderRecord): void {
@@ -303,24 +309,32 @@ class FlatImage {
   private putOwn(layer: Layer, p: string, id: number): void {
     const own = layer.own;
     const cut = p.lastIndexOf('/');
-    const dir = cut === -1 ? ROOT : cut === this.lastDir.length && p.startsWith(this.lastDir) ? this.lastDir : p.slice(0, cut);
-    let parent = own.get(dir);
+    const same = cut !== -1 && cut === this.lastDir.length && p.startsWith(this.lastDir);
+    const dir = cut === -1 ? ROOT : same ? this.lastDir : p.slice(0, cut);
+    let parent = same && this.lastParent !== undefined ? this.lastParent : own.get(dir);
     if (parent === undefined || this.e.kind[parent] !== DIR) {
-      this.ownFolders(own, p);
+      this.ownFolders(layer, p);
       parent = own.get(dir);
     }
     this.lastDir = dir;
+    this.lastParent = parent;
     const old = this.e.replace(own, p, id);
+    // A path put again may take a subtree, the folder remembered perhaps with it.
+    if (old !== undefined) this.lastParent = undefined;
     // The root's number is 0, as is the path number of a layer's own root entry.
     this.e.pathOf[id] = old !== undefined ? this.e.pathOf[old] : this.paths.of(p, parent === undefined ? 0 : this.e.pathOf[parent]);
     // A folder over a folder keeps what is under it.
     if (old !== undefined && this.e.kind[old] === DIR && this.e.kind[id] === DIR) this.e.flags[id] |= this.e.flags[old] & HAS_CHILD;
     if (parent !== undefined && !isOpaqueAt(p, cut)) this.e.flags[parent] |= HAS_CHILD;
-    if (isWhiteoutAt(p, cut)) layer.whiteouts.add(p);
+    if (isWhiteoutAt(p, cut)) {
+      layer.whiteouts.add(p);
+      layer.named.add(p);
+    }
   }
 
   /** Missing folders above p made in a layer's own entries (each a new entry, learning it has a child), or a conflict when one is not a folder. */
-  private ownFolders(own: FlatTree, p: string): void {
+  private ownFolders(layer: Layer, p: string): void {
+    const own = layer.own;
     let above = own.get(ROOT);
     let n = 0;
     for (const a of ancestorNames(p)) {
@@ -328,6 +342,7 @@ class FlatImage {
       if (e === undefined) {
         own.set(a, (e = this.e.add(DIR, 0)));
         this.e.pathOf[e] = this.paths.of(a, n);
+        if (isWhiteoutAt(a, a.lastIndexOf('/'))) layer.named.add(a);
       } else if (this.e.kind[e] !== DIR) throw this.conflict(p, a, e);
       if (above !== undefined) this.e.flags[above] |= HAS_CHILD;
       above = e;
@@ -368,14 +383,20 @@ class FlatImage {
 
   /**
    * The layer read and verified: dive's occurrences against the state under
-   * it, then model/apply.ts's applyLayer. In a layer's own order a folder
-   * comes before what it holds (a path's parent exists when it is put, and
-   * leaves only with it), so putting the entries in that order makes the
-   * state applyLayer's sorted order makes, with no sort and no parent checks
-   * (but below a folder named .wh.*, which is not put).
+   * it, then model/apply.ts's applyLayer, in one walk of the layer's entries
+   * but for its whiteouts (sized against the state before they remove). In
+   * a layer's own order a folder comes before what it holds (a path's parent
+   * exists when it is put, and leaves only with it), so putting the entries
+   * in that order makes the state applyLayer's sorted order makes, with no
+   * sort and no parent checks (but below a folder named .wh.*, which is not
+   * put). The order dive's occurrences are counted in changes none of its sums.
    */
   apply(layer: Layer): void {
-    this.tallyDive(layer);
+    this.lastParent = undefined;
+    const first = this.layers.length === 0;
+    // The first layer's occurrences stay out of dive's map until a second occurrence of their path turns up.
+    const tally = first && !layer.whiteouts.size ? (_: string, size: number) => (this.dive.single += size) : (path: string, size: number) => this.occurrence(path, size, first ? layer.own : undefined);
+    this.tallyWhiteouts(layer, tally);
     const gone: number[] = [];
     const emptied: number[] = [];
     for (const p of layer.whiteouts) {
@@ -390,14 +411,29 @@ class FlatImage {
       }
     }
     if (gone.length || emptied.length) this.remove(gone, emptied);
-    for (const [p, id] of layer.own) {
+    const e = this.e;
+    // The layer's own bytes with it: contentBytes of its entries.
+    const seen = layer.links ? new Set<string>() : undefined;
+    let bytes = 0;
+    // forEach, not for-of: no [key, value] array per entry.
+    layer.own.forEach((id, p) => {
+      if (e.kind[id] === FILE) {
+        const key = seen ? e.link.get(id) : undefined;
+        if (key === undefined || !seen) bytes += e.size[id];
+        else if (!seen.has(key)) {
+          seen.add(key);
+          bytes += e.size[id];
+        }
+      }
       const cut = p.lastIndexOf('/');
-      if (isWhiteoutAt(p, cut)) continue;
-      const n = this.e.pathOf[id];
+      if (isWhiteoutAt(p, cut)) return;
+      if (p !== ROOT && !(e.flags[id] & HAS_CHILD)) tally(p, e.headerSize(p, id));
+      const n = e.pathOf[id];
       // Under a folder with a whiteout's name (never put itself), the folders are made as putEntry makes them.
       if (cut > 0 && (p.startsWith(WHITEOUT_PREFIX) || p.lastIndexOf(`/${WHITEOUT_PREFIX}`, cut - 1) !== -1)) this.stateFolders(n);
       this.putState(n, id);
-    }
+    });
+    layer.bytes = bytes;
     this.layers.push(layer);
   }
 
@@ -418,19 +454,13 @@ class FlatImage {
     }
   }
 
-  /** dive's occurrences of one layer: its leaves, a whiteout sized by the bytes it removes from the state under it. */
-  private tallyDive(layer: Layer): void {
-    const first = this.layers.length === 0;
-    // The first layer's occurrences stay out of dive's map until a second occurrence of their path turns up.
-    const tally = first && !layer.whiteouts.size ? (_: string, size: number) => (this.dive.single += size) : (path: string, size: number) => this.occurrence(path, size, first ? layer.own : undefined);
+  /** dive's occurrences of a layer's whiteouts (its leaves named .wh.*, opaque markers aside): each sized by the bytes it removes from the state under the layer. */
+  private tallyWhiteouts(layer: Layer, tally: (path: string, size: number) => void): void {
     let under: Float64Array | undefined;
-    for (const [p, id] of layer.own) {
-      if (p === ROOT || this.e.flags[id] & HAS_CHILD) continue;
+    for (const p of layer.named) {
+      const id = layer.own.get(p);
+      if (id === undefined || this.e.flags[id] & HAS_CHILD) continue;
       const cut = p.lastIndexOf('/');
-      if (!isWhiteoutAt(p, cut)) {
-        tally(p, this.e.headerSize(p, id));
-        continue;
-      }
       if (isOpaqueAt(p, cut)) continue;
       const path = whitedOut(p, cut);
       const n = this.paths.number.get(path);
@@ -498,7 +528,7 @@ class FlatImage {
     const layers: LayerFigures[] = this.layers.map(({ own }, index) => ({
       index,
       digest: digests[index],
-      bytes: this.e.contentBytes(own.values()),
+      bytes: this.layers[index].bytes,
       files: own.size - (own.has(ROOT) ? 1 : 0),
       ...(commands[index] !== undefined ? { command: commands[index] } : {}),
     }));
@@ -534,12 +564,12 @@ class FlatImage {
       // A group per stored inode, keyed by its link key or its path (analyze.ts's grouping), shown
       // by its least path. A path can share its key with a link group only when the layer has
       // hard links: without any, each file is its own group and needs no map.
-      for (const [p, id] of own) {
-        if (this.e.kind[id] !== FILE || isWhiteoutAt(p, p.lastIndexOf('/'))) continue;
+      own.forEach((id, p) => {
+        if (this.e.kind[id] !== FILE || isWhiteoutAt(p, p.lastIndexOf('/'))) return;
         const visible = this.state.get(this.e.pathOf[id]) === id;
         if (!links) {
           if (!visible && this.e.size[id] !== 0) wasted(p, id, this.e.size[id]);
-          continue;
+          return;
         }
         const key = this.e.link.get(id) ?? p;
         const g = groups.get(key);
@@ -548,7 +578,7 @@ class FlatImage {
           if (p < g.first) [g.first, g.id] = [p, id];
           g.visible ||= visible;
         }
-      }
+      });
       for (const g of groups.values()) if (!g.visible && g.size !== 0) wasted(g.first, g.id, g.size);
     });
     return out.sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.storedIn - b.storedIn));
@@ -583,9 +613,10 @@ class FlatImage {
     let h = this.hides.get(layer);
     if (h) return h;
     h = { whitedOut: new Set(), opaque: new Set() };
-    for (const [p, id] of layer.own) {
+    for (const p of layer.named) {
+      const id = layer.own.get(p);
+      if (id === undefined) continue;
       const cut = p.lastIndexOf('/');
-      if (!isWhiteoutAt(p, cut)) continue;
       const n = this.paths.number.get(whitedOut(p, cut));
       if (n !== undefined) h.whitedOut.add(n);
       if (isOpaqueAt(p, cut)) h.opaque.add(this.paths.parent[this.e.pathOf[id]]);
