@@ -19,7 +19,6 @@ export interface HeaderRecord {
 }
 
 const META = new Set(['x', 'g', 'L', 'K']);
-const USTAR = Buffer.from('ustar', 'latin1');
 
 /** The decoder's state between headers: pending PAX, global ids and GNU long names. */
 class Pending {
@@ -46,7 +45,8 @@ class Pending {
       this.metaAt = pos;
       return -1 - size;
     }
-    const ustar = h.compare(USTAR, 0, 5, 257, 262) === 0;
+    // "ustar" at 257, byte by byte: Buffer.compare's checks cost more than the five bytes.
+    const ustar = h[257] === 0x75 && h[258] === 0x73 && h[259] === 0x74 && h[260] === 0x61 && h[261] === 0x72;
     const prefix = ustar && h[345] !== 0 ? field(h, 345, 155) : '';
     const rawName = pax?.path ?? this.longName ?? (prefix ? prefix + '/' : '') + field(h, 0, 100);
     let type: TarType = TYPES[flag] ?? 'other';

@@ -44,7 +44,9 @@ export function cleanName(name: string): string {
   // Most names are clean already but for a leading "./" or a folder's trailing "/": checked without splitting.
   let s = name.startsWith('./') ? name.slice(2) : name;
   if (s.endsWith('/')) s = s.slice(0, -1);
-  if (s !== '' && !s.startsWith('/') && !s.endsWith('/') && !s.includes('//') && !s.includes('\0') && !DOT_SEGMENT.test(s)) return s;
+  // A "." or ".." segment starts the name or follows a "/": most names have neither, and skip the pattern.
+  const dotted = s.startsWith('.') || s.includes('/.');
+  if (s !== '' && !s.startsWith('/') && !s.endsWith('/') && !s.includes('//') && !s.includes('\0') && !(dotted && DOT_SEGMENT.test(s))) return s;
   if (name.includes('\0')) throw new TarError(`entry ${JSON.stringify(name)} has a NUL byte in its name`);
   const out: string[] = [];
   for (const seg of name.split('/')) {
@@ -160,22 +162,21 @@ export function isZero(b: Buffer): boolean {
 
 /** The sum of the header with its checksum field as spaces; old tars summed signed bytes, both are accepted (as GNU tar does). */
 export function checksumOk(h: Buffer): boolean {
-  // The checksum field counts as 8 spaces; bytes above 127 count negative in old (signed) archives.
+  // The checksum field counts as 8 spaces. Two plain loops: the sum is over every header read, the signed one only when it differs.
   let unsigned = 8 * 0x20;
-  let high = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    if (i === 148) i = 156;
-    const b = h[i];
-    unsigned += b;
-    if (b > 127) high++;
-  }
+  for (let i = 0; i < 148; i++) unsigned += h[i];
+  for (let i = 156; i < BLOCK; i++) unsigned += h[i];
   let want: number;
   try {
     want = octal(h, 148, 8, 'checksum', 0);
   } catch {
     return false;
   }
-  return want === unsigned || want === unsigned - 256 * high;
+  if (want === unsigned) return true;
+  // Bytes above 127 count negative in old (signed) archives.
+  let high = 0;
+  for (let i = 0; i < BLOCK; i++) if ((i < 148 || i >= 156) && h[i] > 127) high++;
+  return want === unsigned - 256 * high;
 }
 
 /** A NUL-terminated text field. */
