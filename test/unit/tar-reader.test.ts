@@ -201,6 +201,32 @@ describe('hostile archives', () => {
     expect(() => viaScan(bytes)).toThrow(TarError);
   });
 
+  it('a checksum summed over signed bytes (old tars) is accepted with high bytes in the name, and one off by a byte is not', async () => {
+    const signed = (h: Buffer, delta = 0) => {
+      h.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const b of h) sum += b > 127 ? b - 256 : b;
+      h.write(oct(sum + delta, 7) + ' ', 148, 'latin1');
+      return h;
+    };
+    const ok = Buffer.concat([signed(header({ name: 'caf\u00e9/na\u00efve' })), END]);
+    expect((await viaStream(ok)).map((s) => s.header.name)).toEqual(['café/naïve']);
+    expect(viaScan(ok).map((h) => h.name)).toEqual(['café/naïve']);
+    const off = Buffer.concat([signed(header({ name: 'caf\u00e9' }), 1), END]);
+    await expect(viaStream(off)).rejects.toThrow(/bad header checksum at byte 0/);
+    expect(() => viaScan(off)).toThrow(/bad header checksum at byte 0/);
+  });
+
+  it.each(['.', './', 'a/.', 'a/./b', '..', 'a/..', '.a/../b', 'x/.hidden/../../y'])('the dot segments of %j are cleaned or refused as by splitting', async (name) => {
+    const bytes = Buffer.concat([header({ name }), END]);
+    const segs = name.split('/').filter((s) => s !== '' && s !== '.');
+    const want = segs.includes('..') ? 'climbs' : segs.join('/');
+    for (const r of await outcomes(bytes)) {
+      if (want === 'climbs') expect(r).toMatch(/climbs out of the archive root/);
+      else expect(r).toEqual({ names: [want], links: [] });
+    }
+  });
+
   it('truncation inside contents is reported with the byte offset', async () => {
     const whole = Buffer.concat([header({ name: 'f', size: oct(3000, 12) }), pad(Buffer.alloc(3000, 1)), END]);
     await expect(viaStream(whole.subarray(0, 2000))).rejects.toThrow('truncated at byte 2000: "f" declares 3000 bytes');
