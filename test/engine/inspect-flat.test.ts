@@ -184,6 +184,47 @@ describe('flat inspection agrees with the trees', () => {
     expect(cliJson(dir)).toBe(trees);
   });
 
+  // Path numbers, the state by number, subtree sizes and removals in one walk, the hider by number:
+  // thousands of paths (past the first growth of every array) removed by one whiteout, a deep folder
+  // removed, a whiteout-named folder made for a missing parent (a leaf but for an opaque marker, and
+  // one listed after its child), a folder under the state replaced by a file then by a folder, and
+  // a hard-link group whose paths go one layer at a time.
+  it('at thousands of paths, with folders made, replaced and removed across layers', async () => {
+    const many = Array.from({ length: 5000 }, (_, i): Ent => ({ name: `many/d${i % 7}/f${i}`, data: bytes(1 + (i % 5), 3) }));
+    const layers = [
+      tar([
+        ...many,
+        { name: 'gone/deep/er/file', data: bytes(1000, 5) },
+        { name: 'gone/other', data: bytes(10, 7) },
+        { name: 'w/sub/f', data: bytes(100, 11) },
+        { name: 'w/.wh.q/.wh..wh..opq' },
+        { name: 'm/.wh.n/x', data: bytes(5, 13) },
+        { name: 'm/.wh.n/', type: '5' },
+        { name: 'k/a', data: bytes(50, 17) },
+        { name: 'k/b', type: '1', link: 'k/a' },
+      ]),
+      tar([
+        { name: 'many/d3/.wh.f3' },
+        { name: '.wh.gone' },
+        { name: 'k/.wh.a' },
+        { name: 'w/sub', data: bytes(7, 19) },
+        { name: 'x/.wh..wh..opq' },
+        { name: 'many/d5/', type: '5' },
+      ]),
+      tar([{ name: 'w/sub/', type: '5' }, { name: 'w/sub/g', data: bytes(3, 23) }, { name: '.wh.k' }, { name: '.wh.many' }]),
+    ];
+    const dir = dockerDir(path.join(work, 'many'), layers);
+    const { trees, flat } = await bothWays(dir);
+    expect(flat).toBe(trees);
+    const a = JSON.parse(flat);
+    expect(a.layers[0].files).toBeGreaterThan(5000);
+    // Every file of the first layer but /m/.wh.n/x (5000 × 3 + 1000 + 10 + 100 + the link group's 50), and /w/sub of the second (7).
+    expect(a.wasted.bytes).toBe(16_167);
+    expect(a.wasted.paths.slice(0, 5).map((p: { path: string }) => p.path)).toEqual(['/gone/deep/er/file', '/w/sub/f', '/k/a', '/gone/other', '/w/sub']);
+    expect(a.dive.wastedBytes).toBeGreaterThan(0);
+    expect(cliJson(dir)).toBe(trees);
+  });
+
   it.skipIf(!dockerWorks())('on a `docker save` of an image docker build made', async () => {
     const ctx = path.join(work, 'docker-ctx');
     mkdirSync(ctx, { recursive: true });
