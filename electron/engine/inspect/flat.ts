@@ -63,6 +63,8 @@ class Layer {
 
 /** An entry with a child other than an opaque marker in its layer: a folder dive does not count as a leaf. */
 const HAS_CHILD = 1;
+/** A hard link at a path other than its group's key (the inode's first path): its header's size is 0. */
+const LINK_COPY = 2;
 
 /** Every entry of every layer: kind and size by number; the rare link keys and symlink targets aside. */
 class Entries {
@@ -97,10 +99,8 @@ class Entries {
   }
 
   /** The size dive reads from a tar header: a file's, 0 for a hard link after its first path. */
-  headerSize(p: string, id: number): number {
-    if (this.kind[id] !== FILE) return 0;
-    const key = this.link.size ? this.link.get(id) : undefined;
-    return key === undefined || key === p ? this.size[id] : 0;
+  headerSize(id: number): number {
+    return this.kind[id] === FILE && !(this.flags[id] & LINK_COPY) ? this.size[id] : 0;
   }
 
   /** Put the entry at p, as model/tree.ts putEntry: a non-folder over a folder takes its subtree with it. */
@@ -142,7 +142,6 @@ class Entries {
  */
 class Paths {
   readonly number = new Map<string, number>([[ROOT, 0]]);
-  readonly name: string[] = [ROOT];
   parent = new Int32Array(1 << 12);
   count = 1;
 
@@ -157,7 +156,6 @@ class Paths {
     }
     n = this.count++;
     this.parent[n] = parent;
-    this.name.push(p);
     this.number.set(p, n);
     return n;
   }
@@ -286,6 +284,7 @@ class FlatImage {
       if (key === undefined) this.e.link.set(t, (key = target));
       id = this.e.add(FILE, this.e.size[t]);
       this.e.link.set(id, key);
+      if (key !== p) this.e.flags[id] |= LINK_COPY;
       layer.links = true;
     } else {
       const kind = KINDS[h.type];
@@ -350,8 +349,8 @@ class FlatImage {
     }
   }
 
-  /** Missing folders above path number n made in the state, as putEntry makes them, or a conflict. */
-  private stateFolders(n: number): void {
+  /** Missing folders above p (path number n) made in the state, as putEntry makes them, or a conflict. */
+  private stateFolders(p: string, n: number): void {
     const up: number[] = [];
     for (let a = this.paths.parent[n]; a !== 0; a = this.paths.parent[a]) up.push(a);
     for (let i = up.length - 1; i >= 0; i--) {
@@ -361,7 +360,7 @@ class FlatImage {
         const made = this.e.add(DIR, 0);
         this.e.pathOf[made] = a;
         this.state.set(a, made);
-      } else if (this.e.kind[e] !== DIR) throw this.conflict(this.paths.name[n], this.paths.name[a], e);
+      } else if (this.e.kind[e] !== DIR) throw this.conflict(p, ancestorNames(p)[up.length - 1 - i], e);
     }
   }
 
@@ -427,10 +426,10 @@ class FlatImage {
       }
       const cut = p.lastIndexOf('/');
       if (isWhiteoutAt(p, cut)) return;
-      if (p !== ROOT && !(e.flags[id] & HAS_CHILD)) tally(p, e.headerSize(p, id));
+      if (p !== ROOT && !(e.flags[id] & HAS_CHILD)) tally(p, e.headerSize(id));
       const n = e.pathOf[id];
       // Under a folder with a whiteout's name (never put itself), the folders are made as putEntry makes them.
-      if (cut > 0 && (p.startsWith(WHITEOUT_PREFIX) || p.lastIndexOf(`/${WHITEOUT_PREFIX}`, cut - 1) !== -1)) this.stateFolders(n);
+      if (cut > 0 && (p.startsWith(WHITEOUT_PREFIX) || p.lastIndexOf(`/${WHITEOUT_PREFIX}`, cut - 1) !== -1)) this.stateFolders(p, n);
       this.putState(n, id);
     });
     layer.bytes = bytes;
@@ -499,7 +498,7 @@ class FlatImage {
   private firstLayerSizes(path: string, own: FlatTree): number[] {
     const out: number[] = [];
     const id = own.get(path);
-    if (id !== undefined && this.isLeaf(path, id) && !isWhiteoutAt(path, path.lastIndexOf('/'))) out.push(this.e.headerSize(path, id));
+    if (id !== undefined && this.isLeaf(path, id) && !isWhiteoutAt(path, path.lastIndexOf('/'))) out.push(this.e.headerSize(id));
     const w = whiteoutOf(path);
     const wid = own.get(w);
     if (wid !== undefined && this.isLeaf(w, wid)) out.push(0);
@@ -518,7 +517,7 @@ class FlatImage {
     const at = this.state.at;
     for (let q = n - 1; q > 0; q--) {
       // A folder's own header size is 0: its sum is what lies under it.
-      if (at[q] !== NONE) sums[q] += this.e.headerSize(this.paths.name[q], at[q]);
+      if (at[q] !== NONE) sums[q] += this.e.headerSize(at[q]);
       sums[this.paths.parent[q]] += sums[q];
     }
     return sums;
@@ -558,7 +557,7 @@ class FlatImage {
     this.layers.forEach(({ own, links }, i) => {
       const groups = new Map<string, { first: string; id: number; size: number; visible: boolean }>();
       const wasted = (p: string, id: number, size: number) => {
-        const hid = this.hider(i, this.e.pathOf[id]);
+        const hid = this.hider(i, p, this.e.pathOf[id]);
         out.push({ path: imagePathOf(p), bytes: size, storedIn: i, hiddenBy: hid.layer, how: hid.how });
       };
       // A group per stored inode, keyed by its link key or its path (analyze.ts's grouping), shown
@@ -584,22 +583,23 @@ class FlatImage {
     return out.sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.storedIn - b.storedIn));
   }
 
-  /** The first layer above `i` that hides path number n, and how (analyze.ts's hider, on numbers). */
-  private hider(i: number, n: number): { layer: number; how: WastedPath['how'] } {
-    // The folders above n, the root left out, nearest to the root last.
+  /** The first layer above `i` that hides path p (number n), and how (analyze.ts's hider, whiteouts by number). */
+  private hider(i: number, p: string, n: number): { layer: number; how: WastedPath['how'] } {
+    // The folders above p, the root left out, nearest to the root last; by name, nearest first.
     const up: number[] = [];
     for (let a = this.paths.parent[n]; a !== 0; a = this.paths.parent[a]) up.push(a);
+    const names = ancestorNames(p);
     for (let j = i + 1; j < this.layers.length; j++) {
       const t = this.layers[j].own;
       const hides = this.hidesOf(this.layers[j]);
       for (let k = up.length - 1; k >= 0; k--) {
         const a = up[k];
         if (hides.whitedOut.has(a) || hides.opaque.has(a)) return { layer: j, how: 'removed' };
-        const e = t.get(this.paths.name[a]);
+        const e = t.get(names[up.length - 1 - k]);
         if (e !== undefined && this.e.kind[e] !== DIR) return { layer: j, how: 'overwritten' };
       }
       if (hides.whitedOut.has(n)) return { layer: j, how: 'removed' };
-      if (t.has(this.paths.name[n])) return { layer: j, how: 'overwritten' };
+      if (t.has(p)) return { layer: j, how: 'overwritten' };
     }
     return { layer: -1, how: 'removed' };
   }
