@@ -1,6 +1,8 @@
 // Read-only inspection at tar's speed (issue 17): an image's layers as flat
-// entries — a kind and a size per entry in typed arrays, paths mapped to entry
-// numbers — built from tar headers alone, with the same rules as the trees of
+// entries — a kind and a size per entry in typed arrays, a layer's paths mapped
+// to entry numbers, every path numbered once with its parent's number, the
+// state an entry number per path number — built from tar headers alone, with
+// the same rules as the trees of
 // oci/tar-import.ts and model/apply.ts (folders made for missing parents, a
 // non-folder replacing a folder's subtree, hard links only to earlier files,
 // nothing under a symlink, whiteouts and opaque markers), and with our figures
