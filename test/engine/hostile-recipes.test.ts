@@ -202,6 +202,17 @@ describe('size and expansion caps', () => {
     expectRefused(r, 2, `${path.join(dir, 'scratchyard.yaml')}:0:0: not a regular file`, 200);
   });
 
+  it('a FIFO or a folder as a tarball source is refused, naming the field, not waited on', () => {
+    const dir = path.join(a.dir, 'fifo-tarball');
+    mkdirSync(dir);
+    execFileSync('mkfifo', [path.join(dir, 'rootfs.tar')]);
+    mkdirSync(path.join(dir, 'folder.tar'));
+    for (const src of ['rootfs.tar', 'folder.tar']) {
+      writeFileSync(path.join(dir, 'scratchyard.yaml'), `name: f\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: ${src}\n`);
+      expectRefused(build(dir), 2, `layers[0].sources[0].src: ${src} is not a regular file`, 200);
+    }
+  });
+
   it('bytes that are not UTF-8 are refused', () => {
     const p = project('name: x\n');
     writeFileSync(p.file, Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xff, 0xfe, 0x0a]));

@@ -16,6 +16,8 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
   const field = `${ctx.field}.src`;
   const hostPath = await projectFile(ctx, s.src, field);
   const st = await fs.stat(hostPath);
+  // Opening a FIFO would wait for a writer forever (and a device would never end).
+  if (!st.isFile()) throw new RecipeError(field, `${s.src} is not a regular file`);
   const key = digestOf({ kind: 'tarball-import', v: 1, dest: s.dest, file: hostPath, stat: [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs] });
   const cached = await ctx.cache.get<[string, Entry][]>(key);
   if (cached && (await ctx.store.loadPack(key))) return { put: treeFromJson(cached), remove: [] };
