@@ -32,9 +32,9 @@ async function start(argv: string[]): Promise<number> {
   }
   // Commands over large trees (a 2.8 GB tarball is 140k entries) let V8's default heap grow to
   // several times what is live, with a young generation of 32 MB: as much as the trees again.
-  // For size, V8 keeps the heap near its live data: a 2.8 GB import peaks at ~140 MB of RSS instead of
-  // ~270 MB, at about the same CPU (docs/benchmarks.md). Set before the engine is compiled: the code
-  // cache is keyed by V8's flags.
+  // For size, V8 keeps the heap near its live data: a 2.8 GB import peaks at ~150 MB of RSS instead of
+  // ~300 MB, for some more GC (~8 % of a Debian-sized build's CPU with its SBOM; docs/benchmarks.md).
+  // Set before the engine is compiled: the code cache is keyed by V8's flags.
   (createRequire(import.meta.url)('node:v8') as typeof import('node:v8')).setFlagsFromString('--optimize-for-size');
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli-engine.cjs');
   const key = COMMANDS.has(cmd) ? cmd : 'other';
