@@ -7,7 +7,7 @@ import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { imagePath } from '../model/path';
 import { treeFromJson, treeRows, type Entry, type Tree } from '../model/tree';
-import { TarError, decompressed, importTar, isCompressed } from '../oci/tar-import';
+import { TarError, compressionOf, decompressed, importTar } from '../oci/tar-import';
 import { ToolMissingError } from '../tools/registry';
 import { projectFile } from './copy';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -24,7 +24,8 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
   const pack = await ctx.store.beginPackInPlace(key);
   let put: Tree;
   try {
-    const bytes = (await isCompressed(hostPath)) ? pack.tee(await decompressed(hostPath)) : pack.teeFile(hostPath);
+    const compression = await compressionOf(hostPath);
+    const bytes = compression ? pack.tee(decompressed(hostPath, compression)) : pack.teeFile(hostPath);
     put = await importTar(pack, bytes, imagePath(s.dest));
     await pack.finish();
   } catch (e) {

@@ -17,10 +17,11 @@ export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.scratchyard-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+/** `write` fills a temporary name beside `target`, which then takes its place; on any failure the temporary is removed. */
+async function viaTemp(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempPathFor(target);
   try {
-    await fs.writeFile(tmp, data, { mode: 0o644 });
+    await write(tmp);
     await fs.rename(tmp, target);
   } catch (e) {
     await fs.rm(tmp, { force: true });
@@ -28,14 +29,17 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   }
 }
 
+export function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  return viaTemp(target, (tmp) => fs.writeFile(tmp, data, { mode: 0o644 }));
+}
+
 /**
  * A JSON array written atomically a batch of rows at a time: the same text as
  * JSON.stringify of the whole array, without holding all of it (a large
  * tree's is tens of MB) as one string and one buffer.
  */
-export async function writeJsonRowsAtomic(target: string, rows: Iterable<unknown>): Promise<void> {
-  const tmp = tempPathFor(target);
-  try {
+export function writeJsonRowsAtomic(target: string, rows: Iterable<unknown>): Promise<void> {
+  return viaTemp(target, async (tmp) => {
     const fh = await fs.open(tmp, 'w', 0o644);
     try {
       let text = '[';
@@ -52,11 +56,7 @@ export async function writeJsonRowsAtomic(target: string, rows: Iterable<unknown
     } finally {
       await fh.close();
     }
-    await fs.rename(tmp, target);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
+  });
 }
 
 /** Put a finished temporary file or folder in place of `target`, replacing what was there. */

@@ -269,14 +269,7 @@ export class BlobStore {
     const f = openRegularSync(this.pathOf(digest));
     if (typeof f === 'string') return f;
     try {
-      const buf = Buffer.allocUnsafe(f.size);
-      let done = 0;
-      while (done < f.size) {
-        const n = readSync(f.fd, buf, done, f.size - done, done);
-        if (n === 0) break;
-        done += n;
-      }
-      return buf.subarray(0, done);
+      return preadAll(f.fd, 0, f.size);
     } finally {
       closeSync(f.fd);
     }
@@ -326,7 +319,7 @@ export class BlobStore {
       fd = f;
       offset = loc.offset;
       size = loc.size;
-      if (known !== undefined && known !== size) throw new Error(`content sha256:${digest} has ${size} bytes where ${known} were expected`);
+      if (known !== undefined && known !== size) throw wrongSize(digest, size, known);
       // Most contents are small and in pack order: served from a window read ahead, as readPacked does.
       if (size <= PACK_WINDOW) {
         const w = scratch;
@@ -351,7 +344,7 @@ export class BlobStore {
       size = f.size;
       if (known !== undefined && known !== size) {
         closeSync(owned);
-        throw new Error(`content sha256:${digest} has ${size} bytes where ${known} were expected`);
+        throw wrongSize(digest, size, known);
       }
     }
     // A large content (or a blob file): read in pieces into the scratch buffer, hashed on the way.
@@ -608,6 +601,11 @@ export interface ReadScratch {
   len: number;
 }
 
+/** A content whose stored size is not the one its reader was told. */
+function wrongSize(digest: Sha256, actual: number, expected: number): Error {
+  return new Error(`content sha256:${digest} has ${actual} bytes where ${expected} were expected`);
+}
+
 /** Read up to `len` bytes at `offset` into the start of `buf`; fewer when the file ends first. */
 function preadInto(fd: number, buf: Buffer, offset: number, len: number): number {
   let done = 0;
@@ -622,13 +620,7 @@ function preadInto(fd: number, buf: Buffer, offset: number, len: number): number
 /** Read `size` bytes at `offset`, fewer when the file ends first. */
 function preadAll(fd: number, offset: number, size: number): Buffer {
   const buf = Buffer.allocUnsafe(size);
-  let done = 0;
-  while (done < size) {
-    const n = readSync(fd, buf, done, size - done, offset + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return buf.subarray(0, done);
+  return buf.subarray(0, preadInto(fd, buf, offset, size));
 }
 
 export class PackWriter {
