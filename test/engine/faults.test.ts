@@ -98,6 +98,26 @@ describe.skipIf(!isRoot)('a full or read-only folder, as root', () => {
     expect(boundedCli(['cache', 'verify', '--cache', cache]).code).toBe(0);
   });
 
+  it('a big tarball, written on the writer thread, into a full cache or output: the same named fault, no temporaries', () => {
+    // Over store/write-thread's BIG: the tarball's pack, the layer tar and the docker archive are written by a worker.
+    const proj2 = path.join(work, 'bigtar');
+    writeProject(proj2, 'name: bigtar\nepoch: 0\nlayers:\n  - name: data\n    sources:\n      - kind: tarball\n        src: data.tar\n');
+    const tree = path.join(work, 'bigtar-tree');
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(path.join(tree, 'random.bin'), randomBytes(20 << 20));
+    sh('tar', ['-cf', path.join(proj2, 'data.tar'), '-C', tree, '.']);
+    const cache = mountTmpfs(path.join(work, 'full-cache-big'), '8m');
+    const r = boundedCli(['build', proj2, '--cache', cache, '--out', path.join(work, 'out-big')]);
+    expectRefused(r, 1, `the cache folder ${cache} is full (ENOSPC)`);
+    expect(temps(cache)).toEqual([]);
+    expect(boundedCli(['cache', 'verify', '--cache', cache]).code).toBe(0);
+
+    const out = mountTmpfs(path.join(work, 'full-out-big'), '12m');
+    const r2 = boundedCli(['build', proj2, '--cache', path.join(work, 'cache-big'), '--out', out, '--format', 'docker']);
+    expectRefused(r2, 1, `the output folder ${out} is full (ENOSPC)`);
+    expect(files(out)).toEqual([]);
+  });
+
   it('a read-only output folder: exit 1 with EROFS and the folder', () => {
     const out = mountTmpfs(path.join(work, 'ro-out'), '16m');
     readOnly(out);

@@ -96,7 +96,7 @@ export async function lockOf(sources: EvaluatedSource[], projectDir: string, sto
       const traces = s.kind === 'host' && s.trace ? await Promise.all(s.trace.map(async (argv) => ({ list: `${TRACE_DIR}/${traceListName(argv)}`, sha256: await store.digestHostFile(path.join(projectDir, TRACE_DIR, traceListName(argv))) }))) : undefined;
       entries.push({ field, kind: s.kind, files, ...(traces ? { traces } : {}) });
     } else if (s.kind === 'tarball') {
-      entries.push({ field, kind: 'tarball', src: s.src, sha256: await store.digestHostFile(path.resolve(projectDir, s.src)) });
+      entries.push({ field, kind: 'tarball', src: s.src, sha256: await store.hashHostFile(path.resolve(projectDir, s.src)) });
     } else if (s.kind === 'copy' && s.from === undefined) {
       const files = [...result.put].filter(([, e]) => e.type === 'file' && e.digest).map(([p, e]) => ({ path: p as string, sha256: e.digest! }));
       entries.push({ field, kind: 'copy', src: s.src, files: files.sort((a, b) => (a.path < b.path ? -1 : 1)) });

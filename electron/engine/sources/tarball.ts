@@ -28,6 +28,8 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
     const bytes = compression ? pack.tee(decompressed(hostPath, compression)) : pack.teeFile(hostPath);
     put = await importTar(pack, bytes, imagePath(s.dest));
     await pack.finish();
+    // The lock names the file by its digest: a plain tar's was taken in this same pass.
+    if (pack.file) ctx.store.noteHostFile(hostPath, st, pack.file.digest, pack.file.size);
   } catch (e) {
     await pack.abort();
     if (e instanceof ToolMissingError) throw e;

@@ -16,6 +16,7 @@ import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, ver
 import { latchingFaults } from './faults';
 import { InPlacePackWriter } from './inplace-pack';
 import { writevAllSync } from './writev';
+import { sinkFor } from './write-thread';
 
 const COALESCE = 1 << 20;
 /** A large content read by readInto lets the event loop turn every this many bytes. */
@@ -159,31 +160,28 @@ export class BlobStore {
   }
 
   /**
-   * Store what `produce` writes, hashed on the way to disk. Each write goes
-   * out before it returns, so a producer may reuse its buffers (oci/tarwriter does).
+   * Store what `produce` writes, hashed on the way to disk. Each write is taken
+   * before it returns, so a producer may reuse its buffers (oci/tarwriter does).
+   * `expected`: about how many bytes are coming; a big stream is written and
+   * hashed on a worker thread (store/write-thread.ts) while the producer goes on.
    */
-  async putWritten(produce: (write: (bytes: Buffer | Buffer[]) => void) => Promise<void>): Promise<{ digest: Sha256; size: number }> {
+  async putWritten(produce: (write: (bytes: Buffer | Buffer[]) => void) => Promise<void>, expected = 0): Promise<{ digest: Sha256; size: number }> {
     const tmp = tempPathFor(path.join(this.dir, 'stream'));
-    const hash = createHash('sha256');
-    let size = 0;
+    let written: { size: number; digest?: Sha256 } | undefined;
     try {
       await this.writing(async () => {
         const fd = openSync(tmp, 'w', 0o444);
+        const sink = sinkFor(fd, true, expected);
         try {
-          await produce((bytes) => {
-            const bufs = Array.isArray(bytes) ? bytes : [bytes];
-            const at = size;
-            for (const b of bufs) {
-              hash.update(b);
-              size += b.length;
-            }
-            writevAllSync(fd, bufs, at);
-          });
+          await produce((bytes) => sink.write(bytes));
+          written = await sink.end();
         } finally {
+          if (!written) await sink.abort();
           closeSync(fd);
         }
       });
-      const digest = asSha256(hash.digest('hex'));
+      const size = written!.size;
+      const digest = written!.digest!;
       if (this.verified.has(digest)) await fs.rm(tmp, { force: true });
       else {
         // The bytes just hashed replace whatever file has that name: a damaged copy heals for the price of a rename.
@@ -214,14 +212,14 @@ export class BlobStore {
     const id = statId(st);
     const hit = this.statCache.get(hostPath);
     if (hit && hit.stat === id && (await this.has(hit.digest))) return { digest: hit.digest, size: hit.size };
-    const res = st.size <= COALESCE ? await this.putBytes(await fs.readFile(hostPath)) : await this.putFile(hostPath);
+    const res = st.size <= COALESCE ? await this.putBytes(await fs.readFile(hostPath)) : await this.putFile(hostPath, st.size);
     this.statCache.set(hostPath, { stat: id, digest: res.digest, size: res.size });
     this.statCacheDirty = true;
     return res;
   }
 
-  /** A large file, read into one reused buffer: each piece is hashed and written before the next read. */
-  private putFile(hostPath: string): Promise<{ digest: Sha256; size: number }> {
+  /** A large file, read into one reused buffer: each piece is taken (hashed and written) before the next read. */
+  private putFile(hostPath: string, size: number): Promise<{ digest: Sha256; size: number }> {
     return this.putWritten(async (write) => {
       const fh = await fs.open(hostPath, 'r');
       const buf = Buffer.allocUnsafe(COALESCE);
@@ -235,12 +233,39 @@ export class BlobStore {
       } finally {
         await fh.close();
       }
-    });
+    }, size);
   }
 
   /** Digest of a host file via the stat cache, for cache keys; stores the content as a side effect. */
   async digestHostFile(hostPath: string): Promise<Sha256> {
     return (await this.putHostFile(hostPath)).digest;
+  }
+
+  /**
+   * Digest of a host file whose content is not wanted in the store (a tarball
+   * the lock names: its tree is imported already). The stat cache answers for
+   * an unchanged file, whether its content is stored or not.
+   */
+  async hashHostFile(hostPath: string): Promise<Sha256> {
+    const st = await fs.stat(hostPath);
+    const hit = this.statCache.get(hostPath);
+    if (hit && hit.stat === statId(st)) return hit.digest;
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(hostPath, { highWaterMark: COALESCE })) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const digest = asSha256(hash.digest('hex'));
+    this.noteHostFile(hostPath, st, digest, size);
+    return digest;
+  }
+
+  /** A host file's digest found by a reader that went through all of it (stat taken before it read). */
+  noteHostFile(hostPath: string, st: Stats, digest: Sha256, size: number): void {
+    if (size !== st.size) return; // it changed while it was read
+    this.statCache.set(hostPath, { stat: statId(st), digest, size });
+    this.statCacheDirty = true;
   }
 
   /** A content's bytes, from its blob file or its pack, checked against its digest. */

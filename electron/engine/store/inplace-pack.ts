@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
 import { asSha256, type Sha256 } from '../../../shared/brand';
 import type { BlobStore } from './blobs';
-import { writevAllSync } from './writev';
+import { directSink, sinkFor, type ByteSink } from './write-thread';
 
 const COALESCE = 1 << 20;
 
@@ -28,6 +28,9 @@ export class InPlacePackWriter {
   /** Each content's digest, one string for all the files that hold it (a tree keeps many). */
   private seen = new Map<string, Sha256>();
   private closed = false;
+  private sink?: ByteSink;
+  /** After `finish`, for a pack read by teeFile: the file's sha256 and size (it is the file's bytes). */
+  file?: { digest: Sha256; size: number };
 
   constructor(
     private readonly store: BlobStore,
@@ -39,6 +42,7 @@ export class InPlacePackWriter {
 
   /** The stream, passed on unchanged, every byte of it written to the pack on the way. */
   async *tee(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    this.sink = directSink(this.fd, false);
     for await (const chunk of src) {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
@@ -53,9 +57,11 @@ export class InPlacePackWriter {
    * it goes. A chunk is valid until the one after it is asked for: the tar
    * reader and this pack's `add` are done with a chunk by then (they hash and
    * copy, never keep). No buffer per chunk, so no garbage for the GC to find late.
+   * A big file is written and hashed on a worker thread while it is parsed here.
    */
   async *teeFile(file: string): AsyncGenerator<Buffer> {
     const fh = await fs.open(file, 'r');
+    this.sink = sinkFor(this.fd, true, (await fh.stat()).size);
     const bufs = [Buffer.allocUnsafe(COALESCE), Buffer.allocUnsafe(COALESCE)];
     let turn = 0;
     let pos = 0;
@@ -101,7 +107,8 @@ export class InPlacePackWriter {
   }
 
   private flush(): void {
-    writevAllSync(this.fd, this.pending, this.written);
+    if (!this.pendingBytes) return;
+    this.sink!.write(this.pending);
     this.written += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
@@ -109,6 +116,8 @@ export class InPlacePackWriter {
 
   async finish(): Promise<void> {
     this.flush();
+    const end = await this.sink?.end();
+    if (end?.digest) this.file = { digest: end.digest, size: end.size };
     ftruncateSync(this.fd, this.written);
     this.close();
     for (const [, off, size] of this.index) if (off + size > this.written) throw new Error(`pack ${this.id}: a content ends past the tar's ${this.written} bytes`);
@@ -121,6 +130,7 @@ export class InPlacePackWriter {
   }
 
   async abort(): Promise<void> {
+    await this.sink?.abort();
     this.close();
     await fs.rm(this.tmp, { force: true });
   }
