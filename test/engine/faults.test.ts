@@ -98,8 +98,8 @@ describe.skipIf(!isRoot)('a full or read-only folder, as root', () => {
     expect(boundedCli(['cache', 'verify', '--cache', cache]).code).toBe(0);
   });
 
-  it('a big tarball, written on the writer thread, into a full cache or output: the same named fault, no temporaries', () => {
-    // Over store/write-thread's BIG: the tarball's pack, the layer tar and the docker archive are written by a worker.
+  it('a big tarball into a full cache or output: the named fault, no temporaries, whatever write ran out', () => {
+    // 20 MB of random bytes: the tarball's pack runs out of the cache, the docker archive out of the output, mid-way.
     const proj2 = path.join(work, 'bigtar');
     writeProject(proj2, 'name: bigtar\nepoch: 0\nlayers:\n  - name: data\n    sources:\n      - kind: tarball\n        src: data.tar\n');
     const tree = path.join(work, 'bigtar-tree');

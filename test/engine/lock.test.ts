@@ -2,7 +2,7 @@
 // package (read from this machine's dpkg), project files and tarballs by
 // digest, drift reported and written, refused under --locked; a hostile lock
 // refused before it is used.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, lacks, sh, tempDir } from '../helpers/env';
@@ -54,8 +54,21 @@ describe.skipIf(lacks('dpkg-query', 'tar'))('scratchyard.lock', () => {
     expect(host.files.find((f: { path: string }) => f.path === tool)).toEqual({ path: tool, sha256: sh('sha256sum', [tool]).stdout.slice(0, 64) });
     expect(copy).toEqual({ field: 'layers[0].sources[1]', kind: 'copy', src: 'app.txt', files: [{ path: '/app.txt', sha256: sh('sha256sum', [path.join(dir, 'app.txt')]).stdout.slice(0, 64) }] });
     expect(tarball).toEqual({ field: 'layers[0].sources[2]', kind: 'tarball', src: 'extra.tar', sha256: sh('sha256sum', [path.join(dir, 'extra.tar')]).stdout.slice(0, 64) });
+    // Named by the digest taken as it was imported, not stored again as a blob of its own.
+    expect(existsSync(path.join(cache, 'blobs', 'sha256', tarball.sha256))).toBe(false);
     // One line per file: a diff of the lock reads like the drift.
     expect(text).toMatch(/^ {8}\{ "path": "\/usr\/bin\/bash", "sha256": "[0-9a-f]{64}", "package": "bash", "version": ".+" \},?$/m);
+    expect(build().code).toBe(0);
+    expect(readFileSync(path.join(dir, 'scratchyard.lock'), 'utf8')).toBe(text);
+    // A tarball written again in place (same name, new bytes) is named by its new digest.
+    const saved = readFileSync(path.join(dir, 'extra.tar'));
+    writeFileSync(path.join(dir, 'src', 'x'), 'y\n');
+    expect(sh('tar', ['-cf', path.join(dir, 'extra.tar'), '-C', path.join(dir, 'src'), 'x']).code).toBe(0);
+    expect(build().code).toBe(0);
+    expect(lockOf(dir).sources[2].sha256).toBe(sh('sha256sum', [path.join(dir, 'extra.tar')]).stdout.slice(0, 64));
+    expect(lockOf(dir).sources[2].sha256).not.toBe(tarball.sha256);
+    writeFileSync(path.join(dir, 'extra.tar'), saved);
+    writeFileSync(path.join(dir, 'src', 'x'), 'x\n');
     expect(build().code).toBe(0);
     expect(readFileSync(path.join(dir, 'scratchyard.lock'), 'utf8')).toBe(text);
   });

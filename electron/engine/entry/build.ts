@@ -20,7 +20,7 @@ import { RecipeError } from '../sources';
 import { BaseImageError, type BaseImage } from '../sources/image';
 import { defaultWrapperSpec, initrdBlob, writeInitrdFile } from '../export/initrd';
 import { writeRootfsTar } from '../export/rootfs';
-import { contentBytes, layerItems, writeTar } from '../oci/tarwriter';
+import { layerItems, writeTar } from '../oci/tarwriter';
 import { loadProject } from '../graph/project';
 import { lockOf, readLock, writeLock, type EvaluatedSource } from '../graph/lockfile';
 import { LOCK_FILE, LockDriftError, lockDrift } from '../../../shared/lock';
@@ -391,7 +391,7 @@ async function writeLayer(
   comment?: string,
 ): Promise<BuiltLayer> {
   const items = layerItems(changes);
-  const tar = await store.putWritten((write) => writeTar(store, items, epoch, write), contentBytes(items));
+  const tar = await store.putWritten((write) => writeTar(store, items, epoch, write));
   let blob = tar;
   if (gzip) blob = await store.putStream(pipeline(store.readStream(tar.digest), createGzip({ level: 6 }), () => {}));
   return { name, diffId: tar.digest, digest: blob.digest, size: blob.size, gzip, files: items.length, ...(comment ? { comment } : {}) };

@@ -6,7 +6,7 @@ import { closeSync, constants, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Sha256 } from '../../../shared/brand';
 import type { BlobStore } from '../store/blobs';
-import { sinkFor } from '../store/write-thread';
+import { writevAllSync } from '../store/writev';
 import { TarBuffer } from '../oci/tarwriter';
 import { replaceWith, tempPathFor } from '../store/atomic';
 import type { Blob, BuiltLayer, ImageMeta } from '../oci/image';
@@ -23,11 +23,12 @@ export async function writeDockerArchive(file: string, store: BlobStore, meta: I
   const tmp = tempPathFor(file);
   // Written as it is made, through one reused buffer (layers are copied in pieces, checked on the way).
   const fd = openSync(tmp, 'w', 0o644);
+  let pos = 0;
   let closed = false;
-  // A big archive is written by a worker thread while the layers are read here.
-  const sink = sinkFor(fd, false, layers.reduce((n, l) => n + l.size, 0));
-  let ended = false;
-  const tar = new TarBuffer((b) => sink.write(b));
+  const tar = new TarBuffer((b) => {
+    writevAllSync(fd, [b], pos);
+    pos += b.length;
+  });
   const dir = (name: string) => tar.header({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0 }, mtime);
   const member = (name: string, body: Buffer) => {
     tar.header({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: body.length }, mtime);
@@ -55,13 +56,10 @@ export async function writeDockerArchive(file: string, store: BlobStore, meta: I
     member('oci-layout', OCI_LAYOUT);
     tar.zeros(1024);
     tar.flush();
-    await sink.end();
-    ended = true;
     closed = true;
     closeSync(fd);
     await fs.rename(tmp, file);
   } catch (e) {
-    if (!ended) await sink.abort();
     if (!closed) closeSync(fd);
     await fs.rm(tmp, { force: true });
     throw e;

@@ -37,13 +37,6 @@ export function layerItems(ch: LayerChanges): TarItem[] {
   return items.sort((a, b) => comparePaths(a.path, b.path));
 }
 
-/** About how many bytes of contents a tar of `items` carries (hard links counted whole): enough to choose a writer by. */
-export function contentBytes(items: TarItem[]): number {
-  let n = 0;
-  for (const it of items) if ('entry' in it && it.entry.type === 'file') n += it.entry.size;
-  return n;
-}
-
 /** Items of a whole filesystem (the rootfs tar). */
 export function treeItems(tree: Tree): TarItem[] {
   return sortedPaths(tree)

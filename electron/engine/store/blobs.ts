@@ -16,7 +16,6 @@ import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, ver
 import { latchingFaults } from './faults';
 import { InPlacePackWriter } from './inplace-pack';
 import { writevAllSync } from './writev';
-import { sinkFor } from './write-thread';
 
 const COALESCE = 1 << 20;
 /** A large content read by readInto lets the event loop turn every this many bytes. */
@@ -160,28 +159,31 @@ export class BlobStore {
   }
 
   /**
-   * Store what `produce` writes, hashed on the way to disk. Each write is taken
-   * before it returns, so a producer may reuse its buffers (oci/tarwriter does).
-   * `expected`: about how many bytes are coming; a big stream is written and
-   * hashed on a worker thread (store/write-thread.ts) while the producer goes on.
+   * Store what `produce` writes, hashed on the way to disk. Each write goes
+   * out before it returns, so a producer may reuse its buffers (oci/tarwriter does).
    */
-  async putWritten(produce: (write: (bytes: Buffer | Buffer[]) => void) => Promise<void>, expected = 0): Promise<{ digest: Sha256; size: number }> {
+  async putWritten(produce: (write: (bytes: Buffer | Buffer[]) => void) => Promise<void>): Promise<{ digest: Sha256; size: number }> {
     const tmp = tempPathFor(path.join(this.dir, 'stream'));
-    let written: { size: number; digest?: Sha256 } | undefined;
+    const hash = createHash('sha256');
+    let size = 0;
     try {
       await this.writing(async () => {
         const fd = openSync(tmp, 'w', 0o444);
-        const sink = sinkFor(fd, true, expected);
         try {
-          await produce((bytes) => sink.write(bytes));
-          written = await sink.end();
+          await produce((bytes) => {
+            const bufs = Array.isArray(bytes) ? bytes : [bytes];
+            const at = size;
+            for (const b of bufs) {
+              hash.update(b);
+              size += b.length;
+            }
+            writevAllSync(fd, bufs, at);
+          });
         } finally {
-          if (!written) await sink.abort();
           closeSync(fd);
         }
       });
-      const size = written!.size;
-      const digest = written!.digest!;
+      const digest = asSha256(hash.digest('hex'));
       if (this.verified.has(digest)) await fs.rm(tmp, { force: true });
       else {
         // The bytes just hashed replace whatever file has that name: a damaged copy heals for the price of a rename.
@@ -212,14 +214,14 @@ export class BlobStore {
     const id = statId(st);
     const hit = this.statCache.get(hostPath);
     if (hit && hit.stat === id && (await this.has(hit.digest))) return { digest: hit.digest, size: hit.size };
-    const res = st.size <= COALESCE ? await this.putBytes(await fs.readFile(hostPath)) : await this.putFile(hostPath, st.size);
+    const res = st.size <= COALESCE ? await this.putBytes(await fs.readFile(hostPath)) : await this.putFile(hostPath);
     this.statCache.set(hostPath, { stat: id, digest: res.digest, size: res.size });
     this.statCacheDirty = true;
     return res;
   }
 
-  /** A large file, read into one reused buffer: each piece is taken (hashed and written) before the next read. */
-  private putFile(hostPath: string, size: number): Promise<{ digest: Sha256; size: number }> {
+  /** A large file, read into one reused buffer: each piece is hashed and written before the next read. */
+  private putFile(hostPath: string): Promise<{ digest: Sha256; size: number }> {
     return this.putWritten(async (write) => {
       const fh = await fs.open(hostPath, 'r');
       const buf = Buffer.allocUnsafe(COALESCE);
@@ -233,7 +235,7 @@ export class BlobStore {
       } finally {
         await fh.close();
       }
-    }, size);
+    });
   }
 
   /** Digest of a host file via the stat cache, for cache keys; stores the content as a side effect. */

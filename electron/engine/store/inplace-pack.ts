@@ -5,11 +5,11 @@
 // contents' hashes see the same bytes in the same pass; the index is checked
 // against the pack's size whenever it is loaded (BlobStore.loadPack), and every
 // content against its digest when first read.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
 import { asSha256, type Sha256 } from '../../../shared/brand';
 import type { BlobStore } from './blobs';
-import { directSink, sinkFor, type ByteSink } from './write-thread';
+import { writevAllSync } from './writev';
 
 const COALESCE = 1 << 20;
 
@@ -28,8 +28,9 @@ export class InPlacePackWriter {
   /** Each content's digest, one string for all the files that hold it (a tree keeps many). */
   private seen = new Map<string, Sha256>();
   private closed = false;
-  private sink?: ByteSink;
-  /** After `finish`, for a pack read by teeFile: the file's sha256 and size (it is the file's bytes). */
+  /** teeFile's hash of the whole file (the pack is its bytes): the lock names a tarball by it. */
+  private fileHash?: Hash;
+  /** After `finish`, for a pack read by teeFile: the file's sha256 and size. */
   file?: { digest: Sha256; size: number };
 
   constructor(
@@ -42,7 +43,6 @@ export class InPlacePackWriter {
 
   /** The stream, passed on unchanged, every byte of it written to the pack on the way. */
   async *tee(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    this.sink = directSink(this.fd, false);
     for await (const chunk of src) {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
@@ -53,15 +53,14 @@ export class InPlacePackWriter {
 
   /**
    * A plain (uncompressed) tar file, read into two buffers that take turns
-   * (the next read runs while this chunk is parsed) and written to the pack as
-   * it goes. A chunk is valid until the one after it is asked for: the tar
+   * (the next read runs while this chunk is parsed), written to the pack and
+   * hashed whole as it goes. A chunk is valid until the one after it is asked for: the tar
    * reader and this pack's `add` are done with a chunk by then (they hash and
    * copy, never keep). No buffer per chunk, so no garbage for the GC to find late.
-   * A big file is written and hashed on a worker thread while it is parsed here.
    */
   async *teeFile(file: string): AsyncGenerator<Buffer> {
     const fh = await fs.open(file, 'r');
-    this.sink = sinkFor(this.fd, true, (await fh.stat()).size);
+    this.fileHash = createHash('sha256');
     const bufs = [Buffer.allocUnsafe(COALESCE), Buffer.allocUnsafe(COALESCE)];
     let turn = 0;
     let pos = 0;
@@ -76,6 +75,7 @@ export class InPlacePackWriter {
         next = fh.read(bufs[turn], 0, COALESCE, pos);
         this.pending.push(chunk);
         this.pendingBytes += chunk.length;
+        this.fileHash.update(chunk);
         this.flush();
         yield chunk;
       }
@@ -107,8 +107,7 @@ export class InPlacePackWriter {
   }
 
   private flush(): void {
-    if (!this.pendingBytes) return;
-    this.sink!.write(this.pending);
+    writevAllSync(this.fd, this.pending, this.written);
     this.written += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
@@ -116,8 +115,7 @@ export class InPlacePackWriter {
 
   async finish(): Promise<void> {
     this.flush();
-    const end = await this.sink?.end();
-    if (end?.digest) this.file = { digest: end.digest, size: end.size };
+    if (this.fileHash) this.file = { digest: asSha256(this.fileHash.digest('hex')), size: this.written };
     ftruncateSync(this.fd, this.written);
     this.close();
     for (const [, off, size] of this.index) if (off + size > this.written) throw new Error(`pack ${this.id}: a content ends past the tar's ${this.written} bytes`);
@@ -130,7 +128,6 @@ export class InPlacePackWriter {
   }
 
   async abort(): Promise<void> {
-    await this.sink?.abort();
     this.close();
     await fs.rm(this.tmp, { force: true });
   }
