@@ -202,8 +202,10 @@ function fileOf(p: ImagePath, e: Entry, layer: number | undefined, brought: Sour
 }
 
 /** The contents of the files `layers` names, in the tree's order (an import's, which is its pack's). */
-function* inTreeOrder(top: Tree, layers: Map<ImagePath, number | undefined>): Generator<Sha1Want> {
-  for (const [p, e] of top) if (layers.has(p)) yield { digest: e.digest!, size: e.size, layer: layers.get(p) };
+function inTreeOrder(top: Tree, layers: Map<ImagePath, number | undefined>): Sha1Want[] {
+  const wanted: Sha1Want[] = [];
+  for (const [p, e] of top) if (layers.has(p)) wanted.push({ digest: e.digest!, size: e.size, layer: layers.get(p) });
+  return wanted;
 }
 
 /** The highest layer whose state differs from the one below at `p`: the layer an image's reader finds it in. */

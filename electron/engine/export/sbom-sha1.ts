@@ -53,12 +53,14 @@ export class Sha1Cache {
    * read-ahead window serves them with no buffer per file. Every read is
    * checked against its sha256 by the store, as any read is.
    */
-  async fill(wanted: Iterable<Sha1Want>): Promise<void> {
+  async fill(wanted: Sha1Want[]): Promise<void> {
+    const records = new Map<number, LayerSums | undefined>();
+    for (const w of wanted) if (w.layer !== undefined && !records.has(w.layer)) records.set(w.layer, await this.layerSums(w.layer));
     const toRead: Sha1Want[] = [];
     /** Records that lack a sum, filled once it is known (a content in two layers is kept in both records). */
     const lacking: [LayerSums, Sha256][] = [];
     for (const w of wanted) {
-      const record = w.layer === undefined ? undefined : await this.layerSums(w.layer);
+      const record = w.layer === undefined ? undefined : records.get(w.layer);
       const known = record?.sums.get(w.digest);
       if (known !== undefined) {
         if (!this.sums.has(w.digest)) this.sums.set(w.digest, known);
