@@ -70,14 +70,15 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
     const sbom = await collectSbom(builtSbomInput({ ...i, manifestDigest: i.meta.manifest.digest }));
     const docs = sbomDocs(sbom);
     const summary = `${sbom.packages.length} packages, ${sbom.files.length} files`;
-    // Kept in the store, and the node written once they are there.
-    const cdx = Buffer.from(docs.cyclonedx);
-    const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(cdx), i.store.putBytes(docs.spdx)]);
+    // Kept in the store, and the node written once they are there; encoded once, for the store and the files.
+    const bytes = { cyclonedx: Buffer.from(docs.cyclonedx), spdx: Buffer.from(docs.spdx) };
+    const cdx = bytes.cyclonedx;
+    const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(cdx), i.store.putBytes(bytes.spdx)]);
     await i.cache.put(nodeKey, { cyclonedx, spdx, summary });
     node.done(summary);
     return {
       write: async () => {
-        const written = await writeSbomFiles(i.outDir, i.recipe.name, docs);
+        const written = await writeSbomFiles(i.outDir, i.recipe.name, bytes);
         await recordWritten(i.cache, outputKey, nodeKey, files);
         return written;
       },

@@ -191,14 +191,11 @@ async function hostCopyright(name: string): Promise<string | undefined> {
 }
 
 function fileOf(p: ImagePath, e: Entry, layer: number | undefined, brought: SourceRef | undefined, sha1s: Sha1Cache): SbomFile {
-  return {
-    path: p,
-    sha256: e.digest!,
-    sha1: sha1s.sha1(e.digest!),
-    size: e.size,
-    ...(layer !== undefined ? { layer } : {}),
-    ...(brought ? { brought } : {}),
-  };
+  // Members assigned rather than spread in (a copy of a literal each, for thousands of files); the same order.
+  const f: SbomFile = { path: p, sha256: e.digest!, sha1: sha1s.sha1(e.digest!), size: e.size };
+  if (layer !== undefined) f.layer = layer;
+  if (brought) f.brought = brought;
+  return f;
 }
 
 /** The contents of the files `layers` names, in the tree's order (an import's, which is its pack's). */
