@@ -1,9 +1,12 @@
 // SPDX 2.3 wants the sha1 of every file; the store names contents by sha256.
-// A layer's digest fixes the contents of its files, so their sha1s are kept
-// per layer (CACHE/sbom-sha1/<layer digest>.json): an SBOM made again after
-// one file changed reads and hashes only the files of the layers that changed
-// (an unchanged Debian-sized base was ~0.4 s of store reads, their sha256
-// checks and the sha1s).
+// They are found in one pass before any file is described: each content read
+// once through one scratch buffer, in pack order (for a Debian-sized image's
+// 7,000 files, a buffer a file cost ~0.1 s of GC and reading them one by one
+// ~0.06 s more). A layer's digest fixes the contents of its files, so
+// their sha1s are kept per layer (CACHE/sbom-sha1/<layer digest>.json): an
+// SBOM made again after one file changed reads and hashes only the files of
+// the layers that changed (an unchanged Debian-sized base was ~0.4 s of store
+// reads, their sha256 checks and the sha1s).
 //
 // The record is cache data, so untrusted: it is used only when it is a
 // regular file under a size cap, JSON of exactly this shape, naming the layer
@@ -23,6 +26,8 @@ import { readJsonCapped } from '../store/integrity';
 const CAP = 64 << 20;
 const SHA256 = /^[0-9a-f]{64}$/;
 const SHA1 = /^[0-9a-f]{40}$/;
+/** One-shot sha1 (crypto.hash, Node 20.12 on: no Hash object a small file), or through a Hash before it. */
+const sha1Of: (b: Uint8Array | string) => string = typeof hashOnce === 'function' ? (b) => hashOnce('sha1', b) : (b) => createHash('sha1').update(b).digest('hex');
 
 interface LayerSums {
   file: string;
@@ -84,13 +89,13 @@ export class Sha1Cache {
         scratch,
         (piece) => {
           // A piece lives in the scratch only during this call: hashed now (at once when it is the whole content).
-          if (piece.length === w.size && !hash) sum = hashOnce('sha1', piece);
+          if (piece.length === w.size && !hash) sum = sha1Of(piece);
           else (hash ??= createHash('sha1')).update(piece);
         },
         w.size,
       );
       // An empty blob file is emitted as nothing.
-      sum = hash ? hash.digest('hex') : (sum ?? hashOnce('sha1', ''));
+      sum = hash ? hash.digest('hex') : (sum ?? sha1Of(''));
       this.sums.set(w.digest, sum);
     }
     for (const [record, digest] of lacking) {
