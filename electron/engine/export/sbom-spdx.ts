@@ -3,7 +3,7 @@
 // their package, other files under the image. Deterministic like the
 // CycloneDX one: the namespace and `created` come from the image, not the clock.
 import { spdxLicense } from '../model/dpkg';
-import { debPurl, sourceField, type Sbom, type SbomFile, type SbomPackage, type SourceRef } from '../model/sbom';
+import { debPurl, perLayerAndSource, sourceField, type Sbom, type SbomFile, type SbomPackage, type SourceRef } from '../model/sbom';
 
 interface Relationship {
   spdxElementId: string;
@@ -50,6 +50,7 @@ export function spdxJson(s: Sbom, toolVersion: string): string {
     contains(imageId, id);
   }
   const files: Record<string, unknown>[] = [];
+  const fileComment = perLayerAndSource((layer, brought) => whereComment(layer, layerName, brought));
   const addFile = (f: SbomFile, owner: string) => {
     const id = ids.make('File', f.path);
     const file: Record<string, unknown> = {
@@ -62,7 +63,7 @@ export function spdxJson(s: Sbom, toolVersion: string): string {
       licenseConcluded: 'NOASSERTION',
       copyrightText: 'NOASSERTION',
     };
-    const comment = whereComment(f.layer, layerName, f.brought);
+    const comment = fileComment(f.layer, f.brought);
     if (comment !== undefined) file.comment = comment;
     files.push(file);
     contains(owner, id);
