@@ -32,7 +32,7 @@ export function sbomFileNames(outDir: string, name: string): SbomFiles {
   return { cyclonedx: path.join(outDir, `${name}.cdx.json`), spdx: path.join(outDir, `${name}.spdx.json`) };
 }
 
-export async function writeSbomFiles(outDir: string, name: string, docs: SbomDocs): Promise<SbomFiles> {
+export async function writeSbomFiles(outDir: string, name: string, docs: Record<keyof SbomDocs, string | Uint8Array>): Promise<SbomFiles> {
   const files = sbomFileNames(outDir, name);
   await writeFileAtomic(files.cyclonedx, docs.cyclonedx);
   await writeFileAtomic(files.spdx, docs.spdx);

@@ -3,7 +3,7 @@
 // their package, other files under the image. Deterministic like the
 // CycloneDX one: the namespace and `created` come from the image, not the clock.
 import { spdxLicense } from '../model/dpkg';
-import { debPurl, sourceField, type Sbom, type SbomFile, type SbomPackage, type SourceRef } from '../model/sbom';
+import { debPurl, perLayerAndSource, sourceField, type Sbom, type SbomFile, type SbomPackage, type SourceRef } from '../model/sbom';
 
 interface Relationship {
   spdxElementId: string;
@@ -50,9 +50,10 @@ export function spdxJson(s: Sbom, toolVersion: string): string {
     contains(imageId, id);
   }
   const files: Record<string, unknown>[] = [];
+  const fileComment = perLayerAndSource((layer, brought) => whereComment(layer, layerName, brought));
   const addFile = (f: SbomFile, owner: string) => {
     const id = ids.make('File', f.path);
-    files.push({
+    const file: Record<string, unknown> = {
       SPDXID: id,
       fileName: `.${f.path}`,
       checksums: [
@@ -61,8 +62,10 @@ export function spdxJson(s: Sbom, toolVersion: string): string {
       ],
       licenseConcluded: 'NOASSERTION',
       copyrightText: 'NOASSERTION',
-      ...where(f.layer, layerName, f.brought),
-    });
+    };
+    const comment = fileComment(f.layer, f.brought);
+    if (comment !== undefined) file.comment = comment;
+    files.push(file);
     contains(owner, id);
   };
   for (const p of s.packages) {
@@ -113,8 +116,20 @@ function declared(p: SbomPackage, extracted: Map<string, string>): string {
 }
 
 function where(layer: number | undefined, layerName: (i: number | undefined) => string | undefined, brought: SourceRef | undefined, extra?: string): { comment?: string } {
-  const parts = [extra, layerName(layer) !== undefined ? `layer ${layerName(layer)}` : undefined, brought ? `brought by ${sourceField(brought)} (${brought.kind})` : undefined].filter(Boolean);
-  return parts.length ? { comment: parts.join('; ') } : {};
+  const comment = whereComment(layer, layerName, brought, extra);
+  return comment !== undefined ? { comment } : {};
+}
+
+/** "EXTRA; layer NAME; brought by SOURCE (KIND)", of the parts there are (one string a file, no list). */
+function whereComment(layer: number | undefined, layerName: (i: number | undefined) => string | undefined, brought: SourceRef | undefined, extra?: string): string | undefined {
+  let comment = extra || undefined;
+  const name = layerName(layer);
+  if (name !== undefined) comment = comment === undefined ? `layer ${name}` : `${comment}; layer ${name}`;
+  if (brought) {
+    const by = `brought by ${sourceField(brought)} (${brought.kind})`;
+    comment = comment === undefined ? by : `${comment}; ${by}`;
+  }
+  return comment;
 }
 
 /** SPDX ids: letters, digits, "." and "-", unique within the document. */

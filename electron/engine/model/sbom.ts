@@ -17,6 +17,22 @@ export function sourceField(r: SourceRef): string {
   return r.source < 0 ? `layers[${r.layer}]` : `layers[${r.layer}].sources[${r.source}]`;
 }
 
+/**
+ * `make` once per (layer, source) pair: what the SBOM writers say of where a
+ * file comes from is the same for all the files one source brought into one
+ * layer (a Debian-sized tarball's 7,000 files share one), so they share it.
+ * Sources are one SourceRef object each.
+ */
+export function perLayerAndSource<T>(make: (layer: number | undefined, brought: SourceRef | undefined) => T): (layer: number | undefined, brought: SourceRef | undefined) => T {
+  const made = new Map<SourceRef | undefined, Map<number | undefined, T>>();
+  return (layer, brought) => {
+    let byLayer = made.get(brought);
+    if (!byLayer) made.set(brought, (byLayer = new Map()));
+    if (!byLayer.has(layer)) byLayer.set(layer, make(layer, brought));
+    return byLayer.get(layer)!;
+  };
+}
+
 export interface SbomLayer {
   /** Index from 0, bottom first. */
   index: number;
