@@ -6,7 +6,7 @@
 // files must be regular files, and pack indexes and the stat cache are
 // validated before use.
 import { createHash } from 'node:crypto';
-import { closeSync, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readSync, rmSync, type Stats } from 'node:fs';
+import { closeSync, constants, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readSync, rmSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pipeline as pipe, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -249,18 +249,23 @@ export class BlobStore {
    * an unchanged file, whether its content is stored or not.
    */
   async hashHostFile(hostPath: string): Promise<Sha256> {
-    const st = await fs.stat(hostPath);
-    const hit = this.statCache.get(hostPath);
-    if (hit && hit.stat === statId(st)) return hit.digest;
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of createReadStream(hostPath, { highWaterMark: COALESCE })) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
+    // O_NONBLOCK: a FIFO put where the file was is refused below, not waited on.
+    const fh = await fs.open(hostPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error(`${hostPath} is not a regular file`);
+      const hit = this.statCache.get(hostPath);
+      if (hit && hit.stat === statId(st)) return hit.digest;
+      const hash = createHash('sha256');
+      const buf = Buffer.allocUnsafe(COALESCE);
+      let size = 0;
+      for (let n; (n = (await fh.read(buf, 0, COALESCE, size)).bytesRead) > 0; size += n) hash.update(buf.subarray(0, n));
+      const digest = asSha256(hash.digest('hex'));
+      this.noteHostFile(hostPath, st, digest, size);
+      return digest;
+    } finally {
+      await fh.close();
     }
-    const digest = asSha256(hash.digest('hex'));
-    this.noteHostFile(hostPath, st, digest, size);
-    return digest;
   }
 
   /** A host file's digest found by a reader that went through all of it (stat taken before it read). */
