@@ -72,8 +72,7 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
     const summary = `${sbom.packages.length} packages, ${sbom.files.length} files`;
     // Kept in the store, and the node written once they are there; encoded once, for the store and the files.
     const bytes = { cyclonedx: Buffer.from(docs.cyclonedx), spdx: Buffer.from(docs.spdx) };
-    const cdx = bytes.cyclonedx;
-    const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(cdx), i.store.putBytes(bytes.spdx)]);
+    const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(bytes.cyclonedx), i.store.putBytes(bytes.spdx)]);
     await i.cache.put(nodeKey, { cyclonedx, spdx, summary });
     node.done(summary);
     return {
@@ -82,7 +81,7 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
         await recordWritten(i.cache, outputKey, nodeKey, files);
         return written;
       },
-      ...(i.recipe.sbomInLayout ? { oci: sbomArtifact(i.meta, i.recipe.name, { digest: cyclonedx.digest, bytes: cdx }, created) } : {}),
+      ...(i.recipe.sbomInLayout ? { oci: sbomArtifact(i.meta, i.recipe.name, { digest: cyclonedx.digest, bytes: bytes.cyclonedx }, created) } : {}),
     };
   } catch (e) {
     node.failed(e as Error);

@@ -80,9 +80,9 @@ export async function writeLock(projectDir: string, lock: Lock, old?: string): P
 }
 
 /**
- * The lock of a build: the entries sources gave (debian, image), host files
- * with their digests and Debian packages (the host's dpkg database), tarballs'
- * and project files' digests, traced lists' digests.
+ * The lock of a build: the entries sources gave (debian, image, tarball), host
+ * files with their digests and Debian packages (the host's dpkg database),
+ * project files' digests, traced lists' digests.
  */
 export async function lockOf(sources: EvaluatedSource[], projectDir: string, store: BlobStore): Promise<Lock> {
   const entries: LockEntry[] = [];
@@ -95,8 +95,6 @@ export async function lockOf(sources: EvaluatedSource[], projectDir: string, sto
       hostFiles.push(...files);
       const traces = s.kind === 'host' && s.trace ? await Promise.all(s.trace.map(async (argv) => ({ list: `${TRACE_DIR}/${traceListName(argv)}`, sha256: await store.digestHostFile(path.join(projectDir, TRACE_DIR, traceListName(argv))) }))) : undefined;
       entries.push({ field, kind: s.kind, files, ...(traces ? { traces } : {}) });
-    } else if (s.kind === 'tarball') {
-      entries.push({ field, kind: 'tarball', src: s.src, sha256: await store.hashHostFile(path.resolve(projectDir, s.src)) });
     } else if (s.kind === 'copy' && s.from === undefined) {
       const files = [...result.put].filter(([, e]) => e.type === 'file' && e.digest).map(([p, e]) => ({ path: p as string, sha256: e.digest! }));
       entries.push({ field, kind: 'copy', src: s.src, files: files.sort((a, b) => (a.path < b.path ? -1 : 1)) });

@@ -19,8 +19,10 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
   // Opening a FIFO would wait for a writer forever (and a device would never end).
   if (!st.isFile()) throw new RecipeError(field, `${s.src} is not a regular file`);
   const key = digestOf({ kind: 'tarball-import', v: 1, dest: s.dest, file: hostPath, stat: [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs] });
+  // The lock names the file by its digest: the stat cache's, once an import (or an earlier build) took it.
+  const lock = async () => ({ field: ctx.field, kind: 'tarball' as const, src: s.src, sha256: await ctx.store.hashHostFile(hostPath) });
   const cached = await ctx.cache.get<[string, Entry][]>(key);
-  if (cached && (await ctx.store.loadPack(key))) return { put: treeFromJson(cached), remove: [] };
+  if (cached && (await ctx.store.loadPack(key))) return { put: treeFromJson(cached), remove: [], lock: await lock() };
   const pack = await ctx.store.beginPackInPlace(key);
   let put: Tree;
   try {
@@ -28,7 +30,7 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
     const bytes = compression ? pack.tee(decompressed(hostPath, compression)) : pack.teeFile(hostPath);
     put = await importTar(pack, bytes, imagePath(s.dest));
     await pack.finish();
-    // The lock names the file by its digest: a plain tar's was taken in this same pass.
+    // A plain tar's digest was taken in this same pass.
     if (pack.file) ctx.store.noteHostFile(hostPath, st, pack.file.digest, pack.file.size);
   } catch (e) {
     await pack.abort();
@@ -37,5 +39,5 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
     throw new RecipeError(field, `${s.src}: not a readable tar archive (${(e as Error).message})`);
   }
   await ctx.cache.putRows(key, treeRows(put));
-  return { put, remove: [] };
+  return { put, remove: [], lock: await lock() };
 }

@@ -49,7 +49,7 @@ export interface SourceResult {
   remove: ImagePath[];
   /** A host source: what it brought from this machine, checked for warnings once the image is complete. */
   brought?: HostBrought;
-  /** What the source resolved to, for scratchyard.lock, when the source knows it best (debian; image: its manifest digest). */
+  /** What the source resolved to, for scratchyard.lock, when the source knows it best (debian; image: its manifest digest; tarball: its file's). */
   lock?: LockEntry;
 }
 

@@ -12,7 +12,7 @@ import { pipeline as pipe, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { asSha256, type Sha256 } from '../../../shared/brand';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic, writeJsonRowsAtomic } from './atomic';
-import { CorruptBlobError, HEX64, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
+import { CorruptBlobError, HEX64, hashOpenFile, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
 import { latchingFaults } from './faults';
 import { InPlacePackWriter } from './inplace-pack';
 import { writevAllSync } from './writev';
@@ -245,7 +245,7 @@ export class BlobStore {
 
   /**
    * Digest of a host file whose content is not wanted in the store (a tarball
-   * the lock names: its tree is imported already). The stat cache answers for
+   * source names its file by it in the lock: its tree is imported already). The stat cache answers for
    * an unchanged file, whether its content is stored or not.
    */
   async hashHostFile(hostPath: string): Promise<Sha256> {
@@ -256,11 +256,8 @@ export class BlobStore {
       if (!st.isFile()) throw new Error(`${hostPath} is not a regular file`);
       const hit = this.statCache.get(hostPath);
       if (hit && hit.stat === statId(st)) return hit.digest;
-      const hash = createHash('sha256');
-      const buf = Buffer.allocUnsafe(COALESCE);
-      let size = 0;
-      for (let n; (n = (await fh.read(buf, 0, COALESCE, size)).bytesRead) > 0; size += n) hash.update(buf.subarray(0, n));
-      const digest = asSha256(hash.digest('hex'));
+      const { hex, size } = await hashOpenFile(fh, Buffer.allocUnsafe(COALESCE));
+      const digest = asSha256(hex);
       this.noteHostFile(hostPath, st, digest, size);
       return digest;
     } finally {

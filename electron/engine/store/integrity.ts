@@ -4,6 +4,7 @@
 // documents are bounded before they are parsed.
 import { createHash } from 'node:crypto';
 import { constants, fstatSync, openSync, closeSync, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Sha256 } from '../../../shared/brand';
 
@@ -32,6 +33,14 @@ export class CorruptCacheError extends Error {
   ) {
     super(`${blob.message}${blob.node ? ` (while building ${blob.node})` : ''}, and the rebuild met a bad blob again; run \`scratchyard cache verify --cache ${cacheDir}\`, then build again`);
   }
+}
+
+/** The sha256 of an open file from its start, read through `buf` (the caller's, reused), and how many bytes it had. */
+export async function hashOpenFile(fh: FileHandle, buf: Buffer): Promise<{ hex: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for (let n; (n = (await fh.read(buf, 0, buf.length, size)).bytesRead) > 0; size += n) hash.update(buf.subarray(0, n));
+  return { hex: hash.digest('hex'), size };
 }
 
 export function sha256Hex(data: Uint8Array): string {

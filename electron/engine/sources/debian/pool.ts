@@ -3,10 +3,10 @@
 // no copy), by copy across devices. Linking is safe both ways: nothing
 // writes a .deb in place (apt and mmdebstrap's sync-out, a tar extraction,
 // replace files by unlinking them first), and a blob file is read-only.
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { asSha256, type Sha256 } from '../../../../shared/brand';
 import type { BlobStore } from '../../store/blobs';
+import { hashOpenFile } from '../../store/integrity';
 
 /** Errors of link(2) that mean "copy instead": another device, or a file system without hard links. */
 const NO_LINK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
@@ -24,14 +24,12 @@ function hashFile(file: string): Promise<Sha256> {
 }
 
 async function hashInto(file: string): Promise<Sha256> {
-  const h = createHash('sha256');
   const fh = await fs.open(file, 'r');
   try {
-    for (let n; (n = (await fh.read(chunk, 0, chunk.length, null)).bytesRead) > 0; ) h.update(chunk.subarray(0, n));
+    return asSha256((await hashOpenFile(fh, chunk)).hex);
   } finally {
     await fh.close();
   }
-  return asSha256(h.digest('hex'));
 }
 
 /**
