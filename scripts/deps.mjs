@@ -9,6 +9,7 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'apache2-utils', probe: 'htpasswd' },
   { pkg: 'umoci', probe: 'umoci' },
   { pkg: 'xz-utils', probe: 'xz' },
+  { pkg: 'zstd', probe: 'zstd' },
   { pkg: 'util-linux', probe: 'unshare' },
   { pkg: 'uidmap', probe: 'newuidmap' },
   { pkg: 'gcc', probe: 'gcc' },

@@ -3,8 +3,8 @@
 // bad tags, a 300 MB recipe and a billion-laughs document. Each is refused with
 // exit 2 and file:line:column plus the field, in bounded time and memory, and
 // nothing outside the cache and output changes (the canary among it).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -211,6 +211,35 @@ describe('size and expansion caps', () => {
       writeFileSync(path.join(dir, 'scratchyard.yaml'), `name: f\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: ${src}\n`);
       expectRefused(build(dir), 2, `layers[0].sources[0].src: ${src} is not a regular file`, 200);
     }
+  });
+
+  it('a FIFO swapped in and out for the tarball while it is imported is never waited on', () => {
+    // The file flips between a tar and a FIFO every few microseconds. Each build either imports
+    // the tar it opened or refuses the FIFO by name; none may open the FIFO by path after its
+    // check, which would wait for a writer that never comes. A fresh cache per build, so every
+    // one takes the import path.
+    const dir = path.join(a.dir, 'fifo-swap');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'hello'), 'hi\n');
+    execFileSync('tar', ['-C', dir, '-cf', path.join(dir, 'real.tar'), 'hello']);
+    linkSync(path.join(dir, 'real.tar'), path.join(dir, 'rootfs.tar'));
+    writeFileSync(path.join(dir, 'scratchyard.yaml'), 'name: f\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: rootfs.tar\n');
+    // FIFO first: renaming a link over another link of the same file does nothing (POSIX), and t1 would stay.
+    const swap = 'import os\nwhile True:\n  os.mkfifo("t2"); os.rename("t2", "rootfs.tar")\n  os.link("real.tar", "t1"); os.rename("t1", "rootfs.tar")\n';
+    const swapper = spawn('python3', ['-c', swap], { cwd: dir, stdio: 'ignore' });
+    const codes: number[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const r = boundedCli(['build', dir, '--cache', path.join(dir, `cache-${i}`), '--out', path.join(dir, `out-${i}`), '--no-sbom'], { timeoutMs: 20_000 });
+        expect(r.timedOut, `build ${i} waited (${Math.round(r.ms)} ms): ${r.stderr}`).toBe(false);
+        if (r.code === 2) expect(r.stderr).toContain('layers[0].sources[0].src: rootfs.tar is not a regular file');
+        else expect(r.code, r.stderr).toBe(0);
+        codes.push(r.code);
+      }
+    } finally {
+      swapper.kill('SIGKILL');
+    }
+    expect(codes.length).toBe(8);
   });
 
   it('bytes that are not UTF-8 are refused', () => {

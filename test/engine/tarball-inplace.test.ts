@@ -21,9 +21,12 @@ const work = tempDir('sy-inplace-');
 
 /**
  * The tarball, made once: a long name, a hard link, a symlink, an empty file,
- * two identical files and a 3 MB one; plain and gzipped.
+ * two identical files and a 3 MB one; plain, and compressed each way an import reads.
  */
-function makeTars(dir: string): { plain: Buffer; gz: Buffer } {
+const COMPRESSED = { gz: 'base.tar.gz', xz: 'base.tar.xz', zst: 'base.tar.zst' } as const;
+type Compressed = keyof typeof COMPRESSED;
+
+function makeTars(dir: string): { plain: Buffer } & Record<Compressed, Buffer> {
   const script = [
     'mkdir -p tree/usr/bin tree/etc tree/a/very/long/path/that/needs/more/than/one/hundred/bytes/in/its/name/to/be/stored/by/pax/records/x',
     'echo tool > tree/usr/bin/tool && ln tree/usr/bin/tool tree/usr/bin/tool2 && ln -s tool tree/usr/bin/link',
@@ -32,10 +35,13 @@ function makeTars(dir: string): { plain: Buffer; gz: Buffer } {
     'head -c 3000000 /dev/zero | tr "\\0" "a" > tree/big.bin',
     "tar --sort=name --owner=0 --group=0 --mtime=@0 -C tree -cf base.tar .",
     'gzip -nk base.tar',
+    'xz -k base.tar',
+    'zstd -qk base.tar',
   ].join(' && ');
   const r = sh('sh', ['-c', script], { cwd: dir });
   expect(r.code, r.stderr).toBe(0);
-  return { plain: readFileSync(path.join(dir, 'base.tar')), gz: readFileSync(path.join(dir, 'base.tar.gz')) };
+  const read = (c: Compressed) => readFileSync(path.join(dir, COMPRESSED[c]));
+  return { plain: readFileSync(path.join(dir, 'base.tar')), gz: read('gz'), xz: read('xz'), zst: read('zst') };
 }
 
 const src = path.join(work, 'src');
@@ -43,10 +49,10 @@ mkdirSync(src);
 const tars = makeTars(src);
 
 /** A checkout of the project (the same recipe and tarball) at `dir`. */
-function project(dir: string, gz = false): string {
+function project(dir: string, compressed?: Compressed): string {
   mkdirSync(dir, { recursive: true });
-  const name = gz ? 'base.tar.gz' : 'base.tar';
-  writeFileSync(path.join(dir, name), gz ? tars.gz : tars.plain);
+  const name = compressed ? COMPRESSED[compressed] : 'base.tar';
+  writeFileSync(path.join(dir, name), compressed ? tars[compressed] : tars.plain);
   writeFileSync(path.join(dir, 'scratchyard.yaml'), `name: inplace\nepoch: 0\nlayers:\n  - name: base\n    sources:\n      - kind: tarball\n        src: ${name}\n`);
   return dir;
 }
@@ -78,7 +84,7 @@ function packOf(cache: string): { file: string; index: [string, number, number][
 describe('tarball contents indexed in place', () => {
   const a = project(path.join(work, 'a', 'deep', 'checkout'));
   const b = project(path.join(work, 'b'));
-  const gz = project(path.join(work, 'gz'), true);
+  const gz = project(path.join(work, 'gz'), 'gz');
   const cacheA = path.join(work, 'cache-a');
   const builtA = build(a, cacheA, path.join(work, 'out-a'));
 
@@ -96,6 +102,13 @@ describe('tarball contents indexed in place', () => {
     const listing = sh('tar', ['-tvf', path.join(work, 'out-a', 'inplace.rootfs.tar')]).stdout;
     expect(listing).toMatch(/usr\/bin\/tool2 link to usr\/bin\/tool/);
     expect(listing).toMatch(/file-with-a-long-name\.txt/);
+  });
+
+  it.each(['xz', 'zst'] as const)('a .tar.%s, decompressed by its tool from the file the source opened, gives the same image and the tar as its pack', (c) => {
+    const cache = path.join(work, `cache-${c}`);
+    const built = build(project(path.join(work, c), c), cache, path.join(work, `out-${c}`));
+    expect(built.manifestDigest).toBe(builtA.manifestDigest);
+    expect(sha(readFileSync(packOf(cache).file))).toBe(sha(tars.plain));
   });
 
   it('the pack is the tar, byte for byte (decompressed once for a gzipped one), its index pointing into it', () => {

@@ -4,7 +4,7 @@
 // entries below a symlink are refused with the entry named; absolute symlinks
 // are kept as data (they only ever resolve inside the image).
 import { spawn } from 'node:child_process';
-import { createReadStream, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
@@ -18,32 +18,33 @@ export { TarError } from './tar';
 export type Compression = 'gzip' | 'xz' | 'zstd';
 
 /** A tarball's compression, by its first bytes; undefined for a plain tar. */
-export async function compressionOf(file: string): Promise<Compression | undefined> {
-  const fh = await fs.open(file, 'r');
+export async function compressionOf(fh: FileHandle): Promise<Compression | undefined> {
   const magic = Buffer.alloc(6);
   await fh.read(magic, 0, 6, 0);
-  await fh.close();
   if (magic[0] === 0x1f && magic[1] === 0x8b) return 'gzip';
   if (magic.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
   if (magic.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   return undefined;
 }
 
-/** A compressed tarball's tar bytes, decompressed as they stream. */
-export function decompressed(file: string, compression: Compression): Readable {
+/** A compressed tarball's tar bytes, decompressed as they stream from `fh` (read from its start; the caller closes it). */
+export function decompressed(fh: FileHandle, compression: Compression): Readable {
   // 1 MiB reads: the tar reader's per-chunk cost is paid 16 times less than with 64 KiB.
-  if (compression === 'gzip') return createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip());
-  return viaTool(compression, file);
+  if (compression === 'gzip') return fh.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 }).pipe(createGunzip());
+  return viaTool(compression, fh);
 }
 
-function viaTool(tool: 'xz' | 'zstd', file: string): Readable {
-  const cmd = tool === 'xz' ? findTool('xz') : 'zstd';
-  if (!cmd) throw new ToolMissingError(TOOLS.xz);
-  const child = spawn(cmd, ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** The tool reads the caller's open file as its stdin: the file the caller checked, not whatever its path names by now. */
+function viaTool(tool: 'xz' | 'zstd', fh: FileHandle): Readable {
+  const cmd = findTool(tool);
+  if (!cmd) throw new ToolMissingError(TOOLS[tool]);
+  const child = spawn(cmd, ['-dc'], { stdio: [fh.fd, 'pipe', 'pipe'] });
   const out = new PassThrough();
   let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c));
-  child.stdout.pipe(out, { end: false });
+  const { stdout, stderr } = child;
+  if (!stdout || !stderr) throw new Error('spawn gave no pipes'); // cannot happen: both are piped
+  stderr.on('data', (c: Buffer) => (err += c));
+  stdout.pipe(out, { end: false });
   child.on('error', (e) => out.destroy((e as NodeJS.ErrnoException).code === 'ENOENT' ? new TarError(`${tool} not found: apt-get install ${tool === 'xz' ? 'xz-utils' : 'zstd'}`) : e));
   child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new TarError(`${tool} -d failed: ${err.trim()}`))));
   return out;

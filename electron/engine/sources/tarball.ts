@@ -2,7 +2,8 @@
 // by oci/tar-import.ts (over oci/tar.ts, the one tar reader) into a tree, cached by the file's identity.
 // The tar itself, decompressed once, becomes the pack: its contents are indexed where they lie in it
 // (store/inplace-pack.ts), not copied, and the same pass reads, checks and hashes them.
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { imagePath } from '../model/path';
@@ -15,19 +16,32 @@ import { RecipeError, type SourceContext, type SourceResult } from './types';
 export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext): Promise<SourceResult> {
   const field = `${ctx.field}.src`;
   const hostPath = await projectFile(ctx, s.src, field);
-  const st = await fs.stat(hostPath);
-  // Opening a FIFO would wait for a writer forever (and a device would never end).
+  // One opening, checked once, and every read after it through this handle: a FIFO or device
+  // swapped in for the file after the check is never read. O_NONBLOCK: opening a FIFO would wait
+  // for a writer forever (on a regular file the flag changes nothing); O_NOFOLLOW: projectFile
+  // resolved every link, so a link found here was put there since.
+  const fh = await fs.open(hostPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    return await importOpened(s, ctx, field, hostPath, fh);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function importOpened(s: SourceOf<'tarball'>, ctx: SourceContext, field: string, hostPath: string, fh: FileHandle): Promise<SourceResult> {
+  const st = await fh.stat();
+  // A device would never end.
   if (!st.isFile()) throw new RecipeError(field, `${s.src} is not a regular file`);
   const key = digestOf({ kind: 'tarball-import', v: 1, dest: s.dest, file: hostPath, stat: [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs] });
   // The lock names the file by its digest: the stat cache's, once an import (or an earlier build) took it.
-  const lock = async () => ({ field: ctx.field, kind: 'tarball' as const, src: s.src, sha256: await ctx.store.hashHostFile(hostPath) });
+  const lock = async () => ({ field: ctx.field, kind: 'tarball' as const, src: s.src, sha256: await ctx.store.hashHostFile(hostPath, fh) });
   const cached = await ctx.cache.get<[string, Entry][]>(key);
   if (cached && (await ctx.store.loadPack(key))) return { put: treeFromJson(cached), remove: [], lock: await lock() };
   const pack = await ctx.store.beginPackInPlace(key);
   let put: Tree;
   try {
-    const compression = await compressionOf(hostPath);
-    const bytes = compression ? pack.tee(decompressed(hostPath, compression)) : pack.teeFile(hostPath);
+    const compression = await compressionOf(fh);
+    const bytes = compression ? pack.tee(decompressed(fh, compression)) : pack.teeFile(fh);
     put = await importTar(pack, bytes, imagePath(s.dest));
     await pack.finish();
     // A plain tar's digest was taken in this same pass.

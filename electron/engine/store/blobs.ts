@@ -6,6 +6,7 @@
 // files must be regular files, and pack indexes and the stat cache are
 // validated before use.
 import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { closeSync, constants, ftruncateSync, createReadStream, createWriteStream, openSync, promises as fs, readSync, rmSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { pipeline as pipe, Writable, type Readable } from 'node:stream';
@@ -246,11 +247,12 @@ export class BlobStore {
   /**
    * Digest of a host file whose content is not wanted in the store (a tarball
    * source names its file by it in the lock: its tree is imported already). The stat cache answers for
-   * an unchanged file, whether its content is stored or not.
+   * an unchanged file, whether its content is stored or not. `opened`: the caller's handle on the
+   * file (read from its start, left open), so the digest is of the file the caller read.
    */
-  async hashHostFile(hostPath: string): Promise<Sha256> {
+  async hashHostFile(hostPath: string, opened?: FileHandle): Promise<Sha256> {
     // O_NONBLOCK: a FIFO put where the file was is refused below, not waited on.
-    const fh = await fs.open(hostPath, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fh = opened ?? (await fs.open(hostPath, constants.O_RDONLY | constants.O_NONBLOCK));
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new Error(`${hostPath} is not a regular file`);
@@ -261,7 +263,7 @@ export class BlobStore {
       this.noteHostFile(hostPath, st, digest, size);
       return digest;
     } finally {
-      await fh.close();
+      if (!opened) await fh.close();
     }
   }
 

@@ -7,6 +7,7 @@
 // content against its digest when first read.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, ftruncateSync, openSync, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { asSha256, type Sha256 } from '../../../shared/brand';
 import type { BlobStore } from './blobs';
 import { writevAllSync } from './writev';
@@ -57,9 +58,9 @@ export class InPlacePackWriter {
    * hashed whole as it goes. A chunk is valid until the one after it is asked for: the tar
    * reader and this pack's `add` are done with a chunk by then (they hash and
    * copy, never keep). No buffer per chunk, so no garbage for the GC to find late.
+   * `fh` is the caller's, read from its start and left open.
    */
-  async *teeFile(file: string): AsyncGenerator<Buffer> {
-    const fh = await fs.open(file, 'r');
+  async *teeFile(fh: FileHandle): AsyncGenerator<Buffer> {
     this.fileHash = createHash('sha256');
     const bufs = [Buffer.allocUnsafe(COALESCE), Buffer.allocUnsafe(COALESCE)];
     let turn = 0;
@@ -81,7 +82,6 @@ export class InPlacePackWriter {
       }
     } finally {
       await next.catch(() => undefined);
-      await fh.close();
     }
   }
 

@@ -24,6 +24,7 @@ export const TOOLS = {
   mkfifo: { command: 'mkfifo', debianPackage: 'coreutils', purpose: 'mapping the sandbox\'s user ids', versionArgs: ['--version'] },
   busybox: { command: 'busybox', debianPackage: 'busybox-static', purpose: 'the busybox source', versionArgs: ['--help'], prefer: ['/bin/busybox'] },
   xz: { command: 'xz', debianPackage: 'xz-utils', purpose: 'importing .tar.xz tarballs', versionArgs: ['--version'] },
+  zstd: { command: 'zstd', debianPackage: 'zstd', purpose: 'importing .tar.zst tarballs', versionArgs: ['--version'] },
   docker: { command: 'docker', debianPackage: 'docker.io', purpose: 'the docker runner', versionArgs: ['--version'], prefer: ['/usr/bin/docker'] },
   podman: { command: 'podman', debianPackage: 'podman', purpose: 'the podman runner', versionArgs: ['--version'] },
   skopeo: { command: 'skopeo', debianPackage: 'skopeo', purpose: 'images in registries, the docker engine and podman\'s store (inspect, push), and checking OCI layouts', versionArgs: ['--version'] },
