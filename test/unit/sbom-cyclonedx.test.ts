@@ -7,6 +7,7 @@ import * as Spec from '@cyclonedx/cyclonedx-library/Spec';
 import * as Validation from '@cyclonedx/cyclonedx-library/Validation';
 import { describe, expect, it } from 'vitest';
 import { cyclonedxJson, cyclonedxJsonByLibrary } from '../../electron/engine/export/sbom-cyclonedx';
+import { docBytes } from '../../electron/engine/export/sbom';
 import { sha256 } from '../../electron/engine/model/digest';
 import { imagePath } from '../../electron/engine/model/path';
 import type { Sbom, SbomFile } from '../../electron/engine/model/sbom';
@@ -70,5 +71,14 @@ describe('the CycloneDX writer', () => {
     edited.files[3] = { ...edited.files[3], sha256: sha256('edited') };
     expect(serial(edited)).not.toBe(serial(sbom(PATHS)));
     expect(serial(sbom(PATHS), '1.2.4')).not.toBe(serial(sbom(PATHS)));
+  });
+});
+
+describe('a document as bytes', () => {
+  it('is its UTF-8, by the Latin-1 copy for ASCII text and by the encoder for any other', () => {
+    // U+0141 and U+0416: a Latin-1 copy would keep only their low bytes (0x41 "A", 0x16).
+    for (const text of ['{"a":"plain ascii"}\n', '/caf\u00e9', '/\u0141\u0416', '/\u{1f600}', '/\ud800 lone surrogate', '']) {
+      expect(docBytes(text).equals(Buffer.from(text, 'utf8')), JSON.stringify(text)).toBe(true);
+    }
   });
 });

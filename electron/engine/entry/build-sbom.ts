@@ -66,12 +66,12 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
       };
     }
     // Loaded only when SBOMs are made: the collector, packageurl-js and the CycloneDX library.
-    const [{ builtSbomInput, collectSbom }, { sbomDocs }] = await Promise.all([import('../export/sbom-collect'), import('../export/sbom')]);
+    const [{ builtSbomInput, collectSbom }, { docBytes, sbomDocs }] = await Promise.all([import('../export/sbom-collect'), import('../export/sbom')]);
     const sbom = await collectSbom(builtSbomInput({ ...i, manifestDigest: i.meta.manifest.digest }));
     const docs = sbomDocs(sbom);
     const summary = `${sbom.packages.length} packages, ${sbom.files.length} files`;
     // Kept in the store, and the node written once they are there; encoded once, for the store and the files.
-    const bytes = { cyclonedx: Buffer.from(docs.cyclonedx), spdx: Buffer.from(docs.spdx) };
+    const bytes = { cyclonedx: docBytes(docs.cyclonedx), spdx: docBytes(docs.spdx) };
     const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(bytes.cyclonedx), i.store.putBytes(bytes.spdx)]);
     await i.cache.put(nodeKey, { cyclonedx, spdx, summary });
     node.done(summary);

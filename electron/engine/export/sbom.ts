@@ -10,3 +10,12 @@ export { SBOM_TOOL_VERSION, sbomArtifact, writeSbomFiles, type OciExtras, type S
 export function sbomDocs(s: Sbom): SbomDocs {
   return { cyclonedx: cyclonedxJson(s, SBOM_TOOL_VERSION), spdx: spdxJson(s, SBOM_TOOL_VERSION) };
 }
+
+/**
+ * A document's UTF-8 bytes. Most SBOMs are ASCII, whose UTF-8 is their Latin-1: copied
+ * as it is, where the UTF-8 encoder took ~60 ms per 6 MB document. A string is ASCII
+ * exactly when its UTF-8 length is its length (any other character takes two bytes or more).
+ */
+export function docBytes(text: string): Buffer {
+  return Buffer.from(text, Buffer.byteLength(text, 'utf8') === text.length ? 'latin1' : 'utf8');
+}
