@@ -9,3 +9,4 @@ config({ jitless: true });
 
 export { main } from './main';
 export { cacheOption } from './args';
+export { heapSized } from '../engine/tools/heap';

@@ -2,10 +2,12 @@
 // folder, keyed by the engine bundle's digest and the command, and treated as
 // untrusted — a damaged, foreign, shared-writable or symlinked cache file is
 // ignored (the command works as without it) and replaced, atomically.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LARGE_TREE } from '../../electron/engine/tools/heap';
 import { REPO, cli, tempDir } from '../helpers/env';
 
 const digest = createHash('sha256').update(readFileSync(path.join(REPO, 'dist/cli-engine.cjs'))).digest('hex');
@@ -89,5 +91,27 @@ describe('the code cache of the engine bundle', () => {
     // `schema` creates no cache folder: none is made for the code cache either.
     expect(cli(['schema', '--cache', missing]).code).toBe(0);
     expect(existsSync(missing)).toBe(false);
+  });
+});
+
+describe('the code cache and the heap policy (engine/tools/heap.ts)', () => {
+  /** A project whose one layer is a tarball of `n` empty files, made by tar(1). */
+  function projectOf(n: number): string {
+    const dir = tempDir('sy-v8-tar-');
+    execFileSync('sh', ['-c', `mkdir ${dir}/files && cd ${dir}/files && seq -f f%g ${n} | xargs touch && tar -cf ../rootfs.tar .`]);
+    writeFileSync(path.join(dir, 'scratchyard.yaml'), 'name: many\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: rootfs.tar\n');
+    return dir;
+  }
+
+  // A process that read a large tree told V8 to favour size; a cache it made would carry those
+  // flags, and every fresh process would refuse it (and make its own again). Such a process makes none.
+  it('is written after a small tree is read, and not after a large one', () => {
+    for (const [n, written] of [[100, true], [LARGE_TREE + 10, false]] as const) {
+      const cache = tempDir('sy-v8-heap-');
+      const project = projectOf(n);
+      const r = cli(['build', project, '--cache', cache, '--out', path.join(project, 'out'), '--no-sbom', '--format', 'rootfs']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(path.join(cache, 'v8', `${digest}.build.bin`)), `${n} entries`).toBe(written);
+    }
   });
 });

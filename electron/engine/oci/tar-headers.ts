@@ -6,6 +6,7 @@
 // helpers and its messages: checksum, sizes within the file, PAX and GNU
 // records bounded and well-formed, no NUL in names or link targets, clean
 // relative names, numeric fields that are numbers.
+import { noteTarEntry } from '../tools/heap';
 import { BLOCK, MAX_META_RECORD, TYPES, TarError, TarWindow, checksumOk, cleanName, decimal, field, gnuLongText, isZero, octal, parsePax, type ByteSink, type TarType } from './tar';
 
 /** What inspection reads of an entry. One object, rewritten for every header: copy what you keep. */
@@ -115,7 +116,10 @@ export function scanHeaders(fd: number, start: number, end: number, sink: ByteSi
     if (step === END) break;
     const size = step < 0 ? -1 - step : rec.size;
     if (step < 0) dec.meta(Buffer.from(win.at(pos + BLOCK, size)));
-    else onEntry(rec);
+    else {
+      noteTarEntry();
+      onEntry(rec);
+    }
     pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
   }
   win.finish();

@@ -7,6 +7,7 @@
 // chunks they arrive in, never a whole file) and a file read in place
 // (contents skipped by seeking, as `tar -t` does).
 import { readSync } from 'node:fs';
+import { noteTarEntry } from '../tools/heap';
 
 /** Anything wrong with an archive: what, and at which byte of the archive. */
 export class TarError extends Error {}
@@ -125,6 +126,7 @@ class HeaderDecoder {
     this.pax = {};
     this.xattrs = undefined;
     this.longName = this.longLink = undefined;
+    noteTarEntry();
     return { kind: 'entry', header };
   }
 
