@@ -213,7 +213,7 @@ describe('size and expansion caps', () => {
     }
   });
 
-  it('a FIFO swapped in and out for the tarball while it is imported is never waited on', () => {
+  it('a FIFO swapped in and out for the tarball while it is imported is never waited on', async () => {
     // The file flips between a tar and a FIFO every few microseconds. Each build either imports
     // the tar it opened or refuses the FIFO by name; none may open the FIFO by path after its
     // check, which would wait for a writer that never comes. A fresh cache per build, so every
@@ -237,7 +237,10 @@ describe('size and expansion caps', () => {
         codes.push(r.code);
       }
     } finally {
+      // Gone before the next test looks at what changed outside its cache.
+      const gone = new Promise((resolve) => swapper.once('exit', resolve));
       swapper.kill('SIGKILL');
+      await gone;
     }
     expect(codes.length).toBe(8);
   });
