@@ -202,12 +202,13 @@ describe('size and expansion caps', () => {
     expectRefused(r, 2, `${path.join(dir, 'scratchyard.yaml')}:0:0: not a regular file`, 200);
   });
 
-  it('a FIFO or a folder as a tarball source is refused, naming the field, not waited on', () => {
+  it('a FIFO, a folder or a socket as a tarball source is refused, naming the field, not waited on', () => {
     const dir = path.join(a.dir, 'fifo-tarball');
     mkdirSync(dir);
     execFileSync('mkfifo', [path.join(dir, 'rootfs.tar')]);
     mkdirSync(path.join(dir, 'folder.tar'));
-    for (const src of ['rootfs.tar', 'folder.tar']) {
+    execFileSync('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', path.join(dir, 'socket.tar')]);
+    for (const src of ['rootfs.tar', 'folder.tar', 'socket.tar']) {
       writeFileSync(path.join(dir, 'scratchyard.yaml'), `name: f\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: ${src}\n`);
       expectRefused(build(dir), 2, `layers[0].sources[0].src: ${src} is not a regular file`, 200);
     }

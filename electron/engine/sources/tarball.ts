@@ -20,7 +20,11 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
   // swapped in for the file after the check is never read. O_NONBLOCK: opening a FIFO would wait
   // for a writer forever (on a regular file the flag changes nothing); O_NOFOLLOW: projectFile
   // resolved every link, so a link found here was put there since.
-  const fh = await fs.open(hostPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  const fh = await fs.open(hostPath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).catch((e: NodeJS.ErrnoException) => {
+    // ENXIO: a socket; ELOOP: a symlink.
+    if (e.code === 'ENXIO' || e.code === 'ELOOP') throw new RecipeError(field, `${s.src} is not a regular file`);
+    throw new RecipeError(field, `${s.src}: cannot be read (${e.code ?? e.message})`);
+  });
   try {
     return await importOpened(s, ctx, field, hostPath, fh);
   } finally {
