@@ -104,11 +104,30 @@ describe('tarball contents indexed in place', () => {
     expect(listing).toMatch(/file-with-a-long-name\.txt/);
   });
 
-  it.each(['xz', 'zst'] as const)('a .tar.%s, decompressed by its tool from the file the source opened, gives the same image and the tar as its pack', (c) => {
+  it.each(['xz', 'zst'] as const)('a .tar.%s, decompressed by its tool, gives the same image and the tar as its pack; built again, it is named in the lock by its own digest', (c) => {
     const cache = path.join(work, `cache-${c}`);
-    const built = build(project(path.join(work, c), c), cache, path.join(work, `out-${c}`));
+    const proj = project(path.join(work, c), c);
+    const built = build(proj, cache, path.join(work, `out-${c}`));
     expect(built.manifestDigest).toBe(builtA.manifestDigest);
     expect(sha(readFileSync(packOf(cache).file))).toBe(sha(tars.plain));
+    const again = build(proj, cache, path.join(work, `out-${c}`));
+    expect(again.manifestDigest).toBe(builtA.manifestDigest);
+    expect(again.layers.every((l) => l.cached)).toBe(true);
+    const lock = JSON.parse(readFileSync(path.join(proj, 'scratchyard.lock'), 'utf8')) as { sources: { sha256: string }[] };
+    expect(lock.sources[0].sha256).toBe(sha(tars[c]));
+  });
+
+  it('a .tar.xz refused at its first entry ends at once: the decompressor still writing is stopped', () => {
+    // "../evil" first, then 8 MB that xz cannot squeeze: xz blocks on the full pipe once the reader stops.
+    const dir = path.join(work, 'xz-bad');
+    mkdirSync(dir);
+    const script = 'import io, os, sys, tarfile\nwith tarfile.open(sys.argv[1], "w:xz", preset=0) as t:\n  for name, data in (("../evil", b"x"), ("noise", os.urandom(8 << 20))):\n    i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))\n';
+    expect(sh('python3', ['-c', script, path.join(dir, 'bad.tar.xz')]).code).toBe(0);
+    writeFileSync(path.join(dir, 'scratchyard.yaml'), 'name: bad\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: bad.tar.xz\n');
+    const r = boundedCli(['build', dir, '--cache', path.join(work, 'cache-xz-bad'), '--out', path.join(dir, 'out'), '--no-sbom'], { timeoutMs: 30_000 });
+    expect(r.timedOut, `still running after ${Math.round(r.ms)} ms`).toBe(false);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/layers\[0\]\.sources\[0\]\.src: bad\.tar\.xz: .*\.\.\/evil/);
   });
 
   it('the pack is the tar, byte for byte (decompressed once for a gzipped one), its index pointing into it', () => {

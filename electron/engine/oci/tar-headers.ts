@@ -6,7 +6,7 @@
 // helpers and its messages: checksum, sizes within the file, PAX and GNU
 // records bounded and well-formed, no NUL in names or link targets, clean
 // relative names, numeric fields that are numbers.
-import { noteTarEntry } from '../tools/heap';
+import { noteTarEntries } from '../tools/heap';
 import { BLOCK, MAX_META_RECORD, TYPES, TarError, TarWindow, checksumOk, cleanName, decimal, field, gnuLongText, isZero, octal, parsePax, type ByteSink, type TarType } from './tar';
 
 /** What inspection reads of an entry. One object, rewritten for every header: copy what you keep. */
@@ -111,13 +111,14 @@ export function scanHeaders(fd: number, start: number, end: number, sink: ByteSi
   const win = new TarWindow(fd, start, end, sink);
   const dec = new Pending();
   const rec: HeaderRecord = { name: '', linkname: '', type: 'other', size: 0 };
+  let entries = 0;
   for (let pos = 0; pos < win.total; ) {
     const step = dec.header(win.header(pos), pos, win.total - pos - BLOCK, rec);
     if (step === END) break;
     const size = step < 0 ? -1 - step : rec.size;
     if (step < 0) dec.meta(Buffer.from(win.at(pos + BLOCK, size)));
     else {
-      noteTarEntry();
+      noteTarEntries(++entries);
       onEntry(rec);
     }
     pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;

@@ -45,6 +45,12 @@ function viaTool(tool: 'xz' | 'zstd', fh: FileHandle): Readable {
   if (!stdout || !stderr) throw new Error('spawn gave no pipes'); // cannot happen: both are piped
   stderr.on('data', (c: Buffer) => (err += c));
   stdout.pipe(out, { end: false });
+  // A reader that stops early (a bad entry) destroys `out`: the tool, blocked writing to a full
+  // pipe nobody reads, would keep the process alive forever.
+  out.once('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    stdout.destroy();
+  });
   child.on('error', (e) => out.destroy((e as NodeJS.ErrnoException).code === 'ENOENT' ? new TarError(`${tool} not found: apt-get install ${tool === 'xz' ? 'xz-utils' : 'zstd'}`) : e));
   child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new TarError(`${tool} -d failed: ${err.trim()}`))));
   return out;

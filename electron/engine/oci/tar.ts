@@ -7,7 +7,7 @@
 // chunks they arrive in, never a whole file) and a file read in place
 // (contents skipped by seeking, as `tar -t` does).
 import { readSync } from 'node:fs';
-import { noteTarEntry } from '../tools/heap';
+import { noteTarEntries } from '../tools/heap';
 
 /** Anything wrong with an archive: what, and at which byte of the archive. */
 export class TarError extends Error {}
@@ -74,6 +74,7 @@ class HeaderDecoder {
   private longLink: string | undefined;
   private metaFlag = '';
   private metaAt = 0;
+  private entries = 0;
 
   /**
    * One 512-byte header at `pos`. `remaining` is what the archive holds after
@@ -126,7 +127,7 @@ class HeaderDecoder {
     this.pax = {};
     this.xattrs = undefined;
     this.longName = this.longLink = undefined;
-    noteTarEntry();
+    noteTarEntries(++this.entries);
     return { kind: 'entry', header };
   }
 
