@@ -51,7 +51,7 @@ function viaTool(tool: 'xz' | 'zstd', fh: FileHandle): Readable {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     stdout.destroy();
   });
-  child.on('error', (e) => out.destroy((e as NodeJS.ErrnoException).code === 'ENOENT' ? new TarError(`${tool} not found: apt-get install ${tool === 'xz' ? 'xz-utils' : 'zstd'}`) : e));
+  child.on('error', (e) => out.destroy((e as NodeJS.ErrnoException).code === 'ENOENT' ? new TarError(`${tool} not found: apt-get install ${TOOLS[tool].debianPackage}`) : e));
   child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new TarError(`${tool} -d failed: ${err.trim()}`))));
   return out;
 }

@@ -28,7 +28,8 @@ export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext):
   try {
     // O_NOFOLLOW covers the last name only: a folder above it swapped for a link since projectFile
     // looked would open a file elsewhere. The kernel names the file this handle holds (by the
-    // path it was opened at, marked deleted if that name was replaced since: still the file checked).
+    // path it was opened at, marked deleted if that name was replaced since: still the file checked;
+    // without /proc there is nothing to ask, and the check is skipped).
     const opened = await fs.readlink(`/proc/self/fd/${fh.fd}`).catch(() => hostPath);
     if (opened !== hostPath && opened !== `${hostPath} (deleted)`) throw new RecipeError(field, `${s.src} changed while it was opened: the file opened is ${opened}`);
     return await importOpened(s, ctx, field, hostPath, fh);

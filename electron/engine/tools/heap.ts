@@ -19,7 +19,7 @@ export function noteTarEntries(n: number): void {
   if (n === LARGE_TREE) favourSize();
 }
 
-export function favourSize(): void {
+function favourSize(): void {
   if (sized) return;
   sized = true;
   // getBuiltinModule, not an import: loading node:v8 costs every command ~3 ms of its start, and
