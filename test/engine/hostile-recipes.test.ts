@@ -12,7 +12,7 @@ import type { SourceOf } from '../../shared/recipe';
 import { usersSource } from '../../electron/engine/sources/users';
 import type { SourceContext } from '../../electron/engine/sources/types';
 import { BlobStore } from '../../electron/engine/store/blobs';
-import { arena, boundedCli, expectContained, expectRefused, type BoundedResult } from '../helpers/hostile';
+import { arena, boundedCli, expectContained, expectRefused, outsideState, type BoundedResult } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
 
 // A temp folder of this file's own, for the CLI and for the containment check's
@@ -219,7 +219,9 @@ describe('size and expansion caps', () => {
     // the tar it opened or refuses the FIFO by name; none may open the FIFO by path after its
     // check, which would wait for a writer that never comes. A fresh cache per build, so every
     // one takes the import path.
-    const dir = path.join(a.dir, 'fifo-swap');
+    // An arena of its own: its canary and everything beside the caches and outputs must be as they were.
+    const s = arena('sy-fifo-swap-');
+    const dir = path.join(s.dir, 'fifo-swap');
     mkdirSync(dir);
     writeFileSync(path.join(dir, 'hello'), 'hi\n');
     execFileSync('tar', ['-C', dir, '-cf', path.join(dir, 'real.tar'), 'hello']);
@@ -227,11 +229,12 @@ describe('size and expansion caps', () => {
     writeFileSync(path.join(dir, 'scratchyard.yaml'), 'name: f\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: rootfs.tar\n');
     // FIFO first: renaming a link over another link of the same file does nothing (POSIX), and t1 would stay.
     const swap = 'import os\nwhile True:\n  os.mkfifo("t2"); os.rename("t2", "rootfs.tar")\n  os.link("real.tar", "t1"); os.rename("t1", "rootfs.tar")\n';
+    const before = outsideState(s);
     const swapper = spawn('python3', ['-c', swap], { cwd: dir, stdio: 'ignore' });
     const codes: number[] = [];
     try {
       for (let i = 0; i < 8; i++) {
-        const r = boundedCli(['build', dir, '--cache', path.join(dir, `cache-${i}`), '--out', path.join(dir, `out-${i}`), '--no-sbom'], { timeoutMs: 20_000 });
+        const r = boundedCli(['build', dir, '--cache', path.join(s.cache, String(i)), '--out', path.join(s.out, String(i)), '--no-sbom'], { timeoutMs: 20_000 });
         expect(r.timedOut, `build ${i} waited (${Math.round(r.ms)} ms): ${r.stderr}`).toBe(false);
         if (r.code === 2) expect(r.stderr).toContain('layers[0].sources[0].src: rootfs.tar is not a regular file');
         else expect(r.code, r.stderr).toBe(0);
@@ -244,6 +247,11 @@ describe('size and expansion caps', () => {
       await gone;
     }
     expect(codes.length).toBe(8);
+    // The swapper's own traces undone (it may have stopped between its steps), the project is as it was.
+    for (const t of ['t1', 't2']) rmSync(path.join(dir, t), { force: true });
+    rmSync(path.join(dir, 'rootfs.tar'), { force: true });
+    linkSync(path.join(dir, 'real.tar'), path.join(dir, 'rootfs.tar'));
+    expect(outsideState(s)).toEqual(before);
   });
 
   it('bytes that are not UTF-8 are refused', () => {

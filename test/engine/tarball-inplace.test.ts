@@ -119,12 +119,13 @@ describe('tarball contents indexed in place', () => {
 
   it('a .tar.xz refused at its first entry ends at once: the decompressor still writing is stopped', () => {
     // "../evil" first, then 8 MB that xz cannot squeeze: xz blocks on the full pipe once the reader stops.
-    const dir = path.join(work, 'xz-bad');
+    const a = arena('sy-xz-bad-');
+    const dir = path.join(a.dir, 'xz-bad');
     mkdirSync(dir);
     const script = 'import io, os, sys, tarfile\nwith tarfile.open(sys.argv[1], "w:xz", preset=0) as t:\n  for name, data in (("../evil", b"x"), ("noise", os.urandom(8 << 20))):\n    i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))\n';
     expect(sh('python3', ['-c', script, path.join(dir, 'bad.tar.xz')]).code).toBe(0);
     writeFileSync(path.join(dir, 'scratchyard.yaml'), 'name: bad\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: bad.tar.xz\n');
-    const r = boundedCli(['build', dir, '--cache', path.join(work, 'cache-xz-bad'), '--out', path.join(dir, 'out'), '--no-sbom'], { timeoutMs: 30_000 });
+    const r = expectContained(a, () => boundedCli(['build', dir, '--cache', a.cache, '--out', a.out, '--no-sbom'], { timeoutMs: 30_000 }));
     expect(r.timedOut, `still running after ${Math.round(r.ms)} ms`).toBe(false);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/layers\[0\]\.sources\[0\]\.src: bad\.tar\.xz: .*\.\.\/evil/);
