@@ -181,10 +181,11 @@ export const packageRow = z.object({
 export type PackageRow = z.infer<typeof packageRow>;
 
 export const lockStateSchema = z.object({
-  state: z.enum(['locked', 'drifted', 'none']),
-  file: z.string().optional(),
+  /** unchecked: scratchyard.lock is there, and no build this window (or kept in the history) compared it. */
+  state: z.enum(['locked', 'drifted', 'none', 'unchecked']),
+  file: z.string().max(4096).optional(),
   /** What changed since the lock, one line each ("/usr/bin/curl: curl 8.x+deb12u14 → +deb12u15"). */
-  drift: z.array(z.string()),
+  drift: z.array(z.string().max(4096)).max(10_000),
 });
 export type LockState = z.infer<typeof lockStateSchema>;
 
@@ -269,6 +270,8 @@ export const buildRecord = z.strictObject({
   /** The build's graph and each node's end state, so a restored build draws as it ran (kept on the newest records only). */
   graph: z.array(planNode).max(PLAN_MAX_NODES).optional(),
   nodes: z.array(z.strictObject({ id: z.string().max(1024), label: z.string().max(1024), state: z.enum(['cached', 'done', 'failed']), ms: z.number().nonnegative().optional() })).max(PLAN_MAX_NODES * 4).optional(),
+  /** What the build found against scratchyard.lock, so a restored build says it too. */
+  lock: lockStateSchema.optional(),
 });
 export type BuildRecord = z.infer<typeof buildRecord>;
 

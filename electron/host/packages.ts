@@ -3,7 +3,7 @@
 // by the SBOM's own collector, once per build or image.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Response } from '../../shared/contract';
+import type { BuildRecord, Response } from '../../shared/contract';
 import { LOCK_FILE } from '../../shared/lock';
 import type { BuildResult } from '../engine/entry/build';
 import { builtSbomInput, collectSbom, openedSbomInput } from '../engine/export/sbom-collect';
@@ -14,16 +14,25 @@ import type { BlobStore } from '../engine/store/blobs';
 type Reply = Response<'packages.list'>;
 const seen = new WeakMap<object, Promise<Reply['packages']>>();
 
-export async function packagesReply(projectDir: string, shown: { build?: BuildResult; image?: { img: OpenedImage; store: BlobStore } }): Promise<Reply> {
-  const build = shown.image ? undefined : shown.build;
-  const lock = lockState(build?.lock, existsSync(path.join(projectDir, LOCK_FILE)));
+export async function packagesReply(
+  projectDir: string,
+  shown: { build?: BuildResult; restored?: { record: BuildRecord; img: OpenedImage; store: BlobStore }; image?: { img: OpenedImage; store: BlobStore } },
+): Promise<Reply> {
   if (shown.image) {
+    // An opened image has no project, so no lock of its own.
     const { img, store } = shown.image;
-    const rows = once(img, async () => packageRows(await collectSbom(openedSbomInput(img, img.name, img.name, store))));
-    return { of: 'image', packages: await rows, lock };
+    return { of: 'image', packages: await imageRows(img, store), lock: { state: 'none', drift: [] } };
   }
-  if (!build) return { of: 'none', packages: [], lock };
-  return { of: 'build', packages: await once(build, async () => packageRows(await collectSbom(builtSbomInput(build)))), lock };
+  const lockExists = existsSync(path.join(projectDir, LOCK_FILE));
+  const { build, restored } = shown;
+  if (build) return { of: 'build', packages: await once(build, async () => packageRows(await collectSbom(builtSbomInput(build)))), lock: lockState(build.lock, lockExists) };
+  // The last build as the history and out/ keep it: its packages read from its OCI layout, its lock state as recorded.
+  if (restored) return { of: 'build', packages: await imageRows(restored.img, restored.store), lock: restored.record.lock ?? lockState(undefined, lockExists) };
+  return { of: 'none', packages: [], lock: lockState(undefined, lockExists) };
+}
+
+function imageRows(img: OpenedImage, store: BlobStore): Promise<Reply['packages']> {
+  return once(img, async () => packageRows(await collectSbom(openedSbomInput(img, img.name, img.name, store))));
 }
 
 function once(key: object, make: () => Promise<Reply['packages']>): Promise<Reply['packages']> {

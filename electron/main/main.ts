@@ -1,7 +1,7 @@
 // The Electron shell: one window, hardened as the Electron security checklist
 // asks, wired to the engine host through the one IPC module. It translates;
 // the engine decides.
-import { app, BrowserWindow, session } from 'electron';
+import { app, BrowserWindow, dialog, session } from 'electron';
 import os from 'node:os';
 import path from 'node:path';
 import { EngineSession } from '../host/session';
@@ -32,6 +32,11 @@ function createWindow(project: string): void {
   // No navigation, no new windows, no remote content: the app is one local page.
   win.webContents.on('will-navigate', (e) => e.preventDefault());
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  // The page asks to stay while the recipe has unsaved edits (ComposeBar): Electron shows no prompt of its own.
+  win.webContents.on('will-prevent-unload', (e) => {
+    const leave = dialog.showMessageBoxSync(win, { type: 'question', buttons: ['Close without saving', 'Cancel'], defaultId: 1, cancelId: 1, message: 'scratchyard.yaml has unsaved changes.', detail: 'Closing loses them.' });
+    if (leave === 0) e.preventDefault();
+  });
   win.once('ready-to-show', () => win.show());
   win.on('closed', () => {
     stop();

@@ -271,7 +271,12 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
     async startRun(kind) {
       try {
         const { id } = kind === 'run' ? await api.request({ cmd: 'run.start', runner: 'chroot', args: [], cols: 100, rows: 20 }) : await api.request({ cmd: 'shell.start', cols: 100, rows: 20 });
-        set((s) => ({ runs: [...s.runs, { id, kind, title: kind === 'run' ? 'Run: chroot' : 'Shell' }], activeRun: id }));
+        set((s) => {
+          // Numbered from the second of a kind, so two tabs never read the same.
+          const base = kind === 'run' ? 'Run: chroot' : 'Shell';
+          const n = s.runs.filter((r) => r.kind === kind).length + 1;
+          return { runs: [...s.runs, { id, kind, title: n === 1 ? base : `${base} ${n}` }], activeRun: id };
+        });
       } catch (e) {
         set({ error: message(e) });
       }

@@ -84,5 +84,19 @@ describe.skipIf(lacks(CHROMIUM, 'dpkg-query'))('the Packages view and the lock i
     const cells = await bash.getByRole('cell').allTextContents();
     expect(cells[1]).toBe(sh('dpkg-query', ['-W', '-f', '${Version}', 'bash']).stdout);
     expect(await page.getByRole('alert').filter({ hasText: /not a digest/ }).count()).toBe(0);
+    // An image has no project, so no lock to speak of.
+    expect(await page.getByRole('status', { name: 'Lock' }).count()).toBe(0);
+  });
+
+  it('after a reload the restored build lists its packages, and the lock as that build found it (drifted)', async () => {
+    await page.reload();
+    const badge = page.getByRole('button', { name: 'Lock: drifted' });
+    await expect.poll(() => badge.count(), { timeout: 30_000 }).toBe(1);
+    await page.getByRole('tab', { name: 'Packages' }).click();
+    const table = page.getByRole('table', { name: 'Debian packages' });
+    await expect.poll(() => table.count(), { timeout: 30_000 }).toBe(1);
+    expect(await table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'bash', exact: true }) }).count()).toBe(1);
+    expect(await page.getByText('Nothing built yet').count()).toBe(0);
+    expect(await page.getByRole('status', { name: 'Lock' }).textContent()).toMatch(/^Lock: drifted/);
   });
 });

@@ -1,10 +1,10 @@
 // Bad recipes and hostile tarballs: a clear error naming the file, line, field
 // or entry at fault, exit code 2, and nothing written outside out/ and the cache.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pack, type Header } from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { cli, tempDir } from '../helpers/env';
+import { REPO, cli, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 
 const work = tempDir();
@@ -75,6 +75,16 @@ describe('bad recipes', () => {
     const r = build(d);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/scratchyard\.yaml:\d+:\d+: YAML:/);
+  });
+
+  it('one unclosed bracket is one problem, at its first error, not the dozens the parser finds after it', () => {
+    const hello = readFileSync(path.join(REPO, 'assets/examples/hello/scratchyard.yaml'), 'utf8');
+    const d = writeProject(path.join(work, 'yaml-cascade'), hello.replace('layers:\n', 'layers: [oops\n'));
+    const r = build(d);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n').filter((l) => / YAML: /.test(l));
+    expect(lines.length, r.stderr).toBe(1);
+    expect(lines[0]).toMatch(/scratchyard\.yaml:\d+:\d+: YAML: .* \(\d+ more errors after it may follow from this one\)$/);
   });
 
   it('unknown fields, duplicate layers and bad diffbases are caught', () => {

@@ -57,6 +57,29 @@ describe('build history and the restored build', () => {
     expect(new Set(info.lastBuild!.record!.nodes!.map((n) => n.state))).toEqual(new Set(['done']));
     const recent = await req<Response<'recent.list'>>(again.s, { cmd: 'recent.list' });
     expect(recent.projects[0]).toMatchObject({ path: project, name: 'p' });
+    // The lock as the build found it, kept with the record: the restored build says the same, and its packages list.
+    expect(built.record!.lock?.state).toBe('locked');
+    expect(built.lock).toEqual(built.record!.lock);
+    expect(info.lastBuild!.lock).toEqual(built.record!.lock);
+    const packages = await req<Response<'packages.list'>>(again.s, { cmd: 'packages.list' });
+    expect(packages).toMatchObject({ of: 'build', lock: { state: 'locked' } });
+  });
+
+  it('a recent project that is gone is not offered, and opening it names it and keeps the project open', async () => {
+    const gone = path.join(a.dir, 'gone');
+    writeProject(gone, 'name: gone\nlayers: []\n');
+    const { s } = open();
+    await req(s, { cmd: 'project.open', path: gone });
+    await req(s, { cmd: 'project.open', path: project });
+    expect((await req<Response<'recent.list'>>(s, { cmd: 'recent.list' })).projects.map((p) => p.path)).toContain(gone);
+    rmSync(gone, { recursive: true });
+    expect((await req<Response<'recent.list'>>(s, { cmd: 'recent.list' })).projects.map((p) => p.path)).not.toContain(gone);
+    await expect(req(s, { cmd: 'project.open', path: gone })).rejects.toThrow(`${gone}: no such file or folder`);
+    mkdirSync(gone);
+    await expect(req(s, { cmd: 'project.open', path: gone })).rejects.toThrow(`${gone}: no scratchyard.yaml there`);
+    // Still the project it had open: its tree answers.
+    const page = await req<Response<'tree.page'>>(s, { cmd: 'tree.page', layer: null, dir: '/', offset: 0, limit: 10 });
+    expect(page.rows.map((r) => r.path)).toEqual(['/hello']);
   });
 
   it('refuses a tampered history naming the file and the record, and touches nothing outside the cache', async () => {

@@ -69,7 +69,8 @@ export async function buildSboms(i: BuildSbomInput): Promise<{ write: () => Prom
     const [{ builtSbomInput, collectSbom }, { docBytes, sbomDocs }] = await Promise.all([import('../export/sbom-collect'), import('../export/sbom')]);
     const sbom = await collectSbom(builtSbomInput({ ...i, manifestDigest: i.meta.manifest.digest }));
     const docs = sbomDocs(sbom);
-    const summary = `${sbom.packages.length} packages, ${sbom.files.length} files`;
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    const summary = `${count(sbom.packages.length, 'package')}, ${count(sbom.files.length, 'file')}`;
     // Kept in the store, and the node written once they are there; encoded once, for the store and the files.
     const bytes = { cyclonedx: docBytes(docs.cyclonedx), spdx: docBytes(docs.spdx) };
     const [cyclonedx, spdx] = await Promise.all([i.store.putBytes(bytes.cyclonedx), i.store.putBytes(bytes.spdx)]);

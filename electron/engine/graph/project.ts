@@ -90,13 +90,11 @@ export function parseRecipe(text: string, file = RECIPE_FILE): Recipe {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
-    throw new RecipeLoadError(
-      doc.errors.map((e) => {
-        const start = syntaxErrorStart(text, e);
-        const pos = lc.linePos(start.offset);
-        return { file, line: pos.line, column: pos.col, field: '', message: `YAML: ${start.message}` };
-      }),
-    );
+    // The first syntax error only: the parser's later ones (often dozens, from one unclosed bracket) follow from it.
+    const starts = doc.errors.map((e) => syntaxErrorStart(text, e)).sort((a, b) => a.offset - b.offset);
+    const pos = lc.linePos(starts[0].offset);
+    const more = starts.length > 1 ? ` (${starts.length - 1} more error${starts.length > 2 ? 's' : ''} after it may follow from this one)` : '';
+    throw new RecipeLoadError([{ file, line: pos.line, column: pos.col, field: '', message: `YAML: ${starts[0].message}${more}` }]);
   }
   let value: unknown;
   try {

@@ -28,6 +28,7 @@ export function packageRows(sbom: Sbom): PackageRow[] {
  * refused them), `locked` when it matched, `none` when the project has no lock.
  */
 export function lockState(lock: { file: string; drift: string[] } | undefined, lockExists: boolean): LockState {
-  if (!lock) return lockExists ? { state: 'locked', drift: [] } : { state: 'none', drift: [] };
+  // A lock file no build compared is not evidence that anything matches it.
+  if (!lock) return lockExists ? { state: 'unchecked', drift: [] } : { state: 'none', drift: [] };
   return { state: lock.drift.length ? 'drifted' : 'locked', file: lock.file, drift: lock.drift };
 }

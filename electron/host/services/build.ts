@@ -34,7 +34,7 @@ export async function runBuild(state: HostState): Promise<BuildReply> {
     state.setResult(r);
     const record = { ...recordOf(r, performance.now() - t0), ...drawn.record() };
     await recordBuild(state.cacheDir, recipeFile, record).catch((e: Error) => state.emit({ event: 'log', line: `build history not written: ${e.message}` }));
-    return { ok: true, manifestDigest: record.manifestDigest, layers: record.layers, record, lock: lockState(r.lock, false) };
+    return { ok: true, manifestDigest: record.manifestDigest, layers: record.layers, record, ...(record.lock ? { lock: record.lock } : {}) };
   } catch (e) {
     const message = e instanceof Error ? (ac.signal.aborted ? 'cancelled' : e.message) : String(e);
     state.emit({ event: 'log', line: `build failed: ${message}` });
@@ -65,6 +65,7 @@ function drawnBuild() {
 function recordOf(r: BuildResult, ms: number): BuildRecord {
   const layers = replyLayers(shownOfBuild(r), r);
   return {
+    lock: lockState(r.lock, false),
     at: Date.now(),
     ms: Math.round(ms),
     ok: true,
@@ -88,7 +89,7 @@ export async function restoreLastBuild(state: HostState): Promise<BuildReply | u
   if (problem) state.emit({ event: 'log', line: `build history: ${problem} (ignored)` });
   const last = records.find((r) => r.ok);
   if (!last) return undefined;
-  const reply: BuildReply = { ok: true, manifestDigest: last.manifestDigest, layers: last.layers, record: last, restored: true };
+  const reply: BuildReply = { ok: true, manifestDigest: last.manifestDigest, layers: last.layers, record: last, restored: true, ...(last.lock ? { lock: last.lock } : {}) };
   const oci = last.outputs.oci;
   const gone = (why: string): BuildReply => ({ ...reply, ok: false, error: `${oci ?? 'out/'}: ${why}: press Build` });
   if (!oci) return gone('the last build wrote no OCI layout');
@@ -104,7 +105,7 @@ export async function restoreLastBuild(state: HostState): Promise<BuildReply | u
     if (generation !== state.generation) return;
     const shown = shownOfImage(oci, img, await state.store());
     const names = last.layers.map((l) => l.name);
-    state.restored = { record: last, shown: { ...shown, kind: 'build', subject: state.recipeFile(), names, writers: { get: (p) => names[shown.writerIndex(p) ?? -1] } } };
+    state.restored = { record: last, img, shown: { ...shown, kind: 'build', subject: state.recipeFile(), names, writers: { get: (p) => names[shown.writerIndex(p) ?? -1] } } };
     state.reset();
   })().catch((e: unknown) => state.emit({ event: 'log', line: `the last build is not shown: ${e instanceof Error ? e.message : String(e)}` }));
   return reply;

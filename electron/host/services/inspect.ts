@@ -46,7 +46,7 @@ async function side(state: HostState, s: CompareSide): Promise<Tree> {
       if (!shown) throw new Error('an image is open: go back to the project to compare its builds');
       return shown.states[shown.states.length - 1];
     }
-    if (!state.previous) throw new Error('no previous build: build twice to compare two builds of the project');
+    if (!state.previous) throw new Error('no earlier build in this window to compare with: build again, or use History (Compare with previous) for builds kept from before');
     return state.previous;
   }
   if ('layer' in s) {
@@ -74,7 +74,10 @@ async function side(state: HostState, s: CompareSide): Promise<Tree> {
 export const inspectHandlers: Handlers<'image.open' | 'image.inspect' | 'image.sizeMap' | 'image.largest' | 'image.compare' | 'image.saveFile' | 'image.exportLayer' | 'images.local' | 'packages.list'> = {
   'image.open': (req, state) => openImageView(state, req.path),
   'images.local': (_req, state) => localImagesReply(state.lifetime.signal),
-  'packages.list': async (_req, state) => packagesReply(state.projectPath, { build: state.result, image: state.image && { img: state.image.img, store: await state.store() } }),
+  'packages.list': async (_req, state) => {
+    const store = await state.store();
+    return packagesReply(path.dirname(state.recipeFile()), { build: state.result, restored: state.result ? undefined : state.restored && { ...state.restored, store }, image: state.image && { img: state.image.img, store } });
+  },
   'image.inspect': (_req, state) => analysis(state.shown()),
   'image.sizeMap': (req, state) => sizeMapOf(state.shown(), req.layer, req.dir, req.depth),
   'image.largest': (req, state) => largestOf(state.shown(), req.layer, req.n),

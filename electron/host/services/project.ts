@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../engine/store/atomic';
 import { addFiles } from '../addFiles';
 import { restoreLastBuild } from './build';
 import type { Handlers } from './handler';
-import { defaultConfigDir, readRecent, remember } from './recent';
+import { defaultConfigDir, listRecent, remember } from './recent';
 import type { HostState } from './state';
 
 export const configDirOf = (state: HostState) => state.opts.configDir ?? defaultConfigDir();
@@ -25,6 +25,16 @@ export async function openProject(state: HostState): Promise<ProjectInfo> {
   const lastBuild = text ? await restoreLastBuild(state) : undefined;
   if (text) await remember(configDirOf(state), { project: path.dirname(file), name: info.name ?? path.basename(path.dirname(file)) });
   return { ...info, ...(lastBuild ? { lastBuild } : {}) };
+}
+
+/** Throws, naming the path, unless `where` is a recipe file or a folder holding one. */
+async function recipeThere(where: string): Promise<void> {
+  const abs = path.resolve(where);
+  const st = await fs.stat(abs).catch(() => undefined);
+  if (!st) throw new Error(`${abs}: no such file or folder`);
+  const file = st.isDirectory() ? path.join(abs, RECIPE_FILE) : abs;
+  const rst = st.isDirectory() ? await fs.stat(file).catch(() => undefined) : st;
+  if (!rst?.isFile()) throw new Error(`${abs}: no ${RECIPE_FILE} there`);
 }
 
 function infoOf(file: string, text: string): ProjectInfo {
@@ -62,8 +72,12 @@ async function newProject(state: HostState, dir: string): Promise<ProjectInfo> {
 }
 
 export const projectHandlers: Handlers<'project.open' | 'project.new' | 'project.validate' | 'project.save' | 'project.fromImage' | 'project.addFiles' | 'recent.list'> = {
-  'project.open': (req, state) => {
-    if (req.path) state.projectPath = req.path;
+  'project.open': async (req, state) => {
+    if (req.path) {
+      // Another project asked for by name (a recent one, Open…): it must be there, or the one open stays.
+      await recipeThere(req.path);
+      state.projectPath = req.path;
+    }
     return openProject(state);
   },
   'project.new': (req, state) => newProject(state, req.path),
@@ -84,7 +98,7 @@ export const projectHandlers: Handlers<'project.open' | 'project.new' | 'project
     state.writable();
     return { added: await addFiles(path.dirname(state.recipeFile()), req.files) };
   },
-  'recent.list': (_req, state) => readRecent(configDirOf(state)),
+  'recent.list': (_req, state) => listRecent(configDirOf(state)),
 };
 
 function starterRecipe(name: string): string {

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Response } from '../../../shared/contract';
+import { parseImageRef } from '../../../shared/imageref';
 import { writeFileAtomic } from '../../engine/store/atomic';
 import { readJsonCapped } from '../../engine/store/integrity';
 
@@ -26,6 +27,29 @@ export async function readRecent(configDir: string): Promise<Recent> {
   const doc = await readJsonCapped(fileOf(configDir), 256 << 10).catch(() => undefined);
   const ok = doc && 'value' in doc ? recentFile.safeParse(doc.value) : undefined;
   return ok?.success ? ok.data : { projects: [], images: [] };
+}
+
+/**
+ * The recent list as offered to open: entries whose file or folder is gone (deleted, an
+ * unmounted disk) left out. An image named by a registry or an engine is kept: only
+ * opening it can tell.
+ */
+export async function listRecent(configDir: string): Promise<Recent> {
+  const r = await readRecent(configDir);
+  const there = async <T>(xs: T[], local: (x: T) => string | undefined) => {
+    const keep = await Promise.all(xs.map((x) => {
+      const p = local(x);
+      return p === undefined ? true : fs.stat(p).then(() => true, () => false);
+    }));
+    return xs.filter((_, i) => keep[i]);
+  };
+  return { projects: await there(r.projects, (p) => p.path), images: await there(r.images, (i) => localPathOf(i.path)) };
+}
+
+function localPathOf(name: string): string | undefined {
+  const ref = parseImageRef(name);
+  if (typeof ref === 'string') return undefined;
+  return ref.transport === 'path' || ref.transport === 'oci' || ref.transport === 'docker-archive' ? ref.path : undefined;
 }
 
 /** Put a project or an image first in its list. Failing to remember is not a failure of the open. */

@@ -28,7 +28,7 @@ export class HostState {
   /** The last build of this session. */
   result?: BuildResult;
   /** The last build as the history and out/ hold it, shown (read-only views) until a build of this session. */
-  restored?: { record: BuildRecord; shown: Shown };
+  restored?: { record: BuildRecord; img: OpenedImage; shown: Shown };
   /** Reading the restored build's trees: view requests wait for it. */
   restoring?: Promise<void>;
   /** Bumped whenever what is shown is replaced: a restore begun before does not land after. */

@@ -42,6 +42,16 @@ export function ComposeBar() {
       window.removeEventListener('drop', keepPage);
     };
   }, []);
+  // Unsaved edits are not lost to a reload or a closed window without a question (the browser's, or Electron's in main.ts).
+  useEffect(() => {
+    if (!dirty) return;
+    const ask = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    window.addEventListener('beforeunload', ask);
+    return () => window.removeEventListener('beforeunload', ask);
+  }, [dirty]);
   if (!project) return null;
   return (
     <div className="compose-bar">

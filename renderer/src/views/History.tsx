@@ -15,22 +15,25 @@ export function History() {
   return (
     <details className="history">
       <summary>History ({history.length})</summary>
-      <div className="toolbar">
-        <button onClick={() => void runBuild()} disabled={building || !!blocked} title={blocked ?? 'Build the project again (cached nodes are reused)'}>
-          Rebuild
-        </button>
-        <button onClick={() => setComparing((c) => !c)} disabled={!previous} aria-pressed={comparing} title={previous ? 'The last two successful builds, layer by layer' : 'Needs two successful builds'}>
-          Compare with previous
-        </button>
+      {/* Opens upward over the view (the bar may sit at the window's foot): the bar keeps its tabs and summary. */}
+      <div className="history-panel">
+        <div className="toolbar">
+          <button onClick={() => void runBuild()} disabled={building || !!blocked} title={blocked ?? 'Build the project again (cached nodes are reused)'}>
+            Rebuild
+          </button>
+          <button onClick={() => setComparing((c) => !c)} disabled={!previous} aria-pressed={comparing} title={previous ? 'The last two successful builds, layer by layer' : 'Needs two successful builds'}>
+            Compare with previous
+          </button>
+        </div>
+        {comparing && latest && previous && <LayerChanges before={previous} after={latest} />}
+        <ol aria-label="Build history" className="history-list">
+          {history.map((r) => (
+            <li key={r.at} className={r.ok ? 'ok' : 'failed'} title={r.manifestDigest}>
+              {summaryLine(r, now, project?.dir)}
+            </li>
+          ))}
+        </ol>
       </div>
-      {comparing && latest && previous && <LayerChanges before={previous} after={latest} />}
-      <ol aria-label="Build history" className="history-list">
-        {history.map((r) => (
-          <li key={r.at} className={r.ok ? 'ok' : 'failed'} title={r.manifestDigest}>
-            {summaryLine(r, now, project?.dir)}
-          </li>
-        ))}
-      </ol>
     </details>
   );
 }

@@ -124,6 +124,8 @@ export function LayerStack() {
                       <input
                         aria-label={`New name for layer ${l.name}`}
                         autoFocus
+                        // The name selected: typing replaces it, as a rename does everywhere.
+                        onFocus={(e) => e.currentTarget.select()}
                         value={renaming.name}
                         onChange={(e) => setRenaming({ index: li, name: e.target.value })}
                         onBlur={commitRename}

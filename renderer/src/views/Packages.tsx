@@ -58,7 +58,7 @@ export function Packages() {
   const total = data.packages.reduce((n, p) => n + (p.size ?? 0), 0);
   return (
     <section className="packages" aria-label="Packages">
-      <LockCard lock={data.lock} />
+      {data.of !== 'image' && <LockCard lock={data.lock} />}
       {data.of === 'none' ? (
         <p className="empty">Nothing built yet. Press <b>Build</b>: the packages of the image show here.</p>
       ) : data.packages.length === 0 ? (
@@ -113,6 +113,7 @@ const LOCK_TEXT = {
   locked: 'The last build matched scratchyard.lock.',
   drifted: 'The last build differed from scratchyard.lock:',
   none: 'No scratchyard.lock yet: the next build writes one.',
+  unchecked: 'scratchyard.lock is there; the next build checks the image against it.',
 };
 
 function LockCard({ lock }: { lock: Response<'packages.list'>['lock'] }) {
@@ -137,7 +138,7 @@ export function LockBadge() {
   const lock = useStore((s) => s.build?.lock);
   const setTab = useStore((s) => s.setTab);
   if (!lock) return null;
-  const text = lock.state === 'drifted' ? `drifted (${lock.drift.length})` : lock.state === 'locked' ? 'locked' : 'no lock';
+  const text = lock.state === 'drifted' ? `drifted (${lock.drift.length})` : lock.state === 'locked' ? 'locked' : lock.state === 'unchecked' ? 'lock unchecked' : 'no lock';
   return (
     <button className={`lock-badge ${lock.state}`} aria-label={`Lock: ${lock.state}`} title={`${LOCK_TEXT[lock.state]}${lock.drift.length ? ' ' + lock.drift.slice(0, 5).join('; ') : ''} (open Packages)`} onClick={() => setTab('packages')}>
       {text}

@@ -54,6 +54,8 @@ export function Yaml() {
         </button>
         <span className={problems.length ? 'error' : 'muted'}>{problems.length ? `${problems.length} problem${problems.length > 1 ? 's' : ''}` : 'Valid recipe'}</span>
         {stale && <span className="muted">· the layer stack shows the last text that parsed</span>}
+        {/* The editor takes Tab to indent: said where a keyboard user looks, with the way out. */}
+        <span className="muted toolbar-note keys-hint">In the editor, Tab indents; Esc then Tab moves on.</span>
       </div>
       {problems.length > 0 && (
         // Above the editor, so a long file never pushes them out of sight; a click puts the cursor on the spot.

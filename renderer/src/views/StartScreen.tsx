@@ -1,16 +1,20 @@
 // Recent projects and images, one click to open again: shown while nothing is
-// built or restored, so a fresh window is never a blank page.
+// built or restored, so a fresh window is never a blank page. Once a build ran
+// (a failed one too: its form is what the user needs next) it steps aside.
 import { useEffect } from 'react';
 import { useStore } from '../store';
+
+/** The newest few of each list: the start screen sits above the views, not in place of them. */
+const SHOWN = 5;
 
 export function StartScreen() {
   const { recent, build, project, connection, loadRecent, open, openImage } = useStore();
   useEffect(() => {
     if (connection.state === 'connected') void loadRecent();
   }, [connection.state, loadRecent]);
-  const projects = recent?.projects.filter((p) => p.path !== project?.dir) ?? [];
-  const images = recent?.images.filter((i) => i.path !== project?.image) ?? [];
-  if (build?.ok || (projects.length === 0 && images.length === 0)) return null;
+  const projects = recent?.projects.filter((p) => p.path !== project?.dir).slice(0, SHOWN) ?? [];
+  const images = recent?.images.filter((i) => i.path !== project?.image).slice(0, SHOWN) ?? [];
+  if (build || (projects.length === 0 && images.length === 0)) return null;
   return (
     <section aria-label="Recent" className="start">
       {projects.length > 0 && (

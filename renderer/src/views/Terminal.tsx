@@ -36,8 +36,10 @@ export function Terminal({ id, label, interactive = false }: { id: string; label
       }
     });
     ro.observe(el.current!);
-    if (interactive) term.focus();
+    // A new shell takes the keyboard once its tab is shown (it mounts before the dock shows it).
+    const focusing = interactive ? requestAnimationFrame(() => term.focus()) : 0;
     return () => {
+      cancelAnimationFrame(focusing);
       ro.disconnect();
       sub?.dispose();
       detach();
