@@ -94,7 +94,7 @@ describe.skipIf(lacks(CHROMIUM))('the window as a user moves about', () => {
   it('a new shell takes the keyboard; a second one has a name of its own', async () => {
     await page.getByRole('button', { name: 'Open shell' }).click();
     await page.getByRole('region', { name: 'Shell' }).waitFor();
-    await expect.poll(() => page.evaluate(() => !!document.activeElement?.closest('.terminal'))).toBe(true);
+    await expect.poll(() => page.locator('.terminal :focus').count()).toBe(1);
     await page.getByRole('button', { name: 'Open shell' }).click();
     // (a running one's tab ends in "…")
     await expect.poll(async () => (await page.getByRole('tab', { name: /^Shell/ }).allTextContents()).map((t) => t.replace(/ …$/, ''))).toEqual(['Shell', 'Shell 2']);
