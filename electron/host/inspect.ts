@@ -115,6 +115,19 @@ export function shownOfImage(file: string, img: OpenedImage, store: BlobStore): 
   };
 }
 
+/**
+ * The project's last build as its OCI layout holds it (restored, not built in
+ * this session), named as a build names it: its recipe's layer names, and the
+ * writer of a path the layer that added or changed it, as shownOfBuild says,
+ * not every layer whose tar repeats a parent folder (so a folder shows the same
+ * layer after a reload as right after the build).
+ */
+export function restoredBuild(shown: Shown, names: string[], subject: string): Shown {
+  const writers = once(() => writersOf(names, shown.states, shown.base));
+  const number = new Map(names.map((n, i) => [n, i]));
+  return { ...shown, kind: 'build', subject, names, writers: { get: (p) => writers().get(p) }, writerIndex: (p) => number.get(writers().get(p) ?? '') };
+}
+
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= make());

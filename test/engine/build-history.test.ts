@@ -65,6 +65,20 @@ describe('build history and the restored build', () => {
     expect(packages).toMatchObject({ of: 'build', lock: { state: 'locked' } });
   });
 
+  it('a folder both layers hold is named for the same layer after a reload as right after the build', async () => {
+    const two = writeProject(path.join(a.dir, 'two'), 'name: two\nlayers:\n  - name: low\n    sources:\n      - kind: file\n        path: /var/low\n        content: "1\\n"\n  - name: high\n    sources:\n      - kind: file\n        path: /var/high\n        content: "2\\n"\n');
+    const rows = async (s: EngineSession) => (await req<Response<'tree.page'>>(s, { cmd: 'tree.page', layer: null, dir: '/var', offset: 0, limit: 10 })).rows.map((r) => [r.path, r.layer]);
+    const first = open();
+    await req(first.s, { cmd: 'project.open', path: two });
+    expect((await req<Response<'build.start'>>(first.s, { cmd: 'build.start' })).ok).toBe(true);
+    const root = async (s: EngineSession) => (await req<Response<'tree.page'>>(s, { cmd: 'tree.page', layer: null, dir: '/', offset: 0, limit: 10 })).rows.map((r) => [r.path, r.layer]);
+    const built = { root: await root(first.s), var: await rows(first.s) };
+    expect(built).toEqual({ root: [['/var', 'low']], var: [['/var/high', 'high'], ['/var/low', 'low']] });
+    const again = open();
+    await req(again.s, { cmd: 'project.open', path: two });
+    expect({ root: await root(again.s), var: await rows(again.s) }).toEqual(built);
+  });
+
   it('a recent project that is gone is not offered, and opening it names it and keeps the project open', async () => {
     const gone = path.join(a.dir, 'gone');
     writeProject(gone, 'name: gone\nlayers: []\n');

@@ -6,7 +6,7 @@ import { PLAN_MAX_NODES, type BuildReply, type EngineEvent } from '../../../shar
 import { build, type BuildResult } from '../../engine/entry/build';
 import type { BuildEvent, PlanNode } from '../../engine/model/events';
 import { readJsonCapped } from '../../engine/store/integrity';
-import { openNamed, replyLayers, shownOfBuild, shownOfImage } from '../inspect';
+import { openNamed, replyLayers, restoredBuild, shownOfBuild, shownOfImage } from '../inspect';
 import { lockState } from '../../engine/inspect/packages';
 import type { Handlers } from './handler';
 import { readHistory, recordBuild, type BuildRecord } from './history';
@@ -105,7 +105,7 @@ export async function restoreLastBuild(state: HostState): Promise<BuildReply | u
     if (generation !== state.generation) return;
     const shown = shownOfImage(oci, img, await state.store());
     const names = last.layers.map((l) => l.name);
-    state.restored = { record: last, img, shown: { ...shown, kind: 'build', subject: state.recipeFile(), names, writers: { get: (p) => names[shown.writerIndex(p) ?? -1] } } };
+    state.restored = { record: last, img, shown: restoredBuild(shown, names, state.recipeFile()) };
     state.reset();
   })().catch((e: unknown) => state.emit({ event: 'log', line: `the last build is not shown: ${e instanceof Error ? e.message : String(e)}` }));
   return reply;
