@@ -153,7 +153,9 @@ export function replyLayers(s: Shown, built?: BuildResult): Response<'build.star
   if (built) return built.layers.map((l, i) => ({ name: l.name, label: s.labels[i] ?? l.name, digest: `sha256:${l.digest}`, size: l.size, files: l.files, cached: l.cached }));
   return s.names.map((name, i) => {
     const own = [...s.own(i).values()];
-    return { name, label: s.labels[i], digest: s.digests[i], size: own.reduce((n, e) => n + e.size, 0), files: own.filter((e) => e.type !== 'dir').length, cached: true };
+    // Entries of the layer's tar, as a build counts them and Inspect's table does (the root is no entry).
+    const entries = s.own(i).size - (s.own(i).has(ROOT) ? 1 : 0);
+    return { name, label: s.labels[i], digest: s.digests[i], size: own.reduce((n, e) => n + e.size, 0), files: entries, cached: true };
   });
 }
 

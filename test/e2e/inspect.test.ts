@@ -136,6 +136,10 @@ describe.skipIf(lacks(CHROMIUM))('inspecting images', () => {
 
     const wasted = page.getByLabel('Wasted space');
     await expect.poll(() => wasted.textContent()).toContain(`${WASTED} bytes`);
+    // "files" in the layer list is the Files column of Inspect's table: one count, the tar's entries.
+    const listed = Number(/· (\d+) files?/.exec((await page.getByRole('listitem', { name: `Layer ${names[1]}` }).textContent())!)![1]);
+    const row = page.getByRole('table', { name: 'Layers of the image' }).getByRole('row').nth(2);
+    expect(Number((await row.getByRole('cell').nth(4).textContent())!.replace(/\D/g, ''))).toBe(listed);
     // One figure leads: ours. dive's follow, explained.
     const eff = page.getByRole('figure', { name: 'Efficiency' });
     expect(await eff.locator('.big').textContent()).toBe(EFFICIENCY);
