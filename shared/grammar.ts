@@ -30,6 +30,43 @@ export function imagePathProblem(p: string): string | undefined {
   if (c) return c;
   if (!p.startsWith('/')) return 'expected an absolute path inside the image, starting with "/"';
   if (p.split('/').includes('..')) return 'a path inside the image may not contain ".."';
+  return fileSystemPathProblem(p);
+}
+
+/** PATH_MAX less its NUL: docker, podman and tar extract no longer path. */
+export const MAX_PATH_BYTES = 4095;
+/** NAME_MAX: no file system here holds a longer name. */
+export const MAX_NAME_BYTES = 255;
+/** Far deeper than any real tree; deeper ones cost the tree work superlinear time. */
+export const MAX_PATH_DEPTH = 512;
+
+/** Bytes of `s` in UTF-8 (shared code has no TextEncoder in its types): a surrogate pair is 4, counted 2 for each half. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
+  }
+  return n;
+}
+
+/**
+ * What a path written into an image must also be (a recipe's paths, a rootfs
+ * tarball's names): extractable by docker, podman and tar, and not a whiteout,
+ * which those tools would apply to the layers below instead of writing.
+ */
+export function fileSystemPathProblem(p: string): string | undefined {
+  // Most paths are short: at 3 bytes a character at most, none of the limits can be reached.
+  if (p.length * 3 <= MAX_NAME_BYTES && !p.includes('/.wh.')) return undefined;
+  const bytes = utf8Length(p);
+  if (bytes > MAX_PATH_BYTES) return `is ${bytes} bytes long: at most ${MAX_PATH_BYTES} (PATH_MAX) fit a path docker and tar can extract`;
+  const parts = p.split('/').filter((s) => s !== '');
+  if (parts.length > MAX_PATH_DEPTH) return `is ${parts.length} folders deep: at most ${MAX_PATH_DEPTH}`;
+  for (const s of parts) {
+    const n = utf8Length(s);
+    if (n > MAX_NAME_BYTES) return `has a name of ${n} bytes ("${s.slice(0, 24)}…"): at most ${MAX_NAME_BYTES} (NAME_MAX)`;
+    if (s.startsWith('.wh.')) return `has a name beginning ".wh." ("${s}"): docker and podman read it as a whiteout, deleting from the layers below instead of writing a file`;
+  }
   return undefined;
 }
 

@@ -5,7 +5,8 @@
 // tarball) with a message naming the file and the culprit, in bounded time and
 // memory, and nothing changes outside the cache and the output.
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
@@ -360,5 +361,91 @@ describe('hostile tarball sources through scratchyard build', () => {
     const d = project(`tarball-${++n}`, tar());
     const r = expectContained(a, () => boundedCli(['build', d, '--cache', a.cache, '--out', a.out]));
     expectRefused(r, 2, new RegExp(`layers\\[0\\]\\.sources\\[0\\]\\.src: rootfs\\.tar: .*${culprit.source}`));
+  });
+});
+
+describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a history of nulls, names that forge lines', () => {
+  const fifo = () => {
+    const f = place('.tar');
+    execFileSync('mkfifo', [f]);
+    return f;
+  };
+  const tarballProject = (tar: Buffer) => {
+    const dir = path.join(a.dir, `p${++n}`);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'x.tar'), tar);
+    return writeProject(dir, 'name: t\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: x.tar\n');
+  };
+  const build = (dir: string) => expectContained(a, () => boundedCli(['build', dir, '--cache', a.cache, '--out', a.out, '--no-sbom'], { timeoutMs: 30_000 }));
+
+  it('a FIFO in an image file\'s place is refused, not waited on: ls, init --from, and a recipe\'s image source', () => {
+    const f = fifo();
+    expectRefused(expectContained(a, () => boundedCli(['ls', `docker-archive:${f}`, '--cache', a.cache], { timeoutMs: 20_000 })), 1, `${f}: not a regular file`);
+    expectRefused(expectContained(a, () => boundedCli(['init', '--from', f, path.join(a.out, 'init'), '--cache', a.cache], { timeoutMs: 20_000 })), 1, 'not a regular file');
+    const dir = path.join(a.dir, `p${++n}`);
+    mkdirSync(dir);
+    execFileSync('mkfifo', [path.join(dir, 'base.tar')]);
+    writeProject(dir, 'name: t\nlayers:\n  - name: a\n    sources:\n      - kind: image\n        ref: base.tar\n');
+    const r = build(dir);
+    expect(r.timedOut, r.stderr).toBe(false);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr).toContain('not a regular file');
+  });
+
+  it('a FIFO in a pack\'s place in the cache is refused, not waited on: the tarball is imported again', async () => {
+    const dir = tarballProject(await tarOf(files));
+    expect(build(dir).code).toBe(0);
+    const packs = path.join(a.cache, 'packs');
+    const pack = readdirSync(packs).find((f) => /^[0-9a-f]{64}$/.test(f))!;
+    rmSync(path.join(packs, pack));
+    execFileSync('mkfifo', [path.join(packs, pack)]);
+    rmSync(a.out, { recursive: true, force: true });
+    const r = build(dir);
+    expect(r.timedOut, r.stderr).toBe(false);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('a rootfs tarball\'s whiteout names, names past NAME_MAX or PATH_MAX, trees past 512 deep and sparse entries are refused, naming the entry', async () => {
+    const deep = `${'a/'.repeat(600)}f`;
+    const cases: [string, Buffer, RegExp][] = [
+      ['a whiteout', await tarOf([{ name: 'etc/', type: 'directory' }, { name: '.wh.etc' }]), /entry "\.wh\.etc": the path has a name beginning "\.wh\." .*whiteout/],
+      ['an opaque marker', await tarOf([{ name: 'etc/.wh..wh..opq' }]), /entry "etc\/\.wh\.\.wh\.\.opq": .*whiteout/],
+      ['a 300-byte name', await tarOf([{ name: 'b'.repeat(300) }]), /the path has a name of 300 bytes .*NAME_MAX/],
+      ['a 4 KiB path', await tarOf([{ name: `${'c'.repeat(200)}/`.repeat(21) + 'f' }]), /the path is \d+ bytes long: at most 4095 \(PATH_MAX\)/],
+      ['a tree 601 deep', await tarOf([{ name: deep, body: 'x' }]), /the path is 601 folders deep: at most 512/],
+      ['a GNU sparse entry', Buffer.concat([rawHeader('sp', '00000000012\0', 'S'), Buffer.alloc(512), Buffer.alloc(1024)]), /entry "sp" is of a type a rootfs cannot hold/],
+    ];
+    for (const [what, tar, says] of cases) {
+      const r = build(tarballProject(tar));
+      expectRefused(r, 2, says, 400);
+      expect(r.ms, what).toBeLessThan(20_000);
+      expect(r.stderr, what).toContain('layers[0].sources[0].src');
+    }
+  });
+
+  it('a recipe path with a whiteout name or past NAME_MAX is refused at its field', () => {
+    for (const [p, says] of [['/etc/.wh.passwd', /whiteout/], [`/${'n'.repeat(256)}`, /NAME_MAX/]] as const) {
+      const dir = writeProject(path.join(a.dir, `p${++n}`), `name: t\nlayers:\n  - name: a\n    sources:\n      - kind: file\n        path: ${p}\n        content: x\n`);
+      expectRefused(build(dir), 2, says, 400);
+    }
+  });
+
+  it('a history of nulls and numbers says nothing, and is no crash; a config\'s control characters and a name\'s newline do not reach the terminal raw', async () => {
+    const layer = await layerOf([{ name: 'bin/sh', body: 'real' }, { name: 'zz\n./bin/sh 0100755-0-0-forged', body: 'x' }]);
+    const history = [{ created_by: '\u001b[2J\u001b]0;title\u0007\nforged', empty_layer: false }, null, { created_by: 123, empty_layer: 'yes' }];
+    const img = await writeTar(place('.tar'), dockerImage({ layers: [layer], config: (c) => (c.history = history) }));
+    const inspect = expectContained(a, () => boundedCli(['inspect', img, '--cache', a.cache]));
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stderr).not.toMatch(/Cannot read properties/);
+    const ls = expectContained(a, () => boundedCli(['ls', img, '--cache', a.cache]));
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).not.toMatch(/^\.\/bin\/sh 0100755-0-0-forged/m);
+    expect(ls.stdout).toContain('./zz\\x0a./bin/sh 0100755-0-0-forged 0100644-');
+    // A history whose entries are objects: the escape sequences are shown as text.
+    const good = await writeTar(place('.tar'), dockerImage({ layers: [layer], config: (c) => (c.history = [history[0]]) }));
+    const shown = expectContained(a, () => boundedCli(['inspect', good, '--cache', a.cache]));
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).not.toContain('\u001b');
+    expect(shown.stdout).toContain('\\x1b[2J');
   });
 });

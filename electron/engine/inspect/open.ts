@@ -43,8 +43,14 @@ export async function openImage(store: BlobStore, file: string, opts: ReadImageO
 
 /** created_by of the config's history entries that made a layer (not empty_layer), in order. */
 export function layerCommands(config: unknown, layers: number): (string | undefined)[] {
-  const history = (config as { history?: { created_by?: string; empty_layer?: boolean }[] } | null)?.history;
-  if (!Array.isArray(history)) return [];
-  const made = history.filter((h) => !h.empty_layer).map((h) => h.created_by);
+  const history = (config as { history?: unknown } | null)?.history;
+  // The config is the image's word: a history that is not a list of objects says nothing usable.
+  if (!Array.isArray(history) || !history.every((h): h is Record<string, unknown> => typeof h === 'object' && h !== null && !Array.isArray(h))) return [];
+  const made = history.filter((h) => h.empty_layer !== true).map((h) => (typeof h.created_by === 'string' ? printable(h.created_by) : undefined));
   return made.slice(0, layers);
+}
+
+/** Text from an image, shown on a terminal or a page: control characters as \xHH (a newline, an escape sequence). */
+function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

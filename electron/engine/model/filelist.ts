@@ -28,7 +28,19 @@ function entryDigest(e: Entry): string {
 }
 
 export function fileListLine(path: ImagePath, e: Entry): string {
-  return `${dotPath(path)} ${entryId(e)}`;
+  return `${listedPath(dotPath(path))} ${entryId(e)}`;
+}
+
+const UNPRINTABLE = /[\\\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * A path as one line shows it: a backslash doubled and each control character
+ * as \xHH, so a name cannot end the line and forge the next, nor drive a
+ * terminal; two names never show alike.
+ */
+export function listedPath(p: string): string {
+  if (!UNPRINTABLE.test(p)) return p;
+  return p.replace(/[\\\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 export function fileList(tree: Tree): string[] {

@@ -525,9 +525,19 @@ async function ociFolder(dir: string): Promise<Members> {
   };
 }
 
+/** The archive file, opened without waiting on a FIFO put in its place, and only if it is a regular file. */
+function openArchive(file: string): number {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new ImageOpenError('not a regular file');
+  }
+  return fd;
+}
+
 /** The members of an archive by name, with their byte ranges; only headers are read. */
 function archiveMembers(file: string, fileSize: number): Members {
-  const fd = openSync(file, 'r');
+  const fd = openArchive(file);
   const ranges = new Map<string, { start: number; size: number }>();
   try {
     const magic = Buffer.alloc(2);
@@ -543,7 +553,7 @@ function archiveMembers(file: string, fileSize: number): Members {
     if (!r) throw new ImageOpenError(`no ${name} in the archive`);
     return r;
   };
-  const member = (name: string): Member => ({ name, ...find(name), open: () => openSync(file, 'r') });
+  const member = (name: string): Member => ({ name, ...find(name), open: () => openArchive(file) });
   return {
     has: async (name) => ranges.has(name),
     bytes: async (name) => memberBytes(member(name)),

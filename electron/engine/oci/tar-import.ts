@@ -8,6 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
+import { fileSystemPathProblem } from '../../../shared/grammar';
 import { joinImage } from '../model/path';
 import { putEntry, TreeConflictError, type Entry, type Tree } from '../model/tree';
 import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
@@ -67,8 +68,8 @@ export interface ContentSink {
  * without a sink, contents are read past (sizes, no digests). The stream is
  * read to its end either way.
  */
-export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath): Promise<Tree> {
-  const tree = new TreeBuilder(dest);
+export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath, kind: 'layer' | 'rootfs' = 'layer'): Promise<Tree> {
+  const tree = new TreeBuilder(dest, kind === 'rootfs');
   for await (const { header, content } of readTar(tar)) {
     const stored = header.type === 'file' && sink ? await sink.add(content, header) : undefined;
     tree.add(header, stored);
@@ -83,6 +84,8 @@ export function headerTree(headers: Iterable<TarHeader>, dest: ImagePath): Tree 
   return tree.tree;
 }
 
+const KEPT = new Set<TarHeader['type']>(['file', 'dir', 'symlink', 'link', 'char', 'block', 'fifo']);
+
 /** An entry's common fields, in the order the cache has always written them (xattrs before type). */
 function attrs(h: TarHeader, mode: number, size: number, type: Entry['type']): Entry {
   return h.xattrs ? { mode, uid: h.uid, gid: h.gid, size, xattrs: h.xattrs, type } : { mode, uid: h.uid, gid: h.gid, size, type };
@@ -96,10 +99,19 @@ function attrs(h: TarHeader, mode: number, size: number, type: Entry['type']): E
 class TreeBuilder {
   readonly tree: Tree = new Map();
 
-  constructor(private readonly dest: ImagePath) {}
+  /** `rootfs`: a tree written as files (a tarball source, a Debian base), not a layer read: no whiteouts, nothing dropped, names the tools can extract. */
+  constructor(
+    private readonly dest: ImagePath,
+    private readonly rootfs = false,
+  ) {}
 
   add(h: TarHeader, stored: { digest: Sha256; size: number } | undefined): void {
     const p = joinImage(this.dest, h.name);
+    if (this.rootfs) {
+      const why = fileSystemPathProblem(p);
+      if (why) throw new TarError(`entry "${h.name.length > 200 ? h.name.slice(0, 200) + '…' : h.name}": the path ${why}`);
+      if (!KEPT.has(h.type)) throw new TarError(`entry "${h.name}" is of a type a rootfs cannot hold (${h.type === 'other' ? 'GNU sparse, a volume label or an unknown type flag' : h.type}): refused rather than dropped`);
+    }
     let e: Entry;
     // Entries are object literals of one key order, never spreads: a spread gives every
     // object a hidden class of its own in V8 (about 270 bytes more per entry).

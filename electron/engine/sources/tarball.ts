@@ -52,7 +52,7 @@ async function importOpened(s: SourceOf<'tarball'>, ctx: SourceContext, field: s
   try {
     const compression = await compressionOf(fh);
     const bytes = compression ? pack.tee(decompressed(fh, compression)) : pack.teeFile(fh);
-    put = await importTar(pack, bytes, imagePath(s.dest));
+    put = await importTar(pack, bytes, imagePath(s.dest), 'rootfs');
     await pack.finish();
     // A plain tar's digest was taken in this same pass.
     if (pack.file) ctx.store.noteHostFile(hostPath, st, pack.file.digest, pack.file.size);

@@ -87,7 +87,8 @@ export type Refusal = 'is missing' | 'is a symbolic link, not a file' | 'is not 
 export function openRegularSync(file: string): { fd: number; size: number } | Refusal {
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO put in a file's place is refused below, not waited on.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'is missing';
