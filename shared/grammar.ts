@@ -76,6 +76,8 @@ export function hostPathProblem(p: string): string | undefined {
   const c = controlProblem(p);
   if (c) return c;
   if (!p.startsWith('/')) return 'expected an absolute host path, starting with "/"';
+  const fs = /^\/+(proc|sys)(\/|$)/.exec(p);
+  if (fs) return `is under /${fs[1]}: the kernel's live view of this machine and of the build itself (its environment, its memory), not a file to put in an image`;
   return undefined;
 }
 

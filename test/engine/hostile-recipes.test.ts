@@ -58,6 +58,9 @@ describe('option-shaped values never reach a tool', () => {
     ['debian exclude (a shell hook word)', `{ kind: debian, exclude: ["x; touch ${a.canary}/x"] }`, `${src}.exclude[0]`, /expected a Debian package name/],
     ['host path', `{ kind: host, paths: ["${HOOK}"] }`, `${src}.paths[0]`, /expected an absolute host path/],
     ['run mount host', `{ kind: run, command: "true", mounts: [{ host: "-oremount,rw", at: /mnt }] }`, `${src}.mounts[0].host`, /expected an absolute host path/],
+    // Not an option, but the build's own environment (tokens and all) copied into an image.
+    ['host path under /proc', `{ kind: host, paths: [/proc/self/environ] }`, `${src}.paths[0]`, /is under \/proc: the kernel's live view/],
+    ['host path under /sys', `{ kind: host, paths: [//sys/kernel] }`, `${src}.paths[0]`, /is under \/sys/],
     ['run env name', `{ kind: run, command: "true", env: { "${HOOK}": "1" } }`, `${src}.env.${HOOK}`, /expected an environment variable name/],
     ['run workdir', `{ kind: run, command: "true", workdir: "--wd=/" }`, `${src}.workdir`, /expected an absolute path inside the image/],
   ])('%s', (_name, source, field, why) => {
