@@ -423,6 +423,14 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     }
   });
 
+  it('an SBOM of more files than it lists one by one is refused in bounded memory, naming the count and the way out', async () => {
+    const many = await tarOf(Array.from({ length: 50_001 }, (_, i) => ({ name: `f${i}`, body: '' })));
+    const dir = tarballProject(many);
+    const r = expectContained(a, () => boundedCli(['build', dir, '--cache', a.cache, '--out', a.out], { timeoutMs: 120_000 }));
+    expectRefused(r, 1, /50001 files to describe one by one; an SBOM lists at most 50000 \(build with --no-sbom/, 400);
+    expect(build(dir).code).toBe(0);
+  });
+
   it('a recipe path with a whiteout name or past NAME_MAX is refused at its field', () => {
     for (const [p, says] of [['/etc/.wh.passwd', /whiteout/], [`/${'n'.repeat(256)}`, /NAME_MAX/]] as const) {
       const dir = writeProject(path.join(a.dir, `p${++n}`), `name: t\nlayers:\n  - name: a\n    sources:\n      - kind: file\n        path: ${p}\n        content: x\n`);

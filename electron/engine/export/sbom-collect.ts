@@ -23,6 +23,8 @@ export const SBOM_LIMITS = {
   statusDFiles: 20_000,
   copyright: 1 << 20,
   osRelease: 64 << 10,
+  /** Files described one by one: each costs some kilobytes in the two documents' making (400k took 1.3 GB). */
+  files: 50_000,
 };
 
 export interface SbomInput {
@@ -120,6 +122,7 @@ export async function collectSbom(input: SbomInput): Promise<Sbom> {
   const sha1s = new Sha1Cache(store, input.layers);
   if (input.brought) {
     const listed = [...input.brought].filter(([p, r]) => FILE_KINDS.has(r.kind) && top.get(p)?.type === 'file').sort(([a], [b]) => (a < b ? -1 : 1));
+    if (listed.length > SBOM_LIMITS.files) throw new SbomInputError(`${listed.length} files to describe one by one; an SBOM lists at most ${SBOM_LIMITS.files} (build with --no-sbom, or sbom: false in the recipe)`);
     // Every listed file's sha1, read in tree order (the packs' order), before any file is described.
     const layers = new Map<ImagePath, number | undefined>(listed.map(([p]) => [p, layerOf(states, p)]));
     await sha1s.fill(inTreeOrder(top, layers));
