@@ -6,7 +6,7 @@
 // memory, and nothing changes outside the cache and the output.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
@@ -429,6 +429,21 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     const r = expectContained(a, () => boundedCli(['build', dir, '--cache', a.cache, '--out', a.out], { timeoutMs: 120_000 }));
     expectRefused(r, 1, /50001 files to describe one by one; an SBOM lists at most 50000 \(build with --no-sbom/, 400);
     expect(build(dir).code).toBe(0);
+  });
+
+  it('init --from refuses an image whose layers would not build, and writes no project', async () => {
+    const l = await layerOf(files);
+    const wrongDiff = await writeTar(place('.tar'), dockerImage({ layers: [l], config: (c) => ((c.rootfs as { diff_ids: string[] }).diff_ids = [`sha256:${'1'.repeat(64)}`]) }));
+    const missing = dockerImage({ layers: [l] });
+    for (const k of [...missing.keys()]) if (k.startsWith('blobs/') && missing.get(k) === l.blob) missing.delete(k);
+    const noLayer = await writeTar(place('.tar'), missing);
+    for (const [img, says] of [[wrongDiff, /the uncompressed tar hashes to/], [noLayer, /no blobs\/sha256\/[0-9a-f]{64} in the archive/]] as const) {
+      const dir = path.join(a.out, `init${++n}`);
+      const r = expectContained(a, () => boundedCli(['init', '--from', img, dir, '--cache', a.cache], { timeoutMs: 30_000 }));
+      expectRefused(r, 1, says);
+      expect(r.stderr).toContain('--from');
+      expect(existsSync(path.join(dir, 'scratchyard.yaml'))).toBe(false);
+    }
   });
 
   it('a recipe path with a whiteout name or past NAME_MAX is refused at its field', () => {

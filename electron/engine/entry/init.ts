@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { formatImageRef, parseImageRef } from '../../../shared/imageref';
 import { RECIPE_FILE } from '../graph/project';
-import { baseIdentity, localImage } from '../sources/image';
+import { baseIdentity, checkBaseLayers, localImage } from '../sources/image';
 import { writeFileAtomic } from '../store/atomic';
 
 export interface InitOptions {
@@ -31,6 +31,8 @@ export async function initFromImage(opts: InitOptions): Promise<{ dir: string; f
   if (await fs.lstat(file).catch(() => undefined)) throw new Error(`${file} already exists: pick another folder`);
   const local = await localImage(ref, { projectDir: dir, cacheDir: opts.cacheDir, signal: opts.signal }, '--from');
   const { digest, config } = await baseIdentity(local, text, '--from');
+  // Pinned only once it is known to build: a layer missing, damaged or lying about its digest is refused now, not at the first build.
+  await checkBaseLayers(local, text, '--from');
   const arch = (config as { architecture?: unknown } | null)?.architecture;
   const name = path.basename(dir).toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 128) || 'image';
   const lines = [

@@ -19,7 +19,7 @@ import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { applyLayer } from '../model/apply';
 import { emptyTree, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
-import { ImageOpenError, readImage, readImageIdentity, type StoredLayer } from '../oci/read';
+import { ImageOpenError, readImage, readImageIdentity, scanImageHeaders, type StoredLayer } from '../oci/read';
 import { TransportError, fetchImage, layoutTag, type CopyProgress, type RegistryAccess } from '../oci/transport';
 import { badDigests } from '../store/cache';
 import { HEX64 } from '../store/integrity';
@@ -94,6 +94,15 @@ export async function baseIdentity(local: LocalImage, ref: string, field: string
   try {
     const id = await readImageIdentity(local.path, { tag: local.tag });
     return { digest: id.manifestDigest ?? id.configDigest, config: id.config };
+  } catch (e) {
+    throw opened(e, field, ref);
+  }
+}
+
+/** Every layer of the image read once, as inspect reads it: present, well-formed tars, hashing to the digests the image states. */
+export async function checkBaseLayers(local: LocalImage, ref: string, field: string): Promise<void> {
+  try {
+    await scanImageHeaders(local.path, { tag: local.tag }, () => ({ entry() {}, end() {} }));
   } catch (e) {
     throw opened(e, field, ref);
   }
