@@ -77,6 +77,13 @@ describe('bad recipes', () => {
     expect(r.stderr).toMatch(/scratchyard\.yaml:\d+:\d+: YAML:/);
   });
 
+  it('a second YAML document is named as such, not with the parser library\'s advice', () => {
+    const r = build(writeProject(path.join(work, 'yaml-two'), 'name: a\nlayers: []\n---\nname: b\n'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/scratchyard\.yaml:3:1: YAML: a recipe is one YAML document: this "---" starts a second one/);
+    expect(r.stderr).not.toContain('parseAllDocuments');
+  });
+
   it('one unclosed bracket is one problem, at its first error, not the dozens the parser finds after it', () => {
     const hello = readFileSync(path.join(REPO, 'assets/examples/hello/scratchyard.yaml'), 'utf8');
     const d = writeProject(path.join(work, 'yaml-cascade'), hello.replace('layers:\n', 'layers: [oops\n'));

@@ -43,5 +43,7 @@ export function syntaxErrorStart(text: string, error: YAMLError): { offset: numb
     const open = tokens(text).filter((t) => t.type === 'flow-collection' && t.offset! < at && !closes(t)).pop();
     if (open) return { offset: open.offset!, message: `the ${first.includes(']') ? '[' : '{'} opened here is never closed` };
   }
-  return { offset: at, message: first };
+  // The library's advice is for its callers; a recipe is one document.
+  if (error.code === 'MULTIPLE_DOCS') return { offset: at, message: 'a recipe is one YAML document: this "---" starts a second one' };
+  return { offset: at, message: first.replace(/ at line \d+, column \d+:?$/, '') };
 }
