@@ -133,9 +133,12 @@ const usersSource = z.strictObject({
   groups: z.array(group).default([]),
 });
 
+/** What a remove source may name: any image path but the root, which cannot be removed (it did nothing, silently). */
+const removablePath = checked((p) => imagePathProblem(p) ?? (/^\/+$/.test(p) ? 'the root folder cannot be removed: name what under it to remove' : undefined));
+
 const removeSource = z.strictObject({
   kind: z.literal('remove'),
-  paths: z.array(imagePath).min(1),
+  paths: z.array(removablePath).min(1),
 });
 
 const tarballSource = z.strictObject({

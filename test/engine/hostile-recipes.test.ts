@@ -61,6 +61,7 @@ describe('option-shaped values never reach a tool', () => {
     // Not an option, but the build's own environment (tokens and all) copied into an image.
     ['host path under /proc', `{ kind: host, paths: [/proc/self/environ] }`, `${src}.paths[0]`, /is under \/proc: the kernel's live view/],
     ['host path under /sys', `{ kind: host, paths: [//sys/kernel] }`, `${src}.paths[0]`, /is under \/sys/],
+    ['remove of the root', `{ kind: remove, paths: [/etc, /] }`, `${src}.paths[1]`, /the root folder cannot be removed/],
     ['run env name', `{ kind: run, command: "true", env: { "${HOOK}": "1" } }`, `${src}.env.${HOOK}`, /expected an environment variable name/],
     ['run workdir', `{ kind: run, command: "true", workdir: "--wd=/" }`, `${src}.workdir`, /expected an absolute path inside the image/],
   ])('%s', (_name, source, field, why) => {
