@@ -6,7 +6,7 @@
 // memory, and nothing changes outside the cache and the output.
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createGzip, gzipSync } from 'node:zlib';
@@ -443,6 +443,24 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
       expectRefused(r, 1, says);
       expect(r.stderr).toContain('--from');
       expect(existsSync(path.join(dir, 'scratchyard.yaml'))).toBe(false);
+    }
+  });
+
+  it('a compressed tarball is read to its end-of-archive blocks, not through the zeros after them', () => {
+    // 64 MiB of zero blocks after the end squeeze to kilobytes: decompressing them all was the amplification (4 MB took 28 s).
+    for (const [ext, mod] of [['tar.gz', 'gzip'], ['tar.xz', 'lzma']] as const) {
+      const dir = path.join(a.dir, `p${++n}`);
+      mkdirSync(dir);
+      const script = `import ${mod}, io, tarfile, sys\nb = io.BytesIO()\nwith tarfile.open(fileobj=b, mode="w") as t:\n  i = tarfile.TarInfo("hello"); i.size = 3; t.addfile(i, io.BytesIO(b"hi\\n"))\nopen(sys.argv[1], "wb").write(${mod}.compress(b.getvalue() + bytes(64 << 20)))\n`;
+      execFileSync('python3', ['-c', script, path.join(dir, `x.${ext}`)]);
+      writeProject(dir, `name: t\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: x.${ext}\n`);
+      const cache = path.join(a.cache, ext);
+      const r = expectContained(a, () => boundedCli(['build', dir, '--cache', cache, '--out', path.join(a.out, ext), '--no-sbom'], { timeoutMs: 60_000 }));
+      expect(r.code, r.stderr).toBe(0);
+      const packs = path.join(cache, 'packs');
+      const pack = readdirSync(packs).find((f) => /^[0-9a-f]{64}$/.test(f))!;
+      // The one header and its data block: nothing of the zeros after the end.
+      expect(statSync(path.join(packs, pack)).size, ext).toBe(1024);
     }
   });
 

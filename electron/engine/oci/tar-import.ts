@@ -66,11 +66,11 @@ export interface ContentSink {
 /**
  * Read a tar stream into a tree under `dest`, storing file contents in `sink`;
  * without a sink, contents are read past (sizes, no digests). The stream is
- * read to its end either way.
+ * read to its end, unless `stopAt` is given (readTar).
  */
-export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath, kind: 'layer' | 'rootfs' = 'layer'): Promise<Tree> {
+export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath, kind: 'layer' | 'rootfs' = 'layer', stopAt?: (offset: number) => void): Promise<Tree> {
   const tree = new TreeBuilder(dest, kind === 'rootfs');
-  for await (const { header, content } of readTar(tar)) {
+  for await (const { header, content } of readTar(tar, stopAt)) {
     const stored = header.type === 'file' && sink ? await sink.add(content, header) : undefined;
     tree.add(header, stored);
   }

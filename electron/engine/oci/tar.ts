@@ -329,31 +329,38 @@ class ByteReader {
 /**
  * Every entry of a tar stream, in order, PAX and GNU records folded in. The
  * input is read to its end (past the end-of-archive blocks too), so whoever
- * hashes it sees every byte.
+ * hashes it sees every byte; unless `stopAt` is given, which is then told
+ * the offset of the end-of-archive blocks and nothing after them is read (a
+ * decompressed stream whose digest nobody takes: what follows them could be
+ * gigabytes of zeros from a few compressed megabytes).
  */
-export async function* readTar(input: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<TarStreamEntry> {
+export async function* readTar(input: AsyncIterable<Buffer | Uint8Array | string>, stopAt?: (offset: number) => void): AsyncGenerator<TarStreamEntry> {
   const it = input[Symbol.asyncIterator]();
   let finished = false;
   try {
-    yield* entries(new ByteReader(it));
-    finished = true;
+    finished = yield* entries(new ByteReader(it), stopAt);
   } finally {
-    // Stopped early (an error, or the caller gave up): let the source close (a Readable is destroyed).
+    // Stopped early (an error, the caller gave up, or the end reached without reading on): let the source close (a Readable is destroyed).
     if (!finished) await it.return?.().catch(() => undefined);
   }
 }
 
-async function* entries(r: ByteReader): AsyncGenerator<TarStreamEntry> {
+/** Whether the input was read to its end. */
+async function* entries(r: ByteReader, stopAt?: (offset: number) => void): AsyncGenerator<TarStreamEntry, boolean> {
   const dec = new HeaderDecoder();
   for (;;) {
     const pos = r.offset;
     const h = await r.read(BLOCK);
-    if (h.length === 0) return; // no end-of-archive blocks: tolerated, as GNU tar and tar-stream do
+    if (h.length === 0) return true; // no end-of-archive blocks: tolerated, as GNU tar and tar-stream do
     if (h.length < BLOCK) throw new TarError(`truncated at byte ${r.offset}: a header cut short`);
     const step = dec.header(h, pos, undefined);
     if (step.kind === 'end') {
+      if (stopAt) {
+        stopAt(pos);
+        return false;
+      }
       await r.drain();
-      return;
+      return true;
     }
     if (step.kind === 'meta') {
       const data = await r.read(step.size);

@@ -52,7 +52,9 @@ async function importOpened(s: SourceOf<'tarball'>, ctx: SourceContext, field: s
   try {
     const compression = await compressionOf(fh);
     const bytes = compression ? pack.tee(decompressed(fh, compression)) : pack.teeFile(fh);
-    put = await importTar(pack, bytes, imagePath(s.dest), 'rootfs');
+    // A plain tar is read whole (its digest, for the lock, is taken in this pass); a decompressed one
+    // only to its end-of-archive blocks, the pack cut there (the lock hashes the compressed file).
+    put = await importTar(pack, bytes, imagePath(s.dest), 'rootfs', compression ? (offset) => pack.endAt(offset) : undefined);
     await pack.finish();
     // A plain tar's digest was taken in this same pass.
     if (pack.file) ctx.store.noteHostFile(hostPath, st, pack.file.digest, pack.file.size);

@@ -29,6 +29,8 @@ export class InPlacePackWriter {
   /** Each content's digest, one string for all the files that hold it (a tree keeps many). */
   private seen = new Map<string, Sha256>();
   private closed = false;
+  /** Where the tar's entries end, when the reader stopped there (endAt): the pack is cut there, whatever chunk it had. */
+  private end?: number;
   /** teeFile's hash of the whole file (the pack is its bytes): the lock names a tarball by it. */
   private fileHash?: Hash;
   /** After `finish`, for a pack read by teeFile: the file's sha256 and size. */
@@ -106,6 +108,11 @@ export class InPlacePackWriter {
     return { digest, size };
   }
 
+  /** The tar's entries end at `offset` and nothing after is read: the pack keeps exactly the bytes before it. */
+  endAt(offset: number): void {
+    this.end = offset;
+  }
+
   private flush(): void {
     writevAllSync(this.fd, this.pending, this.written);
     this.written += this.pendingBytes;
@@ -116,9 +123,10 @@ export class InPlacePackWriter {
   async finish(): Promise<void> {
     this.flush();
     if (this.fileHash) this.file = { digest: asSha256(this.fileHash.digest('hex')), size: this.written };
-    ftruncateSync(this.fd, this.written);
+    const size = this.end !== undefined && !this.fileHash ? Math.min(this.end, this.written) : this.written;
+    ftruncateSync(this.fd, size);
     this.close();
-    for (const [, off, size] of this.index) if (off + size > this.written) throw new Error(`pack ${this.id}: a content ends past the tar's ${this.written} bytes`);
+    for (const [, off, n] of this.index) if (off + n > size) throw new Error(`pack ${this.id}: a content ends past the tar's ${size} bytes`);
     await this.store.commitPack(this.id, this.tmp, this.index);
   }
 
