@@ -18,6 +18,16 @@ export function controlProblem(s: string): string | undefined {
   return `contains ${what} (character ${m.index + 1})`;
 }
 
+/**
+ * `s` as a terminal or a line-based list may show it: each control character as \xHH
+ * (a newline cannot end the line, an escape sequence cannot drive the terminal); with
+ * `backslash`, a backslash doubled too, so no two strings show alike.
+ */
+export function escapeControls(s: string, backslash = false): string {
+  const which = backslash ? /[\\\u0000-\u001f\u007f-\u009f]/g : /[\u0000-\u001f\u007f-\u009f]/g;
+  return s.replace(which, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 export function nulProblem(s: string): string | undefined {
   const i = s.indexOf('\0');
   return i < 0 ? undefined : `contains a NUL byte (character ${i + 1})`;

@@ -55,8 +55,6 @@ export function shownOfBuild(r: BuildResult): Shown {
   const owns = new Map<number, Tree>();
   const base = (i: number) => baseState(r.recipe, r.states, i);
   const names = r.recipe.layers.map((l) => l.name);
-  const writers = once(() => writersOf(names, r.states, base));
-  const number = new Map(names.map((n, i) => [n, i]));
   return {
     kind: 'build',
     subject: r.recipe.name,
@@ -74,8 +72,7 @@ export function shownOfBuild(r: BuildResult): Shown {
       if (!t) owns.set(i, (t = itemsTree(layerItems(layerChanges(r.recipe, r.states, i)))));
       return t;
     },
-    writers: { get: (p) => writers().get(p) },
-    writerIndex: (p) => number.get(writers().get(p) ?? ''),
+    ...diffWriters(names, r.states, base),
   };
 }
 
@@ -123,9 +120,14 @@ export function shownOfImage(file: string, img: OpenedImage, store: BlobStore): 
  * layer after a reload as right after the build).
  */
 export function restoredBuild(shown: Shown, names: string[], subject: string): Shown {
-  const writers = once(() => writersOf(names, shown.states, shown.base));
+  return { ...shown, kind: 'build', subject, names, ...diffWriters(names, shown.states, shown.base) };
+}
+
+/** A build's writer of each path: the layer that added or changed it (worked out once, when first asked). */
+function diffWriters(names: string[], states: Tree[], base: (i: number) => Tree): Pick<Shown, 'writers' | 'writerIndex'> {
+  const writers = once(() => writersOf(names, states, base));
   const number = new Map(names.map((n, i) => [n, i]));
-  return { ...shown, kind: 'build', subject, names, writers: { get: (p) => writers().get(p) }, writerIndex: (p) => number.get(writers().get(p) ?? '') };
+  return { writers: { get: (p) => writers().get(p) }, writerIndex: (p) => number.get(writers().get(p) ?? '') };
 }
 
 function once<T>(make: () => T): () => T {
@@ -152,10 +154,10 @@ function writersOf(names: string[], states: Tree[], base: (i: number) => Tree): 
 export function replyLayers(s: Shown, built?: BuildResult): Response<'build.start'>['layers'] {
   if (built) return built.layers.map((l, i) => ({ name: l.name, label: s.labels[i] ?? l.name, digest: `sha256:${l.digest}`, size: l.size, files: l.files, cached: l.cached }));
   return s.names.map((name, i) => {
-    const own = [...s.own(i).values()];
+    const tree = s.own(i);
     // Entries of the layer's tar, as a build counts them and Inspect's table does (the root is no entry).
-    const entries = s.own(i).size - (s.own(i).has(ROOT) ? 1 : 0);
-    return { name, label: s.labels[i], digest: s.digests[i], size: own.reduce((n, e) => n + e.size, 0), files: entries, cached: true };
+    const entries = tree.size - (tree.has(ROOT) ? 1 : 0);
+    return { name, label: s.labels[i], digest: s.digests[i], size: [...tree.values()].reduce((n, e) => n + e.size, 0), files: entries, cached: true };
   });
 }
 

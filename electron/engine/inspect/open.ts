@@ -3,6 +3,7 @@
 // that made each layer when the config's history says.
 import path from 'node:path';
 import type { Sha256 } from '../../../shared/brand';
+import { escapeControls } from '../../../shared/grammar';
 import type { Tree } from '../model/tree';
 import { readImage, type ReadImageOptions } from '../oci/read';
 import type { BlobStore } from '../store/blobs';
@@ -46,11 +47,6 @@ export function layerCommands(config: unknown, layers: number): (string | undefi
   const history = (config as { history?: unknown } | null)?.history;
   // The config is the image's word: a history that is not a list of objects says nothing usable.
   if (!Array.isArray(history) || !history.every((h): h is Record<string, unknown> => typeof h === 'object' && h !== null && !Array.isArray(h))) return [];
-  const made = history.filter((h) => h.empty_layer !== true).map((h) => (typeof h.created_by === 'string' ? printable(h.created_by) : undefined));
+  const made = history.filter((h) => h.empty_layer !== true).map((h) => (typeof h.created_by === 'string' ? escapeControls(h.created_by) : undefined));
   return made.slice(0, layers);
-}
-
-/** Text from an image, shown on a terminal or a page: control characters as \xHH (a newline, an escape sequence). */
-function printable(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -4,6 +4,7 @@
 // of the target for a symlink, "major,minor" for a device, 0 for the rest.
 import { createHash } from 'node:crypto';
 import type { ImagePath } from '../../../shared/brand';
+import { escapeControls } from '../../../shared/grammar';
 import { sha256 } from './digest';
 import { dotPath } from './path';
 import { TYPE_BITS, sortedPaths, type Entry, type Tree } from './tree';
@@ -31,16 +32,9 @@ export function fileListLine(path: ImagePath, e: Entry): string {
   return `${listedPath(dotPath(path))} ${entryId(e)}`;
 }
 
-const UNPRINTABLE = /[\\\u0000-\u001f\u007f-\u009f]/;
-
-/**
- * A path as one line shows it: a backslash doubled and each control character
- * as \xHH, so a name cannot end the line and forge the next, nor drive a
- * terminal; two names never show alike.
- */
+/** A path as one line shows it: a name cannot end the line and forge the next, and two names never show alike. */
 export function listedPath(p: string): string {
-  if (!UNPRINTABLE.test(p)) return p;
-  return p.replace(/[\\\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return escapeControls(p, true);
 }
 
 export function fileList(tree: Tree): string[] {
