@@ -8,7 +8,10 @@
 export const MAX_ID = 4294967294;
 
 /** C0 controls, DEL and C1 controls: never in a path, a name or a database field. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = '\\u0000-\\u001f\\u007f-\\u009f';
+const CONTROL = new RegExp(`[${CONTROLS}]`);
+const CONTROL_ALL = new RegExp(`[${CONTROLS}]`, 'g');
+const CONTROL_OR_BACKSLASH_ALL = new RegExp(`[\\\\${CONTROLS}]`, 'g');
 
 export function controlProblem(s: string): string | undefined {
   const m = CONTROL.exec(s);
@@ -24,8 +27,7 @@ export function controlProblem(s: string): string | undefined {
  * `backslash`, a backslash doubled too, so no two strings show alike.
  */
 export function escapeControls(s: string, backslash = false): string {
-  const which = backslash ? /[\\\u0000-\u001f\u007f-\u009f]/g : /[\u0000-\u001f\u007f-\u009f]/g;
-  return s.replace(which, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return s.replace(backslash ? CONTROL_OR_BACKSLASH_ALL : CONTROL_ALL, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 export function nulProblem(s: string): string | undefined {
