@@ -1,16 +1,18 @@
-// Entry point of the bundled CLI (dist/cli.mjs). Small on purpose: `--help`
-// is answered from here without the engine; any other command loads the
-// engine bundle (dist/cli-engine.cjs) through its V8 code cache.
+// Entry point of the bundled CLI (dist/cli.mjs). Small on purpose: `--help`,
+// and a build whose no-op stamp still holds (stamp.ts), are answered from here
+// without the engine; anything else loads the engine bundle
+// (dist/cli-engine.cjs) through its V8 code cache.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from '../engine/store/cache';
 import { loadBundle } from './code-cache';
+import { replayStamp, stampKey } from './stamp';
 import { USAGE } from './usage';
 
 const COMMANDS = new Set(['build', 'init', 'run', 'ls', 'inspect', 'diff', 'push', 'images', 'doctor', 'sbom', 'cache', 'gui', 'schema']);
 
 interface Engine {
-  main(argv: string[]): Promise<number>;
+  main(argv: string[], stampKey?: string): Promise<number>;
   cacheOption(): string | undefined;
   heapSized(): boolean;
 }
@@ -31,12 +33,17 @@ async function start(argv: string[]): Promise<number> {
     return cmd === undefined ? 2 : 0;
   }
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cli-engine.cjs');
+  const stamp = cmd === 'build' ? stampKey(argv.slice(1), file) : undefined;
+  if (stamp !== undefined) {
+    const code = replayStamp(cacheGuess(argv), stamp);
+    if (code !== undefined) return code;
+  }
   const key = COMMANDS.has(cmd) ? cmd : 'other';
   const bundle = loadBundle(file, cacheGuess(argv), key);
   const engine = bundle.exports as Engine;
   // V8 refuses a code cache made under flags other than a fresh start's (engine/tools/heap.ts).
   process.once('exit', () => engine.heapSized() || bundle.save(engine.cacheOption() ?? defaultCacheDir()));
-  return engine.main(argv);
+  return engine.main(argv, stamp);
 }
 
 start(process.argv.slice(2)).then(

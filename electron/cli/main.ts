@@ -16,12 +16,13 @@ import { USAGE, usageOf } from './usage';
 // imported with import() only then): `run` of a cached image does not pay for
 // the inspector, the GUI server or the SBOM libraries.
 
-export async function main(argv: string[]): Promise<number> {
+/** `stampKey`: the build's no-op stamp key, from the entry (stamp.ts); a no-op build then leaves a stamp. */
+export async function main(argv: string[], stampKey?: string): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'build':
-        return await cmdBuild(rest);
+        return stampKey === undefined ? await cmdBuild(rest) : await (await import('./stamp-build')).stampedBuild(stampKey, () => cmdBuild(rest));
       case 'init':
         return await (await import('./init')).cmdInit(rest, usageOf('init'));
       case 'run':

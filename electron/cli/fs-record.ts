@@ -1,0 +1,171 @@
+// What a build looked at, for the no-op stamp (stamp.ts): every path this
+// process stat'ed, opened, listed, resolved or wrote while recording, and
+// whether it ran a program or opened a socket.
+//
+// Recorded at Node's own file system binding, below node:fs, fs/promises,
+// streams and every library: the one place all of them pass through, so no
+// call is missed by being made another way. (process.binding is deprecated
+// but present in Node 20 and the only door to it.) Every function of the
+// binding is wrapped: one this file does not know taints the recording, so a
+// Node that adds a path call yields no stamp rather than a wrong one.
+import path from 'node:path';
+import type { Look } from './stamp';
+
+type Fn = (...args: unknown[]) => unknown;
+type Binding = Record<string, unknown>;
+
+export interface Recorded {
+  /** Paths looked at, and how; in first-seen order. */
+  looked: Map<string, Set<Look>>;
+  /** Paths created, changed or removed (all of them allowed, or the recording is tainted). */
+  written: Set<string>;
+  /** Why no stamp may be made of this recording (a program run, a socket, an unknown call), if any. */
+  tainted?: string;
+}
+
+export interface Recording {
+  stop(): Recorded;
+}
+
+// Calls on descriptors only: what they touch was named when the descriptor was opened.
+// (fchmod, fchown and futimes work on a descriptor opened only to read, so they are not among them.)
+const ON_FD = new Set(['close', 'read', 'readBuffers', 'fdatasync', 'fsync', 'ftruncate', 'fstat', 'writeBuffer', 'writeBuffers', 'writeString']);
+// The module loader's own look-ups (the engine is one bundle: nothing is loaded while a build runs).
+const LOADER = new Set(['internalModuleReadJSON', 'internalModuleStat', 'getFormatOfExtensionlessFile', 'legacyMainResolve']);
+// Classes and constants the binding exports beside its calls.
+const NOT_CALLS = new Set(['FSReqCallback', 'FileHandle', 'StatWatcher', 'statValues', 'bigintStatValues', 'statFsValues', 'bigintStatFsValues', 'kFsStatsFieldsNumber', 'kUsePromises']);
+
+const O_WRITE = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000; // O_WRONLY O_RDWR O_CREAT O_TRUNC O_APPEND
+
+/** A recording stops looking once a stamp is out of reach: past this many paths, or at the first write it may not make. */
+export const MAX_PATHS = 50_000;
+
+/**
+ * Start recording; `stop` restores every wrapped call. A write to a path `mayWrite` refuses taints the
+ * recording. Undefined when this Node offers no binding to record at.
+ */
+export function startRecording(mayWrite: (file: string) => boolean): Recording | undefined {
+  let fsb: Binding, spawnSync: Binding, processWrap: { Process: { prototype: Binding } }, tcp: { TCP: { prototype: Binding } }, pipe: { Pipe: { prototype: Binding } };
+  try {
+    const binding = (process as unknown as { binding(name: string): unknown }).binding;
+    fsb = binding('fs') as Binding;
+    spawnSync = binding('spawn_sync') as Binding;
+    processWrap = binding('process_wrap') as typeof processWrap;
+    tcp = binding('tcp_wrap') as typeof tcp;
+    pipe = binding('pipe_wrap') as typeof pipe;
+  } catch {
+    return undefined;
+  }
+  const rec: Recorded = { looked: new Map(), written: new Set() };
+  const restore: Array<() => void> = [];
+  const wrap = (obj: Binding, name: string, before: (args: unknown[]) => void) => {
+    const orig = obj[name] as Fn;
+    obj[name] = function (this: unknown, ...args: unknown[]) {
+      if (rec.tainted === undefined) before(args);
+      return orig.apply(this, args);
+    };
+    restore.push(() => (obj[name] = orig));
+  };
+  const taint = (why: string) => (rec.tainted ??= why);
+  const abs = (p: unknown): string | undefined => {
+    const s = typeof p === 'string' ? p : Buffer.isBuffer(p) ? p.toString('utf8') : undefined;
+    // A name that is not UTF-8 cannot be looked at again by the same string.
+    if (s === undefined || (Buffer.isBuffer(p) && !Buffer.from(s).equals(p))) {
+      taint('a path that is not UTF-8 text');
+      return undefined;
+    }
+    return path.resolve(s);
+  };
+  const look = (p: unknown, how: Look) => {
+    const a = abs(p);
+    if (a === undefined) return;
+    const set = rec.looked.get(a);
+    if (set) set.add(how);
+    else if (rec.looked.size >= MAX_PATHS) taint(`more than ${MAX_PATHS} paths looked at`);
+    else rec.looked.set(a, new Set([how]));
+  };
+  const write = (p: unknown) => {
+    const a = abs(p);
+    if (a === undefined) return;
+    if (!mayWrite(a)) taint(`a write to ${a}`);
+    else rec.written.add(a);
+  };
+  const lstatFs = fsb.lstat as Fn;
+  const isDir = (p: unknown): boolean => {
+    try {
+      const st = lstatFs.call(fsb, p, false, undefined, false) as Float64Array | undefined;
+      // statValues: [dev, mode, ...]; S_IFDIR
+      return st !== undefined && (st[1] & 0o170000) === 0o040000;
+    } catch {
+      return false;
+    }
+  };
+
+  for (const name of Object.keys(fsb)) {
+    if (typeof fsb[name] !== 'function' || NOT_CALLS.has(name) || ON_FD.has(name) || LOADER.has(name)) continue;
+    switch (name) {
+      case 'open':
+      case 'openFileHandle':
+        wrap(fsb, name, ([p, flags]) => ((Number(flags) & O_WRITE) !== 0 ? write(p) : look(p, 's')));
+        break;
+      case 'readFileUtf8':
+        wrap(fsb, name, ([p]) => typeof p !== 'number' && look(p, 's'));
+        break;
+      case 'writeFileUtf8':
+        wrap(fsb, name, ([p]) => typeof p !== 'number' && write(p));
+        break;
+      case 'stat':
+      case 'access':
+      case 'existsSync':
+      case 'readdir':
+      case 'statfs':
+        wrap(fsb, name, ([p]) => look(p, 's'));
+        break;
+      case 'lstat':
+      case 'readlink':
+        wrap(fsb, name, ([p]) => look(p, 'l'));
+        break;
+      case 'realpath':
+        wrap(fsb, name, ([p]) => (look(p, 'r'), look(p, 's')));
+        break;
+      case 'mkdir':
+        // mkdir -p of a folder that is there changes nothing and tells only that it is a folder.
+        wrap(fsb, name, ([p]) => (isDir(p) ? look(p, 'k') : write(p)));
+        break;
+      case 'rename':
+      case 'copyFile':
+      case 'link':
+        wrap(fsb, name, ([a, b]) => (name === 'copyFile' || name === 'link' ? look(a, 's') : write(a), write(b)));
+        break;
+      case 'symlink':
+        wrap(fsb, name, ([, p]) => write(p));
+        break;
+      case 'unlink':
+      case 'rmdir':
+      case 'chmod':
+      case 'chown':
+      case 'lchown':
+      case 'utimes':
+      case 'lutimes':
+      case 'mkdtemp':
+        wrap(fsb, name, ([p]) => write(p));
+        break;
+      default:
+        wrap(fsb, name, () => taint(`a file system call this recording does not know (${name})`));
+    }
+  }
+  wrap(spawnSync, 'spawn', () => taint('a program was run'));
+  wrap(processWrap.Process.prototype, 'spawn', () => taint('a program was run'));
+  for (const [proto, names] of [
+    [tcp.TCP.prototype, ['connect', 'connect6']],
+    [pipe.Pipe.prototype, ['connect']],
+  ] as const) {
+    for (const n of names) if (typeof proto[n] === 'function') wrap(proto, n, () => taint('a socket was opened'));
+  }
+  return {
+    stop() {
+      for (const r of restore.reverse()) r();
+      return rec;
+    },
+  };
+}

@@ -1,0 +1,207 @@
+// The no-op stamp: a `scratchyard build` whose every input is as the last
+// no-op build of the same command found it is answered here, before the engine
+// bundle loads (loading it is most of a no-op's time).
+//
+// A build writes a stamp only when it wrote nothing but its bookkeeping (the
+// roots and building marks), ran no program and opened no socket, and every
+// path it looked at (fs-record.ts lists them) was a local file system path.
+// The stamp holds, per path, what stat, lstat or realpath said at the end of
+// that build (device, inode, size, mode, mtime and ctime in ns), and the bytes
+// the build printed. A later run with the same key (its arguments, working
+// folder, environment, user, umask, terminal, node and bundle) replays them
+// when every path still answers the same, and refreshes the roots' time as the
+// engine would. Anything else, including any doubt about the stamp file, runs
+// the engine. ctime moves on every change to a file and cannot be set back
+// without the clock; a path changed within RACY_NS of the stamp (timestamps are
+// coarse) keeps the stamp from being written at all, as git does with a racily
+// clean index.
+//
+// The stamp lives in the cache folder and is untrusted like all of it: read
+// only when it is a regular file owned by us and writable by nobody else, in a
+// folder of the same kind, of bounded size, whose own sha256 matches and whose
+// shape is checked field by field (zod lives in the engine bundle).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+// Required, not imported (see code-cache.ts: an ESM import of a built-in builds its whole facade).
+const builtin = createRequire(import.meta.url);
+const { createHash } = builtin('node:crypto') as typeof import('node:crypto');
+const fs = builtin('node:fs') as typeof import('node:fs');
+
+const MAGIC = Buffer.from('SYNOOP\0\x01');
+const HEADER = MAGIC.length + 32;
+/** A stamp names every path a build looked at: a few hundred for a host-file project; far more is not ours. */
+const CAP = 16 << 20;
+const RACY_NS = 2_000_000_000n;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** How the build looked at a path: stat (follows links), lstat, realpath, or only whether it is a folder (mkdir -p). */
+export type Look = 's' | 'l' | 'r' | 'k';
+export type Dep = [Look, string, string];
+
+export function stampsDir(cacheDir: string): string {
+  return path.join(cacheDir, 'stamps');
+}
+
+/** What a path answers now: the same text for the same file, error codes included. */
+export function lookAt(look: Look, file: string): string {
+  try {
+    if (look === 'r') return `=${fs.realpathSync.native(file)}`;
+    if (look === 'k') return fs.lstatSync(file).isDirectory() ? 'folder' : 'not a folder';
+    const st = look === 's' ? fs.statSync(file, { bigint: true }) : fs.lstatSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.mode}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch (e) {
+    return `!${(e as NodeJS.ErrnoException).code ?? 'ERROR'}`;
+  }
+}
+
+function ctimeOf(identity: string): bigint | undefined {
+  const parts = identity.split(':');
+  return parts.length === 6 ? BigInt(parts[5]) : undefined;
+}
+
+/**
+ * The key of a build command: everything besides files that can change what it does or prints.
+ * `bundle` is the engine bundle, named by its file identity (a rebuilt bundle is a new file).
+ */
+export function stampKey(argv: readonly string[], bundle: string): string | undefined {
+  const bundleId = lookAt('s', bundle);
+  if (bundleId.startsWith('!')) return undefined;
+  const umask = process.umask(0o022);
+  process.umask(umask);
+  const tty = (s: NodeJS.WriteStream) => (s.isTTY ? `tty:${s.columns}` : 'no-tty');
+  const env = Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const what = {
+    v: 1,
+    argv,
+    cwd: process.cwd(),
+    env,
+    uid: process.getuid?.(),
+    gid: process.getgid?.(),
+    groups: process.getgroups?.(),
+    umask,
+    out: [tty(process.stdout), tty(process.stderr)],
+    node: [process.version, process.execPath, process.execArgv],
+    bundle: [bundle, bundleId],
+  };
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
+}
+
+interface Stamp {
+  deps: Dep[];
+  /** The roots file the build wrote (a name in roots/) and its text; replaying refreshes its time. */
+  roots?: { name: string; text: string };
+  stdout: string;
+  stderr: string;
+}
+
+function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
+  return st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
+}
+
+function isStamp(v: unknown): v is Stamp {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  const str = (x: unknown): x is string => typeof x === 'string';
+  const dep = (d: unknown) => Array.isArray(d) && d.length === 3 && ['s', 'l', 'r', 'k'].includes(d[0]) && str(d[1]) && path.isAbsolute(d[1]) && str(d[2]);
+  const roots = s.roots === undefined || (typeof s.roots === 'object' && s.roots !== null && str((s.roots as Stamp['roots'])?.name) && /^[0-9a-f]{64}\.json$/.test((s.roots as { name: string }).name) && str((s.roots as { text: unknown }).text));
+  return Array.isArray(s.deps) && s.deps.every(dep) && roots && str(s.stdout) && str(s.stderr) && Object.keys(s).every((k) => ['deps', 'roots', 'stdout', 'stderr'].includes(k));
+}
+
+function readStamp(file: string): Stamp | undefined {
+  let fd: number | undefined;
+  try {
+    const dir = fs.lstatSync(path.dirname(file));
+    if (!dir.isDirectory() || !ownedAndPrivate(dir)) return undefined;
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || !ownedAndPrivate(st) || st.size < HEADER || st.size > CAP) return undefined;
+    const buf = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const n = fs.readSync(fd, buf, got, st.size - got, got);
+      if (n === 0) return undefined;
+      got += n;
+    }
+    const payload = buf.subarray(HEADER);
+    if (!buf.subarray(0, MAGIC.length).equals(MAGIC) || !createHash('sha256').update(payload).digest().equals(buf.subarray(MAGIC.length, HEADER))) return undefined;
+    const doc: unknown = JSON.parse(payload.toString('utf8'));
+    return isStamp(doc) ? doc : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Write `text` to `file` through a private temporary and a rename; false when anything failed (nothing is left behind). */
+function writeAtomic(file: string, data: Buffer | string, mode: number): boolean {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.scratchyard-${process.pid}-${Math.random().toString(16).slice(2)}.tmp`);
+  try {
+    fs.writeFileSync(tmp, data, { mode, flag: 'wx' });
+    fs.renameSync(tmp, file);
+    return true;
+  } catch {
+    fs.rmSync(tmp, { force: true });
+    return false;
+  }
+}
+
+/**
+ * Replay the stamp of `key` under `cacheDir` when every path it names answers as it did:
+ * print what the build printed, refresh its roots' time, and give the exit code (0).
+ * Undefined when the engine must run.
+ */
+export function replayStamp(cacheDir: string, key: string): number | undefined {
+  try {
+    const stamp = readStamp(path.join(stampsDir(cacheDir), `${key}.stamp`));
+    if (!stamp) return undefined;
+    for (const [look, file, was] of stamp.deps) if (lookAt(look, file) !== was) return undefined;
+    if (stamp.roots) {
+      // The roots file is the engine's record for `cache gc`: what the last build used, and when.
+      const doc = JSON.parse(stamp.roots.text) as { time?: unknown };
+      if (typeof doc !== 'object' || doc === null || typeof doc.time !== 'number') return undefined;
+      doc.time = Date.now();
+      const dir = path.join(cacheDir, 'roots');
+      const st = fs.lstatSync(dir);
+      if (!st.isDirectory() || !ownedAndPrivate(st) || !writeAtomic(path.join(dir, stamp.roots.name), JSON.stringify(doc), 0o644)) return undefined;
+    }
+    process.stdout.write(stamp.stdout);
+    process.stderr.write(stamp.stderr);
+    return 0;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Write the stamp of `key`: the paths the build looked at, as they answer now. Not written (and
+ * any old one removed) when one of them changed too recently to be told apart from a later change.
+ */
+export function writeStamp(cacheDir: string, key: string, looked: Iterable<[Look, string]>, rest: Omit<Stamp, 'deps'>): boolean {
+  if (!HEX64.test(key)) return false;
+  const dir = stampsDir(cacheDir);
+  const file = path.join(dir, `${key}.stamp`);
+  try {
+    fs.rmSync(file, { force: true });
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const deps: Dep[] = [];
+    for (const [look, p] of looked) {
+      const id = lookAt(look, p);
+      const ctime = look === 's' || look === 'l' ? ctimeOf(id) : undefined;
+      if (ctime !== undefined && ctime > now - RACY_NS) return false;
+      deps.push([look, p, id]);
+    }
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return false;
+    }
+    const st = fs.lstatSync(dir);
+    if (!st.isDirectory() || !ownedAndPrivate(st)) return false;
+    const payload = Buffer.from(JSON.stringify({ deps, ...rest }));
+    return writeAtomic(file, Buffer.concat([MAGIC, createHash('sha256').update(payload).digest(), payload]), 0o600);
+  } catch {
+    return false;
+  }
+}
