@@ -198,6 +198,14 @@ describe('size and expansion caps', () => {
     expectRefused(r, 2, `${p.file}:3:10: YAML: aliases expand past 100 nodes`, 200);
   });
 
+  it('a document nested thousands deep is refused as too deep, not as a parser crash', () => {
+    const p = project(`name: deep\nlayers: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`);
+    const r = build(p.dir);
+    expectRefused(r, 2, `${p.file}:2:`, 200);
+    expect(r.stderr).toContain('YAML: nested too deeply to read');
+    expect(r.stderr).not.toMatch(/call stack/i);
+  });
+
   it('a FIFO in place of the recipe is refused, not waited on', () => {
     const dir = path.join(a.dir, 'fifo');
     mkdirSync(dir);

@@ -94,7 +94,7 @@ export function parseRecipe(text: string, file = RECIPE_FILE): Recipe {
     const starts = doc.errors.map((e) => syntaxErrorStart(text, e)).sort((a, b) => a.offset - b.offset);
     const pos = lc.linePos(starts[0].offset);
     const more = starts.length > 1 ? ` (${starts.length - 1} more error${starts.length > 2 ? 's' : ''} after it may follow from this one)` : '';
-    throw new RecipeLoadError([{ file, line: pos.line, column: pos.col, field: '', message: `YAML: ${starts[0].message}${more}` }]);
+    throw new RecipeLoadError([{ file, line: pos.line, column: pos.col, field: '', message: `YAML: ${yamlMessage(starts[0].message)}${more}` }]);
   }
   let value: unknown;
   try {
@@ -102,11 +102,16 @@ export function parseRecipe(text: string, file = RECIPE_FILE): Recipe {
   } catch (e) {
     // yaml throws a ReferenceError when aliases expand past the count.
     const pos = firstAlias(doc, lc);
-    throw new RecipeLoadError([{ file, line: pos.line, column: pos.col, field: '', message: /alias/i.test((e as Error).message) ? `YAML: aliases expand past ${MAX_ALIAS_COUNT} nodes (a "billion laughs" document?): write the values out` : `YAML: ${(e as Error).message}` }]);
+    throw new RecipeLoadError([{ file, line: pos.line, column: pos.col, field: '', message: /alias/i.test((e as Error).message) ? `YAML: aliases expand past ${MAX_ALIAS_COUNT} nodes (a "billion laughs" document?): write the values out` : `YAML: ${yamlMessage((e as Error).message)}` }]);
   }
   const parsed = recipeSchema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
   throw new RecipeLoadError(parsed.error.issues.map((i) => locate(doc, lc, file, i)));
+}
+
+/** The parser's message, but for its stack running out (it recurses per level), which says nothing of the document. */
+function yamlMessage(message: string): string {
+  return /maximum call stack/i.test(message) ? 'nested too deeply to read (a recipe needs a few levels, not thousands)' : message;
 }
 
 function firstAlias(doc: Document, lc: LineCounter): { line: number; col: number } {
