@@ -2,7 +2,7 @@
 // into a file or layout here — as given, or fetched through skopeo into the
 // cache — with its progress told on stderr. The registry flags are parsed in
 // registry-flags.ts.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { parseReference } from '../../shared/grammar';
 import { formatImageRef, formatReference, parseImageRef } from '../../shared/imageref';
 import { isImagePath } from '../engine/oci/read';
@@ -46,7 +46,11 @@ export function progressLine(p: CopyProgress): string | undefined {
  * a project folder, or nothing there.
  */
 export async function imageTarget(target: string, cacheDir: string, ropts: RegistryOptions, log: (line: string) => void): Promise<ImageTarget | undefined> {
-  if (existsSync(target)) return (await isImagePath(target)) ? { path: target, label: target } : undefined;
+  if (existsSync(target)) {
+    const kind = specialKind(target);
+    if (kind) throw new UsageError(`${target}: ${kind} is neither an image (a file or an OCI layout folder) nor a project folder`);
+    return (await isImagePath(target)) ? { path: target, label: target } : undefined;
+  }
   const ref = parseImageRef(target);
   if (typeof ref === 'string') throw new UsageError(ref);
   if (ref.transport === 'path') {
@@ -65,6 +69,13 @@ export async function imageTarget(target: string, cacheDir: string, ropts: Regis
     },
   });
   return { path: f.path, ...(layoutTag(f.ref) !== undefined ? { tag: layoutTag(f.ref) } : {}), label: `${formatImageRef(ref)}@sha256:${f.manifestDigest.slice(0, 12)}` };
+}
+
+/** What a path that is neither a regular file nor a folder is (a FIFO would block whoever read it), or undefined. */
+function specialKind(target: string): string | undefined {
+  const st = statSync(target);
+  if (st.isFile() || st.isDirectory()) return undefined;
+  return st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'a special file';
 }
 
 /** "nginx:latest" is no file here: say where such a name can be found. */

@@ -392,6 +392,15 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     expect(r.stderr).toContain('not a regular file');
   });
 
+  it('a FIFO or a device given as the image or project is named as neither, not read as a recipe: inspect, ls, diff', () => {
+    const f = fifo();
+    for (const args of [['inspect', f], ['ls', f], ['diff', f, f], ['inspect', '/dev/zero']]) {
+      const r = expectContained(a, () => boundedCli([...args, '--cache', a.cache], { timeoutMs: 20_000 }));
+      expectRefused(r, 2, `${args[1]}: ${args[1] === f ? 'a FIFO' : 'a device'} is neither an image (a file or an OCI layout folder) nor a project folder`);
+      expect(r.stderr).not.toContain(':0:0:');
+    }
+  });
+
   it('a FIFO in a pack\'s place in the cache is refused, not waited on: the tarball is imported again', async () => {
     const dir = tarballProject(await tarOf(files));
     expect(build(dir).code).toBe(0);
