@@ -473,6 +473,25 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     }
   });
 
+  it('a name that is not UTF-8 is refused, naming its bytes, not merged with another into U+FFFD: a tarball source, an image', async () => {
+    // a\xff and a\xfe (the second as a GNU long name) would both decode to "a\ufffd": one file would silently replace the other.
+    const script = 'import io, sys, tarfile\nwith tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape") as t:\n  for n in ["a\\udcff", "a\\udcfe" + "x" * 120]:\n    i = tarfile.TarInfo(n); i.size = 2; t.addfile(i, io.BytesIO(b"hi"))\n';
+    const dir = path.join(a.dir, `p${++n}`);
+    mkdirSync(dir);
+    execFileSync('python3', ['-c', script, path.join(dir, 'x.tar')]);
+    writeProject(dir, 'name: t\nlayers:\n  - name: a\n    sources:\n      - kind: tarball\n        src: x.tar\n');
+    const r = build(dir);
+    expect(r.timedOut).toBe(false);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr).toContain('the name "a\\xff" is not UTF-8 text');
+    expect(r.stderr).toContain('x.tar');
+
+    const tar = readFileSync(path.join(dir, 'x.tar'));
+    const img = await writeTar(place('.tar'), dockerImage({ layers: [{ blob: tar, diffId: sha(tar) }] }));
+    const i = expectContained(a, () => boundedCli(['inspect', img, '--cache', a.cache], { timeoutMs: 30_000 }));
+    expectRefused(i, 1, 'the name "a\\xff" is not UTF-8 text');
+  });
+
   it('a recipe path with a whiteout name or past NAME_MAX is refused at its field', () => {
     for (const [p, says] of [['/etc/.wh.passwd', /whiteout/], [`/${'n'.repeat(256)}`, /NAME_MAX/]] as const) {
       const dir = writeProject(path.join(a.dir, `p${++n}`), `name: t\nlayers:\n  - name: a\n    sources:\n      - kind: file\n        path: ${p}\n        content: x\n`);

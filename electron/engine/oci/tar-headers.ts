@@ -7,7 +7,7 @@
 // records bounded and well-formed, no NUL in names or link targets, clean
 // relative names, numeric fields that are numbers.
 import { noteTarEntries } from '../tools/heap';
-import { BLOCK, MAX_META_RECORD, TYPES, TarError, TarWindow, checksumOk, cleanName, decimal, field, gnuLongText, isZero, octal, parsePax, type ByteSink, type TarType } from './tar';
+import { BLOCK, MAX_META_RECORD, TYPES, TarError, TarWindow, checksumOk, cleanName, decimal, gnuLongText, nameField, isZero, octal, parsePax, type ByteSink, type TarType } from './tar';
 
 /** What inspection reads of an entry. One object, rewritten for every header: copy what you keep. */
 export interface HeaderRecord {
@@ -48,12 +48,12 @@ class Pending {
     }
     // "ustar" at 257, byte by byte: Buffer.compare's checks cost more than the five bytes.
     const ustar = h[257] === 0x75 && h[258] === 0x73 && h[259] === 0x74 && h[260] === 0x61 && h[261] === 0x72;
-    const prefix = ustar && h[345] !== 0 ? field(h, 345, 155) : '';
-    const rawName = pax?.path ?? this.longName ?? (prefix ? prefix + '/' : '') + field(h, 0, 100);
+    const prefix = ustar && h[345] !== 0 ? nameField(h, 345, 155) : '';
+    const rawName = pax?.path ?? this.longName ?? (prefix ? prefix + '/' : '') + nameField(h, 0, 100);
     let type: TarType = TYPES[flag] ?? 'other';
     if ((flag === '\0' || flag === '0') && rawName.endsWith('/')) type = 'dir';
     // A link field read from the header cannot hold a NUL; only links need its text.
-    const rawLink = pax?.linkpath ?? this.longLink ?? (type === 'link' || type === 'symlink' ? field(h, 157, 100) : '');
+    const rawLink = pax?.linkpath ?? this.longLink ?? (type === 'link' || type === 'symlink' ? nameField(h, 157, 100) : '');
     out.name = cleanName(rawName);
     if (rawLink.includes('\0')) throw new TarError(`entry ${JSON.stringify(out.name)} has a NUL byte in its link target`);
     out.linkname = rawLink;

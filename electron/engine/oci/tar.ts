@@ -6,6 +6,7 @@
 // Two drivers share one header decoder: a stream (contents handed out in the
 // chunks they arrive in, never a whole file) and a file read in place
 // (contents skipped by seeking, as `tar -t` does).
+import { isUtf8 } from 'node:buffer';
 import { readSync } from 'node:fs';
 import { noteTarEntries } from '../tools/heap';
 
@@ -94,12 +95,12 @@ class HeaderDecoder {
       return { kind: 'meta', size };
     }
     const ustar = h.toString('latin1', 257, 262) === 'ustar';
-    const prefix = ustar && h[345] !== 0 ? field(h, 345, 155) : '';
-    const rawName = this.pax.path ?? this.longName ?? (prefix ? prefix + '/' : '') + field(h, 0, 100);
+    const prefix = ustar && h[345] !== 0 ? nameField(h, 345, 155) : '';
+    const rawName = this.pax.path ?? this.longName ?? (prefix ? prefix + '/' : '') + nameField(h, 0, 100);
     let type: TarType = TYPES[flag] ?? 'other';
     // Old tars mark folders by a trailing "/" on a plain file.
     if ((flag === '\0' || flag === '0') && rawName.endsWith('/')) type = 'dir';
-    const rawLink = this.pax.linkpath ?? this.longLink ?? field(h, 157, 100);
+    const rawLink = this.pax.linkpath ?? this.longLink ?? nameField(h, 157, 100);
     const name = cleanName(rawName);
     if (rawLink.includes('\0')) throw new TarError(`entry ${JSON.stringify(name)} has a NUL byte in its link target`);
     let linkname = rawLink;
@@ -151,7 +152,21 @@ class HeaderDecoder {
 /** A GNU long name or link record's text: up to its first NUL. */
 export function gnuLongText(data: Buffer): string {
   const z = data.indexOf(0);
-  return data.toString('utf8', 0, z === -1 ? data.length : z);
+  return nameText(data, 0, z === -1 ? data.length : z);
+}
+
+/**
+ * A name's bytes as text. Names are kept as UTF-8 text, so one that is not
+ * UTF-8 is refused: decoded, its bad bytes would all become U+FFFD, and two
+ * different names one. (Checked only when U+FFFD shows: the decode is the fast path.)
+ */
+export function nameText(b: Buffer, start: number, end: number): string {
+  const s = b.toString('utf8', start, end);
+  if (s.includes('\uFFFD') && !isUtf8(b.subarray(start, end))) {
+    const shown = b.toString('latin1', start, end).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    throw new TarError(`the name "${shown}" is not UTF-8 text (names are kept as UTF-8; decoded, its bytes could not be told from another name's)`);
+  }
+  return s;
 }
 
 function pick(o: Record<string, string>, keys: string[]): Record<string, string> {
@@ -182,10 +197,10 @@ export function checksumOk(h: Buffer): boolean {
   return want === unsigned - 256 * high;
 }
 
-/** A NUL-terminated text field. */
-export function field(b: Buffer, at: number, len: number): string {
+/** A NUL-terminated name field (a path, its prefix, a link target), refused when not UTF-8. */
+export function nameField(b: Buffer, at: number, len: number): string {
   const z = b.indexOf(0, at);
-  return b.toString('utf8', at, z === -1 || z > at + len ? at + len : z);
+  return nameText(b, at, z === -1 || z > at + len ? at + len : z);
 }
 
 /**
@@ -242,7 +257,7 @@ export function parsePax(data: Buffer, pos: number): { pax: Record<string, strin
     if (eq <= 0) throw bad('a record has no key');
     const key = rec.toString('utf8', 0, eq);
     if (key.startsWith('SCHILY.xattr.')) (xattrs ??= {})[key.slice('SCHILY.xattr.'.length)] = rec.subarray(eq + 1).toString('base64');
-    else pax[key] = rec.toString('utf8', eq + 1);
+    else pax[key] = key === 'path' || key === 'linkpath' ? nameText(rec, eq + 1, rec.length) : rec.toString('utf8', eq + 1);
     at += len;
   }
   return { pax, xattrs };
