@@ -473,7 +473,7 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     }
   });
 
-  it('a name that is not UTF-8 is refused, naming its bytes, not merged with another into U+FFFD: a tarball source, an image', async () => {
+  it('a name that is not UTF-8 is refused, naming its bytes, not merged with another into U+FFFD: a tarball source, a copied folder, an image', async () => {
     // a\xff and a\xfe (the second as a GNU long name) would both decode to "a\ufffd": one file would silently replace the other.
     const script = 'import io, sys, tarfile\nwith tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape") as t:\n  for n in ["a\\udcff", "a\\udcfe" + "x" * 120]:\n    i = tarfile.TarInfo(n); i.size = 2; t.addfile(i, io.BytesIO(b"hi"))\n';
     const dir = path.join(a.dir, `p${++n}`);
@@ -485,6 +485,13 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     expect(r.code, r.stderr).not.toBe(0);
     expect(r.stderr).toContain('the name "a\\xff" is not UTF-8 text');
     expect(r.stderr).toContain('x.tar');
+
+    // The same two names as files of a project folder, for a copy source (under out/, which the containment check does not list).
+    const copier = path.join(a.out, `p${++n}`);
+    mkdirSync(path.join(copier, 'files'), { recursive: true });
+    for (const b of [0xff, 0xfe]) writeFileSync(Buffer.concat([Buffer.from(path.join(copier, 'files', 'a')), Buffer.from([b])]), 'x');
+    writeProject(copier, 'name: t\nlayers:\n  - name: a\n    sources:\n      - kind: copy\n        src: files\n        dest: /f\n');
+    expectRefused(build(copier), 1, /files\/a\\xf[ef]: the name is not UTF-8 text/);
 
     const tar = readFileSync(path.join(dir, 'x.tar'));
     const img = await writeTar(place('.tar'), dockerImage({ layers: [{ blob: tar, diffId: sha(tar) }] }));

@@ -1,4 +1,5 @@
 // Reading host files into trees: one file with its symlink chain, or a whole folder.
+import { isUtf8 } from 'node:buffer';
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
@@ -38,6 +39,18 @@ export async function addHostPath(store: BlobStore, out: Tree, p: ImagePath, fol
   }
 }
 
+/**
+ * A host folder's names, sorted by the caller. Image paths are UTF-8 text: a name that is not is
+ * refused here, naming its bytes (decoded, it would become U+FFFD and no longer name the file).
+ */
+export async function utf8Names(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir, { encoding: 'buffer' })).map((b) => {
+    if (isUtf8(b)) return b.toString('utf8');
+    const shown = b.toString('latin1').replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    throw new Error(`${path.join(dir, shown)}: the name is not UTF-8 text (image paths are UTF-8; rename the file)`);
+  });
+}
+
 export interface ScanOptions {
   /** Git-like modes (0644/0755 files, 0755 folders): the same tree whatever the umask was. */
   normalizeModes: boolean;
@@ -53,7 +66,7 @@ export async function scanHostDir(store: BlobStore, hostDir: string, dest: Image
     const st = await fs.lstat(hostPath);
     pending.push([at, st]);
     if (st.isDirectory()) {
-      const names = (await fs.readdir(hostPath)).sort();
+      const names = (await utf8Names(hostPath)).sort();
       for (const n of names) await walk(path.join(hostPath, n), joinImage(at, n));
     }
   };

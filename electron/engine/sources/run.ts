@@ -16,7 +16,7 @@ import { identityFor, prepareRoot, runSandboxed, SandboxSetupError, type Prepare
 import { insideId, ownInside } from '../tools/idmap';
 import { makeWorkDir, removeWorkDir, sweepDeadWorkDirs } from '../tools/workdir';
 import { materialize } from '../store/materialize';
-import { hostEntry } from './hostfs';
+import { hostEntry, utf8Names } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
 const ENGINE = 1;
@@ -99,7 +99,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
         }
       }
       after.set(p, e);
-      if (st.isDirectory()) for (const n of (await fs.readdir(host)).sort()) await walk(path.posix.join(rel || '/', n));
+      if (st.isDirectory()) for (const n of (await utf8Names(host)).sort()) await walk(path.posix.join(rel || '/', n));
     };
     await walk('');
     // Scaffolding (mount points, /proc, /dev placeholders, a /tmp the image lacked) is not the step's doing.
@@ -139,7 +139,7 @@ async function snapshot(root: string): Promise<Map<string, Snap>> {
   const walk = async (rel: string) => {
     const st = await fs.lstat(path.join(root, rel));
     out.set(rel || '/', { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode, uid: st.uid, gid: st.gid });
-    if (st.isDirectory()) for (const n of await fs.readdir(path.join(root, rel))) await walk(path.posix.join(rel || '/', n));
+    if (st.isDirectory()) for (const n of await utf8Names(path.join(root, rel))) await walk(path.posix.join(rel || '/', n));
   };
   await walk('');
   return out;
