@@ -1,4 +1,5 @@
 // `scratchyard cache du|verify|gc`: looking after the cache folder.
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultCacheDir } from '../engine/store/cache';
 import { gc } from '../engine/store/gc';
@@ -6,6 +7,7 @@ import { imageLayoutDir } from '../engine/store/image-layout';
 import { humanBytes, parseSize, usage } from '../engine/store/inventory';
 import { verifyCache } from '../engine/store/verify';
 import { UsageError, parse } from './args';
+import { stampsDir } from './stamp';
 
 
 export async function cmdCache(args: string[], usageOk: () => number): Promise<number> {
@@ -41,6 +43,8 @@ export async function cmdCache(args: string[], usageOk: () => number): Promise<n
       const keepStorage = keepText === undefined ? undefined : parseSize(keepText);
       if (keepText !== undefined && keepStorage === undefined) throw new UsageError(`--keep-storage: expected a size like 2GB or 500MB, got "${keepText}"`);
       const r = await gc(dir, { keepStorage, dryRun: values['dry-run'] });
+      // No-op stamps are one per command line and environment, and only ever save a no-op's time: all go, the next no-op writes its own again.
+      if (!values['dry-run']) await rm(stampsDir(dir), { recursive: true, force: true });
       const freed = r.removed.reduce((n, i) => n + i.bytes, 0);
       const kept = r.kept.reduce((n, i) => n + i.bytes, 0);
       const damaged = 'damaged' in r.images ? r.images.damaged : undefined;

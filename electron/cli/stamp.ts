@@ -70,7 +70,10 @@ export function stampKey(argv: readonly string[], bundle: string): string | unde
   const umask = process.umask(0o022);
   process.umask(umask);
   const tty = (s: NodeJS.WriteStream) => (s.isTTY ? `tty:${s.columns}` : 'no-tty');
-  const env = Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // All of the environment but what a shell keeps about itself (the last folder, the last command), which nothing reads.
+  const env = Object.entries(process.env)
+    .filter(([k]) => k !== 'OLDPWD' && k !== '_')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const what = {
     v: 1,
     argv,
