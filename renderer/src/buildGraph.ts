@@ -2,6 +2,7 @@
 // outputs): a longest-path layering, then each column ordered by where the
 // nodes it reads sit (a barycenter sweep). Pure: tens of nodes, no library.
 import type { PlanNode } from '../../shared/contract';
+import { duration } from './format';
 
 export interface Placed {
   node: PlanNode;
@@ -77,10 +78,7 @@ export function totalLine(states: ShownState[], ms: number | undefined): string 
   if (count('running')) parts.push(`${count('running')} running`);
   if (count('waiting')) parts.push(`${count('waiting')} waiting`);
   if (count('not run')) parts.push(`${count('not run')} not run`);
-  if (ms !== undefined) parts.push(formatMs(ms));
+  if (ms !== undefined) parts.push(duration(ms));
   return parts.join(' · ');
 }
 
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}

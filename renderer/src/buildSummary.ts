@@ -1,7 +1,7 @@
 // The one-line summary of a build, as the header, the log and the history show
 // it: "Built 3 min ago · 2 layers · 5.3 MiB · 2 cached · out/app.docker.tar, …".
 import type { BuildRecord } from '../../shared/contract';
-import { bytes } from './format';
+import { bytes, duration } from './format';
 
 export function ago(at: number, now: number): string {
   const s = Math.max(0, Math.round((now - at) / 1000));
@@ -14,8 +14,6 @@ export function ago(at: number, now: number): string {
   return `${Math.round(h / 24)} days ago`;
 }
 
-export const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`);
-
 /** An output path as the project sees it: relative to its folder when inside it. */
 export function shortPath(p: string, projectDir?: string): string {
   return projectDir && p.startsWith(projectDir + '/') ? p.slice(projectDir.length + 1) : p;
@@ -26,7 +24,7 @@ export function outputsOf(r: BuildRecord, projectDir?: string): string[] {
 }
 
 export function summaryLine(r: BuildRecord, now: number, projectDir?: string): string {
-  if (!r.ok) return `Build failed ${ago(r.at, now)} after ${seconds(r.ms)}: ${r.error ?? 'unknown error'}`;
+  if (!r.ok) return `Build failed ${ago(r.at, now)} after ${duration(r.ms)}: ${r.error ?? 'unknown error'}`;
   const layers = `${r.layers.length} layer${r.layers.length === 1 ? '' : 's'}`;
-  return [`Built ${ago(r.at, now)} in ${seconds(r.ms)}`, layers, bytes(r.size), `${r.cacheHits} cached`, outputsOf(r, projectDir).join(', ')].filter(Boolean).join(' · ');
+  return [`Built ${ago(r.at, now)} in ${duration(r.ms)}`, layers, bytes(r.size), `${r.cacheHits} cached`, outputsOf(r, projectDir).join(', ')].filter(Boolean).join(' · ');
 }

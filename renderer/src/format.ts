@@ -13,7 +13,7 @@ export function lsMode(type: string, mode: number): string {
   );
 }
 
-export { bytes } from '../../shared/units';
+export { bytes, duration } from '../../shared/units';
 
 /** `width` bytes a line (16 as hexdump -C; 8 where the pane is narrow, so the ASCII column is never cut off). */
 export function hexDump(data: Uint8Array, max = 4096, width = 16): string {

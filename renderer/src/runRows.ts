@@ -3,6 +3,7 @@
 // when it ends, as the host's run.runner events say; the comparison's reply
 // then marks which rows agree. Pure: no store, no DOM, no clock of its own.
 import type { EngineEvent, RunnerId, RunRowReply } from '../../shared/contract';
+import { duration } from './format';
 
 /** What a runner gave, before the comparison says whether it matches the others. */
 export type RunOutcome = Omit<RunRowReply, 'matches'>;
@@ -65,7 +66,7 @@ export function rowView(r: LiveRow, now: number): RowView {
   if (r.phase === 'pending') return { state: 'pending', cls: 'muted', elapsed: '–' };
   if (r.phase === 'running') return { state: 'running', cls: 'running', elapsed: `${Math.max(0, Math.floor((now - (r.startedAt ?? now)) / 1000))} s` };
   const o = r.outcome;
-  const elapsed = r.elapsedMs === undefined ? '–' : `${(r.elapsedMs / 1000).toFixed(r.elapsedMs < 10_000 ? 2 : 1)} s`;
+  const elapsed = r.elapsedMs === undefined ? '–' : duration(r.elapsedMs);
   if (!o) return { state: 'failed', cls: 'error', elapsed };
   const verdict = r.matches === undefined || o.skipped || o.error !== undefined ? undefined : r.matches ? 'matches' : 'differs';
   if (o.skipped) return { state: 'skipped', cls: 'muted', elapsed: '–', reason: reasonOf(o.error ?? 'not run') };

@@ -4,8 +4,9 @@
 // stop, arrow keys between them) so screen readers and tests read it as one.
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import type { PlanNode } from '../../../shared/contract';
-import { formatMs, layoutGraph, shownState, totalLine, type Placed, type ShownState } from '../buildGraph';
+import { layoutGraph, shownState, totalLine, type Placed, type ShownState } from '../buildGraph';
 import type { NodeView } from '../store';
+import { duration } from '../format';
 
 // Node width shrinks to fit the pane (down to MIN_W) so a narrow window still shows the outputs.
 const MAX_W = 148;
@@ -131,7 +132,7 @@ export function BuildGraph({ graph, nodes, building, planAt, progress }: { graph
               const progress = s.state === 'running' ? (s.view?.progress ?? s.sub?.progress) : undefined;
               const after = p.node.deps.map((d) => labelOf.get(d)).filter(Boolean);
               const sub = s.sub && s.state === 'running' ? `${s.sub.label.split(' ').pop()} ${s.sub.state}` : undefined;
-              const name = `${p.node.label}: ${s.state}${ms !== undefined ? `, ${formatMs(ms)}` : ''}${sub ? `, ${sub}` : ''}${after.length ? `; reads ${after.join(', ')}` : ''}`;
+              const name = `${p.node.label}: ${s.state}${ms !== undefined ? `, ${duration(ms)}` : ''}${sub ? `, ${sub}` : ''}${after.length ? `; reads ${after.join(', ')}` : ''}`;
               return (
                 <li
                   key={p.node.id}
@@ -157,7 +158,7 @@ export function BuildGraph({ graph, nodes, building, planAt, progress }: { graph
                   </span>{' '}
                   <span className="gnode-meta">
                     <span className="state">{s.state}</span>
-                    {ms !== undefined && <span className="gnode-ms"> {formatMs(ms)}</span>}
+                    {ms !== undefined && <span className="gnode-ms"> {duration(ms)}</span>}
                     {sub && <span className="gnode-sub"> · {sub}</span>}
                   </span>
                   {s.state === 'running' && (progress !== undefined ? <progress aria-label={`${p.node.label} progress`} max={1} value={progress} /> : <span className="gnode-busy" aria-hidden="true" />)}
