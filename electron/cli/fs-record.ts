@@ -8,15 +8,18 @@
 // but present in Node 20 and the only door to it.) Every function of the
 // binding is wrapped: one this file does not know taints the recording, so a
 // Node that adds a path call yields no stamp rather than a wrong one.
-import path from 'node:path';
-import type { Look } from './stamp';
+import { createRequire } from 'node:module';
+import { MAX_PATHS, lookAt, type Look } from './stamp';
+
+// node:fs itself (not an ESM facade of it), whose properties the engine's calls look up at call time.
+const builtinFs = () => createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
 
 type Fn = (...args: unknown[]) => unknown;
 type Binding = Record<string, unknown>;
 
 export interface Recorded {
-  /** Paths looked at, and how; in first-seen order. */
-  looked: Map<string, Set<Look>>;
+  /** Paths looked at, each as it was named (made absolute, not normalised: the kernel resolves `..` after links), and what each look answered first. */
+  looked: Map<string, Map<Look, string>>;
   /** Paths created, changed or removed (all of them allowed, or the recording is tainted). */
   written: Set<string>;
   /** Why no stamp may be made of this recording (a program run, a socket, an unknown call), if any. */
@@ -25,6 +28,13 @@ export interface Recorded {
 
 export interface Recording {
   stop(): Recorded;
+}
+
+export interface RecordingRules {
+  /** Writes a no-op may make (the cache's bookkeeping of a build); any other taints the recording. */
+  mayWrite(file: string): boolean;
+  /** Looks at those same files, which are not inputs. */
+  ignore(file: string): boolean;
 }
 
 // Calls on descriptors only: what they touch was named when the descriptor was opened.
@@ -37,31 +47,48 @@ const NOT_CALLS = new Set(['FSReqCallback', 'FileHandle', 'StatWatcher', 'statVa
 
 const O_WRITE = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000; // O_WRONLY O_RDWR O_CREAT O_TRUNC O_APPEND
 
-/** A recording stops looking once a stamp is out of reach: past this many paths, or at the first write it may not make. */
-export const MAX_PATHS = 50_000;
+type Bindings = { fs: Binding; spawnSync: Binding; process: Binding; tcp: Binding; pipe: Binding };
 
-/**
- * Start recording; `stop` restores every wrapped call. A write to a path `mayWrite` refuses taints the
- * recording. Undefined when this Node offers no binding to record at.
- */
-export function startRecording(mayWrite: (file: string) => boolean): Recording | undefined {
-  let fsb: Binding, spawnSync: Binding, processWrap: { Process: { prototype: Binding } }, tcp: { TCP: { prototype: Binding } }, pipe: { Pipe: { prototype: Binding } };
+/** Node's bindings, reached without the deprecation warning process.binding gives under --pending-deprecation (fatal under --throw-deprecation). */
+function bindings(): Bindings | undefined {
+  const quiet = process.noDeprecation;
+  process.noDeprecation = true;
   try {
-    const binding = (process as unknown as { binding(name: string): unknown }).binding;
-    fsb = binding('fs') as Binding;
-    spawnSync = binding('spawn_sync') as Binding;
-    processWrap = binding('process_wrap') as typeof processWrap;
-    tcp = binding('tcp_wrap') as typeof tcp;
-    pipe = binding('pipe_wrap') as typeof pipe;
+    const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding;
+    const proto = (b: Record<string, unknown>, cls: string) => (b[cls] as { prototype: Binding }).prototype;
+    return { fs: binding('fs'), spawnSync: binding('spawn_sync'), process: proto(binding('process_wrap'), 'Process'), tcp: proto(binding('tcp_wrap'), 'TCP'), pipe: proto(binding('pipe_wrap'), 'Pipe') };
   } catch {
     return undefined;
+  } finally {
+    process.noDeprecation = quiet;
   }
+}
+
+/**
+ * Start recording; `stop` restores every wrapped call. Each path is looked at
+ * once more just before its first use, so that a change while the build runs
+ * shows as a difference when the stamp is written. Undefined when this Node
+ * offers no binding to record at.
+ */
+export function startRecording(rules: RecordingRules): Recording | undefined {
+  const b = bindings();
+  if (!b) return undefined;
+  const fsb = b.fs;
   const rec: Recorded = { looked: new Map(), written: new Set() };
   const restore: Array<() => void> = [];
+  // Our own looks (lookAt goes through the same binding) are not the build's.
+  let busy = false;
   const wrap = (obj: Binding, name: string, before: (args: unknown[]) => void) => {
     const orig = obj[name] as Fn;
     obj[name] = function (this: unknown, ...args: unknown[]) {
-      if (rec.tainted === undefined) before(args);
+      if (rec.tainted === undefined && !busy) {
+        busy = true;
+        try {
+          before(args);
+        } finally {
+          busy = false;
+        }
+      }
       return orig.apply(this, args);
     };
     restore.push(() => (obj[name] = orig));
@@ -74,20 +101,22 @@ export function startRecording(mayWrite: (file: string) => boolean): Recording |
       taint('a path that is not UTF-8 text');
       return undefined;
     }
-    return path.resolve(s);
+    return s.startsWith('/') ? s : `${process.cwd()}/${s}`;
   };
   const look = (p: unknown, how: Look) => {
     const a = abs(p);
-    if (a === undefined) return;
-    const set = rec.looked.get(a);
-    if (set) set.add(how);
-    else if (rec.looked.size >= MAX_PATHS) taint(`more than ${MAX_PATHS} paths looked at`);
-    else rec.looked.set(a, new Set([how]));
+    if (a === undefined || rules.ignore(a)) return;
+    let looks = rec.looked.get(a);
+    if (!looks) {
+      if (rec.looked.size >= MAX_PATHS) return void taint(`more than ${MAX_PATHS} paths looked at`);
+      rec.looked.set(a, (looks = new Map()));
+    }
+    if (!looks.has(how)) looks.set(how, lookAt(how, a));
   };
   const write = (p: unknown) => {
     const a = abs(p);
     if (a === undefined) return;
-    if (!mayWrite(a)) taint(`a write to ${a}`);
+    if (!rules.mayWrite(a)) taint(`a write to ${a}`);
     else rec.written.add(a);
   };
   const lstatFs = fsb.lstat as Fn;
@@ -154,11 +183,17 @@ export function startRecording(mayWrite: (file: string) => boolean): Recording |
         wrap(fsb, name, () => taint(`a file system call this recording does not know (${name})`));
     }
   }
-  wrap(spawnSync, 'spawn', () => taint('a program was run'));
-  wrap(processWrap.Process.prototype, 'spawn', () => taint('a program was run'));
+  // Calls that reach no binding here: folder streams (their own binding), watchers. None is used by a build; all taint.
+  const fsm = builtinFs();
+  for (const n of ['opendir', 'opendirSync', 'watch', 'watchFile'] as const) wrap(fsm as unknown as Binding, n, () => taint(`fs.${n}`));
+  wrap(fsm.promises as unknown as Binding, 'opendir', () => taint('fs.promises.opendir'));
+  // Whether a process is alive (a temporary's owner, a build's mark) is no file's answer.
+  wrap(process as unknown as Binding, 'kill', () => taint('a process was looked for'));
+  wrap(b.spawnSync, 'spawn', () => taint('a program was run'));
+  wrap(b.process, 'spawn', () => taint('a program was run'));
   for (const [proto, names] of [
-    [tcp.TCP.prototype, ['connect', 'connect6']],
-    [pipe.Pipe.prototype, ['connect']],
+    [b.tcp, ['connect', 'connect6']],
+    [b.pipe, ['connect']],
   ] as const) {
     for (const n of names) if (typeof proto[n] === 'function') wrap(proto, n, () => taint('a socket was opened'));
   }

@@ -17,13 +17,14 @@ interface Engine {
   heapSized(): boolean;
 }
 
-/** --cache as given before any `--` (a guess: the command's own parse decides where the cache is written). */
+/** The last --cache given before any `--`, as the commands' parse takes it (a guess all the same: that parse decides where the cache is written). */
 function cacheGuess(argv: string[]): string {
+  let found: string | undefined;
   for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
-    if (argv[i] === '--cache' && argv[i + 1] !== undefined) return argv[i + 1];
-    if (argv[i].startsWith('--cache=')) return argv[i].slice('--cache='.length);
+    if (argv[i] === '--cache' && argv[i + 1] !== undefined) found = argv[++i];
+    else if (argv[i].startsWith('--cache=')) found = argv[i].slice('--cache='.length);
   }
-  return defaultCacheDir();
+  return found ?? defaultCacheDir();
 }
 
 async function start(argv: string[]): Promise<number> {

@@ -1,25 +1,40 @@
 // A build run under recording (fs-record.ts), which leaves a no-op stamp
 // (stamp.ts) when it turns out to have changed nothing: exit 0, no program
-// run, no socket, and no write but the cache's bookkeeping of a build (the
-// roots record and the building mark).
+// run, no socket, and no write but the cache's bookkeeping of a build (its
+// roots record and its building mark, by their exact names).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { cacheOption } from './args';
 import { defaultCacheDir } from '../engine/store/cache';
 import { startRecording } from './fs-record';
-import { type Look, writeStamp } from './stamp';
+import { type Dep, writeStamp } from './stamp';
 
+// roots/<digest of the project path>.json, written through .<name>.scratchyard-PID-RAND.tmp (store/roots.ts, store/atomic.ts).
 const ROOTS_FILE = /^[0-9a-f]{64}\.json$/;
+const ROOTS_TEMP = /^\.[0-9a-f]{64}\.json\.scratchyard-\d+-[0-9a-f]{8}\.tmp$/;
+// building/<pid>-<8 hex>, this process's mark while it builds.
+const BUILDING_MARK = new RegExp(`^${process.pid}-[0-9a-f]{8}$`);
 
 export async function stampedBuild(key: string, run: () => Promise<number>): Promise<number> {
   const printed = { stdout: [] as string[], stderr: [] as string[] };
   const untee = [tee(process.stdout, printed.stdout), tee(process.stderr, printed.stderr)];
-  // The cache as the command parsed it, so asked for only once a write comes (parsing comes first).
+  // The cache as the command parsed it, so asked for only once a path comes (parsing comes first).
   const bookkeeping = () => {
     const cacheDir = path.resolve(cacheOption() ?? defaultCacheDir());
-    return { cacheDir, dirs: [path.join(cacheDir, 'building'), path.join(cacheDir, 'roots')] };
+    return { cacheDir, roots: path.join(cacheDir, 'roots'), building: path.join(cacheDir, 'building') };
   };
-  const recording = startRecording((p) => bookkeeping().dirs.some((b) => p.startsWith(b + path.sep)));
+  const isBookkeeping = (p: string) => {
+    const { roots, building } = bookkeeping();
+    const dir = path.dirname(p);
+    const name = path.basename(p);
+    return (dir === roots && (ROOTS_FILE.test(name) || ROOTS_TEMP.test(name))) || (dir === building && BUILDING_MARK.test(name));
+  };
+  const startNs = BigInt(Date.now()) * 1_000_000n;
+  const recording = startRecording({
+    mayWrite: isBookkeeping,
+    // The two folders themselves are made (mkdir -p) and listed by every build: their entries are other builds' business.
+    ignore: (p) => isBookkeeping(p) || p === bookkeeping().roots || p === bookkeeping().building,
+  });
   let code: number | undefined;
   try {
     code = await run();
@@ -28,14 +43,13 @@ export async function stampedBuild(key: string, run: () => Promise<number>): Pro
     const recorded = recording?.stop();
     for (const u of untee) u();
     if (recorded && !recorded.tainted && code === 0) {
-      const { cacheDir, dirs } = bookkeeping();
-      const inside = (p: string) => dirs.some((b) => p === b || p.startsWith(b + path.sep));
+      const { cacheDir, roots } = bookkeeping();
       // Every build records its roots; the stamp refreshes them as the engine would.
-      const rootsFile = [...recorded.written].find((p) => path.dirname(p) === dirs[1] && ROOTS_FILE.test(path.basename(p)));
+      const rootsFile = [...recorded.written].find((p) => path.dirname(p) === roots && ROOTS_FILE.test(path.basename(p)));
       const text = rootsFile === undefined ? undefined : readText(rootsFile);
       if (rootsFile !== undefined && text !== undefined) {
-        const looked = [...recorded.looked].filter(([p]) => !inside(p)).flatMap(([p, hows]) => [...hows].map((h): [Look, string] => [h, p]));
-        writeStamp(cacheDir, key, looked, { roots: { name: path.basename(rootsFile), text }, stdout: printed.stdout.join(''), stderr: printed.stderr.join('') });
+        const looked = [...recorded.looked].flatMap(([p, looks]) => [...looks].map(([how, first]): Dep => [how, p, first]));
+        writeStamp(cacheDir, key, looked, startNs, { roots: { name: path.basename(rootsFile), text }, stdout: printed.stdout.join(''), stderr: printed.stderr.join('') });
       }
     }
   }

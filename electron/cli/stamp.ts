@@ -33,6 +33,8 @@ const HEADER = MAGIC.length + 32;
 /** A stamp names every path a build looked at: a few hundred for a host-file project; far more is not ours. */
 const CAP = 16 << 20;
 const RACY_NS = 2_000_000_000n;
+/** A recording stops (and no stamp is made) past this many paths; a stamp names at most four looks at each. */
+export const MAX_PATHS = 50_000;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** How the build looked at a path: stat (follows links), lstat, realpath, or only whether it is a folder (mkdir -p). */
@@ -70,9 +72,9 @@ export function stampKey(argv: readonly string[], bundle: string): string | unde
   const umask = process.umask(0o022);
   process.umask(umask);
   const tty = (s: NodeJS.WriteStream) => (s.isTTY ? `tty:${s.columns}` : 'no-tty');
-  // All of the environment but what a shell keeps about itself (the last folder, the last command), which nothing reads.
+  // All of the environment but what a shell keeps about itself (the last folder, the last command, its depth), which nothing reads.
   const env = Object.entries(process.env)
-    .filter(([k]) => k !== 'OLDPWD' && k !== '_')
+    .filter(([k]) => k !== 'OLDPWD' && k !== '_' && k !== 'SHLVL')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const what = {
     v: 1,
@@ -108,7 +110,7 @@ function isStamp(v: unknown): v is Stamp {
   const str = (x: unknown): x is string => typeof x === 'string';
   const dep = (d: unknown) => Array.isArray(d) && d.length === 3 && ['s', 'l', 'r', 'k'].includes(d[0]) && str(d[1]) && path.isAbsolute(d[1]) && str(d[2]);
   const roots = s.roots === undefined || (typeof s.roots === 'object' && s.roots !== null && str((s.roots as Stamp['roots'])?.name) && /^[0-9a-f]{64}\.json$/.test((s.roots as { name: string }).name) && str((s.roots as { text: unknown }).text));
-  return Array.isArray(s.deps) && s.deps.every(dep) && roots && str(s.stdout) && str(s.stderr) && Object.keys(s).every((k) => ['deps', 'roots', 'stdout', 'stderr'].includes(k));
+  return Array.isArray(s.deps) && s.deps.length <= 4 * MAX_PATHS && s.deps.every(dep) && roots && str(s.stdout) && str(s.stderr) && Object.keys(s).every((k) => ['deps', 'roots', 'stdout', 'stderr'].includes(k));
 }
 
 function readStamp(file: string): Stamp | undefined {
@@ -178,22 +180,23 @@ export function replayStamp(cacheDir: string, key: string): number | undefined {
 }
 
 /**
- * Write the stamp of `key`: the paths the build looked at, as they answer now. Not written (and
- * any old one removed) when one of them changed too recently to be told apart from a later change.
+ * Write the stamp of `key`: each path the build looked at, with what it answered at first (just
+ * before the build used it). Not written (and any old one removed) when a path answers otherwise
+ * now (it changed while the build ran), or changed within RACY_NS before the build started (a
+ * later change in the same timestamp tick could not be told apart).
  */
-export function writeStamp(cacheDir: string, key: string, looked: Iterable<[Look, string]>, rest: Omit<Stamp, 'deps'>): boolean {
+export function writeStamp(cacheDir: string, key: string, looked: Iterable<Dep>, startNs: bigint, rest: Omit<Stamp, 'deps'>): boolean {
   if (!HEX64.test(key)) return false;
   const dir = stampsDir(cacheDir);
   const file = path.join(dir, `${key}.stamp`);
   try {
     fs.rmSync(file, { force: true });
-    const now = BigInt(Date.now()) * 1_000_000n;
     const deps: Dep[] = [];
-    for (const [look, p] of looked) {
-      const id = lookAt(look, p);
-      const ctime = look === 's' || look === 'l' ? ctimeOf(id) : undefined;
-      if (ctime !== undefined && ctime > now - RACY_NS) return false;
-      deps.push([look, p, id]);
+    for (const [look, p, first] of looked) {
+      if (lookAt(look, p) !== first) return false;
+      const ctime = look === 's' || look === 'l' ? ctimeOf(first) : undefined;
+      if (ctime !== undefined && ctime > startNs - RACY_NS) return false;
+      deps.push([look, p, first]);
     }
     try {
       fs.mkdirSync(dir, { mode: 0o700 });

@@ -4,21 +4,22 @@
 // Any change falls back to the engine and gets the engine's answer, even one
 // that keeps a file's size and mtime; a stamp that is damaged, foreign or
 // forged is ignored and nothing outside the cache and output is written.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lacks } from '../helpers/env';
+import { CLI, lacks } from '../helpers/env';
 import { arena, boundedCli, expectContained } from '../helpers/hostile';
 
 const MAGIC = Buffer.from('SYNOOP\0\x01');
 /** Longer than the stamp's racy window: a path changed within it keeps a stamp from being written. */
 const settle = () => new Promise((r) => setTimeout(r, 2_200));
 const summary = (stderr: string) => stderr.trim().split('\n').at(-1) ?? '';
-/** The progress lines without their timings, which differ between two runs of the engine. */
-const lines = (stderr: string) => stderr.replace(/ \d+ ms/g, '').trim().split('\n');
+/** The progress lines without their timings, which differ between two runs of the engine, in order (the exports end in any order). */
+const lines = (stderr: string) => stderr.replace(/ \d+ ms/g, '').trim().split('\n').sort();
 
-describe.skipIf(lacks('busybox'))('the no-op stamp', () => {
+describe.skipIf(lacks('busybox', 'strace'))('the no-op stamp', () => {
   const a = arena('sy-stamp-');
   const project = path.join(a.dir, 'p');
   const files = path.join(project, 'files');
@@ -70,6 +71,9 @@ describe.skipIf(lacks('busybox'))('the no-op stamp', () => {
     rmSync(v8, { recursive: true, force: true });
     expect(build({ ...process.env, OLDPWD: '/somewhere/else' }).stderr).toBe(replay.stderr);
     expect(existsSync(v8)).toBe(false);
+    // Node flags that make deprecations fatal do not break the recording (process.binding is deprecated).
+    const strict = build({ ...process.env, NODE_OPTIONS: '--pending-deprecation --throw-deprecation' });
+    expect(strict.stderr).not.toMatch(/DEP0111|Deprecation/);
     // cache gc lets every stamp go (the next no-op writes its own again).
     const gc = boundedCli(['cache', 'gc', '--cache', a.cache]);
     expect(gc.code, gc.stderr).toBe(0);
@@ -114,6 +118,43 @@ describe.skipIf(lacks('busybox'))('the no-op stamp', () => {
     await stamped();
     appendFileSync(path.join(project, 'scratchyard.yaml'), '      - kind: dir\n        path: /data\n');
     expect(summary(build().stderr)).toContain('1 of 2 layers written');
+  });
+
+  it('found by an audit: a change while the no-op runs, outputs among the bookkeeping, a live temporary', async () => {
+    build();
+    await stamped();
+    // The recipe edited while a no-op runs (its last rename held back 4 s by strace): the stamp must not take the new recipe for built.
+    const slow = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:delay_enter=4000000', process.execPath, CLI, 'build', project, '--cache', a.cache, '--out', a.out, '--format', 'docker,rootfs'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 2_000));
+    appendFileSync(path.join(project, 'scratchyard.yaml'), '      - kind: dir\n        path: /during\n');
+    await new Promise((r) => slow.on('exit', r));
+    await settle();
+    const after = build();
+    const engine = build({ ...process.env, SY_STAMP_TEST: 'the engine' });
+    expect(summary(after.stderr).split('manifest ')[1]).toBe(summary(engine.stderr).split('manifest ')[1]);
+
+    // Outputs kept inside the cache's roots/ folder are still outputs: an SBOM removed there is written again.
+    const odd = ['build', project, '--cache', a.cache, '--out', path.join(a.cache, 'roots', 'out'), '--format', 'rootfs'];
+    expect(boundedCli(odd).code).toBe(0);
+    await settle();
+    expect(boundedCli(odd).code).toBe(0);
+    rmSync(path.join(a.cache, 'roots', 'out', 'stamp.cdx.json'));
+    boundedCli(odd);
+    expect(existsSync(path.join(a.cache, 'roots', 'out', 'stamp.cdx.json'))).toBe(true);
+
+    // A temporary in the output folder whose writer is alive is left by the engine while that process lives: no stamp may say so for later.
+    await stamped();
+    const owner = spawn('sleep', ['60']);
+    const temp = path.join(a.out, `.stamp.docker.tar.scratchyard-${owner.pid}-deadbeef.tmp`);
+    writeFileSync(temp, 'half-written');
+    for (const f of stampFiles()) rmSync(path.join(stamps, f));
+    await settle();
+    build();
+    expect(stampFiles()).toHaveLength(0);
+    owner.kill();
+    await new Promise((r) => owner.on('exit', r));
+    build();
+    expect(existsSync(temp)).toBe(false);
   });
 
   it('ignores a damaged, shared-writable, linked or forged stamp, and writes nothing outside', async () => {
