@@ -123,9 +123,11 @@ describe.skipIf(lacks('busybox', 'strace'))('the no-op stamp', () => {
   it('found by an audit: a change while the no-op runs, outputs among the bookkeeping, a live temporary', async () => {
     build();
     await stamped();
-    // The recipe edited while a no-op runs (its last rename held back 4 s by strace): the stamp must not take the new recipe for built.
-    const slow = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:delay_enter=4000000', process.execPath, CLI, 'build', project, '--cache', a.cache, '--out', a.out, '--format', 'docker,rootfs'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 2_000));
+    // The recipe edited while a no-op runs (the engine's, the stamp removed; its last rename held back 5 s by strace):
+    // the stamp it leaves must not take the new recipe for built.
+    for (const f of stampFiles()) rmSync(path.join(stamps, f));
+    const slow = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:delay_enter=5000000', process.execPath, CLI, 'build', project, '--cache', a.cache, '--out', a.out, '--format', 'docker,rootfs'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1_500));
     appendFileSync(path.join(project, 'scratchyard.yaml'), '      - kind: dir\n        path: /during\n');
     await new Promise((r) => slow.on('exit', r));
     await settle();
