@@ -25,8 +25,12 @@ export function arena(prefix = 'sy-hostile-'): Arena {
   return a;
 }
 
-/** Every path under the arena but cache/ and out/, with type, size and mtime; and scratchyard's temporaries in /tmp. */
-export function outsideState(a: Arena): string[] {
+/**
+ * Every path under the arena but cache/ and out/, with type, size and mtime; and scratchyard's
+ * temporaries in /tmp, unless the runs checked had a TMPDIR of their own inside the arena
+ * (`privateTmp`), which the walk covers without other test files' temporaries coming and going.
+ */
+export function outsideState(a: Arena, privateTmp = false): string[] {
   const rows: string[] = [];
   const walk = (d: string) => {
     const names = readdirSync(d).sort();
@@ -44,16 +48,16 @@ export function outsideState(a: Arena): string[] {
   };
   walk(a.dir);
   // The gui servers of e2e tests running beside this one come and go here (their own clean-up is tested in hostile-server).
-  for (const n of readdirSync(os.tmpdir()).sort()) if (n.startsWith('scratchyard-') && !n.startsWith('scratchyard-gui-')) rows.push(`/tmp/${n}`);
+  if (!privateTmp) for (const n of readdirSync(os.tmpdir()).sort()) if (n.startsWith('scratchyard-') && !n.startsWith('scratchyard-gui-')) rows.push(`/tmp/${n}`);
   rows.push(`canary=${readFileSync(path.join(a.canary, 'keep'), 'utf8')}`);
   return rows;
 }
 
-/** Run `fn` and assert that nothing outside the arena's cache and output changed. */
-export function expectContained<T>(a: Arena, fn: () => T): T {
-  const before = outsideState(a);
+/** Run `fn` and assert that nothing outside the arena's cache and output changed (see outsideState for `privateTmp`). */
+export function expectContained<T>(a: Arena, fn: () => T, privateTmp = false): T {
+  const before = outsideState(a, privateTmp);
   const r = fn();
-  expect(outsideState(a)).toEqual(before);
+  expect(outsideState(a, privateTmp)).toEqual(before);
   return r;
 }
 
