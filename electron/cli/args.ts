@@ -1,5 +1,7 @@
 // Argument parsing shared by the commands: node's parseArgs, strict, with the
 // options every command takes; its complaints become usage errors (exit 2).
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Bad arguments: main prints the message and the usage text, and exits 2. */
@@ -19,8 +21,36 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
     const parsed = parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
     const cache: unknown = (parsed.values as Record<string, unknown>).cache;
     cacheSeen = typeof cache === 'string' ? cache : undefined;
+    if (cacheSeen !== undefined) writablePlace('--cache', cacheSeen);
     return parsed;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw e instanceof UsageError ? e : new UsageError((e as Error).message);
+  }
+}
+
+/**
+ * A folder or file the user names for us to write (--cache, --out, init's folder, sbom -o), refused
+ * when it lies under /proc or /sys once symlinks are followed: nothing there is ours to write, and
+ * Node's recursive mkdir spins forever on /proc.
+ */
+export function writablePlace(flag: string, p: string): void {
+  const real = nearestReal(p);
+  const m = /^\/(proc|sys)(\/|$)/.exec(real);
+  if (m) throw new UsageError(`${flag} ${p}: is under /${m[1]}${real !== path.resolve(p) ? ` (${real})` : ''}, the kernel's view of this machine: not a place to write`);
+}
+
+/** `p` with its nearest existing ancestor resolved as the kernel would (symlinks followed), the rest as given. */
+function nearestReal(p: string): string {
+  let at = path.resolve(p);
+  let rest = '';
+  for (;;) {
+    try {
+      return path.join(realpathSync.native(at), rest);
+    } catch {
+      const up = path.dirname(at);
+      if (up === at) return path.resolve(p);
+      rest = path.join(path.basename(at), rest);
+      at = up;
+    }
   }
 }

@@ -47,6 +47,12 @@ async function start(argv: string[]): Promise<number> {
   return engine.main(argv, stamp);
 }
 
+// A reader that stops early (`| head`) closes the pipe: the rest of the output has nowhere to go, which is no failure.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 start(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -1,7 +1,7 @@
 // `scratchyard init --from REF [DIR]`: a new project on a base image, pinned by digest.
 import { defaultCacheDir } from '../engine/store/cache';
 import { InitRefError, initFromImage } from '../engine/entry/init';
-import { UsageError, parse } from './args';
+import { UsageError, parse, writablePlace } from './args';
 
 
 export async function cmdInit(args: string[], usageOk: () => number): Promise<number> {
@@ -9,6 +9,7 @@ export async function cmdInit(args: string[], usageOk: () => number): Promise<nu
   if (values.help) return usageOk();
   if (values.from === undefined) throw new UsageError('init: --from REF is required (the base image)');
   if (positionals.length > 1) throw new UsageError(`init: expected one folder, got ${positionals.join(' ')}`);
+  writablePlace('init', positionals[0] ?? '.');
   try {
     const r = await initFromImage({ from: values.from, dir: positionals[0] ?? '.', cacheDir: values.cache ?? defaultCacheDir() });
     process.stderr.write(`wrote ${r.file}: base ${r.ref} ${r.digest}\n`);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildResult, Format } from '../engine/entry/build';
 import type { ImageTarget } from './images';
-import { UsageError, parse } from './args';
+import { UsageError, parse, writablePlace } from './args';
 import { REGISTRY_ARGS, registryOptions, registryRepoOf } from './registry-flags';
 import { defaultCacheDir } from '../engine/store/cache';
 import { Progress } from './progress';
@@ -58,7 +58,9 @@ export async function main(argv: string[], stampKey?: string): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    return await report(e);
+    const code = await report(e);
+    // diff --exit-code speaks diff(1)'s language: 1 says "they differ", so a failure is 2.
+    return cmd === 'diff' && code === 1 && rest.includes('--exit-code') ? 2 : code;
   }
 }
 
@@ -120,10 +122,19 @@ function onePositional(positionals: string[]): string {
   return positionals[0] ?? '.';
 }
 
-/** Cancel cleanly on Ctrl-C / SIGTERM: temporaries are removed by the writers. */
+/**
+ * Cancel cleanly on Ctrl-C / SIGTERM: temporaries are removed by the writers. Work that never
+ * looks at the signal (a system call that does not return) cannot hold the process: it exits
+ * 130 at the latest 10 s after the signal, or at once on a second one.
+ */
 function abortOnSignals(): AbortSignal {
   const ac = new AbortController();
-  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => ac.abort());
+  const onSignal = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+    setTimeout(() => process.exit(130), 10_000).unref();
+  };
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, onSignal);
   return ac.signal;
 }
 
@@ -144,6 +155,7 @@ async function cmdBuild(args: string[]): Promise<number> {
   });
   if (values.sbom && values['no-sbom']) throw new UsageError('--sbom and --no-sbom: choose one');
   if (values.help) return usageOf('build')();
+  if (values.out !== undefined) writablePlace('--out', values.out);
   const registry = registryOptions(values);
   const shared = (flag: string, text: string | undefined) => (text === undefined ? undefined : { ref: registryRepoOf(flag, text), ...registry });
   const cacheFrom = shared('--cache-from', values['cache-from']);

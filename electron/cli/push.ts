@@ -58,5 +58,8 @@ function destRef(text: string) {
   const ref = parseImageRef(text);
   if (typeof ref === 'string') throw new UsageError(`push: ${ref}`);
   if (ref.transport !== 'docker') throw new UsageError(`push: ${text}: the destination is a registry, docker://REGISTRY/NAME:TAG`);
+  // As docker push: a tag names where the image goes; the manifest's digest is what the push prints.
+  if (ref.ref.digest) throw new UsageError(`push: ${text}: a destination takes a tag, not a digest (the pushed manifest's digest is printed; check it with inspect)`);
+  if (ref.ref.name.startsWith('[')) throw new UsageError(`push: ${text}: skopeo cannot read a bracketed IPv6 registry address; name the registry by a host name (localhost, or one in /etc/hosts)`);
   return ref;
 }

@@ -45,7 +45,7 @@ export const INSPECT_USAGE = `inspect [PROJECT|IMAGE] [--json] [--ci [--lowest-e
                  added (A), removed (D) and changed (M) paths from A to B, each a PROJECT or an IMAGE,
                  or IMAGE#LAYER / PROJECT#LAYER for the filesystem after one layer (a layer's name, its
                  number from 1 as inspect prints it, or a digest prefix); --filelist: a diff of the checksummed file lists;
-                 --exit-code: exit 1 when they differ
+                 --exit-code: exit 1 when they differ, 2 on trouble (as diff(1))
                  ${REGISTRY_USAGE}`;
 
 export const USAGE = `usage: scratchyard <command> [options]

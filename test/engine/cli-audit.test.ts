@@ -1,0 +1,73 @@
+// Found by an audit of the commands as a user and a script would drive them:
+// places the user names that are no place to write (a build under /proc
+// spun forever and ignored SIGTERM), diff --exit-code's trouble code, a
+// reader that stops early, push destinations skopeo cannot take, sbom -o
+// into a folder that is not there.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/env';
+import { arena, boundedCli, expectContained, expectRefused } from '../helpers/hostile';
+import { copyExample } from '../helpers/projects';
+
+const a = arena('sy-cli-audit-');
+const project = copyExample('hello', path.join(a.dir, 'hello'));
+const bounded = (args: string[]) => expectContained(a, () => boundedCli([...args, ...(args.includes('--cache') ? [] : ['--cache', a.cache])], { timeoutMs: 30_000 }));
+
+describe('the command line, found by an audit', () => {
+  it('a folder to write under /proc or /sys, named or reached through a symlink, is refused at once, naming the flag', () => {
+    symlinkSync('/proc', path.join(a.out + '-proc'));
+    for (const [args, flag, where] of [
+      [['build', project, '--out', '/proc/scratchyard-out'], '--out /proc/scratchyard-out', '/proc'],
+      [['build', project, '--cache', '/proc/scratchyard-cache'], '--cache /proc/scratchyard-cache', '/proc'],
+      [['build', project, '--out', `${a.out}-proc/x`], `--out ${a.out}-proc/x`, '/proc'],
+      [['build', project, '--out', '/sys/kernel/scratchyard'], '--out /sys/kernel/scratchyard', '/sys'],
+      [['init', '--from', 'docker://example.invalid/x:1', '/proc/scratchyard-project'], 'init /proc/scratchyard-project', '/proc'],
+      [['sbom', project, '-o', '/proc/scratchyard.json'], '-o /proc/scratchyard.json', '/proc'],
+    ] as const) {
+      const r = bounded([...args]);
+      expectRefused(r, 2, `scratchyard: ${flag}: is under ${where}`, 300);
+    }
+  });
+
+  it('sbom -o into a folder that is not there is refused before the work, naming the folder', () => {
+    const r = bounded(['sbom', project, '-o', path.join(a.out, 'nowhere', 'x.json')]);
+    expectRefused(r, 2, `the folder ${path.join(a.out, 'nowhere')} does not exist`);
+    expect(r.stderr).not.toContain('.tmp');
+  });
+
+  it('diff --exit-code: 0 the same, 1 they differ, 2 on trouble', () => {
+    expect(bounded(['diff', project, project, '--exit-code']).code).toBe(0);
+    expect(bounded(['diff', `${project}#app`, `${project}#libs`, '--exit-code']).code).toBe(1);
+    const trouble = bounded(['diff', project, path.join(a.dir, 'no-such-image.tar'), '--exit-code']);
+    expect(trouble.code, trouble.stderr).toBe(2);
+    // Without --exit-code a failure is the usual 1.
+    expect(bounded(['diff', project, path.join(a.dir, 'no-such-image.tar')]).code).toBe(1);
+  });
+
+  it('a reader that stops early (here: one that reads nothing) ends the command quietly, not with a stack trace', () => {
+    expect(bounded(['build', project, '--format', 'docker', '--out', a.out]).code).toBe(0);
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${CLI}" ls "${project}" --cache "${a.cache}" | true`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).not.toMatch(/EPIPE|at .*\(/);
+    expect(r.status).toBe(0);
+  });
+
+  it('push refuses a destination with a digest or a bracketed IPv6 registry before building', () => {
+    const digest = `sha256:${'1'.repeat(64)}`;
+    for (const [dest, says] of [
+      [`docker://127.0.0.1:5000/hello@${digest}`, 'a destination takes a tag, not a digest'],
+      [`docker://127.0.0.1:5000/hello:v1@${digest}`, 'a destination takes a tag, not a digest'],
+      ['docker://[::1]:5000/hello:v1', 'bracketed IPv6'],
+    ]) {
+      const cache = path.join(a.cache, 'push');
+      const r = bounded(['push', project, dest, '--cache', cache]);
+      expectRefused(r, 2, says);
+      expect(existsSync(cache), 'nothing was built').toBe(false);
+    }
+  });
+});
+
+// Keep the arena's out/ in place for the symlink above.
+mkdirSync(a.out, { recursive: true });
+writeFileSync(path.join(a.out, '.keep'), '');
