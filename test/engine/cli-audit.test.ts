@@ -4,12 +4,15 @@
 // reader that stops early, push destinations skopeo cannot take, sbom -o
 // into a folder that is not there.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/env';
 import { arena, boundedCli, expectContained, expectRefused } from '../helpers/hostile';
-import { copyExample } from '../helpers/projects';
+import { copyExample, writeProject } from '../helpers/projects';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 const a = arena('sy-cli-audit-');
 const project = copyExample('hello', path.join(a.dir, 'hello'));
@@ -51,6 +54,19 @@ describe('the command line, found by an audit', () => {
     const r = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${CLI}" ls "${project}" --cache "${a.cache}" | true`], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).not.toMatch(/EPIPE|at .*\(/);
     expect(r.status).toBe(0);
+  });
+
+  it('an append to a one-layer image\'s rootfs tar (a hard link of the OCI layout\'s layer blob) is undone in both on the next build', () => {
+    const one = writeProject(path.join(a.dir, 'one'), 'name: one\nepoch: 0\nlayers:\n  - name: app\n    sources:\n      - kind: file\n        path: /hello\n        content: "hi\\n"\n');
+    const out = path.join(a.out, 'one');
+    const b = () => bounded(['build', one, '--format', 'oci,rootfs', '--out', out, '--no-sbom']);
+    expect(b().code).toBe(0);
+    appendFileSync(path.join(out, 'one.rootfs.tar'), 'junk');
+    const r = b();
+    expect(r.stderr).toMatch(/wrote (oci, rootfs|rootfs, oci)/);
+    const blobs = path.join(out, 'one.oci', 'blobs', 'sha256');
+    for (const hex of readdirSync(blobs)) expect(sha(readFileSync(path.join(blobs, hex))), hex).toBe(hex);
+    expect(readFileSync(path.join(out, 'one.rootfs.tar')).subarray(-4).toString()).not.toBe('junk');
   });
 
   it('push refuses a destination with a digest or a bracketed IPv6 registry before building', () => {

@@ -436,12 +436,27 @@ function outputRecordKey(target: string): string {
   return `output-${digestOf({ target })}`;
 }
 
+/**
+ * An output's identity: a file's inode, size and mtime; for the OCI folder, those of every file
+ * in it. Its blobs are hard links shared with the cache and the rootfs tar, so a change made
+ * through one of those (an append to the rootfs tar) shows here too.
+ */
 async function statId(p: string): Promise<string> {
   try {
     const st = await fs.stat(p);
-    // For the OCI folder, its index.json changes with every rewrite.
-    const probe = st.isDirectory() ? await fs.stat(path.join(p, 'index.json')) : st;
-    return `${probe.ino}:${probe.size}:${probe.mtimeMs}`;
+    if (!st.isDirectory()) return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    const rows: string[] = [];
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      for (const d of (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        if (d.isDirectory()) await walk(path.join(dir, d.name), `${rel}${d.name}/`);
+        else {
+          const f = await fs.lstat(path.join(dir, d.name));
+          rows.push(`${rel}${d.name}:${f.ino}:${f.size}:${f.mtimeMs}`);
+        }
+      }
+    };
+    await walk(p, '');
+    return digestOf(rows);
   } catch {
     return 'missing';
   }
