@@ -5,7 +5,7 @@
 // tarball) with a message naming the file and the culprit, in bounded time and
 // memory, and nothing changes outside the cache and the output.
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { pack, type Header } from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { arena, boundedCli, expectContained, expectRefused, type Arena } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
+import { lacks } from '../helpers/env';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -72,6 +73,8 @@ interface Spec {
   /** Rewrite the documents before they are stored (digests of what changes follow, unless `keep` says otherwise). */
   config?: (c: Record<string, unknown>) => void;
   layerDigests?: (i: number, real: string) => string;
+  /** The layers' media type in an OCI manifest (default: a plain OCI tar layer). */
+  layerMediaType?: string;
 }
 
 function dockerImage(spec: Spec): Members {
@@ -96,7 +99,7 @@ function ociImage(spec: Spec): Members {
   const manifest = json({
     schemaVersion: 2,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(cfg)}`, size: cfg.length },
-    layers: spec.layers.map((l, i) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: spec.layerDigests ? spec.layerDigests(i, `sha256:${sha(l.blob)}`) : `sha256:${sha(l.blob)}`, size: l.blob.length })),
+    layers: spec.layers.map((l, i) => ({ mediaType: spec.layerMediaType ?? 'application/vnd.oci.image.layer.v1.tar', digest: spec.layerDigests ? spec.layerDigests(i, `sha256:${sha(l.blob)}`) : `sha256:${sha(l.blob)}`, size: l.blob.length })),
   });
   m.set(`blobs/sha256/${sha(manifest)}`, manifest);
   m.set('index.json', json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(manifest)}`, size: manifest.length }] }));
@@ -497,6 +500,23 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     const img = await writeTar(place('.tar'), dockerImage({ layers: [{ blob: tar, diffId: sha(tar) }] }));
     const i = expectContained(a, () => boundedCli(['inspect', img, '--cache', a.cache], { timeoutMs: 30_000 }));
     expectRefused(i, 1, 'the name "a\\xff" is not UTF-8 text');
+  });
+
+  it('a plain layer its descriptor calls gzip (as skopeo\'s docker-daemon source writes) is typed by its bytes in what we write: umoci unpacks it', async () => {
+    const l = await layerOf(files);
+    const base = writeDir(place(), ociImage({ layers: [l], layerMediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' }));
+    const dir = writeProject(path.join(a.dir, `p${++n}`), `name: t\nlayers:\n  - name: base\n    sources:\n      - kind: image\n        ref: ${base}\n  - name: app\n    sources:\n      - kind: file\n        path: /x\n        content: x\n`);
+    const out = path.join(a.out, `typed${n}`);
+    const r = expectContained(a, () => boundedCli(['build', dir, '--cache', a.cache, '--out', out, '--format', 'oci', '--no-sbom'], { timeoutMs: 60_000 }));
+    expect(r.code, r.stderr).toBe(0);
+    const layout = path.join(out, 't.oci');
+    const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(readFileSync(path.join(layout, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8')) as { layers: { mediaType: string }[] };
+    expect(manifest.layers.map((x) => x.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar', 'application/vnd.oci.image.layer.v1.tar']);
+    if (!lacks('umoci')) {
+      const u = spawnSync('umoci', ['unpack', '--rootless', '--image', `${layout}:latest`, path.join(out, 'unpacked')], { encoding: 'utf8' });
+      expect(u.status, u.stderr).toBe(0);
+    }
   });
 
   it('a recipe path with a whiteout name or past NAME_MAX is refused at its field', () => {

@@ -427,8 +427,25 @@ function checkLayer(plan: LayerPlan, blobHash: Hash, diffHash: Hash, count: { ra
   const diff = diffHash === blobHash ? blob : diffHash.digest('hex');
   if (plan.blob && blob !== plan.blob) throw new ImageOpenError(`the blob's bytes hash to sha256:${blob.slice(0, 12)}…, not sha256:${plan.blob.slice(0, 12)}… as its name and descriptor say`);
   if (plan.diffId && diff !== plan.diffId) throw new ImageOpenError(`the uncompressed tar hashes to sha256:${diff.slice(0, 12)}…, not sha256:${plan.diffId.slice(0, 12)}… as ${plan.diffIdField} says`);
-  const mediaType = plan.mediaType ?? (gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar');
-  return { digest: asSha256(blob), size: plan.member.size, mediaType, diffId: asSha256(diff) };
+  return { digest: asSha256(blob), size: plan.member.size, mediaType: layerMediaType(plan.mediaType, gzip), diffId: asSha256(diff) };
+}
+
+/** Plain and gzip layers, as docker and OCI name them: their type is read from the bytes, whatever the descriptor said. */
+const TAR_LAYER_TYPES = new Set([
+  'application/vnd.oci.image.layer.v1.tar',
+  'application/vnd.oci.image.layer.v1.tar+gzip',
+  'application/vnd.docker.image.rootfs.diff.tar',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip',
+]);
+
+/**
+ * The OCI media type of a layer whose bytes are a tar or a gzip of one (the layers this reads).
+ * A descriptor's own type is kept only when it is none of those: skopeo's docker-daemon source
+ * labels plain tars as gzip, and an OCI layout that repeats that is refused by umoci and skopeo.
+ */
+function layerMediaType(stated: string | undefined, gzip: boolean): string {
+  if (stated !== undefined && !TAR_LAYER_TYPES.has(stated)) return stated;
+  return gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar';
 }
 
 async function* hashing(src: AsyncIterable<Buffer>, hash: Hash, count?: { raw: number }): AsyncGenerator<Buffer> {
