@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/env';
+import { CLI, lacks } from '../helpers/env';
 import { arena, boundedCli, expectContained, expectRefused } from '../helpers/hostile';
 import { copyExample, writeProject } from '../helpers/projects';
 
@@ -67,6 +67,14 @@ describe('the command line, found by an audit', () => {
     const blobs = path.join(out, 'one.oci', 'blobs', 'sha256');
     for (const hex of readdirSync(blobs)) expect(sha(readFileSync(path.join(blobs, hex))), hex).toBe(hex);
     expect(readFileSync(path.join(out, 'one.rootfs.tar')).subarray(-4).toString()).not.toBe('junk');
+  });
+
+  it.skipIf(lacks('bwrap'))('a workdir the image lacks is made for the run, as docker makes it, not a chdir failure', () => {
+    // run writes the project's own out/: a copy under the arena's out/.
+    const runnable = copyExample('hello', path.join(a.out, 'runnable'));
+    const r = bounded(['run', runnable, '--runner', 'chroot', '--entrypoint', '/bin/sh', '--workdir', '/no/such/dir', '--', '-c', 'pwd; ls -ld /no/such/dir | cut -c1-10']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('/no/such/dir\ndrwxr-xr-x\n');
   });
 
   it('push refuses a destination with a digest or a bracketed IPv6 registry before building', () => {

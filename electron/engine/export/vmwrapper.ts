@@ -43,6 +43,8 @@ if grep -q '^2: uart:16550' /proc/tty/driver/serial 2>/dev/null; then RC=/dev/tt
 [ -n "$RC" ] && stty -F /dev/ttyS2 raw -echo 2>/dev/null
 # The spec sets SY_MODE (run or console), SY_WORKDIR, and "$@" = NAME=VALUE... argv...
 . /.scratchyard/spec
+# A workdir the image lacks is made, as docker makes it.
+mkdir -p "$SY_WORKDIR" 2>/dev/null
 if ! cd "$SY_WORKDIR" 2>/dev/null; then
   echo "scratchyard: workdir $SY_WORKDIR does not exist in the image" >/dev/console
   rc=125

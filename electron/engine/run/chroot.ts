@@ -5,7 +5,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BlobStore } from '../store/blobs';
 import { materialize } from '../store/materialize';
-import type { Tree } from '../model/tree';
+import { imagePath } from '../model/path';
+import { dirEntry, putEntry, TreeConflictError, type Tree } from '../model/tree';
 import { findTool } from '../tools/registry';
 import { asRealRoot, identityFor, prepareRoot, runSandboxed, sandboxCommand, userSwitch, type PreparedRoot, type SandboxMount } from '../tools/sandbox';
 import { makeWorkDir, removeWorkDir, sweepDeadWorkDirs } from '../tools/workdir';
@@ -29,6 +30,29 @@ export async function materializeImage(tree: Tree, store: BlobStore, mounts: San
     await removeWorkDir(work);
     throw e;
   }
+}
+
+/**
+ * The tree with its workdir made, as docker makes a missing one (root's, 0755) when the container
+ * starts. Made in the tree, not on disk, so nothing is created through a symlink of the image; a
+ * file or symlink in the way leaves the tree as it is (the sandbox then says it cannot chdir).
+ */
+export function withWorkdir(tree: Tree, workdir: string): Tree {
+  let p;
+  try {
+    p = imagePath(workdir);
+  } catch {
+    return tree;
+  }
+  if (p === '/' || tree.has(p)) return tree;
+  const copy: Tree = new Map(tree);
+  try {
+    putEntry(copy, p, dirEntry());
+  } catch (e) {
+    if (e instanceof TreeConflictError) return tree;
+    throw e;
+  }
+  return copy;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,7 +85,7 @@ export const chrootRunner: Runner = {
     const flags = request.flags;
     const spec = await imageProcess(image.recipe, image.tree, image.store, request.args, flags);
     const switchUser = await userSwitch(spec.user);
-    const mat = await materializeImage(image.tree, image.store, switchUser?.mounts);
+    const mat = await materializeImage(withWorkdir(image.tree, spec.workdir), image.store, switchUser?.mounts);
     // A normal user reaches other ids only through its subordinate range.
     const identity = await identityFor({ subordinate: switchUser !== undefined }).catch(async (e: unknown) => {
       await removeWorkDir(mat.work);
