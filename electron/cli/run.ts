@@ -48,7 +48,7 @@ export function runFlags(values: { entrypoint?: string; env?: string[]; user?: s
   }
   if (values.timeout !== undefined) {
     const t = Number(values.timeout);
-    if (!(t > 0) || t > 86400 * 7) throw new UsageError(`--timeout: expected a number of seconds, got "${values.timeout}"`);
+    if (!(t > 0) || t > 86400 * 7) throw new UsageError(`--timeout: expected a number of seconds above 0, up to 604800 (7 days), got "${values.timeout}"`);
     flags.timeoutMs = t * 1000;
   }
   for (const p of values.publish ?? []) {

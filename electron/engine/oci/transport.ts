@@ -360,7 +360,7 @@ export function explainFault(what: string, message: string): { fault: TransportF
   const host = /(?:registry|https?:\/\/)\s*([A-Za-z0-9.-]+(?::\d+)?)/.exec(m)?.[1] ?? /\b((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+:\d+|localhost:\d+)\b/.exec(m)?.[1] ?? 'the registry';
   const [fault, why] = ((): [TransportFault, string] => {
     if (/\b401\b|unauthorized|authentication required|invalid username\/password/i.test(m)) {
-      return ['credentials', `${host} refused the credentials (401 unauthorized): give --creds USER:PASSWORD or --authfile FILE, or log in with docker login or skopeo login`];
+      return ['credentials', `${host} refused the credentials (401 unauthorized): none were given, or the user or password is wrong; check --creds USER:PASSWORD or --authfile FILE, or log in with docker login or skopeo login`];
     }
     if (/\b403\b|denied/i.test(m) && !/permission denied/i.test(m)) return ['denied', `${host} denied access (403): these credentials may not read or write this repository`];
     if (/connection refused/i.test(m)) return ['refused', `cannot connect to ${host} (connection refused): is the registry running, and is the address right?`];
