@@ -153,7 +153,7 @@ describe.skipIf(lacks('bwrap', 'setpriv', '/bin/busybox') || !dockerWorks())('th
   it.concurrent('a named user missing from the image is an error naming it', async () => {
     const r = await cliAsync(['run', numeric, '--user', 'nobody-here', '--cache', cache]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`no user "nobody-here" in the image's /etc/passwd`);
+    expect(r.stderr).toContain(`--user "nobody-here": no user "nobody-here" in the image's /etc/passwd`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -49,17 +49,18 @@ function parseGroup(text: string): GroupRow[] {
  * need not. Without an explicit group: the passwd gid (0 when the uid has no
  * entry) plus every group listing the account as a member.
  */
-export function resolveUser(spec: string | undefined, passwd: string | undefined, group: string | undefined): ProcessUser {
+/** `field`: where the spec came from, for the message (the recipe's config.user, or a run's --user). */
+export function resolveUser(spec: string | undefined, passwd: string | undefined, group: string | undefined, field = 'config.user'): ProcessUser {
   const users = parsePasswd(passwd ?? '');
   const groups = parseGroup(group ?? '');
   const [u, g] = (spec || '0').split(':', 2);
   const row = isId(u) ? users.find((r) => r.uid === Number(u)) : users.find((r) => r.name === u);
-  if (!row && !isId(u)) throw new UserLookupError(`config.user "${spec}": no user "${u}" in the image's /etc/passwd`);
+  if (!row && !isId(u)) throw new UserLookupError(`${field} "${spec}": no user "${u}" in the image's /etc/passwd`);
   const uid = row?.uid ?? Number(u);
   let gid = row?.gid ?? 0;
   if (g !== undefined) {
     const grow = isId(g) ? undefined : groups.find((r) => r.name === g);
-    if (!isId(g) && !grow) throw new UserLookupError(`config.user "${spec}": no group "${g}" in the image's /etc/group`);
+    if (!isId(g) && !grow) throw new UserLookupError(`${field} "${spec}": no group "${g}" in the image's /etc/group`);
     gid = grow?.gid ?? Number(g);
   }
   const extra = row && g === undefined ? groups.filter((r) => r.members.includes(row.name)).map((r) => r.gid) : [];

@@ -43,7 +43,7 @@ async function imageText(tree: Tree, store: BlobStore, p: string): Promise<strin
 export async function imageProcess(recipe: Recipe, tree: Tree, store: BlobStore, args: string[], flags: EngineRunFlags = {}): Promise<RunSpec> {
   const spec = runSpec(recipe, args, flags);
   const want = flags.user ?? recipe.config.user;
-  const user = resolveUser(want, await imageText(tree, store, '/etc/passwd'), await imageText(tree, store, '/etc/group'));
+  const user = resolveUser(want, await imageText(tree, store, '/etc/passwd'), await imageText(tree, store, '/etc/group'), flags.user !== undefined ? '--user' : 'config.user');
   const home = user.home === '/' && user.uid === 0 ? '/root' : user.home;
   return { ...spec, env: { HOME: home, ...spec.env }, user };
 }
