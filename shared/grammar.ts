@@ -30,6 +30,11 @@ export function escapeControls(s: string, backslash = false): string {
   return s.replace(backslash ? CONTROL_OR_BACKSLASH_ALL : CONTROL_ALL, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
+/** Raw bytes (read as latin1) shown safely: printable ASCII as it is, every other byte as \xHH (a name that is not UTF-8 text). */
+export function escapeBytes(latin1: string): string {
+  return latin1.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function nulProblem(s: string): string | undefined {
   const i = s.indexOf('\0');
   return i < 0 ? undefined : `contains a NUL byte (character ${i + 1})`;

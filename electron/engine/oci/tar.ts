@@ -8,6 +8,7 @@
 // (contents skipped by seeking, as `tar -t` does).
 import { isUtf8 } from 'node:buffer';
 import { readSync } from 'node:fs';
+import { escapeBytes } from '../../../shared/grammar';
 import { noteTarEntries } from '../tools/heap';
 
 /** Anything wrong with an archive: what, and at which byte of the archive. */
@@ -163,7 +164,7 @@ export function gnuLongText(data: Buffer): string {
 export function nameText(b: Buffer, start: number, end: number): string {
   const s = b.toString('utf8', start, end);
   if (s.includes('\uFFFD') && !isUtf8(b.subarray(start, end))) {
-    const shown = b.toString('latin1', start, end).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    const shown = escapeBytes(b.toString('latin1', start, end));
     throw new TarError(`the name "${shown}" is not UTF-8 text (names are kept as UTF-8; decoded, its bytes could not be told from another name's)`);
   }
   return s;

@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
+import { escapeBytes } from '../../../shared/grammar';
 import { joinImage, resolveLinkTarget } from '../model/path';
 import type { Entry, Tree } from '../model/tree';
 import type { BlobStore } from '../store/blobs';
@@ -46,7 +47,7 @@ export async function addHostPath(store: BlobStore, out: Tree, p: ImagePath, fol
 export async function utf8Names(dir: string): Promise<string[]> {
   return (await fs.readdir(dir, { encoding: 'buffer' })).map((b) => {
     if (isUtf8(b)) return b.toString('utf8');
-    const shown = b.toString('latin1').replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    const shown = escapeBytes(b.toString('latin1'));
     throw new Error(`${path.join(dir, shown)}: the name is not UTF-8 text (image paths are UTF-8; rename the file)`);
   });
 }
