@@ -10,7 +10,7 @@ import { UsageError, parse, writablePlace } from './args';
 import { REGISTRY_ARGS, registryOptions, registryRepoOf } from './registry-flags';
 import { defaultCacheDir } from '../engine/store/cache';
 import { Progress } from './progress';
-import { USAGE, usageOf } from './usage';
+import { USAGE, usageOf, usageText } from './usage';
 
 // Each command imports what it needs when it runs (esbuild evaluates a module
 // imported with import() only then): `run` of a cached image does not pay for
@@ -58,15 +58,16 @@ export async function main(argv: string[], stampKey?: string): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
-    const code = await report(e);
+    const code = await report(e, cmd);
     // diff --exit-code speaks diff(1)'s language: 1 says "they differ", so a failure is 2.
     return cmd === 'diff' && code === 1 && rest.includes('--exit-code') ? 2 : code;
   }
 }
 
-async function report(e: unknown): Promise<number> {
+async function report(e: unknown, cmd: string | undefined): Promise<number> {
   if (e instanceof UsageError) {
-    process.stderr.write(`scratchyard: ${e.message}\n\n${USAGE}\n`);
+    // The command's own usage lines after its message (the whole text when the command itself is unknown).
+    process.stderr.write(`scratchyard: ${e.message}\n\n${usageText(cmd)}\n`);
     return 2;
   }
   // Only a failing command pays for loading the error classes it may have thrown.

@@ -74,22 +74,22 @@ every command takes --cache DIR (default: ${defaultCacheDir()})
 exit codes: 0 success, 1 failure (a full or read-only cache or output folder too), 2 bad usage or bad recipe;
 run exits with the program's code`;
 
-/** `scratchyard CMD --help`: that command's lines of the usage text (and what every command takes). */
-export function usageOf(cmd: string): () => number {
-  return () => {
-    const lines = USAGE.split('\n');
-    const start = lines.findIndex((l) => l.startsWith(`  ${cmd} `) || l === `  ${cmd}`);
-    if (start === -1) return usageOk();
-    let end = start + 1;
-    // Continuation lines, and further lines of the same command (cache du, cache verify…).
-    while (end < lines.length && (/^ {3,}/.test(lines[end]) || lines[end].startsWith(`  ${cmd} `))) end++;
-    const own = lines.slice(start, end).map((l) => l.replace(/^ {2}/, ''));
-    process.stdout.write(`usage: scratchyard ${own.join('\n')}\n\n${lines.find((l) => l.startsWith('every command'))}\n`);
-    return 0;
-  };
+/** That command's lines of the usage text (and what every command takes); the whole text for an unknown command. */
+export function usageText(cmd: string | undefined): string {
+  const lines = USAGE.split('\n');
+  const start = cmd === undefined ? -1 : lines.findIndex((l) => l.startsWith(`  ${cmd} `) || l === `  ${cmd}`);
+  if (start === -1) return USAGE;
+  let end = start + 1;
+  // Continuation lines, and further lines of the same command (cache du, cache verify…).
+  while (end < lines.length && (/^ {3,}/.test(lines[end]) || lines[end].startsWith(`  ${cmd} `))) end++;
+  const own = lines.slice(start, end).map((l) => l.replace(/^ {2}/, ''));
+  return `usage: scratchyard ${own.join('\n')}\n\n${lines.find((l) => l.startsWith('every command'))}`;
 }
 
-export function usageOk(): number {
-  process.stdout.write(USAGE + '\n');
-  return 0;
+/** `scratchyard CMD --help`. */
+export function usageOf(cmd: string): () => number {
+  return () => {
+    process.stdout.write(usageText(cmd) + '\n');
+    return 0;
+  };
 }

@@ -49,6 +49,10 @@ describe('schema and usage', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('usage: scratchyard');
     }
+    // After a precise message, the command's own usage lines, not all forty.
+    const r = cli(['build', '--format', 'zip']);
+    expect(r.stderr).toMatch(/^scratchyard: unknown format "zip" .*\n\nusage: scratchyard build /);
+    expect(r.stderr).not.toContain('scratchyard inspect');
   });
 });
 
