@@ -37,10 +37,10 @@ function shortDigests(s: string): string {
   return s.replace(/\b((?:file|dir|multi):)([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1$2…');
 }
 
-/** What a layer of ours does: its recipe name and its sources' kinds, `app: busybox, file ×2`. */
-export function recipeLayerLabel(name: string, kinds: readonly string[]): string {
+/** What a layer of ours does: its recipe name and its sources' kinds, `app: busybox, file ×2`; `bare` for a layer without sources (a base image's). */
+export function recipeLayerLabel(name: string, kinds: readonly string[], bare = 'no sources'): string {
   const counts = new Map<string, number>();
   for (const k of kinds) counts.set(k, (counts.get(k) ?? 0) + 1);
   const list = [...counts].map(([k, n]) => (n > 1 ? `${k} ×${n}` : k)).join(', ');
-  return `${name}: ${list || 'no sources'}`;
+  return `${name}: ${list || bare}`;
 }
