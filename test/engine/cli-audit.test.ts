@@ -77,6 +77,19 @@ describe('the command line, found by an audit', () => {
     expect(r.stdout).toBe('/no/such/dir\ndrwxr-xr-x\n');
   });
 
+  it('inspect of a project on a base image says which base and layer each base layer is', () => {
+    const out = path.join(a.out, 'base-image');
+    expect(bounded(['build', project, '--format', 'docker', '--out', out, '--no-sbom']).code).toBe(0);
+    const dir = path.join(a.out, 'on-base');
+    expect(bounded(['init', '--from', path.join(out, 'hello.docker.tar'), dir]).code).toBe(0);
+    const r = bounded(['inspect', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    // (the table cuts long commands short)
+    expect(r.stdout).toMatch(/base~1: base \S+hello\.docker\.tar layer 1 o/);
+    expect(r.stdout).toMatch(/base: base \S+hello\.docker\.tar layer 2 of 2/);
+    expect(r.stdout).not.toContain('no sources');
+  });
+
   it('push refuses a destination with a digest or a bracketed IPv6 registry before building', () => {
     const digest = `sha256:${'1'.repeat(64)}`;
     for (const [dest, says] of [
