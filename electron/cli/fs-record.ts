@@ -155,7 +155,8 @@ export function startRecording(rules: RecordingRules): Recording | undefined {
         wrap(fsb, name, ([p]) => look(p, 'l'));
         break;
       case 'realpath':
-        wrap(fsb, name, ([p]) => (look(p, 'r'), look(p, 's')));
+        // All a realpath tells is the path it resolves to (or its error): that, not the folder's contents.
+        wrap(fsb, name, ([p]) => look(p, 'r'));
         break;
       case 'mkdir':
         // mkdir -p of a folder that is there changes nothing and tells only that it is a folder.

@@ -37,6 +37,10 @@ describe('recording what a build looked at', () => {
     expect(r.written.size).toBe(0);
     const looks = Object.fromEntries([...r.looked].map(([p, s]) => [path.relative(dir, p), [...s.keys()].sort().join('')]));
     expect(looks).toEqual({ a: 'rs', sub: 'kls', missing: 's' });
+    // A realpath alone is a look at where the path leads, not at what it is.
+    const only = startRecording(rules())!;
+    realpathSync.native(dir);
+    expect([...only.stop().looked.get(dir)!.keys()]).toEqual(['r']);
     expect(r.looked.get(path.join(dir, 'a'))!.get('s')).toBe(lookAt('s', path.join(dir, 'a')));
     expect(r.looked.get(path.join(dir, 'missing'))!.get('s')).toBe('!ENOENT');
   });
