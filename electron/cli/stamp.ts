@@ -3,18 +3,19 @@
 // bundle loads (loading it is most of a no-op's time).
 //
 // A build writes a stamp only when it wrote nothing but its bookkeeping (the
-// roots and building marks), ran no program and opened no socket, and every
-// path it looked at (fs-record.ts lists them) was a local file system path.
-// The stamp holds, per path, what stat, lstat or realpath said at the end of
-// that build (device, inode, size, mode, mtime and ctime in ns), and the bytes
-// the build printed. A later run with the same key (its arguments, working
-// folder, environment, user, umask, terminal, node and bundle) replays them
-// when every path still answers the same, and refreshes the roots' time as the
-// engine would. Anything else, including any doubt about the stamp file, runs
-// the engine. ctime moves on every change to a file and cannot be set back
-// without the clock; a path changed within RACY_NS of the stamp (timestamps are
-// coarse) keeps the stamp from being written at all, as git does with a racily
-// clean index.
+// roots and building marks), ran no program, opened no socket and looked for
+// no process (fs-record.ts lists what taints a recording). The stamp holds,
+// per path, what stat, lstat, realpath or "is it a folder" said just before
+// the build first used it (device, inode, size, mode, mtime and ctime in ns),
+// and the bytes the build printed; a path that answers otherwise at the end of
+// the build keeps the stamp from being written. A later run with the same key
+// (its arguments, working folder, environment, user, umask, terminal, node and
+// bundle) replays them when every path still answers the same, and refreshes
+// the roots' time as the engine would. Anything else, including any doubt
+// about the stamp file, runs the engine. ctime moves on every change to a file
+// and cannot be set back without the clock; a path changed within RACY_NS
+// before the build started (timestamps are coarse) keeps the stamp from being
+// written at all, as git does with a racily clean index.
 //
 // The stamp lives in the cache folder and is untrusted like all of it: read
 // only when it is a regular file owned by us and writable by nobody else, in a
