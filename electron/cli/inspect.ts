@@ -4,6 +4,7 @@
 // analysis). stdout carries the report; --ci makes thresholds an exit code,
 // as dive's CI mode does.
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { ImageAnalysis } from '../../shared/contract';
 import { bytes, parseBytes } from '../../shared/units';
 import { compareTrees, fileListDiff, openImage } from '../engine/inspect';
@@ -22,7 +23,12 @@ import { INSPECT_USAGE } from './usage';
 /** inspect's figures: an image's from its layers' tar headers alone (no trees, nothing stored), a project's from its build. */
 async function figuresOf(target: string, cacheDir: string, ropts: RegistryOptions): Promise<ImageAnalysis> {
   const image = await imageTarget(target, cacheDir, ropts, (line) => process.stderr.write(`${line}\n`));
-  if (image) return imageAnalysis(image.label, await inspectImageFile(image.path, image.tag !== undefined ? { tag: image.tag } : {}));
+  if (image) {
+    const figures = imageAnalysis(image.label, await inspectImageFile(image.path, image.tag !== undefined ? { tag: image.tag } : {}));
+    // Nothing of an image file is stored, but the command's code cache is kept in the cache folder, as every other command's.
+    await mkdir(cacheDir, { recursive: true }).catch(() => undefined);
+    return figures;
+  }
   return analysis(await show(target, cacheDir, false, new Progress(process.stderr), ropts));
 }
 
