@@ -2,7 +2,7 @@
 // compiled here (gcc, at test time) is put in a stage built without Debian,
 // copied out with `from:`, and its library, interpreter and symbol versions
 // come from (and are checked against) that stage and the image, never the host.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, lacks, sh, tempDir } from '../helpers/env';
@@ -76,7 +76,7 @@ ${indent}  path: ${p}
 ${indent}  target: ${target}
 `;
 
-/** Paths of the image, from `scratchyard ls` (symlinks as "path -> target"). */
+/** Paths of the image, from `scratchyard ls` (a line per path: its mode, owner and content digest). */
 function listing(project: string): string {
   const r = cli(['ls', project, '--cache', cache]);
   expect(r.code, r.stderr).toBe(0);
@@ -185,6 +185,45 @@ ${copyIn('b/libfoo.so.1.0', '/lib/x86_64-linux-gnu/libfoo.so.1', '      ')}`;
     const r = cli(['build', p, '--cache', cache, '--out', path.join(work, 'image-versions-out')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('needs version FOO_2.0 of libfoo.so.1, but /lib/x86_64-linux-gnu/libfoo.so.1 (from the image) defines only FOO_1.0');
+  });
+
+  // ld.so joins $ORIGIN/L/../lib and the kernel follows L before "..": the library is where L leads, one folder up, not beside L.
+  it('follows an RPATH that climbs out through a symlink (L/../lib), and the image walks it the same way', () => {
+    const p = path.join(work, 'origin-climb');
+    compile(path.join(p, 'b'), { progFlags: ['-Wl,--disable-new-dtags', '-Wl,-rpath,$ORIGIN/L/../lib'] });
+    writeProject(
+      p,
+      recipe('originclimb', copyIn('b/libfoo.so.1.0', '/opt/real/lib/libfoo.so.1') + copyIn('b/prog', '/app/bin/prog') + symlink('/app/bin/L', '../../opt/real/sub') + '          - kind: dir\n            path: /opt/real/sub\n', copyOut('/app/bin/prog', '/app/bin/prog')).replace('/usr/local/bin/prog', '/app/bin/prog'),
+    );
+    const r = cli(['build', p, '--cache', cache, '--out', path.join(work, 'origin-climb-out')]);
+    expect(r.code, r.stderr).toBe(0);
+    const ls = listing(p);
+    // Lexically, /app/bin/L/../lib is /app/bin/lib: nothing may be put there.
+    expect(has(ls, '/app/bin/lib/libfoo.so.1')).toBe(false);
+    expect(has(ls, '/opt/real/lib/libfoo.so.1')).toBe(true);
+    expect(ls).toMatch(/^\.\/app\/bin\/L 0120777-/m);
+    expect(has(ls, '/opt/real/sub')).toBe(true);
+    expect(cli(['run', p, '--runner', 'chroot', '--cache', cache]).stdout).toBe('foo says 42\n');
+  });
+
+  it('the same from this machine: a host program whose RPATH climbs out through a symlink runs in the image', () => {
+    const host = path.join(work, 'host-climb');
+    compile(path.join(host, 'b'), { progFlags: ['-Wl,--enable-new-dtags', '-Wl,-rpath,$ORIGIN/L/../lib'] });
+    mkdirSync(path.join(host, 'real/lib'), { recursive: true });
+    mkdirSync(path.join(host, 'real/sub'), { recursive: true });
+    mkdirSync(path.join(host, 'app/bin'), { recursive: true });
+    sh('cp', [path.join(host, 'b/libfoo.so.1.0'), path.join(host, 'real/lib/libfoo.so.1')]);
+    sh('cp', [path.join(host, 'b/prog'), path.join(host, 'app/bin/prog')]);
+    symlinkSync(path.join(host, 'real/sub'), path.join(host, 'app/bin/L'));
+    expect(sh(path.join(host, 'app/bin/prog'), []).stdout).toBe('foo says 42\n');
+    const p = path.join(work, 'host-climb-project');
+    writeProject(p, `name: hostclimb\nconfig:\n  entrypoint: ["${host}/app/bin/prog"]\nlayers:\n  - name: app\n    sources:\n      - kind: host\n        paths: [${host}/app/bin/prog]\n        libs: true\n`);
+    const r = cli(['build', p, '--cache', cache, '--out', path.join(work, 'host-climb-out')]);
+    expect(r.code, r.stderr).toBe(0);
+    const ls = listing(p);
+    expect(has(ls, `${host}/real/lib/libfoo.so.1`)).toBe(true);
+    expect(has(ls, `${host}/app/bin/lib/libfoo.so.1`)).toBe(false);
+    expect(cli(['run', p, '--runner', 'chroot', '--cache', cache]).stdout).toBe('foo says 42\n');
   });
 
   it('a library found nowhere names the trees and folders searched', () => {

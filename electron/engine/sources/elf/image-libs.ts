@@ -11,6 +11,7 @@
 // $ORIGIN is the folder the program will be in in the image (as at run time),
 // so a program copied out of its stage's folder layout does not find its
 // $ORIGIN libraries in the stage: a build error, not an image that fails later.
+import { promises as fs } from 'node:fs';
 import type { ImagePath } from '../../../../shared/brand';
 import { imagePath, joinImage, parentOf, resolveLinkTarget } from '../../model/path';
 import { putEntry, type Tree } from '../../model/tree';
@@ -76,8 +77,11 @@ export async function addLibraries(req: LibsRequest): Promise<void> {
       if (await imageView.stat(lib)) continue; // already in the image: the loader maps that one
       const added: Tree = new Map();
       try {
-        if (origin instanceof TreeView) copyChain(origin, image, imagePath(lib), added);
-        else await addHostPath(req.store, added, imagePath(lib));
+        // A ".." after a symlink climbs out of where the symlink leads: the path is walked as the kernel walks it.
+        const clean = imagePath(lib);
+        const at = clean === lib ? clean : await walkedInto(origin, image, imageView, lib, added);
+        if (origin instanceof TreeView) copyChain(origin, image, at, added);
+        else await addHostPath(req.store, added, at);
       } catch (e) {
         throw new RecipeError(req.field, (e as Error).message);
       }
@@ -135,4 +139,60 @@ function copyChain(from: TreeView, image: Tree, p: ImagePath, out: Tree, hops = 
   const { link: _hardLinkGroupOfTheStage, ...entry } = r.entry;
   out.set(dest, entry);
   if (entry.type === 'symlink') copyChain(from, image, resolveLinkTarget(dest, entry.target ?? ''), out, hops + 1);
+}
+
+/** A path's entry before symlinks are followed: enough to walk a path the kernel's way. */
+type Look = { type: 'symlink'; target: string } | { type: 'dir' | 'other' };
+
+async function look(origin: FsView, p: ImagePath): Promise<Look | undefined> {
+  if (origin instanceof TreeView) {
+    const e = origin.tree.get(p);
+    return e && (e.type === 'symlink' ? { type: 'symlink', target: e.target ?? '' } : { type: e.type === 'dir' ? 'dir' : 'other' });
+  }
+  const st = await fs.lstat(p).catch(() => undefined);
+  if (!st) return undefined;
+  return st.isSymbolicLink() ? { type: 'symlink', target: await fs.readlink(p) } : { type: st.isDirectory() ? 'dir' : 'other' };
+}
+
+/**
+ * Where `raw` (a path the loader found a library at, with ".." in it) really
+ * is in `origin`, walked as the kernel walks it: each symlink on the way
+ * followed before the ".." after it. The image must let the loader walk it
+ * the same way, so every symlink met is put in `out` as it is, and every
+ * folder the walk passes through that the image lacks and that holds nothing
+ * else added is made. The last name is left to the caller (a symlink there
+ * is copied as one, with its target).
+ */
+async function walkedInto(origin: FsView, image: Tree, imageView: TreeView, raw: string, out: Tree): Promise<ImagePath> {
+  const todo = raw.split('/').filter((s) => s !== '' && s !== '.').reverse();
+  const last = todo.shift();
+  if (last === undefined || last === '..') throw new Error(`${raw}: not a file`);
+  let cur = '/' as ImagePath;
+  const passed = new Set<ImagePath>();
+  for (let hops = 0; todo.length; ) {
+    const name = todo.pop()!;
+    if (name === '..') {
+      cur = parentOf(cur);
+      continue;
+    }
+    const next = joinImage(cur, name);
+    const seen = await look(origin, next);
+    if (seen?.type === 'symlink') {
+      if (++hops > MAX_SYMLINKS) throw new Error(`too many levels of symbolic links at ${next} in ${origin.label}`);
+      if (!('path' in resolveInTree(image, next, false))) out.set(next, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, target: seen.target });
+      todo.push(...seen.target.split('/').filter((s) => s !== '' && s !== '.').reverse());
+      if (seen.target.startsWith('/')) cur = '/' as ImagePath;
+      continue;
+    }
+    if (seen?.type !== 'dir') throw new Error(`${raw}: ${next} ${seen ? 'is not a folder' : 'does not exist'} in ${origin.label}`);
+    passed.add(next);
+    cur = next;
+  }
+  const at = joinImage(cur, last);
+  // A folder the loader only passes through (a symlink's target it climbs out of) must exist; the file's own folders are made as its parents.
+  for (const d of passed) {
+    if (at.startsWith(`${d}/`) || out.has(d) || (await imageView.stat(d))) continue;
+    out.set(d, { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 });
+  }
+  return at;
 }
