@@ -18,12 +18,12 @@ import { requireTool } from '../tools/registry';
 import { HOST_SCRATCH, hostRoot, identityFor, runSandboxed } from '../tools/sandbox';
 import { makeWorkDir, removeWorkDir } from '../tools/workdir';
 import { isElf, parseElf } from './elf/parse';
+import { hostLook, walkPath } from './elf/view';
 import { addHostPath, hostEntry } from './hostfs';
 import { tracedPaths } from './strace-parse';
 import type { SourceContext } from './types';
 
 export const TRACE_DIR = 'scratchyard.trace';
-const MAX_LINKS = 40;
 /** Host state, not files a program ships with: never taken. */
 const NOT_HOST_FILES = ['/proc', '/sys', '/dev', '/tmp', '/var/tmp', '/run', '/var/run', '/home', '/root'];
 /** The host loader's cache describes the host's libraries, not the image's. */
@@ -53,33 +53,8 @@ async function traceKey(argv: string[], ctx: TraceContext): Promise<string> {
  * and the regular file it ends at (none for a folder, a device, a missing file).
  */
 export async function hostChain(p: string): Promise<{ links: string[]; file?: string }> {
-  const links: string[] = [];
-  const parts = p.split('/').filter(Boolean);
-  let cur = '/';
-  let hops = 0;
-  while (parts.length) {
-    const seg = parts.shift()!;
-    if (seg === '.') continue;
-    if (seg === '..') {
-      cur = path.dirname(cur);
-      continue;
-    }
-    const next = path.join(cur, seg);
-    const st = await fs.lstat(next).catch(() => undefined);
-    if (!st) return { links };
-    if (st.isSymbolicLink()) {
-      if (++hops > MAX_LINKS) return { links };
-      links.push(next);
-      const target = await fs.readlink(next);
-      parts.unshift(...target.split('/').filter(Boolean));
-      if (target.startsWith('/')) cur = '/';
-      continue;
-    }
-    cur = next;
-    if (parts.length === 0) return st.isFile() ? { links, file: cur } : { links };
-    if (!st.isDirectory()) return { links };
-  }
-  return { links };
+  const w = await walkPath(p, hostLook, true);
+  return { links: w.links.map((l) => l.path), ...(w.end?.type === 'file' ? { file: w.end.path } : {}) };
 }
 
 /** What a trace needs of a source's context (a trace run from the app has no build around it). */

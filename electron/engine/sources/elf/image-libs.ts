@@ -11,7 +11,6 @@
 // $ORIGIN is the folder the program will be in in the image (as at run time),
 // so a program copied out of its stage's folder layout does not find its
 // $ORIGIN libraries in the stage: a build error, not an image that fails later.
-import { promises as fs } from 'node:fs';
 import type { ImagePath } from '../../../../shared/brand';
 import { imagePath, joinImage, parentOf, resolveLinkTarget } from '../../model/path';
 import { putEntry, type Tree } from '../../model/tree';
@@ -20,7 +19,7 @@ import { addHostPath } from '../hostfs';
 import { RecipeError, type FileOrigin } from '../types';
 import { libraryClosure, LoaderConfigError, missingKey, type ClosureResult, type ClosureRoot } from './closure';
 import { ElfError, isElf } from './parse';
-import { hostView, LayeredView, MAX_SYMLINKS, resolveInTree, TreeView, type FsView } from './view';
+import { hostLook, hostView, LayeredView, MAX_SYMLINKS, resolveInTree, TreeView, walkPath, type FsView, type Look } from './view';
 
 export interface LibsRequest {
   store: BlobStore;
@@ -141,56 +140,33 @@ function copyChain(from: TreeView, image: Tree, p: ImagePath, out: Tree, hops = 
   if (entry.type === 'symlink') copyChain(from, image, resolveLinkTarget(dest, entry.target ?? ''), out, hops + 1);
 }
 
-/** A path's entry before symlinks are followed: enough to walk a path the kernel's way. */
-type Look = { type: 'symlink'; target: string } | { type: 'dir' | 'other' };
-
-async function look(origin: FsView, p: ImagePath): Promise<Look | undefined> {
-  if (origin instanceof TreeView) {
+/** The entry at `p` in the tree or on the machine a library comes from, symlinks not followed. */
+function lookIn(origin: FsView): (p: ImagePath) => Promise<Look | undefined> {
+  if (!(origin instanceof TreeView)) return hostLook;
+  return async (p) => {
     const e = origin.tree.get(p);
-    return e && (e.type === 'symlink' ? { type: 'symlink', target: e.target ?? '' } : { type: e.type === 'dir' ? 'dir' : 'other' });
-  }
-  const st = await fs.lstat(p).catch(() => undefined);
-  if (!st) return undefined;
-  return st.isSymbolicLink() ? { type: 'symlink', target: await fs.readlink(p) } : { type: st.isDirectory() ? 'dir' : 'other' };
+    if (!e) return undefined;
+    return e.type === 'symlink' ? { type: 'symlink', target: e.target ?? '' } : { type: e.type === 'file' || e.type === 'dir' ? e.type : 'other' };
+  };
 }
 
 /**
  * Where `raw` (a path the loader found a library at, with ".." in it) really
- * is in `origin`, walked as the kernel walks it: each symlink on the way
- * followed before the ".." after it. The image must let the loader walk it
- * the same way, so every symlink met is put in `out` as it is, and every
- * folder the walk passes through that the image lacks and that holds nothing
- * else added is made. The last name is left to the caller (a symlink there
- * is copied as one, with its target).
+ * is in `origin`, walked as the kernel walks it (walkPath). The image must let
+ * the loader walk it the same way, so every symlink met is put in `out` as it
+ * is, and every folder the walk passes through that the image lacks and that
+ * holds nothing else added is made. The last name is left to the caller (a
+ * symlink there is copied as one, with its target).
  */
 async function walkedInto(origin: FsView, image: Tree, imageView: TreeView, raw: string, out: Tree): Promise<ImagePath> {
-  const todo = raw.split('/').filter((s) => s !== '' && s !== '.').reverse();
-  const last = todo.shift();
-  if (last === undefined || last === '..') throw new Error(`${raw}: not a file`);
-  let cur = '/' as ImagePath;
-  const passed = new Set<ImagePath>();
-  for (let hops = 0; todo.length; ) {
-    const name = todo.pop()!;
-    if (name === '..') {
-      cur = parentOf(cur);
-      continue;
-    }
-    const next = joinImage(cur, name);
-    const seen = await look(origin, next);
-    if (seen?.type === 'symlink') {
-      if (++hops > MAX_SYMLINKS) throw new Error(`too many levels of symbolic links at ${next} in ${origin.label}`);
-      if (!('path' in resolveInTree(image, next, false))) out.set(next, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, target: seen.target });
-      todo.push(...seen.target.split('/').filter((s) => s !== '' && s !== '.').reverse());
-      if (seen.target.startsWith('/')) cur = '/' as ImagePath;
-      continue;
-    }
-    if (seen?.type !== 'dir') throw new Error(`${raw}: ${next} ${seen ? 'is not a folder' : 'does not exist'} in ${origin.label}`);
-    passed.add(next);
-    cur = next;
+  const w = await walkPath(raw, lookIn(origin), false);
+  if (w.missing || !w.end) throw new Error(`${raw} in ${origin.label}: ${w.missing ?? 'not a file'}`);
+  const at = w.end.path;
+  for (const l of w.links) {
+    if (!('path' in resolveInTree(image, l.path, false))) out.set(l.path, { type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, target: l.target });
   }
-  const at = joinImage(cur, last);
   // A folder the loader only passes through (a symlink's target it climbs out of) must exist; the file's own folders are made as its parents.
-  for (const d of passed) {
+  for (const d of w.passed) {
     if (at.startsWith(`${d}/`) || out.has(d) || (await imageView.stat(d))) continue;
     out.set(d, { type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0 });
   }

@@ -67,6 +67,61 @@ export const hostView: FsView = {
   realpath: (p) => fs.realpath(p).catch(() => undefined),
 };
 
+/** A path's own entry, symlinks not followed: what walkPath asks of a filesystem. */
+export type Look = { type: 'symlink'; target: string } | { type: 'file' | 'dir' | 'other' };
+
+/** This machine's entry at `p`, or undefined. */
+export async function hostLook(p: string): Promise<Look | undefined> {
+  const st = await fs.lstat(p).catch(() => undefined);
+  if (!st) return undefined;
+  if (st.isSymbolicLink()) return { type: 'symlink', target: await fs.readlink(p) };
+  return { type: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other' };
+}
+
+/** What walkPath met: the symlinks followed, the folders passed through, and where the walk ended (or why it stopped). */
+export interface Walked {
+  links: { path: ImagePath; target: string }[];
+  passed: ImagePath[];
+  end?: { path: ImagePath; type: Look['type'] };
+  missing?: string;
+}
+
+/**
+ * Walk `raw` component by component as the kernel does: each symlink followed
+ * where it is met, so a ".." after it climbs out of where it leads (not out of
+ * the folder holding it), ".." stopping at "/", at most MAX_SYMLINKS links.
+ * Without `followLast`, the last name is where the walk ends, whatever it is.
+ */
+export async function walkPath(raw: string, look: (p: ImagePath) => Promise<Look | undefined>, followLast: boolean): Promise<Walked> {
+  const todo = raw.split('/').filter((s) => s !== '' && s !== '.').reverse();
+  const w: Walked = { links: [], passed: [] };
+  let cur = '/' as ImagePath;
+  for (let hops = 0; todo.length; ) {
+    const name = todo.pop()!;
+    if (name === '..') {
+      cur = joinImageLenient(cur, '..');
+      continue;
+    }
+    const next = joinImageLenient(cur, name);
+    const last = todo.length === 0;
+    const seen = await look(next);
+    if (last && !followLast) return { ...w, end: { path: next, type: seen?.type ?? 'other' }, ...(seen ? {} : { missing: `${next} does not exist` }) };
+    if (!seen) return { ...w, missing: `${next} does not exist` };
+    if (seen.type === 'symlink') {
+      if (++hops > MAX_SYMLINKS) return { ...w, missing: `too many levels of symbolic links at ${next}` };
+      w.links.push({ path: next, target: seen.target });
+      todo.push(...seen.target.split('/').filter((s) => s !== '' && s !== '.').reverse());
+      if (seen.target.startsWith('/')) cur = '/' as ImagePath;
+      continue;
+    }
+    if (last) return { ...w, end: { path: next, type: seen.type } };
+    if (seen.type !== 'dir') return { ...w, missing: `${next} is not a folder` };
+    w.passed.push(next);
+    cur = next;
+  }
+  return { ...w, end: { path: cur, type: 'dir' } };
+}
+
 /** Where a path leads inside a tree. */
 export type Resolved = { path: ImagePath; entry: Entry } | { missing: string };
 
