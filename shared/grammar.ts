@@ -87,14 +87,19 @@ export function fileSystemPathProblem(p: string): string | undefined {
   return undefined;
 }
 
+/** "proc" or "sys" when absolute path `p` lies under /proc or /sys, the kernel's live view of this machine: never a file to copy or a place to write. */
+export function pseudoFsRoot(p: string): 'proc' | 'sys' | undefined {
+  return /^\/+(proc|sys)(\/|$)/.exec(p)?.[1] as 'proc' | 'sys' | undefined;
+}
+
 /** An absolute path on the build machine. */
 export function hostPathProblem(p: string): string | undefined {
   if (p === '') return 'is empty: expected an absolute host path';
   const c = controlProblem(p);
   if (c) return c;
   if (!p.startsWith('/')) return 'expected an absolute host path, starting with "/"';
-  const fs = /^\/+(proc|sys)(\/|$)/.exec(p);
-  if (fs) return `is under /${fs[1]}: the kernel's live view of this machine and of the build itself (its environment, its memory), not a file to put in an image`;
+  const fs = pseudoFsRoot(p);
+  if (fs) return `is under /${fs}: the kernel's live view of this machine and of the build itself (its environment, its memory), not a file to put in an image`;
   return undefined;
 }
 

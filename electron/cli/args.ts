@@ -3,6 +3,7 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { pseudoFsRoot } from '../../shared/grammar';
 
 /** Bad arguments: main prints the message and the usage text, and exits 2. */
 export class UsageError extends Error {}
@@ -35,8 +36,8 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
  */
 export function writablePlace(flag: string, p: string): void {
   const real = nearestReal(p);
-  const m = /^\/(proc|sys)(\/|$)/.exec(real);
-  if (m) throw new UsageError(`${flag} ${p}: is under /${m[1]}${real !== path.resolve(p) ? ` (${real})` : ''}, the kernel's view of this machine: not a place to write`);
+  const fs = pseudoFsRoot(real);
+  if (fs) throw new UsageError(`${flag} ${p}: is under /${fs}${real !== path.resolve(p) ? ` (${real})` : ''}, the kernel's view of this machine: not a place to write`);
 }
 
 /** `p` with its nearest existing ancestor resolved as the kernel would (symlinks followed), the rest as given. */

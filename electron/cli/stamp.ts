@@ -23,14 +23,14 @@
 // shape is checked field by field (zod lives in the engine bundle).
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { ownedAndPrivate, privateDir, readSealed, writeAtomic, writeSealed } from './sealed-file';
 
-// Required, not imported (see code-cache.ts: an ESM import of a built-in builds its whole facade).
+// Required, not imported (see sealed-file.ts: an ESM import of a built-in builds its whole facade).
 const builtin = createRequire(import.meta.url);
 const { createHash } = builtin('node:crypto') as typeof import('node:crypto');
 const fs = builtin('node:fs') as typeof import('node:fs');
 
 const MAGIC = Buffer.from('SYNOOP\0\x01');
-const HEADER = MAGIC.length + 32;
 /** A stamp names every path a build looked at: a few hundred for a host-file project; far more is not ours. */
 const CAP = 16 << 20;
 const RACY_NS = 2_000_000_000n;
@@ -101,10 +101,6 @@ interface Stamp {
   stderr: string;
 }
 
-function ownedAndPrivate(st: { uid: number; mode: number }): boolean {
-  return st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
-}
-
 function isStamp(v: unknown): v is Stamp {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Record<string, unknown>;
@@ -115,41 +111,13 @@ function isStamp(v: unknown): v is Stamp {
 }
 
 function readStamp(file: string): Stamp | undefined {
-  let fd: number | undefined;
+  const payload = readSealed(file, MAGIC, CAP);
+  if (!payload) return undefined;
   try {
-    const dir = fs.lstatSync(path.dirname(file));
-    if (!dir.isDirectory() || !ownedAndPrivate(dir)) return undefined;
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || !ownedAndPrivate(st) || st.size < HEADER || st.size > CAP) return undefined;
-    const buf = Buffer.allocUnsafe(st.size);
-    let got = 0;
-    while (got < st.size) {
-      const n = fs.readSync(fd, buf, got, st.size - got, got);
-      if (n === 0) return undefined;
-      got += n;
-    }
-    const payload = buf.subarray(HEADER);
-    if (!buf.subarray(0, MAGIC.length).equals(MAGIC) || !createHash('sha256').update(payload).digest().equals(buf.subarray(MAGIC.length, HEADER))) return undefined;
     const doc: unknown = JSON.parse(payload.toString('utf8'));
     return isStamp(doc) ? doc : undefined;
   } catch {
     return undefined;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-/** Write `text` to `file` through a private temporary and a rename; false when anything failed (nothing is left behind). */
-function writeAtomic(file: string, data: Buffer | string, mode: number): boolean {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.scratchyard-${process.pid}-${Math.random().toString(16).slice(2)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data, { mode, flag: 'wx' });
-    fs.renameSync(tmp, file);
-    return true;
-  } catch {
-    fs.rmSync(tmp, { force: true });
-    return false;
   }
 }
 
@@ -199,15 +167,7 @@ export function writeStamp(cacheDir: string, key: string, looked: Iterable<Dep>,
       if (ctime !== undefined && ctime > startNs - RACY_NS) return false;
       deps.push([look, p, first]);
     }
-    try {
-      fs.mkdirSync(dir, { mode: 0o700 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return false;
-    }
-    const st = fs.lstatSync(dir);
-    if (!st.isDirectory() || !ownedAndPrivate(st)) return false;
-    const payload = Buffer.from(JSON.stringify({ deps, ...rest }));
-    return writeAtomic(file, Buffer.concat([MAGIC, createHash('sha256').update(payload).digest(), payload]), 0o600);
+    return privateDir(dir) && writeSealed(file, MAGIC, Buffer.from(JSON.stringify({ deps, ...rest })));
   } catch {
     return false;
   }
