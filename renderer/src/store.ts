@@ -17,7 +17,7 @@ function withText(text: string): { yaml: string; stale: boolean; lastGoodYaml?: 
 
 export type Tab = 'explorer' | 'diff' | 'filelist' | 'inspect' | 'sizemap' | 'compare' | 'source' | 'yaml' | 'packages' | 'doctor';
 /** A node as it last reported; `at`: when it ended (the window's clock). */
-export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number; at?: number };
+export type NodeView = { id: string; label: string; state: 'running' | 'cached' | 'done' | 'failed'; ms?: number; detail?: string; progress?: number };
 export type WarningView = Omit<Extract<EngineEvent, { event: 'build.warning' }>, 'event'>;
 export type RunView = { id: string; kind: 'run' | 'shell'; title: string; code?: number; ms?: number };
 
@@ -55,8 +55,8 @@ interface BuildSlice {
   plan: number;
   /** The graph the running (or last) build planned: drawn with the nodes' states; empty before a build. */
   graph: PlanNode[];
-  /** When this window got the build's first plan. */
-  planAt?: number;
+  /** The shown build's time as the engine measured it (the summary's figure), once it has ended. */
+  graphMs?: number;
   nodes: NodeView[];
   /** What the host sources of the last build brought that the recipe may not mean to. */
   warnings: WarningView[];
@@ -111,10 +111,10 @@ export function engineBlocked(s: Pick<State, 'connection'>): string | undefined 
   return undefined;
 }
 
-/** A restored build's graph as it ran: its nodes end when the build ended, so the graph's total is the build's time. */
-function drawnRecord(record: BuildRecord | undefined): Pick<State, 'graph' | 'nodes' | 'planAt'> {
-  if (!record?.graph?.length) return { graph: [], nodes: [], planAt: undefined };
-  return { graph: record.graph, nodes: (record.nodes ?? []).map((n) => ({ ...n, at: record.at })), planAt: record.at - record.ms };
+/** A restored build's graph as it ran, with the build's time. */
+function drawnRecord(record: BuildRecord | undefined): Pick<State, 'graph' | 'nodes' | 'graphMs'> {
+  if (!record?.graph?.length) return { graph: [], nodes: [], graphMs: undefined };
+  return { graph: record.graph, nodes: record.nodes ?? [], graphMs: record.ms };
 }
 
 export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
@@ -197,7 +197,7 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
       const blocked = engineBlocked(get());
       if (blocked) return set({ error: blocked });
       latest.invalidate('tree');
-      set({ building: true, nodes: [], graph: [], planAt: undefined, warnings: [], plan: 0, error: undefined });
+      set({ building: true, nodes: [], graph: [], graphMs: undefined, warnings: [], plan: 0, error: undefined });
       // One separator per build: successive builds do not run together in the log.
       writeTerminal('build', `\r\n\x1b[2m──── build ${new Date().toLocaleTimeString()} ────\x1b[0m\r\n`);
       try {
@@ -209,7 +209,7 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
       }
     },
     async showBuild(build) {
-      set({ build, rows: {}, error: build.ok ? undefined : build.error });
+      set({ build, rows: {}, error: build.ok ? undefined : build.error, graphMs: build.record?.ms });
       if (build.record) writeTerminal('build', `\x1b[1m${summaryLine(build.record, Date.now(), get().project?.dir)}\x1b[0m\r\n`);
       void get().loadHistory();
       if (build.ok) await get().loadDir('/');
@@ -309,10 +309,10 @@ export function createStore(api: EngineApi): UseBoundStore<StoreApi<State>> {
 
   api.onEvent((e) => {
     // Sent again when a base image's layers become known: the same build, a fuller graph.
-    if (e.event === 'build.plan') store.setState((s) => ({ plan: e.nodes, graph: e.graph, planAt: s.planAt ?? Date.now() }));
+    if (e.event === 'build.plan') store.setState({ plan: e.nodes, graph: e.graph });
     if (e.event === 'build.node') {
       store.setState((s) => {
-        const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail, progress: e.progress, ...(e.state === 'running' ? {} : { at: Date.now() }) };
+        const node = { id: e.id, label: e.label, state: e.state, ms: e.ms, detail: e.detail, progress: e.progress };
         const i = s.nodes.findIndex((n) => n.id === e.id);
         return { nodes: i === -1 ? [...s.nodes, node] : s.nodes.map((n, j) => (j === i ? node : n)) };
       });

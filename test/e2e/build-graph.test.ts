@@ -42,6 +42,10 @@ describe.skipIf(lacks(CHROMIUM))('the build graph', () => {
     await page.getByRole('button', { name: 'Build', exact: true }).click();
     await expect.poll(() => total().textContent(), { timeout: 60_000 }).toMatch(ended);
     expect(await total().textContent()).toMatch(/^13 nodes · 13 done · 0 cached · /);
+    // One build, one time: the graph's total is the figure the summary above the log gives.
+    const built = /^Built .* in ([\d.]+ m?s) · /.exec((await page.getByLabel('Last build').textContent()) ?? '');
+    expect(built, 'the summary gives the build time').not.toBeNull();
+    expect((await total().textContent())!.endsWith(` · ${built![1]}`)).toBe(true);
     const items = graph().getByRole('listitem');
     expect(await items.count()).toBe(13);
     // State in words (and a time) in each node's name, not in colour alone.

@@ -38,7 +38,7 @@ function showNodes(graph: PlanNode[], nodes: NodeView[], building: boolean): Map
   return new Map(graph.map((p) => [p.id, { state: shownState(own.get(p.id)?.state, building), view: own.get(p.id), sub: subs.get(p.id) }]));
 }
 
-export function BuildGraph({ graph, nodes, building, planAt, progress }: { graph: PlanNode[]; nodes: NodeView[]; building: boolean; planAt?: number; progress?: ReactNode }) {
+export function BuildGraph({ graph, nodes, building, ms, progress }: { graph: PlanNode[]; nodes: NodeView[]; building: boolean; ms?: number; progress?: ReactNode }) {
   // Nodes that reported without being planned (none today) are drawn too, on their own.
   const all = useMemo(() => {
     const ids = new Set(graph.map((n) => n.id));
@@ -98,8 +98,8 @@ export function BuildGraph({ graph, nodes, building, planAt, progress }: { graph
     move(to[e.key]());
   };
 
-  const ends = nodes.map((n) => n.at).filter((t): t is number => t !== undefined);
-  const total = !building && planAt !== undefined && ends.length ? Math.max(...ends) - planAt : undefined;
+  // The build's own time, the one its summary gives: shown once it has ended.
+  const total = building ? undefined : ms;
   return (
     <div className="build-graph">
       <div className="graph-head">

@@ -118,7 +118,7 @@ export function Doctor() {
 }
 
 export function BuildPanel() {
-  const { nodes, plan, graph, planAt, building, warnings, build } = useStore();
+  const { nodes, plan, graph, graphMs, building, warnings, build } = useStore();
   const finished = nodes.filter((n) => n.state !== 'running').length;
   const bar = <progress aria-label="Build progress" max={plan || 1} value={finished} />;
   // A restored build draws the graph its record kept; an older record has none: it shows at the next build.
@@ -129,7 +129,7 @@ export function BuildPanel() {
     <section className={`build${showLog ? '' : ' no-log'}`} aria-label="Build">
       <div className="nodes">
         {graph.length > 0 ? (
-          <BuildGraph graph={graph} nodes={nodes} building={building} planAt={planAt} progress={bar} />
+          <BuildGraph graph={graph} nodes={nodes} building={building} ms={graphMs} progress={bar} />
         ) : (
           building || nodes.length ? bar : <span className="muted">{idle}</span>
         )}
