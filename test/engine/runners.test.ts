@@ -197,6 +197,17 @@ describe.skipIf(lacks('unshare', 'qemu-system-x86_64', '/bin/busybox') || !docke
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it.skipIf(lacks('podman'))("podman refusing a --workdir the image lacks is the run's result, not podman unable to run here", async () => {
+    // docker and the chroot make a missing workdir; podman refuses the run before its runtime starts.
+    const project = writeProject(path.join(work, 'podman-workdir'), EXIT3.replace('exit3', 'podmanworkdir'));
+    const r = await cliAsync(['run', project, '--runner', 'all', '--json', '--workdir', '/no/such/folder', '--cache', cache]);
+    const rows = JSON.parse(r.stdout) as Row[];
+    const podman = rows.find((x) => x.runner === 'podman')!;
+    expect(podman.skipped ?? false).toBe(false);
+    expect(JSON.stringify(podman)).toContain('workdir \\"/no/such/folder\\" does not exist');
+    expect(rows.find((x) => x.runner === 'docker')).toMatchObject({ code: 3, stdout: 'hi from /no/such/folder\n' });
+  });
+
   it('docker with no engine to talk to: a clear message, not a stack trace', async () => {
     const project = writeProject(path.join(work, 'nodocker'), EXIT3.replace('exit3', 'nodocker'));
     const r = await cliAsync(['run', project, '--runner', 'docker', '--cache', cache], { ...process.env, DOCKER_HOST: `unix://${work}/no-such.sock` });

@@ -21,6 +21,15 @@ export async function podmanProblem(): Promise<string | undefined> {
 
 const lastLine = (s: string) => s.split('\n').filter(Boolean).pop() ?? '';
 
+/**
+ * The OCI runtime (runc, crun) refusing to start any container on this machine, as opposed to
+ * podman refusing this run (a --workdir the image lacks, which docker would make): the first is
+ * the machine's, so a comparison leaves podman out; the second is the run's result.
+ */
+function podmanCannotRun(code: number, stderr: string): boolean {
+  return PODMAN_FAILED.has(code) && /^Error: /m.test(stderr) && /\b(runc|crun|OCI)\b/.test(stderr);
+}
+
 /** Load the archive (through its manifest.json: docker-archive transport) unless podman holds this image ID. */
 export async function ensurePodmanImage(podman: string, archive: string, id: string, signal?: AbortSignal): Promise<void> {
   const have = await exec(podman, ['image', 'exists', id]);
@@ -49,9 +58,7 @@ export const podmanRunner: Runner = {
       runner: 'podman',
       start: (io) =>
         startContainer(podman, args, request.flags, io, (code, stderr) =>
-          PODMAN_FAILED.has(code) && /^Error: /m.test(stderr) && /runc|crun|OCI|container/i.test(stderr)
-            ? new DockerUnavailableError(`podman cannot run containers here: ${lastLine(stderr).replace(/^Error: /, '')}`, { cannotRun: true })
-            : undefined,
+          podmanCannotRun(code, stderr) ? new DockerUnavailableError(`podman cannot run containers here: ${lastLine(stderr).replace(/^Error: /, '')}`, { cannotRun: true }) : undefined,
         ),
       terminal: async () => ({ file: podman, args: ['run', '--rm', '-it', ...args] }),
       release: async () => {},
