@@ -68,13 +68,16 @@ function utf8Length(s: string): number {
 }
 
 /**
- * What a path written into an image must also be (a recipe's paths, a rootfs
- * tarball's names): extractable by docker, podman and tar, and not a whiteout,
- * which those tools would apply to the layers below instead of writing.
+ * What any path in an image must be, a layer's whiteouts included: within
+ * PATH_MAX, NAME_MAX and MAX_PATH_DEPTH, so docker, podman and tar can
+ * extract it (and a tree of such paths costs bounded work per entry).
+ * `whiteouts`: false for a tree written as files (a recipe's paths, a rootfs
+ * tarball's names), where a ".wh." name would be applied to the layers below
+ * instead of written.
  */
-export function fileSystemPathProblem(p: string): string | undefined {
+export function fileSystemPathProblem(p: string, whiteouts = false): string | undefined {
   // Most paths are short: at 3 bytes a character at most, none of the limits can be reached.
-  if (p.length * 3 <= MAX_NAME_BYTES && !p.includes('/.wh.')) return undefined;
+  if (p.length * 3 <= MAX_NAME_BYTES && (whiteouts || !p.includes('/.wh.'))) return undefined;
   const bytes = utf8Length(p);
   if (bytes > MAX_PATH_BYTES) return `is ${bytes} bytes long: at most ${MAX_PATH_BYTES} (PATH_MAX) fit a path docker and tar can extract`;
   const parts = p.split('/').filter((s) => s !== '');
@@ -82,7 +85,7 @@ export function fileSystemPathProblem(p: string): string | undefined {
   for (const s of parts) {
     const n = utf8Length(s);
     if (n > MAX_NAME_BYTES) return `has a name of ${n} bytes ("${s.slice(0, 24)}…"): at most ${MAX_NAME_BYTES} (NAME_MAX)`;
-    if (s.startsWith('.wh.')) return `has a name beginning ".wh." ("${s}"): docker and podman read it as a whiteout, deleting from the layers below instead of writing a file`;
+    if (!whiteouts && s.startsWith('.wh.')) return `has a name beginning ".wh." ("${s}"): docker and podman read it as a whiteout, deleting from the layers below instead of writing a file`;
   }
   return undefined;
 }

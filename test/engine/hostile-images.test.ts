@@ -502,6 +502,26 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     expectRefused(i, 1, 'the name "a\\xff" is not UTF-8 text');
   });
 
+  it('a layer path no tool can extract (past PATH_MAX, NAME_MAX or 512 deep) is refused at its entry, fast, by inspect, ls and a build on it', async () => {
+    // 3000 deep: the names alone are 9 MB, and a tree of them cost time and memory quadratic in the depth.
+    const deepTree = Array.from({ length: 3000 }, (_, i) => ({ name: `${'a/'.repeat(i + 1)}`, type: 'directory' as const }));
+    const cases: [string, Entry[], RegExp][] = [
+      ['3000 folders deep', deepTree, /entry "(a\/){100}.*…": the path is \d+ bytes long: at most 4095 \(PATH_MAX\)|the path is 513 folders deep: at most 512/],
+      ['a 300-byte name', [{ name: 'b'.repeat(300) }], /entry "b+…": the path has a name of 300 bytes .*NAME_MAX/],
+    ];
+    for (const [what, entries, says] of cases) {
+      const img = await writeTar(place('.tar'), dockerImage({ layers: [await layerOf(entries)] }));
+      for (const cmd of ['inspect', 'ls'] as const) {
+        const r = expectContained(a, () => boundedCli([cmd, img, '--cache', a.cache], { timeoutMs: 30_000 }));
+        expectRefused(r, 1, says, 400);
+        expect(r.stderr, `${cmd} ${what}`).toContain('layer 0');
+      }
+      const dir = writeProject(path.join(a.dir, `p${++n}`), `name: t\nlayers:\n  - name: base\n    sources:\n      - kind: image\n        ref: ${img}\n`);
+      const r = expectContained(a, () => boundedCli(['build', dir, '--cache', a.cache, '--out', a.out, '--no-sbom'], { timeoutMs: 30_000 }));
+      expectRefused(r, 1, says, 400);
+    }
+  });
+
   it('a plain layer its descriptor calls gzip (as skopeo\'s docker-daemon source writes) is typed by its bytes in what we write: umoci unpacks it', async () => {
     const l = await layerOf(files);
     const base = writeDir(place(), ociImage({ layers: [l], layerMediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' }));

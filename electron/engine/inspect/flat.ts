@@ -11,6 +11,7 @@
 // analyze.ts computes the same figures from trees (the app's path); the two
 // agree to the byte (test/engine/inspect-flat.test.ts).
 import type { Sha256 } from '../../../shared/brand';
+import { fileSystemPathProblem } from '../../../shared/grammar';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../model/diff';
 import { TreeConflictError } from '../model/tree';
 import { scanImageHeaders } from '../oci/read';
@@ -277,6 +278,11 @@ class FlatImage {
   /** One header of the layer being read, as tar-import's TreeBuilder takes it. */
   entry(layer: Layer, h: HeaderRecord): void {
     const p = h.name;
+    // tar-import's limits on a layer's paths (no short path can reach them: no string is made for one).
+    if (p.length > 80) {
+      const why = fileSystemPathProblem(imagePathOf(p), true);
+      if (why) throw new TarError(`entry "${p.length > 200 ? p.slice(0, 200) + '…' : p}": the path ${why}`);
+    }
     let id: number;
     if (h.type === 'link') {
       const target = h.linkname;

@@ -107,9 +107,10 @@ class TreeBuilder {
 
   add(h: TarHeader, stored: { digest: Sha256; size: number } | undefined): void {
     const p = joinImage(this.dest, h.name);
+    // A layer's paths too: one no tool can extract is refused before a tree of them costs time quadratic in their depth.
+    const why = fileSystemPathProblem(p, !this.rootfs);
+    if (why) throw new TarError(`entry "${h.name.length > 200 ? h.name.slice(0, 200) + '…' : h.name}": the path ${why}`);
     if (this.rootfs) {
-      const why = fileSystemPathProblem(p);
-      if (why) throw new TarError(`entry "${h.name.length > 200 ? h.name.slice(0, 200) + '…' : h.name}": the path ${why}`);
       if (!KEPT.has(h.type)) throw new TarError(`entry "${h.name}" is of a type a rootfs cannot hold (${h.type === 'other' ? 'GNU sparse, a volume label or an unknown type flag' : h.type}): refused rather than dropped`);
     }
     let e: Entry;
