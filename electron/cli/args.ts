@@ -25,8 +25,25 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
     if (cacheSeen !== undefined) writablePlace('--cache', cacheSeen);
     return parsed;
   } catch (e) {
-    throw e instanceof UsageError ? e : new UsageError((e as Error).message);
+    throw e instanceof UsageError ? e : new UsageError(parseArgsMessage(e as Error & { code?: string }));
   }
+}
+
+/** node's parseArgs complaints in our words (its unknown-option advice even ends on an unclosed quote). */
+function parseArgsMessage(e: Error & { code?: string }): string {
+  // "Unknown option '-x'", "Option '-w, --workdir <value>' argument missing": the long name when there is one.
+  const quoted = /'(-[^']*)'/.exec(e.message)?.[1];
+  const named = quoted && (/--[^\s<=]+/.exec(quoted)?.[0] ?? /-[^\s,<=]+/.exec(quoted)?.[0]);
+  if (!named) return e.message;
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${named} (a value that starts with "-" goes after --, as in -- ${named})`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (/argument missing/.test(e.message)) return `${named} expects a value`;
+    // "-w --cache X": the next word looks like an option, not the value.
+    const long = /'(--[^=']+)=-XYZ'/.exec(e.message)?.[1] ?? named;
+    if (/ambiguous/.test(e.message)) return `${named} expects a value, and the next word is an option (a value that starts with "-" is written ${long}=VALUE)`;
+    return `${named} takes no value`;
+  }
+  return e.message;
 }
 
 /**

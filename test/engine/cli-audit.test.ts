@@ -34,6 +34,20 @@ describe('the command line, found by an audit', () => {
     }
   });
 
+  it('a bad option is named in our words, exit 2, with the command\'s usage', () => {
+    for (const [args, says] of [
+      [['build', '--bogus'], 'scratchyard: unknown option --bogus (a value that starts with "-" goes after --, as in -- --bogus)\n'],
+      [['run', project, '-w'], 'scratchyard: -w expects a value, and the next word is an option (a value that starts with "-" is written --workdir=VALUE)\n'],
+      [['run', project, '--cache', a.cache, '--workdir'], 'scratchyard: --workdir expects a value\n'],
+      [['inspect', project, '--json=yes'], 'scratchyard: --json takes no value\n'],
+    ] as const) {
+      const r = bounded([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.startsWith(says), r.stderr).toBe(true);
+      expect(r.stderr).toContain(`usage: scratchyard ${args[0]} `);
+    }
+  });
+
   it('sbom -o into a folder that is not there is refused before the work, naming the folder', () => {
     const r = bounded(['sbom', project, '-o', path.join(a.out, 'nowhere', 'x.json')]);
     expectRefused(r, 2, `the folder ${path.join(a.out, 'nowhere')} does not exist`);
