@@ -226,6 +226,28 @@ ${copyIn('b/libfoo.so.1.0', '/lib/x86_64-linux-gnu/libfoo.so.1', '      ')}`;
     expect(cli(['run', p, '--runner', 'chroot', '--cache', cache]).stdout).toBe('foo says 42\n');
   });
 
+  it('a library whose NEEDED only a library loaded by path meets (java\'s libjava.so and server/libjvm.so) builds; a program\'s does not', () => {
+    const host = path.join(work, 'preloaded');
+    mkdirSync(path.join(host, 'lib/server'), { recursive: true });
+    writeFileSync(path.join(host, 'jvm.c'), 'int jvm(void) { return 7; }\n');
+    writeFileSync(path.join(host, 'java.c'), 'int jvm(void);\nint java(void) { return jvm(); }\n');
+    writeFileSync(path.join(host, 'main.c'), 'int jvm(void);\nint main(void) { return jvm(); }\n');
+    const gcc = (args: string[]) => expect(sh('gcc', args, { cwd: host }).code).toBe(0);
+    gcc(['-shared', '-fPIC', '-o', 'lib/server/libjvm.so', '-Wl,-soname,libjvm.so', 'jvm.c']);
+    // Linked against server/, found at run time only because the launcher loaded libjvm.so by path first.
+    gcc(['-shared', '-fPIC', '-o', 'lib/libjava.so', 'java.c', '-Llib/server', '-ljvm', '-Wl,-rpath,$ORIGIN']);
+    gcc(['-o', 'lib/prog', 'main.c', '-Llib/server', '-ljvm', '-Wl,-rpath,$ORIGIN']);
+    const recipe = (paths: string[]) => `name: preloaded\nlayers:\n  - name: app\n    sources:\n      - kind: host\n        paths: [${paths.join(', ')}]\n        libs: true\n`;
+    const libs = writeProject(path.join(work, 'preloaded-libs'), recipe([`${host}/lib/libjava.so`, `${host}/lib/server/libjvm.so`]));
+    const ok = cli(['build', libs, '--cache', cache, '--out', path.join(work, 'preloaded-out')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    // A program is started by exec: nothing is loaded before its NEEDED are searched for.
+    const prog = writeProject(path.join(work, 'preloaded-prog'), recipe([`${host}/lib/prog`, `${host}/lib/server/libjvm.so`]));
+    const bad = cli(['build', prog, '--cache', cache, '--out', path.join(work, 'preloaded-prog-out')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`libjvm.so (needed by ${host}/lib/prog;`);
+  });
+
   it('a library found nowhere names the trees and folders searched', () => {
     const p = path.join(work, 'missing');
     compile(path.join(p, 'b'));

@@ -381,6 +381,16 @@ export async function libraryClosure(objects: ClosureRoot[], opts: ClosureOption
     }
   };
 
+  /** Another of the files given, a library named `name` (its SONAME, else its file name), that a process may have loaded by path. */
+  const byPath = async (name: string, from: string): Promise<{ path: string; file: ElfFile } | undefined> => {
+    for (const o of objects) {
+      if (o.path === from || (path.basename(o.path) !== name && !o.bytes)) continue;
+      const file = await files.get(o.path, o.bytes).catch(() => null);
+      if (file && file.info.interp === undefined && (file.info.soname ?? path.basename(o.path)) === name) return { path: o.path, file };
+    }
+    return undefined;
+  };
+
   const seenRoots = new Set<string>();
   for (const o of objects) {
     if (seenRoots.has(o.path)) continue;
@@ -425,6 +435,13 @@ export async function libraryClosure(objects: ClosureRoot[], opts: ClosureOption
           }
         }
         if (!found) {
+          // A library is loaded into a process that may hold, loaded by path before it, one these files bring
+          // (java's libjli loads lib/server/libjvm.so by path, and libjava.so's NEEDED libjvm.so is then met by it).
+          const preloaded = root.info.interp === undefined ? await byPath(name, o.path) : undefined;
+          if (preloaded) {
+            loaded.push({ path: preloaded.path, info: preloaded.file.info, names: new Set([preloaded.path, name]), origin: originOf(preloaded.path), id: preloaded.file.id });
+            continue;
+          }
           addMissing(name, obj === root ? label : obj.path, candidates.map((c) => path.dirname(c)));
           continue;
         }
