@@ -205,6 +205,31 @@ describe.skipIf(lacks(CHROMIUM))('the file browser: open without typing', () => 
     expect(await dialog.count()).toBe(0);
   });
 
+  it('a dialog keeps the keyboard: Tab cycles inside it, and closed, focus is back on the button that opened it', async () => {
+    const focusedIn = (name: string) => page.evaluate((n) => !!document.activeElement?.closest(`[role="dialog"][aria-label="${n}"], [role="dialog"][aria-labelledby]`) && document.activeElement !== document.body, name);
+    for (const [button, name] of [
+      ['Open image…', 'Open image'],
+      ['Run with options…', 'Run the image'],
+    ] as const) {
+      const opener = page.getByRole('button', { name: button });
+      await opener.focus();
+      await page.keyboard.press('Enter');
+      const dialog = page.getByRole('dialog', { name });
+      await dialog.waitFor();
+      expect(await dialog.getAttribute('aria-modal')).toBe('true');
+      // Far more Tabs than the dialog has controls, both ways: focus never reaches the page behind.
+      for (const key of ['Tab', 'Shift+Tab']) {
+        for (let i = 0; i < 70; i++) {
+          await page.keyboard.press(key);
+          expect(await focusedIn(name), `${name}: ${key} ${i + 1}`).toBe(true);
+        }
+      }
+      await page.keyboard.press('Escape');
+      await expect.poll(() => dialog.count()).toBe(0);
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent)).toBe(button);
+    }
+  });
+
   for (const [w, h] of [
     [1440, 900],
     [1024, 700],

@@ -6,6 +6,7 @@
 // acts on: the entry selected, else the folder shown. It only lists: picking
 // is the dialog's business (onPick).
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { keepTabInside } from '../focusTrap';
 import type { FileEntry, PickRequest, Response } from '../../../shared/contract';
 import { bytes } from '../../../shared/units';
 import { api } from '../api';
@@ -254,6 +255,15 @@ export interface FileDialogProps {
 /** A dialog around the file browser: the browser, its button, Cancel; Escape closes it. */
 export function FileDialog({ title, goLabel, label, pick, initial = '', start, allowMissing, onGo, onClose, aside }: FileDialogProps) {
   const [text, setText] = useState(initial);
+  // Closed, focus goes back where it was (the button that opened it), when that is still on the page.
+  // Taken as it first renders: the browser's field takes focus before any effect of this one runs.
+  const opener = useRef(document.activeElement as HTMLElement | null);
+  useEffect(() => {
+    const before = opener.current;
+    return () => {
+      if (before?.isConnected) before.focus();
+    };
+  }, []);
   const go = (p: string) => {
     if (!p.trim()) return;
     onGo(p.trim());
@@ -262,9 +272,11 @@ export function FileDialog({ title, goLabel, label, pick, initial = '', start, a
   return (
     <div
       role="dialog"
+      aria-modal="true"
       aria-label={title}
       className={`dialog file-dialog ${aside ? 'with-aside' : ''}`}
       onKeyDown={(e) => {
+        keepTabInside(e);
         if (e.key !== 'Escape') return;
         e.stopPropagation();
         onClose();

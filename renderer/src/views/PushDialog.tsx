@@ -3,6 +3,7 @@
 // (sent with this push only, never stored). Enter pushes, Esc closes. Each
 // blob's row changes as the host reports it, then the manifest digest shows.
 import { useEffect, useRef } from 'react';
+import { keepTabInside } from '../focusTrap';
 import { BLOB_WORDS, usePush } from '../push';
 import { engineBlocked, useStore } from '../store';
 
@@ -38,6 +39,7 @@ export function PushDialog() {
         aria-labelledby="push-dialog-title"
         className="run-dialog push-dialog"
         onKeyDown={(e) => {
+          keepTabInside(e);
           if (e.key === 'Escape') {
             e.stopPropagation();
             p.close();

@@ -3,6 +3,7 @@
 // chroot terminal or the runners' table. Checked as typed against the contract, each problem at its
 // field; remembered per project for the session. Enter runs, Esc closes.
 import { useEffect, useRef, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
+import { keepTabInside } from '../focusTrap';
 import { flagSummary, type RunField } from '../runFlags';
 import { currentRequest, remembered, useRunOptions, type RunTarget } from '../runOptions';
 import { useRunResults } from '../runResults';
@@ -87,7 +88,8 @@ export function RunDialog() {
   const problem = (k: RunField) => errors[k] ?? o.refused[k];
   const bad = Object.keys(errors).length > 0;
   const go = () => o.run();
-  const onKey = (e: KeyboardEvent) => {
+  const onKey = (e: KeyboardEvent<HTMLElement>) => {
+    keepTabInside(e);
     if (e.key === 'Escape') {
       e.stopPropagation();
       o.setOpen(false);
