@@ -3,19 +3,30 @@
 // by the SBOM's own collector, once per build or image.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { BuildRecord, Response } from '../../shared/contract';
+import { z } from 'zod';
+import { packageRow, type BuildRecord, type Response } from '../../shared/contract';
 import { LOCK_FILE } from '../../shared/lock';
 import type { BuildResult } from '../engine/entry/build';
 import { builtSbomInput, collectSbom, openedSbomInput } from '../engine/export/sbom-collect';
 import type { OpenedImage } from '../engine/inspect';
 import { lockState, packageRows } from '../engine/inspect/packages';
 import type { BlobStore } from '../engine/store/blobs';
+import { BuildCache } from '../engine/store/cache';
 
 type Reply = Response<'packages.list'>;
 const seen = new WeakMap<object, Promise<Reply['packages']>>();
 
+/**
+ * A build's rows, kept in the cache by its manifest: a build restored after a reload shows
+ * them as they were (layer names, licences and the source that brought each come from the
+ * build, which an image read back from out/ no longer says). Untrusted: checked on the way in.
+ */
+const keptRows = z.array(packageRow).max(100_000);
+const rowsKey = (manifest: string) => `packages-${manifest.replace(/^sha256:/, '')}`;
+
 export async function packagesReply(
   projectDir: string,
+  cacheDir: string,
   shown: { build?: BuildResult; restored?: { record: BuildRecord; img: OpenedImage; store: BlobStore }; image?: { img: OpenedImage; store: BlobStore } },
 ): Promise<Reply> {
   if (shown.image) {
@@ -25,10 +36,23 @@ export async function packagesReply(
   }
   const lockExists = existsSync(path.join(projectDir, LOCK_FILE));
   const { build, restored } = shown;
-  if (build) return { of: 'build', packages: await once(build, async () => packageRows(await collectSbom(builtSbomInput(build)))), lock: lockState(build.lock, lockExists) };
-  // The last build as the history and out/ keep it: its packages read from its OCI layout, its lock state as recorded.
-  if (restored) return { of: 'build', packages: await imageRows(restored.img, restored.store), lock: restored.record.lock ?? lockState(undefined, lockExists) };
+  if (build) return { of: 'build', packages: await buildRows(build, cacheDir), lock: lockState(build.lock, lockExists) };
+  // The last build as the history and out/ keep it: its rows as that build made them, else read from its OCI layout; its lock state as recorded.
+  if (restored) {
+    const { manifestDigest } = restored.record;
+    const kept = manifestDigest ? await new BuildCache(cacheDir).get(rowsKey(manifestDigest), keptRows).catch(() => undefined) : undefined;
+    return { of: 'build', packages: kept ?? (await imageRows(restored.img, restored.store)), lock: restored.record.lock ?? lockState(undefined, lockExists) };
+  }
   return { of: 'none', packages: [], lock: lockState(undefined, lockExists) };
+}
+
+/** A build's rows, made once and kept for its restoring (see keptRows); keeping them never fails the view. */
+export function buildRows(build: BuildResult, cacheDir: string): Promise<Reply['packages']> {
+  return once(build, async () => {
+    const rows = packageRows(await collectSbom(builtSbomInput(build)));
+    await new BuildCache(cacheDir).put(rowsKey(build.manifestDigest), rows).catch(() => undefined);
+    return rows;
+  });
 }
 
 function imageRows(img: OpenedImage, store: BlobStore): Promise<Reply['packages']> {

@@ -76,7 +76,7 @@ export const inspectHandlers: Handlers<'image.open' | 'image.inspect' | 'image.s
   'images.local': (_req, state) => localImagesReply(state.lifetime.signal),
   'packages.list': async (_req, state) => {
     const store = await state.store();
-    return packagesReply(path.dirname(state.recipeFile()), { build: state.result, restored: state.result ? undefined : state.restored && { ...state.restored, store }, image: state.image && { img: state.image.img, store } });
+    return packagesReply(path.dirname(state.recipeFile()), state.cacheDir, { build: state.result, restored: state.result ? undefined : state.restored && { ...state.restored, store }, image: state.image && { img: state.image.img, store } });
   },
   'image.inspect': (_req, state) => analysis(state.shown()),
   'image.sizeMap': (req, state) => sizeMapOf(state.shown(), req.layer, req.dir, req.depth),
