@@ -95,7 +95,13 @@ describe.skipIf(lacks(CHROMIUM, 'dpkg-query'))('the Packages view and the lock i
     await page.getByRole('tab', { name: 'Packages' }).click();
     const table = page.getByRole('table', { name: 'Debian packages' });
     await expect.poll(() => table.count(), { timeout: 30_000 }).toBe(1);
-    expect(await table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'bash', exact: true }) }).count()).toBe(1);
+    const bash = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'bash', exact: true }) });
+    expect(await bash.count()).toBe(1);
+    // As the build listed it, not as the image read back from out/ says it (layer "2", licence unknown, no source).
+    const cells = await bash.getByRole('cell').allTextContents();
+    expect(cells[2]).toBe('app');
+    expect(cells[4]).not.toBe('unknown');
+    expect(cells[5]).toBe('layers[1].sources[1] (host)');
     expect(await page.getByText('Nothing built yet').count()).toBe(0);
     expect(await page.getByRole('status', { name: 'Lock' }).textContent()).toMatch(/^Lock: drifted/);
   });

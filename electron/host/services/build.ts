@@ -1,5 +1,6 @@
 // Builds: start, cancel, the history kept per project, and the last build
 // restored from that history and out/ when a project opens (nothing rebuilt).
+import { buildRows } from '../packages';
 import path from 'node:path';
 import { z } from 'zod';
 import { PLAN_MAX_NODES, type BuildReply, type EngineEvent } from '../../../shared/contract';
@@ -32,6 +33,8 @@ export async function runBuild(state: HostState): Promise<BuildReply> {
       },
     });
     state.setResult(r);
+    // The Packages rows, made now in the background and kept for this build's restoring after a reload.
+    void buildRows(r, state.cacheDir).catch(() => undefined);
     const record = { ...recordOf(r, performance.now() - t0), ...drawn.record() };
     await recordBuild(state.cacheDir, recipeFile, record).catch((e: Error) => state.emit({ event: 'log', line: `build history not written: ${e.message}` }));
     return { ok: true, manifestDigest: record.manifestDigest, layers: record.layers, record, ...(record.lock ? { lock: record.lock } : {}) };
