@@ -1,5 +1,5 @@
 // The one-line summary of a build, as the header, the log and the history show
-// it: "Built 3 min ago · 2 layers · 5.3 MiB · 2 cached · out/app.docker.tar, …".
+// it: "Built 3 min ago · 2 layers · 5.3 MiB · 2 of them cached · out/app.docker.tar, …".
 import type { BuildRecord } from '../../shared/contract';
 import { bytes, duration } from './format';
 
@@ -26,5 +26,6 @@ export function outputsOf(r: BuildRecord, projectDir?: string): string[] {
 export function summaryLine(r: BuildRecord, now: number, projectDir?: string): string {
   if (!r.ok) return `Build failed ${ago(r.at, now)} after ${duration(r.ms)}: ${r.error ?? 'unknown error'}`;
   const layers = `${r.layers.length} layer${r.layers.length === 1 ? '' : 's'}`;
-  return [`Built ${ago(r.at, now)} in ${duration(r.ms)}`, layers, bytes(r.size), `${r.cacheHits} cached`, outputsOf(r, projectDir).join(', ')].filter(Boolean).join(' · ');
+  // Layers taken from the cache: the graph beside it counts cached nodes, which are more.
+  return [`Built ${ago(r.at, now)} in ${duration(r.ms)}`, layers, bytes(r.size), `${r.cacheHits} of them cached`, outputsOf(r, projectDir).join(', ')].filter(Boolean).join(' · ');
 }

@@ -75,6 +75,16 @@ describe.skipIf(lacks(CHROMIUM, 'skopeo') || !dockerWorks())('Open image… list
     const row = dialog.getByRole('option', { name: `docker ${NAME}:${TAG}`, exact: true });
     await row.waitFor({ timeout: 60_000 });
     expect(await row.textContent()).toMatch(/\d+(\.\d)? (B|KiB)/);
+    // The list is one Tab stop, walked with the arrows.
+    const options = dialog.getByRole('listbox', { name: 'Local images' }).getByRole('option');
+    expect(await dialog.locator('[role="option"][tabindex="0"]').count()).toBe(1);
+    if ((await options.count()) > 1) {
+      await options.first().focus();
+      await page.keyboard.press('ArrowDown');
+      expect(await options.nth(1).getAttribute('aria-selected')).toBe('true');
+      expect(await options.nth(1).getAttribute('tabindex')).toBe('0');
+      expect(await options.first().getAttribute('tabindex')).toBe('-1');
+    }
     // Typing narrows the list: another image's row goes, ours stays.
     await dialog.getByRole('textbox').fill(`local-images-${process.pid}`);
     expect(await dialog.getByRole('listbox', { name: 'Local images' }).getByRole('option').count()).toBe(1);

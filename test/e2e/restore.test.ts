@@ -38,7 +38,7 @@ describe.skipIf(lacks(CHROMIUM))('the app restores its last build and survives a
   it('a build ends with a summary line, a separator in the log and a history entry', async () => {
     await expect.poll(() => page.getByRole('list', { name: 'Layers' }).textContent()).toContain('busybox');
     await page.getByRole('button', { name: 'Build', exact: true }).click();
-    await expect.poll(() => summary().textContent(), { timeout: 60_000 }).toMatch(/^Built .* in [\d.]+ m?s · \d+ layers? · [\d.]+ (KiB|MiB) · \d+ cached · out\/hello\.docker\.tar/);
+    await expect.poll(() => summary().textContent(), { timeout: 60_000 }).toMatch(/^Built .* in [\d.]+ m?s · \d+ layers? · [\d.]+ (KiB|MiB) · \d+ of them cached · out\/hello\.docker\.tar/);
     expect(await page.getByRole('region', { name: 'Build log' }).textContent()).toMatch(/──── build .* ────/);
     expect(await page.getByText('History (1)').count()).toBe(1);
   });

@@ -5,11 +5,19 @@ import { useEffect } from 'react';
 import { canRedo, canUndo, useCompose } from '../compose';
 import { engineBlocked, useStore } from '../store';
 
-export function ComposeBar() {
+/** When Save can act (the header's and the YAML tab's alike): there are changes, they are a valid recipe, no build runs, the engine answers. */
+export function useSaveState(): { dirty: boolean; disabled: boolean; title: string } {
   const { project, yaml, problems, building } = useStore();
   const blocked = useStore(engineBlocked);
-  const { history, undo, redo, save, notice, setNotice } = useCompose();
   const dirty = !!project && yaml !== project.text;
+  const why = blocked ?? (building ? 'A build is running' : !dirty ? 'No unsaved changes' : problems.length ? 'Fix the problems first' : undefined);
+  return { dirty, disabled: why !== undefined, title: why ?? 'Save scratchyard.yaml and rebuild what changed (Ctrl+S)' };
+}
+
+export function ComposeBar() {
+  const { project } = useStore();
+  const { history, undo, redo, save, notice, setNotice } = useCompose();
+  const { dirty, disabled, title } = useSaveState();
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!(e.ctrlKey || e.metaKey)) return;
@@ -61,7 +69,7 @@ export function ComposeBar() {
       <button onClick={redo} disabled={!canRedo(history)} aria-keyshortcuts="Control+Shift+Z" title="Redo (Ctrl+Shift+Z)">
         Redo
       </button>
-      <button onClick={() => void save()} disabled={!dirty || problems.length > 0 || building || !!blocked} aria-keyshortcuts="Control+S" title={blocked ?? 'Save scratchyard.yaml and rebuild what changed (Ctrl+S)'}>
+      <button onClick={() => void save()} disabled={disabled} aria-keyshortcuts="Control+S" title={title}>
         Save
       </button>
       {dirty && (

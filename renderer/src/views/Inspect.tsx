@@ -191,7 +191,7 @@ function Largest({ names, labelOf }: { names: string[]; labelOf: (name: string) 
             {data?.files.map((f) => (
               <tr key={f.path}>
                 <td className="mono">
-                  <button className="link" onClick={() => void showInExplorer(f.path, layer)}>
+                  <button className="link" title={f.path} onClick={() => void showInExplorer(f.path, layer)}>
                     {f.path}
                   </button>
                 </td>

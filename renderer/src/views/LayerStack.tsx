@@ -178,6 +178,7 @@ export function LayerStack() {
                             className={`source-pick ${selectedSource?.[0] === li && selectedSource?.[1] === si ? 'on' : ''}`}
                             onClick={() => selectSource(li, si)}
                             aria-label={`Edit ${src.kind} source of ${l.name}${warnCount(warnings, li, si)}`}
+                            title={`${src.kind} ${summary(src)}`}
                           >
                             <b>{src.kind}</b> <span className="muted">{summary(src)}</span>
                             <WarningBadge count={warningsOf(warnings, li, si).length} />
@@ -200,6 +201,7 @@ export function LayerStack() {
                             <select
                               className="move-to"
                               aria-label={`Move ${src.kind} source of ${l.name} to layer…`}
+                              title="Move to another layer"
                               value=""
                               onChange={(e) => e.target.value !== '' && apply((t) => moveSource(t, [li, si], Number(e.target.value)))}
                             >

@@ -6,7 +6,7 @@
 // field still takes anything else: a path, oci:PATH:REF, docker://…; what is
 // typed there (unless a path) also narrows the images. An engine that gave no
 // list says why in one line, and the dialog works without it.
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type KeyboardEvent } from 'react';
 import type { LocalImageRow, Response } from '../../../shared/contract';
 import { bytes } from '../../../shared/units';
 import { api } from '../api';
@@ -37,6 +37,7 @@ export function OpenImageDialog({ initial, onClose }: { initial: string; onClose
 function LocalImages({ text, go }: { text: string; go: (ref: string) => void }) {
   const [local, setLocal] = useState<Response<'images.local'>>();
   const [failed, setFailed] = useState<string>();
+  const [active, setActive] = useState(0);
   useEffect(() => {
     let live = true;
     api.request({ cmd: 'images.local' }).then(
@@ -54,6 +55,15 @@ function LocalImages({ text, go }: { text: string; go: (ref: string) => void }) 
   // A path in the field is the file browser's; anything else narrows the images.
   const needle = text.trim().startsWith('/') ? '' : text.trim().toLowerCase();
   const shown = (local?.images ?? []).filter((i) => !needle || `${i.name}:${i.tag ?? ''} ${i.ref}`.toLowerCase().includes(needle));
+  const at = Math.min(active, Math.max(0, shown.length - 1));
+  const onListKey = (e: KeyboardEvent<HTMLUListElement>) => {
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: shown.length - 1 }[e.key];
+    if (to === undefined || shown.length === 0) return;
+    e.preventDefault();
+    const n = Math.max(0, Math.min(shown.length - 1, to));
+    setActive(n);
+    (e.currentTarget.children[n] as HTMLElement | undefined)?.focus();
+  };
   return (
     <section className="local-images" aria-label="Local images">
       <h3>Local images</h3>
@@ -62,15 +72,17 @@ function LocalImages({ text, go }: { text: string; go: (ref: string) => void }) 
       {failed && <small>Local images: {failed}</small>}
       {local && (
         <>
-          <ul role="listbox" aria-label="Local images" className="image-list">
-            {shown.map((i) => (
+          {/* One Tab stop: the arrows, Home and End move between the images, Enter opens one. */}
+          <ul role="listbox" aria-label="Local images" className="image-list" onKeyDown={onListKey}>
+            {shown.map((i, n) => (
               <li
                 key={`${i.engine} ${i.ref}`}
                 role="option"
-                aria-selected={false}
+                aria-selected={n === at}
                 aria-label={`${i.engine} ${label(i)}`}
                 title={`open as ${i.ref}`}
-                tabIndex={0}
+                tabIndex={n === at ? 0 : -1}
+                onFocus={() => setActive(n)}
                 onClick={() => go(i.ref)}
                 onKeyDown={(e) => e.key === 'Enter' && (e.stopPropagation(), go(i.ref))}
               >

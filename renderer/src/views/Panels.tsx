@@ -7,6 +7,7 @@ import { BuildGraph } from './BuildGraph';
 import { Terminal } from './Terminal';
 import { useCompose } from '../compose';
 import { YamlEditor, type YamlEditorHandle } from './YamlEditor';
+import { useSaveState } from './ComposeBar';
 
 /** The layer stack moved to LayerStack.tsx when it became editable (issue 6). */
 export { LayerStack as Layers } from './LayerStack';
@@ -45,11 +46,12 @@ export function Yaml() {
   const { yaml, problems, stale } = useStore();
   // The same Save as the compose bar: write, rebuild.
   const { save, edit, seal, undo, redo } = useCompose();
+  const saveState = useSaveState();
   const editor = useRef<YamlEditorHandle>(null);
   return (
     <div className="yaml yaml-tab">
       <div className="toolbar">
-        <button onClick={() => void save()} disabled={problems.length > 0}>
+        <button onClick={() => void save()} disabled={saveState.disabled} title={saveState.title}>
           Save
         </button>
         <span className={problems.length ? 'error' : 'muted'}>{problems.length ? `${problems.length} problem${problems.length > 1 ? 's' : ''}` : 'Valid recipe'}</span>
