@@ -1,7 +1,7 @@
 // doctor's advice when user namespaces fail: each kernel setting that can
 // block them is named with the command that lifts it.
 import { describe, expect, it } from 'vitest';
-import { userNamespaceAdvice } from '../../electron/engine/entry/doctor';
+import { parseVersion, userNamespaceAdvice } from '../../electron/engine/entry/doctor';
 
 describe('user namespace advice', () => {
   it('names Debian\'s switch, AppArmor\'s restriction and the namespace limit', () => {
@@ -14,5 +14,13 @@ describe('user namespace advice', () => {
 
   it('gives only the error when no known setting is at fault', () => {
     expect(userNamespaceAdvice('boom', { unprivilegedClone: '1', apparmorRestrict: '0', maxUserNamespaces: '1000' })).toBe('the sandbox (bwrap) could not create a user namespace: boom');
+  });
+});
+
+describe("a tool's version line", () => {
+  it('is its first line with a version, without a banner frame around it', () => {
+    expect(parseVersion('*** Zstandard CLI (64-bit) v1.5.4, by Yann Collet ***\n')).toBe('Zstandard CLI (64-bit) v1.5.4, by Yann Collet');
+    expect(parseVersion('usage: x\nskopeo version 1.9.3\n')).toBe('skopeo version 1.9.3');
+    expect(parseVersion('no digits here')).toBeUndefined();
   });
 });

@@ -26,7 +26,8 @@ export interface DoctorReport {
 /** First line that looks like a version, from a tool's own output. */
 export function parseVersion(output: string): string | undefined {
   const line = output.split('\n').find((l) => /\d+\.\d+/.test(l));
-  return line?.trim().slice(0, 120);
+  // Some banners are framed ("*** Zstandard CLI (64-bit) v1.5.4, by Yann Collet ***"): the frame is not the version.
+  return line?.trim().replace(/^\*+\s*|\s*\*+$/g, '').slice(0, 120);
 }
 
 export async function doctor(): Promise<DoctorReport> {

@@ -115,7 +115,9 @@ function LayerTable({ a }: { a: ImageAnalysis }) {
             <th>#</th>
             <th>Layer</th>
             <th>Digest</th>
-            <th className="num">Bytes</th>
+            <th className="num" title="Bytes of the files the layer stores (its tar, with headers and padding, is a little larger: the size the layer list gives)">
+              File bytes
+            </th>
             <th className="num">Files</th>
             <th />
           </tr>

@@ -155,7 +155,7 @@ export function LayerStack() {
                     </span>
                   </div>
                   {built.has(l.name) && (
-                    <div className="layer-figures muted" title={`${built.get(l.name)!.digest}${built.get(l.name)!.cached ? ' (from the cache)' : ''}`}>
+                    <div className="layer-figures muted" title={`its tar: ${built.get(l.name)!.size} bytes; ${built.get(l.name)!.digest}${built.get(l.name)!.cached ? ' (from the cache)' : ''}`}>
                       {bytes(built.get(l.name)!.size)} · {built.get(l.name)!.files} file{built.get(l.name)!.files === 1 ? '' : 's'}
                     </div>
                   )}
