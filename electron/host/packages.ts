@@ -1,6 +1,7 @@
 // packages.list: the Debian packages of the project's last build (or of the
 // opened image) for the app's Packages view, and the lock's state. Collected
 // by the SBOM's own collector, once per build or image.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -22,7 +23,8 @@ const seen = new WeakMap<object, Promise<Reply['packages']>>();
  * build, which an image read back from out/ no longer says). Untrusted: checked on the way in.
  */
 const keptRows = z.array(packageRow).max(100_000);
-const rowsKey = (manifest: string) => `packages-${manifest.replace(/^sha256:/, '')}`;
+/** By project and manifest: two projects may build one image, each from its own sources. */
+const rowsKey = (projectDir: string, manifest: string) => `packages-${createHash('sha256').update(`${path.resolve(projectDir)}\0${manifest}`).digest('hex')}`;
 
 export async function packagesReply(
   projectDir: string,
@@ -40,7 +42,7 @@ export async function packagesReply(
   // The last build as the history and out/ keep it: its rows as that build made them, else read from its OCI layout; its lock state as recorded.
   if (restored) {
     const { manifestDigest } = restored.record;
-    const kept = manifestDigest ? await new BuildCache(cacheDir).get(rowsKey(manifestDigest), keptRows).catch(() => undefined) : undefined;
+    const kept = manifestDigest ? await new BuildCache(cacheDir).get(rowsKey(projectDir, manifestDigest), keptRows).catch(() => undefined) : undefined;
     return { of: 'build', packages: kept ?? (await imageRows(restored.img, restored.store)), lock: restored.record.lock ?? lockState(undefined, lockExists) };
   }
   return { of: 'none', packages: [], lock: lockState(undefined, lockExists) };
@@ -50,7 +52,7 @@ export async function packagesReply(
 export function buildRows(build: BuildResult, cacheDir: string): Promise<Reply['packages']> {
   return once(build, async () => {
     const rows = packageRows(await collectSbom(builtSbomInput(build)));
-    await new BuildCache(cacheDir).put(rowsKey(build.manifestDigest), rows).catch(() => undefined);
+    await new BuildCache(cacheDir).put(rowsKey(build.projectDir, build.manifestDigest), rows).catch(() => undefined);
     return rows;
   });
 }
