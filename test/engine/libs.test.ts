@@ -161,6 +161,10 @@ ${copyIn('b/libfoo.so.1.0', '/lib/x86_64-linux-gnu/libfoo.so.1', '      ')}`;
       ),
     );
     expect(has(listing(p), '/opt/foo/lib/libfoo.so.1')).toBe(true);
+    // The image has no ld.so.cache: the build says the loader will not look in /opt/foo/lib at run time, and what to do.
+    const r = cli(['build', p, '--cache', cache, '--out', path.join(work, 'ldsoconf-out')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: /opt/foo/lib/libfoo.so.1 was found through stage "build"'s ld.so.conf (/opt/foo/lib), and an image has no ld.so.cache: at run time the loader will not look there (set LD_LIBRARY_PATH=/opt/foo/lib in config.env, or put the library in /usr/lib)`);
   });
 
   it('a symbol version the library lacks is a build error naming program, library and version', () => {

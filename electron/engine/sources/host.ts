@@ -38,5 +38,5 @@ export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promi
  * need and the image does not already have where the loader looks.
  */
 export async function addClosure(ctx: SourceContext, files: Tree, out: Tree): Promise<void> {
-  await addLibraries({ store: ctx.store, field: ctx.field, image: [ctx.state, ctx.libsInputs?.upper ?? new Map()], stages: ctx.stages, files, origins: ctx.libsInputs?.origins, out });
+  await addLibraries({ store: ctx.store, field: ctx.field, image: [ctx.state, ctx.libsInputs?.upper ?? new Map()], stages: ctx.stages, files, origins: ctx.libsInputs?.origins, out, log: ctx.log });
 }

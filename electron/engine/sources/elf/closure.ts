@@ -31,6 +31,8 @@ export interface ClosureResult {
   searched: Map<string, string[]>;
   /** Symbol versions an object needs that the library it gets does not define: ld.so refuses to start the program. */
   versions: { program: string; object: string; library: string; libraryPath: string; version: string; defined: string[] }[];
+  /** Libraries found only in a folder ld.so.conf names (not a system folder, not an RPATH): at run time ld.so finds them through ld.so.cache alone. */
+  viaConf: { library: string; folder: string }[];
 }
 
 export const missingKey = (m: { needed: string; from: string }): string => `${m.needed}\0${m.from}`;
@@ -360,6 +362,26 @@ export async function libraryClosure(objects: ClosureRoot[], opts: ClosureOption
     return d;
   };
 
+  /** The loader's folders that only ld.so.conf names: no system folder is the same folder. */
+  const confOnlyByTarget = new Map<string, Promise<Set<string>>>();
+  const confOnly = (t: ElfTarget): Promise<Set<string>> => {
+    const key = `${t.elfClass}/${t.machine}/${t.littleEndian}`;
+    let c = confOnlyByTarget.get(key);
+    if (!c) {
+      confOnlyByTarget.set(
+        key,
+        (c = (async () => {
+          const system = new Set((await Promise.all(systemDirs(t).map((d) => view.stat(d)))).flatMap((st) => (st ? [st.id] : [])));
+          const out = new Set<string>();
+          for (const d of await loaderDirs(t)) if (!system.has((await view.stat(d))?.id ?? '')) out.add(d);
+          return out;
+        })()),
+      );
+    }
+    return c;
+  };
+  const viaConf = new Map<string, ClosureResult['viaConf'][number]>();
+
   const libs = new Set<string>();
   const missing = new Map<string, ClosureResult['missing'][number]>();
   const searched = new Map<string, string[]>();
@@ -425,12 +447,16 @@ export async function libraryClosure(objects: ClosureRoot[], opts: ClosureOption
       for (const name of obj.info.needed) {
         if (loaded.some((l) => l.names.has(name) || l.info.soname === name)) continue;
         const asPath = name.includes('/') ? expandDst(name, obj) : undefined;
-        const candidates = name.includes('/') ? (asPath ? [asPath] : []) : candidateDirs(obj, await loaderDirs(obj.info)).map((d) => joinDir(d, name));
+        const dirs = name.includes('/') ? [] : candidateDirs(obj, await loaderDirs(obj.info));
+        const candidates = name.includes('/') ? (asPath ? [asPath] : []) : dirs.map((d) => joinDir(d, name));
         let found: { path: string; file: ElfFile } | undefined;
-        for (const c of candidates) {
+        for (const [i, c] of candidates.entries()) {
           const file = await accept(c, obj.info);
           if (file) {
             found = { path: c, file };
+            const dir = dirs[i];
+            // An RPATH or RUNPATH naming the same folder earlier would have found it first.
+            if (dir !== undefined && dirs.indexOf(dir) === i && (await confOnly(obj.info)).has(dir)) viaConf.set(c, { library: c, folder: dir });
             break;
           }
         }
@@ -458,7 +484,7 @@ export async function libraryClosure(objects: ClosureRoot[], opts: ClosureOption
     }
     for (const v of checkVersions(loaded)) versions.set(`${label}\0${v.object}\0${v.libraryPath}\0${v.version}`, { program: label, ...v, object: v.object === o.path ? label : v.object });
   }
-  return { libs: [...libs].sort(), missing: [...missing.values()], searched, versions: [...versions.values()] };
+  return { libs: [...libs].sort(), missing: [...missing.values()], searched, versions: [...versions.values()], viaConf: [...viaConf.values()] };
 }
 
 /**

@@ -34,6 +34,8 @@ export interface LibsRequest {
   origins?: Map<ImagePath, FileOrigin>;
   /** Where the libraries go. */
   out: Tree;
+  /** The build's log, for what the build cannot fix but the image will show at run time. */
+  log?: (line: string) => void;
 }
 
 
@@ -87,6 +89,12 @@ export async function addLibraries(req: LibsRequest): Promise<void> {
       for (const [p, e] of added) {
         req.out.set(p, e);
         putEntry(image, p, e);
+      }
+      const conf = r.viaConf.find((v) => v.library === lib);
+      if (conf) {
+        req.log?.(
+          `${req.field}: warning: ${lib} was found through ${origin.label}'s ld.so.conf (${conf.folder}), and an image has no ld.so.cache: at run time the loader will not look there (set LD_LIBRARY_PATH=${conf.folder} in config.env, or put the library in /usr/lib)`,
+        );
       }
     }
   }
