@@ -23,8 +23,12 @@ const seen = new WeakMap<object, Promise<Reply['packages']>>();
  * build, which an image read back from out/ no longer says). Untrusted: checked on the way in.
  */
 const keptRows = z.array(packageRow).max(100_000);
-/** By project and manifest: two projects may build one image, each from its own sources. */
-const rowsKey = (projectDir: string, manifest: string) => `packages-${createHash('sha256').update(`${path.resolve(projectDir)}\0${manifest}`).digest('hex')}`;
+/** Rows of this process's last builds, by rowsKey, while they are made and after. */
+const making = new Map<string, Promise<Reply['packages']>>();
+const MAKING_KEPT = 8;
+
+/** By project and manifest (a build's digest is bare hex, a record's has its sha256: prefix): two projects may build one image, each from its own sources. */
+const rowsKey = (projectDir: string, manifest: string) => `packages-${createHash('sha256').update(`${path.resolve(projectDir)}\0${manifest.replace(/^sha256:/, '')}`).digest('hex')}`;
 
 export async function packagesReply(
   projectDir: string,
@@ -42,7 +46,9 @@ export async function packagesReply(
   // The last build as the history and out/ keep it: its rows as that build made them, else read from its OCI layout; its lock state as recorded.
   if (restored) {
     const { manifestDigest } = restored.record;
-    const kept = manifestDigest ? await new BuildCache(cacheDir).get(rowsKey(projectDir, manifestDigest), keptRows).catch(() => undefined) : undefined;
+    const key = manifestDigest && rowsKey(projectDir, manifestDigest);
+    // Rows this process is still making (a reload right after a build) before the ones on disk.
+    const kept = key ? ((await making.get(key)?.catch(() => undefined)) ?? (await new BuildCache(cacheDir).get(key, keptRows).catch(() => undefined))) : undefined;
     return { of: 'build', packages: kept ?? (await imageRows(restored.img, restored.store)), lock: restored.record.lock ?? lockState(undefined, lockExists) };
   }
   return { of: 'none', packages: [], lock: lockState(undefined, lockExists) };
@@ -50,9 +56,17 @@ export async function packagesReply(
 
 /** A build's rows, made once and kept for its restoring (see keptRows); keeping them never fails the view. */
 export function buildRows(build: BuildResult, cacheDir: string): Promise<Reply['packages']> {
-  return once(build, async () => {
-    const rows = packageRows(await collectSbom(builtSbomInput(build)));
-    await new BuildCache(cacheDir).put(rowsKey(build.projectDir, build.manifestDigest), rows).catch(() => undefined);
+  return once(build, () => {
+    const key = rowsKey(build.projectDir, build.manifestDigest);
+    const rows = (async () => {
+      const made = packageRows(await collectSbom(builtSbomInput(build)));
+      await new BuildCache(cacheDir).put(key, made).catch(() => undefined);
+      return made;
+    })();
+    making.delete(key);
+    making.set(key, rows);
+    // The last few builds' are enough: a restored build is the newest of its project.
+    for (const old of making.keys()) if (making.size > MAKING_KEPT) making.delete(old);
     return rows;
   });
 }
