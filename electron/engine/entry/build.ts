@@ -299,38 +299,47 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       await fs.mkdir(outDir, { recursive: true });
       await sweepStaleTemps(outDir);
     }
-    const sbom = wantSbom ? await buildSboms({ recipe, meta, layers, states, brought, store, cache, outDir, report }) : undefined;
-    // The exports are independent files: written side by side (one mostly reads, one mostly writes).
     opts.signal?.throwIfAborted();
     const initrdGzip = opts.initrdGzip ?? true;
-    const settled = await Promise.allSettled(
-      formats.map(async (f) => {
-        const target = path.join(outDir, `${recipe.name}.${OUTPUT_SUFFIX[f]}${f === 'initrd' && initrdGzip ? '.gz' : ''}`);
-        outputs[f] = target;
-        const node = report.start(`export:${f}`, `export ${f}`);
-        const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(f === 'oci' && sbom?.oci && recipe.sbomInLayout ? { sbom: sbom.oci.index.digest } : {}) });
-        if (await outputCurrent(cache, target, exportKey)) {
-          node.cached();
-          return;
-        }
-        try {
-          if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
-          else if (f === 'oci') await writeOciLayout(target, store, meta, layers, recipe.sbomInLayout ? sbom?.oci : undefined);
-          else if (f === 'initrd') {
-            const spec = defaultWrapperSpec(recipe);
-            const blob = await initrdBlob(store, cache, states[states.length - 1], digests[digests.length - 1], spec, recipe.epoch, initrdGzip);
-            await writeInitrdFile(store, blob.digest, target);
-          } else await writeRootfs(target, store, cache, states, recipe.epoch, layers);
-          await recordOutput(cache, target, exportKey);
-        } catch (e) {
-          node.failed(e as Error);
-          // An export writes to the output folder (and, for the initrd, the cache: latched there).
-          throw (await storageFault(e, { cache: store.cacheDir, output: outDir }, latched(store, cache), 'output')) ?? e;
-        }
-        written.push(f);
-        node.done();
-      }),
-    );
+    // The SBOM and the exports are independent (but for an OCI layout that carries the SBOM), so they run
+    // side by side: the docker archive's layer is copied on a thread of its own while this one makes the SBOM.
+    let sbom: Awaited<ReturnType<typeof buildSboms>> | undefined;
+    const exportTo = async (f: Format): Promise<void> => {
+      const target = path.join(outDir, `${recipe.name}.${OUTPUT_SUFFIX[f]}${f === 'initrd' && initrdGzip ? '.gz' : ''}`);
+      outputs[f] = target;
+      const carriesSbom = f === 'oci' && wantSbom && recipe.sbomInLayout;
+      if (carriesSbom) await sbomMade;
+      const node = report.start(`export:${f}`, `export ${f}`);
+      const exportKey = digestOf({ node: 'export', v: ENGINE_VERSION, f, manifest: meta.manifest.digest, tree: digests[digests.length - 1], ...(f === 'initrd' ? { initrdGzip } : {}), ...(carriesSbom && sbom?.oci ? { sbom: sbom.oci.index.digest } : {}) });
+      if (await outputCurrent(cache, target, exportKey)) {
+        node.cached();
+        return;
+      }
+      try {
+        if (f === 'docker') await writeDockerArchive(target, store, meta, layers, recipe.epoch);
+        else if (f === 'oci') await writeOciLayout(target, store, meta, layers, carriesSbom ? sbom?.oci : undefined);
+        else if (f === 'initrd') {
+          const spec = defaultWrapperSpec(recipe);
+          const blob = await initrdBlob(store, cache, states[states.length - 1], digests[digests.length - 1], spec, recipe.epoch, initrdGzip);
+          await writeInitrdFile(store, blob.digest, target);
+        } else await writeRootfs(target, store, cache, states, recipe.epoch, layers);
+        await recordOutput(cache, target, exportKey);
+      } catch (e) {
+        node.failed(e as Error);
+        // An export writes to the output folder (and, for the initrd, the cache: latched there).
+        throw (await storageFault(e, { cache: store.cacheDir, output: outDir }, latched(store, cache), 'output')) ?? e;
+      }
+      written.push(f);
+      node.done();
+    };
+    // Started a microtask later: after each export has started.
+    const sbomMade = wantSbom
+      ? Promise.resolve().then(async () => {
+          sbom = await buildSboms({ recipe, meta, layers, states, brought, store, cache, outDir, report });
+        })
+      : Promise.resolve();
+    const exporting = formats.map(exportTo);
+    const settled = await Promise.allSettled([sbomMade, ...exporting]);
     // Every export has ended (none writes behind our back) before a failure is reported.
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (rejected) throw rejected.reason;

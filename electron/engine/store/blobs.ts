@@ -15,6 +15,7 @@ import { asSha256, type Sha256 } from '../../../shared/brand';
 import { sweepStaleTemps, tempPathFor, writeFileAtomic, writeJsonRowsAtomic } from './atomic';
 import { CorruptBlobError, HEX64, hashOpenFile, mismatch, openRegularSync, readJsonCapped, verifier } from './integrity';
 import { latchingFaults } from './faults';
+import { copyOnThread, type CopyResult } from './copy-thread';
 import { InPlacePackWriter } from './inplace-pack';
 import { writevAllSync } from './writev';
 
@@ -23,6 +24,8 @@ const COALESCE = 1 << 20;
 const TURN = 32 << 20;
 /** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
 const PACK_WINDOW = 4 << 20;
+/** A blob file at least this large is copied by copyInto on a thread of its own (one costs ~30 ms to start). */
+const THREAD_COPY = 32 << 20;
 /** Pack indexes and the stat cache: a Debian-sized one is a few MB. */
 const INDEX_CAP = 256 << 20;
 /** Pack ids become file names: the import's cache key, or a prefix and a digest. */
@@ -400,6 +403,40 @@ export class BlobStore {
     if (hash && hash.digest('hex') !== digest) throw this.bad(digest, 'does not match its digest');
     if (loc) this.verifiedPacked.add(digest);
     else this.verified.add(digest);
+  }
+
+  /**
+   * Copy a content into `fd` at `at`, `size` bytes (the caller's record of it).
+   * A large blob file is copied by a thread of its own (copy-thread.ts), so the
+   * copy goes on while this thread does other work (the SBOM, made beside the
+   * exports); it is hashed there unless this process already found it right.
+   * Anything else goes through readInto. Nothing is in flight once this
+   * returns or throws.
+   */
+  async copyInto(digest: Sha256, fd: number, at: number, size: number): Promise<void> {
+    if (this.locations.has(digest) || size < THREAD_COPY) {
+      let pos = at;
+      await this.readInto(digest, this.scratch(), (piece) => {
+        writevAllSync(fd, [piece], pos);
+        pos += piece.length;
+      }, size);
+      return;
+    }
+    const f = openRegularSync(this.pathOf(digest));
+    if (typeof f === 'string') throw this.bad(digest, f);
+    const check = !this.verified.has(digest);
+    let r: CopyResult;
+    try {
+      if (f.size !== size) throw wrongSize(digest, f.size, size);
+      r = await copyOnThread({ from: f.fd, to: fd, at, size, hash: check });
+    } finally {
+      closeSync(f.fd);
+    }
+    if (r.copied !== size) throw this.bad(digest, `has ${r.copied} bytes where its file says ${size}`);
+    if (check) {
+      if (r.digest !== digest) throw this.bad(digest, 'does not match its digest');
+      this.verified.add(digest);
+    }
   }
 
   /**
