@@ -20,6 +20,7 @@ export const DEBIAN_PACKAGES = [
   { pkg: 'fakeroot', probe: 'fakeroot' },
   { pkg: 'bubblewrap', probe: 'bwrap' },
   { pkg: 'strace', probe: 'strace' },
+  { pkg: 'libcap2-bin', probe: '/usr/sbin/getcap' },
   { pkg: 'python3', probe: 'python3' },
   // Peak memory of hostile-input runs (test/helpers/hostile.ts).
   { pkg: 'time', probe: '/usr/bin/time' },

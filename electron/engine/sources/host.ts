@@ -4,6 +4,7 @@ import { imagePath } from '../model/path';
 import type { Tree } from '../model/tree';
 import { addLibraries } from './elf/image-libs';
 import type { FollowedLink } from './host-warnings';
+import { addHostCapabilities } from './host-caps';
 import { addHostPath } from './hostfs';
 import { addHostPathAsTraced, addTraced, TraceError } from './trace';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -29,6 +30,8 @@ export async function hostSource(s: SourceOf<'host'>, ctx: SourceContext): Promi
       throw e;
     }
   }
+  // The files named and traced (not the libraries a closure brings, some from stages) keep this machine's file capabilities.
+  await addHostCapabilities(ctx.store, put, ctx.log);
   if (s.libs || s.trace) await addClosure(ctx, put, put);
   return { put, remove: [], brought: { field: ctx.field, listed: s.paths.map((p) => imagePath(p)), put, followed } };
 }

@@ -30,11 +30,15 @@ const THREAD_COPY = 32 << 20;
 const INDEX_CAP = 256 << 20;
 /** Pack ids become file names: the import's cache key, or a prefix and a digest. */
 const PACK_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+/** A security.capability value as the stat cache keeps it: base64 of 20 or 24 bytes (vfs_cap_data v2, v3). */
+const CAPS_B64 = /^[A-Za-z0-9+/]{27}=$|^[A-Za-z0-9+/]{32}$/;
 
 export interface StatCacheEntry {
   stat: string;
   digest: Sha256;
   size: number;
+  /** The file's security.capability xattr (base64), null when it has none; absent: not read yet. */
+  caps?: string | null;
 }
 
 /** Where a content lives when it is part of a pack rather than a blob file of its own. */
@@ -240,6 +244,20 @@ export class BlobStore {
         await fh.close();
       }
     });
+  }
+
+  /** What the stat cache knows of a stored host file's capabilities, while the file is as it was then. */
+  hostCaps(hostPath: string, st: Stats): string | null | undefined {
+    const hit = this.statCache.get(hostPath);
+    return hit && hit.stat === statId(st) ? hit.caps : undefined;
+  }
+
+  /** Keep a stored host file's capabilities with its stat cache entry (nothing, when the file has changed since). */
+  rememberHostCaps(hostPath: string, st: Stats, caps: string | null): void {
+    const hit = this.statCache.get(hostPath);
+    if (!hit || hit.stat !== statId(st) || hit.caps === caps) return;
+    hit.caps = caps;
+    this.statCacheDirty = true;
   }
 
   /** Digest of a host file via the stat cache, for cache keys; stores the content as a side effect. */
@@ -657,6 +675,7 @@ async function readStatCache(file: string): Promise<[string, StatCacheEntry][] |
     if (!Array.isArray(row) || row.length !== 2 || typeof row[0] !== 'string') return undefined;
     const e = row[1] as Partial<StatCacheEntry> | null;
     if (!e || typeof e.stat !== 'string' || typeof e.digest !== 'string' || !HEX64.test(e.digest) || !Number.isSafeInteger(e.size) || e.size! < 0) return undefined;
+    if (e.caps !== undefined && e.caps !== null && (typeof e.caps !== 'string' || !CAPS_B64.test(e.caps))) return undefined;
   }
   return doc.value as [string, StatCacheEntry][];
 }

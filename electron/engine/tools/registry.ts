@@ -35,6 +35,7 @@ export const TOOLS = {
   debootstrap: { command: 'debootstrap', debianPackage: 'debootstrap', purpose: 'Debian bases (fallback)', versionArgs: ['--version'] },
   newuidmap: { command: 'newuidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox, rootless mmdebstrap', versionArgs: ['--version'] },
   newgidmap: { command: 'newgidmap', debianPackage: 'uidmap', purpose: 'subordinate ids in the sandbox', versionArgs: ['--version'] },
+  getcap: { command: 'getcap', debianPackage: 'libcap2-bin', purpose: 'reading host files\' file capabilities (ping\'s cap_net_raw)', versionArgs: ['-h'], prefer: ['/usr/sbin/getcap', '/sbin/getcap'] },
   strace: { command: 'strace', debianPackage: 'strace', purpose: 'tracing the files a host program opens (host sources\' trace:)', versionArgs: ['-V'] },
   dpkgScanpackages: { command: 'dpkg-scanpackages', debianPackage: 'dpkg-dev', purpose: 'build --locked: a repository of the locked .debs', versionArgs: ['--version'] },
   aptGet: { command: 'apt-get', debianPackage: 'apt', purpose: 'build --locked: fetching locked .debs the cache lacks from the archives', versionArgs: ['--version'] },
