@@ -22,6 +22,9 @@ import {
 } from './grammar';
 import { parseImageRef } from './imageref';
 
+/** The latest recipe epoch: 2038-01-19T03:14:07Z, the last second tar's and cpio's time fields hold as written here. */
+export const MAX_EPOCH = 2 ** 31 - 1;
+
 /** A string checked by one of grammar.ts's checks: one issue, saying what is wrong. */
 function checked(check: (s: string) => string | undefined) {
   return z.string().superRefine((s, ctx) => {
@@ -241,7 +244,14 @@ export const recipeSchema = z
       .regex(/^[a-z0-9][a-z0-9_.-]*$/, { message: 'expected a lower-case image name' })
       .max(128, { message: 'an image name may be at most 128 characters (it names the output files)' }),
     tag: checked(tagProblem).optional().describe('reference written into the archives (default NAME:latest)'),
-    epoch: z.number().int().min(0).default(0).describe('SOURCE_DATE_EPOCH: every mtime in every output'),
+    // Tar headers (as tar-stream writes them) and cpio's newc hold a time up to 2^31 - 1 seconds.
+    epoch: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_EPOCH, `at most ${MAX_EPOCH} (2038-01-19T03:14:07Z): later times do not fit the outputs' time fields`)
+      .default(0)
+      .describe('SOURCE_DATE_EPOCH: every mtime in every output'),
     architecture: z.string().regex(/^[a-z0-9][a-z0-9_]{0,31}$/, { message: 'expected an architecture name such as "amd64" or "arm64"' }).default('amd64'),
     config: imageConfigSchema.default({ env: {} }),
     stages: z.array(stageSchema).default([]).describe('build-only trees: never exported, used by copy from: and run mounts'),

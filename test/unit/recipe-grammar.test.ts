@@ -59,6 +59,16 @@ describe('image references (distribution/reference grammar)', () => {
     // Without a tag the name must make a valid NAME:latest.
     expect(recipeSchema.safeParse({ ...base, name: 'a-' }).error?.issues[0].message).toMatch(/"a-:latest" is not a valid image reference/);
   });
+
+  it('an epoch past what tar and cpio time fields hold is refused at its field', () => {
+    const base = { name: 'app', layers: [{ name: 'l' }] };
+    expect(recipeSchema.parse({ ...base, epoch: 2 ** 31 - 1 }).epoch).toBe(2 ** 31 - 1);
+    for (const epoch of [2 ** 31, 2 ** 32, 99999999999999]) {
+      const bad = recipeSchema.safeParse({ ...base, epoch });
+      expect(bad.error?.issues[0].path).toEqual(['epoch']);
+      expect(bad.error?.issues[0].message).toMatch(/at most 2147483647 \(2038-01-19T03:14:07Z\)/);
+    }
+  });
 });
 
 describe('Debian mirrors and names', () => {

@@ -237,8 +237,9 @@ function fitUstar(h: H, pax: Record<string, Buffer>): void {
     pax.linkpath = Buffer.from(h.linkname);
     h.linkname = standIn(h.linkname, 100);
   }
+  // tar-stream writes ids in 6 octal digits (its field has room for 7): anything larger goes to PAX.
   for (const k of ['uid', 'gid'] as const) {
-    if (h[k]! > 0o7777777) {
+    if (h[k]! > 0o777777) {
       pax[k] = Buffer.from(String(h[k]));
       h[k] = 0;
     }
