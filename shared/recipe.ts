@@ -25,6 +25,9 @@ import { parseImageRef } from './imageref';
 /** The latest recipe epoch: 2038-01-19T03:14:07Z, the last second tar's and cpio's time fields hold as written here. */
 export const MAX_EPOCH = 2 ** 31 - 1;
 
+/** A project's outputs folder, inside it, when a build is not told another. */
+export const DEFAULT_OUT_DIR = 'out';
+
 /** A string checked by one of grammar.ts's checks: one issue, saying what is wrong. */
 function checked(check: (s: string) => string | undefined) {
   return z.string().superRefine((s, ctx) => {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli, tempDir } from '../helpers/env';
+import { CLI, cli, lacks, tempDir } from '../helpers/env';
 import { helloCopy } from '../helpers/projects';
 
 const work = tempDir();
@@ -50,6 +50,36 @@ describe('determinism', () => {
     expect(ls).toMatch(/^\.\/srv\/run 0100755-0-0-/m);
     expect(ls).toMatch(/^\.\/srv\/sub\/a\.txt 0100644-0-0-/m);
     expect(ls).toMatch(/^\.\/home\/ava 0040755-1000-1000-0$/m);
+  });
+
+  it.skipIf(lacks('bwrap'))("a build step's new files have docker's umask (022), not the builder's", () => {
+    const dir = path.join(work, 'step-umask');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'scratchyard.yaml'), 'name: stepumask\nlayers:\n  - name: base\n    sources:\n      - kind: busybox\n  - name: made\n    sources:\n      - kind: run\n        command: "mkdir /d && echo x > /d/x"\n');
+    const digests = ['022', '077'].map((umask) => {
+      const cache = path.join(work, `cache-step-${umask}`);
+      const r = spawnSync('sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, CLI, 'build', dir, '--cache', cache, '--out', path.join(work, `out-step-${umask}`), '--json', '--no-sbom'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const ls = cli(['ls', dir, '--cache', cache, '--layer', '2']).stdout;
+      expect(ls).toMatch(/^\.\/d 0040755-0-0-0$/m);
+      expect(ls).toMatch(/^\.\/d\/x 0100644-0-0-/m);
+      return (JSON.parse(r.stdout) as { manifestDigest: string }).manifestDigest;
+    });
+    expect(digests[1]).toBe(digests[0]);
+  });
+
+  it('copying the project folder itself leaves out what builds write there (out/, the lock): every build the same', () => {
+    const dir = path.join(work, 'copy-dot');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'app.txt'), 'hi\n');
+    writeFileSync(path.join(dir, 'scratchyard.yaml'), 'name: copydot\nlayers:\n  - name: l\n    sources:\n      - kind: copy\n        src: .\n        dest: /app\n');
+    const cache = path.join(work, 'cache-copy-dot');
+    const digests = [1, 2, 3].map(() => digestOf(dir, cache));
+    expect(new Set(digests).size).toBe(1);
+    const paths = cli(['ls', dir, '--cache', cache]).stdout.split('\n').map((l) => l.split(' ')[0]);
+    expect(paths).toContain('./app/app.txt');
+    expect(paths).toContain('./app/scratchyard.yaml');
+    expect(paths.filter((p) => p.startsWith('./app/out') || p === './app/scratchyard.lock')).toEqual([]);
   });
 
   it('a different epoch gives a different digest, the same epoch the same one', () => {

@@ -12,6 +12,7 @@ import type { SourceOf } from '../../shared/recipe';
 import { usersSource } from '../../electron/engine/sources/users';
 import type { SourceContext } from '../../electron/engine/sources/types';
 import { BlobStore } from '../../electron/engine/store/blobs';
+import { lacks } from '../helpers/env';
 import { arena, boundedCli, expectContained, expectRefused, outsideState, type BoundedResult } from '../helpers/hostile';
 import { writeProject } from '../helpers/projects';
 
@@ -264,6 +265,16 @@ describe('size and expansion caps', () => {
     rmSync(path.join(dir, 'rootfs.tar'), { force: true });
     linkSync(path.join(dir, 'real.tar'), path.join(dir, 'rootfs.tar'));
     expect(outsideState(s)).toEqual(before);
+  });
+
+  it('a ".wh." name from a project folder or a build step is refused at its source: docker would delete instead', () => {
+    const copied = project(recipe(['{ kind: busybox, links: false }', '{ kind: copy, src: f, dest: /bin }']));
+    mkdirSync(path.join(copied.dir, 'f'));
+    writeFileSync(path.join(copied.dir, 'f', '.wh.busybox'), '');
+    expectRefused(build(copied.dir), 2, /layers\[0\]\.sources\[1\]: \/bin\/\.wh\.busybox has a name beginning "\.wh\."/, 200);
+    if (lacks('bwrap')) return;
+    const stepped = project(recipe(['{ kind: busybox }', '{ kind: run, command: "touch /bin/.wh.busybox" }']));
+    expectRefused(build(stepped.dir), 2, /layers\[0\]\.sources\[1\]: \/bin\/\.wh\.busybox has a name beginning "\.wh\."/, 200);
   });
 
   it('bytes that are not UTF-8 are refused', () => {

@@ -8,7 +8,7 @@ import { createGzip } from 'node:zlib';
 import { z } from 'zod';
 import { asSha256, type ImagePath, type Sha256 } from '../../../shared/brand';
 import type { SourceRef } from '../model/sbom';
-import type { Recipe } from '../../../shared/recipe';
+import { DEFAULT_OUT_DIR, type Recipe } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { diffTrees } from '../model/diff';
 import { treeDigest } from '../model/filelist';
@@ -140,7 +140,7 @@ const outputRecordSchema = z.object({ key: z.string(), stat: z.string() });
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const project = await loadProject(opts.project);
   const cacheDir = path.resolve(opts.cacheDir);
-  const outDir = path.resolve(opts.outDir ?? path.join(project.dir, 'out'));
+  const outDir = path.resolve(opts.outDir ?? path.join(project.dir, DEFAULT_OUT_DIR));
   const nodes = new NodeTracker(opts.onEvent);
   let unmark: (() => Promise<void>) | undefined;
   for (let attempt = 1; ; attempt++) {

@@ -1,5 +1,6 @@
 // Evaluating the layer stack: every source applied in order over the state
 // below it, giving the image's state after each layer.
+import { fileSystemPathProblem } from '../../../shared/grammar';
 import type { ImagePath } from '../../../shared/brand';
 import type { LockEntry } from '../../../shared/lock';
 import type { Layer, Recipe, Source, SourceOf } from '../../../shared/recipe';
@@ -165,6 +166,9 @@ async function evaluate(
         const ref: SourceRef = { layer: li, source: si, kind: source.kind };
         for (const p of res.remove) removeSubtree(state, p);
         for (const p of sortedPaths(res.put)) {
+          // Every source's paths, whatever made them (a project folder, a build step): a ".wh." name would delete from the layers below.
+          const why = fileSystemPathProblem(p);
+          if (why) throw new RecipeError(field, `${p} ${why}`);
           try {
             putEntry(state, p, res.put.get(p)!);
           } catch (e) {

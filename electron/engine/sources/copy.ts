@@ -2,7 +2,8 @@
 // does (0644, or 0755 when executable) so the umask of a checkout never shows.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseMode, parseOwner, type SourceOf } from '../../../shared/recipe';
+import { LOCK_FILE } from '../../../shared/lock';
+import { DEFAULT_OUT_DIR, parseMode, parseOwner, type SourceOf } from '../../../shared/recipe';
 import { baseName, imagePath, isUnder, joinImage } from '../model/path';
 import type { Entry, Tree } from '../model/tree';
 import { hostEntry, scanHostDir, type ScanOptions } from './hostfs';
@@ -11,10 +12,14 @@ import { RecipeError, type SourceContext, type SourceResult } from './types';
 export async function copySource(s: SourceOf<'copy'>, ctx: SourceContext): Promise<SourceResult> {
   if (s.from !== undefined) return copyFromStage(s, ctx);
   const hostPath = await projectFile(ctx, s.src, `${ctx.field}.src`);
+  // What builds write into the project (its outputs, its lock) is never copied from a folder holding them:
+  // `src: .` would otherwise take in the last build, and no two builds would be the same.
+  const root = await fs.realpath(ctx.projectDir);
   const opts: ScanOptions = {
     normalizeModes: true,
     owner: parseOwner(s.owner ?? '0:0'),
     fileMode: s.mode === undefined ? undefined : parseMode(s.mode),
+    skip: new Set([path.join(root, DEFAULT_OUT_DIR), path.join(root, LOCK_FILE)]),
   };
   const put: Tree = new Map();
   const st = await fs.lstat(hostPath);

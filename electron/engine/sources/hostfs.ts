@@ -57,6 +57,8 @@ export interface ScanOptions {
   normalizeModes: boolean;
   owner?: { uid: number; gid: number };
   fileMode?: number;
+  /** Host paths left out, with all they hold, when met inside the folder scanned. */
+  skip?: Set<string>;
 }
 
 /** Scan a host folder into `out` under `dest`. Hard links become link groups, sockets are skipped. */
@@ -68,7 +70,10 @@ export async function scanHostDir(store: BlobStore, hostDir: string, dest: Image
     pending.push([at, st]);
     if (st.isDirectory()) {
       const names = (await utf8Names(hostPath)).sort();
-      for (const n of names) await walk(path.join(hostPath, n), joinImage(at, n));
+      for (const n of names) {
+        const inner = path.join(hostPath, n);
+        if (!opts.skip?.has(inner)) await walk(inner, joinImage(at, n));
+      }
     }
   };
   await walk(hostDir, dest);

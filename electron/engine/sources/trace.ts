@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { hostPathProblem } from '../../../shared/grammar';
 import type { ImagePath } from '../../../shared/brand';
+import { DEFAULT_OUT_DIR } from '../../../shared/recipe';
 import { comparePaths, imagePath, isUnder } from '../model/path';
 import type { Tree } from '../model/tree';
 import { DEFAULT_PATH } from '../model/runspec';
@@ -64,7 +65,7 @@ export type TraceContext = Pick<SourceContext, 'projectDir' | 'store' | 'signal'
 function exclusionOf(ctx: TraceContext): (p: string) => string | undefined {
   const home = os.homedir();
   const tmp = os.tmpdir();
-  const out = path.join(ctx.projectDir, 'out');
+  const out = path.join(ctx.projectDir, DEFAULT_OUT_DIR);
   const under = (p: string, d: string) => p === d || isUnder(p, d);
   return (p) => {
     if (DROPPED_FILES.has(p)) return "the host's loader cache (it describes the host's libraries, not the image's)";

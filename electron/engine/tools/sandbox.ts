@@ -279,7 +279,12 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     ...spec.process.argv,
   ];
   const id = spec.identity;
-  const cmd = (file: string, args: string[]): SandboxCommand => (spec.joinNetOf ? { file: requireTool('nsenter'), args: [...joinArgs(spec.joinNetOf), '--', file, ...args], env: LAUNCHER_ENV } : { file, args, env: LAUNCHER_ENV });
+  // Every sandboxed process starts with docker's umask, 022, whatever the builder's is: a build step's new files
+  // would otherwise carry the umask of whoever built (exec keeps the pid: still the one to kill).
+  const cmd = (file: string, args: string[]): SandboxCommand => {
+    const [f, a] = spec.joinNetOf ? [requireTool('nsenter'), [...joinArgs(spec.joinNetOf), '--', file, ...args]] : [file, args];
+    return { file: '/bin/sh', args: ['-c', 'umask 022 && exec "$@"', 'scratchyard-sandbox', f, ...a], env: LAUNCHER_ENV };
+  };
   if (id.kind === 'builder') return cmd(bwrap, bwrapArgs);
   const rows = (r: IdMap['uid']) => r.map((row) => row.join(' ')).join(' ');
   const [uids, gids, setu, setg] =
