@@ -68,7 +68,9 @@ export async function imageTarget(target: string, cacheDir: string, ropts: Regis
       if (line) log(line);
     },
   });
-  return { path: f.path, ...(layoutTag(f.ref) !== undefined ? { tag: layoutTag(f.ref) } : {}), label: `${formatImageRef(ref)}@sha256:${f.manifestDigest.slice(0, 12)}` };
+  // A reference by digest names its digest already.
+  const byDigest = ref.transport === 'docker' && ref.ref.digest !== undefined;
+  return { path: f.path, ...(layoutTag(f.ref) !== undefined ? { tag: layoutTag(f.ref) } : {}), label: byDigest ? formatImageRef(ref) : `${formatImageRef(ref)}@sha256:${f.manifestDigest.slice(0, 12)}` };
 }
 
 /** What a path that is neither a regular file nor a folder is (a FIFO would block whoever read it), or undefined. */

@@ -47,7 +47,8 @@ async function show(target: string, cacheDir: string, contents: boolean, progres
   if (!existsSync(target)) throw new Error(`${target}: no such image or project`);
   // Only a project target pays for loading the build engine.
   const { build } = await import('../engine/entry/build');
-  const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e) });
+  // The registry flags reach the project's base image, as they do in build.
+  const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e), registry: ropts, signal: ropts.signal });
   progress.finish();
   return shownOfBuild(r);
 }
@@ -89,7 +90,7 @@ export function userWastedRatio(a: ImageAnalysis, wasted: number): number {
   return user === 0 ? 0 : wasted / user;
 }
 
-export async function cmdInspect(args: string[]): Promise<number> {
+export async function cmdInspect(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(args, {
     json: { type: 'boolean' },
     ci: { type: 'boolean' },
@@ -110,7 +111,7 @@ export async function cmdInspect(args: string[]): Promise<number> {
     wasted: size('highest-wasted-bytes', values['highest-wasted-bytes']),
     user: ratio('highest-user-wasted-percent', values['highest-user-wasted-percent'], 0.1),
   };
-  const a = await figuresOf(positionals[0] ?? '.', values.cache ?? defaultCacheDir(), registryOptions(values));
+  const a = await figuresOf(positionals[0] ?? '.', values.cache ?? defaultCacheDir(), { ...registryOptions(values), signal });
   const figures = values.dive
     ? { efficiency: a.dive.efficiency, wasted: a.dive.wastedBytes, user: a.dive.userWastedPercent, whose: "dive's" }
     : { efficiency: a.efficiency, wasted: a.wasted.bytes, user: userWastedRatio(a, a.wasted.bytes), whose: 'our' };
@@ -192,7 +193,7 @@ function pickLayer(s: Shown, layer: string): number {
   return hex.length >= 4 ? s.digests.findIndex((d) => d.replace(/^sha256:/, '').startsWith(hex)) : -1;
 }
 
-export async function cmdDiff(args: string[]): Promise<number> {
+export async function cmdDiff(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(args, { filelist: { type: 'boolean' }, json: { type: 'boolean' }, 'exit-code': { type: 'boolean' }, ...REGISTRY_ARGS });
   if (values.help) {
     process.stdout.write(`usage: scratchyard ${INSPECT_USAGE.slice(INSPECT_USAGE.indexOf('diff A B'))}\n`);
@@ -201,7 +202,7 @@ export async function cmdDiff(args: string[]): Promise<number> {
   if (positionals.length !== 2) throw new UsageError(`diff: expected two images or projects, got ${positionals.length}`);
   const cacheDir = values.cache ?? defaultCacheDir();
   const progress = new Progress(process.stderr);
-  const ropts = registryOptions(values);
+  const ropts = { ...registryOptions(values), signal };
   const a = await side(positionals[0], cacheDir, progress, ropts);
   const b = await side(positionals[1], cacheDir, progress, ropts);
   const changes = compareTrees(a.tree, b.tree);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildResult, Format } from '../engine/entry/build';
 import type { ImageTarget } from './images';
+import type { RegistryOptions } from '../engine/oci/transport';
 import { UsageError, parse, writablePlace } from './args';
 import { REGISTRY_ARGS, registryOptions, registryRepoOf } from './registry-flags';
 import { defaultCacheDir } from '../engine/store/cache';
@@ -28,11 +29,11 @@ export async function main(argv: string[], stampKey?: string): Promise<number> {
       case 'run':
         return await (await import('./run')).cmdRun(rest, abortOnSignals());
       case 'ls':
-        return await cmdLs(rest);
+        return await cmdLs(rest, abortOnSignals());
       case 'inspect':
-        return await (await import('./inspect')).cmdInspect(rest);
+        return await (await import('./inspect')).cmdInspect(rest, abortOnSignals());
       case 'diff':
-        return await (await import('./inspect')).cmdDiff(rest);
+        return await (await import('./inspect')).cmdDiff(rest, abortOnSignals());
       case 'push':
         return await (await import('./push')).cmdPush(rest, abortOnSignals());
       case 'images':
@@ -207,22 +208,24 @@ function summary(r: BuildResult): string {
   return `${r.recipe.name}: ${layerPart}; ${outPart}; manifest sha256:${r.manifestDigest}${basePart}`;
 }
 
-async function cmdLs(args: string[]): Promise<number> {
+async function cmdLs(args: string[], signal: AbortSignal): Promise<number> {
   const { imageTarget } = await import('./images');
   const { values, positionals } = parse(args, { layer: { type: 'string' }, ...REGISTRY_ARGS });
   if (values.help) return usageOf('ls')();
   const target = onePositional(positionals);
   const cacheDir = values.cache ?? defaultCacheDir();
-  const image = await imageTarget(target, cacheDir, registryOptions(values), (line) => process.stderr.write(`${line}\n`));
-  const lines = image ? await lsImage(image, cacheDir, values.layer) : await lsProject(target, cacheDir, values.layer);
+  const registry = { ...registryOptions(values), signal };
+  const image = await imageTarget(target, cacheDir, registry, (line) => process.stderr.write(`${line}\n`));
+  const lines = image ? await lsImage(image, cacheDir, values.layer) : await lsProject(target, cacheDir, values.layer, registry);
   process.stdout.write(lines.map((l) => l + '\n').join(''));
   return 0;
 }
 
-async function lsProject(target: string, cacheDir: string, layer: string | undefined): Promise<string[]> {
+async function lsProject(target: string, cacheDir: string, layer: string | undefined, registry: RegistryOptions): Promise<string[]> {
   const [{ build }, { fileList }, { layerFileList, layerIndex }] = await Promise.all([import('../engine/entry/build'), import('../engine/model/filelist'), import('../engine/graph/layers')]);
   const progress = new Progress(process.stderr);
-  const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e) });
+  // The registry flags reach the project's base image, as they do in build.
+  const r = await build({ project: target, cacheDir, formats: [], onEvent: (e) => progress.event(e), registry, signal: registry.signal });
   progress.finish();
   if (layer === undefined) return fileList(r.states[r.states.length - 1]);
   const byName = layerIndex(r.recipe, layer);

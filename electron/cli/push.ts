@@ -26,7 +26,8 @@ export async function cmdPush(args: string[], signal: AbortSignal): Promise<numb
   const destText = positionals[1];
   const given = destText === undefined ? undefined : destRef(destText);
   const progress = new Progress(process.stderr);
-  const r = await build({ project: positionals[0] ?? '.', cacheDir: values.cache ?? defaultCacheDir(), formats: ['oci'], signal, onEvent: (e) => progress.event(e) });
+  // The registry flags reach the project's base image too, as they do in build.
+  const r = await build({ project: positionals[0] ?? '.', cacheDir: values.cache ?? defaultCacheDir(), formats: ['oci'], signal, onEvent: (e) => progress.event(e), registry: ropts });
   progress.finish();
   const layout = r.outputs.oci;
   if (!layout) throw new Error(`${r.recipe.name}: the build wrote no OCI layout to push`);

@@ -2,9 +2,9 @@
 // real parts: Debian's docker-registry started here (plain HTTP, and TLS with a
 // CA made here plus htpasswd auth), real skopeo as the oracle of what a registry
 // holds, docker pull/run of what we pushed, docker save of a docker-built image.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, DOCKER, cli, dockerWorks, lacks, sh, tempDir, type CliResult } from '../helpers/env';
@@ -315,6 +315,40 @@ describe.skipIf(missing)('a TLS registry with its own CA and htpasswd (bcrypt) a
     const r = ok(cli(['build', proj, '--format', 'oci', '--cache', own, '--json', '--creds', reg.creds!, '--cert-dir', reg.certDir!]));
     // An image that is only its base is the base, manifest and all.
     expect(JSON.parse(r.stdout).manifestDigest).toBe(ours.manifest);
+    // ls, inspect and push of the project pass the flags to its base's fetch too (each into a cache of its own).
+    const flags = ['--creds', reg.creds!, '--cert-dir', reg.certDir!];
+    expect(ok(cli(['ls', proj, '--cache', path.join(dir, 'on-tls-ls'), ...flags])).stdout).toMatch(/^\.\/bin\/busybox /m);
+    ok(cli(['inspect', proj, '--cache', path.join(dir, 'on-tls-inspect'), ...flags]));
+    expect(ok(cli(['push', proj, `docker://${reg.host}/sy/on-tls:1`, '--cache', path.join(dir, 'on-tls-push'), ...flags])).stdout.trim()).toBe(ours.manifest);
+  });
+
+  it("--creds' password never reaches skopeo's command line (any user's ps shows it): an auth file of its own, removed after", async () => {
+    const ref = `docker://${reg.host}/sy/hello:ps`;
+    const password = reg.creds!.slice(reg.creds!.indexOf(':') + 1);
+    const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('scratchyard-auth-')));
+    // Every process's command line is read while the push runs.
+    const child = spawn(process.execPath, [CLI, 'push', hello, ref, '--creds', reg.creds!, '--cert-dir', reg.certDir!, '--cache', cache], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c));
+    const seen: string[] = [];
+    let done = false;
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 128))).finally(() => (done = true));
+    while (!done) {
+      for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== child.pid)) {
+        const argv = (() => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+          } catch {
+            return '';
+          }
+        })();
+        if (argv.includes(password) && argv.includes('skopeo')) seen.push(argv.replace(/\0/g, ' '));
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await exited, stderr).toBe(0);
+    expect(seen).toEqual([]);
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('scratchyard-auth-') && !before.has(n))).toEqual([]);
   });
 
   it('a wrong password: 401 in words, exit 1', () => {

@@ -14,16 +14,16 @@
 // --flag=VALUE form (nothing the user types can become an option), and its
 // failures turned into sentences that name the reference.
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { asSha256, parseDigest, type Sha256 } from '../../../shared/brand';
 import { controlProblem } from '../../../shared/grammar';
 import { formatImageRef, isLoopbackRegistry, isRemote, registryHost, type ImageRef, type RemoteImageRef } from '../../../shared/imageref';
-import { exec } from '../tools/exec';
+import { exec, type ExecResult } from '../tools/exec';
 import { requireTool } from '../tools/registry';
 import { withFileLock } from '../store/filelock';
-import { imageLayoutDir, imageLayoutLock } from '../store/image-layout';
+import { imageLayoutDir, imageLayoutLock, sweepSkopeoTemps } from '../store/image-layout';
 import { readJsonCapped } from '../store/integrity';
 import { knownRefs, resolvedRefsFile, writeResolvedRefs } from '../store/resolved-refs';
 import { SkopeoProgressParser, blobOutcomes, type BlobOutcome, type SkopeoEvent } from './skopeo-progress';
@@ -94,12 +94,20 @@ export function layoutTag(ref: ImageRef): string | undefined {
  * the cache once (per manifest digest).
  */
 export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fetched> {
-  const flags = sourceFlags(ref, opts);
   if (!isRemote(ref)) {
     const local = await localSource(ref);
-    const manifestDigest = await resolve(local, ref, flags, opts.signal);
+    const manifestDigest = (await resolve(local, ref, [], opts.signal)).digest;
     return { path: local.path, manifestDigest, ref: local.ref };
   }
+  const access = await registryAccess(ref, opts);
+  try {
+    return await fetchRemote(ref, opts, access.flags);
+  } finally {
+    await access.done();
+  }
+}
+
+async function fetchRemote(ref: RemoteImageRef, opts: FetchOptions, flags: string[]): Promise<Fetched> {
   const text = formatImageRef(ref);
   const layout = imageLayoutDir(opts.cacheDir);
   const inCache = (digest: Sha256): Fetched => ({ path: layout, manifestDigest: digest, ref: { transport: 'oci', path: layout, tag: digest } });
@@ -110,8 +118,9 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
     return inCache(named);
   }
   let manifestDigest: Sha256;
+  let manifest: string;
   try {
-    manifestDigest = await resolve(text, ref, flags, opts.signal);
+    ({ digest: manifestDigest, raw: manifest } = await resolve(text, ref, flags, opts.signal));
   } catch (e) {
     // Down or unreachable (not refused credentials): what this tag named last time, if the cache still holds it.
     const known = e instanceof TransportError && (e.fault === 'unreachable' || e.fault === 'refused') ? await lastResolved(opts.cacheDir, ref) : undefined;
@@ -144,7 +153,7 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
         if (!cached) {
           await fs.mkdir(layout, { recursive: true });
           // Copy exactly what was resolved, so a tag moving in between cannot slip another image in under this digest.
-          await copyToLayout(pinned(ref, manifestDigest), layout, tag, opts, text);
+          await copyToLayout(pinned(ref, manifestDigest), layout, tag, opts, text, { flags, manifest });
         }
         // Recorded once the layout holds the image: gc (under this lock) never drops a record being written, nor keeps one it cannot use.
         if (record) await remember(opts.cacheDir, ref, manifestDigest);
@@ -161,10 +170,23 @@ export async function fetchImage(ref: ImageRef, opts: FetchOptions): Promise<Fet
  * skopeo checks (blob digests): the reader of the layout checks the rest.
  * `what`: the reference to name in errors (default: `src`).
  */
-export async function copyToLayout(src: RemoteImageRef, layout: string, tag: string, opts: RegistryOptions, what = formatImageRef(src)): Promise<SkopeoEvent[]> {
+export async function copyToLayout(src: RemoteImageRef, layout: string, tag: string, opts: RegistryOptions, what = formatImageRef(src), known?: { flags: string[]; manifest: string }): Promise<SkopeoEvent[]> {
   if (layout.includes(':')) throw new TransportError(`${layout}: skopeo cannot write an OCI layout whose path holds ":"`);
-  const flags = sourceFlags(src, opts).map((f) => `--src-${f.slice(2)}`);
-  return skopeoCopy(formatImageRef(src), `oci:${layout}:${tag}`, flags, what, opts);
+  const access = known ? { flags: known.flags, done: async () => {} } : await registryAccess(src, opts);
+  try {
+    // What the manifest says the image holds bounds what skopeo may write: a registry that sends more is stopped.
+    const manifest = known?.manifest ?? (await resolve(formatImageRef(src), src, access.flags, opts.signal)).raw;
+    const declared = await declaredBytes(manifest, src, access.flags, opts.signal);
+    const flags = access.flags.map((f) => `--src-${f.slice(2)}`);
+    try {
+      return await skopeoCopy(formatImageRef(src), `oci:${layout}:${tag}`, flags, what, { ...opts, maxWrite: declared === undefined ? undefined : declared + WRITE_SLACK });
+    } finally {
+      // skopeo's temporaries of a copy that failed or was stopped (the caller holds the layout's lock).
+      await sweepSkopeoTemps(layout);
+    }
+  } finally {
+    await access.done();
+  }
 }
 
 const queues = new Map<string, Promise<unknown>>();
@@ -194,7 +216,8 @@ export interface Pushed {
 export async function pushImage(layout: string, tag: string, dest: ImageRef, opts: RegistryOptions): Promise<Pushed> {
   if (dest.transport !== 'docker') throw new TransportError(`${formatImageRef(dest)}: push goes to a registry, docker://REGISTRY/NAME:TAG`);
   if (layout.includes(':')) throw new TransportError(`${layout}: skopeo cannot read an OCI layout whose path holds ":"`);
-  const flags = sourceFlags(dest, opts).map((f) => `--dest-${f.slice(2)}`);
+  const access = await registryAccess(dest, opts);
+  const flags = access.flags.map((f) => `--dest-${f.slice(2)}`);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-push-'));
   try {
     const digestFile = path.join(dir, 'digest');
@@ -203,22 +226,41 @@ export async function pushImage(layout: string, tag: string, dest: ImageRef, opt
     return { manifestDigest, blobs: blobOutcomes(events) };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
+    await access.done();
   }
 }
 
 // ---- options ------------------------------------------------------------------------
 
-/** skopeo's registry options for `ref`, as --name=value (copy prefixes them with src-/dest-). */
-function sourceFlags(ref: ImageRef, o: RegistryOptions): string[] {
-  if (ref.transport !== 'docker') return [];
+/**
+ * skopeo's registry options for `ref`, as --name=value (copy prefixes them
+ * with src-/dest-). A password never goes on skopeo's command line, where
+ * every local user's `ps` would show it: --creds becomes an auth file of its
+ * own (0600, in a private folder), removed by `done`.
+ */
+async function registryAccess(ref: ImageRef, o: RegistryOptions): Promise<{ flags: string[]; done: () => Promise<void> }> {
+  if (ref.transport !== 'docker') return { flags: [], done: async () => {} };
   const flags: string[] = [];
   const verify = o.tlsVerify ?? (o.certDir !== undefined ? undefined : isLoopbackRegistry(registryHost(ref.ref)) ? false : undefined);
   // Left out, skopeo verifies unless registries.conf marks the registry insecure.
   if (verify !== undefined) flags.push(`--tls-verify=${verify}`);
-  if (o.creds !== undefined) flags.push(`--creds=${credsOf(o.creds)}`);
-  if (o.authfile !== undefined) flags.push(`--authfile=${pathOption(o.authfile, '--authfile')}`);
   if (o.certDir !== undefined) flags.push(`--cert-dir=${pathOption(o.certDir, '--cert-dir')}`);
-  return flags;
+  if (o.creds === undefined) {
+    if (o.authfile !== undefined) flags.push(`--authfile=${pathOption(o.authfile, '--authfile')}`);
+    return { flags, done: async () => {} };
+  }
+  const auth = Buffer.from(credsOf(o.creds)).toString('base64');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'scratchyard-auth-'));
+  const done = () => fs.rm(dir, { recursive: true, force: true });
+  try {
+    const file = path.join(dir, 'auth.json');
+    await fs.writeFile(file, JSON.stringify({ auths: { [registryHost(ref.ref)]: { auth } } }), { mode: 0o600, flag: 'wx' });
+    flags.push(`--authfile=${file}`);
+    return { flags, done };
+  } catch (e) {
+    await done();
+    throw e;
+  }
 }
 
 /** USER:PASSWORD, both non-empty, no control characters. */
@@ -265,13 +307,58 @@ async function isDockerArchive(p: string): Promise<boolean> {
   return r?.code === 0;
 }
 
-/** The manifest digest `source` names now: sha256 of the manifest skopeo reads (for a list, the list's, as registries name it). */
-async function resolve(source: string | { skopeo: string }, ref: ImageRef, flags: string[], signal?: AbortSignal): Promise<Sha256> {
+/** The manifest `source` names now, and its digest: sha256 of the manifest skopeo reads (for a list, the list's, as registries name it). */
+async function resolve(source: string | { skopeo: string }, ref: ImageRef, flags: string[], signal?: AbortSignal): Promise<{ digest: Sha256; raw: string }> {
   const name = typeof source === 'string' ? source : source.skopeo;
-  const r = await exec(requireTool('skopeo'), ['inspect', '--raw', ...flags, '--', name], { signal });
+  const r = await runSkopeo(['inspect', '--raw', ...flags, '--', name], formatImageRef(ref), { signal });
   if (r.code !== 0) throw failed(formatImageRef(ref), fatalOf(r.stderr));
-  return asSha256(createHash('sha256').update(r.stdout).digest('hex'));
+  return { digest: asSha256(createHash('sha256').update(r.stdout).digest('hex')), raw: r.stdout };
 }
+
+/** Room over the declared sizes for what skopeo writes besides the blobs (index.json, its temporaries, its log). */
+const WRITE_SLACK = 16 << 20;
+
+/**
+ * The bytes an image's manifest says its config and layers hold; for an
+ * index, those of the manifest skopeo will copy (this machine's platform,
+ * asked for). Undefined when the manifest says nothing usable: the copy is
+ * then bounded only by the idle watchdog.
+ */
+async function declaredBytes(raw: string, src: RemoteImageRef, flags: string[], signal?: AbortSignal): Promise<number | undefined> {
+  const doc = parseJson(raw);
+  const sizeOf = (d: unknown): number | undefined => {
+    const size = (d as { size?: unknown } | null)?.size;
+    return Number.isSafeInteger(size) && (size as number) >= 0 ? (size as number) : undefined;
+  };
+  if (Array.isArray(doc?.layers)) {
+    let total = sizeOf(doc.config) ?? 0;
+    for (const l of doc.layers as unknown[]) {
+      const n = sizeOf(l);
+      if (n === undefined) return undefined;
+      total += n;
+    }
+    return total;
+  }
+  if (!Array.isArray(doc?.manifests) || src.transport !== 'docker') return undefined;
+  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[process.arch];
+  const mine = (doc.manifests as { digest?: unknown; platform?: { os?: unknown; architecture?: unknown } }[]).find((m) => m?.platform?.os === 'linux' && m.platform.architecture === arch);
+  if (typeof mine?.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(mine.digest)) return undefined;
+  const child = await resolve(formatImageRef(pinned(src, asSha256(mine.digest.slice(7)))), src, flags, signal).catch(() => undefined);
+  if (!child) return undefined;
+  const inner = parseJson(child.raw);
+  return Array.isArray(inner?.layers) ? declaredBytes(child.raw, src, flags, signal) : undefined;
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+
 
 /** `ref` by the digest just resolved, where its transport can name one (a registry); the others name one image anyway. */
 function pinned(ref: RemoteImageRef, digest: Sha256): RemoteImageRef {
@@ -304,7 +391,7 @@ async function remember(cacheDir: string, ref: ImageRef, digest: Sha256): Promis
 // ---- running skopeo ---------------------------------------------------------------------
 
 /** `skopeo --debug copy --preserve-digests`, its lines parsed into progress; a failure becomes a TransportError about `what`. */
-async function skopeoCopy(src: string, dest: string, flags: string[], what: string, opts: RegistryOptions): Promise<SkopeoEvent[]> {
+async function skopeoCopy(src: string, dest: string, flags: string[], what: string, opts: RegistryOptions & { maxWrite?: number }): Promise<SkopeoEvent[]> {
   const parser = new SkopeoProgressParser();
   const events: SkopeoEvent[] = [];
   const feed = () => {
@@ -322,7 +409,7 @@ async function skopeoCopy(src: string, dest: string, flags: string[], what: stri
   };
   const out = feed();
   const err = feed();
-  const r = await exec(requireTool('skopeo'), ['--debug', 'copy', '--preserve-digests', ...flags, '--', src, dest], { signal: opts.signal, onStdout: out, onStderr: err });
+  const r = await runSkopeo(['--debug', 'copy', '--preserve-digests', ...flags, '--', src, dest], what, { signal: opts.signal, onStdout: out, onStderr: err, maxWrite: opts.maxWrite });
   out(undefined);
   err(undefined);
   if (r.code !== 0 || r.signal) {
@@ -330,6 +417,65 @@ async function skopeoCopy(src: string, dest: string, flags: string[], what: stri
     throw failed(what, fatal ?? `exit code ${r.code}`);
   }
   return events;
+}
+
+/** How long skopeo may move no byte at all (no read, no write: a registry that accepted and then went silent) before it is stopped. */
+export const REGISTRY_IDLE_MS = 30_000;
+
+/**
+ * skopeo, watched: every second its /proc io counters are read, and it is
+ * stopped when they have not moved for REGISTRY_IDLE_MS (skopeo has no
+ * timeout of its own for a server that accepts and never answers) or when it
+ * has written more than `maxWrite` bytes (a blob longer than the manifest
+ * said). Either is a TransportError naming `what`; the registry is treated as
+ * unreachable when silent.
+ */
+async function runSkopeo(args: string[], what: string, o: { signal?: AbortSignal; onStdout?: (c: Buffer) => void; onStderr?: (c: Buffer) => void; maxWrite?: number }): Promise<ExecResult> {
+  const watch = new AbortController();
+  let stopped: TransportError | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (e: TransportError) => {
+    stopped ??= e;
+    watch.abort();
+  };
+  const onSpawn = (pid: number) => {
+    let moved = '';
+    let quietSince = Date.now();
+    timer = setInterval(() => {
+      const io = processIo(pid);
+      if (!io) return;
+      if (o.maxWrite !== undefined && io.wchar > o.maxWrite) return stop(new TransportError(`${what}: the registry sent more than the ${o.maxWrite - WRITE_SLACK} bytes its manifest declares: stopped, nothing kept`, 'digest'));
+      const now = `${io.rchar}:${io.wchar}`;
+      if (now !== moved) {
+        moved = now;
+        quietSince = Date.now();
+      } else if (Date.now() - quietSince >= REGISTRY_IDLE_MS) {
+        stop(new TransportError(`${what}: the registry sent nothing for ${REGISTRY_IDLE_MS / 1000} s: stopped (is it overloaded, or not a registry?)`, 'unreachable'));
+      }
+    }, 1000);
+  };
+  try {
+    return await exec(requireTool('skopeo'), args, { signal: o.signal ? AbortSignal.any([o.signal, watch.signal]) : watch.signal, onStdout: o.onStdout, onStderr: o.onStderr, onSpawn });
+  } catch (e) {
+    if (stopped) throw stopped;
+    throw e;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A process's read and written byte counts (every read and write call, sockets included), or undefined once it is gone. */
+function processIo(pid: number): { rchar: number; wchar: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/io`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const field = (k: string) => Number(new RegExp(`^${k}: (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const rchar = field('rchar');
+  const wchar = field('wchar');
+  return Number.isFinite(rchar) && Number.isFinite(wchar) ? { rchar, wchar } : undefined;
 }
 
 /** The message of skopeo's fatal log line, or its last line of stderr. */

@@ -15,7 +15,7 @@
 // longer holds is dropped from it.
 import { promises as fs } from 'node:fs';
 import { withFileLock } from './filelock';
-import { entryNamed, imageLayoutDir, imageLayoutLock, readImageLayout, rewriteIndex, type ImageLayout, type LayoutEntry } from './image-layout';
+import { entryNamed, imageLayoutDir, imageLayoutLock, readImageLayout, rewriteIndex, sweepSkopeoTemps, type ImageLayout, type LayoutEntry } from './image-layout';
 import { imageBlobItems, inventory, removeItem, type AnyKind, type Item } from './inventory';
 import { readResolvedRefs, resolvedRefsFile, writeResolvedRefs } from './resolved-refs';
 import { readAllRoots, runningBuilds, type RootsFile } from './roots';
@@ -50,7 +50,11 @@ export async function gc(cacheDir: string, opts: GcOptions = {}): Promise<GcRepo
   const layout = imageLayoutDir(cacheDir);
   // Only when there is a layout or a record: the lock file goes beside them, and gc must not make a cache folder that is not there.
   if (!(await exists(layout)) && !(await exists(resolvedRefsFile(cacheDir)))) return collect(cacheDir, opts);
-  return withFileLock(imageLayoutLock(layout), () => collect(cacheDir, opts));
+  return withFileLock(imageLayoutLock(layout), async () => {
+    // No copy runs while the lock is held: any skopeo temporary is a dead copy's.
+    await sweepSkopeoTemps(layout);
+    return collect(cacheDir, opts);
+  });
 }
 
 async function collect(cacheDir: string, opts: GcOptions): Promise<GcReport> {

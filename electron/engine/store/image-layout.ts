@@ -144,3 +144,9 @@ export async function rewriteIndex(layout: Extract<ImageLayout, { kind: 'ok' }>,
   const manifests = layout.index.manifests.filter((_, i) => keep.has(layout.entries[i]));
   await writeFileAtomic(path.join(layout.dir, 'index.json'), JSON.stringify({ ...layout.index, manifests }));
 }
+
+/** skopeo's temporary blob files in an OCI layout (oci-put-blob*), left by a copy that failed or was killed. Call with the layout's lock held. */
+export async function sweepSkopeoTemps(layout: string): Promise<void> {
+  const names = await fs.readdir(layout).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith('oci-put-blob')).map((n) => fs.rm(path.join(layout, n), { force: true })));
+}

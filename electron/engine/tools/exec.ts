@@ -12,6 +12,8 @@ export interface ExecOptions {
   onStderr?: (chunk: Buffer) => void;
   /** Pass the parent's stdio straight through (interactive or streaming runs). */
   inherit?: boolean;
+  /** Told the child's pid once it runs (a watchdog reads its /proc entries). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface ExecResult {
@@ -35,6 +37,7 @@ export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promi
   return new Promise((resolve, reject) => {
     const stdio: StdioOptions = opts.inherit ? ['inherit', 'inherit', 'inherit'] : [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio, signal: opts.signal });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (c: Buffer) => (opts.onStdout ? opts.onStdout(c) : out.push(c)));
