@@ -105,3 +105,59 @@ describe('docker applies our whiteouts', () => {
     sh(DOCKER, ['rmi', '-f', tag]);
   });
 });
+
+describe('a diffbase below the layer under it', () => {
+  // l3 is diffed against l1, as asked, but docker and umoci apply it over l2: what l2 added and l3
+  // removes must be whited out, and what l2 changed and l3 set back must be written again.
+  const text = `name: skipdiff
+tag: scratchyard-test/skipdiff:${process.pid}
+layers:
+  - name: l1
+    sources:
+      - kind: busybox
+        links: false
+      - kind: file
+        path: /etc/conf
+        content: "original\\n"
+  - name: l2
+    sources:
+      - kind: file
+        path: /secret
+        content: "should be gone\\n"
+      - kind: file
+        path: /etc/conf
+        content: "changed\\n"
+  - name: l3
+    diffbase: l1
+    sources:
+      - kind: remove
+        paths: [/secret]
+      - kind: file
+        path: /etc/conf
+        content: "original\\n"
+`;
+
+  it('applied over the layer under it, the image is the recipe\'s: the removal takes, the setting back shows (ls, umoci, docker)', () => {
+    const p = writeProject(path.join(work, 'skipdiff'), text);
+    const b = cli(['build', p, '--cache', cache, '--format', 'docker,oci,rootfs']);
+    expect(b.code, b.stderr).toBe(0);
+    const own = cli(['ls', p, '--cache', cache, '--layer', 'l3']).stdout.split('\n').map((l) => l.split(' ')[0]);
+    expect(own).toContain('./.wh.secret');
+    expect(own).toContain('./etc/conf');
+    const image = cli(['ls', p, '--cache', cache]).stdout;
+    expect(image).not.toMatch(/^\.\/secret /m);
+    if (!lacks('umoci')) {
+      const u = path.join(work, 'skipdiff-unpacked');
+      const r = sh('umoci', ['unpack', '--rootless', '--image', `${path.join(p, 'out', 'skipdiff.oci')}:${process.pid}`, u]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(sh('test', ['-e', path.join(u, 'rootfs', 'secret')]).code).not.toBe(0);
+      expect(sh('cat', [path.join(u, 'rootfs', 'etc', 'conf')]).stdout).toBe('original\n');
+    }
+    if (dockerWorks()) {
+      expect(sh(DOCKER, ['load', '-i', path.join(p, 'out', 'skipdiff.docker.tar')]).code).toBe(0);
+      const run = sh(DOCKER, ['run', '--rm', '--entrypoint', '/bin/busybox', `scratchyard-test/skipdiff:${process.pid}`, 'sh', '-c', 'cat /etc/conf; test -e /secret && echo secret-present || echo secret-gone']);
+      sh(DOCKER, ['rmi', '-f', `scratchyard-test/skipdiff:${process.pid}`]);
+      expect(run.stdout).toBe('original\nsecret-gone\n');
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { asSha256, type ImagePath, type Sha256 } from '../../../shared/brand';
 import type { SourceRef } from '../model/sbom';
 import { DEFAULT_OUT_DIR, type Recipe } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
-import { diffTrees } from '../model/diff';
+import { diffOverBase, type LayerChanges } from '../model/diff';
 import { treeDigest } from '../model/filelist';
 import { emptyTree, type Tree } from '../model/tree';
 import { copyBlob, writeDockerArchive, writeOciLayout } from '../export/archives';
@@ -266,7 +266,9 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
       const base = baseIndex >= 0 ? states[baseIndex] : emptyTree();
       const baseDigest = baseIndex >= 0 ? digests[baseIndex] : treeDigest(base);
       const node = report.start(`layer:${layer.name}`, `layer ${layer.name}`);
-      const key = digestOf({ node: 'layer', v: ENGINE_VERSION, base: baseDigest, tree: digests[i], epoch: recipe.epoch, gzip: !!opts.gzip });
+      // Against another diffbase, the layer also depends on the state under it (diffOverBase).
+      const below = baseIndex !== i - 1 ? { below: i > 0 ? digests[i - 1] : null } : {};
+      const key = digestOf({ node: 'layer', v: ENGINE_VERSION, base: baseDigest, ...below, tree: digests[i], epoch: recipe.epoch, gzip: !!opts.gzip });
       const hit = await cache.get(key, builtLayerSchema);
       if (hit && (await store.has(hit.digest)) && (await store.has(hit.diffId))) {
         layers.push({ ...hit, name: layer.name, comment: layer.comment, cached: true });
@@ -274,7 +276,7 @@ async function buildOnce(opts: BuildOptions, project: Project, outDir: string, s
         continue;
       }
       try {
-        const built = await writeLayer(store, diffTrees(base, states[i]), recipe.epoch, !!opts.gzip, layer.name, layer.comment);
+        const built = await writeLayer(store, diffOverBase(base, i > 0 ? states[i - 1] : emptyTree(), states[i]), recipe.epoch, !!opts.gzip, layer.name, layer.comment);
         await cache.put(key, built);
         layers.push({ ...built, cached: false });
         node.done(`sha256:${built.digest.slice(0, 12)}`);
@@ -393,7 +395,7 @@ async function settleLock(projectDir: string, evaluated: EvaluatedSource[], stor
 
 async function writeLayer(
   store: BlobStore,
-  changes: ReturnType<typeof diffTrees>,
+  changes: LayerChanges,
   epoch: number,
   gzip: boolean,
   name: string,

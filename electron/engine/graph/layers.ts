@@ -2,7 +2,7 @@
 // and which layer last wrote each path.
 import type { ImagePath } from '../../../shared/brand';
 import type { Recipe } from '../../../shared/recipe';
-import { diffTrees, type LayerChanges } from '../model/diff';
+import { diffOverBase, type LayerChanges } from '../model/diff';
 import { sha256 } from '../model/digest';
 import { fileListLine } from '../model/filelist';
 import { layerItems } from '../oci/tarwriter';
@@ -20,7 +20,7 @@ export function baseState(recipe: Recipe, states: Tree[], i: number): Tree {
 }
 
 export function layerChanges(recipe: Recipe, states: Tree[], i: number): LayerChanges {
-  return diffTrees(baseState(recipe, states, i), states[i]);
+  return diffOverBase(baseState(recipe, states, i), i > 0 ? states[i - 1] : emptyTree(), states[i]);
 }
 
 /** path -> name of the highest layer that added or modified it. */

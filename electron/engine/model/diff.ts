@@ -72,6 +72,25 @@ export function diffTrees(base: Tree, next: Tree): LayerChanges {
   return { entries, removed, opaque, added, modified };
 }
 
+/**
+ * A layer diffed against a diffbase that is not the state under it (`below`):
+ * everything that differs from the diffbase, as the recipe asks, and also
+ * whatever differs from `below`, so that applied over `below`, as docker and
+ * umoci apply it, it gives `next` exactly. Whiteouts and opaque markers are
+ * `below`'s: a path a layer between the two added, and this one removes, is
+ * whited out (against the diffbase alone it stayed in the image); a path it
+ * changed and this one set back is written again.
+ */
+export function diffOverBase(diffbase: Tree, below: Tree, next: Tree): LayerChanges {
+  const own = diffTrees(diffbase, next);
+  if (diffbase === below) return own;
+  const over = diffTrees(below, next);
+  const entries: Tree = new Map(own.entries);
+  for (const [p, e] of over.entries) entries.set(p, e);
+  const union = (a: ImagePath[], b: ImagePath[]) => [...new Set([...a, ...b])];
+  return { entries, removed: over.removed, opaque: over.opaque, added: union(own.added, over.added), modified: union(own.modified, over.modified) };
+}
+
 /** A file whose hard-link partners changed must be rewritten even if its own attributes did not. */
 function hardLinkChanged(base: Tree, next: Tree, p: ImagePath, b: Entry, n: Entry): boolean {
   if (!b.link && !n.link) return false;
