@@ -4,7 +4,7 @@
 // exit 2 and file:line:column plus the field, in bounded time and memory, and
 // nothing outside the cache and output changes (the canary among it).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -275,6 +275,22 @@ describe('size and expansion caps', () => {
     if (lacks('bwrap')) return;
     const stepped = project(recipe(['{ kind: busybox }', '{ kind: run, command: "touch /bin/.wh.busybox" }']));
     expectRefused(build(stepped.dir), 2, /layers\[0\]\.sources\[1\]: \/bin\/\.wh\.busybox has a name beginning "\.wh\."/, 200);
+  });
+
+  it("a project whose out/ or scratchyard.trace/ is a symlink out of it: refused, naming it, nothing written there", () => {
+    const target = path.join(a.canary, 'planted');
+    mkdirSync(target, { recursive: true });
+    const withOut = project(recipe(['{ kind: file, path: /a, content: x }']));
+    symlinkSync(target, path.join(withOut.dir, 'out'));
+    // The default out folder: not the arena's --out.
+    const r = expectContained(a, () => boundedCli(['build', withOut.dir, '--cache', a.cache], { timeoutMs: 30_000 }));
+    expectRefused(r, 2, `${path.join(withOut.dir, 'out')}:0:0: is a symbolic link (to ${target})`, 200);
+    expect(readdirSync(target)).toEqual([]);
+    if (lacks('strace', 'bwrap')) return;
+    const traced = project(recipe(['{ kind: host, paths: [/bin/true], trace: [["/bin/true"]] }']));
+    symlinkSync(target, path.join(traced.dir, 'scratchyard.trace'));
+    expectRefused(build(traced.dir), 2, /layers\[0\]\.sources\[0\]\.trace: .*scratchyard\.trace is a symbolic link/, 200);
+    expect(readdirSync(target)).toEqual([]);
   });
 
   it('bytes that are not UTF-8 are refused', () => {

@@ -21,10 +21,10 @@ import { BaseImageError, type BaseImage } from '../sources/image';
 import { defaultWrapperSpec, initrdBlob, writeInitrdFile } from '../export/initrd';
 import { writeRootfsTar } from '../export/rootfs';
 import { layerItems, writeTar } from '../oci/tarwriter';
-import { loadProject } from '../graph/project';
+import { loadProject, RecipeLoadError } from '../graph/project';
 import { lockOf, readLock, writeLock, type EvaluatedSource } from '../graph/lockfile';
 import { LOCK_FILE, LockDriftError, lockDrift } from '../../../shared/lock';
-import { sweepStaleTemps, tempPathFor } from '../store/atomic';
+import { projectFolderProblem, sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
 import { RegistryCache, type RegistryCacheOptions } from '../oci/remote-cache';
 import type { RegistryAccess } from '../oci/transport';
@@ -141,6 +141,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const project = await loadProject(opts.project);
   const cacheDir = path.resolve(opts.cacheDir);
   const outDir = path.resolve(opts.outDir ?? path.join(project.dir, DEFAULT_OUT_DIR));
+  if (opts.outDir === undefined) {
+    // The project's own out/ (an --out the user names is theirs to point anywhere).
+    const why = await projectFolderProblem(outDir);
+    if (why) throw new RecipeLoadError([{ file: outDir, line: 0, column: 0, field: '', message: `${why.slice(outDir.length + 1)}; pass --out DIR to write the outputs elsewhere` }]);
+  }
   const nodes = new NodeTracker(opts.onEvent);
   let unmark: (() => Promise<void>) | undefined;
   for (let attempt = 1; ; attempt++) {

@@ -15,6 +15,7 @@ import { DEFAULT_OUT_DIR } from '../../../shared/recipe';
 import { comparePaths, imagePath, isUnder } from '../model/path';
 import type { Tree } from '../model/tree';
 import { DEFAULT_PATH } from '../model/runspec';
+import { projectFolderProblem, writeFileAtomic } from '../store/atomic';
 import { requireTool } from '../tools/registry';
 import { HOST_SCRATCH, hostRoot, identityFor, runSandboxed } from '../tools/sandbox';
 import { makeWorkDir, removeWorkDir } from '../tools/workdir';
@@ -226,8 +227,11 @@ async function traceAndWrite(argv: string[], key: string, ctx: TraceContext): Pr
   const seen = await runTrace(argv, ctx);
   const { kept, dropped, excluded } = await classifyTraced(seen, ctx);
   ctx.log(`trace: ${kept.length} files kept, ${excluded} dropped (host state: /proc, /tmp, home folders, the loader cache...), written to ${rel}`);
+  const why = await projectFolderProblem(path.dirname(file));
+  if (why) throw new TraceError(why);
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, `${HEADER}\n# command: ${JSON.stringify(argv)}\n# key: ${key}\n${kept.join('\n')}\n`);
+  // A new file renamed over the list: a symlink planted at the list's name is replaced, never written through.
+  await writeFileAtomic(file, `${HEADER}\n# command: ${JSON.stringify(argv)}\n# key: ${key}\n${kept.join('\n')}\n`);
   return { kept, dropped };
 }
 

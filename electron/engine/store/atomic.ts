@@ -100,3 +100,18 @@ export async function sweepStaleTemps(dir: string): Promise<void> {
     }),
   );
 }
+
+/**
+ * A folder inside a project that builds write into (out/, scratchyard.trace/),
+ * made when missing. A project is untrusted content: one that ships such a
+ * folder as a symbolic link (or a file) would have the build write wherever
+ * it points, so anything but a real folder is refused, naming it. Undefined
+ * when it is fine.
+ */
+export async function projectFolderProblem(dir: string): Promise<string | undefined> {
+  const st = await fs.lstat(dir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+  if (!st) return undefined;
+  if (st.isSymbolicLink()) return `${dir} is a symbolic link (to ${await fs.readlink(dir)}): a project's own folder is written only when it is a real folder`;
+  if (!st.isDirectory()) return `${dir} is not a folder`;
+  return undefined;
+}
