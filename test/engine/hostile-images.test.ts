@@ -301,7 +301,7 @@ describe('a gzip bomb', () => {
   // 4.25 GiB of zeros in one file: past what an octal size field and a 32-bit offset hold.
   const SIZE = 4.25 * 1024 ** 3;
 
-  async function bomb(): Promise<string> {
+  async function bomb(size = SIZE): Promise<string> {
     const gz = place('.layer.gz');
     const out = createWriteStream(gz);
     const gzip = createGzip({ level: 1 });
@@ -315,18 +315,18 @@ describe('a gzip bomb', () => {
     };
     const head = await tarOf([{ name: 'zeros', size: 0 }]);
     // tar-stream writes the header of an empty file: give it the real size (PAX, as GNU tar would).
-    const pax = ` size=${SIZE}\n`;
+    const pax = ` size=${size}\n`;
     const rec = Buffer.from(`${pax.length + 2}${pax}`);
     await write(Buffer.concat([rawHeader('PaxHeader', rec.length.toString(8).padStart(11, '0') + '\0', 'x'), pad(rec), head.subarray(0, 512)]));
     const mib = Buffer.alloc(1 << 20);
-    for (let i = 0; i < SIZE / mib.length; i++) await write(mib);
+    for (let i = 0; i < size / mib.length; i++) await write(mib);
     await write(Buffer.alloc(1024));
     await new Promise<void>((r) => {
       out.on('close', () => r());
       gzip.end();
     });
     const blob = readFileSync(gz);
-    expect(blob.length).toBeLessThan(SIZE / 100);
+    expect(blob.length).toBeLessThan(size / 100);
     const l = { blob, diffId: diffHash.digest('hex') };
     expect(sha(blob)).toBe(blobHash.digest('hex'));
     return writeDir(place(), ociImage({ layers: [l] }));
@@ -345,6 +345,16 @@ describe('a gzip bomb', () => {
     expect(ls.maxRssMiB).toBeLessThan(300);
     // Making and reading 4.25 GiB three times takes minutes on a loaded 2-core machine: the bound is the CLI's own timeout above.
   }, 900_000);
+
+  it('as a base image, its rootfs tar is written in bounded memory: the large file streams, not queued whole', async () => {
+    const img = await bomb(768 << 20);
+    const proj = writeProject(place(), `name: onbomb\nlayers:\n  - name: base\n    sources:\n      - kind: image\n        ref: oci:${img}\n`);
+    const r = expectContained(a, () => boundedCli(['build', proj, '--cache', a.cache, '--out', a.out, '--format', 'rootfs', '--no-sbom'], { timeoutMs: 300_000 }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(path.join(a.out, 'onbomb.rootfs.tar')).size).toBeGreaterThan(768 << 20);
+    expect(r.maxRssMiB).toBeLessThan(300);
+    rmSync(path.join(a.out, 'onbomb.rootfs.tar'));
+  }, 600_000);
 });
 
 describe('hostile tarball sources through scratchyard build', () => {

@@ -140,7 +140,8 @@ export async function writeTar(store: BlobStore, items: TarItem[], epoch: number
     }
     w.header(h, mtime);
     if (h.type === 'file' && h.size > 0) {
-      await store.readInto(e.digest!, scratch, (piece) => w.bytes(piece), h.size);
+      // Back-pressure inside a large file too: a reader slower than the store (a stream's) must not have it all queued.
+      await store.readInto(e.digest!, scratch, (piece) => w.bytes(piece), h.size, room);
       w.pad(h.size);
     }
   }

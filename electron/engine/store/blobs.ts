@@ -20,8 +20,9 @@ import { InPlacePackWriter } from './inplace-pack';
 import { writevAllSync } from './writev';
 
 const COALESCE = 1 << 20;
-/** A large content read by readInto lets the event loop turn every this many bytes. */
-const TURN = 32 << 20;
+/** A large content read by readInto lets the event loop turn (or its caller's reader catch up) every this many bytes. */
+const TURN = 8 << 20;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Pack reads fetch this much at a time: imports and layer tars both walk packs mostly in order. */
 const PACK_WINDOW = 4 << 20;
 /** A blob file at least this large is copied by copyInto on a thread of its own (one costs ~30 ms to start). */
@@ -356,10 +357,11 @@ export class BlobStore {
    * (a bad one is dropped and thrown once read). Each piece lies in `scratch`
    * and is valid only during the call: nothing is allocated per content, so
    * writing a tar of any size leaves no garbage buffers behind. `size`, when
-   * the caller knows it, must be the content's. A large content lets the event
-   * loop turn between its pieces.
+   * the caller knows it, must be the content's. A large content awaits `pause`
+   * every few MiB (by default a turn of the event loop; a stream's writer
+   * passes its back-pressure, so a slow reader never has a whole file queued).
    */
-  async readInto(digest: Sha256, scratch: ReadScratch, emit: (piece: Buffer) => void, size?: number): Promise<void> {
+  async readInto(digest: Sha256, scratch: ReadScratch, emit: (piece: Buffer) => void, size?: number, pause: () => Promise<void> = nextTurn): Promise<void> {
     const loc = this.locations.get(digest);
     let fd: number;
     let offset = 0;
@@ -412,7 +414,7 @@ export class BlobStore {
         hash?.update(piece);
         emit(piece);
         done += n;
-        if (done % TURN < n) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (done % TURN < n) await pause();
       }
     } finally {
       if (owned !== undefined) closeSync(owned);
