@@ -133,10 +133,19 @@ const group = z.strictObject({
   gid: id,
 });
 
+/** Each name once: a second entry of the same name silently replaced the first. */
+const uniqueNames = <T extends { name: string }>(items: T[], ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  items.forEach((it, i) => {
+    if (seen.has(it.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${it.name}" is declared twice` });
+    seen.add(it.name);
+  });
+};
+
 const usersSource = z.strictObject({
   kind: z.literal('users'),
-  users: z.array(user).default([]),
-  groups: z.array(group).default([]),
+  users: z.array(user).default([]).superRefine(uniqueNames),
+  groups: z.array(group).default([]).superRefine(uniqueNames),
 });
 
 /** What a remove source may name: any image path but the root, which cannot be removed (it did nothing, silently). */

@@ -5,8 +5,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseReference } from '../../shared/grammar';
 import { formatImageRef, formatReference, parseImageRef } from '../../shared/imageref';
-import { isImagePath } from '../engine/oci/read';
-import { fetchImage, layoutTag, type CopyProgress, type RegistryOptions } from '../engine/oci/transport';
+import { ImageOpenError, isImagePath } from '../engine/oci/read';
+import { fetchImage, forgetFetched, layoutTag, type CopyProgress, type RegistryOptions } from '../engine/oci/transport';
+import type { Sha256 } from '../../shared/brand';
 import { bytes } from '../../shared/units';
 import { localImages } from '../engine/oci/local-images';
 import { UsageError, parse } from './args';
@@ -18,6 +19,24 @@ export interface ImageTarget {
   tag?: string;
   /** What to call it: the reference as given, with the digest it resolved to when fetched. */
   label: string;
+  /** Fetched into the cache's layout: the manifest digest it is kept under. */
+  fetched?: Sha256;
+}
+
+/**
+ * Read a target: a fetched image our reader refuses (skopeo checked only its
+ * digests) is named by its reference, not the cache's path, and leaves the
+ * cache, so the next command fetches it again rather than finding it there.
+ */
+export async function readingTarget<T>(image: ImageTarget, cacheDir: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (image.fetched === undefined || !(e instanceof ImageOpenError)) throw e;
+    await forgetFetched(cacheDir, image.fetched).catch(() => undefined);
+    const why = e.message.startsWith(`${image.path}: `) ? e.message.slice(image.path.length + 2) : e.message;
+    throw new ImageOpenError(`${image.label}: ${why} (refused and removed from the cache)`);
+  }
 }
 
 /** How the CLI tells fetch progress: one line per event worth a line. */
@@ -70,7 +89,7 @@ export async function imageTarget(target: string, cacheDir: string, ropts: Regis
   });
   // A reference by digest names its digest already.
   const byDigest = ref.transport === 'docker' && ref.ref.digest !== undefined;
-  return { path: f.path, ...(layoutTag(f.ref) !== undefined ? { tag: layoutTag(f.ref) } : {}), label: byDigest ? formatImageRef(ref) : `${formatImageRef(ref)}@sha256:${f.manifestDigest.slice(0, 12)}` };
+  return { path: f.path, ...(layoutTag(f.ref) !== undefined ? { tag: layoutTag(f.ref) } : {}), label: byDigest ? formatImageRef(ref) : `${formatImageRef(ref)}@sha256:${f.manifestDigest.slice(0, 12)}`, fetched: f.manifestDigest };
 }
 
 /** What a path that is neither a regular file nor a folder is (a FIFO would block whoever read it), or undefined. */

@@ -16,7 +16,7 @@ import { analysis, imageAnalysis, shownOfBuild, shownOfImage, type Shown } from 
 import { inspectImageFile } from '../engine/inspect/flat';
 import { Progress } from './progress';
 import { UsageError, parse } from './args';
-import { imageTarget } from './images';
+import { imageTarget, readingTarget } from './images';
 import { REGISTRY_ARGS, registryOptions } from './registry-flags';
 import { INSPECT_USAGE } from './usage';
 
@@ -24,7 +24,7 @@ import { INSPECT_USAGE } from './usage';
 async function figuresOf(target: string, cacheDir: string, ropts: RegistryOptions): Promise<ImageAnalysis> {
   const image = await imageTarget(target, cacheDir, ropts, (line) => process.stderr.write(`${line}\n`));
   if (image) {
-    const figures = imageAnalysis(image.label, await inspectImageFile(image.path, image.tag !== undefined ? { tag: image.tag } : {}));
+    const figures = imageAnalysis(image.label, await readingTarget(image, cacheDir, () => inspectImageFile(image.path, image.tag !== undefined ? { tag: image.tag } : {})));
     // Nothing of an image file is stored, but the command's code cache is kept in the cache folder, as every other command's.
     await mkdir(cacheDir, { recursive: true }).catch(() => undefined);
     return figures;
@@ -39,7 +39,7 @@ async function show(target: string, cacheDir: string, contents: boolean, progres
     const store = new BlobStore(cacheDir);
     await store.open();
     try {
-      return shownOfImage(image.label, await openImage(store, image.path, { contents, ...(image.tag !== undefined ? { tag: image.tag } : {}) }), store);
+      return shownOfImage(image.label, await readingTarget(image, cacheDir, () => openImage(store, image.path, { contents, ...(image.tag !== undefined ? { tag: image.tag } : {}) })), store);
     } finally {
       await store.close();
     }

@@ -248,8 +248,8 @@ async function lsImage(target: ImageTarget, cacheDir: string, layer: string | un
   const [{ BlobStore }, { readImage }, { fileList }] = await Promise.all([import('../engine/store/blobs'), import('../engine/oci/read'), import('../engine/model/filelist')]);
   const store = new BlobStore(cacheDir);
   await store.open();
-  const img = await readImage(store, target.path, target.tag !== undefined ? { tag: target.tag } : {});
-  await store.close();
+  const { readingTarget } = await import('./images');
+  const img = await readingTarget(target, cacheDir, () => readImage(store, target.path, target.tag !== undefined ? { tag: target.tag } : {})).finally(() => store.close());
   if (layer === undefined) return fileList(img.states[img.states.length - 1]);
   const i = pickLayer(img.layers.map((l) => l.digest), layer);
   if (i === -1) throw new UsageError(`no layer "${layer}" (give a number from 1 to ${img.layers.length} or a digest prefix of one layer)`);

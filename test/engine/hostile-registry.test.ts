@@ -5,12 +5,13 @@
 // bounded time and memory, names the reference, leaves no skopeo running and
 // no temporary in the cache, and writes nothing outside it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTRY_IDLE_MS } from '../../electron/engine/oci/transport';
 import { CLI, lacks } from '../helpers/env';
 import { arena, boundedCli, expectContained, expectRefused } from '../helpers/hostile';
+import { writeProject } from '../helpers/projects';
 
 const a = arena('sy-hostile-registry-');
 
@@ -43,6 +44,30 @@ describe.skipIf(lacks('skopeo'))('a hostile registry', () => {
     expect(readdirSync(path.join(cache, 'images')).filter((n) => n.startsWith('oci-put-blob'))).toEqual([]);
     expect(du(cache)).toBeLessThan(64 << 20);
     expect(skopeoFor(port)).toBe('');
+  });
+
+  it.each(['inspect', 'ls'])('%s: an image skopeo copies but our reader refuses (a layer larger than its manifest says) is named by its reference and leaves the cache', (command) => {
+    const cache = path.join(a.cache, `wrongsize-${command}`);
+    const ref = `docker://127.0.0.1:${port}/wrongsize:1`;
+    for (const attempt of [1, 2]) {
+      const r = expectContained(a, () => boundedCli([command, ref, '--cache', cache], { timeoutMs: 60_000 }));
+      expectRefused(r, 1, new RegExp(`${ref.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}@sha256:[0-9a-f]{12}: .*layers\\[0\\] says 100 bytes.*\\(refused and removed from the cache\\)`), 300);
+      // Fetched again the second time, not found "in the cache already".
+      expect(r.stderr, `attempt ${attempt}`).not.toMatch(/in the cache already/);
+    }
+    const index = JSON.parse(readFileSync(path.join(cache, 'images', 'index.json'), 'utf8')) as { manifests: unknown[] };
+    expect(index.manifests).toEqual([]);
+  });
+
+  it('as a recipe\'s base: the same image is refused at its field and leaves the cache', () => {
+    const cache = path.join(a.cache, 'wrongsize-build');
+    const ref = `docker://127.0.0.1:${port}/wrongsize:1`;
+    const proj = writeProject(path.join(a.dir, 'on-wrongsize'), `name: onwrong\nlayers:\n  - name: base\n    sources:\n      - kind: image\n        ref: ${ref}\n`);
+    for (const attempt of [1, 2]) {
+      const r = expectContained(a, () => boundedCli(['build', proj, '--cache', cache, '--out', a.out], { timeoutMs: 60_000 }));
+      expectRefused(r, 1, /layers\[0\]\.sources\[0\]\.ref: base docker:\/\/.*wrongsize:1: .*says 100 bytes.*\(refused and removed from the cache; the next build fetches it again\)/, 300);
+      expect(r.stderr, `attempt ${attempt}`).not.toMatch(/in the cache already/);
+    }
   });
 
   it.each(['inspect', 'ls'])('%s cancelled (SIGTERM) while the registry stalls: exit 130, and its skopeo goes with it', async (command) => {

@@ -327,3 +327,39 @@ describe.skipIf(!canRun)('hostile trees and ELF files', () => {
     expectRefused(r, 2, /an include loop in ld\.so\.conf \(in stage "build"\)/);
   });
 });
+
+describe('a merged-/usr base (every Debian bookworm base): /bin, /lib, /lib64 are symlinks into /usr', () => {
+  // Host binaries and their libraries land through those links, as docker's COPY and tar follow them;
+  // they used to be refused ("/bin is a symlink, not a directory"), so no host program could join such a base.
+  it.skipIf(lacks('bwrap'))('bash and its libraries land in /usr, the links stay links, and bash runs', () => {
+    const p = writeProject(
+      path.join(work, 'merged-usr'),
+      `name: mergedusr
+config:
+  entrypoint: ["/bin/bash", "-c", "echo merged-ok"]
+layers:
+  - name: base
+    sources:
+      - { kind: dir, path: /usr/bin }
+      - { kind: dir, path: /usr/lib }
+      - { kind: dir, path: /usr/lib64 }
+      - { kind: symlink, path: /bin, target: usr/bin }
+      - { kind: symlink, path: /lib, target: usr/lib }
+      - { kind: symlink, path: /lib64, target: usr/lib64 }
+  - name: tools
+    sources:
+      - { kind: host, paths: [/bin/bash], libs: true }
+`,
+    );
+    const b = cli(['build', p, '--cache', cache, '--format', 'rootfs']);
+    expect(b.code, b.stderr).toBe(0);
+    const ls = cli(['ls', p, '--cache', cache]).stdout;
+    for (const link of ['bin', 'lib', 'lib64']) expect(ls).toMatch(new RegExp(`^\\./${link} 0120777-`, 'm'));
+    expect(ls).toMatch(/^\.\/usr\/bin\/bash 0100755-/m);
+    expect(ls).toMatch(/^\.\/usr\/lib\/x86_64-linux-gnu\/libc\.so\.6 /m);
+    expect(ls).not.toMatch(/^\.\/(bin|lib|lib64)\/\S+ /m);
+    const run = cli(['run', p, '--cache', cache, '--runner', 'chroot']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('merged-ok');
+  });
+});

@@ -60,6 +60,15 @@ describe('image references (distribution/reference grammar)', () => {
     expect(recipeSchema.safeParse({ ...base, name: 'a-' }).error?.issues[0].message).toMatch(/"a-:latest" is not a valid image reference/);
   });
 
+  it('a user or group declared twice in one users source is refused at the second (the last used to win silently)', () => {
+    const src = (users: unknown[], groups: unknown[]) => recipeSchema.safeParse({ name: 'app', layers: [{ name: 'l', sources: [{ kind: 'users', users, groups }] }] });
+    const g = src([], [{ name: 'g1', gid: 100 }, { name: 'g1', gid: 101 }]).error?.issues[0];
+    expect([g?.path.join('.'), g?.message]).toEqual(['layers.0.sources.0.groups.1.name', '"g1" is declared twice']);
+    const u = src([{ name: 'ava', uid: 1000 }, { name: 'ava', uid: 1001 }], []).error?.issues[0];
+    expect([u?.path.join('.'), u?.message]).toEqual(['layers.0.sources.0.users.1.name', '"ava" is declared twice']);
+    expect(src([{ name: 'ava', uid: 1000 }], [{ name: 'ava', gid: 1000 }]).success).toBe(true);
+  });
+
   it('an epoch past what tar and cpio time fields hold is refused at its field', () => {
     const base = { name: 'app', layers: [{ name: 'l' }] };
     expect(recipeSchema.parse({ ...base, epoch: 2 ** 31 - 1 }).epoch).toBe(2 ** 31 - 1);

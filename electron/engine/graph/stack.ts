@@ -10,6 +10,7 @@ import { RecipeError, runSource, type SourceContext, type SourceResult } from '.
 import { imageLock, loadBase, noteBaseDigest, type BaseImage } from '../sources/image';
 import type { FileOrigin } from '../sources/types';
 import { hostWarnings, type HostBrought } from '../sources/host-warnings';
+import { landing } from '../sources/elf/view';
 import type { RegistryAccess } from '../oci/transport';
 import type { BlobStore } from '../store/blobs';
 import type { BuildCache } from '../store/cache';
@@ -165,18 +166,28 @@ async function evaluate(
         // One record for every path this source put, not one each.
         const ref: SourceRef = { layer: li, source: si, kind: source.kind };
         for (const p of res.remove) removeSubtree(state, p);
+        let moved = false;
+        const landed: Tree = new Map();
         for (const p of sortedPaths(res.put)) {
           // Every source's paths, whatever made them (a project folder, a build step): a ".wh." name would delete from the layers below.
           const why = fileSystemPathProblem(p);
           if (why) throw new RecipeError(field, `${p} ${why}`);
+          const at = landing(state, p);
+          moved ||= at !== p;
           try {
-            putEntry(state, p, res.put.get(p)!);
+            putEntry(state, at, res.put.get(p)!);
           } catch (e) {
             if (e instanceof TreeConflictError) throw new RecipeError(field, e.message);
             throw e;
           }
-          layerPut.set(p, res.put.get(p)!);
-          bro.set(p, ref);
+          landed.set(at, res.put.get(p)!);
+          layerPut.set(at, res.put.get(p)!);
+          bro.set(at, ref);
+        }
+        // What the source put, where it landed (its warnings, SBOM and stage origins name those paths).
+        if (moved) {
+          res.put.clear();
+          for (const [p, e] of landed) res.put.set(p, e);
         }
         if (report && res.brought) brought.push(res.brought);
         if (report) env.onSource?.(field, source, res);

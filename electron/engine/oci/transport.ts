@@ -23,7 +23,7 @@ import { formatImageRef, isLoopbackRegistry, isRemote, registryHost, type ImageR
 import { exec, type ExecResult } from '../tools/exec';
 import { requireTool } from '../tools/registry';
 import { withFileLock } from '../store/filelock';
-import { imageLayoutDir, imageLayoutLock, sweepSkopeoTemps } from '../store/image-layout';
+import { entryNamed, imageLayoutDir, imageLayoutLock, readImageLayout, rewriteIndex, sweepSkopeoTemps } from '../store/image-layout';
 import { readJsonCapped } from '../store/integrity';
 import { knownRefs, resolvedRefsFile, writeResolvedRefs } from '../store/resolved-refs';
 import { SkopeoProgressParser, blobOutcomes, type BlobOutcome, type SkopeoEvent } from './skopeo-progress';
@@ -228,6 +228,28 @@ export async function pushImage(layout: string, tag: string, dest: ImageRef, opt
     await fs.rm(dir, { recursive: true, force: true });
     await access.done();
   }
+}
+
+/**
+ * Drop a fetched image our reader refused (skopeo copies what it can check,
+ * digests; the reader checks the rest: sizes, configs, tars): its entry in
+ * the cache's layout and the references recorded as naming it, so the next
+ * use fetches it again instead of finding it "in the cache already". Its blobs
+ * go at the next `cache gc`.
+ */
+export async function forgetFetched(cacheDir: string, digest: Sha256): Promise<void> {
+  const layout = imageLayoutDir(cacheDir);
+  await withFileLock(imageLayoutLock(layout), async () => {
+    const l = await readImageLayout(cacheDir);
+    if (l.kind === 'ok') {
+      const named = new Set<string>([digest]);
+      const keep = new Set(l.entries.filter((e) => !entryNamed(e, named)));
+      if (keep.size !== l.entries.length) await rewriteIndex(l, keep);
+    }
+    const refs = await knownRefs(cacheDir);
+    const left = new Map([...refs].filter(([, d]) => d !== digest));
+    if (left.size !== refs.size) await writeResolvedRefs(resolvedRefsFile(cacheDir), left);
+  });
 }
 
 // ---- options ------------------------------------------------------------------------

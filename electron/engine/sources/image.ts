@@ -13,14 +13,14 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { asSha256, type Sha256 } from '../../../shared/brand';
-import { formatImageRef, parseImageRef, type ImageRef } from '../../../shared/imageref';
+import { formatImageRef, isRemote, parseImageRef, type ImageRef } from '../../../shared/imageref';
 import { LockDriftError, imageDrift, type LockEntry } from '../../../shared/lock';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { applyLayer } from '../model/apply';
 import { emptyTree, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { ImageOpenError, readImage, readImageIdentity, scanImageHeaders, type StoredLayer } from '../oci/read';
-import { TransportError, fetchImage, layoutTag, type CopyProgress, type RegistryAccess } from '../oci/transport';
+import { TransportError, fetchImage, forgetFetched, layoutTag, type CopyProgress, type RegistryAccess } from '../oci/transport';
 import { badDigests } from '../store/cache';
 import { HEX64 } from '../store/integrity';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -139,7 +139,18 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
   const ref = parseImageRef(s.ref);
   if (typeof ref === 'string') throw new RecipeError(field, ref);
   const local = await localImage(ref, { projectDir: ctx.projectDir, cacheDir: ctx.store.cacheDir, signal: ctx.signal, registry: ctx.registry, log: ctx.log }, field);
-  const { digest } = await baseIdentity(local, s.ref, field);
+  // A fetched image our reader refuses leaves the cache (skopeo checked only its digests): named by its reference, not the cache's path.
+  const fetched = isRemote(ref) && local.tag !== undefined && HEX64.test(local.tag) ? asSha256(local.tag) : undefined;
+  const refused = async (e: unknown): Promise<void> => {
+    if (!fetched || !(e instanceof ImageOpenError)) return;
+    await forgetFetched(ctx.store.cacheDir, fetched).catch(() => undefined);
+    throw new BaseImageError(`${field}: base ${s.ref}: ${e.message.startsWith(`${local.path}: `) ? e.message.slice(local.path.length + 2) : e.message} (refused and removed from the cache; the next build fetches it again)`);
+  };
+  const id = await readImageIdentity(local.path, { tag: local.tag }).catch(async (e: unknown) => {
+    await refused(e);
+    throw opened(e, field, s.ref);
+  });
+  const digest = id.manifestDigest ?? id.configDigest;
   if (s.digest !== undefined && s.digest !== `sha256:${digest}`) {
     throw new BaseImageError(`${ctx.field}.digest: base ${s.ref} is sha256:${digest}, the recipe pins ${s.digest}: refused (set digest: sha256:${digest} to take it)`);
   }
@@ -154,7 +165,8 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
     const layers = hit.layers.map((l) => ({ blob: l.blob, tree: treeFromJson(l.tree as [string, Entry][]) }));
     return { ref: s.ref, lockRef, digest, layers, states: statesOf(layers), config: hit.config };
   }
-  const img = await readImage(ctx.store, local.path, { tag: local.tag, keepBlobs: true }).catch((e: unknown) => {
+  const img = await readImage(ctx.store, local.path, { tag: local.tag, keepBlobs: true }).catch(async (e: unknown) => {
+    await refused(e);
     throw opened(e, field, s.ref);
   });
   // What was read is what was named: the file was not replaced since its identity was read.

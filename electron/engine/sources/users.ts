@@ -1,5 +1,7 @@
 // Users and groups: entries in /etc/passwd, /etc/group and /etc/shadow (merged
-// with whatever the image already has) and a home folder owned by each user.
+// with whatever the image already has; /etc/gshadow too when the image has
+// one, as Debian's do, so grpck finds every group in both) and a home folder
+// owned by each user.
 import type { ImagePath } from '../../../shared/brand';
 import type { SourceOf } from '../../../shared/recipe';
 import { imagePath } from '../model/path';
@@ -9,6 +11,7 @@ import { RecipeError, type SourceContext, type SourceResult } from './types';
 const PASSWD = '/etc/passwd' as ImagePath;
 const GROUP = '/etc/group' as ImagePath;
 const SHADOW = '/etc/shadow' as ImagePath;
+const GSHADOW = '/etc/gshadow' as ImagePath;
 
 /**
  * Colon-separated database lines keyed by their first field, order kept.
@@ -56,12 +59,20 @@ export async function usersSource(s: SourceOf<'users'>, ctx: SourceContext): Pro
   const shadow = new Db(shadowFile.text);
   const days = String(Math.floor(ctx.epoch / 86400));
 
-  s.groups.forEach((g) => group.set([g.name, 'x', String(g.gid), group.get(g.name)?.[3] ?? '']));
+  /** Groups this source wrote or gave members: their gshadow rows follow. */
+  const touched = new Set<string>();
+  s.groups.forEach((g) => {
+    group.set([g.name, 'x', String(g.gid), group.get(g.name)?.[3] ?? '']);
+    touched.add(g.name);
+  });
   const put: Tree = new Map();
   s.users.forEach((u, i) => {
     const gid = u.gid ?? u.uid;
     const home = u.home ?? `/home/${u.name}`;
-    if (!group.values().some((g) => g[2] === String(gid))) group.set([u.name, 'x', String(gid), '']);
+    if (!group.values().some((g) => g[2] === String(gid))) {
+      group.set([u.name, 'x', String(gid), '']);
+      touched.add(u.name);
+    }
     passwd.set([u.name, 'x', String(u.uid), String(gid), u.gecos, home, u.shell]);
     shadow.set([u.name, '*', days, '0', '99999', '7', '', '', '']);
     u.groups.forEach((gname, j) => {
@@ -69,6 +80,7 @@ export async function usersSource(s: SourceOf<'users'>, ctx: SourceContext): Pro
       if (!g) throw new RecipeError(`${ctx.field}.users[${i}].groups[${j}]`, `no group named "${gname}" (declare it under groups)`);
       const members = g[3] ? g[3].split(',') : [];
       if (!members.includes(u.name)) g[3] = [...members, u.name].join(',');
+      touched.add(gname);
     });
     const hp = imagePath(home);
     if (!ctx.state.has(hp) && hp !== '/') put.set(hp, { type: 'dir', mode: 0o755, uid: u.uid, gid, size: 0 });
@@ -81,5 +93,15 @@ export async function usersSource(s: SourceOf<'users'>, ctx: SourceContext): Pro
   put.set(PASSWD, await file(passwd.toString(), passwdFile.entry, 0o644));
   put.set(GROUP, await file(group.toString(), groupFile.entry, 0o644));
   put.set(SHADOW, await file(shadow.toString(), shadowFile.entry, 0o640));
+  if (ctx.state.get(GSHADOW)?.type === 'file') {
+    const gshadowFile = await read(GSHADOW, '');
+    const gshadow = new Db(gshadowFile.text);
+    // No group password ("!"), the image's administrators kept, the members as /etc/group lists them.
+    for (const name of touched) {
+      const old = gshadow.get(name);
+      gshadow.set([name, old?.[1] ?? '!', old?.[2] ?? '', group.get(name)![3]]);
+    }
+    put.set(GSHADOW, await file(gshadow.toString(), gshadowFile.entry, 0o640));
+  }
   return { put, remove: [] };
 }

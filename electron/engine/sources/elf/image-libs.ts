@@ -19,7 +19,7 @@ import { addHostPath } from '../hostfs';
 import { RecipeError, type FileOrigin } from '../types';
 import { libraryClosure, LoaderConfigError, missingKey, type ClosureResult, type ClosureRoot } from './closure';
 import { ElfError, isElf } from './parse';
-import { hostLook, hostView, LayeredView, MAX_SYMLINKS, resolveInTree, TreeView, walkPath, type FsView, type Look } from './view';
+import { hostLook, hostView, landing, LayeredView, MAX_SYMLINKS, resolveInTree, TreeView, walkPath, type FsView, type Look } from './view';
 
 export interface LibsRequest {
   store: BlobStore;
@@ -86,9 +86,15 @@ export async function addLibraries(req: LibsRequest): Promise<void> {
       } catch (e) {
         throw new RecipeError(req.field, (e as Error).message);
       }
-      for (const [p, e] of added) {
-        req.out.set(p, e);
-        putEntry(image, p, e);
+      for (const [p, e] of [...added].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        // Through the image's own symlinked folders (a merged-/usr base's /lib -> usr/lib), as the stack will put it.
+        const at = landing(image, p);
+        req.out.set(at, e);
+        try {
+          putEntry(image, at, e);
+        } catch (err) {
+          throw new RecipeError(req.field, (err as Error).message);
+        }
       }
       const conf = r.viaConf.find((v) => v.library === lib);
       if (conf) {

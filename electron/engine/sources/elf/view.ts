@@ -5,7 +5,7 @@
 // onto the host.
 import { promises as fs, type Stats } from 'node:fs';
 import type { ImagePath } from '../../../../shared/brand';
-import { joinImageLenient } from '../../model/path';
+import { ancestors, baseName, joinImage, joinImageLenient, parentOf } from '../../model/path';
 import type { Entry, Tree } from '../../model/tree';
 import type { BlobStore } from '../../store/blobs';
 
@@ -155,6 +155,44 @@ export function resolveInTree(tree: Tree, p: string, followLast = true): Resolve
   }
   const entry = tree.get(cur);
   return entry ? { path: cur, entry } : { missing: `${cur} does not exist` };
+}
+
+/**
+ * Where an entry at `p` lands in `state`: at `p`, unless a folder above it is
+ * a symlink to a folder in the image (a merged-/usr base's /bin -> usr/bin,
+ * /lib -> usr/lib), which is then followed, as docker's COPY and tar's
+ * extraction follow it. Folders the source itself puts come first (sorted),
+ * so one it makes at such a place has replaced the symlink already, as GNU
+ * tar replaces it for a folder entry. A symlink that leads nowhere, or to
+ * something else than a folder, is not followed: putEntry names the conflict.
+ */
+export function landing(state: Tree, p: ImagePath): ImagePath {
+  let at = p;
+  for (let hops = 0; hops < MAX_SYMLINKS; hops++) {
+    const parent = parentOf(at);
+    if (state.get(parent)?.type === 'dir' || ancestorsAreFolders(state, parent)) return at;
+    // The deepest folder above that the tree holds (a symlink, since not all are folders), followed; the rest appended.
+    const names = parent.split('/').filter(Boolean);
+    let i = names.length;
+    while (i > 0 && !state.has(('/' + names.slice(0, i).join('/')) as ImagePath)) i--;
+    const r = resolveInTree(state, '/' + names.slice(0, i).join('/'));
+    if (!('path' in r) || r.entry.type !== 'dir') return p;
+    let next = r.path;
+    for (const n of names.slice(i)) next = joinImage(next, n);
+    next = joinImage(next, baseName(at));
+    if (next === at) return p;
+    at = next;
+  }
+  return p;
+}
+
+/** No ancestor of `p` (nor `p` itself) is in the tree as anything but a folder: putEntry makes the missing ones. */
+function ancestorsAreFolders(state: Tree, p: ImagePath): boolean {
+  for (const a of [...ancestors(p), p]) {
+    const e = state.get(a);
+    if (e !== undefined && e.type !== 'dir') return false;
+  }
+  return true;
 }
 
 /** A tree (a stage's, the image's) whose file contents are in the blob store. */
