@@ -59,6 +59,12 @@ describe.skipIf(lacks('skopeo'))('a hostile registry', () => {
     expect(index.manifests).toEqual([]);
   });
 
+  it('a server that answers a manifest with a web page: not taken for an image, named', () => {
+    const ref = `docker://127.0.0.1:${port}/html:1`;
+    const r = expectContained(a, () => boundedCli(['inspect', ref, '--cache', path.join(a.cache, 'html')], { timeoutMs: 60_000 }));
+    expectRefused(r, 1, `${ref}: what came back is not an image manifest ("<html><body>Welcome</body></html>"): is this a registry?`, 300);
+  });
+
   it('as a recipe\'s base: the same image is refused at its field and leaves the cache', () => {
     const cache = path.join(a.cache, 'wrongsize-build');
     const ref = `docker://127.0.0.1:${port}/wrongsize:1`;

@@ -5,6 +5,7 @@
 //   endless  a one-layer image whose layer blob never ends (its manifest says 10240 bytes)
 //   silent   every request under it is accepted and never answered
 //   wrongsize  a one-layer image whose manifest says its (well-formed, digest-true) layer has 100 bytes
+//   html     its manifests are a web page (200, text/html), as a site that answers every path
 // Prints "PORT\n" once listening on 127.0.0.1.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -59,6 +60,10 @@ const server = http.createServer((req, res) => {
   if (!m) return res.writeHead(404).end();
   const [, repo, kind, ref] = m;
   if (repo === 'silent') return; // never answered
+  if (kind === 'manifests' && repo === 'html') {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    return res.end(req.method === 'HEAD' ? undefined : '<html><body>Welcome</body></html>');
+  }
   if (kind === 'manifests') {
     const m = repo === 'wrongsize' ? lying : manifest;
     res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json', 'Docker-Content-Digest': sha(m), 'Content-Length': m.length });

@@ -334,6 +334,12 @@ async function resolve(source: string | { skopeo: string }, ref: ImageRef, flags
   const name = typeof source === 'string' ? source : source.skopeo;
   const r = await runSkopeo(['inspect', '--raw', ...flags, '--', name], formatImageRef(ref), { signal });
   if (r.code !== 0) throw failed(formatImageRef(ref), fatalOf(r.stderr));
+  // A web server that answers everything with a page: skopeo passes its body on as "the manifest".
+  const doc = parseJson(r.stdout);
+  if (!doc || (doc.schemaVersion === undefined && doc.mediaType === undefined)) {
+    const shown = r.stdout.slice(0, 40).replace(/[^\x20-\x7e]/g, ' ').trim();
+    throw new TransportError(`${formatImageRef(ref)}: what came back is not an image manifest ("${shown}${r.stdout.length > 40 ? '…' : ''}"): is this a registry?`, 'missing');
+  }
   return { digest: asSha256(createHash('sha256').update(r.stdout).digest('hex')), raw: r.stdout };
 }
 
@@ -532,6 +538,11 @@ export function explainFault(what: string, message: string): { fault: TransportF
     }
     if (/\b403\b|denied/i.test(m) && !/permission denied/i.test(m)) return ['denied', `${host} denied access (403): these credentials may not read or write this repository`];
     if (/connection refused/i.test(m)) return ['refused', `cannot connect to ${host} (connection refused): is the registry running, and is the address right?`];
+    if (/pinging container registry .*invalid status code from registry (\d+)/i.test(m)) {
+      return ['unreachable', `${host} answers HTTP, but not as a registry (its /v2/ said ${/invalid status code from registry (\d+)/i.exec(m)![1]}): is the address right?`];
+    }
+    if (/malformed HTTP response/i.test(m)) return ['unreachable', `${host} does not speak HTTP: is the port right?`];
+    if (/exceeded maximum allowed size of (\d+) bytes/i.test(m)) return ['other', `a manifest or config larger than skopeo reads (${/exceeded maximum allowed size of (\d+) bytes/i.exec(m)![1]} bytes): refused`];
     if (/no such host|server misbehaving|i\/o timeout|network is unreachable|no route to host/i.test(m)) return ['unreachable', `cannot reach ${host}: its name does not resolve or the network does not get there`];
     if (/server gave HTTP response to HTTPS client/i.test(m)) {
       return ['plain-http', `${host} speaks plain HTTP, not HTTPS; plain HTTP is used only for loopback registries, with --tls-verify=false, or for registries marked insecure in registries.conf`];
