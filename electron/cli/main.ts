@@ -86,7 +86,8 @@ async function report(e: unknown, cmd: string | undefined): Promise<number> {
     return 2;
   }
   if (e instanceof RecipeError) {
-    process.stderr.write(`scratchyard.yaml: ${e.message}\n`);
+    const at = e.where && (await import('../engine/graph/project')).fieldPosition(e.where.text, e.field);
+    process.stderr.write(at ? `${e.where!.file}:${at.line}:${at.col}: ${e.message}\n` : `scratchyard.yaml: ${e.message}\n`);
     return 2;
   }
   if (e instanceof NoCommandError) {

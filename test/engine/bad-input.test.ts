@@ -103,6 +103,13 @@ describe('bad recipes', () => {
     expect(r.stderr).toMatch(/layers\[1\]\.diffbase: "zz" is not a layer below this one/);
   });
 
+  it('a source that fails as it runs is located like a schema error: FILE:LINE:COLUMN of its field', () => {
+    const d = writeProject(path.join(work, 'runtime-at'), 'name: x\nlayers:\n  - name: l\n    sources:\n      - kind: copy\n        src: nothere\n        dest: /x\n');
+    const r = build(d);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${path.join(d, 'scratchyard.yaml')}:6:14: layers[0].sources[0].src: nothere: no such file or folder in the project`);
+  });
+
   it('removing a path that is not there says so', () => {
     const d = writeProject(path.join(work, 'rm'), app('      - kind: remove\n        paths: [/bin/bash]\n'));
     const r = build(d);

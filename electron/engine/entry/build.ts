@@ -169,6 +169,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       return result;
     } catch (e) {
       nodes.blame(e, project.recipe);
+      // Where the field is written: the CLI prints FILE:LINE:COLUMN, as for a recipe the schema refused.
+      if (e instanceof RecipeError) e.where ??= { file: project.file, text: project.text };
       const bad = e instanceof CorruptBlobError ? e : store.corrupt[0];
       if (bad && (e as Error)?.name !== 'AbortError') {
         bad.node ??= nodes.culprit();

@@ -153,6 +153,21 @@ function kindList(): string {
   return 'image, busybox, host, libs, file, symlink, dir, copy, users, remove, tarball, debian, run';
 }
 
+/** Where "layers[1].sources[2].src" is written in a recipe's text (its deepest part there), or undefined. */
+export function fieldPosition(text: string, field: string): { line: number; col: number } | undefined {
+  const keys: (string | number)[] = [];
+  for (const m of field.matchAll(/([A-Za-z_][\w-]*)|\[(\d+)\]/g)) keys.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  if (!keys.length || text.length > MAX_RECIPE_BYTES) return undefined;
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length) return undefined;
+  for (let n = keys.length; n > 0; n--) {
+    const at = doc.getIn(keys.slice(0, n), true);
+    if (isNode(at) && at.range) return lc.linePos(at.range[0]);
+  }
+  return undefined;
+}
+
 /** ["layers", 1, "sources", 2, "mode"] -> "layers[1].sources[2].mode" */
 export function fieldName(keys: (string | number)[]): string {
   return keys.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${k}` : k), '');

@@ -55,6 +55,8 @@ export interface SourceResult {
 
 /** A recipe mistake, named by file and field: "scratchyard.yaml: layers[1].sources[2].src: ...". */
 export class RecipeError extends Error {
+  /** The recipe the field is in (set by the build that ran it), for the error's line and column. */
+  where?: { file: string; text: string };
   constructor(
     readonly field: string,
     readonly detail: string,
