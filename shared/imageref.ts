@@ -124,7 +124,8 @@ export function registryHost(ref: Reference): string {
 
 /** Plain HTTP is allowed, as docker allows it, for loopback registries only (others need the user's say). */
 export function isLoopbackRegistry(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  // Host names are case-insensitive (LOCALHOST is localhost).
+  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 

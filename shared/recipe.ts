@@ -44,7 +44,10 @@ const id = z
   .max(MAX_ID, { message: `ids run from 0 to ${MAX_ID} (2³²−1 means "no id")` });
 
 const octalMode = z
-  .string()
+  .string({
+    // Unquoted, YAML reads 0755 as the number 755: say so, rather than "expected string, received number".
+    error: (iss) => (typeof iss.input === 'number' ? `write the mode quoted, as an octal string ("0${String(iss.input).replace(/^0+/, '')}"): unquoted, YAML reads it as the number ${iss.input}` : 'expected an octal string such as "0755"'),
+  })
   .regex(/^0?[0-7]{3,4}$/, { message: 'expected an octal string such as "0755"' })
   .describe('permission bits as an octal string, e.g. "0755"');
 

@@ -2,7 +2,7 @@
 // place for every command that talks to a registry (build's --cache-from and
 // --cache-to, push, inspect, ls, diff), and the docker:// repositories they go
 // with. Checked where they enter: a bad one is a usage error naming the flag.
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { formatImageRef, parseImageRef, type ImageRef } from '../../shared/imageref';
 import { credsProblem, type RegistryOptions } from '../engine/oci/transport';
 import { UsageError } from './args';
@@ -24,7 +24,11 @@ export function registryOptions(values: { 'tls-verify'?: string; creds?: string;
   }
   for (const name of ['authfile', 'cert-dir'] as const) {
     const v = values[name];
-    if (v !== undefined && (v === '' || !existsSync(v))) throw new UsageError(`--${name}: ${v}: no such ${name === 'authfile' ? 'file' : 'folder'}`);
+    if (v === undefined) continue;
+    const want = name === 'authfile' ? 'file' : 'folder';
+    const st = v === '' ? undefined : statSync(v, { throwIfNoEntry: false });
+    if (!st) throw new UsageError(`--${name}: ${v}: no such ${want}`);
+    if (want === 'file' ? !st.isFile() : !st.isDirectory()) throw new UsageError(`--${name}: ${v}: not a ${want}`);
   }
   return {
     ...(tls !== undefined ? { tlsVerify: tls === 'true' } : {}),

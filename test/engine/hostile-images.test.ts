@@ -504,7 +504,8 @@ describe('found by a hostile-input audit: FIFOs, names a rootfs cannot hold, a h
     mkdirSync(path.join(copier, 'files'), { recursive: true });
     for (const b of [0xff, 0xfe]) writeFileSync(Buffer.concat([Buffer.from(path.join(copier, 'files', 'a')), Buffer.from([b])]), 'x');
     writeProject(copier, 'name: t\nlayers:\n  - name: a\n    sources:\n      - kind: copy\n        src: files\n        dest: /f\n');
-    expectRefused(build(copier), 1, /files\/a\\xf[ef]: the name is not UTF-8 text/);
+    // The project's fault, at its field: exit 2, as the tarball's.
+    expectRefused(build(copier), 2, /layers\[0\]\.sources\[0\]\.src: .*files\/a\\xf[ef]: the name is not UTF-8 text/);
 
     const tar = readFileSync(path.join(dir, 'x.tar'));
     const img = await writeTar(place('.tar'), dockerImage({ layers: [{ blob: tar, diffId: sha(tar) }] }));

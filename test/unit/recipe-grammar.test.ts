@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { debianPackageProblem, debianWordProblem, mirrorProblem, parseReference, referenceProblem } from '../../shared/grammar';
 import { sourceSchema, recipeSchema, imageReference } from '../../shared/recipe';
 import { hostArchives } from '../../electron/engine/sources/debian/archives';
+import { parseRecipe } from '../../electron/engine/graph/project';
 import { mmdebstrapArgs } from '../../electron/engine/sources/debian/mmdebstrap';
 
 const HEX = 'a'.repeat(64);
@@ -67,6 +68,21 @@ describe('image references (distribution/reference grammar)', () => {
     const u = src([{ name: 'ava', uid: 1000 }, { name: 'ava', uid: 1001 }], []).error?.issues[0];
     expect([u?.path.join('.'), u?.message]).toEqual(['layers.0.sources.0.users.1.name', '"ava" is declared twice']);
     expect(src([{ name: 'ava', uid: 1000 }], [{ name: 'ava', gid: 1000 }]).success).toBe(true);
+  });
+
+  it('a key with a newline (a label\'s) is named as a JSON string in the message, which stays one line', () => {
+    let message = '';
+    try {
+      parseRecipe('name: x\nconfig:\n  labels:\n    "a\\nb": v\nlayers: [{name: l}]\n');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe('scratchyard.yaml:4:5: config.labels["a\\nb"]: key "a\\nb": contains a newline (character 2)');
+  });
+
+  it('an unquoted mode (YAML reads 0755 as the number 755) is told to be quoted, with the string to write', () => {
+    const r = recipeSchema.safeParse({ name: 'app', layers: [{ name: 'l', sources: [{ kind: 'file', path: '/a', content: 'x', mode: 755 }] }] });
+    expect(r.error?.issues[0].message).toBe('write the mode quoted, as an octal string ("0755"): unquoted, YAML reads it as the number 755');
   });
 
   it('an epoch past what tar and cpio time fields hold is refused at its field', () => {

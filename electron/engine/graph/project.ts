@@ -170,5 +170,6 @@ export function fieldPosition(text: string, field: string): { line: number; col:
 
 /** ["layers", 1, "sources", 2, "mode"] -> "layers[1].sources[2].mode" */
 export function fieldName(keys: (string | number)[]): string {
-  return keys.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${k}` : k), '');
+  // A key with a control character or a quote (a label's, say) is written as a JSON string: a raw newline would break the message's line.
+  return keys.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : /[\x00-\x1f\x7f"\\]/.test(k) ? `${s}[${JSON.stringify(k)}]` : s ? `${s}.${k}` : k), '');
 }

@@ -6,7 +6,7 @@ import { LOCK_FILE } from '../../../shared/lock';
 import { DEFAULT_OUT_DIR, parseMode, parseOwner, type SourceOf } from '../../../shared/recipe';
 import { baseName, imagePath, isUnder, joinImage } from '../model/path';
 import type { Entry, Tree } from '../model/tree';
-import { hostEntry, scanHostDir, type ScanOptions } from './hostfs';
+import { HostNameError, hostEntry, scanHostDir, type ScanOptions } from './hostfs';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
 
 export async function copySource(s: SourceOf<'copy'>, ctx: SourceContext): Promise<SourceResult> {
@@ -27,7 +27,13 @@ export async function copySource(s: SourceOf<'copy'>, ctx: SourceContext): Promi
     // Like docker's COPY: a folder's contents go into dest.
     const dest = imagePath(s.dest);
     const inner: Tree = new Map();
-    await scanHostDir(ctx.store, hostPath, dest, inner, opts);
+    try {
+      await scanHostDir(ctx.store, hostPath, dest, inner, opts);
+    } catch (e) {
+      // A name the image cannot hold (not UTF-8) is the folder's fault, at this field: exit 2 as a tarball's is.
+      if (e instanceof HostNameError) throw new RecipeError(`${ctx.field}.src`, e.message);
+      throw e;
+    }
     // The destination folder itself keeps its recipe-declared default, not the host folder's mode.
     inner.set(dest, { type: 'dir', mode: 0o755, ...opts.owner!, size: 0 });
     for (const [p, e] of inner) put.set(p, e);

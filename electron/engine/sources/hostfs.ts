@@ -40,6 +40,9 @@ export async function addHostPath(store: BlobStore, out: Tree, p: ImagePath, fol
   }
 }
 
+/** A host file whose name an image cannot hold. */
+export class HostNameError extends Error {}
+
 /**
  * A host folder's names, sorted by the caller. Image paths are UTF-8 text: a name that is not is
  * refused here, naming its bytes (decoded, it would become U+FFFD and no longer name the file).
@@ -48,7 +51,7 @@ export async function utf8Names(dir: string): Promise<string[]> {
   return (await fs.readdir(dir, { encoding: 'buffer' })).map((b) => {
     if (isUtf8(b)) return b.toString('utf8');
     const shown = escapeBytes(b.toString('latin1'));
-    throw new Error(`${path.join(dir, shown)}: the name is not UTF-8 text (image paths are UTF-8; rename the file)`);
+    throw new HostNameError(`${path.join(dir, shown)}: the name is not UTF-8 text (image paths are UTF-8; rename the file)`);
   });
 }
 
