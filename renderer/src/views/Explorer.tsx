@@ -125,6 +125,22 @@ export function Explorer() {
     useStore.setState({ reveal: undefined });
   }, [revealAt]);
 
+  // Right on an open folder whose rows are still on their way: the focus goes into it when they arrive (the key is not lost).
+  const into = useRef<string | undefined>(undefined);
+  useEffect(() => {
+    const path = into.current;
+    if (path === undefined) return;
+    const at = visible.findIndex((v) => v.row.path === path);
+    if (path !== s.selected || at === -1) {
+      into.current = undefined;
+      return;
+    }
+    if (visible[at + 1]?.depth > visible[at].depth) {
+      into.current = undefined;
+      s.select(visible[at + 1].row.path);
+    }
+  }, [visible, s.selected]);
+
   if (!s.build?.ok) return <p className="empty">Nothing built yet. Press <b>Build</b> to see what is inside the image.</p>;
 
   // Only the rows in view (plus a margin) are in the DOM: 100,000 entries scroll like 100.
@@ -157,6 +173,7 @@ export function Explorer() {
     else if (e.key === 'ArrowRight' && cur?.type === 'dir') {
       if (!isOpen(cur)) toggle(cur);
       else if (visible[i + 1]?.depth > visible[i].depth) focusAt(i + 1);
+      else into.current = cur.path;
     } else if (e.key === 'ArrowLeft' && cur) {
       if (cur.type === 'dir' && isOpen(cur)) toggle(cur);
       else focusAt(parentIndex(visible, i));
