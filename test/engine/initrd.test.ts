@@ -92,7 +92,8 @@ describe.skipIf(lacks('cpio', '/bin/busybox'))('initrd format', () => {
     const p = writeProject(path.join(work, 'clash'), 'name: clash\nlayers:\n  - name: a\n    sources:\n      - kind: dir\n        path: /.scratchyard/x\n');
     const r = cli(['build', p, '--format', 'initrd', '--cache', path.join(work, 'c1')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^scratchyard\.yaml: layers: the image has \/\.scratchyard\S*, but \/\.scratchyard is where the initrd keeps its VM wrapper$/m);
+    // Located at the field, FILE:LINE:COLUMN, as a schema error is.
+    expect(r.stderr).toContain(`${path.join(p, 'scratchyard.yaml')}:3:3: layers: the image has /.scratchyard, but /.scratchyard is where the initrd keeps its VM wrapper\n`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
