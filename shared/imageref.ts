@@ -59,6 +59,9 @@ export function parseImageRef(text: string): ImageRef | string {
     case 'docker': {
       if (!rest.startsWith('//')) return `${text}: a registry reference is docker://[REGISTRY/]NAME[:TAG][@sha256:DIGEST]`;
       const name = rest.slice(2);
+      // docker://USER:PASSWORD@HOST/…: said back without what stands before the "@".
+      const at = name.split('/')[0].lastIndexOf('@');
+      if (at >= 0) return `docker://…${name.slice(at)}: credentials do not go in an image reference (give them with --creds USER:PASSWORD or --authfile FILE)`;
       const ref = parseReference(name);
       if (!ref) return `${text}: ${referenceProblem(name)}`;
       return { transport: 'docker', ref: ref.tag || ref.digest ? ref : { ...ref, tag: 'latest' } };

@@ -147,6 +147,28 @@ export function lockDrift(old: Lock, now: Lock): string[] {
   return out;
 }
 
+/**
+ * `now` with each Debian source's archives as `old` locked them where that
+ * source installed exactly the locked packages. An archive's Release file is
+ * re-signed daily (its Valid-Until) and -security's changes with every
+ * advisory: recording each new digest would rewrite a committed lock that
+ * installs nothing new. The Release digests move with the packages.
+ */
+export function keepSettledArchives(old: Lock | undefined, now: Lock): Lock {
+  if (!old) return now;
+  const before = new Map(old.sources.map((e) => [e.field, e]));
+  const sources = now.sources.map((e): LockEntry => {
+    const o = before.get(e.field);
+    if (e.kind !== 'debian' || o?.kind !== 'debian') return e;
+    const archiveKey = (a: LockArchive) => JSON.stringify([a.uri, a.suite, a.components]);
+    const packageKey = (p: LockPackage) => JSON.stringify([p.name, p.version, p.arch, p.sha256, p.auto ?? false]);
+    const same = <T>(a: T[], b: T[], key: (x: T) => string) => a.length === b.length && a.every((x, i) => key(x) === key(b[i]));
+    const settled = same(o.archives, e.archives, archiveKey) && same(o.packages, e.packages, packageKey) && same(o.purged ?? [], e.purged ?? [], packageKey);
+    return settled ? { ...e, archives: o.archives } : e;
+  });
+  return { ...now, sources };
+}
+
 function entryDrift(o: LockEntry, e: LockEntry): string[] {
   if (o.kind === 'debian' && e.kind === 'debian') return [...releaseDrift(e.field, o.archives, e.archives), ...packageDrift(e.field, o.packages, e.packages)];
   if ((o.kind === 'host' || o.kind === 'busybox' || o.kind === 'libs') && o.kind === e.kind) {
@@ -171,8 +193,9 @@ export function imageDrift(field: string, o: { ref: string; manifest: string }, 
 
 /**
  * An archive whose Release file changed since the lock: "debian bookworm-security
- * Release: sha256:… → sha256:…". Reported, never refused alone: under --locked the
- * packages decide (a locked install reads the pool, and keeps the lock's archives).
+ * Release: sha256:… → sha256:…". Met only beside a package that moved
+ * (keepSettledArchives), and never refused alone: under --locked the packages
+ * decide (a locked install reads the pool, and keeps the lock's archives).
  */
 function releaseDrift(where: string, old: LockArchive[], now: LockArchive[]): string[] {
   const key = (a: LockArchive) => `${a.uri} ${a.suite}`;

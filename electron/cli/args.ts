@@ -19,7 +19,7 @@ export function cacheOption(): string | undefined {
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
   try {
-    const parsed = parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args: 'tls-verify' in options ? withBareTlsVerify(args) : args, options: { ...common, ...options }, allowPositionals: true, strict: true });
     const cache: unknown = (parsed.values as Record<string, unknown>).cache;
     cacheSeen = typeof cache === 'string' ? cache : undefined;
     if (cacheSeen !== undefined) writablePlace('--cache', cacheSeen);
@@ -27,6 +27,16 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: s
   } catch (e) {
     throw e instanceof UsageError ? e : new UsageError(parseArgsMessage(e as Error & { code?: string }));
   }
+}
+
+/**
+ * skopeo's --tls-verify is a boolean: alone it means true. parseArgs has no
+ * optional values, so a bare one becomes --tls-verify=true, unless the next
+ * word is its value ("--tls-verify false").
+ */
+function withBareTlsVerify(args: string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((a, i) => (a === '--tls-verify' && (end < 0 || i < end) && args[i + 1] !== 'true' && args[i + 1] !== 'false' ? '--tls-verify=true' : a));
 }
 
 /** node's parseArgs complaints in our words (its unknown-option advice even ends on an unclosed quote). */

@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { parseReference } from '../../shared/grammar';
 import { formatImageRef, formatReference, parseImageRef } from '../../shared/imageref';
 import { ImageOpenError, isImagePath } from '../engine/oci/read';
-import { fetchImage, forgetFetched, layoutTag, type CopyProgress, type RegistryOptions } from '../engine/oci/transport';
+import { fetchImage, layoutTag, refuseFetched, type CopyProgress, type RegistryOptions } from '../engine/oci/transport';
 import type { Sha256 } from '../../shared/brand';
 import { bytes } from '../../shared/units';
 import { localImages } from '../engine/oci/local-images';
@@ -32,9 +32,8 @@ export async function readingTarget<T>(image: ImageTarget, cacheDir: string, rea
   try {
     return await read();
   } catch (e) {
-    if (image.fetched === undefined || !(e instanceof ImageOpenError)) throw e;
-    await forgetFetched(cacheDir, image.fetched).catch(() => undefined);
-    const why = e.message.startsWith(`${image.path}: `) ? e.message.slice(image.path.length + 2) : e.message;
+    const why = await refuseFetched(e, cacheDir, image.fetched, image.path);
+    if (why === undefined) throw e;
     throw new ImageOpenError(`${image.label}: ${why} (refused and removed from the cache)`);
   }
 }

@@ -371,6 +371,10 @@ describe.skipIf(missing)('a TLS registry with its own CA and htpasswd (bcrypt) a
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${ref}: TLS with ${reg.host} failed`);
     expect(r.stderr).toContain('--cert-dir');
+    // Alone, as skopeo takes it, --tls-verify is true: the reference after it stays the reference.
+    const bare = cli(['inspect', '--tls-verify', ref, '--creds', reg.creds!, '--cache', cache]);
+    expect(bare.code, bare.stderr).toBe(1);
+    expect(bare.stderr).toContain(`${ref}: TLS with ${reg.host} failed`);
   });
 
   it('an unknown repository behind auth: no such image', () => {

@@ -72,7 +72,7 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('build --cache-to / --cache-
 
   it('a flag that is not a registry repository is a usage error naming it', () => {
     for (const [flag, value] of [['--cache-from', 'oci:somewhere'], ['--cache-to', 'docker://Bad Name'], ['--tls-verify', 'maybe']]) {
-      const r = cli(['build', HELLO, '--cache', path.join(work, 'd'), flag, value, ...(flag === '--tls-verify' ? ['--cache-from', repo] : [])]);
+      const r = cli(['build', HELLO, '--cache', path.join(work, 'd'), `${flag}=${value}`, ...(flag === '--tls-verify' ? ['--cache-from', repo] : [])]);
       expect(r.code, `${flag} ${value}`).toBe(2);
       expect(r.stderr).toContain(flag);
     }

@@ -2,7 +2,7 @@
 // its layer, a failing step fails the build by name, mounts leave no trace.
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, lacks, tempDir } from '../helpers/env';
+import { cli, lacks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 import { EngineSession } from '../../electron/host/session';
 
@@ -135,6 +135,17 @@ describe.skipIf(lacks('unshare'))('stages and mounts', () => {
     } finally {
       session.dispose();
     }
+  });
+
+  it("keeps the hard links a step makes, new files' and the base's, as GNU tar reads them", () => {
+    const p = writeProject(path.join(work, 'links'), recipe('      - kind: run\n        command: "echo hi > /etc/one && ln /etc/one /etc/two && ln /etc/conf /etc/conf2"\n'));
+    const r = cli(['build', p, '--cache', cache, '--format', 'rootfs']);
+    expect(r.code, r.stderr).toBe(0);
+    const listing = sh('tar', ['-tvf', path.join(p, 'out/steps.rootfs.tar')]).stdout;
+    expect(listing).toMatch(/ etc\/two link to etc\/one$/m);
+    expect(listing).toMatch(/ etc\/conf2 link to etc\/conf$/m);
+    // The step's layer carries /etc/conf again: its inode gained a name.
+    expect(files(cli(['ls', p, '--cache', cache, '--layer', 'step']).stdout)).toEqual(expect.arrayContaining(['./etc/conf', './etc/conf2', './etc/one', './etc/two']));
   });
 
   it('copy from: takes files out of a stage', () => {

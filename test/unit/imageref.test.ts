@@ -24,6 +24,18 @@ describe('image references', () => {
     }
   });
 
+  it('refuses credentials in a registry reference without saying them back', () => {
+    for (const text of ['docker://user:s3cret@127.0.0.1:5000/x:1', 'docker://s3cret@registry.example/x', 'docker://u:p@ss:s3cret@h/x']) {
+      const r = parseImageRef(text);
+      expect(typeof r, text).toBe('string');
+      expect(r).toContain('credentials do not go in an image reference');
+      expect(r).toContain('--creds');
+      expect(r).not.toMatch(/s3cret/);
+    }
+    // An "@" after the first "/" is a digest's, and a malformed one is said back.
+    expect(parseImageRef('docker://h/x@s3cret')).toMatch(/s3cret/);
+  });
+
   it('refuses what skopeo would misread, naming the text', () => {
     for (const bad of ['docker:debian', 'docker://x/UPPER', 'docker://a b', 'docker-daemon:--tls-verify=false', 'oci:', 'oci:a:b c', 'docker-archive:a:b', 'x\ny', 'docker://x\u0000']) {
       const r = parseImageRef(bad);

@@ -23,7 +23,7 @@ import { writeRootfsTar } from '../export/rootfs';
 import { layerItems, writeTar } from '../oci/tarwriter';
 import { loadProject, RecipeLoadError } from '../graph/project';
 import { lockOf, readLock, writeLock, type EvaluatedSource } from '../graph/lockfile';
-import { LOCK_FILE, LockDriftError, lockDrift } from '../../../shared/lock';
+import { LOCK_FILE, LockDriftError, keepSettledArchives, lockDrift } from '../../../shared/lock';
 import { projectFolderProblem, sweepStaleTemps, tempPathFor } from '../store/atomic';
 import { BlobStore } from '../store/blobs';
 import { RegistryCache, type RegistryCacheOptions } from '../oci/remote-cache';
@@ -385,7 +385,7 @@ function startingConfig(recipe: Recipe, base: BaseImage): BaseConfig {
 /** Compare what the sources resolved to with the lock: refuse drift under --locked, else report it and update the lock. */
 async function settleLock(projectDir: string, evaluated: EvaluatedSource[], store: BlobStore, report: NodeReporter, mode: 'write' | 'locked', old: Awaited<ReturnType<typeof readLock>>): Promise<LockSummary> {
   const t0 = performance.now();
-  const now = await lockOf(evaluated, projectDir, store);
+  const now = keepSettledArchives(old?.lock, await lockOf(evaluated, projectDir, store));
   const drift = old ? lockDrift(old.lock, now) : [];
   if (mode === 'locked' && drift.length) throw new LockDriftError(path.join(projectDir, LOCK_FILE), drift);
   const file = path.join(projectDir, LOCK_FILE);

@@ -92,7 +92,7 @@ export function diffOverBase(diffbase: Tree, below: Tree, next: Tree): LayerChan
 }
 
 /** A file whose hard-link partners changed must be rewritten even if its own attributes did not. */
-function hardLinkChanged(base: Tree, next: Tree, p: ImagePath, b: Entry, n: Entry): boolean {
+export function hardLinkChanged(base: Tree, next: Tree, p: ImagePath, b: Entry, n: Entry): boolean {
   if (!b.link && !n.link) return false;
   const partners = (t: Tree, key: string | undefined) =>
     key === undefined ? '' : sortedPaths(t).filter((q) => q !== p && t.get(q)!.link === key).join('\0');

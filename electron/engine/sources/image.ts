@@ -20,7 +20,7 @@ import { digestOf } from '../model/digest';
 import { applyLayer } from '../model/apply';
 import { emptyTree, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { ImageOpenError, readImage, readImageIdentity, scanImageHeaders, type StoredLayer } from '../oci/read';
-import { TransportError, fetchImage, forgetFetched, layoutTag, type CopyProgress, type RegistryAccess } from '../oci/transport';
+import { TransportError, fetchImage, layoutTag, refuseFetched, type CopyProgress, type RegistryAccess } from '../oci/transport';
 import { badDigests } from '../store/cache';
 import { HEX64 } from '../store/integrity';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
@@ -142,9 +142,8 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
   // A fetched image our reader refuses leaves the cache (skopeo checked only its digests): named by its reference, not the cache's path.
   const fetched = isRemote(ref) && local.tag !== undefined && HEX64.test(local.tag) ? asSha256(local.tag) : undefined;
   const refused = async (e: unknown): Promise<void> => {
-    if (!fetched || !(e instanceof ImageOpenError)) return;
-    await forgetFetched(ctx.store.cacheDir, fetched).catch(() => undefined);
-    throw new BaseImageError(`${field}: base ${s.ref}: ${e.message.startsWith(`${local.path}: `) ? e.message.slice(local.path.length + 2) : e.message} (refused and removed from the cache; the next build fetches it again)`);
+    const why = await refuseFetched(e, ctx.store.cacheDir, fetched, local.path);
+    if (why !== undefined) throw new BaseImageError(`${field}: base ${s.ref}: ${why} (refused and removed from the cache; the next build fetches it again)`);
   };
   const id = await readImageIdentity(local.path, { tag: local.tag }).catch(async (e: unknown) => {
     await refused(e);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
+import { hardLinkChanged } from '../model/diff';
 import { treeDigest } from '../model/filelist';
 import { ROOT, ancestors, imagePath, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
@@ -76,6 +77,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     // What the step left, compared with what was materialized. The namespaces
     // are gone, so mount points are empty folders again and /proc is empty.
     const after = new Map<ImagePath, Entry>();
+    const inodes = new Map<ImagePath, number>();
     const myUid = process.getuid?.() ?? 0;
     const myGid = process.getgid?.() ?? 0;
     const walk = async (rel: string): Promise<void> => {
@@ -99,6 +101,7 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
         }
       }
       after.set(p, e);
+      if (st.isFile() && st.nlink > 1) inodes.set(p, st.ino);
       if (st.isDirectory()) for (const n of (await utf8Names(host)).sort()) await walk(path.posix.join(rel || '/', n));
     };
     await walk('');
@@ -110,10 +113,13 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     // Device nodes and fifos could not be materialized; the step could not have touched them.
     for (const p of skipped) if (after.get(p.slice(0, p.lastIndexOf('/')) as ImagePath)?.type === 'dir' || p.lastIndexOf('/') === 0) after.set(p, ctx.state.get(p)!);
 
+    linkGroups(after, inodes);
+
     const put: Tree = new Map();
     for (const p of sortedPaths(after)) {
       const old = ctx.state.get(p);
-      if (!old || !sameEntry(old, after.get(p)!)) put.set(p, after.get(p)!);
+      const e = after.get(p)!;
+      if (!old || !sameEntry(old, e) || hardLinkChanged(ctx.state, after, p, old, e)) put.set(p, e);
     }
     const remove: ImagePath[] = [];
     for (const p of sortedPaths(ctx.state)) if (p !== ROOT && !after.has(p) && !remove.some((r) => isUnder(p, r))) remove.push(p);
@@ -121,6 +127,32 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     return { put, remove };
   } finally {
     await removeWorkDir(work);
+  }
+}
+
+/**
+ * The step's hard links as the tree keeps them: files of one inode share a
+ * `link`, the group's first path (as a copied folder's are named), and a file
+ * left alone on its inode has none. Without this a step's `ln`, or a package
+ * it installs with hard links, would be written as separate copies.
+ */
+function linkGroups(after: Tree, inodes: Map<ImagePath, number>): void {
+  const groups = new Map<number, ImagePath[]>();
+  for (const p of sortedPaths(after)) {
+    const ino = after.get(p)!.type === 'file' ? inodes.get(p) : undefined;
+    if (ino === undefined) continue;
+    const group = groups.get(ino);
+    if (group) group.push(p);
+    else groups.set(ino, [p]);
+  }
+  const keyOf = new Map<ImagePath, ImagePath>();
+  for (const paths of groups.values()) if (paths.length > 1) for (const p of paths) keyOf.set(p, paths[0]);
+  for (const [p, e] of after) {
+    const link = keyOf.get(p);
+    if (e.type === 'file' && e.link !== link) {
+      const { link: _old, ...rest } = e;
+      after.set(p, link ? { ...rest, link } : rest);
+    }
   }
 }
 
