@@ -173,6 +173,10 @@ async function evaluate(
           const why = fileSystemPathProblem(p);
           if (why) throw new RecipeError(field, `${p} ${why}`);
           const at = landing(state, p);
+          if (res.places?.has(p) && state.has(at)) {
+            moved = true;
+            continue;
+          }
           moved ||= at !== p;
           try {
             putEntry(state, at, res.put.get(p)!);

@@ -21,12 +21,13 @@ export interface LayerChanges {
 export function diffTrees(base: Tree, next: Tree): LayerChanges {
   const added: ImagePath[] = [];
   const modified: ImagePath[] = [];
+  const hardLinkChanged = hardLinkChanges(base, next);
   for (const p of sortedPaths(next)) {
     if (p === ROOT) continue;
     const b = base.get(p);
     const n = next.get(p)!;
     if (!b) added.push(p);
-    else if (!sameEntry(b, n) || hardLinkChanged(base, next, p, b, n)) modified.push(p);
+    else if (!sameEntry(b, n) || hardLinkChanged(p, b, n)) modified.push(p);
   }
 
   // Paths that vanished, and directories that lost every child they had.
@@ -91,12 +92,31 @@ export function diffOverBase(diffbase: Tree, below: Tree, next: Tree): LayerChan
   return { entries, removed: over.removed, opaque: over.opaque, added: union(own.added, over.added), modified: union(own.modified, over.modified) };
 }
 
-/** A file whose hard-link partners changed must be rewritten even if its own attributes did not. */
-export function hardLinkChanged(base: Tree, next: Tree, p: ImagePath, b: Entry, n: Entry): boolean {
-  if (!b.link && !n.link) return false;
-  const partners = (t: Tree, key: string | undefined) =>
-    key === undefined ? '' : sortedPaths(t).filter((q) => q !== p && t.get(q)!.link === key).join('\0');
-  return partners(base, b.link) !== partners(next, n.link);
+/**
+ * For two trees that stay as they are while it is used: does a file's set of
+ * hard-link partners differ between them? Such a file must be rewritten even
+ * if its own attributes did not change. Each tree's groups are gathered once,
+ * on the first linked file asked about (an image of git has hundreds).
+ */
+export function hardLinkChanges(base: Tree, next: Tree): (p: ImagePath, b: Entry, n: Entry) => boolean {
+  let groups: [Map<string, string[]>, Map<string, string[]>] | undefined;
+  const gather = (t: Tree) => {
+    const out = new Map<string, string[]>();
+    for (const [q, e] of t) {
+      if (!e.link) continue;
+      const g = out.get(e.link);
+      if (g) g.push(q);
+      else out.set(e.link, [q]);
+    }
+    for (const g of out.values()) g.sort();
+    return out;
+  };
+  return (p, b, n) => {
+    if (!b.link && !n.link) return false;
+    groups ??= [gather(base), gather(next)];
+    const partners = (g: Map<string, string[]>, key: string | undefined) => (key === undefined ? '' : (g.get(key) ?? []).filter((q) => q !== p).join('\0'));
+    return partners(groups[0], b.link) !== partners(groups[1], n.link);
+  };
 }
 
 export function whiteoutName(p: ImagePath): ImagePath {

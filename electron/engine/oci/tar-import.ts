@@ -9,7 +9,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ImagePath, Sha256 } from '../../../shared/brand';
 import { fileSystemPathProblem } from '../../../shared/grammar';
-import { joinImage } from '../model/path';
+import { ancestors, joinImage, parentOf } from '../model/path';
 import { putEntry, TreeConflictError, type Entry, type Tree } from '../model/tree';
 import { TOOLS, ToolMissingError, findTool } from '../tools/registry';
 import { TarError, readTar, type TarHeader } from './tar';
@@ -63,14 +63,22 @@ export interface ContentSink {
   add(chunks: AsyncIterable<Buffer>, place?: { dataOffset: number; size: number }): Promise<{ digest: Sha256; size: number }>;
 }
 
+/** A tree written as files (a tarball source), not a layer read. */
+export interface RootfsImport {
+  /** Filled with the folders the tree holds only because entries lie under them (and `dest` with its parents): no entry of the archive says what they are. */
+  implied: Set<ImagePath>;
+  /** Read only to the end-of-archive blocks (readTar), not the stream's end. */
+  stopAt?: (offset: number) => void;
+}
+
 /**
  * Read a tar stream into a tree under `dest`, storing file contents in `sink`;
- * without a sink, contents are read past (sizes, no digests). The stream is
- * read to its end, unless `stopAt` is given (readTar).
+ * without a sink, contents are read past (sizes, no digests). A layer unless
+ * `rootfs` is given: then no whiteouts, nothing dropped, names the tools can extract.
  */
-export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath, kind: 'layer' | 'rootfs' = 'layer', stopAt?: (offset: number) => void): Promise<Tree> {
-  const tree = new TreeBuilder(dest, kind === 'rootfs');
-  for await (const { header, content } of readTar(tar, stopAt)) {
+export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath, rootfs?: RootfsImport): Promise<Tree> {
+  const tree = new TreeBuilder(dest, rootfs?.implied);
+  for await (const { header, content } of readTar(tar, rootfs?.stopAt)) {
     const stored = header.type === 'file' && sink ? await sink.add(content, header) : undefined;
     tree.add(header, stored);
   }
@@ -98,12 +106,15 @@ function attrs(h: TarHeader, mode: number, size: number, type: Entry['type']): E
  */
 class TreeBuilder {
   readonly tree: Tree = new Map();
+  private readonly rootfs: boolean;
 
-  /** `rootfs`: a tree written as files (a tarball source, a Debian base), not a layer read: no whiteouts, nothing dropped, names the tools can extract. */
+  /** `implied` given: a rootfs tree (no whiteouts, nothing dropped, names the tools can extract), its implied folders gathered there. */
   constructor(
     private readonly dest: ImagePath,
-    private readonly rootfs = false,
-  ) {}
+    private readonly implied?: Set<ImagePath>,
+  ) {
+    this.rootfs = implied !== undefined;
+  }
 
   add(h: TarHeader, stored: { digest: Sha256; size: number } | undefined): void {
     const p = joinImage(this.dest, h.name);
@@ -159,6 +170,11 @@ class TreeBuilder {
 
   private put(h: TarHeader, p: ImagePath, e: Entry): void {
     if (p === this.dest && e.type !== 'dir') return;
+    if (this.implied) {
+      // putEntry makes the missing folders above p: those are implied, until an entry of their own says what they are.
+      if (this.tree.get(parentOf(p))?.type !== 'dir') for (const a of ancestors(p)) if (!this.tree.has(a)) this.implied.add(a);
+      this.implied.delete(p);
+    }
     try {
       putEntry(this.tree, p, e);
     } catch (err) {

@@ -34,9 +34,10 @@ export async function copySource(s: SourceOf<'copy'>, ctx: SourceContext): Promi
       if (e instanceof HostNameError) throw new RecipeError(`${ctx.field}.src`, e.message);
       throw e;
     }
-    // The destination folder itself keeps its recipe-declared default, not the host folder's mode.
+    // The destination folder itself, where it is new, has the recipe-declared default, not the host folder's mode.
     inner.set(dest, { type: 'dir', mode: 0o755, ...opts.owner!, size: 0 });
     for (const [p, e] of inner) put.set(p, e);
+    return { put, remove: [], places: new Set([dest]) };
   } else {
     const dest = s.dest.endsWith('/') ? joinImage(s.dest, path.basename(hostPath)) : imagePath(s.dest);
     put.set(dest, await hostEntry(ctx.store, hostPath, st, opts));
@@ -77,6 +78,7 @@ function copyFromStage(s: SourceOf<'copy'>, ctx: SourceContext): SourceResult {
     const dest = imagePath(s.dest);
     put.set(dest, adjust(top));
     for (const [p, e] of stage) if (isUnder(p, src)) put.set(joinImage(dest, p.slice(src.length + 1)), adjust(e));
+    return { put, remove: [], places: new Set([dest]) };
   } else {
     put.set(s.dest.endsWith('/') ? joinImage(s.dest, baseName(src)) : imagePath(s.dest), adjust(top));
   }

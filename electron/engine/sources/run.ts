@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ImagePath } from '../../../shared/brand';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
-import { hardLinkChanged } from '../model/diff';
+import { hardLinkChanges } from '../model/diff';
 import { treeDigest } from '../model/filelist';
 import { ROOT, ancestors, imagePath, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
@@ -116,10 +116,11 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
     linkGroups(after, inodes);
 
     const put: Tree = new Map();
+    const hardLinkChanged = hardLinkChanges(ctx.state, after);
     for (const p of sortedPaths(after)) {
       const old = ctx.state.get(p);
       const e = after.get(p)!;
-      if (!old || !sameEntry(old, e) || hardLinkChanged(ctx.state, after, p, old, e)) put.set(p, e);
+      if (!old || !sameEntry(old, e) || hardLinkChanged(p, old, e)) put.set(p, e);
     }
     const remove: ImagePath[] = [];
     for (const p of sortedPaths(ctx.state)) if (p !== ROOT && !after.has(p) && !remove.some((r) => isUnder(p, r))) remove.push(p);
