@@ -3,10 +3,12 @@
 // leave what the image has there as it is, as tar and docker's COPY do: a
 // sticky /tmp stays sticky, a merged-/usr /bin stays a symlink and the new
 // file lands in /usr/bin. A folder an entry names still says what it is.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// An image's layer is read as docker shows it, which is another matter.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, sh, tempDir } from '../helpers/env';
+import { DOCKER, cli, dockerWorks, sh, tempDir } from '../helpers/env';
 import { writeProject } from '../helpers/projects';
 
 const work = tempDir('sy-implied-');
@@ -84,5 +86,43 @@ describe('implied folders', () => {
     const again = cli(['build', project, '--cache', cache, '--format', 'rootfs', '--json']);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).manifestDigest).toBe(JSON.parse(r.stdout).manifestDigest);
+  });
+
+  it('an image layer that names a file and not its folder reads as docker shows it: a plain folder over the one below', () => {
+    const d = path.join(work, 'img');
+    const script = [
+      `mkdir -p ${d}/l1/tmp ${d}/l1/etc ${d}/l2/tmp ${d}/a && chmod 1777 ${d}/l1/tmp && echo a > ${d}/l1/etc/a && echo x > ${d}/l2/tmp/x`,
+      `tar --sort=name --owner=0 --group=0 --mtime=@0 -C ${d}/l1 -cf ${d}/a/l1.tar .`,
+      // Only the file: no "tmp/" entry.
+      `tar --owner=0 --group=0 --mtime=@0 -C ${d}/l2 -cf ${d}/a/l2.tar tmp/x`,
+    ];
+    const r = sh('sh', ['-c', script.join(' && ')]);
+    expect(r.code, r.stderr).toBe(0);
+    const sha = (f: string) => createHash('sha256').update(readFileSync(path.join(d, 'a', f))).digest('hex');
+    const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/x'] }, rootfs: { type: 'layers', diff_ids: [`sha256:${sha('l1.tar')}`, `sha256:${sha('l2.tar')}`] } });
+    writeFileSync(path.join(d, 'a', 'config.json'), config);
+    writeFileSync(path.join(d, 'a', 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['sy-implied:1'], Layers: ['l1.tar', 'l2.tar'] }]));
+    const archive = path.join(d, 'implied.tar');
+    expect(sh('tar', ['-C', path.join(d, 'a'), '-cf', archive, 'manifest.json', 'config.json', 'l1.tar', 'l2.tar']).code).toBe(0);
+    const ls = cli(['ls', archive, '--cache', cache]);
+    expect(ls.code, ls.stderr).toBe(0);
+    // docker applies the layer into a directory of its own, making tmp/ 0755 there, and overlayfs shows that one.
+    expect(ls.stdout).toMatch(/^\.\/tmp 0040755-0-0-0$/m);
+    expect(ls.stdout).toMatch(/^\.\/tmp\/x 0100644-0-0-/m);
+    if (!dockerWorks()) return;
+    // docker agrees.
+    expect(sh(DOCKER, ['load', '-i', archive]).code).toBe(0);
+    try {
+      const id = sh(DOCKER, ['create', 'sy-implied:1']).stdout.trim();
+      try {
+        const exported = path.join(d, 'export.tar');
+        expect(sh('sh', ['-c', `${DOCKER} export ${id} > ${exported}`]).code).toBe(0);
+        expect(sh('tar', ['-tvf', exported]).stdout).toMatch(/^drwxr-xr-x \S+ +0 .* tmp\/$/m);
+      } finally {
+        sh(DOCKER, ['rm', id]);
+      }
+    } finally {
+      sh(DOCKER, ['rmi', 'sy-implied:1']);
+    }
   });
 });

@@ -97,6 +97,10 @@ describe.skipIf(lacks('docker-registry', 'skopeo'))('build --cache-to / --cache-
       const r = expectContained(h, () => boundedCli(['build', HELLO, '--cache', h.cache, '--out', h.out, '--cache-from', other], { timeoutMs: 120_000 }));
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/refused: it is tagged for another node/);
+      // The summary counts them as refused, not as absent from the registry.
+      const summary = /cache-from: (\d+) nodes fetched, (\d+) not in the registry, (\d+) refused \(computed here\)/.exec(r.stderr);
+      expect(summary, r.stderr).not.toBeNull();
+      expect(Number(summary![3])).toBeGreaterThan(0);
     });
     // Last: the registry's blob storage is shared by its repositories, and this alters it.
     it('a node whose blob was altered in the registry is not used: the build computes it, same digest, nothing written outside', () => {

@@ -6,7 +6,8 @@ import { diffTrees } from '../../electron/engine/model/diff';
 import { sha256 } from '../../electron/engine/model/digest';
 import { fileList, treeDigest } from '../../electron/engine/model/filelist';
 import { ancestors, comparePaths, imagePath, resolveLinkTarget, strictImagePath } from '../../electron/engine/model/path';
-import { emptyTree, putEntry, removeSubtree, type Entry, type Tree } from '../../electron/engine/model/tree';
+import { emptyTree, placeEntry, putEntry, removeSubtree, type Entry, type Tree } from '../../electron/engine/model/tree';
+import { applyLayer } from '../../electron/engine/model/apply';
 import { layerItems } from '../../electron/engine/oci/tarwriter';
 import { imageMeta } from '../../electron/engine/oci/image';
 import { indexTree } from '../../electron/engine/model/index';
@@ -56,6 +57,35 @@ describe('trees', () => {
     putEntry(t, P('/a'), file('2'));
     expect([...t.keys()].sort()).toEqual(['/', '/a']);
     expect(removeSubtree(t, P('/a'))).toBe(true);
+  });
+});
+
+describe('implied folders', () => {
+  it("an image layer's folder without an entry of its own is a plain folder over the one below, as docker on overlayfs shows it; none is left marked", () => {
+    const below = tree({ '/tmp': dir(0o1777), '/srv': dir(0o700), '/opt': file('o') });
+    const layer = new Map<ImagePath, Entry>([
+      [P('/tmp'), { ...dir(), implied: true }],
+      [P('/tmp/x'), file('x')],
+      [P('/srv'), dir(0o755)],
+      [P('/opt'), { ...dir(), implied: true }],
+      [P('/opt/y'), file('y')],
+      [P('/new'), { ...dir(), implied: true }],
+      [P('/new/z'), file('z')],
+    ]);
+    const out = applyLayer(below, layer);
+    expect(out.get(P('/tmp'))).toEqual(dir());
+    expect(out.get(P('/tmp/x'))).toEqual(file('x'));
+    expect(out.get(P('/srv'))).toEqual(dir(0o755));
+    expect(out.get(P('/opt'))).toEqual(dir());
+    expect(out.get(P('/new'))).toEqual(dir());
+    expect([...out.values()].some((e) => e.implied)).toBe(false);
+  });
+
+  it("a build's implied folder keeps the folder there (placeEntry), and says whether it put anything", () => {
+    const t = tree({ '/tmp': dir(0o1777) });
+    expect(placeEntry(t, P('/tmp'), { ...dir(), implied: true })).toBe(false);
+    expect(placeEntry(t, P('/var'), { ...dir(0o700), implied: true })).toBe(true);
+    expect(t.get(P('/var'))).toEqual(dir(0o700));
   });
 });
 

@@ -92,6 +92,17 @@ describe('tar writer', () => {
     expect(spawnSync('tar', ['--full-time', '--utc', '-tvf', file], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } }).stdout).toContain('2038-01-19 03:14:07');
   });
 
+  it("device numbers past 6 octal digits (Linux's minors go to 1048575) are written whole: GNU tar reads them", async () => {
+    const { dir, store } = await fixture();
+    const devs: [number, number][] = [[4095, 1048575], [10, 0o777777 + 1], [1, 3]];
+    const items: TarItem[] = devs.map(([major, minor], i) => ({ path: `/d${i}` as ImagePath, entry: { type: 'char', mode: 0o600, uid: 0, gid: 0, size: 0, rdev: [major, minor] } }));
+    const file = path.join(dir, 'devs.tar');
+    writeFileSync(file, await written(store, items, 0));
+    const listed = spawnSync('tar', ['-tvf', file], { encoding: 'utf8' });
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split('\n').map((l) => l.split(/\s+/)[2])).toEqual(devs.map(([major, minor]) => `${major},${minor}`));
+  });
+
   it('checks what it copies: a damaged blob fails the tar, named', async () => {
     const { store, items, big } = await fixture();
     const file = store.pathOf(big.digest);

@@ -447,7 +447,7 @@ async function recordOutput(cache: BuildCache, target: string, key: string): Pro
 }
 
 function cacheFromSummary(s: RegistryCache['stats']): string {
-  return `cache-from: ${s.fetched} nodes fetched, ${s.missed} not in the registry`;
+  return `cache-from: ${s.fetched} nodes fetched, ${s.missed} not in the registry${s.refused ? `, ${s.refused} refused (computed here)` : ''}`;
 }
 
 function outputRecordKey(target: string): string {

@@ -5,7 +5,7 @@ import type { ImagePath } from '../../../shared/brand';
 import type { LockEntry } from '../../../shared/lock';
 import type { Layer, Recipe, Source, SourceOf } from '../../../shared/recipe';
 import { imagePath, isUnder, joinImage } from '../model/path';
-import { putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
+import { placeEntry, putEntry, removeSubtree, sortedPaths, emptyTree, TreeConflictError, type Tree } from '../model/tree';
 import { RecipeError, runSource, type SourceContext, type SourceResult } from '../sources';
 import { imageLock, loadBase, noteBaseDigest, type BaseImage } from '../sources/image';
 import type { FileOrigin } from '../sources/types';
@@ -173,19 +173,21 @@ async function evaluate(
           const why = fileSystemPathProblem(p);
           if (why) throw new RecipeError(field, `${p} ${why}`);
           const at = landing(state, p);
-          if (res.places?.has(p) && state.has(at)) {
-            moved = true;
-            continue;
-          }
-          moved ||= at !== p;
+          const entry = res.put.get(p)!;
+          // A folder the source only passes through leaves what is there; what lies under a symlink lands through it.
+          const kept = entry.implied && state.get(at)?.type === 'symlink';
           try {
-            putEntry(state, at, res.put.get(p)!);
+            if (kept || !placeEntry(state, at, entry)) {
+              moved = true;
+              continue;
+            }
           } catch (e) {
             if (e instanceof TreeConflictError) throw new RecipeError(field, e.message);
             throw e;
           }
-          landed.set(at, res.put.get(p)!);
-          layerPut.set(at, res.put.get(p)!);
+          moved ||= at !== p || !!entry.implied;
+          landed.set(at, state.get(at)!);
+          layerPut.set(at, state.get(at)!);
           bro.set(at, ref);
         }
         // What the source put, where it landed (its warnings, SBOM and stage origins name those paths).

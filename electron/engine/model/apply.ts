@@ -4,7 +4,7 @@
 import type { ImagePath } from '../../../shared/brand';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './diff';
 import { ROOT, baseName, parentOf } from './path';
-import { putEntry, sortedPaths, type Tree } from './tree';
+import { plainEntry, putEntry, sortedPaths, type Tree } from './tree';
 
 export function applyLayer(base: Tree, layer: Tree): Tree {
   const out: Tree = new Map(base);
@@ -25,7 +25,9 @@ export function applyLayer(base: Tree, layer: Tree): Tree {
   }
   for (const p of own) {
     if (baseName(p).startsWith(WHITEOUT_PREFIX)) continue;
-    putEntry(out, p, layer.get(p)!);
+    // A folder the layer only implies (no entry of its own) is a plain 0755 folder over the one below:
+    // docker's apply makes it so in the layer's own directory, and overlayfs shows that one.
+    putEntry(out, p, plainEntry(layer.get(p)!));
   }
   return out;
 }

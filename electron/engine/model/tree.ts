@@ -23,6 +23,12 @@ export interface Entry {
   rdev?: [number, number];
   /** Extended attributes, values base64-encoded (security.capability is binary). */
   xattrs?: Record<string, string>;
+  /**
+   * A folder only as the place of what lies under it (a tar's parent with no
+   * entry of its own, a copy's destination): a build keeps a folder already at
+   * its path, as tar and docker's COPY keep it (placeEntry). Never in a state.
+   */
+  implied?: true;
 }
 
 export type Tree = Map<ImagePath, Entry>;
@@ -52,6 +58,23 @@ export function sortedPaths(tree: Tree): ImagePath[] {
 }
 
 export class TreeConflictError extends Error {}
+
+/**
+ * Put a source's entry: an implied folder only where no folder is (then as a
+ * plain one), anything else as putEntry puts it. True when something was put.
+ */
+export function placeEntry(tree: Tree, path: ImagePath, entry: Entry): boolean {
+  if (entry.implied && tree.get(path)?.type === 'dir') return false;
+  putEntry(tree, path, plainEntry(entry));
+  return true;
+}
+
+/** The entry without the `implied` mark, which no state holds. */
+export function plainEntry(entry: Entry): Entry {
+  if (!entry.implied) return entry;
+  const { implied: _implied, ...plain } = entry;
+  return plain;
+}
 
 /**
  * Put an entry at a path the way extracting an archive over a root would:

@@ -73,7 +73,7 @@ export class RegistryCache implements RemoteTier {
   private readonly work: string;
   /** Set when the registry could not be reached: later misses do not ask again. */
   private down?: string;
-  readonly stats = { fetched: 0, missed: 0, pushed: 0, blobsSkipped: 0, blobsUploaded: 0 };
+  readonly stats = { fetched: 0, missed: 0, refused: 0, pushed: 0, blobsSkipped: 0, blobsUploaded: 0 };
 
   constructor(
     private readonly store: BlobStore,
@@ -119,6 +119,8 @@ export class RegistryCache implements RemoteTier {
         } else if (e.fault !== 'missing') {
           // The registry answered with something that is not this node (bad bytes, a broken manifest): computed here instead.
           this.opts.log?.(`cache-from: node ${tag.slice(5, 17)} refused: ${e.message}`);
+          this.stats.refused++;
+          return false;
         }
         this.stats.missed++;
         return false;
@@ -126,7 +128,7 @@ export class RegistryCache implements RemoteTier {
       const why = await this.adopt(dir, key);
       if (why) {
         this.opts.log?.(`cache-from: node ${tag.slice(5, 17)} refused: ${why}`);
-        this.stats.missed++;
+        this.stats.refused++;
         return false;
       }
       this.stats.fetched++;

@@ -65,8 +65,6 @@ export interface ContentSink {
 
 /** A tree written as files (a tarball source), not a layer read. */
 export interface RootfsImport {
-  /** Filled with the folders the tree holds only because entries lie under them (and `dest` with its parents): no entry of the archive says what they are. */
-  implied: Set<ImagePath>;
   /** Read only to the end-of-archive blocks (readTar), not the stream's end. */
   stopAt?: (offset: number) => void;
 }
@@ -75,21 +73,22 @@ export interface RootfsImport {
  * Read a tar stream into a tree under `dest`, storing file contents in `sink`;
  * without a sink, contents are read past (sizes, no digests). A layer unless
  * `rootfs` is given: then no whiteouts, nothing dropped, names the tools can extract.
+ * Folders no entry names (parents of entries, `dest` and its own) are `implied`.
  */
 export async function importTar(sink: ContentSink | undefined, tar: AsyncIterable<Buffer>, dest: ImagePath, rootfs?: RootfsImport): Promise<Tree> {
-  const tree = new TreeBuilder(dest, rootfs?.implied);
+  const tree = new TreeBuilder(dest, rootfs !== undefined);
   for await (const { header, content } of readTar(tar, rootfs?.stopAt)) {
     const stored = header.type === 'file' && sink ? await sink.add(content, header) : undefined;
     tree.add(header, stored);
   }
-  return tree.tree;
+  return tree.finish();
 }
 
 /** A tree from headers alone (a file read in place): sizes and modes, no digests. */
 export function headerTree(headers: Iterable<TarHeader>, dest: ImagePath): Tree {
   const tree = new TreeBuilder(dest);
   for (const h of headers) tree.add(h, undefined);
-  return tree.tree;
+  return tree.finish();
 }
 
 const KEPT = new Set<TarHeader['type']>(['file', 'dir', 'symlink', 'link', 'char', 'block', 'fifo']);
@@ -105,15 +104,23 @@ function attrs(h: TarHeader, mode: number, size: number, type: Entry['type']): E
  * only as a folder, types without a place in a rootfs dropped.
  */
 class TreeBuilder {
-  readonly tree: Tree = new Map();
-  private readonly rootfs: boolean;
+  private readonly tree: Tree = new Map();
+  /** Folders putEntry made above an entry, until an entry of their own says what they are. */
+  private readonly implied = new Set<ImagePath>();
 
-  /** `implied` given: a rootfs tree (no whiteouts, nothing dropped, names the tools can extract), its implied folders gathered there. */
+  /** `rootfs`: a tree written as files (a tarball source), not a layer read: no whiteouts, nothing dropped, names the tools can extract. */
   constructor(
     private readonly dest: ImagePath,
-    private readonly implied?: Set<ImagePath>,
-  ) {
-    this.rootfs = implied !== undefined;
+    private readonly rootfs = false,
+  ) {}
+
+  /** The tree, its implied folders marked. */
+  finish(): Tree {
+    for (const p of this.implied) {
+      const e = this.tree.get(p);
+      if (e?.type === 'dir') e.implied = true;
+    }
+    return this.tree;
   }
 
   add(h: TarHeader, stored: { digest: Sha256; size: number } | undefined): void {
@@ -170,11 +177,8 @@ class TreeBuilder {
 
   private put(h: TarHeader, p: ImagePath, e: Entry): void {
     if (p === this.dest && e.type !== 'dir') return;
-    if (this.implied) {
-      // putEntry makes the missing folders above p: those are implied, until an entry of their own says what they are.
-      if (this.tree.get(parentOf(p))?.type !== 'dir') for (const a of ancestors(p)) if (!this.tree.has(a)) this.implied.add(a);
-      this.implied.delete(p);
-    }
+    if (this.tree.get(parentOf(p))?.type !== 'dir') for (const a of ancestors(p)) if (!this.tree.has(a)) this.implied.add(a);
+    this.implied.delete(p);
     try {
       putEntry(this.tree, p, e);
     } catch (err) {

@@ -223,8 +223,28 @@ function ustarEncoder(): (h: H, mtime: Date) => Buffer | undefined {
   return (h, mtime) => {
     out = undefined;
     p._encode({ ...h, mtime, uname: '', gname: '' } as Header);
-    return out;
+    return out && ((h.devmajor ?? 0) > SIX_DIGITS || (h.devminor ?? 0) > SIX_DIGITS) ? widerDevice(out, h.devmajor ?? 0, h.devminor ?? 0) : out;
   };
+}
+
+const SIX_DIGITS = 0o777777;
+
+/**
+ * tar-stream writes device numbers in 6 octal digits (262143 at most) where
+ * the field holds 7: a minor past that (Linux's go to 1048575) is written in
+ * all 7, which GNU tar and Go's archive/tar read, and the checksum made again.
+ */
+function widerDevice(header: Buffer, major: number, minor: number): Buffer {
+  const b = Buffer.from(header);
+  const field = (v: number, at: number) => {
+    if (v > SIX_DIGITS && v <= 0o7777777) b.write(`${v.toString(8).padStart(7, '0')}\0`, at, 'latin1');
+  };
+  field(major, 329);
+  field(minor, 337);
+  let sum = 8 * 0x20;
+  for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) sum += b[i];
+  b.write(`${sum.toString(8).padStart(6, '0')} `, 148, 'latin1');
+  return b;
 }
 
 /** Move what ustar cannot hold into PAX records; leave a short ASCII stand-in in the header. */

@@ -35,9 +35,8 @@ export async function copySource(s: SourceOf<'copy'>, ctx: SourceContext): Promi
       throw e;
     }
     // The destination folder itself, where it is new, has the recipe-declared default, not the host folder's mode.
-    inner.set(dest, { type: 'dir', mode: 0o755, ...opts.owner!, size: 0 });
+    inner.set(dest, { type: 'dir', mode: 0o755, ...opts.owner!, size: 0, implied: true });
     for (const [p, e] of inner) put.set(p, e);
-    return { put, remove: [], places: new Set([dest]) };
   } else {
     const dest = s.dest.endsWith('/') ? joinImage(s.dest, path.basename(hostPath)) : imagePath(s.dest);
     put.set(dest, await hostEntry(ctx.store, hostPath, st, opts));
@@ -76,9 +75,9 @@ function copyFromStage(s: SourceOf<'copy'>, ctx: SourceContext): SourceResult {
   const put: Tree = new Map();
   if (top.type === 'dir') {
     const dest = imagePath(s.dest);
-    put.set(dest, adjust(top));
+    // Like COPY --from: the stage folder's attributes where the destination is new; one already there is kept.
+    put.set(dest, { ...adjust(top), implied: true });
     for (const [p, e] of stage) if (isUnder(p, src)) put.set(joinImage(dest, p.slice(src.length + 1)), adjust(e));
-    return { put, remove: [], places: new Set([dest]) };
   } else {
     put.set(s.dest.endsWith('/') ? joinImage(s.dest, baseName(src)) : imagePath(s.dest), adjust(top));
   }

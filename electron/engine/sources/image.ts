@@ -158,7 +158,7 @@ export async function loadBase(s: SourceOf<'image'>, ctx: SourceContext): Promis
   if (ctx.locked?.kind === 'image' && ctx.locked.manifest !== digest) {
     throw new LockDriftError(ctx.field, [imageDrift(ctx.field, ctx.locked, { ref: lockRef, manifest: digest })]);
   }
-  const key = digestOf({ kind: 'image-base', v: 1, digest, tag: local.tag ?? null });
+  const key = digestOf({ kind: 'image-base', v: 2, digest, tag: local.tag ?? null });
   const hit = await ctx.cache.get(key, cachedBaseSchema);
   if (hit && (await allStored(hit.layers, ctx))) {
     const layers = hit.layers.map((l) => ({ blob: l.blob, tree: treeFromJson(l.tree as [string, Entry][]) }));

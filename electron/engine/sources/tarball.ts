@@ -3,8 +3,6 @@
 // The tar itself, decompressed once, becomes the pack: its contents are indexed where they lie in it
 // (store/inplace-pack.ts), not copied, and the same pass reads, checks and hashes them.
 import { constants, promises as fs } from 'node:fs';
-import { z } from 'zod';
-import type { ImagePath } from '../../../shared/brand';
 import type { FileHandle } from 'node:fs/promises';
 import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
@@ -14,9 +12,6 @@ import { TarError, compressionOf, decompressed, importTar } from '../oci/tar-imp
 import { ToolMissingError } from '../tools/registry';
 import { projectFile } from './copy';
 import { RecipeError, type SourceContext, type SourceResult } from './types';
-
-/** The implied folders of a cached import: only ever compared with the import's own paths. */
-const PLACES = z.array(z.string().max(4096)).max(10_000_000);
 
 export async function tarballSource(s: SourceOf<'tarball'>, ctx: SourceContext): Promise<SourceResult> {
   const field = `${ctx.field}.src`;
@@ -48,21 +43,18 @@ async function importOpened(s: SourceOf<'tarball'>, ctx: SourceContext, field: s
   // A device would never end.
   if (!st.isFile()) throw new RecipeError(field, `${s.src} is not a regular file`);
   const key = digestOf({ kind: 'tarball-import', v: 2, dest: s.dest, file: hostPath, stat: [st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs] });
-  const placesKey = digestOf({ kind: 'tarball-implied', v: 1, of: key });
   // The lock names the file by its digest: the stat cache's, once an import (or an earlier build) took it.
   const lock = async () => ({ field: ctx.field, kind: 'tarball' as const, src: s.src, sha256: await ctx.store.hashHostFile(hostPath, fh) });
   const cached = await ctx.cache.get<[string, Entry][]>(key);
-  const cachedPlaces = await ctx.cache.get(placesKey, PLACES);
-  if (cached && cachedPlaces && (await ctx.store.loadPack(key))) return { put: treeFromJson(cached), remove: [], places: new Set(cachedPlaces as ImagePath[]), lock: await lock() };
+  if (cached && (await ctx.store.loadPack(key))) return { put: treeFromJson(cached), remove: [], lock: await lock() };
   const pack = await ctx.store.beginPackInPlace(key);
   let put: Tree;
-  const implied = new Set<ImagePath>();
   try {
     const compression = await compressionOf(fh);
     const bytes = compression ? pack.tee(decompressed(fh, compression)) : pack.teeFile(fh);
     // A plain tar is read whole (its digest, for the lock, is taken in this pass); a decompressed one
     // only to its end-of-archive blocks, the pack cut there (the lock hashes the compressed file).
-    put = await importTar(pack, bytes, imagePath(s.dest), { implied, ...(compression ? { stopAt: (offset: number) => pack.endAt(offset) } : {}) });
+    put = await importTar(pack, bytes, imagePath(s.dest), compression ? { stopAt: (offset) => pack.endAt(offset) } : {});
     await pack.finish();
     // A plain tar's digest was taken in this same pass.
     if (pack.file) ctx.store.noteHostFile(hostPath, st, pack.file.digest, pack.file.size);
@@ -73,7 +65,5 @@ async function importOpened(s: SourceOf<'tarball'>, ctx: SourceContext, field: s
     throw new RecipeError(field, `${s.src}: not a readable tar archive (${(e as Error).message})`);
   }
   await ctx.cache.putRows(key, treeRows(put));
-  const places = [...implied].filter((p) => put.get(p)?.type === 'dir').sort();
-  await ctx.cache.put(placesKey, places);
-  return { put, remove: [], places: new Set(places), lock: await lock() };
+  return { put, remove: [], lock: await lock() };
 }

@@ -47,13 +47,6 @@ export interface SourceResult {
   put: Tree;
   /** Paths to remove (with everything under them) before `put` applies. */
   remove: ImagePath[];
-  /**
-   * Folders in `put` only as the place for what goes under them (a copy's
-   * destination, a tarball's implied parents): made where nothing is, never
-   * over what is there, as docker's COPY and tar leave an existing folder (or
-   * a symlink to one) as it is.
-   */
-  places?: ReadonlySet<ImagePath>;
   /** A host source: what it brought from this machine, checked for warnings once the image is complete. */
   brought?: HostBrought;
   /** What the source resolved to, for scratchyard.lock, when the source knows it best (debian; image: its manifest digest; tarball: its file's). */

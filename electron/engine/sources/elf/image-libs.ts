@@ -111,6 +111,8 @@ function imageTree(layers: Tree[], files: Tree): Tree {
   const out: Tree = new Map(layers[0]);
   for (const t of [...layers.slice(1), files]) {
     for (const [p, e] of [...t].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      // A folder a source only passes through leaves what is there, as the stack leaves it.
+      if (e.implied && out.has(p)) continue;
       try {
         putEntry(out, p, e);
       } catch {
