@@ -157,12 +157,12 @@ export function lockDrift(old: Lock, now: Lock): string[] {
 export function keepSettledArchives(old: Lock | undefined, now: Lock): Lock {
   if (!old) return now;
   const before = new Map(old.sources.map((e) => [e.field, e]));
+  const archiveKey = (a: LockArchive) => JSON.stringify([a.uri, a.suite, a.components]);
+  const packageKey = (p: LockPackage) => JSON.stringify([p.name, p.version, p.arch, p.sha256, p.auto ?? false]);
+  const same = <T>(a: T[], b: T[], key: (x: T) => string) => a.length === b.length && a.every((x, i) => key(x) === key(b[i]));
   const sources = now.sources.map((e): LockEntry => {
     const o = before.get(e.field);
     if (e.kind !== 'debian' || o?.kind !== 'debian') return e;
-    const archiveKey = (a: LockArchive) => JSON.stringify([a.uri, a.suite, a.components]);
-    const packageKey = (p: LockPackage) => JSON.stringify([p.name, p.version, p.arch, p.sha256, p.auto ?? false]);
-    const same = <T>(a: T[], b: T[], key: (x: T) => string) => a.length === b.length && a.every((x, i) => key(x) === key(b[i]));
     const settled = same(o.archives, e.archives, archiveKey) && same(o.packages, e.packages, packageKey) && same(o.purged ?? [], e.purged ?? [], packageKey);
     return settled ? { ...e, archives: o.archives } : e;
   });

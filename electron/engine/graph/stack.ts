@@ -174,10 +174,9 @@ async function evaluate(
           if (why) throw new RecipeError(field, `${p} ${why}`);
           const at = landing(state, p);
           const entry = res.put.get(p)!;
-          // A folder the source only passes through leaves what is there; what lies under a symlink lands through it.
-          const kept = entry.implied && state.get(at)?.type === 'symlink';
           try {
-            if (kept || !placeEntry(state, at, entry)) {
+            // A folder the source only passes through leaves what is there.
+            if (!placeEntry(state, at, entry)) {
               moved = true;
               continue;
             }

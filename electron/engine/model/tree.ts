@@ -60,11 +60,13 @@ export function sortedPaths(tree: Tree): ImagePath[] {
 export class TreeConflictError extends Error {}
 
 /**
- * Put a source's entry: an implied folder only where no folder is (then as a
- * plain one), anything else as putEntry puts it. True when something was put.
+ * Put a source's entry: an implied folder only where neither a folder nor a
+ * symlink is (then as a plain one; what lies under a symlink lands through
+ * it), anything else as putEntry puts it. True when something was put.
  */
 export function placeEntry(tree: Tree, path: ImagePath, entry: Entry): boolean {
-  if (entry.implied && tree.get(path)?.type === 'dir') return false;
+  const there = entry.implied ? tree.get(path)?.type : undefined;
+  if (there === 'dir' || there === 'symlink') return false;
   putEntry(tree, path, plainEntry(entry));
   return true;
 }

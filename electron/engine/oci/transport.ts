@@ -238,18 +238,6 @@ export async function pushImage(layout: string, tag: string, dest: ImageRef, opt
  * use fetches it again instead of finding it "in the cache already". Its blobs
  * go at the next `cache gc`.
  */
-/**
- * A fetched image our reader refused (skopeo checked only its digests): it
- * leaves the cache, so the next command fetches it again rather than finding
- * it there, and the reader's reason comes back without the cache's path (the
- * caller names the image by its reference). undefined for any other error.
- */
-export async function refuseFetched(e: unknown, cacheDir: string, fetched: Sha256 | undefined, layoutPath: string): Promise<string | undefined> {
-  if (fetched === undefined || !(e instanceof ImageOpenError)) return undefined;
-  await forgetFetched(cacheDir, fetched).catch(() => undefined);
-  return e.message.startsWith(`${layoutPath}: `) ? e.message.slice(layoutPath.length + 2) : e.message;
-}
-
 export async function forgetFetched(cacheDir: string, digest: Sha256): Promise<void> {
   const layout = imageLayoutDir(cacheDir);
   await withFileLock(imageLayoutLock(layout), async () => {
@@ -263,6 +251,18 @@ export async function forgetFetched(cacheDir: string, digest: Sha256): Promise<v
     const left = new Map([...refs].filter(([, d]) => d !== digest));
     if (left.size !== refs.size) await writeResolvedRefs(resolvedRefsFile(cacheDir), left);
   });
+}
+
+/**
+ * A fetched image our reader refused (skopeo checked only its digests): it
+ * leaves the cache, so the next command fetches it again rather than finding
+ * it there, and the reader's reason comes back without the cache's path (the
+ * caller names the image by its reference). undefined for any other error.
+ */
+export async function refuseFetched(e: unknown, cacheDir: string, fetched: Sha256 | undefined, layoutPath: string): Promise<string | undefined> {
+  if (fetched === undefined || !(e instanceof ImageOpenError)) return undefined;
+  await forgetFetched(cacheDir, fetched).catch(() => undefined);
+  return e.message.startsWith(`${layoutPath}: `) ? e.message.slice(layoutPath.length + 2) : e.message;
 }
 
 // ---- options ------------------------------------------------------------------------

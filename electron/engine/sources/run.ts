@@ -10,7 +10,7 @@ import type { SourceOf } from '../../../shared/recipe';
 import { digestOf } from '../model/digest';
 import { hardLinkChanges } from '../model/diff';
 import { treeDigest } from '../model/filelist';
-import { ROOT, ancestors, imagePath, isUnder } from '../model/path';
+import { ROOT, ancestors, comparePaths, imagePath, isUnder } from '../model/path';
 import { sameEntry, sortedPaths, treeFromJson, treeToJson, type Entry, type Tree } from '../model/tree';
 import { DEFAULT_PATH } from '../model/runspec';
 import { identityFor, prepareRoot, runSandboxed, SandboxSetupError, type PreparedRoot, type SandboxMount } from '../tools/sandbox';
@@ -139,15 +139,18 @@ export async function runStepSource(s: SourceOf<'run'>, ctx: SourceContext): Pro
  */
 function linkGroups(after: Tree, inodes: Map<ImagePath, number>): void {
   const groups = new Map<number, ImagePath[]>();
-  for (const p of sortedPaths(after)) {
-    const ino = after.get(p)!.type === 'file' ? inodes.get(p) : undefined;
-    if (ino === undefined) continue;
+  for (const [p, ino] of inodes) {
+    if (!after.has(p)) continue; // scaffolding, dropped
     const group = groups.get(ino);
     if (group) group.push(p);
     else groups.set(ino, [p]);
   }
   const keyOf = new Map<ImagePath, ImagePath>();
-  for (const paths of groups.values()) if (paths.length > 1) for (const p of paths) keyOf.set(p, paths[0]);
+  for (const paths of groups.values()) {
+    if (paths.length < 2) continue;
+    const first = paths.reduce((a, b) => (comparePaths(a, b) <= 0 ? a : b));
+    for (const p of paths) keyOf.set(p, first);
+  }
   for (const [p, e] of after) {
     const link = keyOf.get(p);
     if (e.type === 'file' && e.link !== link) {

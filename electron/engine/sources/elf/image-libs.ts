@@ -13,7 +13,7 @@
 // $ORIGIN libraries in the stage: a build error, not an image that fails later.
 import type { ImagePath } from '../../../../shared/brand';
 import { imagePath, joinImage, parentOf, resolveLinkTarget } from '../../model/path';
-import { putEntry, type Tree } from '../../model/tree';
+import { placeEntry, putEntry, type Tree } from '../../model/tree';
 import type { BlobStore } from '../../store/blobs';
 import { addHostPath } from '../hostfs';
 import { RecipeError, type FileOrigin } from '../types';
@@ -111,10 +111,9 @@ function imageTree(layers: Tree[], files: Tree): Tree {
   const out: Tree = new Map(layers[0]);
   for (const t of [...layers.slice(1), files]) {
     for (const [p, e] of [...t].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      // A folder a source only passes through leaves what is there, as the stack leaves it.
-      if (e.implied && out.has(p)) continue;
       try {
-        putEntry(out, p, e);
+        // As the stack puts it: a folder a source only passes through leaves what is there.
+        placeEntry(out, p, e);
       } catch {
         // a conflict the stack reports itself, by field, when this layer applies
       }
